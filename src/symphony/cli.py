@@ -1,0 +1,126 @@
+"""Command line (SPEC §17.7): ``symphony [WORKFLOW.md] [--port N] [--logs-root DIR]``.
+
+Subcommands (``validate``, ``board``) are recognised by the first argument; a workflow file that
+happens to share a subcommand's name can be passed as ``./validate``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from symphony import __version__
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, got {value}")
+    return value
+
+
+def _non_empty_dir(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text).expanduser()
+
+
+def run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="symphony",
+        description="Poll an issue tracker and run a Codex agent for every active issue.",
+        epilog=(
+            "other commands:\n"
+            "  symphony validate [WORKFLOW.md]   check a workflow without starting anything\n"
+            "  symphony board ...                manage the local board (symphony board --help)"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "workflow",
+        nargs="?",
+        metavar="path-to-WORKFLOW.md",
+        help="workflow file (default: ./WORKFLOW.md)",
+    )
+    parser.add_argument(
+        "--port", type=_port, help="serve the dashboard and JSON API on this port (0 = any free)"
+    )
+    parser.add_argument(
+        "--logs-root",
+        type=_non_empty_dir,
+        metavar="DIR",
+        help="directory for log files (default: <workflow dir>/.symphony/logs)",
+    )
+    parser.add_argument("--version", action="version", version=f"symphony {__version__}")
+    return parser
+
+
+def validate_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="symphony validate",
+        description="Load and validate a workflow and render its prompt against a sample issue.",
+    )
+    parser.add_argument(
+        "workflow", nargs="?", metavar="path-to-WORKFLOW.md", help="default: ./WORKFLOW.md"
+    )
+    parser.add_argument(
+        "--show-prompt", action="store_true", help="also print the prompt rendered for the sample"
+    )
+    return parser
+
+
+def _cmd_run(argv: Sequence[str]) -> int:
+    args = run_parser().parse_args(argv)
+    from symphony.service import ServiceOptions, run_service
+
+    return run_service(
+        ServiceOptions(workflow=args.workflow, port=args.port, logs_root=args.logs_root)
+    )
+
+
+def _cmd_validate(argv: Sequence[str]) -> int:
+    args = validate_parser().parse_args(argv)
+    from symphony.validate import validate_command
+
+    return validate_command(
+        args.workflow, out=sys.stdout, err=sys.stderr, show_prompt=args.show_prompt
+    )
+
+
+def _cmd_board(argv: Sequence[str]) -> int:
+    import importlib
+
+    try:
+        module = importlib.import_module("symphony.trackers.local.cli")
+    except ModuleNotFoundError:
+        print("symphony board: the local board is not available in this build", file=sys.stderr)
+        return EXIT_FAILURE
+    code: int = module.board_main(argv)
+    return code
+
+
+SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "validate": _cmd_validate,
+    "board": _cmd_board,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args and args[0] in SUBCOMMANDS:
+            return SUBCOMMANDS[args[0]](args[1:])
+        return _cmd_run(args)
+    except SystemExit as exc:  # argparse: --help exits 0, usage errors exit 2
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,123 @@
+"""The normalized issue (SPEC §4.1.1) shared by trackers, orchestrator and prompt rendering.
+
+Adapters build these; nothing above the Integration layer looks at provider payloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def normalize_state(state: str) -> str:
+    """States compare after trim + lowercase (SPEC §4.2)."""
+    return state.strip().lower()
+
+
+def normalize_labels(labels: Iterable[object]) -> tuple[str, ...]:
+    """Trimmed, lowercased, blank-free, first-seen order, duplicates removed (SPEC §11.3)."""
+    seen: dict[str, None] = {}
+    for label in labels:
+        if not isinstance(label, str):
+            continue
+        norm = label.strip().lower()
+        if norm:
+            seen.setdefault(norm, None)
+    return tuple(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockerRef:
+    id: str | None = None
+    identifier: str | None = None
+    state: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"id": self.id, "identifier": self.identifier, "state": self.state}
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    id: str
+    identifier: str
+    title: str
+    state: str
+    dispatchable: bool
+    description: str | None = None
+    priority: int | None = None
+    branch_name: str | None = None
+    url: str | None = None
+    assignee_id: str | None = None
+    labels: tuple[str, ...] = ()
+    blocked_by: tuple[BlockerRef, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    native_ref: Mapping[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def normalized_state(self) -> str:
+        return normalize_state(self.state)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe view: every field present, timestamps as RFC 3339 strings.
+
+        The prompt template receives exactly this, so templates can iterate labels and blockers.
+        """
+        return {
+            "id": self.id,
+            "identifier": self.identifier,
+            "title": self.title,
+            "description": self.description,
+            "priority": self.priority,
+            "state": self.state,
+            "branch_name": self.branch_name,
+            "url": self.url,
+            "assignee_id": self.assignee_id,
+            "labels": list(self.labels),
+            "blocked_by": [b.to_dict() for b in self.blocked_by],
+            "dispatchable": self.dispatchable,
+            "created_at": format_timestamp(self.created_at),
+            "updated_at": format_timestamp(self.updated_at),
+            "native_ref": dict(self.native_ref) if self.native_ref is not None else None,
+        }
+
+
+def format_timestamp(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """RFC 3339 instant or None; unusable values normalize to None (SPEC §11.3)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def issue_routable(issue: Issue, required_labels: Sequence[str]) -> bool:
+    """SPEC §8.2: adapter says dispatchable and every required label is present.
+
+    A blank required label matches no issue (SPEC §5.3.1).
+    """
+    if not issue.dispatchable:
+        return False
+    have = set(normalize_labels(issue.labels))
+    for label in required_labels:
+        norm = label.strip().lower()
+        if not norm or norm not in have:
+            return False
+    return True

@@ -1,0 +1,1 @@
+"""Observability layer: logs, runtime snapshot, HTTP API, dashboards."""

@@ -1,0 +1,102 @@
+"""The long-running service: startup checks, signals, orderly shutdown (SPEC §16.1, §17.7).
+
+Exit codes: 0 after an orderly shutdown (SIGINT/SIGTERM), 1 when startup fails or the service dies
+abnormally, 2 for command-line usage errors (argparse).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from symphony.errors import SymphonyError
+from symphony.observability.logs import configure_logging, kv, register_secrets
+from symphony.trackers.resolve import resolve_tracker
+from symphony.workflow.loader import resolve_workflow_path
+from symphony.workflow.store import Workflow, WorkflowStore
+
+log = logging.getLogger("symphony.service")
+
+SHUTDOWN_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceOptions:
+    workflow: str | None
+    port: int | None = None
+    logs_root: Path | None = None
+    console: TextIO | None = None
+
+
+def default_logs_root(workflow_path: Path) -> Path:
+    return workflow_path.parent / ".symphony" / "logs"
+
+
+def run_service(options: ServiceOptions) -> int:
+    console = options.console if options.console is not None else sys.stderr
+    path = resolve_workflow_path(options.workflow)
+    if not path.is_file():
+        hint = "Pass the path to your WORKFLOW.md" if options.workflow is None else "Check the path"
+        print(f"symphony: workflow file not found: {path}. {hint}.", file=console)
+        return 1
+    logs_root = options.logs_root if options.logs_root is not None else default_logs_root(path)
+    setup = configure_logging(logs_root=logs_root, console=console)
+    try:
+        store = WorkflowStore.open(path, resolver=resolve_tracker)
+    except SymphonyError as exc:
+        log.error("startup failed %s", kv(path=path, code=exc.code, error=exc.message))
+        print(f"symphony: cannot start [{exc.code}]\n{exc.message}", file=console)
+        return 1
+    _register_workflow_secrets(store.current)
+    store.subscribe(_register_workflow_secrets)
+    for warning in store.current.warnings:
+        log.warning("workflow warning %s", kv(path=path, warning=warning))
+    log.info(
+        "symphony starting %s",
+        kv(workflow=path, log_file=setup.log_file, tracker=store.current.config.tracker.kind),
+    )
+    try:
+        return asyncio.run(_serve(store, options))
+    except Exception:
+        log.exception("service crashed")
+        return 1
+
+
+def _register_workflow_secrets(workflow: Workflow) -> None:
+    register_secrets(workflow.loaded.secret_values)
+
+
+async def _serve(store: WorkflowStore, options: ServiceOptions) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    received: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig.name)
+        if stop.is_set():
+            # A second signal means "now": skip the orderly path.
+            log.warning("second signal, exiting immediately %s", kv(signal=sig.name))
+            raise SystemExit(1)
+        log.info("shutdown requested %s", kv(signal=sig.name))
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+
+    watcher = asyncio.create_task(store.watch(stop), name="workflow-watch")
+    try:
+        await stop.wait()
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(watcher, timeout=SHUTDOWN_TIMEOUT_S)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    log.info("symphony stopped %s", kv(signal=received[0] if received else None))
+    return 0

@@ -1,0 +1,115 @@
+"""The tracker adapter contract (SPEC §11) and provider-native agent tools (SPEC §10.5).
+
+The orchestrator sees only ``TrackerAdapter``'s two reads; adapters own endpoints, auth, paging,
+normalization, ``dispatchable`` and their agent tools. A ``TrackerProfile`` is the static side of an
+adapter: defaults, config validation and construction from the effective config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from symphony.errors import SymphonyError
+from symphony.issue import Issue
+from symphony.tools import ToolContext, ToolResult, ToolSpec
+from symphony.workflow.config import TrackerConfig
+
+# Portable error categories (SPEC §11.4).
+UNSUPPORTED_TRACKER_KIND = "unsupported_tracker_kind"
+INVALID_TRACKER_CONFIG = "invalid_tracker_config"
+MISSING_TRACKER_SECRET = "missing_tracker_secret"  # noqa: S105 (a category name)
+TRACKER_REQUEST = "tracker_request"
+TRACKER_STATUS = "tracker_status"
+TRACKER_RESPONSE = "tracker_response"
+TRACKER_PAGINATION = "tracker_pagination"
+TRACKER_RATE_LIMITED = "tracker_rate_limited"
+
+
+class TrackerError(SymphonyError):
+    """An adapter failure: ``code`` is the portable category, ``message`` is for humans."""
+
+    code = TRACKER_REQUEST
+
+    def __init__(
+        self,
+        category: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after_ms: int | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, code=category)
+        self.category = category
+        self.retryable = retryable
+        self.retry_after_ms = retry_after_ms
+        self.status = status
+
+
+class TrackerConfigError(SymphonyError):
+    """The selected adapter rejects ``tracker.*``; ``key`` is the dotted path it objects to."""
+
+    code = INVALID_TRACKER_CONFIG
+
+    def __init__(self, key: str, message: str, *, category: str = INVALID_TRACKER_CONFIG) -> None:
+        super().__init__(f"{key}: {message}", code=category)
+        self.key = key
+
+
+@runtime_checkable
+class TrackerAdapter(Protocol):
+    """A configured adapter bound to one effective tracker config."""
+
+    kind: str
+
+    async def fetch_issues_by_states(self, state_names: Sequence[str]) -> list[Issue]:
+        """Issues in scope with those states; ``[]`` makes no provider request."""
+        ...
+
+    async def fetch_issues_by_ids(self, issue_ids: Sequence[str]) -> list[Issue]:
+        """Current snapshots; ids no longer visible are omitted; ``[]`` makes no request."""
+        ...
+
+    def secret_environment_names(self) -> frozenset[str]:
+        """Environment names removed from every child (agent and hooks)."""
+        ...
+
+    def secret_values(self) -> frozenset[str]:
+        """Resolved secret values, so logs can redact them wherever they appear."""
+        ...
+
+    def agent_tool_specs(self) -> list[ToolSpec]: ...
+
+    async def execute_agent_tool(
+        self, name: str, arguments: Any, context: ToolContext
+    ) -> ToolResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+class TrackerProfile(Protocol):
+    """Static facts and factory for one ``tracker.kind``."""
+
+    kind: str
+    default_active_states: tuple[str, ...] | None
+    default_terminal_states: tuple[str, ...] | None
+
+    def validate(
+        self,
+        tracker: TrackerConfig,
+        *,
+        workflow_dir: Path,
+        environ: Mapping[str, str],
+        require_secrets: bool = True,
+    ) -> None:
+        """Raise TrackerConfigError naming the offending ``tracker.provider.<key>``.
+
+        With ``require_secrets=False`` a missing secret is not an error (``symphony validate``).
+        """
+        ...
+
+    def create(
+        self, tracker: TrackerConfig, *, workflow_dir: Path, environ: Mapping[str, str]
+    ) -> TrackerAdapter: ...

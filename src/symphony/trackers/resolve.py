@@ -1,0 +1,70 @@
+"""Dispatch preflight for ``tracker.*`` (SPEC §6.3): kind supported, adapter accepts provider.
+
+Runs inside every workflow load and reload, so an edit that breaks the tracker config is rejected
+like a YAML error: the last known good workflow stays in effect and the error is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from symphony.trackers import get_profile, supported_kinds
+from symphony.trackers.base import UNSUPPORTED_TRACKER_KIND, TrackerConfigError
+from symphony.workflow.config import LoadedConfig
+from symphony.workflow.errors import ConfigError
+from symphony.workflow.loader import WorkflowDefinition
+
+
+def resolve_tracker(
+    loaded: LoadedConfig,
+    definition: WorkflowDefinition,
+    environ: Mapping[str, str],
+    *,
+    require_secrets: bool = True,
+) -> LoadedConfig:
+    tracker = loaded.config.tracker
+    source = str(definition.path)
+    kinds = ", ".join(supported_kinds()) or "none installed"
+    if tracker.kind is None:
+        raise ConfigError(
+            [("tracker.kind", f"is required: no tracker configured (supported kinds: {kinds})")],
+            source=source,
+        )
+    profile = get_profile(tracker.kind)
+    if profile is None:
+        error = ConfigError(
+            [("tracker.kind", f"unsupported tracker kind {tracker.kind!r} (supported: {kinds})")],
+            source=source,
+        )
+        error.code = UNSUPPORTED_TRACKER_KIND
+        raise error
+    updates: dict[str, object] = {}
+    if tracker.active_states is None:
+        if profile.default_active_states is None:
+            raise ConfigError(
+                [("tracker.active_states", f"is required for tracker kind {tracker.kind!r}")],
+                source=source,
+            )
+        updates["active_states"] = profile.default_active_states
+    if tracker.terminal_states is None:
+        if profile.default_terminal_states is None:
+            raise ConfigError(
+                [("tracker.terminal_states", f"is required for tracker kind {tracker.kind!r}")],
+                source=source,
+            )
+        updates["terminal_states"] = profile.default_terminal_states
+    if updates:
+        tracker = tracker.model_copy(update=updates)
+    try:
+        profile.validate(
+            tracker,
+            workflow_dir=definition.path.parent,
+            environ=environ,
+            require_secrets=require_secrets,
+        )
+    except TrackerConfigError as exc:
+        error = ConfigError([(exc.key, exc.message.removeprefix(f"{exc.key}: "))], source=source)
+        error.code = exc.code
+        raise error from None
+    config = loaded.config.model_copy(update={"tracker": tracker})
+    return loaded.model_copy(update={"config": config})

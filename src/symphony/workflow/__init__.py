@@ -1,0 +1,1 @@
+"""Configuration layer: WORKFLOW.md loading, typed config, strict prompt template, live reload."""

@@ -1,0 +1,396 @@
+"""Typed service config from WORKFLOW.md front matter (SPEC §5.3, §6.1, §6.4).
+
+Environment variables never override YAML globally: ``$VAR`` is resolved only where a value
+explicitly references it (paths here; secrets in the adapter that owns them). ``~`` expands only in
+path values. Unknown keys are ignored, but ones that look like typos of known keys produce warnings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from symphony.workflow.errors import ConfigError
+
+DEFAULT_CODEX_COMMAND = "codex app-server"
+DEFAULT_APPROVAL_POLICY = "never"
+DEFAULT_THREAD_SANDBOX = "workspace-write"
+SECRETISH_KEY = re.compile(r"(token|secret|password|api_?key|authorization)", re.IGNORECASE)
+_VAR_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_WHOLE_VAR_REF = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
+
+
+def _reject_bool(value: Any) -> Any:
+    # YAML `yes`/`true` would otherwise silently become 1.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+StrictishInt = Annotated[int, BeforeValidator(_reject_bool)]
+PositiveInt = Annotated[StrictishInt, Field(gt=0)]
+NonNegativeInt = Annotated[StrictishInt, Field(ge=0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def _state_list(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise ValueError(
+            "must be a YAML list of state names (one per line with '- '), not a single string"
+        )
+    if not isinstance(value, list):
+        raise ValueError("must be a list of state names")
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError(f"every state name must be a non-empty string (got {item!r})")
+    return [item.strip() for item in value]
+
+
+class TrackerConfig(_Section):
+    kind: str | None = None
+    # Adapter-owned; preserved verbatim including unknown keys (SPEC §5.3.1).
+    provider: dict[str, Any] = Field(default_factory=dict)
+    required_labels: tuple[str, ...] = ()
+    active_states: Annotated[tuple[str, ...] | None, BeforeValidator(_state_list)] = None
+    terminal_states: Annotated[tuple[str, ...] | None, BeforeValidator(_state_list)] = None
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("must be a string naming a tracker adapter (for example: local)")
+        return value.strip() or None
+
+    @field_validator("provider", mode="before")
+    @classmethod
+    def _provider(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("must be a map of adapter settings")
+        return {str(k): v for k, v in value.items()}
+
+    @field_validator("required_labels", mode="before")
+    @classmethod
+    def _labels(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            raise ValueError("must be a YAML list of label names, not a single string")
+        if not isinstance(value, list):
+            raise ValueError("must be a list of label names")
+        out: list[str] = []
+        for item in value:
+            if not isinstance(item, str):
+                raise ValueError(f"every label must be a string (got {item!r})")
+            # A blank label is kept as "" so that it matches no issue (SPEC §5.3.1).
+            norm = item.strip().lower()
+            if norm not in out:
+                out.append(norm)
+        return tuple(out)
+
+
+class PollingConfig(_Section):
+    interval_ms: PositiveInt = 30_000
+
+
+class WorkspaceConfig(_Section):
+    root: Path
+
+    @field_validator("root", mode="before")
+    @classmethod
+    def _root(cls, value: Any, info: ValidationInfo) -> Any:
+        ctx = info.context or {}
+        if value is None:
+            return default_workspace_root()
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("must be a non-empty path string")
+        return resolve_path_value(value, ctx["workflow_dir"], ctx["environ"])
+
+
+class HooksConfig(_Section):
+    after_create: str | None = None
+    before_run: str | None = None
+    after_run: str | None = None
+    before_remove: str | None = None
+    timeout_ms: PositiveInt = 60_000
+
+    @field_validator("after_create", "before_run", "after_run", "before_remove", mode="before")
+    @classmethod
+    def _script(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("must be a shell script string (use `|` for multiple lines)")
+        return value if value.strip() else None
+
+
+def _by_state(value: Any, info: ValidationInfo) -> dict[str, int]:
+    """Normalize keys; ignore (with a warning) invalid entries, as SPEC §5.3.5 says."""
+    warnings: list[str] = (info.context or {}).setdefault("warnings", [])
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        warnings.append(
+            "agent.max_concurrent_agents_by_state: ignored, it must be a map of state -> limit"
+        )
+        return {}
+    out: dict[str, int] = {}
+    for key, limit in value.items():
+        where = f"agent.max_concurrent_agents_by_state.{key}"
+        if not isinstance(key, str) or not key.strip():
+            warnings.append(f"{where}: ignored, state names must be non-empty strings")
+            continue
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+            warnings.append(
+                f"{where}: ignored, the limit must be a positive integer (got {limit!r})"
+            )
+            continue
+        out[key.strip().lower()] = limit
+    return out
+
+
+class AgentConfig(_Section):
+    max_concurrent_agents: PositiveInt = 10
+    max_turns: PositiveInt = 20
+    max_retry_backoff_ms: PositiveInt = 300_000
+    max_concurrent_agents_by_state: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("max_concurrent_agents_by_state", mode="before")
+    @classmethod
+    def _states(cls, value: Any, info: ValidationInfo) -> dict[str, int]:
+        return _by_state(value, info)
+
+    def limit_for_state(self, state: str) -> int:
+        return self.max_concurrent_agents_by_state.get(
+            state.strip().lower(), self.max_concurrent_agents
+        )
+
+
+class CodexConfig(_Section):
+    # Kept verbatim: it is a shell command, so no `~`/`$VAR` rewriting (SPEC §6.1).
+    command: str = DEFAULT_CODEX_COMMAND
+    # Codex-owned values pass through unchanged (SPEC §5.3.6); see docs/codex.md for defaults.
+    approval_policy: str | dict[str, Any] = DEFAULT_APPROVAL_POLICY
+    thread_sandbox: str = DEFAULT_THREAD_SANDBOX
+    turn_sandbox_policy: dict[str, Any] | None = None
+    turn_timeout_ms: PositiveInt = 3_600_000
+    read_timeout_ms: PositiveInt = 5_000
+    stall_timeout_ms: StrictishInt = 300_000
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _command(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("must be a non-empty shell command (default: codex app-server)")
+        return value
+
+    @field_validator("approval_policy", mode="before")
+    @classmethod
+    def _policy(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): v for k, v in value.items()}
+        if not isinstance(value, str):
+            raise ValueError("must be a Codex AskForApproval value (a string or a map)")
+        return value
+
+    @field_validator("turn_sandbox_policy", mode="before")
+    @classmethod
+    def _turn_policy(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, dict):
+            raise ValueError(
+                "must be a Codex SandboxPolicy map (for example {type: workspaceWrite})"
+            )
+        return value
+
+
+class ServerConfig(_Section):
+    port: NonNegativeInt | None = None
+    host: str = "127.0.0.1"
+    access_token: str | None = None
+
+    @field_validator("access_token", mode="before")
+    @classmethod
+    def _token(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("must be a string or a $VAR reference")
+        ctx = info.context or {}
+        resolved = resolve_secret_value(value, ctx.get("environ", os.environ))
+        if resolved is not None:
+            ctx.setdefault("secret_values", []).append(resolved)
+            var = var_reference(value)
+            if var:
+                ctx.setdefault("secret_env_names", []).append(var)
+        return resolved
+
+
+class ServiceConfig(_Section):
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig)
+    polling: PollingConfig = Field(default_factory=PollingConfig)
+    workspace: WorkspaceConfig = Field(
+        default_factory=lambda: WorkspaceConfig(root=default_workspace_root())
+    )
+    hooks: HooksConfig = Field(default_factory=HooksConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    codex: CodexConfig = Field(default_factory=CodexConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+
+
+class LoadedConfig(BaseModel):
+    """The typed config plus what building it found worth telling the operator."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    config: ServiceConfig
+    warnings: tuple[str, ...] = ()
+    # Secret values and env names seen while resolving config, for log redaction and stripping.
+    secret_values: tuple[str, ...] = ()
+    secret_env_names: tuple[str, ...] = ()
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "tracker": TrackerConfig,
+    "polling": PollingConfig,
+    "workspace": WorkspaceConfig,
+    "hooks": HooksConfig,
+    "agent": AgentConfig,
+    "codex": CodexConfig,
+    "server": ServerConfig,
+}
+# Extensions a later version or a sibling tool may own; never warn about them.
+_KNOWN_TOP_LEVEL = set(_SECTIONS) | {"worker", "observability", "logging"}
+
+
+def build_config(
+    raw: Mapping[str, Any],
+    *,
+    workflow_dir: Path,
+    environ: Mapping[str, str] | None = None,
+    source: str = "WORKFLOW.md",
+) -> LoadedConfig:
+    """Apply defaults, resolve references, validate. Raises ConfigError naming every bad key."""
+    env = os.environ if environ is None else environ
+    problems: list[tuple[str, str]] = []
+    warnings: list[str] = []
+    cleaned: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in _SECTIONS:
+            if key not in _KNOWN_TOP_LEVEL:
+                hint = _did_you_mean(key, _KNOWN_TOP_LEVEL)
+                if hint:
+                    warnings.append(f"{key}: unknown top-level key ignored{hint}")
+            continue
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            problems.append((key, f"must be a map of settings (got {_show(key, value)})"))
+            continue
+        # Null keys take their default, like an absent key.
+        section = {str(k): v for k, v in value.items() if v is not None}
+        fields = _SECTIONS[key].model_fields
+        for sub in section:
+            if sub not in fields:
+                warnings.append(f"{key}.{sub}: unknown key ignored{_did_you_mean(sub, fields)}")
+        cleaned[key] = section
+    if problems:
+        raise ConfigError(problems, source=source)
+
+    context: dict[str, Any] = {"workflow_dir": workflow_dir, "environ": env, "warnings": warnings}
+    if "workspace" not in cleaned or "root" not in cleaned["workspace"]:
+        cleaned.setdefault("workspace", {})["root"] = None
+    try:
+        config = ServiceConfig.model_validate(cleaned, context=context)
+    except ValidationError as exc:
+        raise ConfigError(_problems_from(exc, cleaned), source=source) from None
+    return LoadedConfig(
+        config=config,
+        warnings=tuple(context["warnings"]),
+        secret_values=tuple(context.get("secret_values", ())),
+        secret_env_names=tuple(context.get("secret_env_names", ())),
+    )
+
+
+def _problems_from(exc: ValidationError, data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for err in exc.errors(include_url=False):
+        loc = [str(part) for part in err["loc"]]
+        path = ".".join(loc) or "(front matter)"
+        msg = str(err["msg"])
+        msg = msg.removeprefix("Value error, ")
+        msg = msg[:1].lower() + msg[1:]
+        if "input" in err and err["type"] != "missing":
+            msg += f" (got {_show(loc[-1] if loc else '', err['input'])})"
+        out.append((path, msg))
+    return out
+
+
+def _show(key: str, value: Any) -> str:
+    if SECRETISH_KEY.search(key):
+        return "<redacted>"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _did_you_mean(word: str, choices: Any) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def default_workspace_root() -> Path:
+    return Path(tempfile.gettempdir()) / "symphony_workspaces"
+
+
+def var_reference(value: str) -> str | None:
+    """The NAME of a value that is exactly ``$NAME`` or ``${NAME}``, else None."""
+    match = _WHOLE_VAR_REF.match(value.strip())
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def resolve_secret_value(value: str, environ: Mapping[str, str]) -> str | None:
+    """``$VAR`` -> its value; an unset or empty variable means the secret is missing (None)."""
+    name = var_reference(value)
+    if name is None:
+        return value if value.strip() else None
+    resolved = environ.get(name, "")
+    return resolved if resolved.strip() else None
+
+
+def resolve_path_value(value: str, base_dir: Path, environ: Mapping[str, str]) -> Path:
+    """Expand ``$VAR``/``${VAR}`` then ``~``; relative paths resolve against ``base_dir``."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        resolved = environ.get(name)
+        if resolved is None or not resolved.strip():
+            raise ValueError(f"refers to ${name}, which is not set in the environment")
+        return resolved
+
+    expanded = _VAR_REF.sub(substitute, value.strip())
+    path = Path(expanded).expanduser()
+    if not path.is_absolute():
+        path = base_dir / path
+    return Path(os.path.normpath(path))

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from symphony.observability.logs import REDACTOR, ROOT_LOGGER
+from tests.support.memory_tracker import (
+    MemoryProfile,
+    install_memory_tracker,
+    uninstall_memory_tracker,
+)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture
+def memory_tracker() -> Iterator[MemoryProfile]:
+    profile = install_memory_tracker()
+    yield profile
+    uninstall_memory_tracker()
+
+
+@pytest.fixture
+def write_workflow(tmp_path: Path) -> Callable[..., Path]:
+    """Write a WORKFLOW.md (front matter text + prompt body) and return its path."""
+
+    def write(
+        front_matter: str | None = None,
+        body: str = "Do {{ issue.identifier }}",
+        *,
+        name: str = "WORKFLOW.md",
+    ) -> Path:
+        path = tmp_path / name
+        text = body if front_matter is None else f"---\n{front_matter.strip()}\n---\n{body}\n"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging() -> Iterator[None]:
+    yield
+    logger = logging.getLogger(ROOT_LOGGER)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.propagate = True
+    REDACTOR.clear()

@@ -1,0 +1,124 @@
+"""An in-memory tracker implementing the adapter contract, for tests of every layer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from symphony.issue import Issue, normalize_state
+from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
+from symphony.trackers import register_profile, unregister_profile
+from symphony.trackers.base import TrackerConfigError, TrackerError
+from symphony.workflow.config import TrackerConfig
+
+
+@dataclass
+class MemoryBoard:
+    """Shared mutable board; tests change issues here and adapters read it."""
+
+    issues: dict[str, Issue] = field(default_factory=dict)
+    calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    fail_next: list[TrackerError] = field(default_factory=list)
+
+    def put(self, issue: Issue) -> Issue:
+        self.issues[issue.id] = issue
+        return issue
+
+    def move(self, issue_id: str, state: str) -> Issue:
+        return self.put(replace(self.issues[issue_id], state=state))
+
+    def _maybe_fail(self) -> None:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+
+
+class MemoryAdapter:
+    kind = "memory"
+
+    def __init__(self, board: MemoryBoard, secret_env: frozenset[str] = frozenset()) -> None:
+        self.board = board
+        self._secret_env = secret_env
+
+    async def fetch_issues_by_states(self, state_names: Sequence[str]) -> list[Issue]:
+        if not state_names:
+            return []
+        self.board.calls.append(("states", tuple(state_names)))
+        self.board._maybe_fail()
+        wanted = {normalize_state(s) for s in state_names}
+        return [i for i in self.board.issues.values() if i.normalized_state in wanted]
+
+    async def fetch_issues_by_ids(self, issue_ids: Sequence[str]) -> list[Issue]:
+        if not issue_ids:
+            return []
+        self.board.calls.append(("ids", tuple(issue_ids)))
+        self.board._maybe_fail()
+        return [self.board.issues[i] for i in dict.fromkeys(issue_ids) if i in self.board.issues]
+
+    def secret_environment_names(self) -> frozenset[str]:
+        return self._secret_env
+
+    def secret_values(self) -> frozenset[str]:
+        return frozenset()
+
+    def agent_tool_specs(self) -> list[ToolSpec]:
+        return [
+            ToolSpec(
+                name="memory_move",
+                description="Move the current issue to another state.",
+                input_schema={
+                    "type": "object",
+                    "properties": {"state": {"type": "string"}},
+                    "required": ["state"],
+                },
+            )
+        ]
+
+    async def execute_agent_tool(
+        self, name: str, arguments: Any, context: ToolContext
+    ) -> ToolResult:
+        if name != "memory_move":
+            return unsupported_tool(name, [s.name for s in self.agent_tool_specs()])
+        if not isinstance(arguments, dict) or not isinstance(arguments.get("state"), str):
+            return ToolResult.fail("`state` (string) is required")
+        issue = self.board.move(context.issue.id, arguments["state"])
+        return ToolResult.ok({"identifier": issue.identifier, "state": issue.state})
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass
+class MemoryProfile:
+    board: MemoryBoard = field(default_factory=MemoryBoard)
+    kind: str = "memory"
+    default_active_states: tuple[str, ...] | None = ("Todo", "In Progress")
+    default_terminal_states: tuple[str, ...] | None = ("Done", "Cancelled")
+
+    def validate(
+        self,
+        tracker: TrackerConfig,
+        *,
+        workflow_dir: Path,
+        environ: Mapping[str, str],
+        require_secrets: bool = True,
+    ) -> None:
+        bad = tracker.provider.get("fail")
+        if bad:
+            raise TrackerConfigError("tracker.provider.fail", f"rejected: {bad}")
+
+    def create(
+        self, tracker: TrackerConfig, *, workflow_dir: Path, environ: Mapping[str, str]
+    ) -> MemoryAdapter:
+        return MemoryAdapter(self.board)
+
+
+def install_memory_tracker() -> MemoryProfile:
+    profile = MemoryProfile()
+    register_profile(profile)
+    return profile
+
+
+def uninstall_memory_tracker() -> None:
+    unregister_profile("memory")
