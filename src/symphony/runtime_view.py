@@ -1,7 +1,7 @@
 """What the running service exposes to observability surfaces (SPEC §13.3, §13.7).
 
 The orchestrator implements ``RuntimeView``; the HTTP API, web dashboard and terminal view read it
-and never mutate scheduling state (the one exception is ``request_refresh``, an operational trigger).
+and never mutate scheduling state (the one exception: ``request_refresh``, an operational trigger).
 Everything returned is JSON-safe (timestamps are RFC 3339 UTC strings ending in ``Z``).
 
 ``snapshot()`` shape (a superset of SPEC §13.7.2 ``GET /api/v1/state``)::
