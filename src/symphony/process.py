@@ -1,0 +1,99 @@
+"""Child processes: login-shell launch, secret-free environments, whole-group termination.
+
+Every child (hooks, agents) runs as ``bash -lc`` in its own session, so it leads a fresh process
+group and stopping it reaches every grandchild. Tracker secrets are removed from the environment
+*and* unset again after the login profile ran, so a profile that exports them cannot put them back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+from collections.abc import Iterable, Mapping
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+DEFAULT_KILL_GRACE_S = 2.0
+
+
+def child_environment(
+    strip: Iterable[str],
+    *,
+    base: Mapping[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """A copy of ``base`` (default: this process's env) without ``strip``, plus ``extra``."""
+    env = dict(os.environ if base is None else base)
+    for name in strip:
+        env.pop(name, None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def login_shell_argv(script: str, strip: Iterable[str] = ()) -> list[str]:
+    """``bash -lc`` argv whose script first unsets ``strip`` (after the profile has run)."""
+    names = sorted({n for n in strip if _ENV_NAME.match(n)})
+    prefix = f"unset {' '.join(names)}\n" if names else ""
+    return ["bash", "-lc", prefix + script]
+
+
+async def spawn_login_shell(
+    script: str,
+    *,
+    cwd: str | os.PathLike[str],
+    env: Mapping[str, str],
+    strip: Iterable[str] = (),
+    stdin: int | None = asyncio.subprocess.DEVNULL,
+    stdout: int | None = asyncio.subprocess.PIPE,
+    stderr: int | None = asyncio.subprocess.PIPE,
+    limit: int = 2**16,
+) -> asyncio.subprocess.Process:
+    """Start ``bash -lc script`` as the leader of a new process group."""
+    return await asyncio.create_subprocess_exec(
+        *login_shell_argv(script, strip),
+        cwd=os.fspath(cwd),
+        env=dict(env),
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        start_new_session=True,
+        limit=limit,
+    )
+
+
+def signal_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to a process group; False when no member is left."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    return True
+
+
+async def terminate_group(
+    process: asyncio.subprocess.Process, *, grace_s: float = DEFAULT_KILL_GRACE_S
+) -> int | None:
+    """SIGTERM the child's whole group, SIGKILL it after ``grace_s``; returns the exit code.
+
+    Members that outlive the leader (``cmd &`` in a script) are killed too: the group id stays
+    valid while any member exists, even after the leader was reaped.
+    """
+    pgid = process.pid
+    signal_group(pgid, signal.SIGTERM)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), timeout=grace_s)
+    # Whatever is still in the group now gets no further chance.
+    signal_group(pgid, signal.SIGKILL)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), timeout=grace_s)
+    return process.returncode
+
+
+def reap_group(pgid: int) -> None:
+    """Kill leftovers of a group whose leader already exited normally."""
+    signal_group(pgid, signal.SIGKILL)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from symphony.process import child_environment, spawn_login_shell, terminate_group
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it is gone for our purposes once its state is Z.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
+async def test_terminate_group_kills_grandchildren(tmp_path: Path) -> None:
+    env = child_environment((), extra={"HOME": str(tmp_path)})
+    proc = await spawn_login_shell(
+        "sleep 1000 & echo $!; sleep 1000", cwd=tmp_path, env=env, stderr=None
+    )
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), timeout=10)
+    grandchild = int(line)
+    assert _alive(grandchild)
+    await terminate_group(proc, grace_s=1.0)
+    assert proc.returncode is not None
+    for _ in range(100):  # bounded: init reaps the orphan shortly after the kill
+        if not _alive(grandchild):
+            break
+        await asyncio.sleep(0.02)
+    assert not _alive(grandchild)
+
+
+async def test_stripped_secret_cannot_come_back_from_login_profile(tmp_path: Path) -> None:
+    (tmp_path / ".bash_profile").write_text("export TRACKER_TOKEN=from-profile\n")
+    env = child_environment(
+        ["TRACKER_TOKEN"],
+        base={"TRACKER_TOKEN": "s3cret", "PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+    )
+    assert "TRACKER_TOKEN" not in env
+    proc = await spawn_login_shell(
+        'echo "token=${TRACKER_TOKEN:-unset}"', cwd=tmp_path, env=env, strip=["TRACKER_TOKEN"]
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=10)
+    assert out.decode().strip() == "token=unset"
