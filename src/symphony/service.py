@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from symphony.workflow.store import Workflow, WorkflowStore
 log = logging.getLogger("symphony.service")
 
 SHUTDOWN_TIMEOUT_S = 30.0
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,27 @@ def default_logs_root(workflow_path: Path) -> Path:
 
 def run_service(options: ServiceOptions) -> int:
     console = options.console if options.console is not None else sys.stderr
+    # Until the event loop installs its handlers, a SIGTERM must still mean "stop cleanly".
+    previous = {sig: signal.signal(sig, _interrupt_startup) for sig in _STOP_SIGNALS}
+    try:
+        return _run(options, console)
+    except _StartupInterrupted:
+        print("symphony: stopped during startup", file=console)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _StartupInterrupted(Exception):
+    pass
+
+
+def _interrupt_startup(signum: int, frame: object) -> None:
+    raise _StartupInterrupted
+
+
+def _run(options: ServiceOptions, console: TextIO) -> int:
     path = resolve_workflow_path(options.workflow)
     if not path.is_file():
         hint = "Pass the path to your WORKFLOW.md" if options.workflow is None else "Check the path"
@@ -63,6 +86,8 @@ def run_service(options: ServiceOptions) -> int:
     )
     try:
         return asyncio.run(_serve(store, options))
+    except KeyboardInterrupt:
+        raise _StartupInterrupted from None
     except Exception:
         log.exception("service crashed")
         return 1
@@ -86,17 +111,18 @@ async def _serve(store: WorkflowStore, options: ServiceOptions) -> int:
         log.info("shutdown requested %s", kv(signal=sig.name))
         stop.set()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in _STOP_SIGNALS:
         loop.add_signal_handler(sig, on_signal, sig)
 
     watcher = asyncio.create_task(store.watch(stop), name="workflow-watch")
+    log.info("symphony started %s", kv(workflow=store.path, pid=os.getpid()))
     try:
         await stop.wait()
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(watcher, timeout=SHUTDOWN_TIMEOUT_S)
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in _STOP_SIGNALS:
             loop.remove_signal_handler(sig)
     log.info("symphony stopped %s", kv(signal=received[0] if received else None))
     return 0

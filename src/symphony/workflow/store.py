@@ -217,7 +217,6 @@ class WorkflowStore:
                 debounce=200,
                 step=50,
                 recursive=False,
-                raise_interrupt=False,
             ):
                 if changes:
                     self.check(force=True)

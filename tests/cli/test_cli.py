@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from symphony.cli import main
+from tests.support.memory_tracker import MemoryProfile
+
+REPO = Path(__file__).resolve().parents[2]
+GOOD = "tracker:\n  kind: memory\npolling:\n  interval_ms: 60000\nworkspace:\n  root: ws"
+
+
+def run_cli(args: list[str], cwd: Path | None = None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(args)
+    finally:
+        os.chdir(old)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_missing_explicit_path_is_an_error(tmp_path: Path) -> None:
+    code, _, err = run_cli([str(tmp_path / "nope.md"), "--logs-root", str(tmp_path / "logs")])
+    assert code == 1
+    assert "workflow file not found" in err and "nope.md" in err
+
+
+def test_missing_default_workflow_is_an_error(tmp_path: Path) -> None:
+    code, _, err = run_cli(["--logs-root", str(tmp_path / "logs")], cwd=tmp_path)
+    assert code == 1
+    assert str(tmp_path / "WORKFLOW.md") in err
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert run_cli(["--port", "http"])[0] == 2
+    assert run_cli(["--port", "70000"])[0] == 2
+    assert run_cli(["a.md", "b.md"])[0] == 2
+    assert run_cli(["--logs-root", " "])[0] == 2
+    assert run_cli(["--bogus"])[0] == 2
+
+
+def test_help_exits_zero() -> None:
+    code, out, _ = run_cli(["--help"])
+    assert code == 0 and "path-to-WORKFLOW.md" in out and "validate" in out
+
+
+def test_startup_validation_failure_names_the_key(
+    memory_tracker: MemoryProfile, write_workflow: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_workflow("tracker:\n  kind: memory\nagent:\n  max_turns: zero")
+    code, _, err = run_cli([str(path), "--logs-root", str(tmp_path / "logs")])
+    assert code == 1
+    assert "cannot start" in err and "agent.max_turns" in err and "'zero'" in err
+
+
+def test_missing_tracker_kind_is_reported_clearly(
+    write_workflow: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_workflow("polling:\n  interval_ms: 1000")
+    code, _, err = run_cli([str(path), "--logs-root", str(tmp_path / "logs")])
+    assert code == 1
+    assert "tracker.kind" in err and "no tracker configured" in err
+
+
+def test_validate_ok_prints_summary(
+    memory_tracker: MemoryProfile, write_workflow: Callable[..., Path]
+) -> None:
+    path = write_workflow(GOOD, body="Work on {{ issue.identifier }}: {{ issue.title }}")
+    code, out, _ = run_cli(["validate", str(path), "--show-prompt"])
+    assert code == 0, out
+    assert f"✓ {path} is valid" in out
+    assert "memory" in out and "Todo, In Progress" in out
+    assert "Work on SYM-1: Sample issue" in out
+
+
+def test_validate_uses_cwd_default(
+    memory_tracker: MemoryProfile, write_workflow: Callable[..., Path], tmp_path: Path
+) -> None:
+    write_workflow(GOOD)
+    code, out, _ = run_cli(["validate"], cwd=tmp_path)
+    assert code == 0 and str(tmp_path / "WORKFLOW.md") in out
+
+
+@pytest.mark.parametrize(
+    ("front", "body", "expect"),
+    [
+        (GOOD.replace("60000", "sixty"), "x", ["polling.interval_ms", "'sixty'"]),
+        ("tracker:\n  kind: memory\n  active_states: [Todo", "x", ["workflow_parse_error", ":"]),
+        (GOOD, "Hi {{ issue.nmae }}", ["template_render_error", "issue.nmae", "WORKFLOW.md:"]),
+        (GOOD, "{{ issue.title | frobnicate }}", ["frobnicate"]),
+    ],
+)
+def test_validate_reports_one_screen_errors(
+    memory_tracker: MemoryProfile,
+    write_workflow: Callable[..., Path],
+    front: str,
+    body: str,
+    expect: list[str],
+) -> None:
+    path = write_workflow(front, body=body)
+    code, out, err = run_cli(["validate", str(path)])
+    assert code == 1
+    assert out == ""
+    for fragment in expect:
+        assert fragment in err, err
+    assert len(err.splitlines()) <= 24  # fits one screen
+    assert "Traceback" not in err
+
+
+def test_validate_warns_about_typos(
+    memory_tracker: MemoryProfile, write_workflow: Callable[..., Path]
+) -> None:
+    path = write_workflow(GOOD + "\nagent:\n  max_trns: 3")
+    code, out, _ = run_cli(["validate", str(path)])
+    assert code == 0
+    assert "agent.max_trns" in out and "'max_turns'" in out
+
+
+def _service(args: list[str], home: Path) -> subprocess.Popen[str]:
+    code = (
+        "import sys\n"
+        "from tests.support.memory_tracker import install_memory_tracker\n"
+        "install_memory_tracker()\n"
+        "from symphony.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 20) -> list[str]:
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return seen
+    raise AssertionError(f"{needle!r} not seen; output so far:\n{''.join(seen)}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_service_exits_zero_after_orderly_shutdown(
+    write_workflow: Callable[..., Path], tmp_path: Path, sig: signal.Signals
+) -> None:
+    path = write_workflow(GOOD)
+    proc = _service([str(path), "--logs-root", str(tmp_path / "logs")], tmp_path)
+    try:
+        _wait_for_line(proc, "symphony started")
+        proc.send_signal(sig)
+        rest, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, rest
+    assert "shutdown requested" in rest and "symphony stopped" in rest
+    log_text = (tmp_path / "logs" / "symphony.log").read_text()
+    assert "symphony stopped" in log_text
+
+
+def test_service_startup_failure_exits_nonzero_in_subprocess(
+    write_workflow: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_workflow("tracker:\n  kind: memory\npolling:\n  interval_ms: -1")
+    proc = _service([str(path), "--logs-root", str(tmp_path / "logs")], tmp_path)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    assert "polling.interval_ms" in out

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+from symphony.observability.logs import (
+    REDACTED,
+    ROOT_LOGGER,
+    configure_logging,
+    kv,
+    register_secrets,
+)
+
+
+def test_kv_is_stable_and_quotes_when_needed() -> None:
+    text = kv(issue_id="abc", issue_identifier="MT-1", error="boom: it broke", n=3, ok=True, x=None)
+    assert text == 'issue_id=abc issue_identifier=MT-1 error="boom: it broke" n=3 ok=true x=null'
+    assert kv(msg='say "hi"\nnow') == 'msg="say \\"hi\\"\\nnow"'
+
+
+def test_lines_are_key_value_with_context(tmp_path: Path) -> None:
+    console = io.StringIO()
+    setup = configure_logging(logs_root=tmp_path, console=console)
+    log = logging.getLogger("symphony.orchestrator")
+    log.info("dispatching issue %s", kv(issue_id="id-1", issue_identifier="SYM-1", attempt=None))
+    line = console.getvalue().strip()
+    assert line.startswith("ts=")
+    assert " level=info logger=symphony.orchestrator dispatching issue " in line
+    assert line.endswith("issue_id=id-1 issue_identifier=SYM-1 attempt=null")
+    assert setup.log_file == tmp_path / "symphony.log"
+    assert line in setup.log_file.read_text()
+
+
+def test_registered_secrets_never_reach_any_sink(tmp_path: Path) -> None:
+    console = io.StringIO()
+    setup = configure_logging(logs_root=tmp_path, console=console)
+    secret = "lin_live_0123456789abcdef"
+    register_secrets([secret])
+    log = logging.getLogger("symphony.trackers.linear")
+    log.error("request failed %s", kv(header=f"Authorization: {secret}", body=f"key={secret}"))
+    try:
+        raise RuntimeError(f"token {secret} rejected")
+    except RuntimeError:
+        log.exception("unexpected")
+    assert setup.log_file is not None
+    for text in (console.getvalue(), setup.log_file.read_text()):
+        assert secret not in text
+        assert REDACTED in text
+
+
+def test_token_shapes_are_redacted_even_unregistered() -> None:
+    console = io.StringIO()
+    configure_logging(logs_root=None, console=console)
+    log = logging.getLogger("symphony.x")
+    log.info("keys lin_api_%s sk-%s Bearer %s", "A" * 40, "b" * 30, "c" * 30)
+    out = console.getvalue()
+    assert "A" * 40 not in out and "b" * 30 not in out and "c" * 30 not in out
+    assert out.count(REDACTED) == 3
+
+
+class _Broken(io.StringIO):
+    def write(self, s: str) -> int:
+        raise OSError(28, "No space left on device")
+
+
+def test_failing_sink_warns_through_the_other_and_never_raises(tmp_path: Path) -> None:
+    broken = _Broken()
+    setup = configure_logging(logs_root=tmp_path, console=broken)
+    log = logging.getLogger("symphony.service")
+    log.info("first line")  # must not raise
+    log.info("second line")
+    assert setup.log_file is not None
+    text = setup.log_file.read_text()
+    assert "first line" in text and "second line" in text
+    assert text.count("log sink failed sink=console") == 1  # warned once, not per line
+    assert "No space left on device" in text
+
+
+def test_sink_recovery_is_reported(tmp_path: Path) -> None:
+    class Flaky(io.StringIO):
+        fail = True
+
+        def write(self, s: str) -> int:
+            if self.fail:
+                raise OSError(5, "I/O error")
+            return super().write(s)
+
+    flaky = Flaky()
+    setup = configure_logging(logs_root=tmp_path, console=flaky)
+    log = logging.getLogger("symphony.service")
+    log.info("during outage")
+    flaky.fail = False
+    log.info("after outage")
+    assert setup.log_file is not None
+    text = setup.log_file.read_text()
+    assert "log sink failed sink=console" in text
+    assert "log sink recovered sink=console" in text
+    assert "after outage" in flaky.getvalue()
+
+
+def test_unwritable_logs_root_falls_back_to_console(tmp_path: Path) -> None:
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("x")
+    console = io.StringIO()
+    setup = configure_logging(logs_root=blocker / "logs", console=console)
+    assert setup.log_file is None and setup.file_error
+    logging.getLogger(ROOT_LOGGER).info("still logging")
+    out = console.getvalue()
+    assert "log file unavailable" in out and "still logging" in out

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from symphony.workflow.config import LoadedConfig, build_config, resolve_secret_value
+from symphony.workflow.errors import ConfigError
+
+
+def build(raw: dict[str, Any], tmp_path: Path, env: dict[str, str] | None = None) -> LoadedConfig:
+    return build_config(raw, workflow_dir=tmp_path, environ=env or {})
+
+
+def problems(
+    raw: dict[str, Any], tmp_path: Path, env: dict[str, str] | None = None
+) -> dict[str, str]:
+    with pytest.raises(ConfigError) as err:
+        build(raw, tmp_path, env)
+    assert err.value.code == "invalid_workflow_config"
+    return dict(err.value.problems)
+
+
+def test_defaults_apply_when_optional_values_missing(tmp_path: Path) -> None:
+    cfg = build({}, tmp_path).config
+    assert cfg.tracker.kind is None
+    assert cfg.tracker.provider == {}
+    assert cfg.tracker.required_labels == ()
+    assert cfg.tracker.active_states is None and cfg.tracker.terminal_states is None
+    assert cfg.polling.interval_ms == 30_000
+    assert cfg.workspace.root == Path(tempfile.gettempdir()) / "symphony_workspaces"
+    assert cfg.hooks.after_create is None and cfg.hooks.before_remove is None
+    assert cfg.hooks.timeout_ms == 60_000
+    assert cfg.agent.max_concurrent_agents == 10
+    assert cfg.agent.max_turns == 20
+    assert cfg.agent.max_retry_backoff_ms == 300_000
+    assert cfg.agent.max_concurrent_agents_by_state == {}
+    assert cfg.codex.command == "codex app-server"
+    assert cfg.codex.approval_policy == "never"
+    assert cfg.codex.thread_sandbox == "workspace-write"
+    assert cfg.codex.turn_sandbox_policy is None
+    assert cfg.codex.turn_timeout_ms == 3_600_000
+    assert cfg.codex.read_timeout_ms == 5_000
+    assert cfg.codex.stall_timeout_ms == 300_000
+    assert cfg.server.port is None and cfg.server.host == "127.0.0.1"
+
+
+def test_null_keys_take_defaults(tmp_path: Path) -> None:
+    cfg = build({"polling": {"interval_ms": None}, "agent": None}, tmp_path).config
+    assert cfg.polling.interval_ms == 30_000
+    assert cfg.agent.max_turns == 20
+
+
+def test_provider_keys_preserved_verbatim(tmp_path: Path) -> None:
+    provider = {"project_slug": "abc", "api_key": "$LINEAR_API_KEY", "future": {"x": [1, 2]}}
+    cfg = build({"tracker": {"kind": "linear", "provider": provider}}, tmp_path).config
+    assert cfg.tracker.provider == provider
+    assert cfg.tracker.kind == "linear"
+
+
+def test_codex_command_preserved_as_shell_string(tmp_path: Path) -> None:
+    command = "codex --config 'model=\"x\"' app-server ~/not-expanded $NOT_EXPANDED"
+    assert build({"codex": {"command": command}}, tmp_path).config.codex.command == command
+
+
+def test_codex_policies_pass_through(tmp_path: Path) -> None:
+    codex = {
+        "approval_policy": {"granular": {"sandbox_approval": True, "rules": False}},
+        "thread_sandbox": "danger-full-access",
+        "turn_sandbox_policy": {"type": "workspaceWrite", "networkAccess": True},
+    }
+    cfg = build({"codex": codex}, tmp_path).config.codex
+    assert cfg.approval_policy == codex["approval_policy"]
+    assert cfg.thread_sandbox == "danger-full-access"
+    assert cfg.turn_sandbox_policy == codex["turn_sandbox_policy"]
+
+
+def test_tilde_expands_in_workspace_root(tmp_path: Path) -> None:
+    root = build({"workspace": {"root": "~/ws"}}, tmp_path).config.workspace.root
+    assert root == Path.home() / "ws"
+
+
+def test_relative_root_resolves_against_workflow_dir(tmp_path: Path) -> None:
+    root = build({"workspace": {"root": "work/../spaces"}}, tmp_path).config.workspace.root
+    assert root == tmp_path / "spaces"
+
+
+def test_var_in_path_resolves(tmp_path: Path) -> None:
+    env = {"WS_ROOT": str(tmp_path / "from-env")}
+    root = build({"workspace": {"root": "$WS_ROOT"}}, tmp_path, env).config.workspace.root
+    assert root == tmp_path / "from-env"
+    nested = build({"workspace": {"root": "${WS_ROOT}/sub"}}, tmp_path, env).config.workspace.root
+    assert nested == tmp_path / "from-env" / "sub"
+
+
+def test_unset_var_in_path_names_key_and_variable(tmp_path: Path) -> None:
+    found = problems({"workspace": {"root": "$NOPE_ROOT"}}, tmp_path)
+    assert "NOPE_ROOT" in found["workspace.root"]
+
+
+def test_secret_var_resolution_and_empty_means_missing() -> None:
+    assert resolve_secret_value("$TOKEN", {"TOKEN": "abc"}) == "abc"
+    assert resolve_secret_value("$TOKEN", {"TOKEN": ""}) is None
+    assert resolve_secret_value("$TOKEN", {}) is None
+    assert resolve_secret_value("literal", {}) == "literal"
+    # The legacy `env:NAME` form is a literal, never resolved.
+    assert resolve_secret_value("env:TOKEN", {"TOKEN": "abc"}) == "env:TOKEN"
+
+
+def test_server_token_from_env_is_registered_as_secret(tmp_path: Path) -> None:
+    loaded = build(
+        {"server": {"access_token": "$API_TOKEN"}}, tmp_path, {"API_TOKEN": "tok-123456"}
+    )
+    assert loaded.config.server.access_token == "tok-123456"
+    assert "tok-123456" in loaded.secret_values
+    assert "API_TOKEN" in loaded.secret_env_names
+
+
+def test_per_state_limits_normalized_and_invalid_ignored(tmp_path: Path) -> None:
+    loaded = build(
+        {
+            "agent": {
+                "max_concurrent_agents": 4,
+                "max_concurrent_agents_by_state": {
+                    "  In Progress ": 2,
+                    "Todo": 1,
+                    "Rework": 0,
+                    "Merging": "three",
+                    "Review": -1,
+                    "Done": True,
+                    "": 3,
+                },
+            }
+        },
+        tmp_path,
+    )
+    agent = loaded.config.agent
+    assert agent.max_concurrent_agents_by_state == {"in progress": 2, "todo": 1}
+    assert agent.limit_for_state("IN PROGRESS") == 2
+    assert agent.limit_for_state("merging") == 4  # falls back to the global limit
+    ignored = [w for w in loaded.warnings if "max_concurrent_agents_by_state" in w]
+    assert len(ignored) == 5
+
+
+def test_required_labels_normalized(tmp_path: Path) -> None:
+    cfg = build({"tracker": {"required_labels": [" Bug ", "bug", "Backend"]}}, tmp_path).config
+    assert cfg.tracker.required_labels == ("bug", "backend")
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "fragment"),
+    [
+        ({"polling": {"interval_ms": "5s"}}, "polling.interval_ms", "'5s'"),
+        ({"polling": {"interval_ms": 0}}, "polling.interval_ms", "greater than 0"),
+        ({"agent": {"max_turns": -1}}, "agent.max_turns", "greater than 0"),
+        ({"agent": {"max_concurrent_agents": True}}, "agent.max_concurrent_agents", "true/false"),
+        ({"agent": {"max_retry_backoff_ms": 1.5}}, "agent.max_retry_backoff_ms", "integer"),
+        ({"hooks": {"timeout_ms": "never"}}, "hooks.timeout_ms", "'never'"),
+        ({"hooks": {"after_create": ["git clone"]}}, "hooks.after_create", "shell script"),
+        ({"codex": {"command": "   "}}, "codex.command", "non-empty"),
+        ({"codex": {"read_timeout_ms": 0}}, "codex.read_timeout_ms", "greater than 0"),
+        ({"codex": {"turn_sandbox_policy": "workspaceWrite"}}, "codex.turn_sandbox_policy", "map"),
+        ({"tracker": {"active_states": "Todo, In Progress"}}, "tracker.active_states", "list"),
+        ({"tracker": {"kind": 3}}, "tracker.kind", "string"),
+        ({"server": {"port": -1}}, "server.port", "greater than or equal to 0"),
+        ({"polling": "fast"}, "polling", "map"),
+    ],
+)
+def test_invalid_values_name_key_and_value(
+    tmp_path: Path, raw: dict[str, Any], key: str, fragment: str
+) -> None:
+    found = problems(raw, tmp_path)
+    assert key in found, found
+    assert fragment in found[key]
+
+
+def test_every_bad_key_is_reported_at_once(tmp_path: Path) -> None:
+    found = problems({"polling": {"interval_ms": -5}, "agent": {"max_turns": "x"}}, tmp_path)
+    assert set(found) == {"polling.interval_ms", "agent.max_turns"}
+
+
+def test_secret_values_never_echoed_in_errors(tmp_path: Path) -> None:
+    found = problems({"server": {"access_token": 123456789}}, tmp_path)
+    assert "123456789" not in found["server.access_token"]
+
+
+def test_unknown_keys_ignored_with_typo_hints(tmp_path: Path) -> None:
+    loaded = build(
+        {
+            "agent": {"max_concurent_agents": 3},
+            "polling": {"interval": 10},
+            "trackr": {"kind": "x"},
+            "my_extension": {"anything": 1},
+        },
+        tmp_path,
+    )
+    assert loaded.config.agent.max_concurrent_agents == 10
+    text = "\n".join(loaded.warnings)
+    assert "agent.max_concurent_agents" in text and "'max_concurrent_agents'" in text
+    assert "polling.interval" in text
+    assert "trackr" in text and "'tracker'" in text
+    assert "my_extension" not in text  # extensions may own other top-level keys
