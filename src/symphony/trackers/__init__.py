@@ -41,6 +41,5 @@ def get_profile(kind: str) -> TrackerProfile | None:
 
 
 def supported_kinds() -> list[str]:
-    kinds = set(_registered)
-    kinds.update(k for k in _BUILTIN_MODULES if get_profile(k) is not None)
-    return sorted(kinds)
+    # Listing must not import adapters: one adapter's import failure must not hide the others.
+    return sorted(set(_registered) | set(_BUILTIN_MODULES))
