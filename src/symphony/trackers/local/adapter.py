@@ -1,0 +1,89 @@
+"""``TrackerAdapter`` for the local board: the two reads plus the board's agent tools.
+
+SQLite work runs in a worker thread (``asyncio.to_thread``) so a busy database never blocks the
+event loop; the store's own retries and timeouts bound how long a call can take.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from symphony.issue import Issue
+from symphony.observability.logs import kv
+from symphony.tools import ToolContext, ToolResult, ToolSpec
+from symphony.trackers.local.errors import MalformedIssue
+from symphony.trackers.local.normalize import to_issue
+from symphony.trackers.local.settings import KIND, BoardSettings
+from symphony.trackers.local.store import BoardStore
+from symphony.trackers.local.tools import LocalTools, tool_specs
+
+log = logging.getLogger("symphony.trackers.local")
+
+
+class LocalAdapter:
+    kind = KIND
+
+    def __init__(self, settings: BoardSettings, store: BoardStore | None = None) -> None:
+        self.settings = settings
+        self.store = store if store is not None else BoardStore(settings)
+        self._tools = LocalTools(self.store)
+        self._settings_recorded = False
+
+    async def fetch_issues_by_states(self, state_names: Sequence[str]) -> list[Issue]:
+        if not state_names:
+            return []
+        return await asyncio.to_thread(self._by_states, list(state_names))
+
+    async def fetch_issues_by_ids(self, issue_ids: Sequence[str]) -> list[Issue]:
+        if not issue_ids:
+            return []
+        return await asyncio.to_thread(self._by_ids, list(issue_ids))
+
+    def secret_environment_names(self) -> frozenset[str]:
+        return frozenset()
+
+    def secret_values(self) -> frozenset[str]:
+        return frozenset()
+
+    def agent_tool_specs(self) -> list[ToolSpec]:
+        return tool_specs(self.settings)
+
+    async def execute_agent_tool(
+        self, name: str, arguments: Any, context: ToolContext
+    ) -> ToolResult:
+        return await self._tools.execute(name, arguments, context)
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.store.close)
+
+    # ---- worker-thread side ----------------------------------------------------------------
+
+    def _record_settings(self) -> None:
+        if not self._settings_recorded:
+            self.store.remember_settings()
+            self._settings_recorded = True
+
+    def _by_states(self, state_names: list[str]) -> list[Issue]:
+        self._record_settings()
+        issues: list[Issue] = []
+        dropped: list[str] = []
+        for record in self.store.by_states(state_names):
+            try:
+                issues.append(to_issue(record, self.settings))
+            except MalformedIssue:
+                # Never safe to dispatch; omission is allowed for state-list reads (SPEC §11.1).
+                dropped.append(str(record.number))
+        if dropped:
+            log.warning(
+                "dropping malformed local board issues %s",
+                kv(count=len(dropped), numbers=",".join(dropped), path=self.settings.db_path),
+            )
+        return issues
+
+    def _by_ids(self, issue_ids: list[str]) -> list[Issue]:
+        self._record_settings()
+        # A malformed requested record fails the whole refresh: omission would mean "gone".
+        return [to_issue(record, self.settings) for record in self.store.by_ids(issue_ids)]

@@ -1,0 +1,416 @@
+"""``symphony board``: manage the local board from a terminal or a script (like ``gh issue``).
+
+Exit codes: 0 done, 1 the board refused (unknown issue or state, bad value, busy database),
+2 usage errors. ``--json`` prints machine-readable results, and errors as JSON on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.markup import escape
+
+from symphony.errors import SymphonyError
+from symphony.trackers.local.cli_render import print_detail, print_list, print_states
+from symphony.trackers.local.errors import InvalidInput, InvalidState
+from symphony.trackers.local.locate import open_db_board, open_workflow_board
+from symphony.trackers.local.normalize import detail_dict, record_dict
+from symphony.trackers.local.records import NewIssue
+from symphony.trackers.local.store import BoardStore
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def _priority(text: str) -> int:
+    value = text.strip().lower()
+    if value in {"none", "0", ""}:
+        return 0
+    if value in {"1", "2", "3", "4"}:
+        return int(value)
+    raise argparse.ArgumentTypeError(
+        f"must be 1 (urgent), 2 (high), 3 (normal), 4 (low) or none, got {text!r}"
+    )
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _common() -> argparse.ArgumentParser:
+    # Accepted before or after the command (`board --json list` and `board list --json`).
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workflow",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="use the board this workflow configures (default: ./WORKFLOW.md)",
+    )
+    where.add_argument(
+        "--db", metavar="PATH", default=argparse.SUPPRESS, help="use this board file directly"
+    )
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+    return common
+
+
+def board_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="symphony board",
+        parents=[common],
+        description="Manage the local board (tracker.kind: local): a SQLite file beside the "
+        "workflow that the service polls.",
+        epilog='example: symphony board add "Fix the login bug" --label bug --priority 2',
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+
+    add = command("add", "create an issue")
+    add.add_argument("title")
+    _description_args(add)
+    add.add_argument("-p", "--priority", type=_priority, help="1 urgent .. 4 low, or none")
+    add.add_argument("-l", "--label", action="append", default=[], help="repeatable")
+    add.add_argument("-s", "--state", help="initial state (default: the board's default state)")
+    add.add_argument("-a", "--assignee", help="assignee id (free text)")
+    add.add_argument("--branch", help="branch name (default: derived from id and title)")
+    add.add_argument("--blocked-by", action="append", default=[], metavar="ID", help="repeatable")
+
+    lst = command("list", "list issues (open ones unless --all or --state)")
+    lst.add_argument("-s", "--state", action="append", default=[], help="repeatable")
+    lst.add_argument("-l", "--label", action="append", default=[], help="must have every label")
+    lst.add_argument("--all", action="store_true", help="include issues in terminal states")
+    lst.add_argument("-L", "--limit", type=_limit, help="show at most this many")
+
+    show = command("show", "show an issue with comments and history")
+    show.add_argument("issue", metavar="ID")
+
+    move = command("move", "move an issue to another state")
+    move.add_argument("issue", metavar="ID")
+    move.add_argument("state")
+    _author_arg(move)
+
+    comment = command("comment", "add a comment to an issue")
+    comment.add_argument("issue", metavar="ID")
+    comment.add_argument("body", nargs="?", help="comment text (or --body-file)")
+    comment.add_argument(
+        "--body-file", metavar="PATH", help="read the text from a file (- = stdin)"
+    )
+    _author_arg(comment)
+
+    label = command("label", "add or remove labels")
+    label.add_argument("issue", metavar="ID")
+    label.add_argument("--add", action="append", default=[], metavar="LABEL")
+    label.add_argument("--remove", action="append", default=[], metavar="LABEL")
+
+    block = command("block", "mark an issue as blocked by others")
+    block.add_argument("issue", metavar="ID")
+    block.add_argument("--by", action="append", default=[], metavar="ID", required=True)
+
+    unblock = command("unblock", "remove blockers from an issue")
+    unblock.add_argument("issue", metavar="ID")
+    unblock.add_argument("--by", action="append", default=[], metavar="ID", required=True)
+
+    edit = command("edit", "change title, description, priority, assignee or branch")
+    edit.add_argument("issue", metavar="ID")
+    edit.add_argument("-t", "--title")
+    _description_args(edit)
+    edit.add_argument("-p", "--priority", type=_priority, help="1 urgent .. 4 low, or none")
+    edit.add_argument("-a", "--assignee", help='assignee id ("" clears it)')
+    edit.add_argument("--branch", help='branch name ("" clears it)')
+
+    delete = command("delete", "delete an issue with its comments and history")
+    delete.add_argument("issue", metavar="ID")
+    delete.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+    command("states", "show the board's states and which ones agents work on")
+    return parser
+
+
+def _description_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-d", "--description", help="Markdown text")
+    group.add_argument("--description-file", metavar="PATH", help="read it from a file (- = stdin)")
+
+
+def _author_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--author", help="name recorded with the change (default: your user)")
+
+
+def _default_author() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER") or "human"
+
+
+class _Run:
+    """One command invocation: parsed args, the board and where output goes."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+        self.args = args
+        self.json = bool(getattr(args, "json", False))
+        self.out = out
+        self.err = err
+        self.console = Console(file=out, highlight=False, soft_wrap=False)
+
+    def open(self) -> BoardStore:
+        db = getattr(self.args, "db", None)
+        if db is not None:
+            return open_db_board(Path(db).expanduser(), create=self.args.command == "add")
+        workflow = getattr(self.args, "workflow", None)
+        path = Path(workflow).expanduser() if workflow else Path("WORKFLOW.md")
+        return open_workflow_board(path.absolute())
+
+    def emit(self, payload: Any, human: Callable[[], None]) -> None:
+        if self.json:
+            json.dump(payload, self.out, indent=2, ensure_ascii=False)
+            self.out.write("\n")
+        else:
+            human()
+
+    def read_text(self, inline: str | None, file: str | None, what: str) -> str | None:
+        if file is None:
+            return inline
+        if file == "-":
+            return sys.stdin.read()
+        try:
+            return Path(file).expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"cannot read the {what} from {file}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise InvalidInput(f"the {what} file {file} is not UTF-8 text") from None
+
+
+def _cmd_add(run: _Run, store: BoardStore) -> int:
+    a = run.args
+    record = store.create(
+        NewIssue(
+            title=a.title,
+            description=run.read_text(a.description, a.description_file, "description"),
+            priority=a.priority,
+            state=a.state,
+            labels=tuple(a.label),
+            assignee_id=a.assignee,
+            branch_name=a.branch,
+            blocked_by=tuple(a.blocked_by),
+        ),
+        actor=_default_author(),
+    )
+    run.emit(
+        record_dict(record, store.settings),
+        lambda: run.console.print(
+            f"Created [bold]{escape(record.identifier)}[/] in {escape(record.state)}: "
+            f"{escape(record.title)}"
+        ),
+    )
+    return EXIT_OK
+
+
+def _cmd_list(run: _Run, store: BoardStore) -> int:
+    a = run.args
+    records = store.list(states=a.state, labels=a.label, include_terminal=a.all)
+    if a.limit is not None:
+        records = records[: a.limit]
+    run.emit(
+        [record_dict(r, store.settings) for r in records],
+        lambda: print_list(run.console, records, store.settings),
+    )
+    return EXIT_OK
+
+
+def _cmd_show(run: _Run, store: BoardStore) -> int:
+    detail = store.detail(run.args.issue)
+    run.emit(
+        detail_dict(detail, store.settings),
+        lambda: print_detail(run.console, detail, store.settings),
+    )
+    return EXIT_OK
+
+
+def _cmd_move(run: _Run, store: BoardStore) -> int:
+    record, previous = store.move(
+        run.args.issue, run.args.state, actor=run.args.author or _default_author()
+    )
+
+    def human() -> None:
+        if previous == record.state:
+            run.console.print(f"{record.identifier} is already in {record.state}", markup=False)
+        else:
+            run.console.print(f"{record.identifier}: {previous} → {record.state}", markup=False)
+
+    run.emit({**record_dict(record, store.settings), "from": previous}, human)
+    return EXIT_OK
+
+
+def _cmd_comment(run: _Run, store: BoardStore) -> int:
+    a = run.args
+    if a.body is not None and a.body_file is not None:
+        raise InvalidInput("give the comment text or --body-file, not both")
+    body = run.read_text(a.body, a.body_file, "comment")
+    if body is None:
+        raise InvalidInput('give the comment text: symphony board comment SYM-3 "text"')
+    comment = store.comment(a.issue, body, author=a.author or _default_author())
+    identifier = store.get(a.issue).identifier
+    run.emit(
+        {"identifier": identifier, **comment.to_dict()},
+        lambda: run.console.print(f"Commented on {identifier} (#{comment.id})", markup=False),
+    )
+    return EXIT_OK
+
+
+def _cmd_label(run: _Run, store: BoardStore) -> int:
+    record = store.relabel(run.args.issue, add=run.args.add, remove=run.args.remove)
+    run.emit(
+        record_dict(record, store.settings),
+        lambda: run.console.print(
+            f"{record.identifier} labels: {', '.join(record.labels) or '(none)'}", markup=False
+        ),
+    )
+    return EXIT_OK
+
+
+def _blockers_line(identifier: str, refs: Sequence[str]) -> str:
+    return f"{identifier} is blocked by {', '.join(refs)}" if refs else f"{identifier} is unblocked"
+
+
+def _cmd_block(run: _Run, store: BoardStore) -> int:
+    if run.args.command == "block":
+        record = store.block(run.args.issue, by=run.args.by)
+    else:
+        record = store.unblock(run.args.issue, by=run.args.by)
+    refs = [b.identifier or "?" for b in record.blocked_by]
+    run.emit(
+        record_dict(record, store.settings),
+        lambda: run.console.print(_blockers_line(record.identifier, refs), markup=False),
+    )
+    return EXIT_OK
+
+
+def _cmd_edit(run: _Run, store: BoardStore) -> int:
+    a = run.args
+    changes: dict[str, Any] = {}
+    if a.title is not None:
+        changes["title"] = a.title
+    description = run.read_text(a.description, a.description_file, "description")
+    if description is not None:
+        changes["description"] = description
+    if a.priority is not None:
+        changes["priority"] = a.priority
+    if a.assignee is not None:
+        changes["assignee_id"] = a.assignee
+    if a.branch is not None:
+        changes["branch_name"] = a.branch
+    record = store.edit(a.issue, changes)
+    run.emit(
+        record_dict(record, store.settings),
+        lambda: run.console.print(f"Updated {record.identifier}", markup=False),
+    )
+    return EXIT_OK
+
+
+def _cmd_delete(run: _Run, store: BoardStore) -> int:
+    record = store.get(run.args.issue)
+    if not run.args.yes:
+        if not sys.stdin.isatty():
+            raise InvalidInput(
+                f"refusing to delete {record.identifier} without confirmation; pass --yes"
+            )
+        answer = input(f"Delete {record.identifier} ({record.title}) and its comments? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("Nothing deleted.", file=run.err)
+            return EXIT_FAILURE
+    deleted = store.delete(record.id)
+    run.emit(
+        {"deleted": deleted.identifier, "id": deleted.id},
+        lambda: run.console.print(f"Deleted {deleted.identifier}: {deleted.title}", markup=False),
+    )
+    return EXIT_OK
+
+
+def _cmd_states(run: _Run, store: BoardStore) -> int:
+    s = store.settings
+    run.emit(
+        {
+            "states": list(s.states),
+            "active_states": list(s.active_states),
+            "terminal_states": list(s.terminal_states),
+            "default_state": s.default_state,
+            "path": str(s.db_path),
+        },
+        lambda: print_states(run.console, s),
+    )
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[_Run, BoardStore], int]] = {
+    "add": _cmd_add,
+    "list": _cmd_list,
+    "show": _cmd_show,
+    "move": _cmd_move,
+    "comment": _cmd_comment,
+    "label": _cmd_label,
+    "block": _cmd_block,
+    "unblock": _cmd_block,
+    "edit": _cmd_edit,
+    "delete": _cmd_delete,
+    "states": _cmd_states,
+}
+
+
+def board_main(
+    argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    parser = board_parser()
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    run = _Run(args, out, err)
+    try:
+        store = run.open()
+        try:
+            return COMMANDS[args.command](run, store)
+        finally:
+            store.close()
+    except SymphonyError as exc:
+        _report(run, exc)
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        # `symphony board list | head`: the reader left; exit quietly like other Unix tools.
+        if out is sys.stdout:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
+
+
+def _report(run: _Run, exc: SymphonyError) -> None:
+    if run.json:
+        detail: dict[str, Any] = exc.to_dict()
+        if isinstance(exc, InvalidState):
+            detail["valid_states"] = list(exc.valid)
+        json.dump({"error": detail}, run.err, ensure_ascii=False)
+        run.err.write("\n")
+    else:
+        print(f"symphony board: {exc.message}", file=run.err)
