@@ -38,6 +38,15 @@ def sanitize_identifier(identifier: str) -> str:
     return _DISALLOWED.sub("_", identifier)
 
 
+def is_workspace_key_shaped(name: str) -> bool:
+    """True when ``name`` could be a workspace key: allowed characters only, not ``.``/``..``."""
+    return (
+        name not in _SPECIAL_NAMES
+        and len(name) <= MAX_KEY_BYTES
+        and _DISALLOWED.search(name) is None
+    )
+
+
 def workspace_key(identifier: str) -> str:
     """The directory name for ``identifier``: verbatim when safe, else sanitized plus a hash."""
     if not isinstance(identifier, str):

@@ -24,6 +24,7 @@ from symphony.workspace.keys import workspace_key
 __all__ = [
     "canonicalize",
     "is_within",
+    "lexical_path",
     "validate_agent_cwd",
     "validate_workspace_path",
     "workspace_key",
@@ -42,8 +43,8 @@ def canonicalize(path: Path, *, what: str = "workspace path") -> Path:
         ) from exc
 
 
-def _lexical(path: Path) -> Path:
-    """Absolute path with ``.``/``..`` collapsed textually, symlinks untouched (for messages)."""
+def lexical_path(path: Path) -> Path:
+    """Absolute path with ``.``/``..`` collapsed textually, symlinks untouched."""
     return Path(os.path.normpath(Path(path).absolute()))
 
 
@@ -60,8 +61,8 @@ def validate_workspace_path(path: Path, root: Path) -> Path:
     """
     canonical_root = canonicalize(root, what="workspace root")
     canonical = canonicalize(path)
-    lexical = _lexical(path)
-    looks_inside = is_within(lexical, canonical_root) or is_within(lexical, _lexical(root))
+    lexical = lexical_path(path)
+    looks_inside = is_within(lexical, canonical_root) or is_within(lexical, lexical_path(root))
     if canonical == canonical_root:
         raise WorkspaceError(
             f"workspace path {str(path)!r} is the workspace root {str(canonical_root)!r} itself; "

@@ -1,0 +1,389 @@
+"""Per-issue workspace lifecycle: prepare, per-attempt hooks, removal (SPEC §8.6, §9).
+
+Every call takes the effective config (root, hooks, secret names) so a workflow reload applies
+to the next hook or removal. Slow filesystem work runs in a thread; hooks run as child processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from symphony.issue import Issue
+from symphony.observability.logs import kv
+from symphony.process import DEFAULT_KILL_GRACE_S
+from symphony.workflow.config import HooksConfig
+from symphony.workspace import fs
+from symphony.workspace.errors import (
+    WORKSPACE_EQUALS_ROOT,
+    WORKSPACE_HOOK_FAILED,
+    WORKSPACE_HOOK_TIMEOUT,
+    WORKSPACE_NOT_DIRECTORY,
+    WORKSPACE_OUTSIDE_ROOT,
+    WorkspaceError,
+)
+from symphony.workspace.hooks import HookResult, hook_environment, run_hook
+from symphony.workspace.keys import is_workspace_key_shaped, workspace_key
+from symphony.workspace.paths import (
+    canonicalize,
+    is_within,
+    lexical_path,
+    validate_workspace_path,
+    workspace_path_for,
+)
+
+log = logging.getLogger("symphony.workspace")
+
+# How much hook output goes into an error message (the log line carries the full kept tail).
+ERROR_OUTPUT_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    path: Path
+    key: str
+    created_now: bool
+
+
+class WorkspaceManager:
+    """Creates, prepares and removes per-issue workspaces under a workspace root."""
+
+    def __init__(
+        self,
+        *,
+        strip_env: frozenset[str] = frozenset(),
+        base_env: Mapping[str, str] | None = None,
+        kill_grace_s: float = DEFAULT_KILL_GRACE_S,
+    ) -> None:
+        self.strip_env = strip_env
+        self._base_env = base_env
+        self._kill_grace_s = kill_grace_s
+        # One lock per workspace path, so prepare and remove of one issue never interleave.
+        self._locks: weakref.WeakValueDictionary[Path, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def path_for(self, root: Path, identifier: str) -> Path:
+        """The canonical ``<root>/<workspace key>``; raises WorkspaceError if it escapes."""
+        return workspace_path_for(root, identifier)
+
+    async def prepare(
+        self,
+        issue: Issue,
+        *,
+        root: Path,
+        hooks: HooksConfig,
+        attempt: int | None,
+        strip_env: frozenset[str] | None = None,
+    ) -> Workspace:
+        """Create or reuse the issue's workspace; run ``after_create`` when it is new."""
+        key = workspace_key(issue.identifier)
+        canonical_root = await asyncio.to_thread(fs.ensure_root, root)
+        path = canonical_root / key
+        async with self._lock_for(path):
+            ensured = await asyncio.to_thread(fs.ensure_directory, path, canonical_root)
+            workspace = Workspace(path=ensured.path, key=key, created_now=ensured.created_now)
+            log.info(
+                "workspace ready %s",
+                kv(
+                    issue_id=issue.id,
+                    issue_identifier=issue.identifier,
+                    workspace=workspace.path,
+                    created_now=workspace.created_now,
+                ),
+            )
+            if not workspace.created_now or hooks.after_create is None:
+                return workspace
+            result = await self._run(
+                "after_create",
+                hooks.after_create,
+                workspace.path,
+                canonical_root,
+                issue.identifier,
+                issue,
+                attempt,
+                hooks.timeout_ms,
+                strip_env,
+            )
+            if not result.ok:
+                # Remove the half-prepared directory so the next attempt reruns after_create.
+                try:
+                    await asyncio.to_thread(fs.remove_entry, workspace.path)
+                except WorkspaceError as exc:
+                    log.warning(
+                        "could not remove workspace after failed after_create %s",
+                        kv(
+                            issue_id=issue.id,
+                            issue_identifier=issue.identifier,
+                            workspace=workspace.path,
+                            error=exc.message,
+                        ),
+                    )
+                raise _hook_error(result, issue.identifier, workspace.path)
+            return workspace
+
+    async def before_run(
+        self,
+        ws: Workspace,
+        issue: Issue,
+        *,
+        hooks: HooksConfig,
+        attempt: int | None,
+        strip_env: frozenset[str] | None = None,
+    ) -> None:
+        """Run ``before_run``; its failure or timeout aborts the attempt (WorkspaceError)."""
+        if hooks.before_run is None:
+            return
+        if not await asyncio.to_thread(fs.is_real_directory, ws.path):
+            raise WorkspaceError(
+                f"workspace {str(ws.path)!r} for {issue.identifier} is missing or not a real "
+                "directory; it will be recreated on the next attempt",
+                code=WORKSPACE_NOT_DIRECTORY,
+                path=ws.path,
+                hook="before_run",
+            )
+        result = await self._run(
+            "before_run",
+            hooks.before_run,
+            ws.path,
+            ws.path.parent,
+            issue.identifier,
+            issue,
+            attempt,
+            hooks.timeout_ms,
+            strip_env,
+        )
+        if not result.ok:
+            raise _hook_error(result, issue.identifier, ws.path)
+
+    async def after_run(
+        self,
+        ws: Workspace,
+        issue: Issue,
+        *,
+        hooks: HooksConfig,
+        attempt: int | None,
+        strip_env: frozenset[str] | None = None,
+    ) -> None:
+        """Run ``after_run`` when the workspace exists; failures are logged, never raised."""
+        if hooks.after_run is None:
+            return
+        try:
+            if not await asyncio.to_thread(fs.is_real_directory, ws.path):
+                log.warning(
+                    "skipping after_run hook, workspace is gone %s",
+                    kv(issue_id=issue.id, issue_identifier=issue.identifier, workspace=ws.path),
+                )
+                return
+            await self._run(
+                "after_run",
+                hooks.after_run,
+                ws.path,
+                ws.path.parent,
+                issue.identifier,
+                issue,
+                attempt,
+                hooks.timeout_ms,
+                strip_env,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # after_run must never fail the worker (SPEC §9.4)
+            log.warning(
+                "after_run hook could not run %s",
+                kv(issue_id=issue.id, issue_identifier=issue.identifier, error=str(exc)),
+            )
+
+    async def remove(
+        self,
+        identifier: str,
+        *,
+        root: Path,
+        hooks: HooksConfig,
+        issue: Issue | None = None,
+        strip_env: frozenset[str] | None = None,
+    ) -> bool:
+        """Run ``before_remove`` then delete the workspace; False when there was none.
+
+        Hook failures are logged and ignored. Raises WorkspaceError when the path would escape
+        the root (checked before any hook runs) or when deletion itself fails.
+        """
+        canonical_root = await asyncio.to_thread(canonicalize, root, what="workspace root")
+        path = canonical_root / workspace_key(identifier)
+        return await self._remove(path, canonical_root, identifier, hooks, issue, strip_env)
+
+    async def remove_path(
+        self,
+        path: Path,
+        *,
+        root: Path,
+        hooks: HooksConfig,
+        issue: Issue | None = None,
+        strip_env: frozenset[str] | None = None,
+    ) -> bool:
+        """Remove a workspace by its recorded path, which may lie under an older root.
+
+        ``root`` is the current workspace root. The path must be a real directory entry (not a
+        symlink) whose name is a valid workspace key; it is checked against its own parent
+        directory, and it may never be, or contain, the current root.
+        """
+        lexical = await asyncio.to_thread(lexical_path, path)
+        name = lexical.name
+        if not is_workspace_key_shaped(name):
+            raise WorkspaceError(
+                f"refusing to remove {str(path)!r}: its name is not a workspace key",
+                code=WORKSPACE_OUTSIDE_ROOT,
+                path=path,
+            )
+        canonical_root = await asyncio.to_thread(canonicalize, root, what="workspace root")
+        parent = await asyncio.to_thread(canonicalize, lexical.parent, what="workspace root")
+        candidate = parent / name
+        if candidate == canonical_root or is_within(canonical_root, candidate):
+            raise WorkspaceError(
+                f"refusing to remove {str(path)!r}: it is (or contains) the workspace root "
+                f"{str(canonical_root)!r}",
+                code=WORKSPACE_EQUALS_ROOT,
+                path=path,
+            )
+        identifier = issue.identifier if issue is not None else name
+        return await self._remove(candidate, parent, identifier, hooks, issue, strip_env)
+
+    async def remove_many(
+        self,
+        identifiers: Iterable[str],
+        *,
+        root: Path,
+        hooks: HooksConfig,
+        strip_env: frozenset[str] | None = None,
+    ) -> list[str]:
+        """Startup terminal cleanup (SPEC §8.6): best effort; returns identifiers removed."""
+        removed: list[str] = []
+        for identifier in dict.fromkeys(identifiers):
+            try:
+                if await self.remove(identifier, root=root, hooks=hooks, strip_env=strip_env):
+                    removed.append(identifier)
+            except WorkspaceError as exc:
+                log.warning(
+                    "terminal workspace cleanup failed %s",
+                    kv(issue_identifier=identifier, code=exc.code, error=exc.message),
+                )
+        if removed:
+            log.info("terminal workspaces removed %s", kv(count=len(removed)))
+        return removed
+
+    async def _remove(
+        self,
+        path: Path,
+        root: Path,
+        identifier: str,
+        hooks: HooksConfig,
+        issue: Issue | None,
+        strip_env: frozenset[str] | None,
+    ) -> bool:
+        async with self._lock_for(path):
+            if not await asyncio.to_thread(os.path.lexists, path):
+                return False
+            # Containment first: a symlinked workspace is refused before any hook runs.
+            canonical = await asyncio.to_thread(validate_workspace_path, path, root)
+            if hooks.before_remove is not None and await asyncio.to_thread(
+                fs.is_real_directory, canonical
+            ):
+                await self._run(
+                    "before_remove",
+                    hooks.before_remove,
+                    canonical,
+                    root,
+                    identifier,
+                    issue,
+                    None,
+                    hooks.timeout_ms,
+                    strip_env,
+                )
+                # The hook is arbitrary code: check again that nothing was swapped in.
+                await asyncio.to_thread(validate_workspace_path, path, root)
+            await asyncio.to_thread(fs.remove_entry, canonical)
+            log.info(
+                "workspace removed %s",
+                kv(
+                    issue_id=issue.id if issue is not None else None,
+                    issue_identifier=identifier,
+                    workspace=canonical,
+                ),
+            )
+            return True
+
+    async def _run(
+        self,
+        name: str,
+        script: str,
+        workspace: Path,
+        root: Path,
+        identifier: str,
+        issue: Issue | None,
+        attempt: int | None,
+        timeout_ms: int,
+        strip_env: frozenset[str] | None,
+    ) -> HookResult:
+        issue_fields = {
+            "issue_id": issue.id if issue is not None else None,
+            "issue_identifier": identifier,
+        }
+        log.info("workspace hook started %s", kv(hook=name, **issue_fields, workspace=workspace))
+        result = await run_hook(
+            name,
+            script,
+            cwd=workspace,
+            timeout_ms=timeout_ms,
+            env_extra=hook_environment(
+                hook=name,
+                workspace=workspace,
+                root=root,
+                identifier=identifier,
+                issue=issue,
+                attempt=attempt,
+            ),
+            strip=self.strip_env if strip_env is None else strip_env,
+            base_env=self._base_env,
+            kill_grace_s=self._kill_grace_s,
+        )
+        fields = kv(
+            hook=name,
+            **issue_fields,
+            workspace=workspace,
+            status=result.exit_status,
+            duration_ms=result.duration_ms,
+            output_bytes=result.output_bytes,
+        )
+        if result.ok:
+            log.info("workspace hook finished %s", fields)
+        elif result.timed_out:
+            log.warning(
+                "workspace hook timed out %s", f"{fields} {kv(timeout_ms=result.timeout_ms)}"
+            )
+        else:
+            log.warning(
+                "workspace hook failed %s",
+                f"{fields} {kv(reason=result.describe(), output=result.log_output())}",
+            )
+        return result
+
+    def _lock_for(self, path: Path) -> asyncio.Lock:
+        lock = self._locks.get(path)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[path] = lock
+        return lock
+
+
+def _hook_error(result: HookResult, identifier: str, workspace: Path) -> WorkspaceError:
+    tail = result.output.strip()[-ERROR_OUTPUT_CHARS:]
+    detail = f"; output ends: {tail}" if tail else ""
+    return WorkspaceError(
+        f"{result.name} hook for {identifier} {result.describe()} in {str(workspace)!r}{detail}",
+        code=WORKSPACE_HOOK_TIMEOUT if result.timed_out else WORKSPACE_HOOK_FAILED,
+        path=workspace,
+        hook=result.name,
+    )
