@@ -56,6 +56,15 @@ async def test_hooks_get_the_documented_environment(manager: WorkspaceManager, r
     assert (ws.path / "before_run.pwd").read_text().strip() == str(ws.path)
 
 
+async def test_nul_bytes_in_issue_fields_do_not_break_hooks(
+    manager: WorkspaceManager, root: Path
+) -> None:
+    issue = make_issue("MT-8", title="a\0b")
+    hooks = make_hooks(after_create='printf %s "$SYMPHONY_ISSUE_TITLE" > title.txt')
+    ws = await manager.prepare(issue, root=root, hooks=hooks, attempt=None)
+    assert (ws.path / "title.txt").read_text() == "ab"
+
+
 async def test_tracker_secret_is_stripped_even_if_the_login_profile_exports_it(
     manager: WorkspaceManager, root: Path, issue: Issue, home: Path
 ) -> None:
@@ -148,6 +157,10 @@ async def test_cancelled_hook_is_killed_with_its_group(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert await wait_until(lambda: not alive(child))
+    # The half-prepared workspace is gone, so the next attempt runs after_create again.
+    assert not (root / "MT-1").exists()
+    again = await manager.prepare(issue, root=root, hooks=make_hooks(), attempt=1)
+    assert again.created_now is True
 
 
 async def test_large_output_is_truncated_to_its_tail_in_logs(

@@ -87,7 +87,7 @@ def hook_environment(
     attempt: int | None,
 ) -> dict[str, str]:
     """The documented ``SYMPHONY_*`` variables every hook receives (docs/workspaces.md)."""
-    return {
+    values = {
         "SYMPHONY_HOOK": hook,
         "SYMPHONY_ISSUE_ID": issue.id if issue is not None else "",
         "SYMPHONY_ISSUE_IDENTIFIER": issue.identifier if issue is not None else identifier,
@@ -98,6 +98,8 @@ def hook_environment(
         "SYMPHONY_WORKSPACE_ROOT": os.fspath(root),
         "SYMPHONY_ATTEMPT": "" if attempt is None else str(attempt),
     }
+    # The environment cannot carry NUL bytes; tracker text could.
+    return {name: value.replace("\0", "") for name, value in values.items()}
 
 
 class _TailCollector(asyncio.Protocol):

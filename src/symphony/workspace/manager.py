@@ -97,33 +97,44 @@ class WorkspaceManager:
             )
             if not workspace.created_now or hooks.after_create is None:
                 return workspace
-            result = await self._run(
-                "after_create",
-                hooks.after_create,
-                workspace.path,
-                canonical_root,
-                issue.identifier,
-                issue,
-                attempt,
-                hooks.timeout_ms,
-                strip_env,
-            )
+            try:
+                result = await self._run(
+                    "after_create",
+                    hooks.after_create,
+                    workspace.path,
+                    canonical_root,
+                    issue.identifier,
+                    issue,
+                    attempt,
+                    hooks.timeout_ms,
+                    strip_env,
+                )
+            except asyncio.CancelledError:
+                await self._discard_new(workspace, issue)
+                raise
             if not result.ok:
-                # Remove the half-prepared directory so the next attempt reruns after_create.
-                try:
-                    await asyncio.to_thread(fs.remove_entry, workspace.path)
-                except WorkspaceError as exc:
-                    log.warning(
-                        "could not remove workspace after failed after_create %s",
-                        kv(
-                            issue_id=issue.id,
-                            issue_identifier=issue.identifier,
-                            workspace=workspace.path,
-                            error=exc.message,
-                        ),
-                    )
+                await self._discard_new(workspace, issue)
                 raise _hook_error(result, issue.identifier, workspace.path)
             return workspace
+
+    async def _discard_new(self, workspace: Workspace, issue: Issue) -> None:
+        """Remove a half-prepared new workspace so the next attempt reruns after_create."""
+        removal = asyncio.ensure_future(asyncio.to_thread(fs.remove_entry, workspace.path))
+        try:
+            # Shielded: a second cancellation stops the wait, never the deletion itself.
+            await asyncio.shield(removal)
+        except asyncio.CancelledError:
+            return
+        except WorkspaceError as exc:
+            log.warning(
+                "could not remove workspace after failed after_create %s",
+                kv(
+                    issue_id=issue.id,
+                    issue_identifier=issue.identifier,
+                    workspace=workspace.path,
+                    error=exc.message,
+                ),
+            )
 
     async def before_run(
         self,
@@ -361,7 +372,8 @@ class WorkspaceManager:
             log.info("workspace hook finished %s", fields)
         elif result.timed_out:
             log.warning(
-                "workspace hook timed out %s", f"{fields} {kv(timeout_ms=result.timeout_ms)}"
+                "workspace hook timed out %s",
+                f"{fields} {kv(timeout_ms=result.timeout_ms, output=result.log_output())}",
             )
         else:
             log.warning(
