@@ -1,0 +1,61 @@
+"""The slice of the effective config the scheduling core decides with (SPEC §4.1.8, §6.4).
+
+A frozen value built from ``ServiceConfig``; a workflow reload produces a new one and the core
+applies it to every later decision (SPEC §6.2). States are normalized once here so the hot paths
+compare plain strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from symphony.issue import normalize_state
+from symphony.workflow.config import ServiceConfig
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerConfig:
+    active_state_names: tuple[str, ...] = ("Todo", "In Progress")
+    terminal_state_names: tuple[str, ...] = ("Done", "Cancelled")
+    required_labels: tuple[str, ...] = ()
+    max_concurrent_agents: int = 10
+    max_concurrent_agents_by_state: Mapping[str, int] = field(default_factory=dict)
+    max_retry_backoff_ms: int = 300_000
+    stall_timeout_ms: int = 300_000
+    poll_interval_ms: int = 30_000
+    active_states: frozenset[str] = field(init=False)
+    terminal_states: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "active_states", frozenset(normalize_state(s) for s in self.active_state_names)
+        )
+        object.__setattr__(
+            self,
+            "terminal_states",
+            frozenset(normalize_state(s) for s in self.terminal_state_names),
+        )
+        object.__setattr__(
+            self,
+            "max_concurrent_agents_by_state",
+            {normalize_state(k): v for k, v in self.max_concurrent_agents_by_state.items()},
+        )
+
+    @classmethod
+    def from_service(cls, config: ServiceConfig) -> SchedulerConfig:
+        tracker = config.tracker
+        return cls(
+            active_state_names=tuple(tracker.active_states or ()),
+            terminal_state_names=tuple(tracker.terminal_states or ()),
+            required_labels=tuple(tracker.required_labels),
+            max_concurrent_agents=config.agent.max_concurrent_agents,
+            max_concurrent_agents_by_state=dict(config.agent.max_concurrent_agents_by_state),
+            max_retry_backoff_ms=config.agent.max_retry_backoff_ms,
+            stall_timeout_ms=config.codex.stall_timeout_ms,
+            poll_interval_ms=config.polling.interval_ms,
+        )
+
+    def state_limit(self, normalized_state: str) -> int:
+        """SPEC §8.3: the per-state limit when configured, else the global limit."""
+        return self.max_concurrent_agents_by_state.get(normalized_state, self.max_concurrent_agents)

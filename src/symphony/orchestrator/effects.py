@@ -1,0 +1,146 @@
+"""Outputs of the scheduling core: what the runtime must do next (tracker reads, workers, timers).
+
+Each fetch effect names the event its result must come back as, so the runtime stays a dumb
+executor. ``Log`` keeps even logging out of the core, which makes it trivially testable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from symphony.issue import Issue
+
+
+@dataclass(frozen=True, slots=True)
+class FetchTerminalIssues:
+    """Startup cleanup (SPEC §8.6); answer with ``TerminalIssuesFetched``."""
+
+    states: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRunningIssues:
+    """Reconciliation refresh (SPEC §8.5 part B); answer with ``RunningRefreshed``."""
+
+    tick_id: int
+    issue_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchCandidates:
+    """Candidate poll (SPEC §8.1 step 3); answer with ``CandidatesFetched``."""
+
+    tick_id: int
+    states: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRetryIssue:
+    """Retry re-fetch by id (SPEC §8.4); answer with ``RetryIssueFetched``."""
+
+    issue_id: str
+    token: int
+
+
+@dataclass(frozen=True, slots=True)
+class StartWorker:
+    issue: Issue
+    attempt: int | None
+    run_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class StopWorker:
+    """Cancel the worker (its agent process group is killed, ``after_run`` still runs).
+
+    With ``cleanup`` the workspace is removed once the worker is gone (terminal issue).
+    """
+
+    issue_id: str
+    identifier: str
+    run_id: int
+    cleanup: bool
+    reason: str
+    # Where the worker put its workspace, so cleanup works even after workspace.root changed.
+    workspace_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveWorkspaces:
+    """Remove workspaces of issues that are not running (startup sweep, terminal retry)."""
+
+    issues: tuple[tuple[str, str], ...]  # (issue_id, identifier)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleTick:
+    """(Re)arm the single poll timer."""
+
+    delay_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class SetRetryTimer:
+    """(Re)arm the retry timer of one issue; it fires ``RetryDue(issue_id, token)``."""
+
+    issue_id: str
+    token: int
+    delay_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRetryTimer:
+    issue_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AckRefresh:
+    coalesced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """Scheduling state changed; observers should re-read the snapshot (SPEC §8.1 step 6)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    level: int
+    message: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def info(cls, message: str, **fields: Any) -> Log:
+        return cls(logging.INFO, message, fields)
+
+    @classmethod
+    def warning(cls, message: str, **fields: Any) -> Log:
+        return cls(logging.WARNING, message, fields)
+
+    @classmethod
+    def error(cls, message: str, **fields: Any) -> Log:
+        return cls(logging.ERROR, message, fields)
+
+    @classmethod
+    def debug(cls, message: str, **fields: Any) -> Log:
+        return cls(logging.DEBUG, message, fields)
+
+
+Effect = (
+    FetchTerminalIssues
+    | FetchRunningIssues
+    | FetchCandidates
+    | FetchRetryIssue
+    | StartWorker
+    | StopWorker
+    | RemoveWorkspaces
+    | ScheduleTick
+    | SetRetryTimer
+    | CancelRetryTimer
+    | AckRefresh
+    | Notify
+    | Log
+)

@@ -1,0 +1,139 @@
+"""Inputs to the scheduling core: timers firing, tracker answers, worker reports (SPEC §7.3).
+
+Tracker reads come back as ``issues`` on success or an ``error`` (a short, operator-facing
+``code``/``message`` pair) on failure; the core relies only on success versus failure (SPEC §11.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from symphony.issue import Issue
+from symphony.orchestrator.config import SchedulerConfig
+
+
+@dataclass(frozen=True, slots=True)
+class FetchError:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """The service passed startup validation (SPEC §16.1): clean up, then tick at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalIssuesFetched:
+    issues: Sequence[Issue] = ()
+    error: FetchError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TickDue:
+    """The poll timer fired (or a refresh asked for a poll now)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunningRefreshed:
+    tick_id: int
+    issues: Sequence[Issue] = ()
+    error: FetchError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidatesFetched:
+    tick_id: int
+    issues: Sequence[Issue] = ()
+    error: FetchError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshRequested:
+    """Operator trigger (SPEC §13.7.2 ``POST /api/v1/refresh``); coalesced while a poll is due."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryDue:
+    issue_id: str
+    token: int
+
+
+@dataclass(frozen=True, slots=True)
+class RetryIssueFetched:
+    issue_id: str
+    token: int
+    issues: Sequence[Issue] = ()
+    error: FetchError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """The worker prepared its workspace (and opened its transcript)."""
+
+    issue_id: str
+    run_id: int
+    workspace_path: str
+    log_paths: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AgentUpdate:
+    """One agent event (SPEC §10.4). ``usage`` holds absolute thread totals when present."""
+
+    issue_id: str
+    run_id: int
+    event: str
+    session_id: str | None = None
+    thread_id: str | None = None
+    turn_id: str | None = None
+    pid: str | None = None
+    message: str | None = None
+    usage: Mapping[str, Any] | None = None
+    rate_limits: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerExited:
+    """The attempt ended by itself: ``ok`` is a normal exit, otherwise ``error`` says why."""
+
+    issue_id: str
+    run_id: int
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChanged:
+    """A reload produced a new effective config, or the workflow's error status changed.
+
+    ``error`` set means the workflow file is currently invalid: new dispatches are skipped while
+    reconciliation keeps running (SPEC §5.5, §6.3).
+    """
+
+    config: SchedulerConfig
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownRequested:
+    """Stop dispatching and stop every worker (no retries are scheduled)."""
+
+
+Event = (
+    Started
+    | TerminalIssuesFetched
+    | TickDue
+    | RunningRefreshed
+    | CandidatesFetched
+    | RefreshRequested
+    | RetryDue
+    | RetryIssueFetched
+    | WorkerInfo
+    | AgentUpdate
+    | WorkerExited
+    | ConfigChanged
+    | ShutdownRequested
+)

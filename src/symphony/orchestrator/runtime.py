@@ -1,0 +1,529 @@
+"""The asyncio shell around the scheduling core (SPEC §7.4: one authority for all mutations).
+
+Everything runs on one event loop. ``_apply`` feeds an event to ``decide`` and executes the
+effects: tracker reads and workspace removals become tasks whose results come back as events,
+workers become tasks (one per attempt), timers become loop handles. Events raised while effects
+execute are queued, so ``decide`` is never re-entered.
+
+Two ordering guarantees the core relies on, enforced here:
+- a new worker for an issue starts only after the previous worker of that issue (stopped by
+  reconciliation or a stall) and any removal of its workspace have finished, so two agents
+  never share an issue or a workspace;
+- a terminal issue's workspace is removed only after its worker (and ``after_run``) is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from symphony.errors import SymphonyError
+from symphony.issue import Issue, format_timestamp
+from symphony.observability.logs import kv
+from symphony.orchestrator import policy
+from symphony.orchestrator.config import SchedulerConfig
+from symphony.orchestrator.core import decide
+from symphony.orchestrator.effects import (
+    AckRefresh,
+    CancelRetryTimer,
+    Effect,
+    FetchCandidates,
+    FetchRetryIssue,
+    FetchRunningIssues,
+    FetchTerminalIssues,
+    Log,
+    Notify,
+    RemoveWorkspaces,
+    ScheduleTick,
+    SetRetryTimer,
+    StartWorker,
+    StopWorker,
+)
+from symphony.orchestrator.events import (
+    CandidatesFetched,
+    ConfigChanged,
+    Event,
+    FetchError,
+    RefreshRequested,
+    RetryDue,
+    RetryIssueFetched,
+    RunningRefreshed,
+    ShutdownRequested,
+    Started,
+    TerminalIssuesFetched,
+    TickDue,
+    WorkerExited,
+)
+from symphony.orchestrator.observers import Observers
+from symphony.orchestrator.ports import (
+    AgentLogSource,
+    ContinuationPrompt,
+    SessionFactory,
+    Workspaces,
+)
+from symphony.orchestrator.snapshot import Instant, build_issue_detail, build_snapshot
+from symphony.orchestrator.state import OrchestratorState
+from symphony.orchestrator.worker import (
+    DEFAULT_TRACKER_TIMEOUT_S,
+    Attempt,
+    AttemptResult,
+    WorkerServices,
+    run_attempt,
+)
+from symphony.runtime_view import RuntimeChange
+from symphony.trackers.base import TrackerAdapter
+from symphony.workflow.store import Workflow, WorkflowStore
+from symphony.workspace.keys import workspace_key
+
+log = logging.getLogger("symphony.orchestrator")
+
+# Beyond the hook timeout, how long a stopping worker may take (session stop, process kill).
+STOP_MARGIN_S = 15.0
+TRACKER_TIMEOUT = "tracker_timeout"
+ADAPTER_ERROR = "tracker_adapter_error"
+
+AdapterFactory = Callable[[Workflow], TrackerAdapter]
+
+
+class OrchestratorRuntime:
+    """Implements ``symphony.runtime_view.RuntimeView``; construct, ``await start()``,
+    ``await stop()``. Call every method on the event loop thread."""
+
+    def __init__(
+        self,
+        store: WorkflowStore,
+        *,
+        workspaces: Workspaces,
+        sessions: SessionFactory,
+        continuation: ContinuationPrompt,
+        adapter_factory: AdapterFactory,
+        agent_logs: AgentLogSource | None = None,
+        tracker_timeout_s: float = DEFAULT_TRACKER_TIMEOUT_S,
+    ) -> None:
+        self._store = store
+        self._workspaces = workspaces
+        self._sessions = sessions
+        self._continuation = continuation
+        self._adapter_factory = adapter_factory
+        self._agent_logs = agent_logs
+        self._tracker_timeout_s = tracker_timeout_s
+        workflow = store.current
+        self._workflow = workflow
+        self._adapter: TrackerAdapter | None = None
+        self._retired_adapters: list[TrackerAdapter] = []
+        self._adapter_error: str | None = None
+        self._sent_config: tuple[int, str | None] = (workflow.version, None)
+        self._state = OrchestratorState(config=SchedulerConfig.from_service(workflow.config))
+        self._queue: deque[Event] = deque()
+        self._applying = False
+        self._ack: AckRefresh | None = None
+        self._tick_handle: asyncio.TimerHandle | None = None
+        self._retry_handles: dict[str, asyncio.TimerHandle] = {}
+        self._workers: dict[str, tuple[int, asyncio.Task[None]]] = {}
+        # Tasks a new worker of the issue must wait for: stopped workers, workspace removals.
+        self._pending: dict[str, set[asyncio.Task[Any]]] = {}
+        self._io_tasks: set[asyncio.Task[Any]] = set()
+        self._observers = Observers(self.snapshot)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running = False
+        self._stopped = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create the tracker adapter, then run startup cleanup and the first tick (SPEC §16.1).
+
+        Raises ``SymphonyError`` when the adapter cannot be created (startup fails).
+        """
+        if self._running:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._adapter = self._adapter_factory(self._workflow)
+        self._store.subscribe(self._on_reload)
+        self._running = True
+        log.info(
+            "orchestrator started %s",
+            kv(
+                tracker=self._adapter.kind,
+                max_concurrent_agents=self._state.config.max_concurrent_agents,
+                poll_interval_ms=self._state.config.poll_interval_ms,
+            ),
+        )
+        self._apply(Started())
+
+    async def stop(self) -> None:
+        """Stop dispatching, stop every worker (``after_run`` runs), wait for them, exit."""
+        if not self._running or self._stopped:
+            return
+        self._stopped = True
+        self._apply(ShutdownRequested())
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+        for handle in self._retry_handles.values():
+            handle.cancel()
+        self._retry_handles.clear()
+        waiting: set[asyncio.Task[Any]] = {task for _, task in self._workers.values()}
+        for tasks in self._pending.values():
+            waiting |= tasks
+        if waiting:
+            log.info("waiting for workers to stop %s", kv(tasks=len(waiting)))
+            _, late = await asyncio.wait(waiting, timeout=self._stop_grace_s())
+            for task in late:
+                log.error("worker did not stop in time, abandoning it %s", kv(task=task.get_name()))
+                task.cancel()
+        for task in list(self._io_tasks):
+            task.cancel()
+        if self._io_tasks:
+            await asyncio.wait(self._io_tasks, timeout=5.0)
+        for adapter in [self._adapter, *self._retired_adapters]:
+            if adapter is not None:
+                await _close_adapter(adapter)
+        self._running = False
+        log.info("orchestrator stopped")
+
+    # --- RuntimeView ----------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        workflow = self._workflow
+        error = self._store.error
+        workflow_error: dict[str, Any] | None = error.to_dict() if error is not None else None
+        if workflow_error is None and self._adapter_error is not None:
+            workflow_error = {"code": ADAPTER_ERROR, "message": self._adapter_error, "at": None}
+        return build_snapshot(
+            self._state,
+            self._instant(),
+            workflow={
+                "path": str(workflow.path),
+                "version": workflow.version,
+                "loaded_at": format_timestamp(workflow.loaded_at),
+                "warnings": list(workflow.warnings),
+                "error": workflow_error,
+            },
+            tracker_kind=self._adapter.kind if self._adapter is not None else None,
+        )
+
+    def issue_detail(self, identifier: str) -> dict[str, Any] | None:
+        default_workspace: str | None
+        try:
+            default_workspace = str(self._workspaces_path(identifier))
+        except SymphonyError:
+            default_workspace = None
+        detail = build_issue_detail(
+            self._state, identifier, self._instant(), default_workspace=default_workspace
+        )
+        if detail is not None and self._agent_logs is not None:
+            try:
+                paths = self._agent_logs.paths(identifier)
+            except Exception:  # listing logs must never break the API
+                paths = ()
+            if paths:
+                detail["logs"] = {
+                    "codex_session_logs": [
+                        {"label": label, "path": path, "url": None} for label, path in paths
+                    ]
+                }
+        return detail
+
+    def request_refresh(self) -> dict[str, Any]:
+        self._ack = None
+        self._apply(RefreshRequested())
+        ack, self._ack = self._ack, None
+        return {
+            "queued": self._running and not self._stopped,
+            "coalesced": ack.coalesced if ack is not None else True,
+            "requested_at": format_timestamp(datetime.now(UTC)),
+            "operations": ["poll", "reconcile"],
+        }
+
+    def refresh(self) -> dict[str, Any]:
+        return self.request_refresh()
+
+    def subscribe(self, listener: Callable[[RuntimeChange], None]) -> Callable[[], None]:
+        return self._observers.subscribe(listener)
+
+    @property
+    def state(self) -> OrchestratorState:
+        """Read-only access for tests and diagnostics; never mutate it."""
+        return self._state
+
+    # --- event application ------------------------------------------------------------------
+
+    def _apply(self, event: Event) -> None:
+        self._queue.append(event)
+        if self._applying:
+            return
+        self._applying = True
+        try:
+            while self._queue:
+                current = self._queue.popleft()
+                try:
+                    self._state, effects = decide(self._state, current, self._now_ms())
+                    for effect in effects:
+                        self._execute(effect)
+                except Exception:
+                    log.exception("orchestrator failed to apply %s", type(current).__name__)
+        finally:
+            self._applying = False
+
+    def _execute(self, effect: Effect) -> None:
+        match effect:
+            case Log(level=level, message=message, fields=fields):
+                if log.isEnabledFor(level):
+                    log.log(level, "%s %s", message, kv(**fields))
+            case StartWorker():
+                self._start_worker(effect)
+            case StopWorker():
+                self._stop_worker(effect)
+            case ScheduleTick(delay_ms=delay):
+                self._schedule_tick(delay)
+            case SetRetryTimer(issue_id=issue_id, token=token, delay_ms=delay):
+                self._cancel_retry(issue_id)
+                self._retry_handles[issue_id] = self._call_later(
+                    delay, self._apply, RetryDue(issue_id, token)
+                )
+            case CancelRetryTimer(issue_id=issue_id):
+                self._cancel_retry(issue_id)
+            case FetchTerminalIssues(states=states):
+                self._tracker_read(
+                    lambda a: a.fetch_issues_by_states(states),
+                    lambda issues, err: TerminalIssuesFetched(issues, err),
+                )
+            case FetchRunningIssues(tick_id=tick_id, issue_ids=ids):
+                self._tracker_read(
+                    lambda a: a.fetch_issues_by_ids(ids),
+                    lambda issues, err: RunningRefreshed(tick_id, issues, err),
+                )
+            case FetchCandidates(tick_id=tick_id, states=states):
+                self._tracker_read(
+                    lambda a: a.fetch_issues_by_states(states),
+                    lambda issues, err: CandidatesFetched(tick_id, issues, err),
+                )
+            case FetchRetryIssue(issue_id=issue_id, token=token):
+                self._tracker_read(
+                    lambda a: a.fetch_issues_by_ids([issue_id]),
+                    lambda issues, err: RetryIssueFetched(issue_id, token, issues, err),
+                )
+            case RemoveWorkspaces(issues=issues):
+                for issue_id, identifier in issues:
+                    self._remove_workspace(issue_id, identifier, None)
+            case AckRefresh():
+                self._ack = effect
+            case Notify():
+                self._observers.state_changed()
+
+    # --- timers -----------------------------------------------------------------------------
+
+    def _now_ms(self) -> float:
+        loop = self._loop or asyncio.get_running_loop()
+        return loop.time() * 1000.0
+
+    def _instant(self) -> Instant:
+        return Instant(self._now_ms(), datetime.now(UTC))
+
+    def _call_later(
+        self, delay_ms: float, callback: Callable[..., None], *args: Any
+    ) -> asyncio.TimerHandle:
+        loop = self._loop or asyncio.get_running_loop()
+        return loop.call_later(max(delay_ms, 0.0) / 1000.0, callback, *args)
+
+    def _schedule_tick(self, delay_ms: float) -> None:
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+        self._tick_handle = self._call_later(delay_ms, self._on_tick)
+
+    def _on_tick(self) -> None:
+        self._tick_handle = None
+        self._sync_config()
+        self._apply(TickDue())
+
+    def _cancel_retry(self, issue_id: str) -> None:
+        handle = self._retry_handles.pop(issue_id, None)
+        if handle is not None:
+            handle.cancel()
+
+    # --- config reload (SPEC §6.2) ----------------------------------------------------------
+
+    def _sync_config(self) -> None:
+        """Defensive re-check before each tick, in case a filesystem event was missed."""
+        self._store.check()
+        self._push_config()
+
+    def _on_reload(self, workflow: Workflow) -> None:
+        if workflow.config.tracker != self._workflow.config.tracker:
+            try:
+                adapter = self._adapter_factory(workflow)
+            except Exception as exc:
+                self._adapter_error = f"tracker adapter for the reloaded workflow failed: {exc}"
+                log.error("tracker adapter not replaced %s", kv(error=self._adapter_error))
+                self._push_config()
+                return
+            if self._adapter is not None:
+                # In-flight sessions keep the adapter they were bound to (SPEC §10.5).
+                self._retired_adapters.append(self._adapter)
+            self._adapter = adapter
+            log.info("tracker adapter replaced %s", kv(tracker=adapter.kind))
+        self._adapter_error = None
+        self._workflow = workflow
+        self._push_config()
+
+    def _push_config(self) -> None:
+        error = self._store.error
+        message = error.error.message if error is not None else self._adapter_error
+        key = (self._workflow.version, message)
+        if key == self._sent_config:
+            return
+        self._sent_config = key
+        self._apply(ConfigChanged(SchedulerConfig.from_service(self._workflow.config), message))
+
+    # --- tracker reads ----------------------------------------------------------------------
+
+    def _tracker_read(
+        self,
+        call: Callable[[TrackerAdapter], Awaitable[Sequence[Issue]]],
+        to_event: Callable[[Sequence[Issue], FetchError | None], Event],
+    ) -> None:
+        adapter = self._adapter
+        assert adapter is not None
+
+        async def read() -> None:
+            try:
+                issues = await asyncio.wait_for(call(adapter), timeout=self._tracker_timeout_s)
+                event = to_event(tuple(issues), None)
+            except TimeoutError:
+                message = f"tracker did not answer within {self._tracker_timeout_s:g} s"
+                event = to_event((), FetchError(TRACKER_TIMEOUT, message))
+            except SymphonyError as exc:
+                event = to_event((), FetchError(exc.code, exc.message))
+            except Exception as exc:
+                log.exception("tracker read failed unexpectedly")
+                event = to_event((), FetchError("tracker_error", f"{type(exc).__name__}: {exc}"))
+            self._apply(event)
+
+        self._spawn(read(), name="tracker-read")
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._io_tasks.add(task)
+        task.add_done_callback(self._io_tasks.discard)
+        return task
+
+    # --- workers ----------------------------------------------------------------------------
+
+    def _services(self) -> WorkerServices:
+        return WorkerServices(
+            workspaces=self._workspaces,
+            sessions=self._sessions,
+            continuation=self._continuation,
+            still_wanted=lambda issue: policy.still_wanted(issue, self._state.config),
+            report=self._apply,
+            on_agent_event=self._observers.agent_event,
+            agent_logs=self._agent_logs,
+            tracker_timeout_s=self._tracker_timeout_s,
+        )
+
+    def _start_worker(self, effect: StartWorker) -> None:
+        assert self._adapter is not None
+        issue = effect.issue
+        spec = Attempt(issue, effect.attempt, effect.run_id, self._workflow, self._adapter)
+        before = tuple(self._pending.get(issue.id, ()))
+
+        async def work() -> None:
+            if before:
+                _, late = await asyncio.wait(before, timeout=self._stop_grace_s())
+                if late:
+                    log.error(
+                        "previous worker still stopping, starting anyway %s",
+                        kv(issue_id=issue.id, issue_identifier=issue.identifier),
+                    )
+            try:
+                result = await run_attempt(spec, self._services())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception(
+                    "worker crashed %s", kv(issue_id=issue.id, issue_identifier=issue.identifier)
+                )
+                result = AttemptResult(False, f"unexpected error: {type(exc).__name__}: {exc}")
+            self._apply(WorkerExited(issue.id, effect.run_id, result.ok, result.error))
+
+        task = asyncio.get_running_loop().create_task(work(), name=f"worker-{issue.identifier}")
+        self._workers[issue.id] = (effect.run_id, task)
+        task.add_done_callback(lambda t: self._worker_done(issue.id, t))
+
+    def _worker_done(self, issue_id: str, task: asyncio.Task[None]) -> None:
+        current = self._workers.get(issue_id)
+        if current is not None and current[1] is task:
+            del self._workers[issue_id]
+        self._forget_pending(issue_id, task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("worker task failed %s", kv(issue_id=issue_id, error=task.exception()))
+
+    def _stop_worker(self, effect: StopWorker) -> None:
+        current = self._workers.get(effect.issue_id)
+        stopping: asyncio.Task[None] | None = None
+        if current is not None and current[0] == effect.run_id:
+            stopping = current[1]
+            del self._workers[effect.issue_id]
+            stopping.cancel()
+            self._pending.setdefault(effect.issue_id, set()).add(stopping)
+        if effect.cleanup:
+            self._remove_workspace(effect.issue_id, effect.identifier, effect.workspace_path)
+
+    def _remove_workspace(self, issue_id: str, identifier: str, recorded: str | None) -> None:
+        before = tuple(self._pending.get(issue_id, ()))
+        workflow = self._workflow
+        strip = self._adapter.secret_environment_names() if self._adapter else frozenset()
+
+        async def remove() -> None:
+            if before:
+                await asyncio.wait(before, timeout=self._stop_grace_s())
+            config = workflow.config
+            try:
+                if recorded is not None:
+                    await self._workspaces.remove_path(
+                        Path(recorded),
+                        root=config.workspace.root,
+                        hooks=config.hooks,
+                        strip_env=strip,
+                    )
+                else:
+                    await self._workspaces.remove(
+                        identifier,
+                        root=config.workspace.root,
+                        hooks=config.hooks,
+                        strip_env=strip,
+                    )
+            except SymphonyError as exc:
+                log.warning(
+                    "workspace cleanup failed %s",
+                    kv(issue_id=issue_id, issue_identifier=identifier, error=exc.message),
+                )
+
+        task = self._spawn(remove(), name=f"cleanup-{identifier}")
+        self._pending.setdefault(issue_id, set()).add(task)
+        task.add_done_callback(lambda t: self._forget_pending(issue_id, t))
+
+    def _forget_pending(self, issue_id: str, task: asyncio.Task[Any]) -> None:
+        tasks = self._pending.get(issue_id)
+        if tasks is not None:
+            tasks.discard(task)
+            if not tasks:
+                del self._pending[issue_id]
+
+    def _stop_grace_s(self) -> float:
+        return self._workflow.config.hooks.timeout_ms / 1000.0 + STOP_MARGIN_S
+
+    def _workspaces_path(self, identifier: str) -> Path:
+        return self._workflow.config.workspace.root / workspace_key(identifier)
+
+
+async def _close_adapter(adapter: TrackerAdapter) -> None:
+    try:
+        await asyncio.wait_for(adapter.aclose(), timeout=5.0)
+    except Exception as exc:
+        log.warning("tracker adapter close failed %s", kv(tracker=adapter.kind, error=exc))

@@ -1,0 +1,160 @@
+"""The orchestrator's single authoritative in-memory state (SPEC §4.1.6-4.1.8).
+
+Only ``decide`` mutates it. Times are monotonic milliseconds supplied by the caller; the snapshot
+converts them to wall-clock instants. ``claimed`` is derived rather than stored: an issue is
+claimed exactly while it is running or has a retry entry, so a claim can never outlive both (the
+reference drops claims early on stalls, reference-facts §8 item 6; here that cannot happen).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import OrderedDict, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from symphony.issue import Issue
+from symphony.orchestrator.config import SchedulerConfig
+
+RECENT_EVENTS = 20
+HISTORY_LIMIT = 1_000
+
+RetryKind = Literal["continuation", "failure"]
+
+
+class Phase(enum.Enum):
+    """Where the poll tick is (SPEC §8.1): idle between ticks, else waiting on a tracker read."""
+
+    IDLE = "idle"
+    RECONCILING = "reconciling"
+    FETCHING_CANDIDATES = "fetching_candidates"
+
+
+@dataclass(frozen=True, slots=True)
+class RecentEvent:
+    at_ms: float
+    event: str
+    message: str | None
+
+
+@dataclass(slots=True)
+class TokenCounts:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(slots=True)
+class RunningEntry:
+    """One live worker (SPEC §16.4) plus its live session metadata (SPEC §4.1.6)."""
+
+    issue: Issue
+    run_id: int
+    attempt: int | None
+    started_ms: float
+    workspace_path: str | None = None
+    log_paths: tuple[tuple[str, str], ...] = ()
+    session_id: str | None = None
+    thread_id: str | None = None
+    turn_id: str | None = None
+    pid: str | None = None
+    turn_count: int = 0
+    last_event: str | None = None
+    last_message: str | None = None
+    last_event_ms: float | None = None
+    tokens: TokenCounts = field(default_factory=TokenCounts)
+    # Absolute thread totals already accounted for (SPEC §13.5 high-water marks).
+    last_reported: TokenCounts = field(default_factory=TokenCounts)
+    recent: deque[RecentEvent] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+
+    @property
+    def activity_ms(self) -> float:
+        """SPEC §8.5 part A: the last agent event, else the start."""
+        return self.last_event_ms if self.last_event_ms is not None else self.started_ms
+
+
+@dataclass(slots=True)
+class RetryEntry:
+    """SPEC §4.1.7. ``token`` identifies the live timer; a timer with another token is stale."""
+
+    issue_id: str
+    identifier: str
+    attempt: int
+    due_ms: float
+    token: int
+    kind: RetryKind
+    error: str | None = None
+    issue_url: str | None = None
+    # True between the timer firing and the tracker answering the re-fetch by id.
+    fetching: bool = False
+
+
+@dataclass(slots=True)
+class IssueRecord:
+    """What the runtime remembers about an issue after its worker ended (for issue_detail)."""
+
+    issue_id: str
+    identifier: str
+    issue_url: str | None = None
+    state: str | None = None
+    workspace_path: str | None = None
+    log_paths: tuple[tuple[str, str], ...] = ()
+    runs: int = 0
+    last_error: str | None = None
+    recent: tuple[RecentEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An operator-visible error with a stable code, e.g. a tracker read that failed."""
+
+    code: str
+    message: str
+    at_ms: float
+
+
+@dataclass(slots=True)
+class Totals:
+    tokens: TokenCounts = field(default_factory=TokenCounts)
+    # Runtime of sessions that already ended; the snapshot adds the live ones (SPEC §13.5).
+    ended_seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class OrchestratorState:
+    config: SchedulerConfig
+    config_error: str | None = None
+    running: dict[str, RunningEntry] = field(default_factory=dict)
+    retry_attempts: dict[str, RetryEntry] = field(default_factory=dict)
+    # Bookkeeping only, never consulted for dispatch (SPEC §4.1.8).
+    completed: set[str] = field(default_factory=set)
+    totals: Totals = field(default_factory=Totals)
+    rate_limits: Mapping[str, Any] | None = None
+    phase: Phase = Phase.IDLE
+    tick_id: int = 0
+    # run_id of every entry the in-flight reconciliation refresh asked about.
+    reconcile_runs: dict[str, int] = field(default_factory=dict)
+    next_tick_ms: float | None = None
+    last_tick_end_ms: float | None = None
+    last_poll_ms: float | None = None
+    tracker_error: Problem | None = None
+    started: bool = False
+    shutting_down: bool = False
+    next_run_id: int = 1
+    next_retry_token: int = 1
+    history: OrderedDict[str, IssueRecord] = field(default_factory=OrderedDict)
+
+    @property
+    def claimed(self) -> set[str]:
+        return set(self.running) | set(self.retry_attempts)
+
+    def is_claimed(self, issue_id: str) -> bool:
+        return issue_id in self.running or issue_id in self.retry_attempts

@@ -1,0 +1,243 @@
+"""One worker attempt: workspace, prompt and agent turns (SPEC §10.7, §16.5).
+
+workspace -> ``before_run`` -> render prompt -> start session -> turn 1 with the full prompt ->
+after each completed turn re-fetch the issue and, while it stays active and routable, continue on
+the same thread with continuation guidance, up to ``agent.max_turns`` -> stop session ->
+``after_run``. ``after_run`` runs whenever the workspace was prepared, also when the attempt fails
+or is cancelled. Every failure comes back as ``AttemptResult(ok=False, error=...)``, which the core
+turns into a retry; cancellation (reconciliation, stall, shutdown) propagates after cleanup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from symphony.errors import SymphonyError
+from symphony.issue import Issue
+from symphony.observability.logs import kv
+from symphony.orchestrator.events import AgentUpdate, Event, WorkerInfo
+from symphony.orchestrator.ports import (
+    AgentLogSource,
+    AgentSession,
+    ContinuationPrompt,
+    SessionFactory,
+    Workspaces,
+)
+from symphony.trackers.base import TrackerAdapter
+from symphony.workflow.store import Workflow
+
+log = logging.getLogger("symphony.orchestrator.worker")
+
+DEFAULT_TRACKER_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What one attempt is bound to: the issue and the config/adapter snapshots at dispatch."""
+
+    issue: Issue
+    attempt: int | None
+    run_id: int
+    workflow: Workflow
+    adapter: TrackerAdapter
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerServices:
+    workspaces: Workspaces
+    sessions: SessionFactory
+    continuation: ContinuationPrompt
+    # Active and routable under the *current* config (a reload applies between turns).
+    still_wanted: Callable[[Issue], bool]
+    report: Callable[[Event], None]
+    on_agent_event: Callable[[Issue, int, Any], None] | None = None
+    agent_logs: AgentLogSource | None = None
+    tracker_timeout_s: float = DEFAULT_TRACKER_TIMEOUT_S
+
+
+def agent_update(issue_id: str, run_id: int, event: Any) -> AgentUpdate:
+    """Translate an agent client event into the core's input (duck-typed on SPEC §10.4 fields)."""
+    usage = getattr(event, "usage", None)
+    if usage is not None and not isinstance(usage, dict):
+        to_dict = getattr(usage, "to_dict", None)
+        usage = to_dict() if callable(to_dict) else None
+    pid = getattr(event, "pid", None)
+    return AgentUpdate(
+        issue_id=issue_id,
+        run_id=run_id,
+        event=str(getattr(event, "event", "other_message")),
+        session_id=getattr(event, "session_id", None),
+        thread_id=getattr(event, "thread_id", None),
+        turn_id=getattr(event, "turn_id", None),
+        pid=str(pid) if pid is not None else None,
+        message=getattr(event, "message", None),
+        usage=usage,
+        rate_limits=getattr(event, "rate_limits", None),
+    )
+
+
+async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
+    issue = spec.issue
+    config = spec.workflow.config
+    strip = spec.adapter.secret_environment_names()
+    fields = {"issue_id": issue.id, "issue_identifier": issue.identifier}
+    log.info("worker attempt starting %s", kv(**fields, attempt=spec.attempt))
+    try:
+        workspace = await svc.workspaces.prepare(
+            issue,
+            root=config.workspace.root,
+            hooks=config.hooks,
+            attempt=spec.attempt,
+            strip_env=strip,
+        )
+    except SymphonyError as exc:
+        return _failed("workspace error", exc, fields)
+    transcript = _open_transcript(svc.agent_logs, issue, spec.attempt)
+    log_path = getattr(transcript, "path", None)
+    svc.report(
+        WorkerInfo(
+            issue.id,
+            spec.run_id,
+            str(workspace.path),
+            (("latest", str(log_path)),) if log_path is not None else (),
+        )
+    )
+    try:
+        return await _run_in_workspace(spec, svc, workspace, transcript, strip, fields)
+    finally:
+        await svc.workspaces.after_run(
+            workspace, issue, hooks=config.hooks, attempt=spec.attempt, strip_env=strip
+        )
+        await _close(transcript)
+
+
+async def _run_in_workspace(
+    spec: Attempt,
+    svc: WorkerServices,
+    workspace: Any,
+    transcript: Any,
+    strip: frozenset[str],
+    fields: dict[str, str],
+) -> AttemptResult:
+    issue = spec.issue
+    config = spec.workflow.config
+    stage = "before_run hook error"
+    try:
+        await svc.workspaces.before_run(
+            workspace, issue, hooks=config.hooks, attempt=spec.attempt, strip_env=strip
+        )
+        stage = "prompt error"
+        # Rendered before launching the agent: a template error costs no process (SPEC §12.4).
+        prompt = spec.workflow.render_prompt(issue, spec.attempt)
+        stage = "agent session startup error"
+
+        def on_event(event: Any) -> None:
+            svc.report(agent_update(issue.id, spec.run_id, event))
+            if svc.on_agent_event is not None:
+                svc.on_agent_event(issue, spec.run_id, event)
+
+        session = await svc.sessions(
+            workspace=Path(workspace.path),
+            workflow=spec.workflow,
+            adapter=spec.adapter,
+            issue=issue,
+            on_event=on_event,
+            transcript=transcript,
+        )
+        try:
+            stage = "agent turn error"
+            return await _turns(spec, svc, session, prompt, fields)
+        finally:
+            await _stop_session(session, fields)
+    except SymphonyError as exc:
+        return _failed(stage, exc, fields)
+
+
+async def _turns(
+    spec: Attempt,
+    svc: WorkerServices,
+    session: AgentSession,
+    prompt: str,
+    fields: dict[str, str],
+) -> AttemptResult:
+    issue = spec.issue
+    max_turns = spec.workflow.config.agent.max_turns
+    turn = 1
+    while True:
+        text = prompt if turn == 1 else svc.continuation(turn, max_turns, issue)
+        await session.run_turn(text, issue=issue)
+        log.info("agent turn completed %s", kv(**fields, turn=turn, max_turns=max_turns))
+        try:
+            refreshed = await asyncio.wait_for(
+                spec.adapter.fetch_issues_by_ids([issue.id]), timeout=svc.tracker_timeout_s
+            )
+        except TimeoutError:
+            return AttemptResult(
+                False,
+                f"issue state refresh error: tracker did not answer within "
+                f"{svc.tracker_timeout_s:g} s",
+            )
+        except SymphonyError as exc:
+            return _failed("issue state refresh error", exc, fields)
+        current = next((i for i in refreshed if i.id == issue.id), None)
+        if current is None:
+            log.info("issue no longer visible, ending run %s", kv(**fields))
+            return AttemptResult(True)
+        issue = current
+        if not svc.still_wanted(issue):
+            log.info("issue left the active states, ending run %s", kv(**fields, state=issue.state))
+            return AttemptResult(True)
+        if turn >= max_turns:
+            log.info("max turns reached, handing back to the orchestrator %s", kv(**fields))
+            return AttemptResult(True)
+        turn += 1
+
+
+def _failed(stage: str, exc: SymphonyError, fields: dict[str, str]) -> AttemptResult:
+    log.warning("worker attempt failed %s", kv(**fields, stage=stage, code=exc.code, error=exc))
+    return AttemptResult(False, f"{stage}: [{exc.code}] {exc.message}")
+
+
+async def _stop_session(session: AgentSession, fields: dict[str, str]) -> None:
+    try:
+        await session.stop()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning("agent session stop failed %s", kv(**fields, error=exc))
+
+
+def _open_transcript(logs: AgentLogSource | None, issue: Issue, attempt: int | None) -> Any:
+    if logs is None:
+        return None
+    try:
+        return logs.open(issue.identifier, attempt, issue_id=issue.id)
+    except Exception as exc:  # a log file must never fail the attempt
+        log.warning(
+            "agent transcript unavailable %s",
+            kv(issue_id=issue.id, issue_identifier=issue.identifier, error=exc),
+        )
+        return None
+
+
+async def _close(transcript: Any) -> None:
+    close = getattr(transcript, "close", None)
+    if not callable(close):
+        return
+    with contextlib.suppress(Exception):
+        result = close()
+        if inspect.isawaitable(result):
+            await result

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from symphony.orchestrator.runtime import OrchestratorRuntime
+from symphony.trackers.resolve import resolve_tracker
+from symphony.workflow.store import WorkflowStore
+from tests.support.memory_tracker import MemoryAdapter, MemoryBoard, MemoryProfile
+
+from .fakes import FakeAgents, FakeWorkspaces, continuation
+
+StoreFactory = Callable[..., WorkflowStore]
+
+
+@pytest.fixture
+def board(memory_tracker: MemoryProfile) -> MemoryBoard:
+    return memory_tracker.board
+
+
+@pytest.fixture
+def ws_root(tmp_path: Path) -> Path:
+    return tmp_path / "workspaces"
+
+
+@pytest.fixture
+def make_store(
+    memory_tracker: MemoryProfile, write_workflow: Callable[..., Path], ws_root: Path
+) -> StoreFactory:
+    def make(
+        extra: str = "", body: str = "Work on {{ issue.identifier }}: {{ issue.title }}"
+    ) -> WorkflowStore:
+        front = f"""
+tracker:
+  kind: memory
+workspace:
+  root: {ws_root}
+polling:
+  interval_ms: 50
+{extra}
+"""
+        path = write_workflow(front, body)
+        return WorkflowStore.open(path, resolver=resolve_tracker)
+
+    return make
+
+
+@pytest.fixture
+def workspaces() -> FakeWorkspaces:
+    return FakeWorkspaces()
+
+
+@pytest.fixture
+def agents() -> FakeAgents:
+    return FakeAgents()
+
+
+@pytest.fixture
+async def make_runtime(
+    board: MemoryBoard, workspaces: FakeWorkspaces, agents: FakeAgents
+) -> AsyncIterator[Callable[..., OrchestratorRuntime]]:
+    created: list[OrchestratorRuntime] = []
+
+    def make(store: WorkflowStore, **kwargs: Any) -> OrchestratorRuntime:
+        runtime = OrchestratorRuntime(
+            store,
+            workspaces=workspaces,
+            sessions=agents,
+            continuation=continuation,
+            adapter_factory=lambda _wf: MemoryAdapter(board),
+            tracker_timeout_s=kwargs.pop("tracker_timeout_s", 5.0),
+            **kwargs,
+        )
+        created.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in created:
+        await runtime.stop()

@@ -1,0 +1,229 @@
+"""Fake workspaces and agent sessions for worker and runtime tests (real asyncio, no processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from symphony.errors import SymphonyError
+from symphony.issue import Issue
+from symphony.trackers.base import TrackerAdapter
+from symphony.workflow.config import HooksConfig
+from symphony.workflow.store import Workflow
+
+
+@dataclass(frozen=True)
+class FakeWorkspace:
+    path: Path
+    key: str
+    created_now: bool
+
+
+class FakeWorkspaces:
+    """Creates real directories; records every lifecycle call in ``calls``."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.fail_prepare: set[str] = set()
+        self.fail_before_run: set[str] = set()
+        # identifier -> event the after_run hook waits for (a slow hook).
+        self.after_run_gate: dict[str, asyncio.Event] = {}
+
+    async def prepare(
+        self,
+        issue: Issue,
+        *,
+        root: Path,
+        hooks: HooksConfig,
+        attempt: int | None,
+        strip_env: frozenset[str] | None = None,
+    ) -> FakeWorkspace:
+        self.calls.append(("prepare", issue.identifier))
+        if issue.identifier in self.fail_prepare:
+            raise SymphonyError("after_create hook failed", code="workspace_hook_failed")
+        path = root / issue.identifier
+        created = not path.exists()
+        path.mkdir(parents=True, exist_ok=True)
+        return FakeWorkspace(path, issue.identifier, created)
+
+    async def before_run(
+        self,
+        ws: Any,
+        issue: Issue,
+        *,
+        hooks: HooksConfig,
+        attempt: int | None,
+        strip_env: frozenset[str] | None = None,
+    ) -> None:
+        self.calls.append(("before_run", issue.identifier))
+        if issue.identifier in self.fail_before_run:
+            raise SymphonyError("before_run exited with status 3", code="workspace_hook_failed")
+
+    async def after_run(
+        self,
+        ws: Any,
+        issue: Issue,
+        *,
+        hooks: HooksConfig,
+        attempt: int | None,
+        strip_env: frozenset[str] | None = None,
+    ) -> None:
+        self.calls.append(("after_run_start", issue.identifier))
+        gate = self.after_run_gate.get(issue.identifier)
+        if gate is not None:
+            await asyncio.wait_for(gate.wait(), timeout=10)
+        self.calls.append(("after_run", issue.identifier))
+
+    async def remove(
+        self,
+        identifier: str,
+        *,
+        root: Path,
+        hooks: HooksConfig,
+        issue: Issue | None = None,
+        strip_env: frozenset[str] | None = None,
+    ) -> bool:
+        return await self.remove_path(root / identifier, root=root, hooks=hooks)
+
+    async def remove_path(
+        self,
+        path: Path,
+        *,
+        root: Path,
+        hooks: HooksConfig,
+        issue: Issue | None = None,
+        strip_env: frozenset[str] | None = None,
+    ) -> bool:
+        self.calls.append(("remove", path.name))
+        if not path.exists():
+            return False
+        shutil.rmtree(path)
+        return True
+
+    async def remove_many(
+        self,
+        identifiers: Iterable[str],
+        *,
+        root: Path,
+        hooks: HooksConfig,
+        strip_env: frozenset[str] | None = None,
+    ) -> list[str]:
+        return [i for i in identifiers if await self.remove(i, root=root, hooks=hooks)]
+
+    def names(self, kind: str) -> list[str]:
+        return [name for k, name in self.calls if k == kind]
+
+
+@dataclass(frozen=True)
+class FakeEvent:
+    event: str
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    pid: int | None = 4242
+    session_id: str | None = None
+    thread_id: str | None = None
+    turn_id: str | None = None
+    message: str | None = None
+    usage: dict[str, int] | None = None
+    rate_limits: dict[str, Any] | None = None
+
+
+TurnScript = Callable[["FakeSession", str, int], Awaitable[None]]
+
+
+async def complete_turn(session: FakeSession, prompt: str, turn: int) -> None:
+    session.emit(
+        "turn_completed",
+        usage={"input_tokens": 10 * turn, "output_tokens": turn, "total_tokens": 11 * turn},
+    )
+
+
+class FakeSession:
+    def __init__(self, agents: FakeAgents, issue: Issue, on_event: Callable[[Any], None]) -> None:
+        self.agents = agents
+        self.issue = issue
+        self.on_event = on_event
+        self.thread_id = f"thread-{issue.identifier}-{agents.started}"
+        self.prompts: list[str] = []
+        self.stopped = False
+
+    def emit(self, event: str, **fields: Any) -> None:
+        turn = len(self.prompts)
+        self.on_event(
+            FakeEvent(
+                event=event,
+                thread_id=self.thread_id,
+                turn_id=f"turn-{turn}",
+                session_id=f"{self.thread_id}-turn-{turn}",
+                **fields,
+            )
+        )
+
+    async def run_turn(self, prompt: str, *, issue: Issue) -> None:
+        self.prompts.append(prompt)
+        self.issue = issue
+        self.emit("session_started")
+        script = self.agents.scripts.get(issue.identifier, self.agents.default_script)
+        await script(self, prompt, len(self.prompts))
+
+    async def stop(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self.agents.live.discard(self)
+            self.agents.log.append(("stop", self.issue.identifier))
+
+
+class FakeAgents:
+    """A SessionFactory; per-identifier turn scripts; tracks live sessions to catch overlaps."""
+
+    def __init__(self) -> None:
+        self.sessions: list[FakeSession] = []
+        self.live: set[FakeSession] = set()
+        self.scripts: dict[str, TurnScript] = {}
+        self.default_script: TurnScript = complete_turn
+        self.fail_start: set[str] = set()
+        self.started = 0
+        self.overlaps: list[str] = []
+        self.log: list[tuple[str, str]] = []
+
+    async def __call__(
+        self,
+        *,
+        workspace: Path,
+        workflow: Workflow,
+        adapter: TrackerAdapter,
+        issue: Issue,
+        on_event: Callable[[Any], None],
+        transcript: Any | None,
+    ) -> FakeSession:
+        if issue.identifier in self.fail_start:
+            raise SymphonyError("codex exited during startup", code="port_exit")
+        if any(s.issue.id == issue.id for s in self.live):
+            self.overlaps.append(issue.identifier)
+        self.started += 1
+        session = FakeSession(self, issue, on_event)
+        self.sessions.append(session)
+        self.live.add(session)
+        self.log.append(("start", issue.identifier))
+        return session
+
+    def for_issue(self, identifier: str) -> list[FakeSession]:
+        return [s for s in self.sessions if s.issue.identifier == identifier]
+
+
+def continuation(turn: int, max_turns: int, issue: Issue) -> str:
+    return f"continue {issue.identifier} turn {turn}/{max_turns}"
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll a condition on the loop (bounded); fails the test with a clear message on timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.005)

@@ -1,0 +1,173 @@
+"""Agent updates, token/runtime accounting and the snapshot shape (SPEC §13.3, §13.5, §17.4)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from symphony.orchestrator.events import AgentUpdate, WorkerExited, WorkerInfo
+from symphony.orchestrator.snapshot import Instant, build_issue_detail, build_snapshot
+from symphony.orchestrator.tokens import extract_usage
+
+from .helpers import Driver, issue
+
+WALL = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def with_running(*ids: int) -> Driver:
+    d = Driver.create()
+    d.start()
+    d.tick([issue(i) for i in ids])
+    return d
+
+
+def update(d: Driver, issue_id: str = "id-1", **fields: object) -> None:
+    run = d.state.running[issue_id].run_id
+    d.send(AgentUpdate(issue_id, run, **fields))  # type: ignore[arg-type]
+
+
+def snapshot(d: Driver) -> dict:  # type: ignore[type-arg]
+    return build_snapshot(d.state, Instant(d.now, WALL), workflow={}, tracker_kind="memory")
+
+
+def test_absolute_thread_totals_are_counted_once() -> None:
+    d = with_running(1)
+    usage = {"input_tokens": 10, "output_tokens": 1, "total_tokens": 11}
+    update(d, event="token_usage", thread_id="t1", usage=usage)
+    update(d, event="token_usage", thread_id="t1", usage=usage)  # repeated report
+    update(
+        d,
+        event="token_usage",
+        thread_id="t1",
+        usage={"inputTokens": 12, "outputTokens": "2", "totalTokens": 14},
+    )
+    update(d, event="token_usage", thread_id="t1", usage={"total_tokens": 13})  # out of order
+    entry = d.state.running["id-1"]
+    assert entry.tokens.to_dict() == {"input_tokens": 12, "output_tokens": 2, "total_tokens": 14}
+    assert d.state.totals.tokens.total_tokens == 14
+
+
+def test_totals_accumulate_across_workers_and_survive_exit() -> None:
+    d = with_running(1, 2)
+    update(d, "id-1", event="token_usage", thread_id="a", usage={"total_tokens": 100})
+    update(d, "id-2", event="token_usage", thread_id="b", usage={"total_tokens": 50})
+    d.send(WorkerExited("id-1", d.state.running["id-1"].run_id, ok=True))
+    assert d.state.totals.tokens.total_tokens == 150
+
+
+def test_a_new_thread_counts_from_zero() -> None:
+    d = with_running(1)
+    update(d, event="token_usage", thread_id="a", usage={"total_tokens": 100})
+    update(d, event="token_usage", thread_id="b", usage={"total_tokens": 30})
+    assert d.state.running["id-1"].tokens.total_tokens == 130
+
+
+def test_usage_extraction_is_lenient_but_ignores_garbage() -> None:
+    assert extract_usage({"prompt_tokens": 3, "completion_tokens": 4, "total": 7}) == (3, 4, 7)
+    assert extract_usage({"input_tokens": -1, "output_tokens": "x", "total_tokens": True}) == (
+        None,
+        None,
+        None,
+    )
+    assert extract_usage({"input_tokens": 2.0}) == (2, None, None)
+
+
+def test_session_started_counts_turns_and_updates_live_fields() -> None:
+    d = with_running(1)
+    update(
+        d, event="session_started", session_id="th-tu1", thread_id="th", turn_id="tu1", pid="4242"
+    )
+    update(d, event="notification", session_id="th-tu1", message="working")
+    update(d, event="session_started", session_id="th-tu2", thread_id="th", turn_id="tu2")
+    entry = d.state.running["id-1"]
+    assert (entry.turn_count, entry.session_id, entry.pid, entry.turn_id) == (
+        2,
+        "th-tu2",
+        "4242",
+        "tu2",
+    )
+    assert entry.last_event == "session_started"
+
+
+def test_latest_rate_limits_are_kept() -> None:
+    d = with_running(1)
+    update(d, event="rate_limits", rate_limits={"limitId": "codex", "primary": {"usedPercent": 5}})
+    update(d, event="rate_limits", rate_limits={"limitId": "codex", "primary": {"usedPercent": 9}})
+    assert snapshot(d)["rate_limits"] == {"limitId": "codex", "primary": {"usedPercent": 9}}
+
+
+def test_updates_for_a_stale_run_are_ignored() -> None:
+    d = with_running(1)
+    d.send(AgentUpdate("id-1", 999, "token_usage", usage={"total_tokens": 5}))
+    assert d.state.totals.tokens.total_tokens == 0
+
+
+def test_long_messages_are_truncated() -> None:
+    d = with_running(1)
+    update(d, event="notification", message="x" * 5_000)
+    message = d.state.running["id-1"].last_message
+    assert message is not None and len(message) == 500
+
+
+def test_snapshot_has_running_rows_retry_rows_totals_and_live_runtime() -> None:
+    d = with_running(1, 2)
+    update(
+        d,
+        event="session_started",
+        session_id="th-tu",
+        thread_id="th",
+        turn_id="tu",
+        usage={"input_tokens": 5, "output_tokens": 2, "total_tokens": 7},
+    )
+    d.send(
+        WorkerInfo(
+            "id-1",
+            d.state.running["id-1"].run_id,
+            "/ws/MT-1",
+            (("latest", "/logs/MT-1/latest.log"),),
+        )
+    )
+    d.advance(4_000)
+    d.send(WorkerExited("id-2", d.state.running["id-2"].run_id, ok=False, error="boom"))
+    d.advance(1_000)
+    snap = snapshot(d)
+    assert snap["counts"] == {"running": 1, "retrying": 1}
+    row = snap["running"][0]
+    assert row["issue_identifier"] == "MT-1" and row["turn_count"] == 1
+    assert row["session_id"] == "th-tu" and row["issue_url"] == "https://tracker.example/MT-1"
+    assert row["tokens"] == {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}
+    assert row["started_at"] == "2026-03-01T11:59:55Z"
+    assert row["workspace_path"] == "/ws/MT-1"
+    retry = snap["retrying"][0]
+    assert retry["issue_identifier"] == "MT-2" and retry["attempt"] == 1
+    assert retry["due_in_ms"] == 9_000 and retry["due_at"] == "2026-03-01T12:00:09Z"
+    assert retry["error"] == "worker exited: boom" and retry["kind"] == "failure"
+    # 4 s for the ended MT-2 plus 5 s for the live MT-1 (reference quirk fixed).
+    assert snap["codex_totals"] == {
+        "input_tokens": 5,
+        "output_tokens": 2,
+        "total_tokens": 7,
+        "seconds_running": 9.0,
+    }
+    assert snap["polling"]["checking"] is False
+    assert snap["tracker"]["kind"] == "memory"
+
+
+def test_issue_detail_for_running_retrying_and_unknown_issues() -> None:
+    d = with_running(1, 2)
+    run1 = d.state.running["id-1"].run_id
+    d.send(WorkerInfo("id-1", run1, "/ws/MT-1", (("latest", "/logs/MT-1/latest.log"),)))
+    update(d, event="notification", message="Working on tests")
+    d.send(WorkerExited("id-2", d.state.running["id-2"].run_id, ok=False, error="boom"))
+    now = Instant(d.now, WALL)
+    detail = build_issue_detail(d.state, "MT-1", now, default_workspace=None)
+    assert detail is not None
+    assert detail["status"] == "running" and detail["workspace"] == {"path": "/ws/MT-1"}
+    assert detail["logs"]["codex_session_logs"] == [
+        {"label": "latest", "path": "/logs/MT-1/latest.log", "url": None}
+    ]
+    assert detail["recent_events"][-1]["message"] == "Working on tests"
+    retrying = build_issue_detail(d.state, "MT-2", now, default_workspace="/ws/MT-2")
+    assert retrying is not None and retrying["status"] == "retrying"
+    assert retrying["retry"]["attempt"] == 1 and retrying["last_error"] == "worker exited: boom"
+    assert retrying["attempts"] == {"restart_count": 1, "current_retry_attempt": 1}
+    assert build_issue_detail(d.state, "MT-404", now, default_workspace=None) is None

@@ -1,0 +1,376 @@
+"""The asyncio runtime with fake workspaces/agents and the in-memory tracker (real timers)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from symphony.issue import Issue
+from symphony.orchestrator.runtime import OrchestratorRuntime
+from symphony.runtime_view import RuntimeChange, RuntimeView
+from symphony.trackers.base import TrackerError
+from tests.support.memory_tracker import MemoryBoard
+
+from .conftest import StoreFactory
+from .fakes import FakeAgents, FakeSession, FakeWorkspaces, wait_for
+
+Make = Callable[..., OrchestratorRuntime]
+
+
+def todo(n: int, state: str = "Todo", **kw: Any) -> Issue:
+    return Issue(
+        id=f"id-{n}",
+        identifier=f"MT-{n}",
+        title=f"Issue {n}",
+        state=state,
+        dispatchable=True,
+        priority=kw.pop("priority", n),
+        **kw,
+    )
+
+
+def block_until(gate: asyncio.Event) -> Any:
+    async def script(session: FakeSession, prompt: str, turn: int) -> None:
+        session.emit("notification", message="working")
+        await asyncio.wait_for(gate.wait(), timeout=10)
+
+    return script
+
+
+async def test_runtime_implements_the_runtime_view_protocol(
+    make_store: StoreFactory, make_runtime: Make
+) -> None:
+    runtime: RuntimeView = make_runtime(make_store())
+    assert callable(runtime.snapshot) and callable(runtime.subscribe)
+
+
+async def test_startup_cleans_terminal_workspaces_and_dispatches_active_issues(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    workspaces: FakeWorkspaces,
+    ws_root: Path,
+) -> None:
+    (ws_root / "MT-9").mkdir(parents=True)
+    board.put(todo(9, state="Done"))
+    board.put(todo(1))
+    gate = asyncio.Event()
+    agents.scripts["MT-1"] = block_until(gate)
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    await wait_for(lambda: runtime.snapshot()["counts"]["running"] == 1)
+    assert not (ws_root / "MT-9").exists()
+    assert workspaces.calls.index(("remove", "MT-9")) < workspaces.calls.index(("prepare", "MT-1"))
+    await wait_for(lambda: runtime.snapshot()["running"][0]["turn_count"] == 1)
+    row = runtime.snapshot()["running"][0]
+    assert row["issue_identifier"] == "MT-1" and row["last_event"] == "notification"
+    assert row["workspace_path"] == str(ws_root / "MT-1")
+    gate.set()
+
+
+async def test_terminal_issue_stops_its_agent_before_the_workspace_is_removed(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    workspaces: FakeWorkspaces,
+    ws_root: Path,
+) -> None:
+    issue = board.put(todo(1))
+    gate = asyncio.Event()
+    agents.scripts["MT-1"] = block_until(gate)
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    await wait_for(lambda: len(agents.live) == 1)
+    board.move(issue.id, "Done")
+    runtime.request_refresh()
+    await wait_for(lambda: ("remove", "MT-1") in workspaces.calls)
+    assert agents.sessions[0].stopped
+    calls = workspaces.calls
+    assert calls.index(("after_run", "MT-1")) < calls.index(("remove", "MT-1"))
+    assert not (ws_root / "MT-1").exists()
+    assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0}
+
+
+async def test_non_active_issue_is_stopped_and_its_workspace_kept(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    workspaces: FakeWorkspaces,
+    ws_root: Path,
+) -> None:
+    issue = board.put(todo(1))
+    agents.scripts["MT-1"] = block_until(asyncio.Event())
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    await wait_for(lambda: len(agents.live) == 1)
+    board.move(issue.id, "Human Review")
+    await wait_for(lambda: workspaces.names("after_run") == ["MT-1"])
+    assert (ws_root / "MT-1").is_dir() and "remove" not in dict(workspaces.calls)
+    assert not runtime.state.is_claimed(issue.id)
+
+
+async def test_stalled_agent_is_killed_and_retried_with_its_claim_kept(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    workspaces: FakeWorkspaces,
+) -> None:
+    board.put(todo(1))
+
+    async def silent(session: FakeSession, prompt: str, turn: int) -> None:
+        await asyncio.sleep(30)
+
+    agents.scripts["MT-1"] = silent
+    runtime = make_runtime(make_store("codex:\n  stall_timeout_ms: 200"))
+    await runtime.start()
+    await wait_for(lambda: runtime.snapshot()["counts"]["retrying"] == 1)
+    retry = runtime.snapshot()["retrying"][0]
+    assert retry["attempt"] == 1 and retry["error"].startswith("stalled for")
+    assert 9_000 < retry["due_in_ms"] <= 10_000
+    await wait_for(lambda: workspaces.names("after_run") == ["MT-1"])
+    assert agents.sessions[0].stopped
+    # Polls keep running (50 ms) but the claimed issue is not dispatched again early.
+    ticks = runtime.state.tick_id
+    await wait_for(lambda: runtime.state.tick_id >= ticks + 3)
+    assert len(agents.sessions) == 1
+
+
+async def test_a_new_worker_waits_until_the_stopped_one_has_finished(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    workspaces: FakeWorkspaces,
+) -> None:
+    issue = board.put(todo(1))
+    agents.scripts["MT-1"] = block_until(asyncio.Event())
+    slow_hook = asyncio.Event()
+    workspaces.after_run_gate["MT-1"] = slow_hook
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    await wait_for(lambda: len(agents.live) == 1)
+    board.move(issue.id, "Backlog")
+    await wait_for(lambda: ("after_run_start", "MT-1") in workspaces.calls)
+    board.move(issue.id, "Todo")
+    # The core re-dispatches on the next poll, but the old after_run still holds the workspace.
+    await wait_for(lambda: runtime.state.running.get(issue.id) is not None)
+    ticks = runtime.state.tick_id
+    await wait_for(lambda: runtime.state.tick_id >= ticks + 2)
+    assert workspaces.names("prepare") == ["MT-1"]
+    slow_hook.set()
+    await wait_for(lambda: workspaces.names("prepare") == ["MT-1", "MT-1"])
+    assert agents.overlaps == []
+    second_prepare = [i for i, c in enumerate(workspaces.calls) if c == ("prepare", "MT-1")][1]
+    assert workspaces.calls.index(("after_run", "MT-1")) < second_prepare
+
+
+async def test_normal_exit_continues_after_one_second(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+) -> None:
+    board.put(todo(1))
+    runtime = make_runtime(make_store("agent:\n  max_turns: 2"))
+    await runtime.start()
+    await wait_for(lambda: runtime.snapshot()["counts"]["retrying"] == 1)
+    retry = runtime.snapshot()["retrying"][0]
+    assert (retry["attempt"], retry["kind"], retry["error"]) == (1, "continuation", None)
+    assert agents.sessions[0].prompts[1] == "continue MT-1 turn 2/2"
+    await wait_for(lambda: len(agents.sessions) == 2, timeout=5)
+    assert runtime.state.completed == {"id-1"}
+    totals = runtime.snapshot()["codex_totals"]
+    assert totals["total_tokens"] >= 22 and totals["seconds_running"] > 0
+
+
+async def test_worker_failure_becomes_a_backoff_retry(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+) -> None:
+    board.put(todo(1))
+    workspaces.fail_before_run.add("MT-1")
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    await wait_for(lambda: runtime.snapshot()["counts"]["retrying"] == 1)
+    retry = runtime.snapshot()["retrying"][0]
+    assert retry["error"].startswith("worker exited: before_run hook error")
+    assert retry["kind"] == "failure" and retry["due_in_ms"] > 9_000
+    detail = runtime.issue_detail("MT-1")
+    assert detail is not None and detail["status"] == "retrying"
+    assert detail["last_error"] == retry["error"]
+
+
+async def test_refresh_dispatches_promptly_and_coalesces(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+) -> None:
+    runtime = make_runtime(make_store("polling:\n  interval_ms: 600000"))
+    await runtime.start()
+    await wait_for(lambda: runtime.state.last_poll_ms is not None)
+    board.put(todo(1))
+    agents.scripts["MT-1"] = block_until(asyncio.Event())
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    first = runtime.request_refresh()
+    second = runtime.request_refresh()
+    assert first["queued"] and not first["coalesced"] and second["coalesced"]
+    assert first["operations"] == ["poll", "reconcile"]
+    await wait_for(lambda: len(agents.sessions) == 1)
+    assert loop.time() - started < 0.2
+
+
+async def test_tracker_errors_are_visible_and_do_not_stop_polling(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+) -> None:
+    board.fail_next.append(TrackerError("tracker_status", "HTTP 500"))  # startup cleanup
+    board.fail_next.append(TrackerError("tracker_status", "HTTP 502"))  # first candidate poll
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    await wait_for(lambda: runtime.snapshot()["tracker"]["error"] is not None)
+    error = runtime.snapshot()["tracker"]["error"]
+    assert error["code"] == "tracker_status" and error["message"] == "HTTP 502"
+    board.put(todo(1))
+    await wait_for(lambda: len(agents.sessions) == 1)
+    assert runtime.snapshot()["tracker"]["error"] is None
+
+
+async def test_slow_tracker_times_out_into_a_visible_error(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+) -> None:
+    runtime = make_runtime(make_store(), tracker_timeout_s=0.1)
+    await runtime.start()
+    adapter = runtime._adapter
+    assert adapter is not None
+
+    async def never(_states: Any) -> list[Issue]:
+        await asyncio.sleep(60)
+        return []
+
+    adapter.fetch_issues_by_states = never  # type: ignore[method-assign,assignment]
+    runtime.request_refresh()
+    await wait_for(lambda: runtime.snapshot()["tracker"]["error"] is not None)
+    assert runtime.snapshot()["tracker"]["error"]["code"] == "tracker_timeout"
+
+
+async def test_reload_applies_new_limits_and_invalid_reload_pauses_dispatch(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+) -> None:
+    for n in (1, 2, 3):
+        board.put(todo(n))
+        agents.scripts[f"MT-{n}"] = block_until(asyncio.Event())
+    store = make_store("agent:\n  max_concurrent_agents: 1")
+    runtime = make_runtime(store)
+    await runtime.start()
+    await wait_for(lambda: len(agents.live) == 1)
+    text = store.path.read_text()
+    store.path.write_text(text.replace("max_concurrent_agents: 1", "max_concurrent_agents: 2"))
+    await wait_for(lambda: len(agents.live) == 2)
+    assert runtime.snapshot()["limits"]["max_concurrent_agents"] == 2
+    store.path.write_text("---\ntracker: [oops\n---\nbody\n")
+    await wait_for(lambda: runtime.snapshot()["workflow"]["error"] is not None)
+    text2 = text.replace("max_concurrent_agents: 1", "max_concurrent_agents: 3")
+    ticks = runtime.state.tick_id
+    await wait_for(lambda: runtime.state.tick_id >= ticks + 2)
+    assert len(agents.live) == 2  # still the last good config, and dispatch is paused
+    store.path.write_text(text2)
+    await wait_for(lambda: len(agents.live) == 3)
+    assert runtime.snapshot()["workflow"]["error"] is None
+
+
+async def test_shutdown_stops_every_worker_and_runs_after_run(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    workspaces: FakeWorkspaces,
+) -> None:
+    for n in (1, 2):
+        board.put(todo(n))
+        agents.scripts[f"MT-{n}"] = block_until(asyncio.Event())
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    await wait_for(lambda: len(agents.live) == 2)
+    await asyncio.wait_for(runtime.stop(), timeout=5)
+    assert sorted(workspaces.names("after_run")) == ["MT-1", "MT-2"]
+    assert all(s.stopped for s in agents.sessions) and agents.live == set()
+    assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0}
+    assert not runtime.request_refresh()["queued"]
+
+
+async def test_listeners_get_snapshots_and_agent_events_and_a_failing_one_is_dropped(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+) -> None:
+    runtime = make_runtime(make_store())
+    seen: list[RuntimeChange] = []
+    calls = {"bad": 0}
+
+    def bad(_change: RuntimeChange) -> None:
+        calls["bad"] += 1
+        raise ValueError("listener bug")
+
+    runtime.subscribe(bad)
+    unsubscribe = runtime.subscribe(seen.append)
+    board.put(todo(1))
+    await runtime.start()
+    await wait_for(lambda: any(c.kind == "agent_event" for c in seen))
+    assert calls["bad"] == 1
+    event = next(c for c in seen if c.kind == "agent_event").payload
+    assert event["issue_identifier"] == "MT-1" and event["event"] == "session_started"
+    assert any(c.kind == "snapshot" and c.payload["counts"]["running"] == 1 for c in seen)
+    unsubscribe()
+    count = len(seen)
+    runtime.request_refresh()
+    await wait_for(lambda: runtime.state.tick_id >= 3)
+    assert len(seen) == count
+
+
+async def test_tracker_kind_change_recreates_the_adapter(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+) -> None:
+    store = make_store()
+    created: list[str] = []
+    runtime = make_runtime(store)
+    factory = runtime._adapter_factory
+
+    def counting(workflow: Any) -> Any:
+        created.append(str(workflow.config.tracker.required_labels))
+        return factory(workflow)
+
+    runtime._adapter_factory = counting
+    await runtime.start()
+    store.path.write_text(
+        store.path.read_text().replace("kind: memory", "kind: memory\n  required_labels: [x]")
+    )
+    await wait_for(lambda: len(created) == 2)
+    assert created == ["()", "('x',)"]
+    assert runtime.state.config.required_labels == ("x",)
+
+
+async def test_issue_detail_unknown_issue_is_none(
+    make_store: StoreFactory, make_runtime: Make
+) -> None:
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    assert runtime.issue_detail("NOPE-1") is None

@@ -1,0 +1,233 @@
+"""The worker attempt (SPEC §10.7, §16.5): every step and every failure path."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from symphony.errors import SymphonyError
+from symphony.issue import Issue
+from symphony.orchestrator.config import SchedulerConfig
+from symphony.orchestrator.events import AgentUpdate, Event, WorkerInfo
+from symphony.orchestrator.policy import still_wanted
+from symphony.orchestrator.worker import Attempt, WorkerServices, run_attempt
+from symphony.trackers.base import TrackerError
+from symphony.workflow.store import WorkflowStore
+from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
+
+from .conftest import StoreFactory
+from .fakes import FakeAgents, FakeSession, FakeWorkspaces, continuation
+
+
+def todo(n: int = 1, **kw: Any) -> Issue:
+    return Issue(
+        id=f"id-{n}",
+        identifier=f"MT-{n}",
+        title="Fix the bug",
+        state="Todo",
+        dispatchable=True,
+        **kw,
+    )
+
+
+class Harness:
+    def __init__(
+        self,
+        store: WorkflowStore,
+        board: MemoryBoard,
+        workspaces: FakeWorkspaces,
+        agents: FakeAgents,
+    ) -> None:
+        self.store = store
+        self.board = board
+        self.workspaces = workspaces
+        self.agents = agents
+        self.events: list[Event] = []
+
+    async def run(self, issue: Issue, attempt: int | None = None) -> Any:
+        config = SchedulerConfig.from_service(self.store.current.config)
+        services = WorkerServices(
+            workspaces=self.workspaces,
+            sessions=self.agents,
+            continuation=continuation,
+            still_wanted=lambda i: still_wanted(i, config),
+            report=self.events.append,
+        )
+        spec = Attempt(issue, attempt, 7, self.store.current, MemoryAdapter(self.board))
+        return await run_attempt(spec, services)
+
+
+def harness(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+    extra: str = "",
+    body: str | None = None,
+) -> Harness:
+    store = make_store(extra) if body is None else make_store(extra, body)
+    return Harness(store, board, workspaces, agents)
+
+
+async def test_first_turn_gets_the_full_prompt_and_the_run_ends_when_the_issue_leaves(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+    ws_root: Path,
+) -> None:
+    h = harness(make_store, board, workspaces, agents)
+    issue = board.put(todo())
+
+    async def finish(session: FakeSession, prompt: str, turn: int) -> None:
+        board.move(issue.id, "Human Review")
+
+    agents.scripts["MT-1"] = finish
+    result = await h.run(issue)
+    assert result.ok and result.error is None
+    (session,) = agents.sessions
+    assert session.prompts == ["Work on MT-1: Fix the bug"]
+    assert session.stopped
+    assert [k for k, _ in workspaces.calls] == [
+        "prepare",
+        "before_run",
+        "after_run_start",
+        "after_run",
+    ]
+    assert (ws_root / "MT-1").is_dir()  # kept after a successful run
+    info = [e for e in h.events if isinstance(e, WorkerInfo)]
+    assert info == [WorkerInfo("id-1", 7, str(ws_root / "MT-1"), ())]
+
+
+async def test_active_issue_continues_on_the_same_session_up_to_max_turns(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents, "agent:\n  max_turns: 3")
+    issue = board.put(todo())
+    result = await h.run(issue, attempt=2)
+    assert result.ok
+    (session,) = agents.sessions  # one app-server, one thread
+    assert session.prompts == [
+        "Work on MT-1: Fix the bug",
+        "continue MT-1 turn 2/3",
+        "continue MT-1 turn 3/3",
+    ]
+    updates = [e for e in h.events if isinstance(e, AgentUpdate)]
+    assert {u.session_id for u in updates} == {f"{session.thread_id}-turn-{n}" for n in (1, 2, 3)}
+    assert all(u.run_id == 7 and u.pid == "4242" for u in updates)
+
+
+async def test_unroutable_or_missing_issue_ends_the_run_normally(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents, "agent:\n  max_turns: 5\n")
+    issue = board.put(todo(1))
+    other = board.put(todo(2))
+
+    async def unassign(session: FakeSession, prompt: str, turn: int) -> None:
+        board.put(replace(issue, dispatchable=False))
+
+    async def vanish(session: FakeSession, prompt: str, turn: int) -> None:
+        board.issues.pop(other.id)
+
+    agents.scripts["MT-1"] = unassign
+    agents.scripts["MT-2"] = vanish
+    assert (await h.run(issue)).ok
+    assert (await h.run(other)).ok
+    assert [len(s.prompts) for s in agents.sessions] == [1, 1]
+
+
+async def test_workspace_failure_fails_without_hooks_or_agent(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents)
+    workspaces.fail_prepare.add("MT-1")
+    result = await h.run(board.put(todo()))
+    assert not result.ok
+    assert result.error == "workspace error: [workspace_hook_failed] after_create hook failed"
+    assert workspaces.names("after_run") == [] and agents.sessions == []
+
+
+async def test_before_run_failure_fails_the_attempt_and_still_runs_after_run(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents)
+    workspaces.fail_before_run.add("MT-1")
+    result = await h.run(board.put(todo()))
+    assert not result.ok and result.error is not None
+    assert result.error.startswith("before_run hook error: [workspace_hook_failed]")
+    assert workspaces.names("after_run") == ["MT-1"] and agents.sessions == []
+
+
+async def test_prompt_error_fails_before_launching_the_agent(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents, body="Do {{ issue.nope }}")
+    result = await h.run(board.put(todo()))
+    assert not result.ok and result.error is not None
+    assert result.error.startswith("prompt error: [template_render_error]")
+    assert agents.sessions == [] and workspaces.names("after_run") == ["MT-1"]
+
+
+async def test_session_startup_failure(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents)
+    agents.fail_start.add("MT-1")
+    result = await h.run(board.put(todo()))
+    assert result.error == "agent session startup error: [port_exit] codex exited during startup"
+    assert workspaces.names("after_run") == ["MT-1"]
+
+
+async def test_turn_failure_stops_the_session_and_runs_after_run(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents)
+
+    async def fail(session: FakeSession, prompt: str, turn: int) -> None:
+        raise SymphonyError("turn failed: model overloaded", code="turn_failed")
+
+    agents.scripts["MT-1"] = fail
+    result = await h.run(board.put(todo()))
+    assert result.error == "agent turn error: [turn_failed] turn failed: model overloaded"
+    assert agents.sessions[0].stopped
+    assert workspaces.names("after_run") == ["MT-1"]
+
+
+async def test_issue_refresh_failure_between_turns_fails_the_attempt(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents)
+
+    async def then_tracker_breaks(session: FakeSession, prompt: str, turn: int) -> None:
+        board.fail_next.append(TrackerError("tracker_status", "HTTP 503 from tracker"))
+
+    agents.scripts["MT-1"] = then_tracker_breaks
+    result = await h.run(board.put(todo()))
+    assert result.error == "issue state refresh error: [tracker_status] HTTP 503 from tracker"
+    assert agents.sessions[0].stopped and workspaces.names("after_run") == ["MT-1"]
