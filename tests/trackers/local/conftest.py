@@ -68,10 +68,10 @@ class CliResult:
 
 @pytest.fixture
 def local_workflow(tmp_path: Path) -> Callable[..., Path]:
-    def write(provider: str = "", name: str = "WORKFLOW.md") -> Path:
-        block = ""
+    def write(provider: str = "", name: str = "WORKFLOW.md", tracker: str = "") -> Path:
+        block = "".join(f"  {line}\n" for line in tracker.strip().splitlines())
         if provider.strip():
-            block = "  provider:\n" + "".join(
+            block += "  provider:\n" + "".join(
                 f"    {line}\n" for line in provider.strip().splitlines()
             )
         path = tmp_path / name
