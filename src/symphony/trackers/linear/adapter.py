@@ -1,0 +1,252 @@
+"""The Linear adapter: scoped, paginated reads (SPEC §11.1) plus the ``linear_graphql`` tool."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+
+from symphony.issue import Issue
+from symphony.observability.logs import kv, register_secrets
+from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
+from symphony.trackers.base import TRACKER_PAGINATION, TRACKER_RESPONSE, TrackerError
+from symphony.trackers.linear import queries
+from symphony.trackers.linear.client import LinearClient
+from symphony.trackers.linear.normalize import MalformedIssue, Routing, normalize_issue
+from symphony.trackers.linear.settings import ASSIGNEE_ME, KIND, LinearSettings
+from symphony.trackers.linear.tool import TOOL_NAME, TOOL_SPEC, run_linear_graphql
+
+log = logging.getLogger("symphony.trackers.linear")
+
+# Reads name no more than this many GraphQL error messages; the rest are counted.
+_MAX_ERRORS_SHOWN = 3
+
+
+class LinearAdapter:
+    kind = KIND
+
+    def __init__(
+        self,
+        settings: LinearSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self._client = LinearClient(settings, transport=transport, clock=clock)
+        self._viewer_id: str | None = None
+        self._viewer_lock = asyncio.Lock()
+        register_secrets([settings.api_key])
+
+    # -- SPEC §11.1 reads ------------------------------------------------------------------
+
+    async def fetch_issues_by_states(self, state_names: Sequence[str]) -> list[Issue]:
+        # Linear's `in` filter is case-sensitive: names go out exactly as configured.
+        states = list(dict.fromkeys(str(s) for s in state_names))
+        if not states:
+            return []
+        routing = await self._routing()
+        op = queries.CANDIDATES_OPERATION
+        issues: dict[str, Issue] = {}
+        dropped: list[MalformedIssue] = []
+        cursors: set[str] = set()
+        after: str | None = None
+        for page in range(1, queries.MAX_PAGES + 1):
+            body = await self._client.graphql(
+                queries.CANDIDATES_QUERY,
+                {
+                    "projectSlug": self.settings.project_slug,
+                    "stateNames": states,
+                    "first": queries.PAGE_SIZE,
+                    "after": after,
+                    "labelFirst": queries.LABEL_PAGE_SIZE,
+                    "relationFirst": queries.RELATION_PAGE_SIZE,
+                },
+                operation=op,
+            )
+            connection = self._issues_connection(body, op, partial_ok=True)
+            for node in connection["nodes"]:
+                try:
+                    issue = normalize_issue(node, routing)
+                except MalformedIssue as exc:
+                    dropped.append(exc)
+                    continue
+                # An issue that moved while we paged can show up twice; the first copy wins.
+                issues.setdefault(issue.id, issue)
+            after = _next_cursor(connection.get("pageInfo"), page, cursors)
+            if after is None:
+                break
+        else:
+            raise TrackerError(
+                TRACKER_PAGINATION,
+                f"Linear {op} returned more than {queries.MAX_PAGES} pages of "
+                f"{queries.PAGE_SIZE}; narrow the project or the active states",
+            )
+        if dropped:
+            # SPEC §11.1: a record we cannot normalize was never safe to dispatch.
+            log.warning(
+                "dropping malformed linear issue records %s",
+                kv(
+                    count=len(dropped),
+                    records=",".join(f"{d.ref}({d.problem})" for d in dropped[:10]),
+                ),
+            )
+        return list(issues.values())
+
+    async def fetch_issues_by_ids(self, issue_ids: Sequence[str]) -> list[Issue]:
+        ids = list(dict.fromkeys(str(i) for i in issue_ids))
+        if not ids:
+            return []
+        routing = await self._routing()
+        op = queries.BY_IDS_OPERATION
+        found: dict[str, Issue] = {}
+        for start in range(0, len(ids), queries.PAGE_SIZE):
+            batch = ids[start : start + queries.PAGE_SIZE]
+            body = await self._client.graphql(
+                queries.BY_IDS_QUERY,
+                {
+                    "ids": batch,
+                    "projectSlug": self.settings.project_slug,
+                    "first": len(batch),
+                    "labelFirst": queries.LABEL_PAGE_SIZE,
+                    "relationFirst": queries.RELATION_PAGE_SIZE,
+                },
+                operation=op,
+            )
+            wanted = set(batch)
+            for node in self._issues_connection(body, op, partial_ok=False)["nodes"]:
+                try:
+                    issue = normalize_issue(node, routing)
+                except MalformedIssue as exc:
+                    # SPEC §11.1: omission means "no longer visible", so never omit silently.
+                    raise TrackerError(
+                        TRACKER_RESPONSE,
+                        f"Linear returned a malformed record for requested issue {exc.ref}: "
+                        f"{exc.problem}",
+                    ) from None
+                if issue.id in wanted:
+                    found[issue.id] = issue
+        return [found[i] for i in ids if i in found]
+
+    # -- secrets and agent tools -----------------------------------------------------------
+
+    def secret_environment_names(self) -> frozenset[str]:
+        return self.settings.secret_environment_names
+
+    def secret_values(self) -> frozenset[str]:
+        key = self.settings.api_key
+        return frozenset({key}) if key else frozenset()
+
+    def agent_tool_specs(self) -> list[ToolSpec]:
+        return [TOOL_SPEC]
+
+    async def execute_agent_tool(
+        self, name: str, arguments: Any, context: ToolContext
+    ) -> ToolResult:
+        if name != TOOL_NAME:
+            return unsupported_tool(name, [TOOL_NAME])
+        return await run_linear_graphql(self._client, arguments, context)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _routing(self) -> Routing:
+        assignee = self.settings.assignee
+        if assignee == ASSIGNEE_ME:
+            assignee = await self._viewer()
+        return Routing.build(self.settings.terminal_states, assignee)
+
+    async def _viewer(self) -> str:
+        """The key owner's user id, asked once per adapter (the key cannot change under it)."""
+        async with self._viewer_lock:
+            if self._viewer_id is not None:
+                return self._viewer_id
+            op = queries.VIEWER_OPERATION
+            body = await self._client.graphql(queries.VIEWER_QUERY, {}, operation=op)
+            self._raise_graphql_errors(body, op)
+            data = body.get("data")
+            viewer = data.get("viewer") if isinstance(data, dict) else None
+            viewer_id = viewer.get("id") if isinstance(viewer, dict) else None
+            if not isinstance(viewer_id, str) or not viewer_id.strip():
+                raise TrackerError(
+                    TRACKER_RESPONSE,
+                    "Linear returned no viewer id, which tracker.provider.assignee: me needs; "
+                    "use a personal API key or set assignee to a user id",
+                )
+            self._viewer_id = viewer_id.strip()
+            log.info("linear assignee resolved %s", kv(assignee="me", user_id=self._viewer_id))
+            return self._viewer_id
+
+    def _issues_connection(
+        self, body: dict[str, Any], op: str, *, partial_ok: bool
+    ) -> dict[str, Any]:
+        """``data.issues`` with a ``nodes`` list, or a ``tracker_response`` failure.
+
+        State-list reads may use nodes that arrived next to GraphQL errors (Linear nulls only the
+        failing nested fields); an id refresh must not, since a gap there means "gone".
+        """
+        if not partial_ok:
+            self._raise_graphql_errors(body, op)
+        data = body.get("data")
+        connection = data.get("issues") if isinstance(data, dict) else None
+        if isinstance(connection, dict) and isinstance(connection.get("nodes"), list):
+            errors = _error_messages(body)
+            if errors:
+                log.warning(
+                    "linear returned partial data %s",
+                    kv(operation=op, errors=self._client.scrub("; ".join(errors))),
+                )
+            return connection
+        self._raise_graphql_errors(body, op)
+        raise TrackerError(
+            TRACKER_RESPONSE, f"Linear answered {op} without a data.issues.nodes list"
+        )
+
+    def _raise_graphql_errors(self, body: dict[str, Any], op: str) -> None:
+        messages = _error_messages(body)
+        if not messages:
+            return
+        shown = "; ".join(messages[:_MAX_ERRORS_SHOWN])
+        more = len(messages) - _MAX_ERRORS_SHOWN
+        if more > 0:
+            shown += f" (+{more} more)"
+        raise TrackerError(
+            TRACKER_RESPONSE,
+            f"Linear returned GraphQL errors for {op}: {self._client.scrub(shown)}",
+        )
+
+
+def _next_cursor(page_info: Any, page: int, seen: set[str]) -> str | None:
+    """The cursor for the next page, None when done, or a ``tracker_pagination`` failure."""
+    where = f"Linear {queries.CANDIDATES_OPERATION} page {page}"
+    if not isinstance(page_info, dict) or not isinstance(page_info.get("hasNextPage"), bool):
+        raise TrackerError(TRACKER_PAGINATION, f"{where} has no usable pageInfo.hasNextPage")
+    if not page_info["hasNextPage"]:
+        return None
+    cursor = page_info.get("endCursor")
+    if not isinstance(cursor, str) or not cursor:
+        raise TrackerError(TRACKER_PAGINATION, f"{where} says hasNextPage but gives no endCursor")
+    if cursor in seen:
+        raise TrackerError(
+            TRACKER_PAGINATION,
+            f"{where} repeats an earlier endCursor; stopping instead of looping",
+        )
+    seen.add(cursor)
+    return cursor
+
+
+def _error_messages(body: dict[str, Any]) -> list[str]:
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        return []
+    messages: list[str] = []
+    for error in errors:
+        message = error.get("message") if isinstance(error, dict) else None
+        messages.append(message if isinstance(message, str) and message else repr(error)[:200])
+    return messages

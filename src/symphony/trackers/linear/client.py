@@ -1,0 +1,226 @@
+"""HTTP transport to Linear's GraphQL endpoint and the mapping of failures to SPEC §11.4 categories.
+
+Every request has a timeout. The key goes in ``Authorization`` as-is (Linear personal API keys take
+no ``Bearer`` prefix) and never into a message or log line. When Linear says the key is rate
+limited, no further request is sent until the time it asked us to wait has passed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from symphony import __version__
+from symphony.observability.logs import kv
+from symphony.trackers.base import (
+    MISSING_TRACKER_SECRET,
+    TRACKER_REQUEST,
+    TRACKER_RESPONSE,
+    TRACKER_STATUS,
+    TrackerError,
+)
+from symphony.trackers.linear.rate_limit import RateLimit, detect_rate_limit, rate_limit_error
+from symphony.trackers.linear.settings import LinearSettings
+
+log = logging.getLogger("symphony.trackers.linear")
+
+BODY_SUMMARY_CHARS = 500
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """One HTTP exchange with Linear, before GraphQL-level interpretation."""
+
+    status: int
+    headers: httpx.Headers
+    text: str
+    payload: Any  # the decoded JSON body, or None when the body is not JSON
+    is_json: bool
+
+
+class LinearClient:
+    def __init__(
+        self,
+        settings: LinearSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._clock = clock
+        self._http: httpx.AsyncClient | None = None
+        self._cooldown_until: float | None = None
+
+    @property
+    def has_key(self) -> bool:
+        return self._settings.api_key is not None
+
+    def scrub(self, text: str) -> str:
+        """Remove the key from text that may echo request data back (defence in depth)."""
+        key = self._settings.api_key
+        return text.replace(key, "[REDACTED]") if key else text
+
+    async def post(
+        self, query: str, variables: Mapping[str, Any], *, operation: str | None
+    ) -> RawResponse:
+        """Send one GraphQL request; raise ``TrackerError`` when no response arrives."""
+        key = self._settings.api_key
+        label = operation or "(anonymous operation)"
+        if key is None:
+            raise TrackerError(
+                MISSING_TRACKER_SECRET,
+                "no Linear API key: set tracker.provider.api_key in WORKFLOW.md "
+                "or export LINEAR_API_KEY",
+            )
+        self._check_cooldown(label)
+        started = self._clock()
+        try:
+            response = await self._client().post(
+                self._settings.endpoint,
+                json={"query": query, "variables": dict(variables)},
+                headers={"Authorization": key},
+            )
+        except httpx.TimeoutException as exc:
+            detail = (
+                f"timed out after {self._settings.request_timeout_s:g} s ({type(exc).__name__})"
+            )
+            raise self._request_error(label, detail) from None
+        except httpx.HTTPError as exc:
+            raise self._request_error(label, f"{type(exc).__name__}: {exc}") from None
+        text = response.text
+        try:
+            payload, is_json = json.loads(text), True
+        except ValueError:
+            payload, is_json = None, False
+        log.debug(
+            "linear request %s",
+            kv(
+                operation=label,
+                status=response.status_code,
+                duration_ms=round((self._clock() - started) * 1000),
+            ),
+        )
+        return RawResponse(response.status_code, response.headers, text, payload, is_json)
+
+    async def graphql(
+        self, query: str, variables: Mapping[str, Any], *, operation: str
+    ) -> dict[str, Any]:
+        """The decoded body of a successful (HTTP 200, JSON object) response.
+
+        GraphQL ``errors`` inside it are left to the caller, except rate limiting.
+        """
+        raw = await self.post(query, variables, operation=operation)
+        limit = self.note_rate_limit(raw)
+        if limit is not None:
+            raise rate_limit_error(limit, operation)
+        if raw.status != 200:
+            raise self.status_error(raw, operation)
+        if not raw.is_json or not isinstance(raw.payload, dict):
+            what = "a JSON object" if raw.is_json else "JSON"
+            summary = self.summarize(raw.text)
+            log.warning(
+                "linear response unreadable %s",
+                kv(operation=operation, status=raw.status, body=summary),
+            )
+            raise TrackerError(
+                TRACKER_RESPONSE,
+                f"Linear answered {operation} with a body that is not {what} "
+                f"(content-type {raw.headers.get('content-type', 'unknown')}): {summary}",
+            )
+        return raw.payload
+
+    def note_rate_limit(self, raw: RawResponse) -> RateLimit | None:
+        """Detect Linear's rate-limit signals and pause further requests as it asks."""
+        limit = detect_rate_limit(raw.status, raw.headers, raw.payload)
+        if limit is None:
+            return None
+        if limit.retry_after_ms is not None:
+            self._cooldown_until = self._clock() + limit.cooldown_ms / 1000
+        log.warning(
+            "linear rate limited %s",
+            kv(status=raw.status, retry_after_ms=limit.retry_after_ms, signal=limit.signal),
+        )
+        return limit
+
+    def status_error(self, raw: RawResponse, operation: str) -> TrackerError:
+        summary = self.summarize(raw.text)
+        log.warning(
+            "linear request failed %s", kv(operation=operation, status=raw.status, body=summary)
+        )
+        if raw.status in (401, 403) or _has_error_code(raw.payload, "AUTHENTICATION_ERROR"):
+            message = (
+                f"Linear rejected the API key (HTTP {raw.status}) for {operation}: check "
+                "tracker.provider.api_key / LINEAR_API_KEY"
+            )
+        else:
+            message = f"Linear answered {operation} with HTTP {raw.status}: {summary}"
+        return TrackerError(TRACKER_STATUS, message, retryable=raw.status >= 500, status=raw.status)
+
+    def summarize(self, text: str) -> str:
+        flat = _WHITESPACE.sub(" ", self.scrub(text)).strip() or "(empty body)"
+        if len(flat) > BODY_SUMMARY_CHARS:
+            return flat[:BODY_SUMMARY_CHARS] + "...<truncated>"
+        return flat
+
+    def cooldown_remaining_ms(self) -> int | None:
+        if self._cooldown_until is None:
+            return None
+        remaining = self._cooldown_until - self._clock()
+        if remaining <= 0:
+            self._cooldown_until = None
+            return None
+        return max(1, round(remaining * 1000))
+
+    def _check_cooldown(self, label: str) -> None:
+        remaining = self.cooldown_remaining_ms()
+        if remaining is not None:
+            raise rate_limit_error(
+                RateLimit(retry_after_ms=remaining, signal="cooldown", status=None), label
+            )
+
+    def _request_error(self, label: str, detail: str) -> TrackerError:
+        message = (
+            f"Linear request {label} to {self._settings.endpoint} failed before a response "
+            f"arrived: {self.scrub(detail)}"
+        )
+        log.warning("linear request failed %s", kv(operation=label, error=self.scrub(detail)))
+        return TrackerError(TRACKER_REQUEST, message, retryable=True)
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._settings.request_timeout_s),
+                transport=self._transport,
+                follow_redirects=False,
+                headers={
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                    "User-Agent": f"symphony/{__version__}",
+                },
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+
+def _has_error_code(payload: Any, code: str) -> bool:
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    if not isinstance(errors, list):
+        return False
+    for error in errors:
+        ext = error.get("extensions") if isinstance(error, dict) else None
+        if isinstance(ext, dict) and str(ext.get("code", "")).upper() == code:
+            return True
+    return False

@@ -1,0 +1,53 @@
+"""``PROFILE`` for ``tracker.kind: linear``: defaults, validation and construction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from symphony.observability.logs import register_secrets
+from symphony.trackers.base import TrackerAdapter, TrackerProfile
+from symphony.trackers.linear.adapter import LinearAdapter
+from symphony.trackers.linear.settings import (
+    DEFAULT_ACTIVE_STATES,
+    DEFAULT_TERMINAL_STATES,
+    KIND,
+    parse_settings,
+)
+from symphony.workflow.config import TrackerConfig
+
+
+class LinearProfile:
+    kind = KIND
+    default_active_states: tuple[str, ...] | None = DEFAULT_ACTIVE_STATES
+    default_terminal_states: tuple[str, ...] | None = DEFAULT_TERMINAL_STATES
+
+    def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._transport = transport
+
+    def validate(
+        self,
+        tracker: TrackerConfig,
+        *,
+        workflow_dir: Path,
+        environ: Mapping[str, str],
+        require_secrets: bool = True,
+    ) -> None:
+        settings = parse_settings(tracker, environ, require_secrets=require_secrets)
+        register_secrets([settings.api_key])
+
+    def create(
+        self, tracker: TrackerConfig, *, workflow_dir: Path, environ: Mapping[str, str]
+    ) -> LinearAdapter:
+        # A missing key is reported by each read (missing_tracker_secret), not at construction,
+        # so a service can start, show the problem and pick up a fixed workflow on reload.
+        settings = parse_settings(tracker, environ, require_secrets=False)
+        return LinearAdapter(settings, transport=self._transport)
+
+
+PROFILE = LinearProfile()
+# Static conformance checks (mypy): the registry and the orchestrator rely on these protocols.
+_PROFILE_CONFORMS: TrackerProfile = PROFILE
+_ADAPTER_CONFORMS: type[TrackerAdapter] = LinearAdapter

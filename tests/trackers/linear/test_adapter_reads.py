@@ -1,0 +1,226 @@
+"""SPEC §11.1 / §17.3 reads against the fake Linear: scope, paging, refresh, normalization."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from symphony.trackers.base import TRACKER_RESPONSE, TrackerAdapter, TrackerError
+from symphony.trackers.linear import queries
+from tests.support.fake_linear import Failure, FakeLinear
+from tests.trackers.linear.conftest import MakeAdapter
+
+CANDIDATES = queries.CANDIDATES_OPERATION
+BY_IDS = queries.BY_IDS_OPERATION
+
+
+async def test_adapter_satisfies_the_protocol(make_adapter: MakeAdapter) -> None:
+    adapter = make_adapter()
+    assert isinstance(adapter, TrackerAdapter)
+    assert adapter.kind == "linear"
+
+
+async def test_empty_inputs_make_no_request(linear: FakeLinear, make_adapter: MakeAdapter) -> None:
+    adapter = make_adapter(assignee="me")
+    assert await adapter.fetch_issues_by_states([]) == []
+    assert await adapter.fetch_issues_by_ids([]) == []
+    assert linear.requests == []
+
+
+async def test_candidate_fetch_applies_states_and_project_scope(
+    linear: FakeLinear, make_adapter: MakeAdapter
+) -> None:
+    todo = linear.add_issue("In scope, Todo")
+    doing = linear.add_issue("In scope, In Progress", state="In Progress")
+    linear.add_issue("In scope, Backlog", state="Backlog")
+    linear.add_issue("In scope, Done", state="Done")
+    linear.add_issue("Other project", project="other-project-1234")
+    issues = await make_adapter().fetch_issues_by_states(["Todo", "In Progress", "Todo"])
+    assert [i.identifier for i in issues] == [todo.identifier, doing.identifier]
+    [request] = linear.requests
+    assert request.operation == CANDIDATES
+    assert request.variables["projectSlug"] == linear.project_slug
+    assert request.variables["stateNames"] == ["Todo", "In Progress"]  # deduplicated, as given
+    # Linear personal keys take no "Bearer" prefix.
+    assert request.headers["authorization"] == linear.api_key
+    assert request.headers["content-type"] == "application/json"
+
+
+async def test_pagination_keeps_order_across_pages(
+    linear: FakeLinear, make_adapter: MakeAdapter
+) -> None:
+    created = [linear.add_issue(f"Issue {n}") for n in range(queries.PAGE_SIZE * 2 + 7)]
+    issues = await make_adapter().fetch_issues_by_states(["Todo"])
+    assert [i.id for i in issues] == [c.id for c in created]
+    pages = [r for r in linear.requests if r.operation == CANDIDATES]
+    assert len(pages) == 3
+    assert pages[0].variables["after"] is None
+    assert pages[1].variables["after"] and pages[2].variables["after"]
+    assert pages[1].variables["after"] != pages[2].variables["after"]
+    assert all(p.variables["first"] == queries.PAGE_SIZE for p in pages)
+
+
+async def test_terminal_state_fetch_uses_the_same_scoped_query(
+    linear: FakeLinear, make_adapter: MakeAdapter
+) -> None:
+    done = linear.add_issue("Finished", state="Done")
+    linear.add_issue("Open")
+    issues = await make_adapter().fetch_issues_by_states(["Done", "Canceled"])
+    assert [i.identifier for i in issues] == [done.identifier]
+
+
+async def test_refresh_by_ids_returns_full_snapshots_in_batches(
+    linear: FakeLinear, make_adapter: MakeAdapter
+) -> None:
+    created = [linear.add_issue(f"Issue {n}", labels=["Team-A"]) for n in range(55)]
+    outsider = linear.add_issue("Moved out", project="other-project-1234")
+    wanted = [c.id for c in reversed(created)] + [outsider.id, "no-such-id", created[0].id]
+    issues = await make_adapter().fetch_issues_by_ids(wanted)
+    # Requested order; ids that are gone or out of project scope are omitted; no duplicates.
+    assert [i.id for i in issues] == [c.id for c in reversed(created)]
+    assert issues[0].labels == ("team-a",)
+    assert issues[0].title == created[-1].title
+    batches = [r.variables for r in linear.requests if r.operation == BY_IDS]
+    assert [len(b["ids"]) for b in batches] == [50, 7]
+    assert [b["first"] for b in batches] == [50, 7]
+    assert all(b["projectSlug"] == linear.project_slug for b in batches)
+
+
+async def test_refresh_sees_state_changes(linear: FakeLinear, make_adapter: MakeAdapter) -> None:
+    issue = linear.add_issue("Will move")
+    adapter = make_adapter()
+    [before] = await adapter.fetch_issues_by_ids([issue.id])
+    linear.move(issue, "Human Review")
+    [after] = await adapter.fetch_issues_by_ids([issue.id])
+    assert (before.state, after.state) == ("Todo", "Human Review")
+    assert after.updated_at is not None and before.updated_at is not None
+    assert after.updated_at >= before.updated_at
+
+
+async def test_labels_priority_and_timestamps_are_normalized(
+    linear: FakeLinear, make_adapter: MakeAdapter
+) -> None:
+    linear.add_issue(
+        "Normalize me",
+        labels=["Bug", "Frontend", " BUG"],
+        priority=3,  # served as the schema's Float: 3.0
+        description="Body",
+    )
+    linear.add_issue("No priority", priority=0)
+    first, second = await make_adapter().fetch_issues_by_states(["Todo"])
+    assert first.labels == ("bug", "frontend")
+    assert first.priority == 3
+    assert second.priority is None
+    assert first.created_at == datetime(2026, 1, 5, 9, 1, tzinfo=UTC)
+    assert first.description == "Body"
+    assert first.url and first.url.endswith(first.identifier)
+    assert first.branch_name
+
+
+async def test_blockers_make_todo_issues_undispatchable(
+    linear: FakeLinear, make_adapter: MakeAdapter
+) -> None:
+    blocked = linear.add_issue("Blocked by open work")
+    clear = linear.add_issue("Blocked only by finished work")
+    running = linear.add_issue("Already running", state="In Progress")
+    open_blocker = linear.add_issue("Open blocker", state="In Progress")
+    done_blocker = linear.add_issue("Done blocker", state="Done")
+    related = linear.add_issue("Just related", state="In Progress")
+    linear.add_blocker(blocked, open_blocker)
+    linear.add_blocker(clear, done_blocker)
+    linear.add_blocker(running, open_blocker)
+    linear.add_relation(related, clear, "related")
+    issues = {i.id: i for i in await make_adapter().fetch_issues_by_states(["Todo", "In Progress"])}
+    assert issues[blocked.id].dispatchable is False
+    assert [b.identifier for b in issues[blocked.id].blocked_by] == [open_blocker.identifier]
+    assert issues[blocked.id].blocked_by[0].state == "In Progress"
+    assert issues[clear.id].dispatchable is True
+    assert [b.state for b in issues[clear.id].blocked_by] == ["Done"]
+    assert issues[running.id].dispatchable is True
+    # Candidate reads include undispatchable issues: the scheduler makes the final call.
+    assert blocked.id in issues
+
+    linear.move(open_blocker, "Done")
+    [now] = await make_adapter().fetch_issues_by_ids([blocked.id])
+    assert now.dispatchable is True
+
+
+async def test_assignee_me_resolves_the_viewer_once(
+    linear: FakeLinear, make_adapter: MakeAdapter
+) -> None:
+    other = linear.add_user("Other Person")
+    mine = linear.add_issue("Mine", assignee=linear.viewer)
+    theirs = linear.add_issue("Theirs", assignee=other)
+    nobody = linear.add_issue("Unassigned")
+    adapter = make_adapter(assignee="me")
+    first = {i.id: i.dispatchable for i in await adapter.fetch_issues_by_states(["Todo"])}
+    await adapter.fetch_issues_by_states(["Todo"])
+    await adapter.fetch_issues_by_ids([mine.id])
+    assert first == {mine.id: True, theirs.id: False, nobody.id: False}
+    assert linear.operations().count(queries.VIEWER_OPERATION) == 1
+
+
+async def test_assignee_user_id_routes_without_viewer_query(
+    linear: FakeLinear, make_adapter: MakeAdapter
+) -> None:
+    other = linear.add_user("Other Person")
+    linear.add_issue("Theirs", assignee=other)
+    linear.add_issue("Mine", assignee=linear.viewer)
+    issues = await make_adapter(assignee=other.id).fetch_issues_by_states(["Todo"])
+    assert [i.dispatchable for i in issues] == [True, False]
+    assert queries.VIEWER_OPERATION not in linear.operations()
+
+
+def _break_first_node(field: str, value: Any) -> Failure:
+    def rewrite(body: dict[str, Any]) -> dict[str, Any]:
+        body["data"]["issues"]["nodes"][0][field] = value
+        return body
+
+    return Failure.rewritten(rewrite)
+
+
+async def test_state_read_drops_and_logs_malformed_records(
+    linear: FakeLinear, make_adapter: MakeAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = linear.add_issue("Will lose its title")
+    good = linear.add_issue("Fine")
+    linear.inject(_break_first_node("title", None), operation=CANDIDATES)
+    caplog.set_level(logging.WARNING, logger="symphony.trackers.linear")
+    issues = await make_adapter().fetch_issues_by_states(["Todo"])
+    assert [i.id for i in issues] == [good.id]
+    [warning] = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert "count=1" in warning
+    assert broken.identifier in warning
+
+
+async def test_id_refresh_fails_on_a_malformed_requested_record(
+    linear: FakeLinear, make_adapter: MakeAdapter
+) -> None:
+    issue = linear.add_issue("Will lose its state")
+    linear.inject(_break_first_node("state", None), operation=BY_IDS)
+    with pytest.raises(TrackerError) as err:
+        await make_adapter().fetch_issues_by_ids([issue.id])
+    assert err.value.category == TRACKER_RESPONSE
+    assert issue.identifier in err.value.message
+    assert "state.name" in err.value.message
+
+
+async def test_state_read_uses_partial_data_but_id_refresh_does_not(
+    linear: FakeLinear, make_adapter: MakeAdapter
+) -> None:
+    issue = linear.add_issue("Partial")
+
+    def with_error(body: dict[str, Any]) -> dict[str, Any]:
+        body["errors"] = [{"message": "assignee could not be loaded", "path": ["issues"]}]
+        return body
+
+    linear.inject(Failure.rewritten(with_error), times=2)
+    adapter = make_adapter()
+    assert [i.id for i in await adapter.fetch_issues_by_states(["Todo"])] == [issue.id]
+    with pytest.raises(TrackerError) as err:
+        await adapter.fetch_issues_by_ids([issue.id])
+    assert err.value.category == TRACKER_RESPONSE
+    assert "assignee could not be loaded" in err.value.message

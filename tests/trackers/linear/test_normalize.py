@@ -1,0 +1,205 @@
+"""Linear node -> Issue: SPEC §11.3 normalization and the reference's dispatchable rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from symphony.issue import BlockerRef
+from symphony.trackers.linear.normalize import (
+    MalformedIssue,
+    Routing,
+    normalize_issue,
+    normalize_priority,
+)
+
+TERMINAL = Routing.build(("Closed", "Cancelled", "Canceled", "Duplicate", "Done"), None)
+
+
+def node(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "issue-1",
+        "identifier": "SYM-1",
+        "title": "Fix login",
+        "description": "Steps to reproduce",
+        "priority": 2,
+        "branchName": "bot/sym-1-fix-login",
+        "url": "https://linear.app/acme/issue/SYM-1",
+        "createdAt": "2026-01-05T09:01:00.000Z",
+        "updatedAt": "2026-01-06T10:00:00.123+02:00",
+        "state": {"name": "Todo"},
+        "assignee": {"id": "user-1"},
+        "labels": {
+            "nodes": [{"name": " Bug "}, {"name": "bug"}, {"name": "Backend"}, {"name": ""}]
+        },
+        "inverseRelations": {"nodes": [], "pageInfo": {"hasNextPage": False}},
+    }
+    base.update(overrides)
+    return base
+
+
+def blocks(state: str | None, kind: str = "blocks", **issue: Any) -> dict[str, Any]:
+    source = {"id": "b-1", "identifier": "SYM-0", "state": {"name": state} if state else None}
+    source.update(issue)
+    return {"type": kind, "issue": source}
+
+
+def relations(*nodes: dict[str, Any], more: bool = False) -> dict[str, Any]:
+    return {"nodes": list(nodes), "pageInfo": {"hasNextPage": more}}
+
+
+def test_full_record_normalizes_every_field() -> None:
+    issue = normalize_issue(node(), TERMINAL)
+    assert issue.id == "issue-1"
+    assert issue.identifier == "SYM-1"
+    assert issue.state == "Todo"
+    assert issue.labels == ("bug", "backend")
+    assert issue.priority == 2
+    assert issue.branch_name == "bot/sym-1-fix-login"
+    assert issue.assignee_id == "user-1"
+    assert issue.created_at == datetime(2026, 1, 5, 9, 1, tzinfo=UTC)
+    assert issue.updated_at == datetime(2026, 1, 6, 8, 0, 0, 123000, tzinfo=UTC)
+    assert issue.native_ref is None
+    assert issue.dispatchable is True
+    assert issue.to_dict()["created_at"] == "2026-01-05T09:01:00Z"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (2, 2),
+        (2.0, 2),
+        (4.0, 4),
+        (1, 1),
+        (0, None),
+        (0.0, None),
+        (1.5, None),
+        ("2", None),
+        (True, None),
+        (None, None),
+        (float("nan"), None),
+        (7, 7),
+    ],
+)
+def test_priority_accepts_linear_float(value: Any, expected: int | None) -> None:
+    assert normalize_priority(value) == expected
+
+
+def test_unusable_optional_fields_become_null_without_hiding_required_ones() -> None:
+    issue = normalize_issue(
+        node(
+            description=42,
+            priority="high",
+            branchName="",
+            url=None,
+            createdAt="yesterday",
+            updatedAt="2026-01-05T09:01:00",  # no offset: not an RFC 3339 instant
+            assignee=None,
+            labels=None,
+            inverseRelations="broken",
+        ),
+        TERMINAL,
+    )
+    assert (issue.id, issue.identifier, issue.title, issue.state) == (
+        "issue-1",
+        "SYM-1",
+        "Fix login",
+        "Todo",
+    )
+    assert issue.description is None
+    assert issue.priority is None
+    assert issue.branch_name is None
+    assert issue.url is None
+    assert issue.created_at is None and issue.updated_at is None
+    assert issue.assignee_id is None
+    assert issue.labels == ()
+    assert issue.blocked_by == ()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"id": None}, "missing id"),
+        ({"id": "  "}, "missing id"),
+        ({"identifier": None}, "missing identifier"),
+        ({"title": " "}, "missing title"),
+        ({"state": None}, "missing state.name"),
+        ({"state": {"name": ""}}, "missing state.name"),
+    ],
+)
+def test_missing_required_fields_are_malformed(overrides: dict[str, Any], problem: str) -> None:
+    with pytest.raises(MalformedIssue) as err:
+        normalize_issue(node(**overrides), TERMINAL)
+    assert err.value.problem == problem
+
+
+def test_non_object_is_malformed() -> None:
+    with pytest.raises(MalformedIssue):
+        normalize_issue(None, TERMINAL)
+
+
+def test_blockers_come_from_inverse_blocks_relations_only() -> None:
+    issue = normalize_issue(
+        node(
+            state={"name": "In Progress"},
+            inverseRelations=relations(
+                blocks("Done"),
+                blocks("Todo", kind=" Blocks ", id="b-2", identifier="SYM-9"),
+                blocks("Todo", kind="related", id="r-1"),
+                blocks("Todo", kind="duplicate", id="d-1"),
+            ),
+        ),
+        TERMINAL,
+    )
+    assert issue.blocked_by == (
+        BlockerRef("b-1", "SYM-0", "Done"),
+        BlockerRef("b-2", "SYM-9", "Todo"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "blocker_states", "more", "dispatchable"),
+    [
+        ("Todo", ["In Progress"], False, False),  # open blocker holds a Todo issue
+        ("todo ", ["Todo"], False, False),  # the gate compares trimmed, lowercased
+        ("Todo", ["Done", "canceled"], False, True),  # terminal blockers (case-insensitive)
+        ("Todo", [None], False, False),  # unknown blocker state blocks
+        ("Todo", ["Done"], True, False),  # blocker list cut off: cannot prove it is clear
+        ("Todo", [], False, True),
+        ("In Progress", ["In Progress"], False, True),  # running work keeps running
+        ("Rework", [None], True, True),
+    ],
+)
+def test_blockers_gate_only_todo(
+    state: str, blocker_states: list[str | None], more: bool, dispatchable: bool
+) -> None:
+    rels = relations(*(blocks(s, id=f"b{i}") for i, s in enumerate(blocker_states)), more=more)
+    issue = normalize_issue(node(state={"name": state}, inverseRelations=rels), TERMINAL)
+    assert issue.dispatchable is dispatchable
+
+
+def test_blocker_without_readable_issue_still_blocks() -> None:
+    rels = relations({"type": "blocks", "issue": None})
+    issue = normalize_issue(node(inverseRelations=rels), TERMINAL)
+    assert issue.blocked_by == (BlockerRef(None, None, None),)
+    assert issue.dispatchable is False
+
+
+@pytest.mark.parametrize(
+    ("configured", "assignee", "dispatchable"),
+    [
+        (None, None, True),
+        (None, {"id": "someone"}, True),
+        ("user-1", {"id": "user-1"}, True),
+        ("user-1", {"id": "user-2"}, False),
+        ("user-1", None, False),  # unassigned is not routed to anyone in particular
+    ],
+)
+def test_assignee_routing(
+    configured: str | None, assignee: dict[str, str] | None, dispatchable: bool
+) -> None:
+    routing = Routing.build(("Done",), configured)
+    issue = normalize_issue(node(assignee=assignee), routing)
+    assert issue.dispatchable is dispatchable
