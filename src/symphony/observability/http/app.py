@@ -1,0 +1,216 @@
+"""The Starlette application: dashboard, JSON API (SPEC §13.7) and the event stream.
+
+Everything here only reads the runtime (plus the ``refresh`` trigger). A runtime call that raises
+becomes a 503 envelope and the server keeps serving (SPEC §17.6); a bug of our own becomes a 500
+envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from symphony.observability.http.auth import AccessGuard
+from symphony.observability.http.errors import NO_STORE, error_response
+from symphony.observability.http.events import EventHub, encode_json
+from symphony.observability.http.presenter import present_detail, present_state
+from symphony.observability.logs import kv
+from symphony.runtime_view import RuntimeView
+
+log = logging.getLogger("symphony.observability.http")
+
+WEB_ROOT = Path(str(resources.files("symphony.observability").joinpath("web")))
+
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+_DASHBOARD_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+# Fixed API names that the ``/api/v1/<identifier>`` pattern would otherwise capture.
+_RESERVED = {"refresh": "POST", "state": "GET", "events": "GET"}
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class _JSON(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return encode_json(content).encode()
+
+
+def _json(content: Any, status: int = 200) -> Response:
+    return _JSON(content, status_code=status, headers=NO_STORE)
+
+
+def _guarded(endpoint: Endpoint) -> Endpoint:
+    """Our own bug in one request is a 500 envelope and a log line, not a dead server."""
+
+    @functools.wraps(endpoint)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except HTTPException:
+            raise
+        except Exception as exc:
+            log.exception(
+                "http request failed %s", kv(path=request.url.path, error=type(exc).__name__)
+            )
+            return error_response(500, "internal_error", "Internal server error")
+
+    return wrapper
+
+
+class Api:
+    def __init__(self, view: RuntimeView) -> None:
+        self.view = view
+
+    async def state(self, request: Request) -> Response:
+        try:
+            snapshot = self.view.snapshot()
+        except Exception as exc:
+            log.warning("snapshot failed %s", kv(error=repr(exc)))
+            return error_response(503, "snapshot_unavailable", "Snapshot unavailable")
+        return _json(present_state(snapshot))
+
+    async def issue(self, request: Request) -> Response:
+        identifier = request.path_params["identifier"]
+        if identifier in _RESERVED:
+            # ``GET /api/v1/refresh`` lands here: the wrong method, not an issue named refresh.
+            response = error_response(405, "method_not_allowed", "Method not allowed")
+            response.headers["Allow"] = _RESERVED[identifier]
+            return response
+        found = self._detail(identifier)
+        if isinstance(found, Response):
+            return found
+        return _json(present_detail(identifier, found))
+
+    async def refresh(self, request: Request) -> Response:
+        try:
+            result = self.view.request_refresh()
+        except Exception as exc:
+            log.warning("refresh request failed %s", kv(error=repr(exc)))
+            return error_response(503, "orchestrator_unavailable", "Orchestrator is unavailable")
+        return _json(result, status=202)
+
+    async def log_file(self, request: Request) -> Response:
+        identifier = request.path_params["identifier"]
+        index = request.path_params["index"]
+        found = self._detail(identifier)
+        if isinstance(found, Response):
+            return found
+        logs = found.get("logs") if isinstance(found.get("logs"), dict) else {}
+        entries = logs.get("codex_session_logs") if isinstance(logs, dict) else None
+        entry = entries[index] if isinstance(entries, list) and 0 <= index < len(entries) else None
+        path = entry.get("path") if isinstance(entry, dict) else None
+        # Only files the runtime itself lists for this issue are ever served.
+        if not isinstance(path, str) or not await asyncio.to_thread(Path(path).is_file):
+            return error_response(404, "log_not_found", f"No log file #{index} for {identifier}")
+        return FileResponse(
+            path, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"}
+        )
+
+    def _detail(self, identifier: str) -> dict[str, Any] | Response:
+        try:
+            detail = self.view.issue_detail(identifier)
+        except Exception as exc:
+            log.warning("issue detail failed %s", kv(issue_identifier=identifier, error=repr(exc)))
+            return error_response(503, "snapshot_unavailable", "Issue details unavailable")
+        if detail is None:
+            return error_response(
+                404, "issue_not_found", f"Issue {identifier} is not known to the running service"
+            )
+        return detail
+
+
+@functools.cache
+def _dashboard_html() -> str:
+    return (WEB_ROOT / "index.html").read_text(encoding="utf-8")
+
+
+async def _dashboard(request: Request) -> Response:
+    html = _dashboard_html()
+    return HTMLResponse(
+        html, headers={"Cache-Control": "no-store", "Content-Security-Policy": _DASHBOARD_CSP}
+    )
+
+
+_STATUS_CODES = {
+    404: ("not_found", "Route not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    code, message = _STATUS_CODES.get(status, ("http_error", str(getattr(exc, "detail", ""))))
+    response = error_response(status, code, message)
+    if status == 405 and isinstance(exc, HTTPException) and exc.headers:
+        response.headers["Allow"] = exc.headers.get("Allow", "")
+    return response
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return error_response(500, "internal_error", "Internal server error")
+
+
+class _SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = [*message.get("headers", []), *_SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
+
+
+def create_app(
+    view: RuntimeView,
+    *,
+    hub: EventHub,
+    access_token: str | None = None,
+    loopback_only: bool = True,
+) -> Starlette:
+    api = Api(view)
+    routes = [
+        Route("/", _guarded(_dashboard), methods=["GET"]),
+        Route("/api/v1/state", _guarded(api.state), methods=["GET"]),
+        Route("/api/v1/refresh", _guarded(api.refresh), methods=["POST"]),
+        Route("/api/v1/events", hub, methods=["GET"]),
+        Route("/api/v1/{identifier}", _guarded(api.issue), methods=["GET"]),
+        Route("/api/v1/{identifier}/logs/{index:int}", _guarded(api.log_file), methods=["GET"]),
+        Mount("/assets", app=StaticFiles(directory=WEB_ROOT), name="assets"),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(_SecurityHeaders),
+            Middleware(AccessGuard, access_token=access_token, loopback_only=loopback_only),
+        ],
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    )

@@ -1,0 +1,204 @@
+"""Server-sent events: runtime changes fanned out to dashboard clients.
+
+The runtime calls our listener on its own loop for every change; the listener only drops a shared
+frame into each client's bounded queue (``put_nowait``), so a slow client can never slow the
+orchestrator. A client whose queue overflows is disconnected; its browser reconnects by itself
+and starts again from a fresh snapshot. Frames are serialized once, lazily, by the first client
+that sends them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+from symphony.observability.http.presenter import present_agent_event, present_state
+from symphony.observability.logs import kv
+from symphony.runtime_view import RuntimeChange, RuntimeView
+
+log = logging.getLogger("symphony.observability.http")
+
+DEFAULT_QUEUE_SIZE = 256
+DEFAULT_KEEPALIVE_S = 15.0
+DEFAULT_SEND_TIMEOUT_S = 10.0
+RECONNECT_MS = 2000
+
+
+def encode_json(value: Any) -> str:
+    # default=str: an odd value from the runtime must degrade to text, not kill the stream.
+    return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+class Frame:
+    """One SSE message, encoded on first use and shared by every client."""
+
+    __slots__ = ("_encoded", "_render", "kind")
+
+    def __init__(self, kind: str, render: Callable[[], Any]) -> None:
+        self.kind = kind
+        self._render = render
+        self._encoded: bytes | None = None
+
+    def encode(self) -> bytes:
+        if self._encoded is None:
+            data = encode_json(self._render())
+            self._encoded = f"event: {self.kind}\ndata: {data}\n\n".encode()
+        return self._encoded
+
+
+class _Client:
+    __slots__ = ("closed", "queue", "reason")
+
+    def __init__(self, size: int) -> None:
+        self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=size)
+        self.closed = False
+        self.reason = ""
+
+    def close(self, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.reason = reason
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+
+
+class EventHub:
+    """Subscribes to the runtime once and serves ``GET /api/v1/events`` as an ASGI app."""
+
+    def __init__(
+        self,
+        view: RuntimeView,
+        *,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        keepalive_s: float = DEFAULT_KEEPALIVE_S,
+        send_timeout_s: float = DEFAULT_SEND_TIMEOUT_S,
+    ) -> None:
+        self._view = view
+        self._queue_size = queue_size
+        self._keepalive_s = keepalive_s
+        self._send_timeout_s = send_timeout_s
+        self._clients: set[_Client] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+        self._closed = False
+        self.dropped = 0
+
+    @property
+    def client_count(self) -> int:
+        return len(self._clients)
+
+    def start(self) -> None:
+        if self._unsubscribe is None and not self._closed:
+            self._unsubscribe = self._view.subscribe(self._on_change)
+
+    def close(self) -> None:
+        """Ends every stream (clean shutdown) and stops listening to the runtime."""
+        self._closed = True
+        if self._unsubscribe is not None:
+            unsubscribe, self._unsubscribe = self._unsubscribe, None
+            try:
+                unsubscribe()
+            except Exception:
+                log.exception("runtime unsubscribe failed %s", kv(component="sse"))
+        for client in list(self._clients):
+            client.close("shutdown")
+        self._clients.clear()
+
+    def _on_change(self, change: RuntimeChange) -> None:
+        if not self._clients:
+            return
+        if change.kind == "snapshot":
+            payload = change.payload
+            frame = Frame("snapshot", lambda: present_state(payload))
+        else:
+            payload = change.payload
+            frame = Frame("agent_event", lambda: present_agent_event(payload))
+        for client in list(self._clients):
+            try:
+                client.queue.put_nowait(frame)
+            except asyncio.QueueFull:
+                self._drop(client)
+
+    def _drop(self, client: _Client) -> None:
+        self._clients.discard(client)
+        self.dropped += 1
+        client.close("slow client")
+        log.info("event stream client dropped %s", kv(reason="queue full", queue=self._queue_size))
+
+    def _initial_frame(self) -> Frame:
+        try:
+            snapshot = self._view.snapshot()
+        except Exception as exc:  # SPEC §17.6: a broken view is reported, never fatal
+            log.warning("snapshot failed for event stream %s", kv(error=repr(exc)))
+            error = {"error": {"code": "snapshot_unavailable", "message": "Snapshot unavailable"}}
+            return Frame("unavailable", lambda: error)
+        return Frame("snapshot", lambda: present_state(snapshot))
+
+    async def _frames(self, client: _Client) -> AsyncIterator[bytes]:
+        yield f"retry: {RECONNECT_MS}\n\n".encode()
+        yield self._initial_frame().encode()
+        while not client.closed:
+            try:
+                frame = await asyncio.wait_for(client.queue.get(), timeout=self._keepalive_s)
+            except TimeoutError:
+                yield b": keepalive\n\n"
+                continue
+            if frame is None:
+                break
+            try:
+                yield frame.encode()
+            except Exception as exc:
+                log.warning("event frame dropped %s", kv(kind=frame.kind, error=repr(exc)))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = _Client(self._queue_size)
+        if self._closed:
+            client.close("shutdown")
+        else:
+            self._clients.add(client)
+        watcher = asyncio.create_task(self._watch_disconnect(receive, client))
+        try:
+            await self._send(
+                send,
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"text/event-stream; charset=utf-8"),
+                        (b"cache-control", b"no-store"),
+                        (b"x-accel-buffering", b"no"),
+                    ],
+                },
+            )
+            async for chunk in self._frames(client):
+                await self._send(
+                    send, {"type": "http.response.body", "body": chunk, "more_body": True}
+                )
+            await self._send(send, {"type": "http.response.body", "body": b"", "more_body": False})
+        except TimeoutError:
+            # The peer stopped reading; leaving the response unfinished makes the server drop it.
+            log.info("event stream client dropped %s", kv(reason="send timed out"))
+        except OSError:
+            pass  # the client went away mid-write
+        finally:
+            self._clients.discard(client)
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    async def _send(self, send: Send, message: dict[str, Any]) -> None:
+        await asyncio.wait_for(send(message), timeout=self._send_timeout_s)
+
+    @staticmethod
+    async def _watch_disconnect(receive: Receive, client: _Client) -> None:
+        while True:
+            message = await receive()
+            if message.get("type") == "http.disconnect":
+                client.close("disconnected")
+                return

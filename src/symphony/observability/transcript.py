@@ -1,0 +1,228 @@
+"""Per-issue agent logs: one transcript file per attempt under ``<logs_root>/agents/<key>/``.
+
+Each file holds the raw protocol lines (``send``/``recv``) and the agent's stderr, one per line,
+prefixed with a UTC timestamp and the stream name, with secrets redacted by the shared redactor.
+Files are size-capped, the newest attempts are kept, and ``latest.log`` points at the newest.
+A transcript never raises into the agent session: a failing disk switches it off with one warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from symphony.observability.logs import REDACTOR, kv
+from symphony.workspace.keys import workspace_key
+
+log = logging.getLogger("symphony.observability.transcript")
+
+AGENTS_DIR = "agents"
+LATEST = "latest.log"
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_LINE_BYTES = 64 * 1024
+DEFAULT_KEEP = 20
+
+_ATTEMPT_FILE = re.compile(r"^(\d{8}T\d{6}Z)-attempt-(\d+|none)(?:-\d+)?\.log$")
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class FileTranscript:
+    """Implements the Codex client's ``Transcript`` protocol, plus ``close``."""
+
+    def __init__(
+        self,
+        handle: IO[str] | None,
+        path: Path | None,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        context: dict[str, object] | None = None,
+    ) -> None:
+        self._handle = handle
+        self.path = path
+        self._max_bytes = max_bytes
+        self._max_line = max_line_bytes
+        self._clock = clock
+        self._context = context or {}
+        self._written = 0
+        self._dropped = 0
+        self._capped = False
+
+    @property
+    def active(self) -> bool:
+        return self._handle is not None
+
+    @property
+    def bytes_written(self) -> int:
+        return self._written
+
+    def write(self, stream: str, line: str) -> None:
+        if self._handle is None:
+            return
+        if self._capped:
+            self._dropped += 1
+            return
+        text = REDACTOR.redact(line.rstrip("\r\n"))
+        if len(text) > self._max_line:
+            extra = len(text) - self._max_line
+            text = f"{text[: self._max_line]}… [{extra} more characters]"
+        record = f"{_stamp(self._clock())} {stream:<6} {text}\n"
+        size = len(record.encode("utf-8", "replace"))
+        if self._written + size > self._max_bytes:
+            self._capped = True
+            self._dropped += 1
+            self._emit(
+                f"{_stamp(self._clock())} note   transcript size limit reached "
+                f"({self._max_bytes} bytes); further lines are dropped\n"
+            )
+            return
+        self._written += size
+        self._emit(record)
+
+    def close(self) -> None:
+        if self._handle is None:
+            return
+        if self._dropped:
+            self._emit(f"{_stamp(self._clock())} note   {self._dropped} line(s) dropped\n")
+        handle, self._handle = self._handle, None
+        try:
+            handle.close()
+        except OSError as exc:
+            self._fail(exc)
+
+    def _emit(self, record: str) -> None:
+        if self._handle is None:
+            return
+        try:
+            self._handle.write(record)
+            self._handle.flush()  # so `tail -f` and the dashboard see lines as they happen
+        except (OSError, ValueError) as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: Exception) -> None:
+        log.warning(
+            "agent transcript disabled %s",
+            kv(path=self.path, error=getattr(exc, "strerror", None) or str(exc), **self._context),
+        )
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with contextlib.suppress(Exception):
+                handle.close()
+
+
+class AgentLogs:
+    """Opens transcripts and lists them for ``issue_detail`` (``logs.codex_session_logs``)."""
+
+    def __init__(
+        self,
+        logs_root: Path,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        keep: int = DEFAULT_KEEP,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.root = logs_root / AGENTS_DIR
+        self.max_bytes = max_bytes
+        self.keep = max(1, keep)
+        self._clock = clock
+
+    def directory(self, identifier: str) -> Path:
+        # The same key as the workspace directory: safe as a single path component by design.
+        return self.root / workspace_key(identifier)
+
+    def open(
+        self, identifier: str, attempt: int | None = None, *, issue_id: str | None = None
+    ) -> FileTranscript:
+        """A transcript for a new attempt; never raises (a failure yields an inactive one)."""
+        context: dict[str, object] = {"issue_id": issue_id, "issue_identifier": identifier}
+        now = self._clock()
+        folder = self.directory(identifier)
+        number = attempt if attempt is not None else "none"
+        name = f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-attempt-{number}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path, handle = self._create(folder, name)
+        except OSError as exc:
+            log.warning(
+                "agent transcript unavailable %s",
+                kv(path=folder, error=exc.strerror or str(exc), **context),
+            )
+            return FileTranscript(None, None, context=context)
+        transcript = FileTranscript(
+            handle, path, max_bytes=self.max_bytes, clock=self._clock, context=context
+        )
+        transcript._emit(
+            f"{_stamp(now)} note   symphony agent transcript "
+            f"{kv(issue_identifier=identifier, issue_id=issue_id, attempt=attempt)}\n"
+        )
+        self._point_latest(folder, path)
+        self._prune(folder)
+        return transcript
+
+    def paths(self, identifier: str) -> tuple[tuple[str, str], ...]:
+        """``(label, path)`` pairs, newest first: ``latest`` then one per kept attempt."""
+        folder = self.directory(identifier)
+        try:
+            names = sorted(
+                (p.name for p in folder.iterdir() if _ATTEMPT_FILE.match(p.name)), reverse=True
+            )
+        except OSError:
+            return ()
+        pairs: list[tuple[str, str]] = []
+        latest = folder / LATEST
+        if latest.exists():
+            pairs.append(("latest", str(latest)))
+        for name in names:
+            match = _ATTEMPT_FILE.match(name)
+            assert match is not None
+            when = datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ")
+            label = f"attempt {match.group(2)} ({when:%Y-%m-%d %H:%M:%S}Z)"
+            pairs.append((label, str(folder / name)))
+        return tuple(pairs)
+
+    @staticmethod
+    def _create(folder: Path, name: str) -> tuple[Path, IO[str]]:
+        for suffix in range(100):
+            path = folder / (f"{name}.log" if suffix == 0 else f"{name}-{suffix}.log")
+            try:
+                return path, path.open("x", encoding="utf-8", errors="replace")
+            except FileExistsError:
+                continue
+        raise FileExistsError(f"{folder}: too many transcripts named {name}")
+
+    @staticmethod
+    def _point_latest(folder: Path, target: Path) -> None:
+        latest = folder / LATEST
+        temp = folder / f".{LATEST}.tmp"
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        try:
+            temp.symlink_to(target.name)
+        except OSError:
+            try:
+                os.link(target, temp)  # filesystems without symlinks: a hard link grows along
+            except OSError as exc:
+                log.debug("latest transcript link unavailable %s", kv(path=latest, error=str(exc)))
+                return
+        try:
+            temp.replace(latest)
+        except OSError as exc:
+            log.debug("latest transcript link unavailable %s", kv(path=latest, error=str(exc)))
+
+    def _prune(self, folder: Path) -> None:
+        try:
+            names = sorted(p.name for p in folder.iterdir() if _ATTEMPT_FILE.match(p.name))
+            for name in names[: max(0, len(names) - self.keep)]:
+                (folder / name).unlink()
+        except OSError as exc:
+            log.warning("agent transcript pruning failed %s", kv(path=folder, error=str(exc)))
