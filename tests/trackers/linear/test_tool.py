@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from typing import Any
 
@@ -62,8 +63,12 @@ async def test_only_linear_graphql_is_advertised(make_adapter: MakeAdapter) -> N
 
 
 async def test_agent_moves_an_issue_host_side(
-    linear: FakeLinear, make_adapter: MakeAdapter, context: ToolContext
+    linear: FakeLinear,
+    make_adapter: MakeAdapter,
+    context: ToolContext,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="symphony.trackers.linear")
     issue = linear.add_issue("Move me")
     adapter = make_adapter()
     states = await call(
@@ -87,6 +92,12 @@ async def test_agent_moves_an_issue_host_side(
     assert linear.state_of(issue) == "Human Review"
     # Executed with the service's key, sent exactly as Linear expects it.
     assert linear.requests[-1].headers["authorization"] == linear.api_key
+    # The session's issue is the call's context: every call is attributable to it in the logs.
+    calls = [r.getMessage() for r in caplog.records if "agent tool call" in r.getMessage()]
+    assert len(calls) == 2
+    assert "issue_id=issue-1 issue_identifier=SYM-1" in calls[1]
+    assert "operation_type=mutation operation=MoveIssue success=true" in calls[1]
+    assert review not in calls[1] and str(linear.api_key) not in calls[1]
 
 
 async def test_bare_string_and_null_variables_are_accepted(

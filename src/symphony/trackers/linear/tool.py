@@ -195,11 +195,11 @@ def _log(
         "tool": TOOL_NAME,
         "issue_id": context.issue.id,
         "issue_identifier": context.issue.identifier,
-        "success": result.success,
     }
     if request is not None:
         fields["operation_type"] = request.operation_type
         fields["operation"] = request.operation_name
+    fields["success"] = result.success
     if reason is not None:
         fields["reason"] = reason
     output = result.output
