@@ -1,0 +1,59 @@
+"""What the sans-IO protocol core asks its IO shell to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from symphony.agents.codex.errors import AgentError
+from symphony.agents.codex.events import AgentEvent
+
+RequestId = int | str
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """A message to write to the app-server's stdin (one JSON line)."""
+
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """An event for the orchestrator callback."""
+
+    event: AgentEvent
+
+
+@dataclass(frozen=True, slots=True)
+class RunTool:
+    """Execute a dynamic tool host-side, then report back with ``tool_finished``."""
+
+    request_id: RequestId
+    name: str
+    arguments: Any
+    call_id: str | None
+    turn_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The answer to one of our requests arrived (``error`` set when it failed)."""
+
+    request_id: RequestId
+    method: str
+    result: dict[str, Any] | None
+    error: AgentError | None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnded:
+    """The active turn is over; ``error`` is None only for a completed turn."""
+
+    turn_id: str | None
+    status: str
+    error: AgentError | None
+    turn: dict[str, Any] = field(default_factory=dict)
+
+
+Action = Send | Emit | RunTool | Resolved | TurnEnded

@@ -1,0 +1,488 @@
+"""Sans-IO core of the codex app-server client (SPEC §10, codex 0.169 wire behaviour).
+
+``CodexProtocol`` consumes decoded lines and returns *actions* (``actions.py``): messages to
+send, events to emit, tool calls to run host-side, request resolutions and turn endings. It never
+reads the clock (``now`` is passed in), never awaits and never touches the process, so every path
+is testable with scripted messages. ``session.py`` is the IO shell around it.
+
+Wire facts this relies on (docs/codex-app-server.md): no ``jsonrpc`` field; notifications carry
+``emittedAtMs``; server request ids start at 0 (so ``"id" in msg``, never truthiness); a turn
+ends only with ``turn/completed`` whose ``turn.status`` is completed/interrupted/failed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from symphony.agents.codex import events, server_requests
+from symphony.agents.codex.actions import (
+    Action,
+    Emit,
+    RequestId,
+    Resolved,
+    RunTool,
+    Send,
+    TurnEnded,
+)
+from symphony.agents.codex.errors import (
+    RESPONSE_ERROR,
+    TURN_INPUT_REQUIRED,
+    AgentError,
+    turn_failure,
+)
+from symphony.agents.codex.events import AgentEvent
+from symphony.agents.codex.policy import CLIENT_INFO, SessionPolicy
+from symphony.agents.codex.server_requests import CallTool, NeedsHuman
+from symphony.agents.codex.summary import clip, rate_limit_summary, summarize, usage_summary
+from symphony.agents.codex.usage import TokenUsage, rate_limits, thread_totals
+from symphony.tools import ToolResult
+
+INITIALIZE: Final = "initialize"
+THREAD_START: Final = "thread/start"
+THREAD_SET_NAME: Final = "thread/name/set"
+TURN_START: Final = "turn/start"
+TURN_INTERRUPT: Final = "turn/interrupt"
+# turn/failed and turn/cancelled do not exist in 0.169; accepted for other servers.
+TURN_END_METHODS: Final = frozenset({"turn/completed", "turn/failed", "turn/cancelled"})
+PREVIEW = 200
+
+
+@dataclass(slots=True)
+class _Turn:
+    request_id: RequestId
+    turn_id: str | None = None
+    ended: bool = False
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+class CodexProtocol:
+    """State of one app-server connection: one thread, turns started one at a time."""
+
+    def __init__(
+        self,
+        policy: SessionPolicy,
+        *,
+        tool_names: Sequence[str] = (),
+        pid: int | None = None,
+        client_info: Mapping[str, str] = CLIENT_INFO,
+    ) -> None:
+        self.policy = policy
+        self.tool_names = frozenset(tool_names)
+        self.pid = pid
+        self.client_info = dict(client_info)
+        self.thread_id: str | None = None
+        self.turn_id: str | None = None
+        self.latest_usage: TokenUsage | None = None
+        self.latest_rate_limits: dict[str, Any] | None = None
+        self.last_error_message: str | None = None
+        self.last_agent_message: str | None = None
+        self._next_id = 1
+        self._pending: dict[RequestId, str] = {}
+        self._turn: _Turn | None = None
+        # turn/completed seen before the turn/start response told us the turn id.
+        self._early_endings: dict[str, dict[str, Any]] = {}
+
+    @property
+    def session_id(self) -> str | None:
+        if self.thread_id and self.turn_id:
+            return f"{self.thread_id}-{self.turn_id}"
+        return None
+
+    @property
+    def turn_active(self) -> bool:
+        return self._turn is not None and not self._turn.ended
+
+    def pending_method(self, request_id: RequestId) -> str | None:
+        return self._pending.get(request_id)
+
+    def event(
+        self,
+        name: str,
+        now: datetime,
+        message: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        usage: TokenUsage | None = None,
+        limits: dict[str, Any] | None = None,
+    ) -> AgentEvent:
+        return AgentEvent(
+            event=name,
+            timestamp=now,
+            pid=self.pid,
+            session_id=self.session_id,
+            thread_id=self.thread_id,
+            turn_id=self.turn_id,
+            message=clip(message) if message else None,
+            usage=usage,
+            rate_limits=limits,
+            payload=dict(payload or {}),
+        )
+
+    def _emit(
+        self,
+        name: str,
+        now: datetime,
+        message: str | None,
+        payload: Mapping[str, Any] | None,
+        **extra: Any,
+    ) -> Emit:
+        return Emit(self.event(name, now, message, payload, **extra))
+
+    # -- client → server --------------------------------------------------------------------
+
+    def request(self, method: str, params: Mapping[str, Any]) -> tuple[RequestId, Send]:
+        request_id = self._next_id
+        self._next_id += 1
+        self._pending[request_id] = method
+        return request_id, Send({"id": request_id, "method": method, "params": dict(params)})
+
+    def initialize(self) -> tuple[RequestId, Send]:
+        # experimentalApi is what lets thread/start carry dynamicTools on 0.169.
+        return self.request(
+            INITIALIZE,
+            {"clientInfo": self.client_info, "capabilities": {"experimentalApi": True}},
+        )
+
+    @staticmethod
+    def initialized() -> Send:
+        return Send({"method": "initialized", "params": {}})
+
+    def start_thread(
+        self, cwd: Path, dynamic_tools: Sequence[Mapping[str, Any]]
+    ) -> tuple[RequestId, Send]:
+        return self.request(THREAD_START, self.policy.thread_start_params(cwd, dynamic_tools))
+
+    def set_thread_name(self, name: str) -> tuple[RequestId, Send]:
+        if self.thread_id is None:
+            raise RuntimeError("thread/name/set before thread/start completed")
+        return self.request(THREAD_SET_NAME, {"threadId": self.thread_id, "name": name})
+
+    def start_turn(self, text: str, cwd: Path) -> tuple[RequestId, Send]:
+        if self.thread_id is None:
+            raise RuntimeError("turn/start before thread/start completed")
+        if self.turn_active:
+            raise RuntimeError("turn/start while another turn is active")
+        request_id, send = self.request(
+            TURN_START, self.policy.turn_start_params(self.thread_id, text, cwd)
+        )
+        self._turn = _Turn(request_id)
+        self.turn_id = None
+        self.last_error_message = None
+        self.last_agent_message = None
+        return request_id, send
+
+    def interrupt_turn(self) -> Send | None:
+        if self.thread_id is None or self.turn_id is None:
+            return None
+        _, send = self.request(TURN_INTERRUPT, {"threadId": self.thread_id, "turnId": self.turn_id})
+        return send
+
+    def abandon_turn(self) -> None:
+        """The shell gave up on the active turn (timeout); later messages for it are stale."""
+        if self._turn is not None:
+            self._turn.ended = True
+
+    # -- server → client --------------------------------------------------------------------
+
+    def receive_line(self, line: str, now: datetime) -> list[Action]:
+        text = line.strip()
+        if not text:
+            return []
+        try:
+            message = json.loads(text)
+        except ValueError as exc:
+            return [self._malformed(text, now, f"not JSON: {exc}")]
+        if not isinstance(message, dict):
+            return [self._malformed(text, now, "JSON value is not an object")]
+        return self.receive(message, now)
+
+    def _malformed(self, text: str, now: datetime, reason: str) -> Emit:
+        payload = {"reason": reason, "line": text[:PREVIEW], "size": len(text)}
+        return self._emit(events.MALFORMED, now, f"{reason}: {text[:PREVIEW]}", payload)
+
+    def oversized_line(self, size: int, limit: int, now: datetime) -> list[Action]:
+        """The shell dropped a line longer than its buffer limit."""
+        reason = f"line of {size} bytes exceeds the {limit}-byte limit and was dropped"
+        return [self._emit(events.MALFORMED, now, reason, {"reason": reason, "size": size})]
+
+    def receive(self, message: Mapping[str, Any], now: datetime) -> list[Action]:
+        method = message.get("method")
+        has_id = message.get("id") is not None  # ids start at 0: never test truthiness
+        if isinstance(method, str):
+            params = _dict(message.get("params"))
+            if has_id:
+                return self._on_server_request(message["id"], method, params, dict(message), now)
+            return self._on_notification(method, params, dict(message), now)
+        if has_id and ("result" in message or "error" in message):
+            return self._on_response(message, now)
+        return [self._emit(events.OTHER_MESSAGE, now, "message without a method", message)]
+
+    # -- responses ----------------------------------------------------------------------------
+
+    def _on_response(self, message: Mapping[str, Any], now: datetime) -> list[Action]:
+        request_id = message["id"]
+        method = self._pending.pop(request_id, None)
+        if method is None:
+            text = f"response to unknown request id {request_id!r}"
+            return [self._emit(events.OTHER_MESSAGE, now, text, message)]
+        if "error" in message:
+            error = message.get("error")
+            detail = error.get("message") if isinstance(error, Mapping) else None
+            failure = AgentError(
+                RESPONSE_ERROR,
+                f"codex rejected {method}: {detail or json.dumps(error)}",
+                session_id=self.session_id,
+                details={"method": method, "error": error},
+            )
+            return self._response_failed(request_id, method, failure, now)
+        result = message.get("result")
+        if not isinstance(result, dict):
+            return self._bad_result(request_id, method, "without a result object", message, now)
+        if method == THREAD_START:
+            thread_id = _str(_dict(result.get("thread")).get("id"))
+            if thread_id is None:
+                return self._bad_result(request_id, method, "without result.thread.id", result, now)
+            self.thread_id = thread_id
+        if method == TURN_START:
+            return self._on_turn_started(request_id, result, now)
+        return [Resolved(request_id, method, result, None)]
+
+    def _bad_result(
+        self,
+        request_id: RequestId,
+        method: str,
+        what: str,
+        payload: Mapping[str, Any],
+        now: datetime,
+    ) -> list[Action]:
+        failure = AgentError(
+            RESPONSE_ERROR,
+            f"codex answered {method} {what}",
+            details={"method": method, "response": dict(payload)},
+        )
+        return self._response_failed(request_id, method, failure, now)
+
+    def _response_failed(
+        self, request_id: RequestId, method: str, failure: AgentError, now: datetime
+    ) -> list[Action]:
+        actions: list[Action] = [Resolved(request_id, method, None, failure)]
+        if method == TURN_START and self._turn is not None and self._turn.request_id == request_id:
+            self._turn = None
+            actions.append(
+                self._emit(events.STARTUP_FAILED, now, failure.message, failure.to_dict())
+            )
+        return actions
+
+    def _on_turn_started(
+        self, request_id: RequestId, result: dict[str, Any], now: datetime
+    ) -> list[Action]:
+        turn_id = _str(_dict(result.get("turn")).get("id"))
+        if turn_id is None:
+            return self._bad_result(request_id, TURN_START, "without result.turn.id", result, now)
+        self.turn_id = turn_id
+        if self._turn is not None and self._turn.request_id == request_id:
+            self._turn.turn_id = turn_id
+        actions: list[Action] = [
+            Resolved(request_id, TURN_START, result, None),
+            self._emit(
+                events.SESSION_STARTED,
+                now,
+                f"session {self.session_id} started",
+                {"thread_id": self.thread_id, "turn_id": turn_id},
+            ),
+        ]
+        early = self._early_endings.pop(turn_id, None)
+        self._early_endings.clear()
+        if early is not None:
+            actions.extend(self._on_turn_end(early, now))
+        return actions
+
+    # -- notifications ------------------------------------------------------------------------
+
+    def _other_thread(self, params: Mapping[str, Any]) -> bool:
+        thread_id = params.get("threadId")
+        return (
+            self.thread_id is not None
+            and isinstance(thread_id, str)
+            and (thread_id != self.thread_id)
+        )
+
+    def _notification(
+        self, method: str, params: Mapping[str, Any], message: dict[str, Any], now: datetime
+    ) -> Emit:
+        return self._emit(events.NOTIFICATION, now, summarize(method, params), message)
+
+    def _on_notification(
+        self, method: str, params: dict[str, Any], message: dict[str, Any], now: datetime
+    ) -> list[Action]:
+        if method in TURN_END_METHODS:
+            return self._on_turn_end(message, now)
+        ours = not self._other_thread(params)
+        if method == "thread/tokenUsage/updated" and ours:
+            totals = thread_totals(params)
+            if totals is not None:
+                self.latest_usage = totals
+                text = usage_summary(totals)
+                return [self._emit(events.TOKEN_USAGE_UPDATED, now, text, message, usage=totals)]
+        if method == "account/rateLimits/updated":
+            limits = rate_limits(params)
+            if limits is not None:
+                self.latest_rate_limits = limits
+                text = rate_limit_summary(limits)
+                return [self._emit(events.RATE_LIMITS_UPDATED, now, text, message, limits=limits)]
+        item = _dict(params.get("item"))
+        if method == "item/completed" and ours and item.get("type") == "agentMessage":
+            self.last_agent_message = _str(item.get("text")) or self.last_agent_message
+        if method == "error" and ours and not params.get("willRetry"):
+            error_text = _str(_dict(params.get("error")).get("message"))
+            self.last_error_message = error_text or self.last_error_message
+        return [self._notification(method, params, message, now)]
+
+    def _on_turn_end(self, message: dict[str, Any], now: datetime) -> list[Action]:
+        method = str(message.get("method"))
+        params = _dict(message.get("params"))
+        turn = _dict(params.get("turn"))
+        turn_id = _str(turn.get("id")) or _str(params.get("turnId"))
+        current = self._turn
+        if self._other_thread(params) or current is None or current.ended:
+            return [self._notification(method, params, message, now)]
+        if current.turn_id is None:
+            if turn_id is not None:
+                # Out of order: the turn/start response (with the turn id) has not arrived yet.
+                self._early_endings[turn_id] = message
+                return []
+        elif turn_id is not None and turn_id != current.turn_id:
+            return [self._notification(method, params, message, now)]  # a stale turn
+        current.ended = True
+        status = _str(turn.get("status")) or "unknown"
+        if method == "turn/failed":
+            status = "failed"
+        elif method == "turn/cancelled":
+            status = "interrupted"
+        return self._turn_outcome(status, turn, message, now)
+
+    def _turn_outcome(
+        self, status: str, turn: dict[str, Any], message: dict[str, Any], now: datetime
+    ) -> list[Action]:
+        usage = self.latest_usage
+        if status == "completed":
+            return [
+                self._emit(events.TURN_COMPLETED, now, "turn completed", message, usage=usage),
+                TurnEnded(self.turn_id, status, None, turn),
+            ]
+        reason = _str(_dict(turn.get("error")).get("message")) or self.last_error_message
+        name, failure = turn_failure(status, reason, turn.get("error"), self.session_id)
+        return [
+            self._emit(name, now, failure.message, message, usage=usage),
+            TurnEnded(self.turn_id, status, failure, turn),
+        ]
+
+    # -- server requests ----------------------------------------------------------------------
+
+    def _on_server_request(
+        self,
+        request_id: RequestId,
+        method: str,
+        params: dict[str, Any],
+        message: dict[str, Any],
+        now: datetime,
+    ) -> list[Action]:
+        decision = server_requests.decide(
+            method,
+            params,
+            auto_approve=self.policy.auto_approve,
+            tool_names=self.tool_names,
+            now=now,
+        )
+        if isinstance(decision, CallTool):
+            return [
+                self._emit(events.TOOL_CALL_STARTED, now, f"tool {decision.name} called", message),
+                RunTool(
+                    request_id,
+                    decision.name,
+                    decision.arguments,
+                    decision.call_id,
+                    decision.turn_id or self.turn_id,
+                ),
+            ]
+        if isinstance(decision, NeedsHuman):
+            return self._input_required(request_id, decision, message, now)
+        answer: dict[str, Any] = {"id": request_id}
+        if decision.error is not None:
+            answer["error"] = decision.error
+        else:
+            answer["result"] = decision.result or {}
+        if decision.decision is not None:
+            message = {**message, "decision": decision.decision}
+        return [Send(answer), self._emit(decision.event, now, decision.message, message)]
+
+    def _input_required(
+        self, request_id: RequestId, need: NeedsHuman, message: dict[str, Any], now: datetime
+    ) -> list[Action]:
+        # Answer first so codex is never left waiting, then end our turn (SPEC §10.5).
+        actions: list[Action] = [Send({"id": request_id, "result": dict(need.result)})]
+        current = self._turn
+        active = current is not None and not current.ended
+        if current is not None and active:
+            current.ended = True
+            interrupt = self.interrupt_turn()
+            if interrupt is not None:
+                actions.append(interrupt)
+        actions.append(self._emit(events.TURN_INPUT_REQUIRED, now, need.message, message))
+        if active:
+            failure = AgentError(
+                TURN_INPUT_REQUIRED,
+                need.message,
+                session_id=self.session_id,
+                details={"method": message.get("method"), "params": message.get("params")},
+            )
+            actions.append(TurnEnded(self.turn_id, "input_required", failure))
+        return actions
+
+    def tool_finished(
+        self, call: RunTool, result: ToolResult, now: datetime, *, duration_ms: int | None = None
+    ) -> list[Action]:
+        name = events.TOOL_CALL_COMPLETED if result.success else events.TOOL_CALL_FAILED
+        payload = {
+            "tool": call.name,
+            "call_id": call.call_id,
+            "request_id": call.request_id,
+            "success": result.success,
+            "duration_ms": duration_ms,
+            "output_preview": result.text()[:PREVIEW],
+        }
+        text = f"tool {call.name}: {'ok' if result.success else 'failed'}"
+        return [
+            Send({"id": call.request_id, "result": result.to_protocol()}),
+            self._emit(name, now, text, payload),
+        ]
+
+    # -- end of the connection ---------------------------------------------------------------
+
+    def connection_lost(self, failure: AgentError, now: datetime) -> list[Action]:
+        """The process exited or the stream closed: fail every waiter and the active turn."""
+        actions: list[Action] = [
+            Resolved(request_id, method, None, failure)
+            for request_id, method in self._pending.items()
+        ]
+        self._pending.clear()
+        current = self._turn
+        if current is not None and not current.ended:
+            current.ended = True
+            actions.append(
+                self._emit(events.TURN_ENDED_WITH_ERROR, now, failure.message, failure.to_dict())
+            )
+            actions.append(TurnEnded(self.turn_id, "error", failure))
+        return actions

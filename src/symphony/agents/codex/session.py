@@ -1,0 +1,427 @@
+"""A codex app-server session over a subprocess: the IO shell around ``CodexProtocol``.
+
+Launch (SPEC §10.1): ``bash -lc <codex.command>`` in the validated workspace, in its own process
+group, tracker secrets removed from the environment and unset after the login profile. Every
+request waits at most ``read_timeout_ms``; a turn fails after ``turn_timeout_ms`` of silence from
+the app-server (any stdout or stderr line resets it, and so does the end of a host-side tool
+call, during which codex is waiting on us). Tool calls run as tasks so the stream keeps flowing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from symphony.agents.codex.actions import (
+    Action,
+    Emit,
+    RequestId,
+    Resolved,
+    RunTool,
+    Send,
+    TurnEnded,
+)
+from symphony.agents.codex.errors import (
+    RESPONSE_ERROR,
+    RESPONSE_TIMEOUT,
+    SESSION_CLOSED,
+    TURN_TIMEOUT,
+    AgentError,
+)
+from symphony.agents.codex.events import SESSION_STARTED, AgentEvent, TurnResult
+from symphony.agents.codex.launch import agent_cwd, exit_error, launch
+from symphony.agents.codex.lines import MAX_LINE_BYTES, Oversized
+from symphony.agents.codex.policy import SessionPolicy, thread_title
+from symphony.agents.codex.protocol import CodexProtocol
+from symphony.agents.codex.tools import ToolRegistry
+from symphony.agents.codex.transcript import Transcript
+from symphony.agents.codex.transport import StdioTransport
+from symphony.agents.codex.usage import TokenUsage
+from symphony.issue import Issue
+from symphony.observability.logs import kv
+from symphony.tools import ToolContext
+from symphony.workflow.config import CodexConfig
+
+log = logging.getLogger("symphony.agents.codex")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CodexSession:
+    """One app-server process, one thread, turns run one at a time. Use ``start()``."""
+
+    def __init__(
+        self,
+        *,
+        process: asyncio.subprocess.Process,
+        protocol: CodexProtocol,
+        workspace: Path,
+        codex: CodexConfig,
+        tools: ToolRegistry,
+        on_event: Callable[[AgentEvent], None],
+        issue: Issue,
+        transcript: Transcript | None,
+    ) -> None:
+        self._protocol = protocol
+        self.workspace = workspace
+        self._codex = codex
+        self._tools = tools
+        self._on_event = on_event
+        self._issue = issue
+        self._loop = asyncio.get_running_loop()
+        self._transport = StdioTransport(process, transcript=transcript, log=self._log)
+        self._waiters: dict[RequestId, asyncio.Future[Resolved]] = {}
+        self._turn_end: asyncio.Future[TurnEnded] | None = None
+        self._tool_tasks: set[asyncio.Task[None]] = set()
+        self._initialized = False
+        self._closed_error: AgentError | None = None
+        self._stopping = False
+        self._event_failures = 0
+        self._thread_name: str | None = None
+        self.turn_count = 0
+        self._transport.start(self._on_line, self._on_closed)
+
+    # -- public surface ---------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self._transport.pid
+
+    @property
+    def thread_id(self) -> str | None:
+        return self._protocol.thread_id
+
+    @property
+    def turn_id(self) -> str | None:
+        return self._protocol.turn_id
+
+    @property
+    def session_id(self) -> str | None:
+        return self._protocol.session_id
+
+    @property
+    def usage(self) -> TokenUsage | None:
+        """Latest absolute token totals of the thread."""
+        return self._protocol.latest_usage
+
+    @property
+    def rate_limits(self) -> dict[str, Any] | None:
+        return self._protocol.latest_rate_limits
+
+    @property
+    def alive(self) -> bool:
+        return self._closed_error is None and not self._stopping
+
+    @classmethod
+    async def start(
+        cls,
+        *,
+        workspace: Path,
+        workspace_root: Path,
+        codex: CodexConfig,
+        tools: ToolRegistry,
+        strip_env: frozenset[str],
+        on_event: Callable[[AgentEvent], None],
+        issue: Issue,
+        transcript: Transcript | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> CodexSession:
+        """Launch the app-server in ``workspace`` and run the handshake up to ``thread/start``.
+
+        Raises ``AgentError`` (``invalid_workspace_cwd``, ``codex_not_found``, ``port_exit``,
+        ``response_timeout``, ``response_error``); nothing is left running when it does.
+        """
+        cwd = agent_cwd(workspace, workspace_root)
+        process = await launch(
+            codex.command,
+            cwd=cwd,
+            base_env=os.environ if env is None else env,
+            strip_env=strip_env,
+        )
+        protocol = CodexProtocol(
+            SessionPolicy.from_config(codex, cwd), tool_names=sorted(tools.names), pid=process.pid
+        )
+        session = cls(
+            process=process,
+            protocol=protocol,
+            workspace=cwd,
+            codex=codex,
+            tools=tools,
+            on_event=on_event,
+            issue=issue,
+            transcript=transcript,
+        )
+        session._log(logging.INFO, "codex app-server launched", cwd=cwd)
+        try:
+            await session._handshake()
+        except BaseException:
+            await session.stop()
+            raise
+        return session
+
+    async def run_turn(self, prompt: str, *, issue: Issue) -> TurnResult:
+        """Start a turn with ``prompt`` on the session's thread and wait until it ends.
+
+        The first turn gets the rendered issue prompt, later ones continuation guidance only.
+        ``issue`` is the current snapshot, the context of tool calls during this turn. Every
+        ending other than ``completed`` raises ``AgentError``.
+        """
+        self._ensure_open()
+        if self._turn_end is not None and not self._turn_end.done():
+            raise RuntimeError("run_turn while another turn is running")
+        self._issue = issue
+        title = thread_title(issue)
+        if title != self._thread_name:
+            await self._set_thread_name(title)
+        usage_before = self._protocol.latest_usage or TokenUsage()
+        self._turn_end = self._loop.create_future()
+        request_id, send = self._protocol.start_turn(prompt, self.workspace)
+        self.turn_count += 1
+        started = self._loop.time()
+        self._transport.touch()
+        await self._call(request_id, send)
+        self._log(logging.INFO, "codex turn started", turn=self.turn_count)
+        ended = await self._await_turn_end()
+        duration_ms = int((self._loop.time() - started) * 1000)
+        usage = self._protocol.latest_usage
+        if ended.error is not None:
+            self._log(
+                logging.WARNING,
+                "codex turn ended with error",
+                code=ended.error.code,
+                error=ended.error.message,
+                duration_ms=duration_ms,
+            )
+            raise ended.error
+        self._log(
+            logging.INFO,
+            "codex turn completed",
+            turn=self.turn_count,
+            duration_ms=duration_ms,
+            total_tokens=usage.total_tokens if usage else None,
+        )
+        assert self.thread_id is not None and self.session_id is not None
+        return TurnResult(
+            thread_id=self.thread_id,
+            turn_id=ended.turn_id or self.turn_id or "",
+            session_id=self.session_id,
+            turn_number=self.turn_count,
+            status=ended.status,
+            usage=usage,
+            usage_delta=(usage or TokenUsage()).minus(usage_before),
+            last_message=_last_agent_message(ended.turn) or self._protocol.last_agent_message,
+            duration_ms=duration_ms,
+        )
+
+    async def stop(self) -> None:
+        """End the session: close stdin, give codex a moment to exit, then kill its group."""
+        if self._stopping:
+            return
+        self._stopping = True
+        for task in list(self._tool_tasks):
+            task.cancel()
+        exit_code = await self._transport.close()
+        if self._tool_tasks:
+            await asyncio.gather(*self._tool_tasks, return_exceptions=True)
+        stderr = self._transport.stderr
+        self._log(
+            logging.INFO,
+            "codex app-server stopped",
+            exit_code=exit_code,
+            stderr_lines=stderr.count,
+            stderr_noteworthy=stderr.noteworthy,
+        )
+
+    async def __aenter__(self) -> CodexSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _log(self, level: int, message: str, *, exc_info: bool = False, **fields: Any) -> None:
+        if not log.isEnabledFor(level):
+            return
+        context = kv(
+            issue_id=self._issue.id,
+            issue_identifier=self._issue.identifier,
+            session_id=self.session_id,
+            pid=self.pid,
+            **fields,
+        )
+        log.log(level, "%s %s", message, context, exc_info=exc_info)
+
+    # -- handshake ----------------------------------------------------------------------------
+
+    async def _handshake(self) -> None:
+        request_id, send = self._protocol.initialize()
+        await self._call(request_id, send)
+        self._initialized = True
+        await self._transport.send(self._protocol.initialized().message)
+        request_id, send = self._protocol.start_thread(self.workspace, self._tools.advertised())
+        await self._call(request_id, send)
+        await self._set_thread_name(thread_title(self._issue))
+
+    async def _set_thread_name(self, name: str) -> None:
+        # Naming is cosmetic: a server that rejects it must not fail the run (timeouts still do).
+        request_id, send = self._protocol.set_thread_name(name)
+        try:
+            await self._call(request_id, send)
+        except AgentError as exc:
+            if exc.code != RESPONSE_ERROR:
+                raise
+            self._log(logging.INFO, "codex refused thread/name/set", error=exc.message)
+        else:
+            self._thread_name = name
+
+    # -- requests and the turn wait ----------------------------------------------------------
+
+    def _ensure_open(self) -> None:
+        if self._closed_error is not None:
+            raise self._closed_error
+        if self._stopping:
+            raise AgentError(SESSION_CLOSED, "the codex session was stopped")
+
+    async def _call(self, request_id: RequestId, send: Send) -> dict[str, Any]:
+        self._ensure_open()
+        method = self._protocol.pending_method(request_id) or str(send.message.get("method"))
+        waiter: asyncio.Future[Resolved] = self._loop.create_future()
+        self._waiters[request_id] = waiter
+        try:
+            await self._transport.send(send.message)
+            try:
+                resolved = await asyncio.wait_for(
+                    waiter, timeout=self._codex.read_timeout_ms / 1000
+                )
+            except TimeoutError:
+                raise AgentError(
+                    RESPONSE_TIMEOUT,
+                    f"codex did not answer {method} within {self._codex.read_timeout_ms} ms "
+                    "(codex.read_timeout_ms)",
+                    session_id=self.session_id,
+                    details={"method": method},
+                ) from None
+        finally:
+            self._waiters.pop(request_id, None)
+        if resolved.error is not None:
+            raise resolved.error
+        return resolved.result or {}
+
+    async def _await_turn_end(self) -> TurnEnded:
+        future = self._turn_end
+        assert future is not None
+        silence_s = self._codex.turn_timeout_ms / 1000
+        while True:
+            if self._tool_tasks:
+                remaining = silence_s  # codex waits on us; the clock restarts when tools finish
+            else:
+                remaining = self._transport.last_activity + silence_s - self._loop.time()
+            if remaining <= 0:
+                self._protocol.abandon_turn()
+                interrupt = self._protocol.interrupt_turn()
+                if interrupt is not None:
+                    await self._transport.send(interrupt.message)
+                raise AgentError(
+                    TURN_TIMEOUT,
+                    f"codex sent nothing for {self._codex.turn_timeout_ms} ms during a turn "
+                    "(codex.turn_timeout_ms)",
+                    session_id=self.session_id,
+                )
+            done, _ = await asyncio.wait({future}, timeout=remaining)
+            if done:
+                return future.result()
+
+    # -- stream callbacks and actions ---------------------------------------------------------
+
+    async def _on_line(self, line: str | Oversized) -> None:
+        if isinstance(line, Oversized):
+            await self._apply(self._protocol.oversized_line(line.size, MAX_LINE_BYTES, _now()))
+        else:
+            await self._apply(self._protocol.receive_line(line, _now()))
+
+    async def _on_closed(self, returncode: int | None) -> None:
+        error = exit_error(
+            returncode=returncode,
+            command=self._codex.command,
+            stderr=self._transport.stderr,
+            initialized=self._initialized,
+            stopping=self._stopping,
+            session_id=self.session_id,
+        )
+        self._closed_error = error
+        if not self._stopping:
+            self._log(
+                logging.WARNING,
+                "codex app-server exited",
+                code=error.code,
+                exit_code=returncode,
+                stderr_tail=self._transport.stderr.tail(3),
+            )
+        await self._apply(self._protocol.connection_lost(error, _now()))
+
+    async def _apply(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Send):
+                await self._transport.send(action.message)
+            elif isinstance(action, Emit):
+                self._emit(action.event)
+            elif isinstance(action, RunTool):
+                task = asyncio.create_task(self._run_tool(action), name=f"tool-{action.name}")
+                self._tool_tasks.add(task)
+                task.add_done_callback(self._tool_tasks.discard)
+            elif isinstance(action, Resolved):
+                waiter = self._waiters.get(action.request_id)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(action)
+            elif (
+                isinstance(action, TurnEnded)
+                and self._turn_end is not None
+                and not self._turn_end.done()
+            ):
+                self._turn_end.set_result(action)
+
+    def _emit(self, event: AgentEvent) -> None:
+        if event.event == SESSION_STARTED:
+            self._log(logging.INFO, "codex session started")
+        try:
+            self._on_event(event)
+        except Exception:
+            self._event_failures += 1
+            if self._event_failures == 1:
+                self._log(
+                    logging.ERROR,
+                    "agent event listener raised; continuing",
+                    exc_info=True,
+                    event=event.event,
+                )
+
+    async def _run_tool(self, call: RunTool) -> None:
+        started = self._loop.time()
+        context = ToolContext(
+            issue=self._issue,
+            extra={"thread_id": self.thread_id, "turn_id": call.turn_id, "call_id": call.call_id},
+        )
+        result = await self._tools.execute(call.name, call.arguments, context)
+        self._transport.touch()
+        duration_ms = int((self._loop.time() - started) * 1000)
+        await self._apply(
+            self._protocol.tool_finished(call, result, _now(), duration_ms=duration_ms)
+        )
+
+
+def _last_agent_message(turn: Mapping[str, Any]) -> str | None:
+    items = turn.get("items")
+    if not isinstance(items, list):
+        return None
+    for item in reversed(items):
+        if isinstance(item, Mapping) and item.get("type") == "agentMessage":
+            text = item.get("text")
+            if isinstance(text, str):
+                return text
+    return None

@@ -1,0 +1,146 @@
+"""The app-server's stdio: JSON lines out, lines in, stderr kept apart, whole-group shutdown.
+
+stdout is the protocol stream; stderr carries only diagnostics (codex's tracing logs), which are
+kept as a tail for error messages and never parsed as protocol (SPEC §10.3). Every line in either
+direction also goes to the optional transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from symphony.agents.codex.lines import Oversized, StderrTail, read_line
+from symphony.agents.codex.transcript import Transcript, TranscriptStream
+from symphony.process import reap_group, terminate_group
+
+STOP_GRACE_S = 2.0  # closing stdin makes 0.169 exit in ~30 ms; then the group is killed
+EXIT_WAIT_S = 5.0
+
+LineHandler = Callable[[str | Oversized], Awaitable[None]]
+ClosedHandler = Callable[[int | None], Awaitable[None]]
+Logger = Callable[..., None]
+
+
+class StdioTransport:
+    """Owns the child process. ``on_line`` gets each stdout line; ``on_closed`` the exit code."""
+
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        *,
+        transcript: Transcript | None,
+        log: Logger,
+    ) -> None:
+        self.process = process
+        self.stderr = StderrTail()
+        self._transcript = transcript
+        self._log = log
+        self._loop = asyncio.get_running_loop()
+        self._send_lock = asyncio.Lock()
+        self.last_activity = self._loop.time()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+    def start(self, on_line: LineHandler, on_closed: ClosedHandler) -> None:
+        stderr_task = asyncio.create_task(self._read_stderr(), name="codex-stderr")
+        stdout_task = asyncio.create_task(
+            self._read_stdout(on_line, on_closed, stderr_task), name="codex-stdout"
+        )
+        self._tasks = [stdout_task, stderr_task]
+
+    def touch(self) -> None:
+        """Count host-side progress (a finished tool call) as activity for the silence timer."""
+        self.last_activity = self._loop.time()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        line = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        self.record("send", line)
+        stdin = self.process.stdin
+        if stdin is None or stdin.is_closing():
+            return  # the exit is reported by the stdout reader
+        async with self._send_lock:
+            try:
+                stdin.write(line.encode() + b"\n")
+                await stdin.drain()
+            except (BrokenPipeError, ConnectionResetError):
+                return
+
+    def record(self, stream: TranscriptStream, line: str) -> None:
+        if self._transcript is None:
+            return
+        try:
+            self._transcript.write(stream, line)
+        except Exception:
+            self._log(logging.WARNING, "agent transcript failed; disabled", exc_info=True)
+            self._transcript = None
+
+    async def close(self) -> int | None:
+        """Close stdin, wait briefly for a clean exit, then kill the whole process group."""
+        stdin = self.process.stdin
+        if stdin is not None and not stdin.is_closing():
+            stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout=STOP_GRACE_S)
+        except TimeoutError:
+            await terminate_group(self.process, grace_s=STOP_GRACE_S)
+        # Whatever the app-server left behind in its group (shell jobs) goes too.
+        reap_group(self.process.pid)
+        for task in self._tasks:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=EXIT_WAIT_S)
+        return self.process.returncode
+
+    async def _read_stdout(
+        self, on_line: LineHandler, on_closed: ClosedHandler, stderr_task: asyncio.Task[None]
+    ) -> None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        try:
+            while True:
+                line = await read_line(stdout)
+                if line is None:
+                    break
+                self.last_activity = self._loop.time()
+                if isinstance(line, Oversized):
+                    self.record("recv", f"<dropped line of {line.size} bytes>")
+                    await on_line(line)
+                    continue
+                text = line.decode("utf-8", errors="replace")
+                self.record("recv", text)
+                await on_line(text)
+        except Exception:
+            self._log(logging.ERROR, "codex stdout reader failed", exc_info=True)
+        finally:
+            returncode: int | None = None
+            with contextlib.suppress(TimeoutError):
+                returncode = await asyncio.wait_for(self.process.wait(), timeout=EXIT_WAIT_S)
+            # Let stderr drain so the exit error can quote it.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(stderr_task), timeout=1.0)
+            await on_closed(returncode)
+
+    async def _read_stderr(self) -> None:
+        stderr = self.process.stderr
+        assert stderr is not None
+        while True:
+            line = await read_line(stderr)
+            if line is None:
+                return
+            self.last_activity = self._loop.time()
+            if isinstance(line, Oversized):
+                continue
+            text = self.stderr.add(line.decode("utf-8", errors="replace"))
+            self.record("stderr", text)
+            self._log(logging.DEBUG, "codex stderr", line=text[:500])

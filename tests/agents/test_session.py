@@ -1,0 +1,485 @@
+"""CodexSession over a real subprocess speaking the app-server protocol (tests/support/fake_codex).
+
+The fake is scripted per test, so timeouts, exits, huge lines and stderr noise are exact and fast.
+The real codex binary is exercised in test_codex_real.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from symphony.agents.codex import errors, events, launch
+from symphony.agents.codex.errors import AgentError
+from symphony.agents.codex.events import AgentEvent
+from symphony.agents.codex.session import CodexSession
+from symphony.agents.codex.tools import ToolRegistry
+from symphony.tools import ToolContext, ToolResult, ToolSpec
+from symphony.workflow.config import CodexConfig
+from tests.agents.conftest import FAKE_CODEX, FakeCodexFactory, make_issue, read_log
+
+RESPOND_TURN: dict[str, Any] = {"respond": {"turn": {"id": "$TURN", "status": "inProgress"}}}
+ISSUE = make_issue()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[AgentEvent] = []
+        self.lines: list[tuple[str, str]] = []
+
+    def __call__(self, event: AgentEvent) -> None:
+        self.events.append(event)
+
+    def write(self, stream: str, line: str) -> None:
+        self.lines.append((stream, line))
+
+    def names(self) -> list[str]:
+        return [e.event for e in self.events]
+
+
+async def _start(
+    codex: CodexConfig,
+    workspace: tuple[Path, Path],
+    env: dict[str, str],
+    recorder: Recorder | None = None,
+    tools: ToolRegistry | None = None,
+    strip_env: frozenset[str] = frozenset(),
+) -> CodexSession:
+    rec = recorder or Recorder()
+    return await CodexSession.start(
+        workspace=workspace[0],
+        workspace_root=workspace[1],
+        codex=codex,
+        tools=tools or ToolRegistry.empty(),
+        strip_env=strip_env,
+        on_event=rec,
+        issue=ISSUE,
+        transcript=rec,
+        env=env,
+    )
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().split(")")[-1].split()[0] == "Z"
+
+
+async def test_handshake_turn_and_continuation_on_one_process(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    codex, log_path = fake_codex()
+    recorder = Recorder()
+    spec = ToolSpec("echo", "Echo.", {"type": "object"})
+
+    async def echo(name: str, arguments: Any, context: ToolContext) -> ToolResult:
+        return ToolResult.ok(arguments)
+
+    session = await _start(codex, workspace, clean_env, recorder, ToolRegistry([spec], echo))
+    try:
+        first = await session.run_turn("the rendered prompt", issue=ISSUE)
+        second = await session.run_turn("continuation guidance", issue=ISSUE)
+    finally:
+        await session.stop()
+    sent = read_log(log_path)
+    methods = [m.get("method") for m in sent]
+    assert methods == [
+        "initialize",
+        "initialized",
+        "thread/start",
+        "thread/name/set",
+        "turn/start",
+        "turn/start",
+    ]
+    assert sent[0]["params"]["capabilities"] == {"experimentalApi": True}
+    ws = str(workspace[0].resolve())
+    assert sent[2]["params"]["cwd"] == ws
+    assert sent[2]["params"]["dynamicTools"] == [spec.to_protocol()]
+    assert sent[3]["params"] == {"threadId": "thread-fake", "name": "SYM-1: Make a file"}
+    assert [m["params"]["input"][0]["text"] for m in sent[4:]] == [
+        "the rendered prompt",
+        "continuation guidance",
+    ]
+    assert all(m["params"]["threadId"] == "thread-fake" for m in sent[4:])
+    assert (first.session_id, second.session_id) == ("thread-fake-turn-1", "thread-fake-turn-2")
+    assert first.thread_id == second.thread_id == session.thread_id
+    assert recorder.names().count(events.SESSION_STARTED) == 2
+    assert recorder.names().count(events.TURN_COMPLETED) == 2
+    assert all(e.pid == session.pid for e in recorder.events)
+    assert session.pid is not None and _gone(session.pid)
+
+
+async def test_command_not_found_is_codex_not_found(
+    workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    codex = CodexConfig(command="symphony-no-such-codex-binary app-server")
+    with pytest.raises(AgentError) as caught:
+        await _start(codex, workspace, clean_env)
+    assert caught.value.code == errors.CODEX_NOT_FOUND
+    assert "symphony-no-such-codex-binary" in caught.value.message
+
+
+async def test_workspace_outside_the_root_is_refused_before_launch(
+    fake_codex: FakeCodexFactory, tmp_path: Path, clean_env: dict[str, str]
+) -> None:
+    codex, log_path = fake_codex()
+    root = tmp_path / "root"
+    outside = tmp_path / "elsewhere"
+    root.mkdir()
+    outside.mkdir()
+    for ws in (outside, root):
+        with pytest.raises(AgentError) as caught:
+            await _start(codex, (ws, root), clean_env)
+        assert caught.value.code == errors.INVALID_WORKSPACE_CWD
+    assert not log_path.exists()
+
+
+async def test_request_without_answer_times_out_and_leaves_nothing_running(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    codex, _ = fake_codex({"initialize": [[{"sleep": 30}]]}, read_timeout_ms=200)
+    recorder = Recorder()
+    began = time.monotonic()
+    with pytest.raises(AgentError) as caught:
+        await _start(codex, workspace, clean_env, recorder)
+    assert caught.value.code == errors.RESPONSE_TIMEOUT
+    assert "initialize" in caught.value.message
+    assert time.monotonic() - began < 8
+    sent = [line for stream, line in recorder.lines if stream == "send"]
+    assert len(sent) == 1
+
+
+async def test_exit_before_initialize_is_port_exit_with_stderr(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    codex, _ = fake_codex({"initialize": [[{"stderr": "fatal: bad config.toml"}, {"exit": 2}]]})
+    with pytest.raises(AgentError) as caught:
+        await _start(codex, workspace, clean_env)
+    assert caught.value.code == errors.PORT_EXIT
+    assert "status 2" in caught.value.message and "bad config.toml" in caught.value.message
+
+
+async def test_rejected_thread_start_is_response_error(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    error = {"code": -32600, "message": "Invalid request: unknown variant `reject`"}
+    codex, _ = fake_codex({"thread/start": [[{"error": error}]]})
+    with pytest.raises(AgentError) as caught:
+        await _start(codex, workspace, clean_env)
+    assert caught.value.code == errors.RESPONSE_ERROR
+    assert "unknown variant" in caught.value.message
+
+
+async def test_a_refused_thread_name_does_not_stop_the_session(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    error = {"code": -32600, "message": "unknown variant thread/name/set"}
+    codex, _ = fake_codex({"thread/name/set": [[{"error": error}]]})
+    session = await _start(codex, workspace, clean_env)
+    try:
+        result = await session.run_turn("go", issue=ISSUE)
+    finally:
+        await session.stop()
+    assert result.status == "completed"
+
+
+async def test_turn_silence_times_out(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    codex, _ = fake_codex({"turn/start": [[RESPOND_TURN, {"sleep": 30}]]}, turn_timeout_ms=300)
+    session = await _start(codex, workspace, clean_env)
+    began = time.monotonic()
+    try:
+        with pytest.raises(AgentError) as caught:
+            await session.run_turn("go", issue=ISSUE)
+    finally:
+        await session.stop()
+    assert caught.value.code == errors.TURN_TIMEOUT
+    assert 0.25 < time.monotonic() - began < 5
+
+
+async def test_any_output_resets_the_turn_silence_timer(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    ping = {"send": {"method": "item/agentMessage/delta", "params": {"delta": "."}}}
+    noise = {"stderr": "still working"}
+    steps = [RESPOND_TURN]
+    for i in range(6):
+        steps += [{"sleep": 0.15}, ping if i % 2 else noise]
+    steps.append({"complete": "completed"})
+    codex, _ = fake_codex({"turn/start": [steps]}, turn_timeout_ms=500)
+    session = await _start(codex, workspace, clean_env)
+    began = time.monotonic()
+    try:
+        result = await session.run_turn("go", issue=ISSUE)
+    finally:
+        await session.stop()
+    assert result.status == "completed"
+    assert time.monotonic() - began > 0.5  # longer than the timeout, yet never silent that long
+
+
+async def test_exit_during_a_turn_is_port_exit(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    codex, _ = fake_codex({"turn/start": [[RESPOND_TURN, {"stderr": "panic: boom"}, {"exit": 3}]]})
+    recorder = Recorder()
+    session = await _start(codex, workspace, clean_env, recorder)
+    try:
+        with pytest.raises(AgentError) as caught:
+            await session.run_turn("go", issue=ISSUE)
+        assert caught.value.code == errors.PORT_EXIT
+        assert "status 3" in caught.value.message and "panic: boom" in caught.value.message
+        assert events.TURN_ENDED_WITH_ERROR in recorder.names()
+        assert not session.alive
+        with pytest.raises(AgentError) as again:
+            await session.run_turn("more", issue=ISSUE)
+        assert again.value.code == errors.PORT_EXIT
+    finally:
+        await session.stop()
+
+
+async def test_failed_turn_raises_turn_failed(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    failed = {"complete": "failed", "error": {"message": "stream disconnected"}}
+    codex, _ = fake_codex({"turn/start": [[RESPOND_TURN, failed]]})
+    session = await _start(codex, workspace, clean_env)
+    try:
+        with pytest.raises(AgentError) as caught:
+            await session.run_turn("go", issue=ISSUE)
+    finally:
+        await session.stop()
+    assert caught.value.code == errors.TURN_FAILED
+    assert "stream disconnected" in caught.value.message
+
+
+async def test_megabyte_lines_malformed_lines_and_stderr_json_are_handled(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    fake_end = (
+        '{"method":"turn/completed","params":{"threadId":"thread-fake",'
+        '"turn":{"id":"turn-1","status":"failed"}}}'
+    )
+    steps = [
+        RESPOND_TURN,
+        {"big": 1_100_000},
+        {"raw": "this is not json"},
+        {"stderr": fake_end},  # diagnostics, never protocol
+        {"complete": "completed"},
+    ]
+    codex, _ = fake_codex({"turn/start": [steps]})
+    recorder = Recorder()
+    session = await _start(codex, workspace, clean_env, recorder)
+    try:
+        result = await session.run_turn("go", issue=ISSUE)
+    finally:
+        await session.stop()
+    assert result.status == "completed"
+    big = [e for e in recorder.events if e.payload.get("method") == "item/agentMessage/delta"]
+    assert len(big[0].payload["params"]["delta"]) == 1_100_000
+    malformed = [e for e in recorder.events if e.event == events.MALFORMED]
+    assert [e.payload["line"] for e in malformed] == ["this is not json"]
+    assert ("stderr", fake_end) in recorder.lines
+
+
+async def test_lines_over_the_limit_are_dropped_and_reading_continues(
+    fake_codex: FakeCodexFactory,
+    workspace: tuple[Path, Path],
+    clean_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(launch, "MAX_LINE_BYTES", 64 * 1024)
+    steps = [RESPOND_TURN, {"big": 300_000}, {"complete": "completed"}]
+    codex, _ = fake_codex({"turn/start": [steps]})
+    recorder = Recorder()
+    session = await _start(codex, workspace, clean_env, recorder)
+    try:
+        result = await session.run_turn("go", issue=ISSUE)
+    finally:
+        await session.stop()
+    assert result.status == "completed"
+    (dropped,) = [e for e in recorder.events if e.event == events.MALFORMED]
+    assert dropped.payload["size"] > 300_000
+
+
+async def test_tool_calls_run_while_the_stream_keeps_flowing(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    call = {
+        "id": 0,
+        "method": "item/tool/call",
+        "params": {
+            "threadId": "$THREAD",
+            "turnId": "$TURN",
+            "callId": "call-1",
+            "tool": "slow",
+            "arguments": {"n": 1},
+        },
+    }
+    ping = {"method": "warning", "params": {"threadId": "$THREAD", "message": "ping"}}
+    steps = [RESPOND_TURN, {"send": call}, {"send": ping}, {"wait_reply": True}]
+    steps.append({"complete": "completed"})
+    codex, log_path = fake_codex({"turn/start": [steps]})
+    pinged = asyncio.Event()
+    seen: list[ToolContext] = []
+
+    def on_event(event: AgentEvent) -> None:
+        if event.payload.get("method") == "warning":
+            pinged.set()
+
+    async def slow(name: str, arguments: Any, context: ToolContext) -> ToolResult:
+        seen.append(context)
+        # Finishes only once a message sent *after* the call has been read.
+        await asyncio.wait_for(pinged.wait(), timeout=10)
+        return ToolResult.ok({"got": arguments})
+
+    tools = ToolRegistry([ToolSpec("slow", "Slow tool.", {"type": "object"})], slow)
+    session = await CodexSession.start(
+        workspace=workspace[0],
+        workspace_root=workspace[1],
+        codex=codex,
+        tools=tools,
+        strip_env=frozenset(),
+        on_event=on_event,
+        issue=ISSUE,
+        env=clean_env,
+    )
+    try:
+        await session.run_turn("go", issue=ISSUE)
+    finally:
+        await session.stop()
+    (answer,) = [m for m in read_log(log_path) if m.get("id") == 0 and "method" not in m]
+    assert answer["result"]["success"] is True
+    assert '"n": 1' in answer["result"]["contentItems"][0]["text"]
+    assert seen[0].issue == ISSUE and seen[0].extra["call_id"] == "call-1"
+
+
+async def test_approval_and_user_input_requests_never_stall(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    approval = {
+        "id": 0,
+        "method": "item/commandExecution/requestApproval",
+        "params": {"threadId": "$THREAD", "turnId": "$TURN", "itemId": "i", "command": "rm -rf x"},
+    }
+    question = {"id": "q", "header": "", "question": "Which env?", "options": None}
+    ask = {
+        "id": 1,
+        "method": "item/tool/requestUserInput",
+        "params": {
+            "threadId": "$THREAD",
+            "turnId": "$TURN",
+            "itemId": "j",
+            "questions": [question],
+        },
+    }
+    steps = [RESPOND_TURN, {"send": approval}, {"wait_reply": True}, {"send": ask}]
+    steps += [{"wait_reply": True}, {"sleep": 30}]
+    codex, log_path = fake_codex({"turn/start": [steps]}, approval_policy="untrusted")
+    recorder = Recorder()
+    session = await _start(codex, workspace, clean_env, recorder)
+    began = time.monotonic()
+    try:
+        with pytest.raises(AgentError) as caught:
+            await session.run_turn("go", issue=ISSUE)
+    finally:
+        await session.stop()
+    assert caught.value.code == errors.TURN_INPUT_REQUIRED
+    assert time.monotonic() - began < 5
+    sent = read_log(log_path)
+    assert {"id": 0, "result": {"decision": "decline"}} in sent
+    assert {"id": 1, "result": {"answers": {}}} in sent
+    assert any(m.get("method") == "turn/interrupt" for m in sent)
+    assert events.APPROVAL_DECLINED in recorder.names()
+    assert events.TURN_INPUT_REQUIRED in recorder.names()
+
+
+async def test_tracker_secrets_never_reach_the_child(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    home = Path(clean_env["HOME"])
+    (home / ".bash_profile").write_text("export TRACKER_TOKEN=from-profile\n")
+    codex, log_path = fake_codex({"initialize": [[{"env": True}, {"default": True}]]})
+    env = {**clean_env, "TRACKER_TOKEN": "lin_api_supersecret", "KEEP_ME": "yes"}
+    session = await _start(codex, workspace, env, strip_env=frozenset({"TRACKER_TOKEN"}))
+    await session.stop()
+    (child_env,) = [m["_env"] for m in read_log(log_path) if "_env" in m]
+    assert "TRACKER_TOKEN" not in child_env
+    assert child_env["KEEP_ME"] == "yes"
+
+
+async def test_transcript_sees_every_line_and_failing_listeners_are_contained(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    steps = [RESPOND_TURN, {"stderr": "diag line"}, {"complete": "completed"}]
+    codex, _ = fake_codex({"turn/start": [steps]})
+
+    class Broken:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def write(self, stream: str, line: str) -> None:
+            self.calls += 1
+            raise OSError("disk full")
+
+    lines: list[tuple[str, str]] = []
+
+    class Good:
+        def write(self, stream: str, line: str) -> None:
+            lines.append((stream, line))
+
+    def explode(event: AgentEvent) -> None:
+        raise RuntimeError("listener bug")
+
+    for transcript in (Good(), Broken()):
+        session = await CodexSession.start(
+            workspace=workspace[0],
+            workspace_root=workspace[1],
+            codex=codex,
+            tools=ToolRegistry.empty(),
+            strip_env=frozenset(),
+            on_event=explode,
+            issue=ISSUE,
+            transcript=transcript,
+            env=clean_env,
+        )
+        try:
+            assert (await session.run_turn("go", issue=ISSUE)).status == "completed"
+        finally:
+            await session.stop()
+        if isinstance(transcript, Broken):
+            assert transcript.calls == 1  # switched off after the first failure
+    streams = {stream for stream, _ in lines}
+    assert streams == {"send", "recv", "stderr"}
+    assert ("stderr", "diag line") in lines
+    assert any('"method":"initialize"' in line for stream, line in lines if stream == "send")
+
+
+async def test_stop_kills_what_the_app_server_left_in_its_group(
+    workspace: tuple[Path, Path], clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text("{}")
+    pid_file = tmp_path / "sleeper.pid"
+    command = (
+        f"sleep 300 >/dev/null 2>&1 & echo $! > {pid_file}; "
+        f"{sys.executable} {FAKE_CODEX} {scenario} {tmp_path / 'log.jsonl'}"
+    )
+    session = await _start(CodexConfig(command=command), workspace, clean_env)
+    sleeper = int(pid_file.read_text())
+    assert not _gone(sleeper)
+    await session.stop()
+    for _ in range(100):  # bounded: the kill is delivered asynchronously
+        if _gone(sleeper):
+            break
+        await asyncio.sleep(0.02)
+    assert _gone(sleeper)
