@@ -11,7 +11,7 @@ Usage::
 
     with FakeLinear(api_key="lin_api_test") as linear:
         issue = linear.add_issue("Fix login", state="Todo", labels=["Bug"], priority=2)
-        linear.inject(Failure.rate_limited(retry_after_s=30))
+        linear.inject(Failure.rate_limited(retry_after="30"))
         ... point tracker.provider.endpoint at linear.url ...
         assert linear.state_of(issue.identifier) == "Human Review"
 
@@ -26,7 +26,6 @@ import json
 import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -49,6 +48,7 @@ from tests.support.fake_linear_data import (
     Project,
     Relation,
     State,
+    Team,
     User,
     base_time,
     default_workspace,
@@ -56,7 +56,10 @@ from tests.support.fake_linear_data import (
     new_id,
     step,
 )
+from tests.support.fake_linear_failures import Failure, Injection, RecordedRequest
 from tests.support.fake_linear_views import Root
+
+__all__ = ["Failure", "FakeLinear", "RecordedRequest", "load_linear_schema", "schema_available"]
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 SCHEMA_PATH = SHARED / "schemas" / "linear.graphql"
@@ -72,106 +75,6 @@ def load_linear_schema(path: Path = SCHEMA_PATH) -> GraphQLSchema:
 
 def schema_available(path: Path = SCHEMA_PATH) -> bool:
     return path.is_file()
-
-
-@dataclass
-class Failure:
-    """One injected misbehaviour. ``body=None`` and ``status=200`` mean "answer normally"."""
-
-    status: int = 200
-    body: Any = None  # a dict/list is sent as JSON, str/bytes raw
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json"
-    delay_s: float = 0.0
-    drop_connection: bool = False
-    rewrite: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-
-    @classmethod
-    def http_status(cls, status: int, body: Any = None, **headers: str) -> Failure:
-        default = {"errors": [{"message": f"HTTP {status}", "extensions": {"code": "INTERNAL"}}]}
-        return cls(status=status, body=default if body is None else body, headers=headers)
-
-    @classmethod
-    def rate_limited(
-        cls,
-        *,
-        status: int = 429,
-        retry_after: str | None = None,
-        requests_reset_ms: int | None = None,
-        complexity_reset_ms: int | None = None,
-        graphql_code: bool = True,
-    ) -> Failure:
-        """Linear's signals: HTTP status, RATELIMITED code, Retry-After / reset (epoch ms)."""
-        headers = {"X-RateLimit-Requests-Limit": "1500"}
-        if retry_after is not None:
-            headers["Retry-After"] = retry_after
-        if requests_reset_ms is not None:
-            headers["X-RateLimit-Requests-Remaining"] = "0"
-            headers["X-RateLimit-Requests-Reset"] = str(requests_reset_ms)
-        if complexity_reset_ms is not None:
-            headers["X-RateLimit-Complexity-Remaining"] = "0"
-            headers["X-RateLimit-Complexity-Reset"] = str(complexity_reset_ms)
-        body: Any = (
-            {
-                "errors": [
-                    {
-                        "message": "Rate limit exceeded",
-                        "extensions": {"code": "RATELIMITED", "type": "Ratelimited"},
-                    }
-                ]
-            }
-            if graphql_code
-            else "Too Many Requests"
-        )
-        content_type = "application/json" if graphql_code else "text/plain"
-        return cls(status=status, body=body, headers=headers, content_type=content_type)
-
-    @classmethod
-    def graphql_errors(cls, *messages: str, code: str = "INTERNAL", data: Any = None) -> Failure:
-        errors = [{"message": m, "extensions": {"code": code}} for m in messages]
-        return cls(body={"data": data, "errors": errors})
-
-    @classmethod
-    def malformed(
-        cls, body: str = "<html>upstream error</html>", content_type: str = "text/html"
-    ) -> Failure:
-        return cls(body=body, content_type=content_type)
-
-    @classmethod
-    def slow(cls, seconds: float) -> Failure:
-        return cls(delay_s=seconds)
-
-    @classmethod
-    def dropped_connection(cls) -> Failure:
-        return cls(drop_connection=True)
-
-    @classmethod
-    def rewritten(cls, rewrite: Callable[[dict[str, Any]], dict[str, Any]]) -> Failure:
-        """Answer normally, then let ``rewrite`` change the JSON response (e.g. pageInfo)."""
-        return cls(rewrite=rewrite)
-
-    @property
-    def answers_normally(self) -> bool:
-        return self.body is None and self.status == 200 and not self.drop_connection
-
-
-@dataclass
-class _Injection:
-    failure: Failure
-    operation: str | None
-    remaining: int
-
-
-@dataclass
-class RecordedRequest:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    query: str | None = None
-    variables: dict[str, Any] = field(default_factory=dict)
-    operation: str | None = None
-    status: int = 0
-    errors: list[str] = field(default_factory=list)  # why the request was rejected
 
 
 class FakeLinear:
@@ -191,7 +94,7 @@ class FakeLinear:
         self.rejected: list[RecordedRequest] = []
         # Tests that send invalid documents on purpose set this; fixtures check it otherwise.
         self.rejections_expected = False
-        self._injections: list[_Injection] = []
+        self._injections: list[Injection] = []
         self._changed = threading.Condition(self.data.lock)
         self._stop = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -201,6 +104,7 @@ class FakeLinear:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> FakeLinear:
+        self._stop.clear()
         handler = functools.partial(_Handler, self)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
@@ -233,7 +137,7 @@ class FakeLinear:
     # -- seeding ----------------------------------------------------------------------------
 
     @property
-    def team(self) -> Any:
+    def team(self) -> Team:
         return next(iter(self.data.teams.values()))
 
     @property
@@ -362,7 +266,7 @@ class FakeLinear:
     def inject(self, failure: Failure, *, operation: str | None = None, times: int = 1) -> None:
         """Apply ``failure`` to the next ``times`` requests (of ``operation``, if given)."""
         with self.data.lock:
-            self._injections.append(_Injection(failure, operation, times))
+            self._injections.append(Injection(failure, operation, times))
 
     def clear_injections(self) -> None:
         with self.data.lock:
