@@ -18,6 +18,8 @@ from typing import TextIO
 
 from symphony.errors import SymphonyError
 from symphony.observability.logs import configure_logging, kv, register_secrets
+from symphony.orchestrator.runtime import OrchestratorRuntime
+from symphony.orchestrator.wiring import build_runtime
 from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.loader import resolve_workflow_path
 from symphony.workflow.store import Workflow, WorkflowStore
@@ -85,7 +87,7 @@ def _run(options: ServiceOptions, console: TextIO) -> int:
         kv(workflow=path, log_file=setup.log_file, tracker=store.current.config.tracker.kind),
     )
     try:
-        return asyncio.run(_serve(store, options))
+        return asyncio.run(_serve(store, options, logs_root, console))
     except KeyboardInterrupt:
         raise _StartupInterrupted from None
     except Exception:
@@ -97,7 +99,26 @@ def _register_workflow_secrets(workflow: Workflow) -> None:
     register_secrets(workflow.loaded.secret_values)
 
 
-async def _serve(store: WorkflowStore, options: ServiceOptions) -> int:
+async def _serve(
+    store: WorkflowStore, options: ServiceOptions, logs_root: Path, console: TextIO
+) -> int:
+    runtime = build_runtime(store, logs_root=logs_root)
+    try:
+        await runtime.start()
+    except SymphonyError as exc:
+        log.error("startup failed %s", kv(path=store.path, code=exc.code, error=exc.message))
+        print(f"symphony: cannot start [{exc.code}]\n{exc.message}", file=console)
+        return 1
+    try:
+        return await _serve_until_signal(store, runtime, options)
+    finally:
+        # Stops dispatching, cancels every worker (agents killed, after_run hooks run), waits.
+        await runtime.stop()
+
+
+async def _serve_until_signal(
+    store: WorkflowStore, runtime: OrchestratorRuntime, options: ServiceOptions
+) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     received: list[str] = []
@@ -115,9 +136,14 @@ async def _serve(store: WorkflowStore, options: ServiceOptions) -> int:
         loop.add_signal_handler(sig, on_signal, sig)
 
     watcher = asyncio.create_task(store.watch(stop), name="workflow-watch")
+    # Observability surfaces (HTTP API on options.port / server.port, terminal status view)
+    # attach here: they read `runtime` only through symphony.runtime_view.RuntimeView and must
+    # be stopped before this function returns.
     log.info("symphony started %s", kv(workflow=store.path, pid=os.getpid()))
     try:
         await stop.wait()
+        log.info("stopping agents %s", kv(running=runtime.snapshot()["counts"]["running"]))
+        await runtime.stop()
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):

@@ -14,9 +14,10 @@ from typing import Any
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.orchestrator.ports import AgentSession
+from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.trackers import get_profile
 from symphony.trackers.base import UNSUPPORTED_TRACKER_KIND, TrackerAdapter
-from symphony.workflow.store import Workflow
+from symphony.workflow.store import Workflow, WorkflowStore
 
 
 def create_adapter(workflow: Workflow) -> TrackerAdapter:
@@ -62,3 +63,18 @@ def codex_continuation(turn: int, max_turns: int, issue: Issue) -> str:
     from symphony.agents.codex import continuation_guidance
 
     return continuation_guidance(turn, max_turns, issue_identifier=issue.identifier)
+
+
+def build_runtime(store: WorkflowStore, *, logs_root: Path | None) -> OrchestratorRuntime:
+    """The production runtime: real workspaces, Codex sessions, per-issue agent transcripts."""
+    from symphony.observability.transcript import AgentLogs
+    from symphony.workspace import WorkspaceManager
+
+    return OrchestratorRuntime(
+        store,
+        workspaces=WorkspaceManager(),
+        sessions=start_codex_session,
+        continuation=codex_continuation,
+        adapter_factory=create_adapter,
+        agent_logs=AgentLogs(logs_root) if logs_root is not None else None,
+    )

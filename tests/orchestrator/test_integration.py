@@ -1,0 +1,147 @@
+"""The runtime with the real parts: WorkspaceManager (hooks in bash -lc), CodexSession talking
+JSONL to a fake app-server process, per-issue transcripts, and the in-memory tracker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+from symphony.issue import Issue
+from symphony.observability.transcript import AgentLogs
+from symphony.orchestrator.runtime import OrchestratorRuntime
+from symphony.orchestrator.wiring import codex_continuation, start_codex_session
+from symphony.workspace import WorkspaceManager
+from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
+
+from .conftest import StoreFactory
+from .fakes import wait_for
+
+FAKE = Path(__file__).with_name("fake_app_server.py")
+
+
+def command(*args: str) -> str:
+    return shlex.join(["exec", sys.executable, "-S", str(FAKE), *args])
+
+
+@pytest.fixture(autouse=True)
+def clean_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # bash -l must not run the machine's profile
+
+
+def front(agent_command: str) -> str:
+    return f"""
+hooks:
+  after_create: echo created > created.txt
+  after_run: echo ran >> after_run.txt
+codex:
+  command: {agent_command!r}
+  read_timeout_ms: 10000
+"""
+
+
+def runtime_for(store: object, board: MemoryBoard, logs: Path) -> OrchestratorRuntime:
+    return OrchestratorRuntime(
+        store,  # type: ignore[arg-type]
+        workspaces=WorkspaceManager(),
+        sessions=start_codex_session,
+        continuation=codex_continuation,
+        adapter_factory=lambda _wf: MemoryAdapter(board),
+        agent_logs=AgentLogs(logs),
+    )
+
+
+def todo(n: int) -> Issue:
+    return Issue(
+        id=f"id-{n}", identifier=f"MT-{n}", title="Make it work", state="Todo", dispatchable=True
+    )
+
+
+async def test_agent_works_the_issue_and_moves_it_with_its_tool(
+    make_store: StoreFactory, board: MemoryBoard, ws_root: Path, tmp_path: Path
+) -> None:
+    board.put(todo(1))
+    store = make_store(
+        front(command("--rate", "50", "--turn-seconds", "0.3", "--move-to", "Human Review"))
+    )
+    runtime = runtime_for(store, board, tmp_path / "logs")
+    try:
+        await runtime.start()
+        await wait_for(lambda: board.issues["id-1"].state == "Human Review", timeout=20)
+        await wait_for(lambda: runtime.state.completed == {"id-1"}, timeout=20)
+        snap = runtime.snapshot()
+        assert snap["codex_totals"]["total_tokens"] > 0
+        assert snap["rate_limits"] is not None
+        # The continuation retry re-checks the issue and releases it (no longer active).
+        await wait_for(lambda: not runtime.state.claimed, timeout=10)
+        workspace = ws_root / "MT-1"
+        assert (workspace / "created.txt").read_text() == "created\n"
+        assert (workspace / "after_run.txt").read_text() == "ran\n"
+        detail = runtime.issue_detail("MT-1")
+        assert detail is not None and detail["status"] == "released"
+        logs = detail["logs"]["codex_session_logs"]
+        assert logs and logs[0]["label"] == "latest"
+        assert "turn/completed" in Path(logs[0]["path"]).read_text()
+    finally:
+        await runtime.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
+async def test_terminal_issue_kills_the_agent_runs_after_run_and_removes_the_workspace(
+    make_store: StoreFactory, board: MemoryBoard, ws_root: Path, tmp_path: Path
+) -> None:
+    board.put(todo(2))
+    store = make_store(front(command("--rate", "20", "--turn-seconds", "60")))
+    runtime = runtime_for(store, board, tmp_path / "logs")
+    try:
+        await runtime.start()
+        await wait_for(
+            lambda: (
+                bool(runtime.snapshot()["running"])
+                and runtime.snapshot()["running"][0]["pid"] is not None
+            ),
+            timeout=20,
+        )
+        pid = int(runtime.snapshot()["running"][0]["pid"])
+        assert _alive(pid)
+        board.move("id-2", "Done")
+        runtime.request_refresh()
+        await wait_for(lambda: not (ws_root / "MT-2").exists(), timeout=20)
+        assert not _alive(pid)
+        assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0}
+    finally:
+        await runtime.stop()
+
+
+async def test_shutdown_kills_agents_and_runs_after_run(
+    make_store: StoreFactory, board: MemoryBoard, ws_root: Path, tmp_path: Path
+) -> None:
+    board.put(todo(3))
+    store = make_store(front(command("--rate", "20", "--turn-seconds", "60")))
+    runtime = runtime_for(store, board, tmp_path / "logs")
+    await runtime.start()
+    await wait_for(
+        lambda: (
+            bool(runtime.snapshot()["running"])
+            and runtime.snapshot()["running"][0]["pid"] is not None
+        ),
+        timeout=20,
+    )
+    pid = int(runtime.snapshot()["running"][0]["pid"])
+    await asyncio.wait_for(runtime.stop(), timeout=20)
+    assert not _alive(pid)
+    assert (ws_root / "MT-3" / "after_run.txt").read_text() == "ran\n"
