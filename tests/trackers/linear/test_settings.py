@@ -118,6 +118,15 @@ def test_invalid_provider_values_name_the_key(
     assert "12345" not in err.value.message  # a key-like value is never echoed
 
 
+@pytest.mark.parametrize("bad", ["lin_api_with space", "lin_api_new\nline", "lin_api_ключ"])
+def test_key_that_cannot_be_sent_is_rejected_without_echo(bad: str) -> None:
+    with pytest.raises(TrackerConfigError) as err:
+        validate({"project_slug": "p", "api_key": "$MY_KEY"}, {"MY_KEY": bad})
+    assert err.value.key == "tracker.provider.api_key"
+    assert "$MY_KEY" in err.value.message
+    assert bad not in err.value.message
+
+
 def test_structural_errors_are_reported_before_a_missing_key() -> None:
     with pytest.raises(TrackerConfigError) as err:
         validate({}, {})

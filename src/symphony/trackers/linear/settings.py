@@ -6,6 +6,7 @@ values never appear in a message.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ DEFAULT_TERMINAL_STATES = ("Closed", "Cancelled", "Canceled", "Duplicate", "Done
 ASSIGNEE_ME = "me"
 KNOWN_KEYS = ("endpoint", "api_key", "project_slug", "assignee", "request_timeout_ms")
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 
 
 def _key(name: str) -> str:
@@ -65,6 +67,14 @@ def parse_settings(
     assignee = _assignee(provider.get("assignee"), environ)
     timeout_ms = _timeout_ms(provider.get("request_timeout_ms"))
     api_key, api_key_env = _api_key(provider, environ)
+    if api_key is not None and not _HEADER_SAFE.fullmatch(api_key):
+        # httpx would fail deep inside a request; say what is wrong without showing the value.
+        source = f"${api_key_env}" if api_key_env else "the value"
+        raise TrackerConfigError(
+            _key("api_key"),
+            f"{source} contains spaces, line breaks or non-ASCII characters; "
+            "use the key exactly as Linear shows it",
+        )
     if api_key is None and require_secrets:
         raise TrackerConfigError(
             _key("api_key"),
