@@ -9,8 +9,16 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from symphony.observability.http import HttpServerError, check_bind, display_url, serve_http
+from symphony.observability.http import (
+    HttpServerError,
+    HttpSettings,
+    check_bind,
+    display_url,
+    http_settings,
+    serve_http,
+)
 from symphony.observability.http.auth import COOKIE_NAME
+from symphony.workflow.config import ServerConfig
 from tests.observability.conftest import RunningServer, start_server
 from tests.observability.fakes import FakeView
 
@@ -157,3 +165,11 @@ async def test_cross_origin_post_is_refused(server: RunningServer) -> None:
     assert foreign.json()["error"]["code"] == "cross_origin"
     assert same.status_code == 202
     assert server.view.refreshes == 1
+
+
+def test_cli_port_overrides_server_port() -> None:
+    assert http_settings(ServerConfig(), None) is None
+    assert http_settings(ServerConfig(port=4000), None) == HttpSettings("127.0.0.1", 4000, None)
+    assert http_settings(ServerConfig(port=4000), 0) == HttpSettings("127.0.0.1", 0, None)
+    configured = ServerConfig(port=None, host="::1", access_token="tok-123456")
+    assert http_settings(configured, 8080) == HttpSettings("::1", 8080, "tok-123456")

@@ -222,7 +222,17 @@ def _next_refresh(polling: Any, now: datetime) -> tuple[str, str]:
 
 # --- running table ------------------------------------------------------------------------------
 
-_FIXED = [("STAGE", 14), ("PID", 8), ("AGE / TURN", 12), ("TOKENS", 10), ("SESSION", 14)]
+# (title, width, droppable): on narrow terminals the least useful columns go first so the
+# EVENT column keeps at least ``COMFORT_EVENT_WIDTH`` cells.
+_COLUMNS = [
+    ("STAGE", 14, False),
+    ("PID", 8, True),
+    ("AGE / TURN", 12, False),
+    ("TOKENS", 10, False),
+    ("SESSION", 14, True),
+]
+_DROP_ORDER = ("SESSION", "PID")
+COMFORT_EVENT_WIDTH = 24
 
 
 def _event_style(event: Any) -> str:
@@ -239,14 +249,24 @@ def _event_style(event: Any) -> str:
     return "blue"
 
 
+def _layout(id_width: int, width: int) -> tuple[list[tuple[str, int]], int]:
+    columns = [(name, w) for name, w, _ in _COLUMNS]
+    for victim in (None, *_DROP_ORDER):
+        if victim is not None:
+            columns = [c for c in columns if c[0] != victim]
+        fixed = 4 + id_width + 1 + sum(w + 1 for _, w in columns)
+        if width - fixed >= COMFORT_EVENT_WIDTH:
+            break
+    return columns, max(MIN_EVENT_WIDTH, width - fixed)
+
+
 def _running(snapshot: Mapping[str, Any], now: datetime, width: int) -> list[Text]:
     rows = [r for r in snapshot.get("running") or [] if isinstance(r, Mapping)]
     id_width = min(16, max([8, *(len(str(r.get("issue_identifier") or "")) for r in rows)]))
-    fixed = 4 + id_width + 1 + sum(w + 1 for _, w in _FIXED)
-    event_width = max(MIN_EVENT_WIDTH, width - fixed)
+    columns, event_width = _layout(id_width, width)
 
     header = Text(f"{BORDER}   ")
-    titles = ["ID".ljust(id_width)] + [name.ljust(w) for name, w in _FIXED] + ["EVENT"]
+    titles = ["ID".ljust(id_width)] + [name.ljust(w) for name, w in columns] + ["EVENT"]
     header.append(" ".join(titles).ljust(width - 4), style=MUTED)
     rule = Text(f"{BORDER}   ")
     rule.append("─" * (width - 4), style=MUTED)
@@ -270,16 +290,19 @@ def _running(snapshot: Mapping[str, Any], now: datetime, width: int) -> list[Tex
         if not row.get("last_event") and not row.get("last_message"):
             summary = "no agent event yet"
         _, _, total = token_counts(row.get("tokens"))
+        values = {
+            "STAGE": (_cell(row.get("state"), 14), style),
+            "PID": (_cell(row.get("pid"), 8), "yellow"),
+            "AGE / TURN": (_cell(age_text, 12), "magenta"),
+            "TOKENS": (f"{total:,}".rjust(10)[-10:], "yellow"),
+            "SESSION": (_cell(short_session(row.get("session_id")), 14), "cyan"),
+        }
         line = Text(f"{BORDER} ")
         line.append("●", style=style)
         line.append(" ")
         cells = [
             (_cell(row.get("issue_identifier"), id_width), "cyan"),
-            (_cell(row.get("state"), 14), style),
-            (_cell(row.get("pid"), 8), "yellow"),
-            (_cell(age_text, 12), "magenta"),
-            (f"{total:,}".rjust(10)[-10:], "yellow"),
-            (_cell(short_session(row.get("session_id")), 14), "cyan"),
+            *(values[name] for name, _ in columns),
             (_cell(summary, event_width), style),
         ]
         for index, (text, cell_style) in enumerate(cells):

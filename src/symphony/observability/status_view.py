@@ -113,6 +113,7 @@ class StatusView:
                 redirect_stderr=False,
             )
             self._live.start()
+            self._dirty.set()  # first frame right away
             self._task = asyncio.create_task(self._run_live(), name="status-view")
         else:
             self._task = asyncio.create_task(self._run_summary(), name="status-summary")

@@ -15,10 +15,13 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from symphony.observability.logs import REDACTOR, kv
 from symphony.workspace.keys import workspace_key
+
+if TYPE_CHECKING:
+    from symphony.agents.codex.transcript import Transcript
 
 log = logging.getLogger("symphony.observability.transcript")
 
@@ -226,3 +229,9 @@ class AgentLogs:
                 (folder / name).unlink()
         except OSError as exc:
             log.warning("agent transcript pruning failed %s", kv(path=folder, error=str(exc)))
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_codex_transcript(transcript: FileTranscript) -> Transcript:
+        return transcript

@@ -3,6 +3,21 @@
 from symphony.observability.http.app import create_app
 from symphony.observability.http.errors import HttpServerError
 from symphony.observability.http.events import EventHub
-from symphony.observability.http.server import check_bind, display_url, serve_http
+from symphony.observability.http.server import (
+    HttpSettings,
+    check_bind,
+    display_url,
+    http_settings,
+    serve_http,
+)
 
-__all__ = ["EventHub", "HttpServerError", "check_bind", "create_app", "display_url", "serve_http"]
+__all__ = [
+    "EventHub",
+    "HttpServerError",
+    "HttpSettings",
+    "check_bind",
+    "create_app",
+    "display_url",
+    "http_settings",
+    "serve_http",
+]

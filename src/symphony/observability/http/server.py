@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import uvicorn
 
@@ -26,10 +27,29 @@ from symphony.observability.http.events import (
 )
 from symphony.observability.logs import kv
 from symphony.runtime_view import RuntimeView
+from symphony.workflow.config import ServerConfig
 
 log = logging.getLogger("symphony.observability.http")
 
 SHUTDOWN_GRACE_S = 3
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    host: str
+    port: int
+    access_token: str | None
+
+
+def http_settings(server: ServerConfig, cli_port: int | None) -> HttpSettings | None:
+    """SPEC §13.7: ``--port`` overrides ``server.port``; neither set means no HTTP server.
+
+    Read once at startup: listener changes in a reloaded workflow need a restart.
+    """
+    port = cli_port if cli_port is not None else server.port
+    if port is None:
+        return None
+    return HttpSettings(host=server.host, port=port, access_token=server.access_token or None)
 
 
 def is_loopback(host: str) -> bool:

@@ -1,0 +1,232 @@
+"""The web dashboard in headless Chromium (Debian's, never a downloaded one).
+
+Screenshots land in ``test-artifacts/`` at the repository root.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.observability.conftest import start_server
+from tests.observability.fakes import FakeView, detail_for, retry_row, running_row, snapshot, ts
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TIMEOUT_MS = 10_000
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"{CHROMIUM} is not installed (apt-get install chromium, or scripts/setup --with-browser)",
+        allow_module_level=True,
+    )
+
+from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield instance
+        finally:
+            await instance.close()
+
+
+def fleet(now: datetime, *, tokens_101: int = 120_450, turn_101: int = 11) -> dict[str, Any]:
+    rows = [
+        running_row(
+            "MT-101",
+            now=now,
+            turn_count=turn_101,
+            total_tokens=tokens_101,
+            last_event="notification",
+            last_message="ran: pytest -q tests/observability (exit 0)",
+        ),
+        running_row(
+            "MT-102",
+            now=now,
+            started_ago_s=412,
+            turn_count=4,
+            total_tokens=89_200,
+            last_event="turn_completed",
+            last_message="turn completed (completed)",
+            pid=5252,
+        ),
+        running_row(
+            "MT-117",
+            now=now,
+            started_ago_s=35,
+            turn_count=1,
+            total_tokens=2_210,
+            last_event="session_started",
+            last_message="session started",
+            pid=6001,
+            state="Todo",
+        ),
+    ]
+    epoch = int(now.timestamp())
+    return snapshot(
+        now=now,
+        running=rows,
+        retrying=[
+            retry_row("MT-450", now=now, attempt=4, due_in_s=42, error="rate limit exhausted"),
+            retry_row("MT-451", now=now, attempt=1, due_in_s=2, kind="continuation", error=None),
+        ],
+        totals=(250_000, 18_500, 268_500 + tokens_101 - 120_450),
+        seconds_running=4321,
+        rate_limits={
+            "limitId": "codex",
+            "planType": "pro",
+            "primary": {"usedPercent": 42, "windowDurationMins": 300, "resetsAt": epoch + 5000},
+            "secondary": {"usedPercent": 81, "windowDurationMins": 10080, "resetsAt": epoch + 9e4},
+            "credits": {"hasCredits": True, "unlimited": False, "balance": "12.5"},
+        },
+        tracker_error={
+            "code": "linear_api_status",
+            "message": "Linear returned HTTP 502; retrying on the next tick",
+            "at": ts(now),
+        },
+    )
+
+
+def timeline(now: datetime) -> list[dict[str, Any]]:
+    script = [
+        ("session_started", "session started (thread-1-turn-1)"),
+        ("notification", "running: git status"),
+        ("notification", "ran: git status (exit 0)"),
+        ("tool_call_completed", "tool linear_graphql: completed"),
+        ("token_usage_updated", "token usage updated (in 1,200, out 80, total 1,280)"),
+        ("notification", "I updated the parser and added tests for the edge cases."),
+        ("turn_completed", "turn completed (completed)"),
+    ]
+    return [
+        {"at": ts(now - timedelta(seconds=70 - 10 * i)), "event": event, "message": message}
+        for i, (event, message) in enumerate(script)
+    ]
+
+
+async def open_dashboard(page: Page, url: str) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(url)
+    await expect(page.locator("#connection")).to_have_text("Live", timeout=TIMEOUT_MS)
+    return errors
+
+
+async def test_dashboard_updates_live_and_drills_down(browser: Browser) -> None:
+    now = datetime.now(UTC)
+    view = FakeView(fleet(now))
+    view.details["MT-101"] = detail_for(view.state["running"][0], events=timeline(now))
+    async with start_server(view, keepalive_s=1) as server:
+        page = await browser.new_page(viewport={"width": 1440, "height": 900})
+        errors = await open_dashboard(page, server.url)
+
+        running = page.locator("#running-table tbody tr")
+        await expect(running).to_have_count(3)
+        row = page.locator('#running-table tbody tr[data-key="MT-101"]')
+        await expect(row.locator("td").nth(3)).to_have_text("120,450")
+        await expect(page.locator("#retry-table tbody tr")).to_have_count(2)
+        await expect(page.locator("#alerts")).to_contain_text("Tracker error")
+        await expect(page.locator("#m-agents")).to_have_text("3 / 10")
+
+        # A live change arrives over the event stream: no navigation, no reload.
+        await page.evaluate("window.__sameDocument = true")
+        view.publish(fleet(datetime.now(UTC), tokens_101=131_000, turn_101=12))
+        await expect(row.locator("td").nth(3)).to_have_text("131,000", timeout=TIMEOUT_MS)
+        await expect(row.locator("td").nth(1)).to_have_text("12")
+        await expect(page.locator("#m-tokens")).to_have_text("279,050")
+        assert await page.evaluate("window.__sameDocument === true")
+        assert page.url == server.url
+
+        # Agent events update the row between snapshots.
+        view.agent_event(
+            {
+                "issue_id": "id-MT-101",
+                "issue_identifier": "MT-101",
+                "session_id": "thread-1-turn-2",
+                "at": ts(datetime.now(UTC)),
+                "event": "notification",
+                "message": "running: ruff check src",
+            }
+        )
+        await expect(row.locator(".event-summary")).to_have_text("running: ruff check src")
+        await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+        # Drill down with the keyboard: focus the issue link, press Enter.
+        await row.locator(".issue-link").focus()
+        await page.keyboard.press("Enter")
+        detail = page.locator("#detail")
+        await expect(detail).to_be_visible()
+        await expect(page.locator("#detail-heading")).to_have_text("MT-101")
+        await expect(page.locator("#detail-heading")).to_be_focused()
+        items = page.locator("#detail-timeline li")
+        await expect(items).to_have_count(7)
+        await expect(items.first).to_contain_text("turn completed (completed)")
+        await expect(page.locator("#detail-timeline")).to_contain_text("ran: git status (exit 0)")
+        await expect(page.locator("#detail-facts")).to_contain_text(
+            "/tmp/symphony_workspaces/MT-101"
+        )
+        tracker = page.locator("#detail-status a", has_text="Open in tracker")
+        await expect(tracker).to_have_attribute("href", "https://tracker.example/issues/MT-101")
+
+        # New events for the open issue are prepended live.
+        view.agent_event(
+            {
+                "issue_id": "id-MT-101",
+                "issue_identifier": "MT-101",
+                "session_id": "thread-1-turn-2",
+                "at": ts(datetime.now(UTC) + timedelta(seconds=1)),
+                "event": "notification",
+                "message": "ran: ruff check src (exit 1)",
+            }
+        )
+        await expect(items).to_have_count(8, timeout=TIMEOUT_MS)
+        await expect(items.first).to_contain_text("ran: ruff check src (exit 1)")
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-detail.png"), full_page=True)
+
+        # Escape closes the panel and returns focus to the row's link.
+        await page.keyboard.press("Escape")
+        await expect(detail).to_be_hidden()
+        await expect(row.locator(".issue-link")).to_be_focused()
+        assert errors == []
+
+
+async def test_dashboard_with_an_access_token(browser: Browser) -> None:
+    view = FakeView(fleet(datetime.now(UTC)))
+    async with start_server(view, access_token="browser-token-123", keepalive_s=1) as server:
+        page = await browser.new_page()
+        errors = await open_dashboard(page, f"{server.url}?token=browser-token-123")
+        await expect(page.locator("#running-table tbody tr")).to_have_count(3)
+        assert "token" not in page.url  # removed from the address bar once the cookie is set
+        await page.click("#refresh-button")
+        await expect(page.locator("#toast")).to_have_text("Poll queued")
+        assert view.refreshes == 1
+        assert errors == []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _artifacts_dir() -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert shutil.which(str(CHROMIUM))

@@ -1,0 +1,245 @@
+"""Terminal status frames, compared with committed snapshots (like the reference's fixtures).
+
+Regenerate after an intended change with ``UPDATE_SNAPSHOTS=1 pytest tests/observability`` and
+review the diff of ``tests/observability/snapshots/``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from rich.text import Text
+
+from symphony.observability.status_render import render_offline, render_status, summary_line
+from tests.observability.fakes import NOW, retry_row, running_row, snapshot
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+WIDTH = 115
+RESET_AT = int(NOW.timestamp())
+
+
+def ansi(frame: Text, width: int) -> str:
+    console = Console(
+        width=width,
+        file=io.StringIO(),
+        record=True,
+        force_terminal=True,
+        color_system="standard",
+        no_color=False,
+        legacy_windows=False,
+        _environ={},
+    )
+    console.print(frame)
+    return console.export_text(styles=True).replace("\x1b", "\\e")
+
+
+def check_snapshot(name: str, frame: Text, width: int = WIDTH) -> None:
+    for suffix, text in ((".txt", frame.plain + "\n"), (".ansi.txt", ansi(frame, width))):
+        path = SNAPSHOTS / f"{name}{suffix}"
+        if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            continue
+        assert path.exists(), f"missing {path}; run with UPDATE_SNAPSHOTS=1 to create it"
+        assert text == path.read_text(encoding="utf-8"), f"{path} differs (UPDATE_SNAPSHOTS=1)"
+    for line in frame.plain.splitlines():
+        assert len(line) <= width, line
+
+
+def busy_state() -> dict[str, Any]:
+    return snapshot(
+        running=[
+            running_row(
+                "MT-101",
+                started_ago_s=785,
+                turn_count=11,
+                total_tokens=120_450,
+                last_event="turn_completed",
+                last_message={
+                    "method": "turn/completed",
+                    "params": {"turn": {"id": "t-11", "status": "completed", "durationMs": 41_200}},
+                },
+            ),
+            running_row(
+                "MT-102",
+                started_ago_s=412,
+                turn_count=4,
+                total_tokens=89_200,
+                last_event="notification",
+                last_message={
+                    "method": "item/started",
+                    "params": {
+                        "item": {
+                            "type": "commandExecution",
+                            "command": "pytest -q tests/observability",
+                            "status": "inProgress",
+                        }
+                    },
+                },
+                pid=5252,
+            ),
+            running_row(
+                "MT-117",
+                started_ago_s=35,
+                turn_count=0,
+                total_tokens=0,
+                last_event=None,
+                last_message=None,
+                pid=6001,
+                state="Todo",
+            ),
+        ],
+        totals=(250_000, 18_500, 268_500),
+        seconds_running=4321.0,
+        rate_limits={
+            "limitId": "codex",
+            "primary": {"usedPercent": 42, "windowDurationMins": 300, "resetsAt": RESET_AT + 3700},
+            "secondary": {"usedPercent": 5, "windowDurationMins": 10080, "resetsAt": RESET_AT + 30},
+            "credits": {"hasCredits": True, "unlimited": False, "balance": "9876.5"},
+        },
+    )
+
+
+def test_idle() -> None:
+    check_snapshot("idle", render_status(snapshot(next_poll_in_s=None), NOW))
+
+
+def test_idle_with_dashboard_url_and_checking() -> None:
+    frame = render_status(
+        snapshot(checking=True), NOW, dashboard_url="http://127.0.0.1:4000/", tps=0.4
+    )
+    check_snapshot("idle_with_dashboard_url", frame)
+
+
+def test_busy() -> None:
+    check_snapshot("busy", render_status(busy_state(), NOW, tps=1842.4))
+
+
+def test_backoff_queue() -> None:
+    state = snapshot(
+        running=[
+            running_row(
+                "MT-638",
+                started_ago_s=1225,
+                turn_count=7,
+                total_tokens=14_200,
+                last_event="notification",
+                last_message="agent typing: waiting on the CI run to finish before merging",
+                state="Rework",
+            )
+        ],
+        retrying=[
+            retry_row(
+                "MT-452", attempt=6, due_in_s=8.1, error="worker crashed\nrestarting cleanly"
+            ),
+            retry_row("MT-450", attempt=4, due_in_s=1.25, error="rate limit exhausted"),
+            retry_row("MT-451", attempt=2, due_in_s=3.9, error="retrying after API timeout"),
+            retry_row("MT-460", attempt=1, due_in_s=0.999, error=None, kind="continuation"),
+            retry_row(
+                "MT-453",
+                attempt=1,
+                due_in_s=185,
+                error="a very long error " + "that keeps going " * 12 + "until it is cut",
+            ),
+        ],
+        totals=(18_000, 2_200, 20_200),
+        seconds_running=2700,
+        rate_limits={
+            "limit_id": "gpt-5",
+            "primary": {"remaining": 0, "limit": 20_000, "reset_in_seconds": 95},
+            "secondary": {"remaining": 0, "limit": 60, "reset_in_seconds": 45},
+            "credits": {"has_credits": False},
+        },
+    )
+    check_snapshot("backoff_queue", render_status(state, NOW, tps=15))
+
+
+def test_credits_unlimited_and_health_problems() -> None:
+    state = snapshot(
+        running=[running_row("MT-777", last_event="token_usage_updated", last_message=None)],
+        rate_limits={
+            "limitId": "priority-tier",
+            "primary": {"remaining": 100, "limit": 100, "reset_in_seconds": 1},
+            "credits": {"unlimited": True},
+        },
+        workflow_error={
+            "code": "workflow_parse_error",
+            "message": "WORKFLOW.md: front matter line 3: mapping values are not allowed",
+            "at": "2026-02-24T20:15:00Z",
+        },
+        tracker_error={
+            "code": "linear_api_status",
+            "message": "HTTP 502 from https://api.linear.app/graphql",
+            "at": "2026-02-24T20:15:20Z",
+        },
+        warnings=["agent.max_turns is larger than 100"],
+    )
+    state["blocked"] = [
+        {
+            "issue_id": "id-MT-9",
+            "issue_identifier": "MT-9",
+            "state": "In Progress",
+            "error": "codex turn requires operator input",
+        }
+    ]
+    check_snapshot("health_problems", render_status(state, NOW, tps=42))
+
+
+def test_narrow_terminal_keeps_every_line_within_width() -> None:
+    check_snapshot("busy_80_columns", render_status(busy_state(), NOW, 80, tps=7), width=80)
+
+
+def test_snapshot_unavailable_and_offline_frames() -> None:
+    check_snapshot(
+        "unavailable", render_status(None, NOW, error="RuntimeError('orchestrator busy')", tps=3)
+    )
+    assert render_offline().plain.splitlines() == ["╭─ SYMPHONY STATUS", "│ Status: offline", "╰─"]
+
+
+def test_event_column_strips_control_bytes_and_ansi() -> None:
+    row = running_row(
+        "MT-5", last_event="notification", last_message="\x1b[31mred\x1b[0m\x07 ok\ttab"
+    )
+    frame = render_status(snapshot(running=[row]), NOW).plain
+    line = next(line for line in frame.splitlines() if "MT-5" in line)
+    assert line.endswith("red ok tab")
+    assert "\x1b" not in frame and "\x07" not in frame
+
+
+def test_runtime_ticks_from_the_snapshot_for_active_sessions() -> None:
+    state = snapshot(running=[running_row("MT-1")], seconds_running=60)
+    later = render_status(state, NOW + timedelta(seconds=30)).plain
+    assert "│ Runtime: 1m 30s" in later
+
+
+def test_retry_rows_are_sorted_by_due_time_and_errors_are_one_line() -> None:
+    state = snapshot(
+        retrying=[
+            retry_row("B-2", due_in_s=5, error="first\\nsecond\nthird"),
+            retry_row("A-1", due_in_s=1),
+        ]
+    )
+    lines = [line for line in render_status(state, NOW).plain.splitlines() if "↻" in line]
+    assert [line.split()[2] for line in lines] == ["A-1", "B-2"]
+    assert lines[1].endswith("error=first second third")
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (snapshot(), "agents=0/10 retrying=0 tokens_in=0 tokens_out=0 tokens_total=0 tps=0"),
+        (
+            snapshot(running=[running_row("A-1")], totals=(1, 2, 3), seconds_running=10),
+            "agents=1/10 retrying=0 tokens_in=1 tokens_out=2 tokens_total=3 tps=5 runtime_s=10",
+        ),
+    ],
+)
+def test_summary_line(state: dict[str, Any], expected: str) -> None:
+    tps = 5.0 if state["running"] else 0.0
+    assert summary_line(state, NOW, tps).startswith(expected)
