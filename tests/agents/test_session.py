@@ -192,6 +192,26 @@ async def test_a_refused_thread_name_does_not_stop_the_session(
     assert result.status == "completed"
 
 
+async def test_a_rejected_or_timed_out_turn_does_not_block_the_next_one(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    error = {"code": -32600, "message": "Invalid request: bad sandboxPolicy"}
+    reactions = [[{"error": error}], [{"sleep": 0.6}, {"default": True}], [{"default": True}]]
+    codex, _ = fake_codex({"turn/start": reactions}, read_timeout_ms=300)
+    session = await _start(codex, workspace, clean_env)
+    try:
+        with pytest.raises(AgentError) as rejected:
+            await session.run_turn("one", issue=ISSUE)
+        assert rejected.value.code == errors.RESPONSE_ERROR
+        with pytest.raises(AgentError) as slow:
+            await session.run_turn("two", issue=ISSUE)
+        assert slow.value.code == errors.RESPONSE_TIMEOUT
+        result = await session.run_turn("three", issue=ISSUE)
+    finally:
+        await session.stop()
+    assert result.status == "completed" and result.turn_number == 3
+
+
 async def test_turn_silence_times_out(
     fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
 ) -> None:

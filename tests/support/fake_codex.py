@@ -41,6 +41,8 @@ class FakeCodex:
         self.counts: dict[str, int] = {}
         self.turns = 0
         self.turn_id = ""
+        # Requests read while sleeping or waiting for a reply, handled afterwards in order.
+        self.backlog: list[dict[str, Any]] = []
 
     def log(self, entry: dict[str, Any]) -> None:
         with self.log_path.open("a", encoding="utf-8") as fh:
@@ -118,6 +120,7 @@ class FakeCodex:
                     os._exit(0)
                 if "method" not in message:
                     break
+                self.backlog.append(message)
         elif "complete" in step:
             self.complete(step["complete"], step.get("error"), step.get("turn_id"))
         elif "env" in step:
@@ -128,12 +131,17 @@ class FakeCodex:
         deadline = time.monotonic() + seconds
         while (remaining := deadline - time.monotonic()) > 0:
             readable, _, _ = select.select([sys.stdin], [], [], remaining)
-            if readable and self.read() is None:
+            if not readable:
+                continue
+            message = self.read()
+            if message is None:
                 os._exit(0)
+            if "method" in message:
+                self.backlog.append(message)
 
     def run(self) -> None:
         while True:
-            message = self.read()
+            message = self.backlog.pop(0) if self.backlog else self.read()
             if message is None:
                 return
             method = message.get("method")

@@ -174,7 +174,7 @@ class CodexSession:
         ending other than ``completed`` raises ``AgentError``.
         """
         self._ensure_open()
-        if self._turn_end is not None and not self._turn_end.done():
+        if self._turn_end is not None:
             raise RuntimeError("run_turn while another turn is running")
         self._issue = issue
         title = thread_title(issue)
@@ -186,9 +186,16 @@ class CodexSession:
         self.turn_count += 1
         started = self._loop.time()
         self._transport.touch()
-        await self._call(request_id, send)
-        self._log(logging.INFO, "codex turn started", turn=self.turn_count)
-        ended = await self._await_turn_end()
+        try:
+            await self._call(request_id, send)
+            self._log(logging.INFO, "codex turn started", turn=self.turn_count)
+            ended = await self._await_turn_end()
+        except BaseException:
+            # Whatever codex still says about this turn is stale; the next turn may start.
+            self._protocol.abandon_turn()
+            raise
+        finally:
+            self._turn_end = None
         duration_ms = int((self._loop.time() - started) * 1000)
         usage = self._protocol.latest_usage
         if ended.error is not None:
