@@ -196,8 +196,8 @@ async def test_a_rejected_or_timed_out_turn_does_not_block_the_next_one(
     fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
 ) -> None:
     error = {"code": -32600, "message": "Invalid request: bad sandboxPolicy"}
-    reactions = [[{"error": error}], [{"sleep": 0.6}, {"default": True}], [{"default": True}]]
-    codex, _ = fake_codex({"turn/start": reactions}, read_timeout_ms=300)
+    reactions = [[{"error": error}], [{"sleep": 1.8}, {"default": True}], [{"default": True}]]
+    codex, _ = fake_codex({"turn/start": reactions}, read_timeout_ms=1500)
     session = await _start(codex, workspace, clean_env)
     try:
         with pytest.raises(AgentError) as rejected:
@@ -233,10 +233,11 @@ async def test_any_output_resets_the_turn_silence_timer(
     ping = {"send": {"method": "item/agentMessage/delta", "params": {"delta": "."}}}
     noise = {"stderr": "still working"}
     steps = [RESPOND_TURN]
-    for i in range(6):
+    for i in range(8):
         steps += [{"sleep": 0.15}, ping if i % 2 else noise]
     steps.append({"complete": "completed"})
-    codex, _ = fake_codex({"turn/start": [steps]}, turn_timeout_ms=500)
+    # Gaps of ~0.15 s against a 1 s timeout: wide margin for a loaded machine.
+    codex, _ = fake_codex({"turn/start": [steps]}, turn_timeout_ms=1000)
     session = await _start(codex, workspace, clean_env)
     began = time.monotonic()
     try:
@@ -244,7 +245,7 @@ async def test_any_output_resets_the_turn_silence_timer(
     finally:
         await session.stop()
     assert result.status == "completed"
-    assert time.monotonic() - began > 0.5  # longer than the timeout, yet never silent that long
+    assert time.monotonic() - began > 1.0  # longer than the timeout, yet never silent that long
 
 
 async def test_exit_during_a_turn_is_port_exit(

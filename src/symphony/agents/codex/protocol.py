@@ -107,17 +107,17 @@ class CodexProtocol:
     def pending_method(self, request_id: RequestId) -> str | None:
         return self._pending.get(request_id)
 
-    def event(
+    def _emit(
         self,
         name: str,
         now: datetime,
-        message: str | None = None,
-        payload: Mapping[str, Any] | None = None,
+        message: str | None,
+        payload: Mapping[str, Any] | None,
         *,
         usage: TokenUsage | None = None,
         limits: dict[str, Any] | None = None,
-    ) -> AgentEvent:
-        return AgentEvent(
+    ) -> Emit:
+        event = AgentEvent(
             event=name,
             timestamp=now,
             pid=self.pid,
@@ -129,16 +129,7 @@ class CodexProtocol:
             rate_limits=limits,
             payload=dict(payload or {}),
         )
-
-    def _emit(
-        self,
-        name: str,
-        now: datetime,
-        message: str | None,
-        payload: Mapping[str, Any] | None,
-        **extra: Any,
-    ) -> Emit:
-        return Emit(self.event(name, now, message, payload, **extra))
+        return Emit(event)
 
     # -- client → server --------------------------------------------------------------------
 
