@@ -181,8 +181,8 @@ class CodexSession:
         if title != self._thread_name:
             await self._set_thread_name(title)
         usage_before = self._protocol.latest_usage or TokenUsage()
-        self._turn_end = self._loop.create_future()
         request_id, send = self._protocol.start_turn(prompt, self.workspace)
+        self._turn_end = self._loop.create_future()
         self.turn_count += 1
         started = self._loop.time()
         self._transport.touch()
