@@ -129,6 +129,8 @@ async def test_shell_command_turn_then_continuation_on_the_same_thread(harness: 
     started = harness.named(events.SESSION_STARTED)
     assert [e.session_id for e in started] == [first.session_id, second.session_id]
     assert {e.pid for e in harness.events} == {session.pid}
+    named = [e for e in harness.events if e.payload.get("method") == "thread/name/updated"]
+    assert named and named[0].payload["params"]["threadName"] == "SYM-1: Create made.txt"
 
     requests = harness.model.requests
     assert len(requests) == 3
