@@ -115,7 +115,7 @@ async def test_cli_writers_and_a_polling_service_lose_nothing(
 
     store = BoardStore(settings)
     try:
-        records = store.list(include_terminal=True)
+        records = store.list_issues(include_terminal=True)
         tags = [f"t{n}" for n in range(THREADS)] + [f"p{n}" for n in range(PROCESSES)]
         expected_titles = {"shared"} | {f"{tag}-{i}" for tag in tags for i in range(ROUNDS)}
         assert sorted(r.title for r in records) == sorted(expected_titles)

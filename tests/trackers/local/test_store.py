@@ -48,7 +48,7 @@ def test_board_from_a_newer_symphony_is_refused(settings: BoardSettings) -> None
     conn.close()
     board = BoardStore(settings)
     with pytest.raises(BoardUnavailable) as info:
-        board.list(include_terminal=True)
+        board.list_issues(include_terminal=True)
     assert info.value.code == TRACKER_REQUEST
     assert f"schema version {SCHEMA_VERSION + 1}" in info.value.message
     assert str(settings.db_path) in info.value.message
@@ -150,7 +150,7 @@ def test_create_rejects_bad_input_without_writing(
     with pytest.raises(error) as info:
         store.create(new, actor="t")
     assert fragment in str(info.value)
-    assert store.list(include_terminal=True) == []
+    assert store.list_issues(include_terminal=True) == []
 
 
 def test_move_records_history_and_is_idempotent(store: BoardStore, add: Callable[..., str]) -> None:
@@ -251,10 +251,10 @@ def test_list_orders_by_board_state_then_priority(
     add("backlog", state="Backlog")
     add("todo urgent", priority=1)
     add("todo none")
-    titles = [r.title for r in store.list(include_terminal=False)]
+    titles = [r.title for r in store.list_issues(include_terminal=False)]
     assert titles == ["backlog", "todo urgent", "todo low", "todo none"]
-    assert [r.title for r in store.list(states=["done"], include_terminal=False)] == ["done"]
-    assert len(store.list(include_terminal=True)) == 5
+    assert [r.title for r in store.list_issues(states=["done"], include_terminal=False)] == ["done"]
+    assert len(store.list_issues(include_terminal=True)) == 5
 
 
 def test_settings_are_remembered_for_db_only_use(settings: BoardSettings) -> None:

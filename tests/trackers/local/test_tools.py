@@ -254,7 +254,7 @@ async def test_create_issue_failures_create_nothing(
 ) -> None:
     err = error(await adapter.execute_agent_tool("board_create_issue", arguments, current))
     assert err["code"] == code and fragment in err["message"]
-    assert len(store.list(include_terminal=True)) == 2
+    assert len(store.list_issues(include_terminal=True)) == 2
 
 
 async def test_create_issue_fails_on_a_board_without_an_idle_state(
