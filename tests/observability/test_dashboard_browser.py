@@ -40,6 +40,8 @@ if not CHROMIUM.exists():
 
 from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
 
+expect.set_options(timeout=TIMEOUT_MS)  # generous: CI machines are shared and slow
+
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
@@ -126,6 +128,17 @@ def timeline(now: datetime) -> list[dict[str, Any]]:
     ]
 
 
+def chatter(identifier: str, later_s: float = 0) -> dict[str, Any]:
+    return {
+        "issue_id": f"id-{identifier}",
+        "issue_identifier": identifier,
+        "session_id": "thread-1-turn-2",
+        "at": ts(datetime.now(UTC) + timedelta(seconds=later_s)),
+        "event": "notification",
+        "message": None,
+    }
+
+
 async def open_dashboard(page: Page, url: str) -> list[str]:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -172,6 +185,12 @@ async def test_dashboard_updates_live_and_drills_down(browser: Browser) -> None:
             }
         )
         await expect(row.locator(".event-summary")).to_have_text("running: ruff check src")
+        # Streaming chatter (no message) does not hide the last thing worth reading.
+        view.agent_event(chatter("MT-101"))
+        other = page.locator('#running-table tbody tr[data-key="MT-102"] .event-summary')
+        view.agent_event({**chatter("MT-102"), "message": "agent: opened a PR"})
+        await expect(other).to_have_text("agent: opened a PR")
+        await expect(row.locator(".event-summary")).to_have_text("running: ruff check src")
         await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
         # Drill down with the keyboard: focus the issue link, press Enter.
@@ -204,6 +223,16 @@ async def test_dashboard_updates_live_and_drills_down(browser: Browser) -> None:
         )
         await expect(items).to_have_count(8, timeout=TIMEOUT_MS)
         await expect(items.first).to_contain_text("ran: ruff check src (exit 1)")
+        # Low-level events stay out of the way until asked for.
+        view.agent_event(chatter("MT-101", later_s=2))
+        toggle = page.locator("#timeline-chatter")
+        await expect(toggle).to_contain_text("Show 1 low-level event")
+        await expect(items).to_have_count(8)
+        await toggle.locator("input").check()
+        await expect(items).to_have_count(9)
+        await expect(items.first.locator(".ev-summary")).to_have_text("notification")
+        await toggle.locator("input").uncheck()
+        await expect(items).to_have_count(8)
         await page.screenshot(path=str(ARTIFACTS / "dashboard-detail.png"), full_page=True)
 
         # Escape closes the panel and returns focus to the row's link.

@@ -171,8 +171,11 @@ async def test_slow_client_is_dropped_without_slowing_the_runtime() -> None:
     await asyncio.wait_for(send.blocked.wait(), timeout=WAIT_S)
     assert hub.client_count == 1
 
-    for turn in range(50):  # far more changes than the client's queue holds
+    for turn in range(50):  # snapshots supersede each other: no backlog builds up
         view.publish(snapshot(running=[running_row("MT-1", turn_count=turn)]))
+    assert hub.client_count == 1
+    for index in range(50):  # far more agent events than the client's backlog holds
+        view.agent_event({"issue_identifier": "MT-1", "event": "notification", "n": index})
     # Publishing returned synchronously every time; the client was cut off at the bound.
     assert hub.client_count == 0
     assert hub.dropped == 1
@@ -181,6 +184,45 @@ async def test_slow_client_is_dropped_without_slowing_the_runtime() -> None:
     await asyncio.wait_for(task, timeout=WAIT_S)  # its stuck write times out; the task ends
     hub.close()
     assert view.listeners == []
+
+
+class _GatedSend:
+    """An ASGI ``send`` that stalls after the initial snapshot until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.gate = asyncio.Event()
+        self.stalled = asyncio.Event()
+
+    async def __call__(self, message: Any) -> None:
+        if message["type"] != "http.response.body":
+            return
+        self.bodies.append(message["body"])
+        if len(self.bodies) == 2:  # retry hint and initial snapshot went out
+            self.stalled.set()
+            await self.gate.wait()
+
+
+async def test_a_lagging_client_gets_events_in_order_and_only_the_newest_snapshot() -> None:
+    view = FakeView()
+    hub = EventHub(view, queue_size=100, keepalive_s=30)
+    hub.start()
+    send = _GatedSend()
+    scope = {"type": "http", "method": "GET", "path": "/api/v1/events", "headers": []}
+    task = asyncio.create_task(hub(scope, _no_disconnect, send))
+    await asyncio.wait_for(send.stalled.wait(), timeout=WAIT_S)
+    for turn in range(1, 31):
+        view.agent_event({"issue_identifier": "MT-1", "event": "notification", "n": turn})
+        view.publish(snapshot(running=[running_row("MT-1", turn_count=turn)]))
+    send.gate.set()
+    await wait_until(lambda: b'turn_count":30' in b"".join(send.bodies))
+    frames = [b for b in send.bodies[2:] if b.startswith(b"event:")]
+    kinds = [f.split(b"\n", 1)[0] for f in frames]
+    assert kinds == [b"event: agent_event"] * 30 + [b"event: snapshot"]
+    numbers = [json.loads(f.split(b"data: ", 1)[1])["n"] for f in frames[:30]]
+    assert numbers == list(range(1, 31))
+    hub.close()
+    await asyncio.wait_for(task, timeout=WAIT_S)
 
 
 async def test_the_hub_listener_never_raises_on_odd_changes() -> None:

@@ -243,3 +243,14 @@ def test_retry_rows_are_sorted_by_due_time_and_errors_are_one_line() -> None:
 def test_summary_line(state: dict[str, Any], expected: str) -> None:
     tps = 5.0 if state["running"] else 0.0
     assert summary_line(state, NOW, tps).startswith(expected)
+
+
+def test_streaming_chatter_does_not_hide_the_last_informative_event() -> None:
+    chatter = running_row("MT-3", last_event="notification", last_message=None)
+    quiet = running_row("MT-4", last_event="notification", last_message=None)
+    frame = render_status(
+        snapshot(running=[chatter, quiet]), NOW, recent={"MT-3": "ran: make test (exit 0)"}
+    ).plain
+    rows = {line.split()[2]: line for line in frame.splitlines() if "●" in line}
+    assert rows["MT-3"].endswith("ran: make test (exit 0)")
+    assert rows["MT-4"].endswith("notification")

@@ -120,3 +120,20 @@ async def test_change_listener_is_cheap_and_never_raises() -> None:
         assert view.listeners == [listener]
     finally:
         await status.stop()
+
+
+async def test_live_view_keeps_the_last_informative_agent_event() -> None:
+    view = FakeView(
+        snapshot(running=[running_row("MT-8", last_event="notification", last_message=None)])
+    )
+    stream = FakeTty()
+    status = StatusView(view, stream=stream, refresh_s=30, wall_clock=lambda: NOW)
+    await status.start()
+    try:
+        view.agent_event(
+            {"issue_identifier": "MT-8", "event": "notification", "message": "ran: ls (exit 0)"}
+        )
+        view.agent_event({"issue_identifier": "MT-8", "event": "notification", "message": None})
+        await wait_until(lambda: "ran: ls (exit 0)" in stream.getvalue())
+    finally:
+        await status.stop()

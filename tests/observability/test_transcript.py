@@ -75,9 +75,17 @@ def test_one_file_per_attempt_with_raw_lines_and_a_latest_link(
     assert latest.resolve() == second.path.resolve()
     assert logs.paths("MT-649") == (
         ("latest", str(latest)),
-        ("attempt 3 (2026-02-24 20:16:30Z)", str(second.path)),
-        ("attempt 2 (2026-02-24 20:15:30Z)", str(transcript.path)),
+        ("retry 3 (2026-02-24 20:16:30Z)", str(second.path)),
+        ("retry 2 (2026-02-24 20:15:30Z)", str(transcript.path)),
     )
+
+
+def test_first_run_has_no_attempt_number(logs: AgentLogs) -> None:
+    transcript = logs.open("MT-1", None)
+    transcript.close()
+    assert transcript.path is not None
+    assert transcript.path.name == "20260224T201530Z-attempt-0.log"
+    assert logs.paths("MT-1")[1] == ("first run (2026-02-24 20:15:30Z)", str(transcript.path))
 
 
 def test_directory_uses_the_workspace_key(logs: AgentLogs) -> None:

@@ -47,8 +47,13 @@ def render_status(
     tps: float = 0.0,
     dashboard_url: str | None = None,
     error: str | None = None,
+    recent: Mapping[str, str] | None = None,
 ) -> Text:
-    """One frame. ``snapshot=None`` (with ``error``) renders the "unavailable" frame."""
+    """One frame. ``snapshot=None`` (with ``error``) renders the "unavailable" frame.
+
+    ``recent`` maps issue identifiers to the last *informative* event summary seen for them; it
+    stands in when a row's own last event carries no message (streaming chatter).
+    """
     width = max(40, width)
     lines: list[Text] = [_title("╭─ SYMPHONY STATUS")]
     if snapshot is None:
@@ -62,7 +67,7 @@ def render_status(
     lines.extend(_summary(snapshot, now, tps, dashboard_url))
     lines.append(_title("├─ Running"))
     lines.append(Text(BORDER))
-    lines.extend(_running(snapshot, now, width))
+    lines.extend(_running(snapshot, now, width, recent or {}))
     lines.append(_title("├─ Backoff queue"))
     lines.append(Text(BORDER))
     lines.extend(_retrying(snapshot, now, width))
@@ -260,7 +265,9 @@ def _layout(id_width: int, width: int) -> tuple[list[tuple[str, int]], int]:
     return columns, max(MIN_EVENT_WIDTH, width - fixed)
 
 
-def _running(snapshot: Mapping[str, Any], now: datetime, width: int) -> list[Text]:
+def _running(
+    snapshot: Mapping[str, Any], now: datetime, width: int, recent: Mapping[str, str]
+) -> list[Text]:
     rows = [r for r in snapshot.get("running") or [] if isinstance(r, Mapping)]
     id_width = min(16, max([8, *(len(str(r.get("issue_identifier") or "")) for r in rows)]))
     columns, event_width = _layout(id_width, width)
@@ -287,8 +294,12 @@ def _running(snapshot: Mapping[str, Any], now: datetime, width: int) -> list[Tex
             row.get("last_event") if isinstance(row.get("last_event"), str) else None,
             row.get("last_message"),
         )
-        if not row.get("last_event") and not row.get("last_message"):
-            summary = "no agent event yet"
+        if not row.get("last_message"):
+            remembered = recent.get(str(row.get("issue_identifier")))
+            if remembered:
+                summary = remembered
+            elif not row.get("last_event"):
+                summary = "no agent event yet"
         _, _, total = token_counts(row.get("tokens"))
         values = {
             "STAGE": (_cell(row.get("state"), 14), style),

@@ -20,6 +20,7 @@ from rich.live import Live
 from rich.text import Text
 
 from symphony.observability.formatting import token_counts
+from symphony.observability.humanize import summarize_event
 from symphony.observability.logs import kv
 from symphony.observability.status_render import render_offline, render_status, summary_line
 from symphony.observability.throughput import ThroughputMeter
@@ -88,6 +89,7 @@ class StatusView:
         self._console = Console(file=self._stream, highlight=False, soft_wrap=False)
         self._live: Live | None = None
         self._last_summary: str | None = None
+        self._said: dict[str, tuple[str | None, Any]] = {}
         self.frames = 0
 
     @property
@@ -135,9 +137,29 @@ class StatusView:
                 live.stop()
 
     def _on_change(self, change: RuntimeChange) -> None:
-        # Runs inside the orchestrator's notification: only flag, never render here.
-        if change.kind == "snapshot" or "tokens" in change.payload:
+        # Runs inside the orchestrator's notification: only remember and flag, never render here.
+        payload = change.payload
+        if change.kind == "agent_event" and payload.get("message"):
+            identifier = payload.get("issue_identifier")
+            if isinstance(identifier, str):
+                self._said[identifier] = (payload.get("event"), payload.get("message"))
+                self._dirty.set()
+        if change.kind == "snapshot" or "tokens" in payload:
             self._dirty.set()
+
+    def _recent(self, snapshot: dict[str, Any]) -> dict[str, str]:
+        running = snapshot.get("running")
+        live = (
+            {r.get("issue_identifier") for r in running if isinstance(r, dict)}
+            if isinstance(running, list)
+            else set()
+        )
+        for gone in set(self._said) - live:
+            del self._said[gone]
+        return {
+            ident: summarize_event(event if isinstance(event, str) else None, message)
+            for ident, (event, message) in self._said.items()
+        }
 
     def render_now(self) -> Text:
         """Take a snapshot and build a frame (also used by tests)."""
@@ -154,6 +176,7 @@ class StatusView:
             self._console.width,
             tps=self._meter.rate(),
             dashboard_url=self.dashboard_url,
+            recent=self._recent(snapshot) if snapshot else None,
         )
 
     async def _run_live(self) -> None:

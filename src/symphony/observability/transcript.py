@@ -31,7 +31,8 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_LINE_BYTES = 64 * 1024
 DEFAULT_KEEP = 20
 
-_ATTEMPT_FILE = re.compile(r"^(\d{8}T\d{6}Z)-attempt-(\d+|none)(?:-\d+)?\.log$")
+# SPEC §4.1.5: the first run has no attempt number (file ``-attempt-0``); retries count from 1.
+_ATTEMPT_FILE = re.compile(r"^(\d{8}T\d{6}Z)-attempt-(\d+)(?:-\d+)?\.log$")
 
 
 def _stamp(moment: datetime) -> str:
@@ -150,7 +151,7 @@ class AgentLogs:
         context: dict[str, object] = {"issue_id": issue_id, "issue_identifier": identifier}
         now = self._clock()
         folder = self.directory(identifier)
-        number = attempt if attempt is not None else "none"
+        number = attempt if attempt is not None and attempt > 0 else 0
         name = f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-attempt-{number}"
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -189,7 +190,9 @@ class AgentLogs:
             match = _ATTEMPT_FILE.match(name)
             assert match is not None
             when = datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ")
-            label = f"attempt {match.group(2)} ({when:%Y-%m-%d %H:%M:%S}Z)"
+            number = int(match.group(2))
+            run = f"retry {number}" if number else "first run"
+            label = f"{run} ({when:%Y-%m-%d %H:%M:%S}Z)"
             pairs.append((label, str(folder / name)))
         return tuple(pairs)
 

@@ -1,10 +1,10 @@
 """Server-sent events: runtime changes fanned out to dashboard clients.
 
-The runtime calls our listener on its own loop for every change; the listener only drops a shared
-frame into each client's bounded queue (``put_nowait``), so a slow client can never slow the
-orchestrator. A client whose queue overflows is disconnected; its browser reconnects by itself
-and starts again from a fresh snapshot. Frames are serialized once, lazily, by the first client
-that sends them.
+The runtime calls our listener on its own loop for every change; the listener only hands a shared
+frame to each client's bounded backlog (never waiting), so a slow client can never slow the
+orchestrator. Snapshots supersede each other; agent events queue up to a limit. A client whose
+backlog overflows is disconnected; its browser reconnects by itself and starts again from a
+fresh snapshot. Frames are serialized once, lazily, by the first client that sends them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -24,7 +25,7 @@ from symphony.runtime_view import RuntimeChange, RuntimeView
 
 log = logging.getLogger("symphony.observability.http")
 
-DEFAULT_QUEUE_SIZE = 256
+DEFAULT_QUEUE_SIZE = 512
 DEFAULT_KEEPALIVE_S = 15.0
 DEFAULT_SEND_TIMEOUT_S = 10.0
 RECONNECT_MS = 2000
@@ -53,20 +54,49 @@ class Frame:
 
 
 class _Client:
-    __slots__ = ("closed", "queue", "reason")
+    """One stream's backlog: agent events in order (bounded), plus only the newest snapshot.
 
-    def __init__(self, size: int) -> None:
-        self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=size)
+    Snapshots supersede each other, so a burst of scheduling changes costs one frame, not a
+    queue slot each; only a client that cannot keep up with agent events overflows.
+    """
+
+    __slots__ = ("closed", "events", "limit", "reason", "snapshot", "wake")
+
+    def __init__(self, limit: int) -> None:
+        self.events: deque[Frame] = deque()
+        self.limit = limit
+        self.snapshot: Frame | None = None
+        self.wake = asyncio.Event()
         self.closed = False
         self.reason = ""
+
+    def offer(self, frame: Frame) -> bool:
+        """Queue a frame without waiting; False when the backlog is full."""
+        if frame.kind == "snapshot":
+            self.snapshot = frame
+        elif len(self.events) >= self.limit:
+            return False
+        else:
+            self.events.append(frame)
+        self.wake.set()
+        return True
+
+    def take(self) -> list[Frame]:
+        """Everything pending: the agent events first, then the snapshot that followed them."""
+        batch = list(self.events)
+        self.events.clear()
+        if self.snapshot is not None:
+            batch.append(self.snapshot)
+            self.snapshot = None
+        self.wake.clear()
+        return batch
 
     def close(self, reason: str) -> None:
         if self.closed:
             return
         self.closed = True
         self.reason = reason
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(None)
+        self.wake.set()
 
 
 class EventHub:
@@ -120,16 +150,16 @@ class EventHub:
             payload = change.payload
             frame = Frame("agent_event", lambda: present_agent_event(payload))
         for client in list(self._clients):
-            try:
-                client.queue.put_nowait(frame)
-            except asyncio.QueueFull:
+            if not client.offer(frame):
                 self._drop(client)
 
     def _drop(self, client: _Client) -> None:
         self._clients.discard(client)
         self.dropped += 1
         client.close("slow client")
-        log.info("event stream client dropped %s", kv(reason="queue full", queue=self._queue_size))
+        log.info(
+            "event stream client dropped %s", kv(reason="backlog full", limit=self._queue_size)
+        )
 
     def _initial_frame(self) -> Frame:
         try:
@@ -145,16 +175,17 @@ class EventHub:
         yield self._initial_frame().encode()
         while not client.closed:
             try:
-                frame = await asyncio.wait_for(client.queue.get(), timeout=self._keepalive_s)
+                await asyncio.wait_for(client.wake.wait(), timeout=self._keepalive_s)
             except TimeoutError:
                 yield b": keepalive\n\n"
                 continue
-            if frame is None:
-                break
-            try:
-                yield frame.encode()
-            except Exception as exc:
-                log.warning("event frame dropped %s", kv(kind=frame.kind, error=repr(exc)))
+            for frame in client.take():
+                try:
+                    chunk = frame.encode()
+                except Exception as exc:
+                    log.warning("event frame dropped %s", kv(kind=frame.kind, error=repr(exc)))
+                    continue
+                yield chunk
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = _Client(self._queue_size)

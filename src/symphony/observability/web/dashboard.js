@@ -15,6 +15,8 @@
     detailId: null,
     detail: null,
     detailEvents: [],
+    said: new Map(), // issue identifier -> last informative {summary, event, at}
+    showChatter: false,
     detailFetchAt: 0,
     lastFocus: null,
     liveSummary: "",
@@ -99,11 +101,7 @@
           td.dataset.sig = sig;
           td.className = cell.class || "";
           td.replaceChildren(...cell.content);
-          if (changed) {
-            td.classList.remove("flash");
-            void td.offsetWidth;
-            td.classList.add("flash");
-          }
+          if (changed) flash(td);
         }
       });
       const anchor = previous ? previous.nextSibling : tbody.firstChild;
@@ -111,6 +109,12 @@
       previous = tr;
     }
     for (const tr of existing.values()) tr.remove();
+  }
+
+  const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+  function flash(node) {
+    if (reducedMotion.matches || typeof node.animate !== "function") return;
+    node.animate([{ backgroundColor: "var(--accent-soft)" }, { backgroundColor: "transparent" }], { duration: 1200, easing: "ease-out" });
   }
 
   const cell = (content, opts = {}) => {
@@ -133,12 +137,37 @@
 
   // --- snapshot rendering -------------------------------------------------------------------
 
+  // Agents can emit dozens of events a second; the model updates at once, the DOM at most
+  // every RENDER_INTERVAL_MS.
+  const RENDER_INTERVAL_MS = 250;
+  const pending = { all: false, timeline: false, timer: null, last: 0 };
+
+  function scheduleRender(what) {
+    pending[what] = true;
+    if (pending.timer) return;
+    const wait = Math.max(0, RENDER_INTERVAL_MS - (Date.now() - pending.last));
+    pending.timer = setTimeout(flushRender, wait);
+  }
+
+  function flushRender() {
+    pending.timer = null;
+    pending.last = Date.now();
+    if (pending.all) {
+      pending.all = false;
+      renderAll();
+    }
+    if (pending.timeline) {
+      pending.timeline = false;
+      renderTimeline(true);
+    }
+  }
+
   function applySnapshot(snapshot) {
     app.snapshot = snapshot;
     const generated = parseTime(snapshot.generated_at);
     if (generated != null) app.skewMs = Date.now() - generated;
     sampleThroughput();
-    renderAll();
+    scheduleRender("all");
     if (app.detailId) scheduleDetailFetch();
   }
 
@@ -192,9 +221,15 @@
     setText("running-count", rows.length ? `(${rows.length})` : "");
     $("running-empty").hidden = rows.length > 0;
     $("running-table").hidden = rows.length === 0;
+    const live = new Set(rows.map((r) => r.issue_identifier));
+    for (const id of [...app.said.keys()]) if (!live.has(id)) app.said.delete(id);
     syncRows($("running-table"), rows, (r) => r.issue_identifier || r.issue_id, (r) => {
       const t = tokens(r.tokens);
-      const summary = r.summary || r.last_message || (r.last_event ? r.last_event : "no agent event yet");
+      // Streaming chatter carries no message; keep showing the last thing worth reading.
+      let shown = { summary: r.summary, event: r.last_event, at: r.last_event_at };
+      if (r.last_message != null && r.last_message !== "") app.said.set(r.issue_identifier, shown);
+      else if (app.said.has(r.issue_identifier)) shown = app.said.get(r.issue_identifier);
+      const summary = shown.summary || (shown.event ? shown.event : "no agent event yet");
       return [
         issueCell(r),
         cell(el("span", { class: "badge state-badge" }, r.state || "?"), { class: "nowrap" }),
@@ -203,7 +238,7 @@
         cell(fmtInt(t.total_tokens || 0), { class: "num", flash: true }),
         cell([
           el("span", { class: "event-summary" }, String(summary)),
-          el("span", { class: "event-meta" }, [r.last_event, clockTime(r.last_event_at)].filter(Boolean).join(" · ")),
+          el("span", { class: "event-meta" }, [shown.event, clockTime(shown.at)].filter(Boolean).join(" · ")),
         ], { class: "event-cell", flash: true }),
       ];
     });
@@ -370,13 +405,28 @@
     return "";
   }
 
-  function timelineItem(ev, isNew) {
-    const summary = ev.summary || ev.message || ev.event || "event";
+  const summaryOf = (ev) => String(ev.summary || ev.message || ev.event || "event");
+
+  function timelineItem(group, isNew) {
+    const ev = group.first;
+    const summary = summaryOf(ev);
+    const name = group.count > 1 ? `${ev.event || ""} ×${group.count}` : ev.event || "";
     const li = el("li", { class: [eventClass(ev.event, summary), isNew ? "is-new" : ""].filter(Boolean).join(" ") },
       el("time", { datetime: ev.at || "" }, clockTime(ev.at)),
-      el("span", { class: "ev-summary" }, String(summary)),
-      el("span", { class: "ev-name" }, ev.event || ""));
+      el("span", { class: "ev-summary" }, summary),
+      el("span", { class: "ev-name" }, name));
     return li;
+  }
+
+  // Runs of the same event (streaming deltas, repeated notifications) read as one line with a count.
+  function groupEvents(events) {
+    const groups = [];
+    for (const ev of events) {
+      const last = groups[groups.length - 1];
+      if (last && last.first.event === ev.event && summaryOf(last.first) === summaryOf(ev)) last.count += 1;
+      else groups.push({ first: ev, count: 1 });
+    }
+    return groups;
   }
 
   function renderDetail() {
@@ -438,14 +488,23 @@
     renderTimeline(false);
   }
 
+  const isChatter = (ev) => ev.message == null || ev.message === "";
+
   function renderTimeline(newest) {
     const list = $("detail-timeline");
-    const events = app.detailEvents;
+    const hidden = app.detailEvents.filter(isChatter).length;
+    const toggle = $("timeline-chatter");
+    toggle.hidden = hidden === 0;
+    setText("timeline-chatter-label", `Show ${hidden} low-level event${hidden === 1 ? "" : "s"} (streaming, no message)`);
+    const events = app.showChatter ? app.detailEvents : app.detailEvents.filter((ev) => !isChatter(ev));
     if (!events.length) {
       list.replaceChildren(el("li", { class: "empty" }, el("span", {}), el("span", { class: "ev-summary" }, "No agent events yet.")));
       return;
     }
-    list.replaceChildren(...events.map((ev, i) => timelineItem(ev, newest && i === 0)));
+    const top = eventKey(events[0]);
+    const isNew = newest && top !== app.timelineTop;
+    app.timelineTop = top;
+    list.replaceChildren(...groupEvents(events).map((group, i) => timelineItem(group, isNew && i === 0)));
   }
 
   function eventKey(ev) { return `${ev.at}|${ev.event}|${ev.summary || ev.message}`; }
@@ -538,14 +597,14 @@
       if (row) {
         row.last_event = ev.event;
         row.last_event_at = ev.at;
-        row.summary = ev.summary || row.summary;
-        if (ev.tokens && typeof ev.tokens === "object" && ev.tokens.total_tokens != null) row.tokens = ev.tokens;
-        renderRunning(app.snapshot);
+        row.last_message = ev.message;
+        row.summary = ev.summary;
+        scheduleRender("all");
       }
     }
     if (app.detailId && ev.issue_identifier === app.detailId) {
       mergeEvents([ev]);
-      renderTimeline(true);
+      scheduleRender("timeline");
     }
   }
 
@@ -622,6 +681,10 @@
     }
     app.connected = false;
     $("refresh-button").addEventListener("click", requestRefresh);
+    $("timeline-chatter-input").addEventListener("change", (e) => {
+      app.showChatter = e.target.checked;
+      renderTimeline(false);
+    });
     $("detail-close").addEventListener("click", () => { history.pushState(null, "", location.pathname + location.search); closeDetail(); });
     document.addEventListener("keydown", (e) => {
       if (e.key === "Escape" && app.detailId) { history.pushState(null, "", location.pathname + location.search); closeDetail(); }
