@@ -173,3 +173,16 @@ def test_cli_port_overrides_server_port() -> None:
     assert http_settings(ServerConfig(port=4000), 0) == HttpSettings("127.0.0.1", 0, None)
     configured = ServerConfig(port=None, host="::1", access_token="tok-123456")
     assert http_settings(configured, 8080) == HttpSettings("::1", 8080, "tok-123456")
+
+
+def test_listening_socket_is_tcp_so_responses_are_not_delayed() -> None:
+    from symphony.observability.http.server import _bind
+
+    sock = _bind("127.0.0.1", 0)
+    try:
+        # asyncio disables Nagle only for IPPROTO_TCP sockets; without it keep-alive responses
+        # wait ~40 ms for delayed ACKs.
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockname()[0] == "127.0.0.1"
+    finally:
+        sock.close()

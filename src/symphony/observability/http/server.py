@@ -100,8 +100,10 @@ def _bind(host: str, port: int) -> socket.socket:
             "127.0.0.1",
             code="invalid_server_host",
         ) from exc
-    family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    family, kind, proto, _, address = infos[0]
+    # The explicit protocol matters: asyncio only turns Nagle off (TCP_NODELAY) for sockets whose
+    # proto is IPPROTO_TCP, and without it keep-alive responses stall ~40 ms on delayed ACKs.
+    sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:
@@ -125,7 +127,12 @@ class _ForwardToSymphony(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno < logging.WARNING:
             return
-        log.log(record.levelno, "http server %s", kv(detail=record.getMessage()))
+        log.log(
+            record.levelno,
+            "http server %s",
+            kv(detail=record.getMessage()),
+            exc_info=record.exc_info,
+        )
 
 
 def _route_uvicorn_logs() -> None:
