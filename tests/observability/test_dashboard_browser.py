@@ -191,7 +191,9 @@ async def test_dashboard_updates_live_and_drills_down(browser: Browser) -> None:
         view.agent_event({**chatter("MT-102"), "message": "agent: opened a PR"})
         await expect(other).to_have_text("agent: opened a PR")
         await expect(row.locator(".event-summary")).to_have_text("running: ruff check src")
-        await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+        await page.screenshot(
+            path=str(ARTIFACTS / "dashboard.png"), full_page=True, animations="disabled"
+        )
 
         # Drill down with the keyboard: focus the issue link, press Enter.
         await row.locator(".issue-link").focus()
@@ -233,7 +235,9 @@ async def test_dashboard_updates_live_and_drills_down(browser: Browser) -> None:
         await expect(items.first.locator(".ev-summary")).to_have_text("notification")
         await toggle.locator("input").uncheck()
         await expect(items).to_have_count(8)
-        await page.screenshot(path=str(ARTIFACTS / "dashboard-detail.png"), full_page=True)
+        await page.screenshot(
+            path=str(ARTIFACTS / "dashboard-detail.png"), full_page=True, animations="disabled"
+        )
 
         # Escape closes the panel and returns focus to the row's link.
         await page.keyboard.press("Escape")
