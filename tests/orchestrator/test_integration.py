@@ -145,3 +145,24 @@ async def test_shutdown_kills_agents_and_runs_after_run(
     await asyncio.wait_for(runtime.stop(), timeout=20)
     assert not _alive(pid)
     assert (ws_root / "MT-3" / "after_run.txt").read_text() == "ran\n"
+
+
+async def test_continuation_turns_share_one_app_server_and_thread(
+    make_store: StoreFactory, board: MemoryBoard, tmp_path: Path
+) -> None:
+    board.put(todo(4))
+    extra = front(command("--rate", "50", "--turn-seconds", "0.1")) + "agent:\n  max_turns: 2\n"
+    store = make_store(extra)
+    runtime = runtime_for(store, board, tmp_path / "logs")
+    try:
+        await runtime.start()
+        await wait_for(lambda: runtime.state.completed == {"id-4"}, timeout=20)
+        transcript = Path(runtime.issue_detail("MT-4")["logs"]["codex_session_logs"][0]["path"])  # type: ignore[index]
+        sent = [line for line in transcript.read_text().splitlines() if " send " in line]
+        turn_starts = [line for line in sent if '"turn/start"' in line]
+        assert len(turn_starts) == 2
+        assert sum('"thread/start"' in line for line in sent) == 1
+        assert "Work on MT-4" in turn_starts[0] and "Work on MT-4" not in turn_starts[1]
+        assert "Continuation guidance" in turn_starts[1] and "turn 2 of at most 2" in turn_starts[1]
+    finally:
+        await runtime.stop()

@@ -374,3 +374,27 @@ async def test_issue_detail_unknown_issue_is_none(
     runtime = make_runtime(make_store())
     await runtime.start()
     assert runtime.issue_detail("NOPE-1") is None
+
+
+async def test_terminal_cleanup_uses_the_recorded_workspace_after_a_root_change(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    workspaces: FakeWorkspaces,
+    ws_root: Path,
+    tmp_path: Path,
+) -> None:
+    issue = board.put(todo(1))
+    agents.scripts["MT-1"] = block_until(asyncio.Event())
+    store = make_store()
+    runtime = make_runtime(store)
+    await runtime.start()
+    await wait_for(lambda: len(agents.live) == 1)
+    await wait_for(lambda: runtime.snapshot()["running"][0]["workspace_path"] is not None)
+    new_root = tmp_path / "elsewhere"
+    store.path.write_text(store.path.read_text().replace(str(ws_root), str(new_root)))
+    await wait_for(lambda: runtime.snapshot()["workflow"]["version"] == 2)
+    board.move(issue.id, "Done")
+    await wait_for(lambda: ("remove", "MT-1") in workspaces.calls)
+    assert not (ws_root / "MT-1").exists()
