@@ -166,11 +166,17 @@ async def test_dashboard_and_assets_are_served_with_a_strict_policy(
     assert page.headers["content-type"].startswith("text/html")
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-content-type-options"] == "nosniff"
-    assert '<script src="/assets/dashboard.js"' in page.text
+    assert '<script type="module" src="/assets/dashboard.js">' in page.text
     assert "<main" in page.text and "<header" in page.text
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert "EventSource" in script.text
     assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        for module in ("model.js", "dom.js", "detail.js"):
+            response = await client.get(f"/assets/{module}")
+            assert response.status_code == 200
+            assert "javascript" in response.headers["content-type"]  # required for ES modules
+            assert f'from "./{module}"' in script.text
 
 
 async def test_log_files_listed_for_an_issue_can_be_read(
