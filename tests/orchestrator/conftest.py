@@ -31,7 +31,10 @@ def make_store(
     memory_tracker: MemoryProfile, write_workflow: Callable[..., Path], ws_root: Path
 ) -> StoreFactory:
     def make(
-        extra: str = "", body: str = "Work on {{ issue.identifier }}: {{ issue.title }}"
+        extra: str = "",
+        body: str = "Work on {{ issue.identifier }}: {{ issue.title }}",
+        *,
+        poll_ms: int = 50,
     ) -> WorkflowStore:
         front = f"""
 tracker:
@@ -39,7 +42,7 @@ tracker:
 workspace:
   root: {ws_root}
 polling:
-  interval_ms: 50
+  interval_ms: {poll_ms}
 {extra}
 """
         path = write_workflow(front, body)

@@ -214,7 +214,7 @@ async def test_refresh_dispatches_promptly_and_coalesces(
     board: MemoryBoard,
     agents: FakeAgents,
 ) -> None:
-    runtime = make_runtime(make_store("polling:\n  interval_ms: 600000"))
+    runtime = make_runtime(make_store(poll_ms=600_000))
     await runtime.start()
     await wait_for(lambda: runtime.state.last_poll_ms is not None)
     board.put(todo(1))
@@ -398,3 +398,21 @@ async def test_terminal_cleanup_uses_the_recorded_workspace_after_a_root_change(
     board.move(issue.id, "Done")
     await wait_for(lambda: ("remove", "MT-1") in workspaces.calls)
     assert not (ws_root / "MT-1").exists()
+
+
+async def test_a_worker_cancelled_from_inside_is_reported_as_a_failure(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+) -> None:
+    board.put(todo(1))
+
+    async def stray_cancel(session: FakeSession, prompt: str, turn: int) -> None:
+        raise asyncio.CancelledError
+
+    agents.scripts["MT-1"] = stray_cancel
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    await wait_for(lambda: runtime.snapshot()["counts"]["retrying"] == 1)
+    assert runtime.snapshot()["retrying"][0]["error"] == "worker exited: worker task was cancelled"

@@ -457,11 +457,15 @@ class OrchestratorRuntime:
 
     def _worker_done(self, issue_id: str, task: asyncio.Task[None]) -> None:
         current = self._workers.get(issue_id)
-        if current is not None and current[1] is task:
-            del self._workers[issue_id]
         self._forget_pending(issue_id, task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("worker task failed %s", kv(issue_id=issue_id, error=task.exception()))
+        if current is None or current[1] is not task:
+            return  # stopped on purpose: the core already let go of it
+        del self._workers[issue_id]
+        if task.cancelled():
+            # Cancelled by something other than the core (a stray CancelledError inside a
+            # library): report it, or the issue would look busy until the stall check.
+            log.error("worker task cancelled unexpectedly %s", kv(issue_id=issue_id))
+            self._apply(WorkerExited(issue_id, current[0], False, "worker task was cancelled"))
 
     def _stop_worker(self, effect: StopWorker) -> None:
         current = self._workers.get(effect.issue_id)
