@@ -14,10 +14,12 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from symphony.errors import SymphonyError
+from symphony.observability.http.server import HttpSettings, http_settings, serve_http
 from symphony.observability.logs import configure_logging, kv, register_secrets
+from symphony.observability.status_view import StatusView
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.orchestrator.wiring import build_runtime
 from symphony.trackers.resolve import resolve_tracker
@@ -27,6 +29,7 @@ from symphony.workflow.store import Workflow, WorkflowStore
 log = logging.getLogger("symphony.service")
 
 SHUTDOWN_TIMEOUT_S = 30.0
+HTTP_START_TIMEOUT_S = 15.0
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -106,14 +109,88 @@ async def _serve(
     try:
         await runtime.start()
     except SymphonyError as exc:
-        log.error("startup failed %s", kv(path=store.path, code=exc.code, error=exc.message))
-        print(f"symphony: cannot start [{exc.code}]\n{exc.message}", file=console)
-        return 1
+        return _startup_failed(store, exc, console)
+    surfaces = _Surfaces(runtime, console)
     try:
+        try:
+            await surfaces.start(store, options, logs_root)
+        except SymphonyError as exc:
+            return _startup_failed(store, exc, console)
         return await _serve_until_signal(store, runtime, options)
     finally:
-        # Stops dispatching, cancels every worker (agents killed, after_run hooks run), waits.
+        # Stops dispatching, cancels every worker (agents killed, after_run hooks run), waits;
+        # the dashboard keeps serving until the agents are down so operators see the shutdown.
         await runtime.stop()
+        await surfaces.stop()
+
+
+def _startup_failed(store: WorkflowStore, exc: SymphonyError, console: TextIO) -> int:
+    log.error("startup failed %s", kv(path=store.path, code=exc.code, error=exc.message))
+    print(f"symphony: cannot start [{exc.code}]\n{exc.message}", file=console)
+    return 1
+
+
+class _Surfaces:
+    """The HTTP API/dashboard and the terminal status view: observers of the runtime only."""
+
+    def __init__(self, runtime: OrchestratorRuntime, console: TextIO) -> None:
+        self._runtime = runtime
+        self._console = console
+        self._status: StatusView | None = None
+        self._http_stop = asyncio.Event()
+        self._http_task: asyncio.Task[None] | None = None
+
+    async def start(self, store: WorkflowStore, options: ServiceOptions, logs_root: Path) -> None:
+        self._status = StatusView(self._runtime, stream=self._console)
+        if self._status.mode == "live":
+            # Log lines print above the live frame instead of tearing it.
+            configure_logging(logs_root=logs_root, console=self._status.log_stream)
+        settings = http_settings(store.current.config.server, options.port)
+        if settings is not None:
+            url = await self._start_http(settings)
+            self._status.dashboard_url = url
+            print(f"symphony: dashboard at {url}", file=self._console, flush=True)
+        await self._status.start()
+
+    async def _start_http(self, settings: HttpSettings) -> str:
+        bound: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def on_bound(url: str) -> None:
+            if not bound.done():
+                bound.set_result(url)
+
+        self._http_task = asyncio.create_task(
+            serve_http(
+                self._runtime,
+                host=settings.host,
+                port=settings.port,
+                access_token=settings.access_token,
+                stop=self._http_stop,
+                on_bound=on_bound,
+            ),
+            name="http-server",
+        )
+        waiters: set[asyncio.Future[Any]] = {self._http_task, bound}
+        done, _ = await asyncio.wait(
+            waiters, timeout=HTTP_START_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+        )
+        if bound in done:
+            return bound.result()
+        if self._http_task in done:
+            self._http_task.result()  # raises the HttpServerError (a SymphonyError)
+        raise SymphonyError(
+            f"the HTTP server did not start within {HTTP_START_TIMEOUT_S:.0f}s",
+            code="http_start_timeout",
+        )
+
+    async def stop(self) -> None:
+        if self._status is not None:
+            with contextlib.suppress(Exception):
+                await self._status.stop()
+        self._http_stop.set()
+        if self._http_task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(self._http_task, timeout=SHUTDOWN_TIMEOUT_S)
 
 
 async def _serve_until_signal(

@@ -189,3 +189,50 @@ def test_service_startup_failure_exits_nonzero_in_subprocess(
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert "polling.interval_ms" in out
+
+
+def test_service_serves_api_on_ephemeral_port_and_prints_url(
+    write_workflow: Callable[..., Path], tmp_path: Path
+) -> None:
+    import httpx
+
+    path = write_workflow(GOOD)
+    proc = _service([str(path), "--port", "0", "--logs-root", str(tmp_path / "logs")], tmp_path)
+    try:
+        lines = _wait_for_line(proc, "symphony: dashboard at http://127.0.0.1:")
+        url = lines[-1].split("dashboard at ", 1)[1].strip()
+        _wait_for_line(proc, "symphony started")
+        state = httpx.get(url + "api/v1/state", timeout=10)
+        assert state.status_code == 200
+        body = state.json()
+        assert body["counts"] == {"running": 0, "retrying": 0}
+        assert body["workflow"]["path"] == str(path)
+        assert httpx.get(url + "api/v1/NOPE-1", timeout=10).status_code == 404
+        assert httpx.get(url, timeout=10).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, rest
+
+
+def test_service_fails_clearly_when_port_is_taken(
+    write_workflow: Callable[..., Path], tmp_path: Path
+) -> None:
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        path = write_workflow(GOOD)
+        proc = _service(
+            [str(path), "--port", str(port), "--logs-root", str(tmp_path / "l")], tmp_path
+        )
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        taken.close()
+    assert proc.returncode == 1
+    assert "http_bind_failed" in out and str(port) in out and "--port" in out
