@@ -73,7 +73,7 @@ async def make_runtime(
             workspaces=workspaces,
             sessions=agents,
             continuation=continuation,
-            adapter_factory=lambda _wf: MemoryAdapter(board),
+            adapter_factory=kwargs.pop("adapter_factory", lambda _wf: MemoryAdapter(board)),
             tracker_timeout_s=kwargs.pop("tracker_timeout_s", 5.0),
             **kwargs,
         )

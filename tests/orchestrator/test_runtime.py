@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,8 @@ from symphony.issue import Issue
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.runtime_view import RuntimeChange, RuntimeView
 from symphony.trackers.base import TrackerError
-from tests.support.memory_tracker import MemoryBoard
+from symphony.workflow.store import Workflow
+from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
 
 from .conftest import StoreFactory
 from .fakes import FakeAgents, FakeSession, FakeWorkspaces, wait_for
@@ -252,17 +253,15 @@ async def test_slow_tracker_times_out_into_a_visible_error(
     make_runtime: Make,
     board: MemoryBoard,
 ) -> None:
-    runtime = make_runtime(make_store(), tracker_timeout_s=0.1)
+    class StuckTracker(MemoryAdapter):
+        async def fetch_issues_by_states(self, state_names: Sequence[str]) -> list[Issue]:
+            await asyncio.sleep(60)
+            return []
+
+    runtime = make_runtime(
+        make_store(), tracker_timeout_s=0.1, adapter_factory=lambda _wf: StuckTracker(board)
+    )
     await runtime.start()
-    adapter = runtime._adapter
-    assert adapter is not None
-
-    async def never(_states: Any) -> list[Issue]:
-        await asyncio.sleep(60)
-        return []
-
-    adapter.fetch_issues_by_states = never  # type: ignore[method-assign,assignment]
-    runtime.request_refresh()
     await wait_for(lambda: runtime.snapshot()["tracker"]["error"] is not None)
     assert runtime.snapshot()["tracker"]["error"]["code"] == "tracker_timeout"
 
@@ -351,14 +350,12 @@ async def test_tracker_kind_change_recreates_the_adapter(
 ) -> None:
     store = make_store()
     created: list[str] = []
-    runtime = make_runtime(store)
-    factory = runtime._adapter_factory
 
-    def counting(workflow: Any) -> Any:
+    def counting(workflow: Workflow) -> MemoryAdapter:
         created.append(str(workflow.config.tracker.required_labels))
-        return factory(workflow)
+        return MemoryAdapter(board)
 
-    runtime._adapter_factory = counting
+    runtime = make_runtime(store, adapter_factory=counting)
     await runtime.start()
     store.path.write_text(
         store.path.read_text().replace("kind: memory", "kind: memory\n  required_labels: [x]")
@@ -416,3 +413,31 @@ async def test_a_worker_cancelled_from_inside_is_reported_as_a_failure(
     await runtime.start()
     await wait_for(lambda: runtime.snapshot()["counts"]["retrying"] == 1)
     assert runtime.snapshot()["retrying"][0]["error"] == "worker exited: worker task was cancelled"
+
+
+async def test_a_reload_whose_adapter_cannot_be_built_keeps_the_old_one_and_pauses_dispatch(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+) -> None:
+    store = make_store()
+
+    def factory(workflow: Workflow) -> MemoryAdapter:
+        if workflow.config.tracker.required_labels:
+            raise TrackerError("invalid_tracker_config", "project not found")
+        return MemoryAdapter(board)
+
+    runtime = make_runtime(store, adapter_factory=factory)
+    await runtime.start()
+    store.path.write_text(
+        store.path.read_text().replace("kind: memory", "kind: memory\n  required_labels: [x]")
+    )
+    await wait_for(lambda: runtime.snapshot()["workflow"]["error"] is not None)
+    error = runtime.snapshot()["workflow"]["error"]
+    assert error["code"] == "tracker_adapter_error" and "project not found" in error["message"]
+    board.put(todo(1, labels=("x",)))
+    ticks = runtime.state.tick_id
+    await wait_for(lambda: runtime.state.tick_id >= ticks + 2)
+    assert agents.sessions == []
+    assert runtime.state.config.required_labels == ()  # still the last good config

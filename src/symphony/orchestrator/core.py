@@ -15,23 +15,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from symphony.issue import Issue
-from symphony.orchestrator import policy
+from symphony.orchestrator import policy, runs
 from symphony.orchestrator.effects import (
     AckRefresh,
     CancelRetryTimer,
     Effect,
     FetchCandidates,
-    FetchRetryIssue,
     FetchRunningIssues,
     FetchTerminalIssues,
     Log,
     Notify,
     RemoveWorkspaces,
     ScheduleTick,
-    SetRetryTimer,
-    StartWorker,
-    StopWorker,
 )
 from symphony.orchestrator.events import (
     AgentUpdate,
@@ -49,22 +44,17 @@ from symphony.orchestrator.events import (
     WorkerExited,
     WorkerInfo,
 )
-from symphony.orchestrator.records import end_run, remember_retry
-from symphony.orchestrator.state import (
-    OrchestratorState,
-    Phase,
-    Problem,
-    RecentEvent,
-    RetryEntry,
-    RetryKind,
-    RunningEntry,
+from symphony.orchestrator.runs import NO_SLOTS_ERROR
+from symphony.orchestrator.state import OrchestratorState, Phase, Problem
+from symphony.orchestrator.transitions import (
+    Effects,
+    dispatch,
+    schedule_retry,
+    stop,
+    stop_and_release,
 )
-from symphony.orchestrator.tokens import apply_usage
 
-NO_SLOTS_ERROR = "no available orchestrator slots"
-MESSAGE_LIMIT = 500
-
-Effects = list[Effect]
+__all__ = ["NO_SLOTS_ERROR", "decide"]
 
 
 def decide(
@@ -144,8 +134,8 @@ def _reconcile_stalls(state: OrchestratorState, now: float, out: Effects) -> Non
     for entry in stalled:
         elapsed = int(now - entry.activity_ms)
         error = f"stalled for {elapsed} ms without agent activity"
-        _stop(state, entry, cleanup=False, reason=error, now=now, out=out)
-        _schedule_retry(
+        stop(state, entry, cleanup=False, reason=error, now=now, out=out)
+        schedule_retry(
             state, entry.issue, (entry.attempt or 0) + 1, "failure", error, now=now, out=out
         )
 
@@ -175,16 +165,16 @@ def _running_refreshed(
                 continue  # ended while the refresh was in flight
             issue = fresh.get(issue_id)
             if issue is None:
-                _stop_and_release(state, entry, False, "issue no longer visible", now, out)
+                stop_and_release(state, entry, False, "issue no longer visible", now, out)
             elif policy.is_terminal(issue, config):
                 entry.issue = issue
-                _stop_and_release(state, entry, True, f"issue is {issue.state}", now, out)
+                stop_and_release(state, entry, True, f"issue is {issue.state}", now, out)
             elif not policy.is_active(issue, config):
                 entry.issue = issue
-                _stop_and_release(state, entry, False, f"issue is {issue.state}", now, out)
+                stop_and_release(state, entry, False, f"issue is {issue.state}", now, out)
             elif not policy.is_routable(issue, config):
                 entry.issue = issue
-                _stop_and_release(state, entry, False, "issue no longer routable", now, out)
+                stop_and_release(state, entry, False, "issue no longer routable", now, out)
             else:
                 entry.issue = issue
     _begin_dispatch(state, now, out)
@@ -232,7 +222,7 @@ def _dispatch_candidates(state: OrchestratorState, issues: Any, now: float, out:
         if state.is_claimed(issue.id) or not policy.is_candidate(issue, config):
             continue
         if policy.state_slot_free(state, issue):
-            _dispatch(state, issue, None, now, out)
+            dispatch(state, issue, None, now, out)
 
 
 def _finish_tick(state: OrchestratorState, now: float, out: Effects) -> None:
@@ -252,241 +242,6 @@ def _refresh_requested(state: OrchestratorState, _event: Any, now: float, out: E
     state.next_tick_ms = now
     out.append(ScheduleTick(0))
     out.append(AckRefresh(coalesced=False))
-
-
-# --- dispatch, exits and retries (SPEC §8.4, §16.4, §16.6) ----------------------------------
-
-
-def _dispatch(
-    state: OrchestratorState, issue: Issue, attempt: int | None, now: float, out: Effects
-) -> None:
-    run_id = state.next_run_id
-    state.next_run_id += 1
-    state.running[issue.id] = RunningEntry(
-        issue=issue, run_id=run_id, attempt=attempt, started_ms=now
-    )
-    if state.retry_attempts.pop(issue.id, None) is not None:
-        out.append(CancelRetryTimer(issue.id))
-    out.append(StartWorker(issue, attempt, run_id))
-    out.append(
-        Log.info(
-            "dispatching issue",
-            issue_id=issue.id,
-            issue_identifier=issue.identifier,
-            state=issue.state,
-            attempt=attempt,
-            run_id=run_id,
-        )
-    )
-
-
-def _stop(
-    state: OrchestratorState,
-    entry: RunningEntry,
-    *,
-    cleanup: bool,
-    reason: str,
-    now: float,
-    out: Effects,
-) -> None:
-    end_run(state, entry, now, error=None if cleanup else reason)
-    issue = entry.issue
-    out.append(
-        StopWorker(issue.id, issue.identifier, entry.run_id, cleanup, reason, entry.workspace_path)
-    )
-    out.append(
-        Log.info(
-            "stopping agent",
-            issue_id=issue.id,
-            issue_identifier=issue.identifier,
-            session_id=entry.session_id,
-            reason=reason,
-            cleanup_workspace=cleanup,
-        )
-    )
-
-
-def _stop_and_release(
-    state: OrchestratorState,
-    entry: RunningEntry,
-    cleanup: bool,
-    reason: str,
-    now: float,
-    out: Effects,
-) -> None:
-    _stop(state, entry, cleanup=cleanup, reason=reason, now=now, out=out)
-    out.append(
-        Log.info(
-            "claim released",
-            issue_id=entry.issue.id,
-            issue_identifier=entry.issue.identifier,
-            reason=reason,
-        )
-    )
-
-
-def _schedule_retry(
-    state: OrchestratorState,
-    target: Issue | RetryEntry,
-    attempt: int,
-    kind: RetryKind,
-    error: str | None,
-    *,
-    now: float,
-    out: Effects,
-) -> None:
-    if isinstance(target, Issue):
-        issue_id, identifier, url = target.id, target.identifier, target.url
-    else:
-        issue_id, identifier, url = target.issue_id, target.identifier, target.issue_url
-    if kind == "continuation":
-        delay = float(policy.CONTINUATION_DELAY_MS)
-    else:
-        delay = float(policy.failure_delay_ms(attempt, state.config.max_retry_backoff_ms))
-    token = state.next_retry_token
-    state.next_retry_token += 1
-    entry = RetryEntry(
-        issue_id=issue_id,
-        identifier=identifier,
-        attempt=attempt,
-        due_ms=now + delay,
-        token=token,
-        kind=kind,
-        error=error,
-        issue_url=url,
-    )
-    state.retry_attempts[issue_id] = entry
-    remember_retry(state, entry)
-    out.append(SetRetryTimer(issue_id, token, delay))
-    out.append(
-        Log.info(
-            "retry scheduled",
-            issue_id=issue_id,
-            issue_identifier=identifier,
-            attempt=attempt,
-            delay_ms=int(delay),
-            kind=kind,
-            error=error,
-        )
-    )
-
-
-def _worker_info(state: OrchestratorState, event: WorkerInfo, _now: float, _out: Effects) -> None:
-    entry = state.running.get(event.issue_id)
-    if entry is not None and entry.run_id == event.run_id:
-        entry.workspace_path = event.workspace_path
-        entry.log_paths = event.log_paths
-
-
-def _agent_update(state: OrchestratorState, event: AgentUpdate, now: float, _out: Effects) -> None:
-    entry = state.running.get(event.issue_id)
-    if entry is None or entry.run_id != event.run_id:
-        return
-    if event.usage:
-        apply_usage(entry, state.totals, event.usage, thread_id=event.thread_id)
-    if event.rate_limits:
-        state.rate_limits = event.rate_limits
-    if event.session_id and event.session_id != entry.session_id:
-        # SPEC §4.1.6: turns started in this worker's lifetime; one session id per turn.
-        entry.session_id = event.session_id
-        entry.turn_count += 1
-    if event.thread_id:
-        entry.thread_id = event.thread_id
-    if event.turn_id:
-        entry.turn_id = event.turn_id
-    if event.pid:
-        entry.pid = event.pid
-    message = event.message
-    if message is not None and len(message) > MESSAGE_LIMIT:
-        message = message[: MESSAGE_LIMIT - 1] + "…"
-    entry.last_event = event.event
-    entry.last_message = message
-    entry.last_event_ms = now
-    entry.recent.append(RecentEvent(now, event.event, message))
-
-
-def _worker_exited(state: OrchestratorState, event: WorkerExited, now: float, out: Effects) -> None:
-    entry = state.running.get(event.issue_id)
-    if entry is None or entry.run_id != event.run_id:
-        return  # a worker we already stopped; its exit changes nothing
-    issue = entry.issue
-    fields = {"issue_id": issue.id, "issue_identifier": issue.identifier}
-    if event.ok:
-        end_run(state, entry, now, error=None)
-        state.completed.add(issue.id)
-        out.append(Log.info("agent run completed", **fields, session_id=entry.session_id))
-        if not state.shutting_down:
-            _schedule_retry(state, issue, 1, "continuation", None, now=now, out=out)
-    else:
-        error = f"worker exited: {event.error or 'unknown error'}"
-        end_run(state, entry, now, error=error)
-        out.append(Log.warning("agent run failed", **fields, error=event.error))
-        if not state.shutting_down:
-            attempt = (entry.attempt or 0) + 1
-            _schedule_retry(state, issue, attempt, "failure", error, now=now, out=out)
-    out.append(Notify())
-
-
-def _retry_due(state: OrchestratorState, event: RetryDue, _now: float, out: Effects) -> None:
-    entry = state.retry_attempts.get(event.issue_id)
-    if state.shutting_down or entry is None or entry.token != event.token or entry.fetching:
-        return  # stale timer: a newer retry or a dispatch replaced it
-    entry.fetching = True
-    out.append(FetchRetryIssue(event.issue_id, event.token))
-
-
-def _retry_fetched(
-    state: OrchestratorState, event: RetryIssueFetched, now: float, out: Effects
-) -> None:
-    entry = state.retry_attempts.get(event.issue_id)
-    if entry is None or entry.token != event.token or not entry.fetching:
-        return
-    entry.fetching = False
-    config = state.config
-    fields = {"issue_id": entry.issue_id, "issue_identifier": entry.identifier}
-    if event.error is not None:
-        _requeue(state, entry, None, f"retry refresh failed: {event.error.message}", now, out)
-        return
-    issue = next((i for i in event.issues if i.id == entry.issue_id), None)
-    if issue is None:
-        _release_retry(state, entry, "issue no longer visible", out)
-    elif policy.is_terminal(issue, config):
-        _release_retry(state, entry, f"issue is {issue.state}", out)
-        out.append(RemoveWorkspaces(((issue.id, issue.identifier),)))
-    elif not policy.is_candidate(issue, config):
-        _release_retry(state, entry, f"issue is {issue.state} and no longer eligible", out)
-    elif state.config_error is not None:
-        _requeue(state, entry, issue, "dispatch blocked: the workflow file is invalid", now, out)
-    elif policy.global_slots(state) == 0 or not policy.state_slot_free(state, issue):
-        _requeue(state, entry, issue, NO_SLOTS_ERROR, now, out)
-    else:
-        out.append(Log.info("retry dispatch", **fields, attempt=entry.attempt))
-        _dispatch(state, issue, entry.attempt, now, out)
-    out.append(Notify())
-
-
-def _requeue(
-    state: OrchestratorState,
-    entry: RetryEntry,
-    issue: Issue | None,
-    error: str,
-    now: float,
-    out: Effects,
-) -> None:
-    target: Issue | RetryEntry = entry if issue is None else issue
-    _schedule_retry(state, target, entry.attempt + 1, "failure", error, now=now, out=out)
-
-
-def _release_retry(state: OrchestratorState, entry: RetryEntry, reason: str, out: Effects) -> None:
-    del state.retry_attempts[entry.issue_id]
-    out.append(
-        Log.info(
-            "claim released",
-            issue_id=entry.issue_id,
-            issue_identifier=entry.identifier,
-            reason=reason,
-        )
-    )
 
 
 # --- config and shutdown (SPEC §6.2) --------------------------------------------------------
@@ -522,7 +277,7 @@ def _shutdown(state: OrchestratorState, _event: Any, now: float, out: Effects) -
         return
     state.shutting_down = True
     for entry in list(state.running.values()):
-        _stop(state, entry, cleanup=False, reason="service shutting down", now=now, out=out)
+        stop(state, entry, cleanup=False, reason="service shutting down", now=now, out=out)
     for issue_id in list(state.retry_attempts):
         out.append(CancelRetryTimer(issue_id))
     state.retry_attempts.clear()
@@ -538,11 +293,11 @@ _HANDLERS: dict[type[Any], Callable[[OrchestratorState, Any, float, Effects], No
     RunningRefreshed: _running_refreshed,
     CandidatesFetched: _candidates_fetched,
     RefreshRequested: _refresh_requested,
-    RetryDue: _retry_due,
-    RetryIssueFetched: _retry_fetched,
-    WorkerInfo: _worker_info,
-    AgentUpdate: _agent_update,
-    WorkerExited: _worker_exited,
+    RetryDue: runs.retry_due,
+    RetryIssueFetched: runs.retry_fetched,
+    WorkerInfo: runs.worker_info,
+    AgentUpdate: runs.agent_update,
+    WorkerExited: runs.worker_exited,
     ConfigChanged: _config_changed,
     ShutdownRequested: _shutdown,
 }

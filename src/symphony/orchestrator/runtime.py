@@ -5,11 +5,8 @@ effects: tracker reads and workspace removals become tasks whose results come ba
 workers become tasks (one per attempt), timers become loop handles. Events raised while effects
 execute are queued, so ``decide`` is never re-entered.
 
-Two ordering guarantees the core relies on, enforced here:
-- a new worker for an issue starts only after the previous worker of that issue (stopped by
-  reconciliation or a stall) and any removal of its workspace have finished, so two agents
-  never share an issue or a workspace;
-- a terminal issue's workspace is removed only after its worker (and ``after_run``) is gone.
+The per-issue ordering the core relies on (no overlapping workers, workspace removal only
+after the worker is gone) is enforced by ``WorkerPool``.
 """
 
 from __future__ import annotations
@@ -57,7 +54,6 @@ from symphony.orchestrator.events import (
     Started,
     TerminalIssuesFetched,
     TickDue,
-    WorkerExited,
 )
 from symphony.orchestrator.observers import Observers
 from symphony.orchestrator.ports import (
@@ -68,13 +64,9 @@ from symphony.orchestrator.ports import (
 )
 from symphony.orchestrator.snapshot import Instant, build_issue_detail, build_snapshot
 from symphony.orchestrator.state import OrchestratorState
-from symphony.orchestrator.worker import (
-    DEFAULT_TRACKER_TIMEOUT_S,
-    Attempt,
-    AttemptResult,
-    WorkerServices,
-    run_attempt,
-)
+from symphony.orchestrator.tracker_binding import AdapterFactory, TrackerBinding
+from symphony.orchestrator.worker import DEFAULT_TRACKER_TIMEOUT_S, Attempt, WorkerServices
+from symphony.orchestrator.workers import WorkerPool
 from symphony.runtime_view import RuntimeChange
 from symphony.trackers.base import TrackerAdapter
 from symphony.workflow.store import Workflow, WorkflowStore
@@ -86,8 +78,6 @@ log = logging.getLogger("symphony.orchestrator")
 STOP_MARGIN_S = 15.0
 TRACKER_TIMEOUT = "tracker_timeout"
 ADAPTER_ERROR = "tracker_adapter_error"
-
-AdapterFactory = Callable[[Workflow], TrackerAdapter]
 
 
 class OrchestratorRuntime:
@@ -109,14 +99,11 @@ class OrchestratorRuntime:
         self._workspaces = workspaces
         self._sessions = sessions
         self._continuation = continuation
-        self._adapter_factory = adapter_factory
         self._agent_logs = agent_logs
         self._tracker_timeout_s = tracker_timeout_s
         workflow = store.current
         self._workflow = workflow
-        self._adapter: TrackerAdapter | None = None
-        self._retired_adapters: list[TrackerAdapter] = []
-        self._adapter_error: str | None = None
+        self._tracker = TrackerBinding(adapter_factory)
         self._sent_config: tuple[int, str | None] = (workflow.version, None)
         self._state = OrchestratorState(config=SchedulerConfig.from_service(workflow.config))
         self._queue: deque[Event] = deque()
@@ -124,9 +111,7 @@ class OrchestratorRuntime:
         self._ack: AckRefresh | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
         self._retry_handles: dict[str, asyncio.TimerHandle] = {}
-        self._workers: dict[str, tuple[int, asyncio.Task[None]]] = {}
-        # Tasks a new worker of the issue must wait for: stopped workers, workspace removals.
-        self._pending: dict[str, set[asyncio.Task[Any]]] = {}
+        self._pool = WorkerPool(report=self._apply, grace_s=self._stop_grace_s)
         self._io_tasks: set[asyncio.Task[Any]] = set()
         self._observers = Observers(self.snapshot)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -143,13 +128,13 @@ class OrchestratorRuntime:
         if self._running:
             return
         self._loop = asyncio.get_running_loop()
-        self._adapter = self._adapter_factory(self._workflow)
+        adapter = self._tracker.open(self._workflow)
         self._store.subscribe(self._on_reload)
         self._running = True
         log.info(
             "orchestrator started %s",
             kv(
-                tracker=self._adapter.kind,
+                tracker=adapter.kind,
                 max_concurrent_agents=self._state.config.max_concurrent_agents,
                 poll_interval_ms=self._state.config.poll_interval_ms,
             ),
@@ -167,22 +152,12 @@ class OrchestratorRuntime:
         for handle in self._retry_handles.values():
             handle.cancel()
         self._retry_handles.clear()
-        waiting: set[asyncio.Task[Any]] = {task for _, task in self._workers.values()}
-        for tasks in self._pending.values():
-            waiting |= tasks
-        if waiting:
-            log.info("waiting for workers to stop %s", kv(tasks=len(waiting)))
-            _, late = await asyncio.wait(waiting, timeout=self._stop_grace_s())
-            for task in late:
-                log.error("worker did not stop in time, abandoning it %s", kv(task=task.get_name()))
-                task.cancel()
+        await self._pool.drain()
         for task in list(self._io_tasks):
             task.cancel()
         if self._io_tasks:
             await asyncio.wait(self._io_tasks, timeout=5.0)
-        for adapter in [self._adapter, *self._retired_adapters]:
-            if adapter is not None:
-                await _close_adapter(adapter)
+        await self._tracker.close_all()
         self._running = False
         log.info("orchestrator stopped")
 
@@ -192,8 +167,8 @@ class OrchestratorRuntime:
         workflow = self._workflow
         error = self._store.error
         workflow_error: dict[str, Any] | None = error.to_dict() if error is not None else None
-        if workflow_error is None and self._adapter_error is not None:
-            workflow_error = {"code": ADAPTER_ERROR, "message": self._adapter_error, "at": None}
+        if workflow_error is None and self._tracker.error is not None:
+            workflow_error = {"code": ADAPTER_ERROR, "message": self._tracker.error, "at": None}
         return build_snapshot(
             self._state,
             self._instant(),
@@ -204,7 +179,7 @@ class OrchestratorRuntime:
                 "warnings": list(workflow.warnings),
                 "error": workflow_error,
             },
-            tracker_kind=self._adapter.kind if self._adapter is not None else None,
+            tracker_kind=self._tracker.kind,
         )
 
     def issue_detail(self, identifier: str) -> dict[str, Any] | None:
@@ -354,26 +329,13 @@ class OrchestratorRuntime:
         self._push_config()
 
     def _on_reload(self, workflow: Workflow) -> None:
-        if workflow.config.tracker != self._workflow.config.tracker:
-            try:
-                adapter = self._adapter_factory(workflow)
-            except Exception as exc:
-                self._adapter_error = f"tracker adapter for the reloaded workflow failed: {exc}"
-                log.error("tracker adapter not replaced %s", kv(error=self._adapter_error))
-                self._push_config()
-                return
-            if self._adapter is not None:
-                # In-flight sessions keep the adapter they were bound to (SPEC §10.5).
-                self._retired_adapters.append(self._adapter)
-            self._adapter = adapter
-            log.info("tracker adapter replaced %s", kv(tracker=adapter.kind))
-        self._adapter_error = None
-        self._workflow = workflow
+        if self._tracker.rebind(self._workflow, workflow):
+            self._workflow = workflow
         self._push_config()
 
     def _push_config(self) -> None:
         error = self._store.error
-        message = error.error.message if error is not None else self._adapter_error
+        message = error.error.message if error is not None else self._tracker.error
         key = (self._workflow.version, message)
         if key == self._sent_config:
             return
@@ -387,8 +349,7 @@ class OrchestratorRuntime:
         call: Callable[[TrackerAdapter], Awaitable[Sequence[Issue]]],
         to_event: Callable[[Sequence[Issue], FetchError | None], Event],
     ) -> None:
-        adapter = self._adapter
-        assert adapter is not None
+        adapter = self._tracker.current
 
         async def read() -> None:
             try:
@@ -427,66 +388,20 @@ class OrchestratorRuntime:
         )
 
     def _start_worker(self, effect: StartWorker) -> None:
-        assert self._adapter is not None
-        issue = effect.issue
-        spec = Attempt(issue, effect.attempt, effect.run_id, self._workflow, self._adapter)
-        before = tuple(self._pending.get(issue.id, ()))
-
-        async def work() -> None:
-            if before:
-                _, late = await asyncio.wait(before, timeout=self._stop_grace_s())
-                if late:
-                    log.error(
-                        "previous worker still stopping, starting anyway %s",
-                        kv(issue_id=issue.id, issue_identifier=issue.identifier),
-                    )
-            try:
-                result = await run_attempt(spec, self._services())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.exception(
-                    "worker crashed %s", kv(issue_id=issue.id, issue_identifier=issue.identifier)
-                )
-                result = AttemptResult(False, f"unexpected error: {type(exc).__name__}: {exc}")
-            self._apply(WorkerExited(issue.id, effect.run_id, result.ok, result.error))
-
-        task = asyncio.get_running_loop().create_task(work(), name=f"worker-{issue.identifier}")
-        self._workers[issue.id] = (effect.run_id, task)
-        task.add_done_callback(lambda t: self._worker_done(issue.id, t))
-
-    def _worker_done(self, issue_id: str, task: asyncio.Task[None]) -> None:
-        current = self._workers.get(issue_id)
-        self._forget_pending(issue_id, task)
-        if current is None or current[1] is not task:
-            return  # stopped on purpose: the core already let go of it
-        del self._workers[issue_id]
-        if task.cancelled():
-            # Cancelled by something other than the core (a stray CancelledError inside a
-            # library): report it, or the issue would look busy until the stall check.
-            log.error("worker task cancelled unexpectedly %s", kv(issue_id=issue_id))
-            self._apply(WorkerExited(issue_id, current[0], False, "worker task was cancelled"))
+        adapter = self._tracker.current
+        spec = Attempt(effect.issue, effect.attempt, effect.run_id, self._workflow, adapter)
+        self._pool.start(spec, self._services())
 
     def _stop_worker(self, effect: StopWorker) -> None:
-        current = self._workers.get(effect.issue_id)
-        stopping: asyncio.Task[None] | None = None
-        if current is not None and current[0] == effect.run_id:
-            stopping = current[1]
-            del self._workers[effect.issue_id]
-            stopping.cancel()
-            self._pending.setdefault(effect.issue_id, set()).add(stopping)
+        self._pool.stop(effect.issue_id, effect.run_id)
         if effect.cleanup:
             self._remove_workspace(effect.issue_id, effect.identifier, effect.workspace_path)
 
     def _remove_workspace(self, issue_id: str, identifier: str, recorded: str | None) -> None:
-        before = tuple(self._pending.get(issue_id, ()))
-        workflow = self._workflow
-        strip = self._adapter.secret_environment_names() if self._adapter else frozenset()
+        config = self._workflow.config
+        strip = self._tracker.secret_environment_names()
 
         async def remove() -> None:
-            if before:
-                await asyncio.wait(before, timeout=self._stop_grace_s())
-            config = workflow.config
             try:
                 if recorded is not None:
                     await self._workspaces.remove_path(
@@ -508,26 +423,10 @@ class OrchestratorRuntime:
                     kv(issue_id=issue_id, issue_identifier=identifier, error=exc.message),
                 )
 
-        task = self._spawn(remove(), name=f"cleanup-{identifier}")
-        self._pending.setdefault(issue_id, set()).add(task)
-        task.add_done_callback(lambda t: self._forget_pending(issue_id, t))
-
-    def _forget_pending(self, issue_id: str, task: asyncio.Task[Any]) -> None:
-        tasks = self._pending.get(issue_id)
-        if tasks is not None:
-            tasks.discard(task)
-            if not tasks:
-                del self._pending[issue_id]
+        self._pool.after(issue_id, remove, name=f"cleanup-{identifier}")
 
     def _stop_grace_s(self) -> float:
         return self._workflow.config.hooks.timeout_ms / 1000.0 + STOP_MARGIN_S
 
     def _workspaces_path(self, identifier: str) -> Path:
         return self._workflow.config.workspace.root / workspace_key(identifier)
-
-
-async def _close_adapter(adapter: TrackerAdapter) -> None:
-    try:
-        await asyncio.wait_for(adapter.aclose(), timeout=5.0)
-    except Exception as exc:
-        log.warning("tracker adapter close failed %s", kv(tracker=adapter.kind, error=exc))

@@ -1,0 +1,143 @@
+"""Core transitions driven by workers and retry timers (SPEC §7.3, §16.6).
+
+Worker reports (workspace info, agent events, exits) and the retry path (timer fired, issue
+re-fetched by id). Stale inputs, from a stopped run or a superseded timer, change nothing.
+"""
+
+from __future__ import annotations
+
+from symphony.issue import Issue
+from symphony.orchestrator import policy
+from symphony.orchestrator.effects import FetchRetryIssue, Log, Notify, RemoveWorkspaces
+from symphony.orchestrator.events import (
+    AgentUpdate,
+    RetryDue,
+    RetryIssueFetched,
+    WorkerExited,
+    WorkerInfo,
+)
+from symphony.orchestrator.records import end_run
+from symphony.orchestrator.state import OrchestratorState, RecentEvent, RetryEntry
+from symphony.orchestrator.tokens import apply_usage
+from symphony.orchestrator.transitions import Effects, dispatch, schedule_retry
+
+NO_SLOTS_ERROR = "no available orchestrator slots"
+MESSAGE_LIMIT = 500
+
+
+def worker_info(state: OrchestratorState, event: WorkerInfo, _now: float, _out: Effects) -> None:
+    entry = state.running.get(event.issue_id)
+    if entry is not None and entry.run_id == event.run_id:
+        entry.workspace_path = event.workspace_path
+        entry.log_paths = event.log_paths
+
+
+def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, _out: Effects) -> None:
+    entry = state.running.get(event.issue_id)
+    if entry is None or entry.run_id != event.run_id:
+        return
+    if event.usage:
+        apply_usage(entry, state.totals, event.usage, thread_id=event.thread_id)
+    if event.rate_limits:
+        state.rate_limits = event.rate_limits
+    if event.session_id and event.session_id != entry.session_id:
+        # SPEC §4.1.6: turns started in this worker's lifetime; one session id per turn.
+        entry.session_id = event.session_id
+        entry.turn_count += 1
+    if event.thread_id:
+        entry.thread_id = event.thread_id
+    if event.turn_id:
+        entry.turn_id = event.turn_id
+    if event.pid:
+        entry.pid = event.pid
+    message = event.message
+    if message is not None and len(message) > MESSAGE_LIMIT:
+        message = message[: MESSAGE_LIMIT - 1] + "…"
+    entry.last_event = event.event
+    entry.last_message = message
+    entry.last_event_ms = now
+    entry.recent.append(RecentEvent(now, event.event, message))
+
+
+def worker_exited(state: OrchestratorState, event: WorkerExited, now: float, out: Effects) -> None:
+    entry = state.running.get(event.issue_id)
+    if entry is None or entry.run_id != event.run_id:
+        return  # a worker we already stopped; its exit changes nothing
+    issue = entry.issue
+    fields = {"issue_id": issue.id, "issue_identifier": issue.identifier}
+    if event.ok:
+        end_run(state, entry, now, error=None)
+        state.completed.add(issue.id)
+        out.append(Log.info("agent run completed", **fields, session_id=entry.session_id))
+        if not state.shutting_down:
+            schedule_retry(state, issue, 1, "continuation", None, now=now, out=out)
+    else:
+        error = f"worker exited: {event.error or 'unknown error'}"
+        end_run(state, entry, now, error=error)
+        out.append(Log.warning("agent run failed", **fields, error=event.error))
+        if not state.shutting_down:
+            attempt = (entry.attempt or 0) + 1
+            schedule_retry(state, issue, attempt, "failure", error, now=now, out=out)
+    out.append(Notify())
+
+
+def retry_due(state: OrchestratorState, event: RetryDue, _now: float, out: Effects) -> None:
+    entry = state.retry_attempts.get(event.issue_id)
+    if state.shutting_down or entry is None or entry.token != event.token or entry.fetching:
+        return  # stale timer: a newer retry or a dispatch replaced it
+    entry.fetching = True
+    out.append(FetchRetryIssue(event.issue_id, event.token))
+
+
+def retry_fetched(
+    state: OrchestratorState, event: RetryIssueFetched, now: float, out: Effects
+) -> None:
+    entry = state.retry_attempts.get(event.issue_id)
+    if entry is None or entry.token != event.token or not entry.fetching:
+        return
+    entry.fetching = False
+    config = state.config
+    fields = {"issue_id": entry.issue_id, "issue_identifier": entry.identifier}
+    if event.error is not None:
+        _requeue(state, entry, None, f"retry refresh failed: {event.error.message}", now, out)
+        return
+    issue = next((i for i in event.issues if i.id == entry.issue_id), None)
+    if issue is None:
+        _release_retry(state, entry, "issue no longer visible", out)
+    elif policy.is_terminal(issue, config):
+        _release_retry(state, entry, f"issue is {issue.state}", out)
+        out.append(RemoveWorkspaces(((issue.id, issue.identifier),)))
+    elif not policy.is_candidate(issue, config):
+        _release_retry(state, entry, f"issue is {issue.state} and no longer eligible", out)
+    elif state.config_error is not None:
+        _requeue(state, entry, issue, "dispatch blocked: the workflow file is invalid", now, out)
+    elif policy.global_slots(state) == 0 or not policy.state_slot_free(state, issue):
+        _requeue(state, entry, issue, NO_SLOTS_ERROR, now, out)
+    else:
+        out.append(Log.info("retry dispatch", **fields, attempt=entry.attempt))
+        dispatch(state, issue, entry.attempt, now, out)
+    out.append(Notify())
+
+
+def _requeue(
+    state: OrchestratorState,
+    entry: RetryEntry,
+    issue: Issue | None,
+    error: str,
+    now: float,
+    out: Effects,
+) -> None:
+    target: Issue | RetryEntry = entry if issue is None else issue
+    schedule_retry(state, target, entry.attempt + 1, "failure", error, now=now, out=out)
+
+
+def _release_retry(state: OrchestratorState, entry: RetryEntry, reason: str, out: Effects) -> None:
+    del state.retry_attempts[entry.issue_id]
+    out.append(
+        Log.info(
+            "claim released",
+            issue_id=entry.issue_id,
+            issue_identifier=entry.identifier,
+            reason=reason,
+        )
+    )

@@ -1,0 +1,141 @@
+"""The shared moves of the scheduling core: dispatch, stop, schedule a retry (SPEC §8.4, §16.4).
+
+Every transition that starts or ends a run goes through these, so claims, totals, history and the
+matching effects always change together.
+"""
+
+from __future__ import annotations
+
+from symphony.issue import Issue
+from symphony.orchestrator import policy
+from symphony.orchestrator.effects import (
+    CancelRetryTimer,
+    Effect,
+    Log,
+    SetRetryTimer,
+    StartWorker,
+    StopWorker,
+)
+from symphony.orchestrator.records import end_run, remember_retry
+from symphony.orchestrator.state import (
+    OrchestratorState,
+    RetryEntry,
+    RetryKind,
+    RunningEntry,
+)
+
+Effects = list[Effect]
+
+
+def dispatch(
+    state: OrchestratorState, issue: Issue, attempt: int | None, now: float, out: Effects
+) -> None:
+    run_id = state.next_run_id
+    state.next_run_id += 1
+    state.running[issue.id] = RunningEntry(
+        issue=issue, run_id=run_id, attempt=attempt, started_ms=now
+    )
+    if state.retry_attempts.pop(issue.id, None) is not None:
+        out.append(CancelRetryTimer(issue.id))
+    out.append(StartWorker(issue, attempt, run_id))
+    out.append(
+        Log.info(
+            "dispatching issue",
+            issue_id=issue.id,
+            issue_identifier=issue.identifier,
+            state=issue.state,
+            attempt=attempt,
+            run_id=run_id,
+        )
+    )
+
+
+def stop(
+    state: OrchestratorState,
+    entry: RunningEntry,
+    *,
+    cleanup: bool,
+    reason: str,
+    now: float,
+    out: Effects,
+) -> None:
+    end_run(state, entry, now, error=None if cleanup else reason)
+    issue = entry.issue
+    out.append(
+        StopWorker(issue.id, issue.identifier, entry.run_id, cleanup, reason, entry.workspace_path)
+    )
+    out.append(
+        Log.info(
+            "stopping agent",
+            issue_id=issue.id,
+            issue_identifier=issue.identifier,
+            session_id=entry.session_id,
+            reason=reason,
+            cleanup_workspace=cleanup,
+        )
+    )
+
+
+def stop_and_release(
+    state: OrchestratorState,
+    entry: RunningEntry,
+    cleanup: bool,
+    reason: str,
+    now: float,
+    out: Effects,
+) -> None:
+    stop(state, entry, cleanup=cleanup, reason=reason, now=now, out=out)
+    out.append(
+        Log.info(
+            "claim released",
+            issue_id=entry.issue.id,
+            issue_identifier=entry.issue.identifier,
+            reason=reason,
+        )
+    )
+
+
+def schedule_retry(
+    state: OrchestratorState,
+    target: Issue | RetryEntry,
+    attempt: int,
+    kind: RetryKind,
+    error: str | None,
+    *,
+    now: float,
+    out: Effects,
+) -> None:
+    if isinstance(target, Issue):
+        issue_id, identifier, url = target.id, target.identifier, target.url
+    else:
+        issue_id, identifier, url = target.issue_id, target.identifier, target.issue_url
+    if kind == "continuation":
+        delay = float(policy.CONTINUATION_DELAY_MS)
+    else:
+        delay = float(policy.failure_delay_ms(attempt, state.config.max_retry_backoff_ms))
+    token = state.next_retry_token
+    state.next_retry_token += 1
+    entry = RetryEntry(
+        issue_id=issue_id,
+        identifier=identifier,
+        attempt=attempt,
+        due_ms=now + delay,
+        token=token,
+        kind=kind,
+        error=error,
+        issue_url=url,
+    )
+    state.retry_attempts[issue_id] = entry
+    remember_retry(state, entry)
+    out.append(SetRetryTimer(issue_id, token, delay))
+    out.append(
+        Log.info(
+            "retry scheduled",
+            issue_id=issue_id,
+            issue_identifier=identifier,
+            attempt=attempt,
+            delay_ms=int(delay),
+            kind=kind,
+            error=error,
+        )
+    )
