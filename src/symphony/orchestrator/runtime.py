@@ -65,7 +65,12 @@ from symphony.orchestrator.ports import (
 from symphony.orchestrator.snapshot import Instant, build_issue_detail, build_snapshot
 from symphony.orchestrator.state import OrchestratorState
 from symphony.orchestrator.tracker_binding import AdapterFactory, TrackerBinding
-from symphony.orchestrator.worker import DEFAULT_TRACKER_TIMEOUT_S, Attempt, WorkerServices
+from symphony.orchestrator.worker import (
+    DEFAULT_TRACKER_TIMEOUT_S,
+    Attempt,
+    WorkerServices,
+    child_secret_names,
+)
 from symphony.orchestrator.workers import WorkerPool
 from symphony.runtime_view import RuntimeChange
 from symphony.trackers.base import TrackerAdapter
@@ -399,7 +404,7 @@ class OrchestratorRuntime:
 
     def _remove_workspace(self, issue_id: str, identifier: str, recorded: str | None) -> None:
         config = self._workflow.config
-        strip = self._tracker.secret_environment_names()
+        strip = child_secret_names(self._workflow, self._tracker.secret_environment_names())
 
         async def remove() -> None:
             try:

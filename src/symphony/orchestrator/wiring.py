@@ -15,6 +15,7 @@ from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.orchestrator.ports import AgentSession
 from symphony.orchestrator.runtime import OrchestratorRuntime
+from symphony.orchestrator.worker import child_secret_names
 from symphony.trackers import get_profile
 from symphony.trackers.base import UNSUPPORTED_TRACKER_KIND, TrackerAdapter
 from symphony.workflow.store import Workflow, WorkflowStore
@@ -46,7 +47,7 @@ async def start_codex_session(
 
     config = workflow.config
     tools = ToolRegistry(adapter.agent_tool_specs(), adapter.execute_agent_tool)
-    strip = adapter.secret_environment_names() | frozenset(workflow.loaded.secret_env_names)
+    strip = child_secret_names(workflow, adapter.secret_environment_names())
     return await CodexSession.start(
         workspace=workspace,
         workspace_root=config.workspace.root,

@@ -89,10 +89,16 @@ def agent_update(issue_id: str, run_id: int, event: Any) -> AgentUpdate:
     )
 
 
+def child_secret_names(workflow: Workflow, secrets_of_adapter: frozenset[str]) -> frozenset[str]:
+    """Environment names no child (hook or agent) may inherit: the tracker adapter's secrets and
+    the variables the workflow itself resolved secrets from (e.g. ``server.access_token``)."""
+    return secrets_of_adapter | frozenset(workflow.loaded.secret_env_names)
+
+
 async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     issue = spec.issue
     config = spec.workflow.config
-    strip = spec.adapter.secret_environment_names()
+    strip = child_secret_names(spec.workflow, spec.adapter.secret_environment_names())
     fields = {"issue_id": issue.id, "issue_identifier": issue.identifier}
     log.info("worker attempt starting %s", kv(**fields, attempt=spec.attempt))
     try:
