@@ -1,0 +1,481 @@
+"""End-to-end harness: the real ``symphony`` service process, the real codex, a fake model.
+
+A test meets the product the way a user does: it writes a ``WORKFLOW.md``, manages issues with
+``symphony board`` (or a fake tracker server), starts ``symphony WORKFLOW.md --port 0``, and
+watches the JSON API. Everything listens on 127.0.0.1 only.
+
+    project = Project(tmp_path, model_base_url=model.base_url)
+    project.write_workflow(local_front_matter(project), prompt="Work on {{ issue.identifier }}")
+    project.board("add", "Say hello")
+    with project.start() as service:
+        service.wait_until(lambda s: s["counts"]["running"] == 1, 30, what="a dispatch")
+        code, output = service.stop()
+
+Each agent gets a clean temporary ``HOME`` (the machine's login profile is slow) and a per-test
+absolute ``CODEX_HOME`` whose ``config.toml`` points codex at the fake model. The real
+``OPENAI_API_KEY`` is never passed on. Every wait polls a real condition with a bounded timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import yaml
+
+from tests.support.fake_model import FAKE_API_KEY_ENV, RecordedRequest, Reply, write_codex_home
+
+REPO = Path(__file__).resolve().parents[2]
+CODEX_BIN = Path(
+    os.environ.get("SYMPHONY_CODEX_BIN")
+    or REPO / ".tools" / "codex" / "node_modules" / ".bin" / "codex"
+)
+# Variables that must never reach the service or its agents from the developer's shell.
+SCRUBBED_ENV = ("OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL", "LINEAR_API_KEY")
+DASHBOARD_LINE = re.compile(r"symphony: dashboard at (http://\S+)")
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 45.0
+POLL_INTERVAL_S = 0.05
+
+T = TypeVar("T")
+Snapshot = dict[str, Any]
+
+
+def symphony_bin() -> Path:
+    """The installed ``symphony`` console script of the running virtualenv."""
+    beside = Path(sys.executable).parent / "symphony"
+    return beside if beside.exists() else REPO / ".venv" / "bin" / "symphony"
+
+
+def require_codex() -> Path:
+    """The codex binary, or skip the test with a visible reason."""
+    if not CODEX_BIN.exists():
+        pytest.skip(f"codex binary not installed at {CODEX_BIN} (run scripts/setup)")
+    return CODEX_BIN
+
+
+def poll_until(
+    condition: Callable[[], T], timeout_s: float, *, what: str, interval_s: float = POLL_INTERVAL_S
+) -> T:
+    """Call ``condition`` until it returns something truthy; return that value.
+
+    Raises ``AssertionError`` naming ``what`` after ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+        time.sleep(interval_s)
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``, merging nested mappings key by key."""
+    out = dict(base)
+    for key, value in override.items():
+        current = out.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            out[key] = deep_merge(current, value)
+        else:
+            out[key] = value
+    return out
+
+
+def local_front_matter(
+    *, codex_bin: Path = CODEX_BIN, **overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Front matter for a local-board workflow with fast polling and the real codex.
+
+    ``overrides`` are merged per section, e.g. ``agent={"max_concurrent_agents": 2}``.
+    """
+    base: dict[str, Any] = {
+        "tracker": {"kind": "local"},
+        "polling": {"interval_ms": 500},
+        "workspace": {"root": "workspaces"},
+        "hooks": {"timeout_ms": 20000},
+        "agent": {"max_concurrent_agents": 2, "max_turns": 3, "max_retry_backoff_ms": 1000},
+        "codex": {
+            "command": f"{codex_bin} app-server",
+            "approval_policy": "never",
+            "thread_sandbox": "workspace-write",
+            "read_timeout_ms": 20000,
+            "turn_timeout_ms": 60000,
+        },
+    }
+    return deep_merge(base, overrides)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """A finished CLI command: exit code and its separate output streams."""
+
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+class Project:
+    """A temporary project directory: WORKFLOW.md, HOME, CODEX_HOME, logs, CLI runs."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        model_base_url: str,
+        codex_bin: Path = CODEX_BIN,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.root = root.absolute()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.workflow = self.root / "WORKFLOW.md"
+        self.home = self.root / "home"
+        self.home.mkdir(exist_ok=True)
+        self.logs_root = self.root / "logs"
+        self.codex_bin = codex_bin
+        self.codex_home = write_codex_home(self.root / "codex-home", base_url=model_base_url)
+        self.extra_env = dict(extra_env or {})
+        self.services: list[ServiceProcess] = []
+
+    def write_workflow(self, front_matter: str | Mapping[str, Any], prompt: str) -> Path:
+        """Write ``WORKFLOW.md`` (front matter as YAML text or a mapping, then the prompt)."""
+        if isinstance(front_matter, Mapping):
+            front = yaml.safe_dump(dict(front_matter), sort_keys=False)
+        else:
+            front = front_matter
+        self.workflow.write_text(f"---\n{front.strip()}\n---\n{prompt}\n", encoding="utf-8")
+        return self.workflow
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+        env.update(
+            HOME=str(self.home),
+            CODEX_HOME=str(self.codex_home),
+            SYMPHONY_CODEX_BIN=str(self.codex_bin),
+            PYTHONUNBUFFERED="1",
+        )
+        env[FAKE_API_KEY_ENV] = "fake-key-for-tests"
+        env.update(self.extra_env)
+        return env
+
+    def run(self, *args: str, timeout_s: float = 30.0) -> CommandResult:
+        """Run ``symphony <args>`` to completion (cwd = the project directory)."""
+        proc = subprocess.run(
+            [str(symphony_bin()), *args],
+            cwd=self.root,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+        return CommandResult(tuple(args), proc.returncode, proc.stdout, proc.stderr)
+
+    def board(self, *args: str, check: bool = True, timeout_s: float = 30.0) -> CommandResult:
+        """``symphony board --workflow <WORKFLOW.md> --json <args>``; ``check`` asserts exit 0."""
+        result = self.run(
+            "board", "--workflow", str(self.workflow), "--json", *args, timeout_s=timeout_s
+        )
+        if check:
+            assert result.returncode == 0, (
+                f"symphony board {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout}{result.stderr}"
+            )
+        return result
+
+    def start(self, *args: str, port: int | None = 0) -> ServiceProcess:
+        """Start ``symphony WORKFLOW.md --port 0 --logs-root <logs>``; wait for its URL."""
+        service = ServiceProcess(self, args, port=port)
+        self.services.append(service)
+        service.start()
+        return service
+
+    def close(self) -> None:
+        """Kill every service this project started (teardown; safe to call twice)."""
+        for service in self.services:
+            service.kill()
+
+
+class ServiceProcess:
+    """One ``symphony`` service subprocess, its merged output and its JSON API."""
+
+    def __init__(self, project: Project, args: Sequence[str], *, port: int | None) -> None:
+        self.project = project
+        argv = [str(symphony_bin()), str(project.workflow), "--logs-root", str(project.logs_root)]
+        if port is not None:
+            argv += ["--port", str(port)]
+        self.argv = [*argv, *args]
+        self.url = ""
+        self.returncode: int | None = None
+        self._proc: subprocess.Popen[str] | None = None
+        self._lines: list[str] = []
+        self._lines_lock = threading.Condition()
+        self._reader: threading.Thread | None = None
+        self._agent_pids: set[int] = set()
+        self._http: httpx.Client | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> ServiceProcess:
+        self._proc = subprocess.Popen(
+            self.argv,
+            cwd=self.project.root,
+            env=self.project.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its own process group, killed as a whole in teardown
+        )
+        self._reader = threading.Thread(target=self._read, name="service-output", daemon=True)
+        self._reader.start()
+        line = self.wait_for_output(DASHBOARD_LINE.pattern, START_TIMEOUT_S, regex=True)
+        match = DASHBOARD_LINE.search(line)
+        assert match is not None
+        self.url = match.group(1).rstrip("/") + "/"
+        self._http = httpx.Client(base_url=self.url, timeout=10.0)
+        return self
+
+    def __enter__(self) -> ServiceProcess:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.kill()
+
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None, "service not started"
+        return self._proc.pid
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(
+        self, sig: signal.Signals = signal.SIGTERM, timeout_s: float = STOP_TIMEOUT_S
+    ) -> tuple[int, str]:
+        """Send ``sig`` to the service and wait for it to exit: ``(exit code, all output)``."""
+        assert self._proc is not None, "service not started"
+        if self._proc.poll() is None:
+            self._proc.send_signal(sig)
+        try:
+            code = self._proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(
+                f"service did not exit within {timeout_s:.0f}s of {sig.name}:\n{self.output_tail()}"
+            ) from None
+        self._finish()
+        self.returncode = code
+        return code, self.output
+
+    def kill(self) -> None:
+        """Kill the service's process group and any agent group it reported (teardown)."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+        for pid in self._agent_pids:
+            # Agents lead their own groups; a killed service cannot reap them itself.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        self._finish()
+
+    def _finish(self) -> None:
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    # -- output ---------------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for line in self._proc.stdout:
+            with self._lines_lock:
+                self._lines.append(line)
+                self._lines_lock.notify_all()
+        with self._lines_lock:
+            self._lines.append("")  # EOF marker for waiters
+            self._lines_lock.notify_all()
+
+    @property
+    def output(self) -> str:
+        with self._lines_lock:
+            return "".join(self._lines)
+
+    def output_tail(self, lines: int = 60) -> str:
+        with self._lines_lock:
+            return "".join(self._lines[-lines:])
+
+    def wait_for_output(self, needle: str, timeout_s: float = 20.0, *, regex: bool = False) -> str:
+        """Block until a line containing ``needle`` (or matching it) was printed; return it."""
+        pattern = re.compile(needle if regex else re.escape(needle))
+        deadline = time.monotonic() + timeout_s
+        seen = 0
+        with self._lines_lock:
+            while True:
+                for line in self._lines[seen:]:
+                    if pattern.search(line):
+                        return line
+                seen = len(self._lines)
+                eof = bool(self._lines) and self._lines[-1] == ""
+                remaining = deadline - time.monotonic()
+                if eof or remaining <= 0:
+                    why = "the service exited" if eof else f"{timeout_s:.0f}s passed"
+                    raise AssertionError(
+                        f"{needle!r} not printed ({why}); output:\n{''.join(self._lines[-60:])}"
+                    )
+                self._lines_lock.wait(timeout=min(remaining, 0.5))
+
+    # -- JSON API -------------------------------------------------------------------------------
+
+    def _client(self) -> httpx.Client:
+        assert self._http is not None, "service not running"
+        return self._http
+
+    def get(self, path: str) -> httpx.Response:
+        return self._client().get(path.lstrip("/"))
+
+    def state(self) -> Snapshot:
+        """``GET /api/v1/state`` (asserts 200); remembers agent pids for teardown."""
+        response = self.get("api/v1/state")
+        assert response.status_code == 200, response.text
+        body: Snapshot = response.json()
+        for row in body.get("running", []):
+            if isinstance(row.get("pid"), int):
+                self._agent_pids.add(row["pid"])
+        return body
+
+    def issue(self, identifier: str) -> dict[str, Any] | None:
+        """``GET /api/v1/<identifier>``: the detail, or None on 404."""
+        response = self.get(f"api/v1/{identifier}")
+        if response.status_code == 404:
+            return None
+        assert response.status_code == 200, response.text
+        detail: dict[str, Any] = response.json()
+        return detail
+
+    def refresh(self) -> dict[str, Any]:
+        """``POST /api/v1/refresh`` (asserts 202)."""
+        response = self._client().post("api/v1/refresh")
+        assert response.status_code == 202, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def wait_until(
+        self, predicate: Callable[[Snapshot], Any], timeout_s: float, *, what: str
+    ) -> Snapshot:
+        """Poll ``GET /api/v1/state`` until ``predicate(snapshot)`` is truthy; return it.
+
+        Fails at once if the service exits, and after ``timeout_s`` with the last snapshot and
+        the output tail in the message.
+        """
+        deadline = time.monotonic() + timeout_s
+        last: Snapshot = {}
+        while True:
+            assert self.alive(), f"service exited while waiting for {what}:\n{self.output_tail()}"
+            last = self.state()
+            if predicate(last):
+                return last
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"timed out after {timeout_s:.0f}s waiting for {what}; last state:\n"
+                    f"{json.dumps(last, indent=1)[:4000]}\noutput:\n{self.output_tail()}"
+                )
+            time.sleep(POLL_INTERVAL_S)
+
+
+# -- snapshot helpers ---------------------------------------------------------------------------
+
+
+def running_row(snapshot: Snapshot, identifier: str) -> dict[str, Any] | None:
+    return next((r for r in snapshot["running"] if r["issue_identifier"] == identifier), None)
+
+
+def retry_row(snapshot: Snapshot, identifier: str) -> dict[str, Any] | None:
+    return next((r for r in snapshot["retrying"] if r["issue_identifier"] == identifier), None)
+
+
+def is_idle(snapshot: Snapshot, identifiers: Sequence[str] = ()) -> bool:
+    """No agent running or retrying (for ``identifiers``, or at all when empty)."""
+    rows = [*snapshot["running"], *snapshot["retrying"]]
+    if not identifiers:
+        return not rows
+    return not any(r["issue_identifier"] in identifiers for r in rows)
+
+
+# -- fake model scripting -----------------------------------------------------------------------
+
+Step = Reply | Callable[[RecordedRequest], Reply]
+
+
+def issue_identifier_in(request: RecordedRequest, identifiers: Sequence[str]) -> str | None:
+    """Which of ``identifiers`` the conversation's user messages name (whole word), if any."""
+    text = "\n".join(request.user_texts())
+    for identifier in sorted(identifiers, key=len, reverse=True):
+        if re.search(rf"(?<![\w-]){re.escape(identifier)}(?![\w-])", text):
+            return identifier
+    return None
+
+
+def per_issue_responder(
+    scripts: Mapping[str, Sequence[Step]], *, done: Reply | None = None
+) -> Callable[[RecordedRequest], Reply]:
+    """A ``FakeModelServer(responder=...)`` that runs one script per issue, concurrently.
+
+    The issue is recognised by its identifier in the prompt; the step is the number of
+    ``function_call_output`` items the request already carries (each earlier step that called
+    a tool added one). Past the end of its script an agent gets ``done`` (a final message), so
+    continuation turns end at once. A request naming no known issue gets HTTP 500.
+    """
+    final = done if done is not None else Reply.message("Done.")
+
+    def respond(request: RecordedRequest) -> Reply:
+        identifier = issue_identifier_in(request, list(scripts))
+        if identifier is None:
+            return Reply.http_error(500, "fake model: request names no scripted issue")
+        steps = scripts[identifier]
+        index = len(request.function_call_outputs())
+        if index >= len(steps):
+            return final
+        step = steps[index]
+        return step(request) if callable(step) else step
+
+    return respond
+
+
+@contextlib.contextmanager
+def started(project: Project, *args: str) -> Iterator[ServiceProcess]:
+    """``with started(project) as service:`` — the service is killed on exit if still up."""
+    service = project.start(*args)
+    try:
+        yield service
+    finally:
+        service.kill()
