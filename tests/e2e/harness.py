@@ -69,7 +69,11 @@ def require_codex() -> Path:
 
 
 def poll_until(
-    condition: Callable[[], T], timeout_s: float, *, what: str, interval_s: float = POLL_INTERVAL_S
+    condition: Callable[[], T | None],
+    timeout_s: float,
+    *,
+    what: str,
+    interval_s: float = POLL_INTERVAL_S,
 ) -> T:
     """Call ``condition`` until it returns something truthy; return that value.
 

@@ -10,6 +10,7 @@ that workspace (after ``before_remove``) and keeps the other (SPEC §8.6).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from tests.e2e.harness import (
     is_idle,
     local_front_matter,
     per_issue_responder,
+    poll_until,
     running_row,
 )
 from tests.support.fake_model import FakeModelServer, Reply
@@ -26,6 +28,11 @@ from tests.support.fake_model import FakeModelServer, Reply
 pytestmark = pytest.mark.codex
 
 PROMPT = "You are working on {{ issue.identifier }}: {{ issue.title }}."
+POLL_MS = 500
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def agent_script(identifier: str) -> list[Reply]:
@@ -46,6 +53,7 @@ def test_two_agents_work_hand_off_and_a_done_workspace_is_swept(
     project.write_workflow(
         local_front_matter(
             codex_bin=project.codex_bin,
+            polling={"interval_ms": POLL_MS},
             hooks={"before_remove": f'echo "$SYMPHONY_ISSUE_IDENTIFIER $PWD" >> {removed_log}'},
         ),
         PROMPT,
@@ -62,7 +70,10 @@ def test_two_agents_work_hand_off_and_a_done_workspace_is_swept(
         what="both issues to be running",
     )
     assert busy["counts"]["running"] == 2
-    assert running_row(busy, "SYM-1") != running_row(busy, "SYM-2")
+    one, two = running_row(busy, "SYM-1"), running_row(busy, "SYM-2")
+    assert one is not None and two is not None
+    apart = abs(parse_time(one["started_at"]) - parse_time(two["started_at"]))
+    assert apart.total_seconds() < POLL_MS / 1000, (one["started_at"], two["started_at"])
 
     idle = service.wait_until(
         lambda s: is_idle(s) and s["codex_totals"]["total_tokens"] > 0,
@@ -99,9 +110,51 @@ def test_two_agents_work_hand_off_and_a_done_workspace_is_swept(
     assert code == 0, output
 
 
-def _read_when_present(path: Path) -> str:
-    from tests.e2e.harness import poll_until
+def test_moving_a_running_issue_to_done_stops_its_agent_and_removes_its_workspace(
+    project: Project, model: FakeModelServer
+) -> None:
+    long_command = Reply.function_call("exec_command", {"cmd": "sleep 60", "yield_time_ms": 30000})
+    model.responder = per_issue_responder({"SYM-1": [long_command], "SYM-2": [long_command]})
+    removed_log = project.root / "removed.log"
+    project.write_workflow(
+        local_front_matter(
+            codex_bin=project.codex_bin,
+            hooks={"before_remove": f'echo "$SYMPHONY_ISSUE_IDENTIFIER" >> {removed_log}'},
+        ),
+        PROMPT,
+    )
+    project.board("add", "Stopped by a human")
+    project.board("add", "Keeps going")
+    service = project.start()
+    busy = service.wait_until(
+        lambda s: all(
+            (row := running_row(s, i)) and row["turn_count"] >= 1 for i in ("SYM-1", "SYM-2")
+        ),
+        30,
+        what="both agents to be in a turn",
+    )
+    first = running_row(busy, "SYM-1")
+    assert first is not None
+    workspace = Path(first["workspace_path"])
+    assert workspace.is_dir()
 
+    project.board("move", "SYM-1", "Done")
+    after = service.wait_until(
+        lambda s: running_row(s, "SYM-1") is None and not workspace.exists(),
+        30,
+        what="SYM-1's agent to stop and its workspace to be removed",
+    )
+    assert _read_when_present(removed_log).split() == ["SYM-1"]
+    second = running_row(after, "SYM-2")
+    assert second is not None and Path(second["workspace_path"]).is_dir()
+    assert after["retrying"] == []  # a terminal issue is released, not retried
+    detail = service.issue("SYM-1")
+    assert detail is not None and detail["status"] == "released"
+    code, output = service.stop()
+    assert code == 0, output
+
+
+def _read_when_present(path: Path) -> str:
     return poll_until(
         lambda: path.read_text(encoding="utf-8") if path.exists() else "",
         20,
