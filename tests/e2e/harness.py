@@ -4,12 +4,12 @@ A test meets the product the way a user does: it writes a ``WORKFLOW.md``, manag
 ``symphony board`` (or a fake tracker server), starts ``symphony WORKFLOW.md --port 0``, and
 watches the JSON API. Everything listens on 127.0.0.1 only.
 
-    project = Project(tmp_path, model_base_url=model.base_url)
-    project.write_workflow(local_front_matter(project), prompt="Work on {{ issue.identifier }}")
-    project.board("add", "Say hello")
-    with project.start() as service:
+    project = Project(tmp_path, model_base_url=model.base_url)   # or the `project` fixture
+    project.write_workflow(local_front_matter(), "Work on {{ issue.identifier }}")
+    project.board("add", "Say hello")                               # symphony board ... --json
+    with project.start() as service:                                # killed on exit if still up
         service.wait_until(lambda s: s["counts"]["running"] == 1, 30, what="a dispatch")
-        code, output = service.stop()
+        code, output = service.stop()                               # SIGTERM, exit code, output
 
 Each agent gets a clean temporary ``HOME`` (the machine's login profile is slow) and a per-test
 absolute ``CODEX_HOME`` whose ``config.toml`` points codex at the fake model. The real
@@ -87,6 +87,16 @@ def poll_until(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
         time.sleep(interval_s)
+
+
+def process_start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot), or None if it is gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return None if fields[0] in ("Z", "X") else int(fields[19])
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -234,7 +244,7 @@ class ServiceProcess:
         self._lines: list[str] = []
         self._lines_lock = threading.Condition()
         self._reader: threading.Thread | None = None
-        self._agent_pids: set[int] = set()
+        self._agent_pids: dict[int, int] = {}  # pid -> start time, see kill()
         self._http: httpx.Client | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -304,10 +314,12 @@ class ServiceProcess:
                 os.killpg(proc.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
-        for pid in self._agent_pids:
-            # Agents lead their own groups; a killed service cannot reap them itself.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
+        for pid, started in self._agent_pids.items():
+            # Agents lead their own groups, which a killed service cannot stop; the start time
+            # check keeps a recycled pid from being mistaken for one of them.
+            if process_start_time(pid) == started:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
         self._finish()
 
     def _finish(self) -> None:
@@ -373,8 +385,11 @@ class ServiceProcess:
         assert response.status_code == 200, response.text
         body: Snapshot = response.json()
         for row in body.get("running", []):
-            if isinstance(row.get("pid"), int):
-                self._agent_pids.add(row["pid"])
+            pid = row.get("pid")
+            if isinstance(pid, int) and pid not in self._agent_pids:
+                started = process_start_time(pid)
+                if started is not None:
+                    self._agent_pids[pid] = started
         return body
 
     def issue(self, identifier: str) -> dict[str, Any] | None:

@@ -102,9 +102,14 @@ def test_two_agents_work_hand_off_and_a_done_workspace_is_swept(
     # A restart's startup sweep removes the Done issue's workspace, never the other one.
     restarted = project.start()
     assert restarted.wait_for_output("symphony started")
-    removed = _read_when_present(removed_log)
+    # before_remove runs first, then the directory goes.
+    poll_until(
+        lambda: removed_log.exists() and not (workspaces / "SYM-1").exists(),
+        20,
+        what="the startup sweep to remove SYM-1's workspace",
+    )
+    removed = removed_log.read_text(encoding="utf-8")
     assert removed.split() == ["SYM-1", str((workspaces / "SYM-1").resolve())]
-    assert not (workspaces / "SYM-1").exists()
     assert (workspaces / "SYM-2" / "proof.txt").read_text(encoding="utf-8") == "made by SYM-2"
     code, output = restarted.stop()
     assert code == 0, output
