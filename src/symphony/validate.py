@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import os
 from typing import TextIO
 
 from symphony.errors import SymphonyError
@@ -11,6 +13,8 @@ from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.loader import resolve_workflow_path
 from symphony.workflow.store import Workflow, load_workflow_file
 from symphony.workflow.template import sample_issue
+
+VALIDATE_PROBE_TIMEOUT_S = 5.0
 
 
 def validate_command(
@@ -39,7 +43,7 @@ def validate_command(
     _print_summary(workflow, first, out)
     if show_prompt:
         print("\n" + first, file=out)
-    warnings = list(workflow.warnings) + notes
+    warnings = list(workflow.warnings) + notes + _codex_credentials(workflow)
     if warnings:
         print("warnings:", file=out)
         for warning in warnings:
@@ -77,3 +81,21 @@ def _print_summary(workflow: Workflow, rendered: str, out: TextIO) -> None:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"  {name.ljust(width)}  {value}", file=out)
+
+
+def _codex_credentials(workflow: Workflow) -> list[str]:
+    """The launch-time credentials rule, applied to the environment running ``validate``."""
+    from symphony.agents.codex.preflight import assess_credentials
+
+    check = asyncio.run(
+        assess_credentials(
+            workflow.config.codex.command,
+            env=os.environ,
+            cwd=workflow.path.parent,
+            strip_env=frozenset(workflow.loaded.secret_env_names),
+            probe_timeout_s=VALIDATE_PROBE_TIMEOUT_S,
+        )
+    )
+    if not check.missing:
+        return []
+    return [f"{check.message} (until then every agent attempt fails: codex_not_authenticated)"]

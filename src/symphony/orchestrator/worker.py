@@ -213,7 +213,8 @@ async def _turns(
 
 
 def _failed(stage: str, exc: SymphonyError, fields: dict[str, str]) -> AttemptResult:
-    log.warning("worker attempt failed %s", kv(**fields, stage=stage, code=exc.code, error=exc))
+    # The orchestrator logs the returned error once as a warning ("agent run failed").
+    log.debug("worker attempt failed %s", kv(**fields, stage=stage, code=exc.code, error=exc))
     return AttemptResult(False, f"{stage}: [{exc.code}] {exc.message}")
 
 

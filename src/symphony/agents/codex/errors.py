@@ -7,6 +7,8 @@ from typing import Any
 from symphony.errors import SymphonyError
 
 CODEX_NOT_FOUND = "codex_not_found"
+# Not a spec category: the preflight found no credentials for codex (see credentials.py).
+CODEX_NOT_AUTHENTICATED = "codex_not_authenticated"
 INVALID_WORKSPACE_CWD = "invalid_workspace_cwd"
 RESPONSE_TIMEOUT = "response_timeout"
 TURN_TIMEOUT = "turn_timeout"
@@ -20,6 +22,7 @@ SESSION_CLOSED = "session_closed"
 AGENT_ERROR_CODES = frozenset(
     {
         CODEX_NOT_FOUND,
+        CODEX_NOT_AUTHENTICATED,
         INVALID_WORKSPACE_CWD,
         RESPONSE_TIMEOUT,
         TURN_TIMEOUT,

@@ -37,6 +37,7 @@ from symphony.agents.codex.events import SESSION_STARTED, AgentEvent, TurnResult
 from symphony.agents.codex.launch import agent_cwd, exit_error, launch
 from symphony.agents.codex.lines import MAX_LINE_BYTES, Oversized
 from symphony.agents.codex.policy import SessionPolicy, thread_title
+from symphony.agents.codex.preflight import ensure_credentials
 from symphony.agents.codex.protocol import CodexProtocol
 from symphony.agents.codex.tools import ToolRegistry
 from symphony.agents.codex.transcript import Transcript
@@ -135,16 +136,15 @@ class CodexSession:
     ) -> CodexSession:
         """Launch the app-server in ``workspace`` and run the handshake up to ``thread/start``.
 
-        Raises ``AgentError`` (``invalid_workspace_cwd``, ``codex_not_found``, ``port_exit``,
-        ``response_timeout``, ``response_error``); nothing is left running when it does.
+        Raises ``AgentError`` (``invalid_workspace_cwd``, ``codex_not_authenticated``,
+        ``codex_not_found``, ``port_exit``, ``response_timeout``, ``response_error``); nothing is
+        left running when it does.
         """
         cwd = agent_cwd(workspace, workspace_root)
-        process = await launch(
-            codex.command,
-            cwd=cwd,
-            base_env=os.environ if env is None else env,
-            strip_env=strip_env,
-        )
+        base_env = os.environ if env is None else env
+        # Without credentials codex accepts the turn and retries forever; fail before spawning.
+        await ensure_credentials(codex.command, env=base_env, cwd=cwd, strip_env=strip_env)
+        process = await launch(codex.command, cwd=cwd, base_env=base_env, strip_env=strip_env)
         protocol = CodexProtocol(
             SessionPolicy.from_config(codex, cwd), tool_names=sorted(tools.names), pid=process.pid
         )

@@ -1,0 +1,120 @@
+"""Credentials preflight before a codex launch: fail fast instead of burning the attempt.
+
+The rule (``credentials.check_credentials``) is evaluated on the environment codex would get.
+Codex runs under ``bash -lc``, whose login profile may export ``CODEX_HOME`` (or anything the
+command expands), so a "missing" verdict is confirmed once more against the variables a login
+shell actually ends up with before the attempt is failed. The happy path costs no process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from symphony.agents.codex.credentials import (
+    IGNORED_KEY_ENV,
+    CredentialCheck,
+    check_credentials,
+    referenced_names,
+)
+from symphony.agents.codex.errors import CODEX_NOT_AUTHENTICATED, AgentError
+from symphony.process import child_environment, reap_group, spawn_login_shell, terminate_group
+
+log = logging.getLogger("symphony.agents.codex")
+
+PROBE_TIMEOUT_S = 10.0
+_PROBED = ("CODEX_HOME", "HOME", *IGNORED_KEY_ENV)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+async def assess_credentials(
+    command: str,
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    strip_env: frozenset[str] = frozenset(),
+    probe_timeout_s: float = PROBE_TIMEOUT_S,
+) -> CredentialCheck:
+    """The verdict for ``command`` launched like ``launch()`` does (same env, cwd, stripping)."""
+    child = child_environment(strip_env, base=env)
+    check = check_credentials(command, child, cwd=cwd)
+    if not check.missing:
+        return check
+    names = sorted((set(_PROBED) | referenced_names(command)) - strip_env)
+    profiled = await login_shell_values(
+        names, env=child, cwd=cwd, strip_env=strip_env, timeout_s=probe_timeout_s
+    )
+    if profiled is None:
+        return check
+    after = {k: v for k, v in child.items() if k not in names} | profiled
+    return check_credentials(command, after, cwd=cwd)
+
+
+async def ensure_credentials(
+    command: str,
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    strip_env: frozenset[str] = frozenset(),
+) -> CredentialCheck:
+    """``assess_credentials``, raising ``AgentError(codex_not_authenticated)`` when missing."""
+    check = await assess_credentials(command, env=env, cwd=cwd, strip_env=strip_env)
+    if check.missing:
+        raise AgentError(
+            CODEX_NOT_AUTHENTICATED,
+            check.message,
+            details={"codex_home": str(check.codex_home), "reason": check.reason},
+        )
+    return check
+
+
+async def login_shell_values(
+    names: list[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    strip_env: frozenset[str],
+    timeout_s: float,
+) -> dict[str, str] | None:
+    """The values of ``names`` in a ``bash -lc`` like codex's; None if the shell fails.
+
+    API key variables are reported as set or not, never read.
+    """
+    lines = []
+    for name in names:
+        if not _NAME.match(name):
+            continue
+        value = '"x"' if name in IGNORED_KEY_ENV else f'"${name}"'
+        lines.append(f'if [ -n "${{{name}+x}}" ]; then printf "%s=%s\\0" {name} {value}; fi')
+    try:
+        process = await spawn_login_shell(
+            "\n".join(lines) or ":",
+            cwd=cwd,
+            env=env,
+            strip=strip_env,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+    except OSError as exc:
+        log.debug("credentials probe could not start %s", exc)
+        return None
+    try:
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=timeout_s)
+    except TimeoutError:
+        log.debug("credentials probe timed out after %s s", timeout_s)
+        return None
+    finally:
+        if process.returncode is None:
+            await terminate_group(process)
+        else:
+            reap_group(process.pid)  # whatever the profile left running in the background
+    if process.returncode != 0:
+        return None
+    values: dict[str, str] = {}
+    for entry in out.decode("utf-8", "replace").split("\0"):
+        name, sep, value = entry.partition("=")
+        if sep:
+            values[name] = value
+    return values
