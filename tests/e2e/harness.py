@@ -89,14 +89,42 @@ def poll_until(
         time.sleep(interval_s)
 
 
-def process_start_time(pid: int) -> int | None:
-    """When ``pid`` started (clock ticks since boot), or None if it is gone or a zombie."""
+def _group_and_start(pid: int) -> tuple[int, int] | None:
+    """``(process group, start time in clock ticks since boot)``; None if gone or a zombie."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = stat[stat.rindex(")") + 2 :].split()
-    return None if fields[0] in ("Z", "X") else int(fields[19])
+    return None if fields[0] in ("Z", "X") else (int(fields[2]), int(fields[19]))
+
+
+def process_start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot), or None if it is gone or a zombie."""
+    found = _group_and_start(pid)
+    return None if found is None else found[1]
+
+
+def kill_process_group(leader: int, started: int) -> None:
+    """SIGKILL the group that ``leader`` (which started at ``started``) led, if still there.
+
+    Start times keep a recycled pid from being mistaken for ours: a live leader must match, and
+    once the leader is gone only members that started after it (its descendants) are killed.
+    """
+    now = process_start_time(leader)
+    if now == started:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(leader, signal.SIGKILL)
+        return
+    if now is not None:
+        return  # the pid belongs to another process now
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        found = _group_and_start(int(entry.name))
+        if found is not None and found[0] == leader and found[1] >= started:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -315,11 +343,8 @@ class ServiceProcess:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
         for pid, started in self._agent_pids.items():
-            # Agents lead their own groups, which a killed service cannot stop; the start time
-            # check keeps a recycled pid from being mistaken for one of them.
-            if process_start_time(pid) == started:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
+            # Agents lead their own groups, which a killed service cannot stop.
+            kill_process_group(pid, started)
         self._finish()
 
     def _finish(self) -> None:
@@ -385,8 +410,9 @@ class ServiceProcess:
         assert response.status_code == 200, response.text
         body: Snapshot = response.json()
         for row in body.get("running", []):
-            pid = row.get("pid")
-            if isinstance(pid, int) and pid not in self._agent_pids:
+            raw = row.get("pid")  # the API may report it as a number or a string
+            pid = int(raw) if isinstance(raw, int | str) and str(raw).isdigit() else None
+            if pid is not None and pid not in self._agent_pids:
                 started = process_start_time(pid)
                 if started is not None:
                     self._agent_pids[pid] = started

@@ -2,7 +2,8 @@
 
 The fake model has the agent run a long ``sleep`` through codex's shell tool, so a turn is in
 progress. On SIGTERM the service must kill the agent's whole process tree (the app-server's process
-group and the command it was running), still run ``after_run``, and exit 0.
+group, including a process codex itself would not stop, and the command it was running), still run
+``after_run``, and exit 0.
 """
 
 from __future__ import annotations
@@ -96,8 +97,9 @@ def still_alive(procs: list[Proc]) -> list[Proc]:
 def test_sigterm_mid_turn_kills_the_agent_runs_after_run_and_exits_zero(
     project: Project, model: FakeModelServer
 ) -> None:
-    # A sleep no other process on the machine runs, so it can be found in /proc.
+    # Sleeps no other process on the machine runs, so they can be found in /proc.
     marker = f"{300 + os.getpid() % 1000}.{id(project) % 100000}"
+    companion = f"{marker}1"
     slow = Reply.function_call("exec_command", {"cmd": f"sleep {marker}", "yield_time_ms": 30000})
     model.responder = per_issue_responder({"SYM-1": [slow]})
     after_run_log = project.root / "after_run.log"
@@ -105,6 +107,12 @@ def test_sigterm_mid_turn_kills_the_agent_runs_after_run_and_exits_zero(
         local_front_matter(
             codex_bin=project.codex_bin,
             hooks={"after_run": f'echo "$SYMPHONY_ISSUE_IDENTIFIER" >> {after_run_log}'},
+            # A process left in the app-server's group that ignores codex's own exit: only
+            # killing the whole group (docs/codex.md "Launch") ends it.
+            codex={
+                "command": f"sleep {companion} >/dev/null 2>&1 </dev/null & "
+                f"exec {project.codex_bin} app-server"
+            },
         ),
         "Work on {{ issue.identifier }}.",
     )
@@ -123,12 +131,14 @@ def test_sigterm_mid_turn_kills_the_agent_runs_after_run_and_exits_zero(
     # The turn is in progress once codex runs the model's command inside the agent's tree.
     def tree_running_the_command() -> list[Proc] | None:
         procs = agent_tree(leader)
-        return procs if any(p.cmdline == f"sleep {marker}" for p in procs) else None
+        commands = {p.cmdline for p in procs}
+        return procs if {f"sleep {marker}", f"sleep {companion}"} <= commands else None
 
     tree = poll_until(
         tree_running_the_command, 30, what=f"the agent (pid {leader}) to run `sleep {marker}`"
     )
     assert any(p.pid == leader for p in tree)
+    assert any(p.pgid == leader and p.cmdline == f"sleep {companion}" for p in tree)
     assert not after_run_log.exists()
 
     code, output = service.stop()
@@ -145,5 +155,6 @@ def test_sigterm_mid_turn_kills_the_agent_runs_after_run_and_exits_zero(
         pytest.fail(
             f"agent processes survived the shutdown: {still_alive(tree) + in_group(leader)}"
         )
-    assert not any(p.cmdline == f"sleep {marker}" for p in all_processes())
+    leftovers = {f"sleep {marker}", f"sleep {companion}"}
+    assert not [p for p in all_processes() if p.cmdline in leftovers]
     assert after_run_log.read_text(encoding="utf-8").split() == ["SYM-1"]
