@@ -25,15 +25,21 @@ from tests.agents.conftest import FAKE_CODEX, make_issue, read_log
 CODEX = "codex app-server"
 
 
+def executable(path: Path) -> Path:
+    write(path, "#!/bin/sh\nexit 0\n").chmod(0o755)
+    return path
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
+    """A clean HOME whose ``bin`` holds a ``codex`` (on PATH in ``env_for``)."""
     path = tmp_path / "home"
-    path.mkdir()
+    executable(path / "bin" / "codex")
     return path
 
 
 def env_for(home: Path, **extra: str) -> dict[str, str]:
-    return {"PATH": os.environ["PATH"], "HOME": str(home), **extra}
+    return {"PATH": f"{home / 'bin'}:{os.environ['PATH']}", "HOME": str(home), **extra}
 
 
 def check(command: str, env: dict[str, str], cwd: Path | None = None) -> CredentialCheck:
@@ -188,8 +194,16 @@ def test_commands_that_are_not_plainly_codex_are_not_inspected(home: Path, comma
     ],
 )
 def test_ways_of_starting_codex_are_recognised(home: Path, command: str) -> None:
-    env = env_for(home, SYMPHONY_CODEX_BIN="/opt/tools/node_modules/.bin/codex")
+    env = env_for(home, SYMPHONY_CODEX_BIN=str(home / "bin" / "codex"))
     assert check(command, env).missing
+
+
+def test_codex_missing_from_path_is_left_to_the_launch(home: Path, tmp_path: Path) -> None:
+    env = {"PATH": str(tmp_path / "empty"), "HOME": str(home)}
+    result = check(CODEX, env)
+    assert result.status == "unknown" and not result.program_found
+    result = check(f"{tmp_path / 'nope' / 'codex'} app-server", env)
+    assert result.status == "unknown" and not result.program_found
 
 
 def test_expansion_follows_the_shell() -> None:
@@ -210,6 +224,11 @@ def test_config_overrides_parse_values_as_toml_like_codex() -> None:
 
 
 # -- confirmation through the login shell -------------------------------------------------------
+# bash -lc runs /etc/profile, which on Debian resets PATH: these use an absolute codex path.
+
+
+def absolute(home: Path) -> str:
+    return f"{home / 'bin' / 'codex'} app-server"
 
 
 async def test_login_profile_exporting_codex_home_is_honoured(home: Path, tmp_path: Path) -> None:
@@ -217,16 +236,28 @@ async def test_login_profile_exporting_codex_home_is_honoured(home: Path, tmp_pa
     write(codex_home / "auth.json", "{}")
     write(home / ".bash_profile", f"export CODEX_HOME={codex_home}\n")
     env = env_for(home)
-    assert check(CODEX, env).missing  # what Symphony's own environment says
-    result = await assess_credentials(CODEX, env=env, cwd=tmp_path)
+    assert check(absolute(home), env).missing  # what Symphony's own environment says
+    result = await assess_credentials(absolute(home), env=env, cwd=tmp_path)
     assert result.status == "present" and result.codex_home == codex_home
 
 
 async def test_confirmed_missing_keeps_the_advice(home: Path, tmp_path: Path) -> None:
     write(home / ".bash_profile", "export OPENAI_API_KEY=sk-from-profile\n")
-    result = await assess_credentials(CODEX, env=env_for(home), cwd=tmp_path)
+    result = await assess_credentials(absolute(home), env=env_for(home), cwd=tmp_path)
     assert result.missing and result.ignored_key == "OPENAI_API_KEY"
     assert "sk-from-profile" not in result.message
+
+
+async def test_codex_on_the_login_profile_path_is_checked(home: Path, tmp_path: Path) -> None:
+    tools = executable(tmp_path / "nvm" / "bin" / "codex").parent
+    write(home / ".bash_profile", f"export PATH={tools}:$PATH\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}
+    assert not check(CODEX, env).program_found
+    result = await assess_credentials(CODEX, env=env, cwd=tmp_path)
+    assert result.missing
+    (home / ".bash_profile").unlink()
+    result = await assess_credentials(CODEX, env=env, cwd=tmp_path)
+    assert result.status == "unknown" and not result.program_found
 
 
 async def test_stripped_variables_stay_stripped(home: Path, tmp_path: Path) -> None:
@@ -234,7 +265,7 @@ async def test_stripped_variables_stay_stripped(home: Path, tmp_path: Path) -> N
     write(codex_home / "auth.json", "{}")
     env = env_for(home, CODEX_HOME=str(codex_home))
     result = await assess_credentials(
-        CODEX, env=env, cwd=tmp_path, strip_env=frozenset({"CODEX_HOME"})
+        absolute(home), env=env, cwd=tmp_path, strip_env=frozenset({"CODEX_HOME"})
     )
     assert result.missing and result.codex_home == home / ".codex"
 

@@ -14,8 +14,10 @@ that does not parse), it answers ``unknown`` and the launch goes ahead.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -40,6 +42,8 @@ class CredentialCheck:
     codex_home: Path | None = None
     # An API key variable codex would ignore, named in the advice when it is set.
     ignored_key: str | None = None
+    # False when the program is not on PATH: a login profile may add it, else codex_not_found.
+    program_found: bool = True
 
     @property
     def missing(self) -> bool:
@@ -95,6 +99,9 @@ def check_credentials(
         return CredentialCheck(
             "unknown", f"codex.command runs {launch.program!r}, not codex; not inspected"
         )
+    if not _resolvable(launch.program, launch.env, cwd):
+        reason = f"{launch.program} is not on PATH; launching reports codex_not_found"
+        return CredentialCheck("unknown", reason, program_found=False)
     home = codex_home(launch.env, cwd)
     if home is None:
         return CredentialCheck("unknown", "neither CODEX_HOME nor HOME is set")
@@ -131,6 +138,15 @@ def codex_home(env: Mapping[str, str], cwd: Path | None = None) -> Path | None:
         return path if path.is_absolute() or cwd is None else cwd / path
     home = env.get("HOME")
     return Path(home) / ".codex" if home else None
+
+
+def _resolvable(program: str, env: Mapping[str, str], cwd: Path | None) -> bool:
+    if "/" in program:
+        path = Path(program)
+        if not path.is_absolute() and cwd is not None:
+            path = cwd / path
+        return os.access(path, os.X_OK) and path.is_file()
+    return shutil.which(program, path=env.get("PATH", "")) is not None
 
 
 def codex_args(launch: Launch) -> tuple[str, ...] | None:

@@ -1,9 +1,10 @@
 """Credentials preflight before a codex launch: fail fast instead of burning the attempt.
 
 The rule (``credentials.check_credentials``) is evaluated on the environment codex would get.
-Codex runs under ``bash -lc``, whose login profile may export ``CODEX_HOME`` (or anything the
-command expands), so a "missing" verdict is confirmed once more against the variables a login
-shell actually ends up with before the attempt is failed. The happy path costs no process.
+Codex runs under ``bash -lc``, whose login profile may export ``CODEX_HOME`` or put codex on
+``PATH`` (nvm, for one), so a "missing" verdict, or a codex not on Symphony's own PATH, is
+checked once more against the variables a login shell actually ends up with before the attempt
+is failed. The happy path costs no process.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from symphony.process import child_environment, reap_group, spawn_login_shell, t
 log = logging.getLogger("symphony.agents.codex")
 
 PROBE_TIMEOUT_S = 10.0
-_PROBED = ("CODEX_HOME", "HOME", *IGNORED_KEY_ENV)
+_PROBED = ("CODEX_HOME", "HOME", "PATH", *IGNORED_KEY_ENV)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -41,7 +42,7 @@ async def assess_credentials(
     """The verdict for ``command`` launched like ``launch()`` does (same env, cwd, stripping)."""
     child = child_environment(strip_env, base=env)
     check = check_credentials(command, child, cwd=cwd)
-    if not check.missing:
+    if not check.missing and check.program_found:
         return check
     names = sorted((set(_PROBED) | referenced_names(command)) - strip_env)
     profiled = await login_shell_values(
