@@ -3,8 +3,10 @@
 The real ``symphony`` service runs the real codex against a fake model that plays both agents:
 each runs a shell command that writes a file in its own workspace and then hands its issue to
 Human Review with the board tool. The service lets go of both, keeps their workspaces, and counts
-their tokens. A human then moves one issue to Done with the CLI; the next service start sweeps
-that workspace (after ``before_remove``) and keeps the other (SPEC §8.6).
+their tokens. A human then moves one issue to Done with the CLI. The service does not own that
+issue any more, so (SPEC §8.5) its workspace goes at the next start's sweep (after
+``before_remove``, SPEC §8.6), and the other workspace stays. An issue moved to Done while its
+agent runs is stopped and cleaned up at once, by reconciliation (second test).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 from tests.e2e.harness import (
     Project,
     is_idle,
+    issue_identifier_in,
     local_front_matter,
     per_issue_responder,
     poll_until,
@@ -83,6 +86,16 @@ def test_two_agents_work_hand_off_and_a_done_workspace_is_swept(
     totals = idle["codex_totals"]
     assert totals["input_tokens"] > 0 and totals["output_tokens"] > 0
     assert totals["total_tokens"] >= totals["input_tokens"] + totals["output_tokens"] - 1
+
+    for identifier in ("SYM-1", "SYM-2"):
+        # The command's output went back to this agent's conversation only.
+        outputs = [
+            out
+            for r in model.requests
+            if issue_identifier_in(r, ["SYM-1", "SYM-2"]) == identifier
+            for out in r.function_call_outputs().values()
+        ]
+        assert any("wrote" in out for out in outputs), outputs
 
     workspaces = project.root / "workspaces"
     for identifier in ("SYM-1", "SYM-2"):
