@@ -97,6 +97,11 @@ def test_api_key_in_the_environment_is_not_enough_for_the_app_server(home: Path,
     assert f"printenv {key} | codex login --with-api-key" in result.message
 
 
+def test_an_agent_identity_token_is_not_second_guessed(home: Path) -> None:
+    assert check(CODEX, env_for(home, CODEX_ACCESS_TOKEN="jwt")).status == "unknown"
+    assert check(CODEX, env_for(home, CODEX_ACCESS_TOKEN="")).missing
+
+
 def test_empty_api_key_gets_the_plain_advice(home: Path) -> None:
     assert "is set" not in check(CODEX, env_for(home, OPENAI_API_KEY="")).message
 

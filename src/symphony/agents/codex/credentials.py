@@ -29,6 +29,8 @@ AUTH_FILE = "auth.json"
 CONFIG_FILE = "config.toml"
 SYSTEM_CONFIG = Path("/etc/codex/config.toml")
 IGNORED_KEY_ENV = ("OPENAI_API_KEY", "CODEX_API_KEY")
+# An agent-identity token codex may accept; its validity cannot be judged here, so it counts.
+ACCESS_TOKEN_ENV = "CODEX_ACCESS_TOKEN"  # noqa: S105 (a variable name)
 
 Status = Literal["present", "missing", "unknown"]
 
@@ -118,6 +120,8 @@ def check_credentials(
     skip = _elsewhere(layers, overrides)
     if skip is not None:
         return CredentialCheck("unknown", skip, home)
+    if launch.env.get(ACCESS_TOKEN_ENV):
+        return CredentialCheck("unknown", f"{ACCESS_TOKEN_ENV} is set; not inspected", home)
     auth = home / AUTH_FILE
     try:
         if auth.is_file():

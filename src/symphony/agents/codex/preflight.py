@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from symphony.agents.codex.credentials import (
+    ACCESS_TOKEN_ENV,
     IGNORED_KEY_ENV,
     CredentialCheck,
     check_credentials,
@@ -27,7 +28,8 @@ from symphony.process import child_environment, reap_group, spawn_login_shell, t
 log = logging.getLogger("symphony.agents.codex")
 
 PROBE_TIMEOUT_S = 10.0
-_PROBED = ("CODEX_HOME", "HOME", "PATH", *IGNORED_KEY_ENV)
+_SECRET = (*IGNORED_KEY_ENV, ACCESS_TOKEN_ENV)  # probed for presence only
+_PROBED = ("CODEX_HOME", "HOME", "PATH", *_SECRET)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -82,13 +84,13 @@ async def login_shell_values(
 ) -> dict[str, str] | None:
     """The values of ``names`` in a ``bash -lc`` like codex's; None if the shell fails.
 
-    API key variables are reported as set or not, never read.
+    Credential variables are reported as set or not, never read.
     """
     lines = []
     for name in names:
         if not _NAME.match(name):
             continue
-        value = '"x"' if name in IGNORED_KEY_ENV else f'"${name}"'
+        value = '"x"' if name in _SECRET else f'"${name}"'
         lines.append(f'if [ -n "${{{name}+x}}" ]; then printf "%s=%s\\0" {name} {value}; fi')
     try:
         process = await spawn_login_shell(
