@@ -52,7 +52,7 @@ function renderAlerts(s) {
   const tracker = s.tracker || {};
   if (!app.connected) alerts.push(["warn", "Live updates paused", "Reconnecting to the service…"]);
   if (app.unavailable) alerts.push(["bad", "Snapshot unavailable", "The orchestrator did not answer; retrying."]);
-  if (wf.error) alerts.push(["bad", "Workflow reload failed", `Running with the last good configuration. [${wf.error.code}] ${wf.error.message}`]);
+  if (wf.error) alerts.push(["bad", "Workflow reload failed", `New dispatches are paused until the file is fixed; running agents continue with the last good configuration. [${wf.error.code}] ${wf.error.message}`]);
   for (const w of wf.warnings || []) alerts.push(["warn", "Workflow warning", String(w)]);
   if (tracker.error) alerts.push(["bad", "Tracker error", `[${tracker.error.code}] ${tracker.error.message}`]);
   const sig = JSON.stringify(alerts);
