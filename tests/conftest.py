@@ -42,6 +42,15 @@ def write_workflow(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture(autouse=True)
+def _clean_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may read the operator's login profile or codex credentials: `bash -lc` sources
+    ~/.bash_profile (slow, and once hung on a stale pyenv lock) and ~/.codex holds real auth."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CODEX_HOME", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _reset_logging() -> Iterator[None]:
     yield
     logger = logging.getLogger(ROOT_LOGGER)
