@@ -96,15 +96,18 @@ class Driver:
         candidates: Iterable[Issue] = (),
         *,
         running: Iterable[Issue] | None = None,
+        parked: Iterable[Issue] = (),
     ) -> list[Effect]:
-        """One whole poll tick; ``running`` answers the reconciliation refresh if one is asked."""
+        """One whole poll tick; ``running`` (default: unchanged) and ``parked`` (default: none
+        visible) answer the reconciliation refresh if one is asked."""
         out = self.send(TickDue())
-        if self.state.reconcile_runs:
+        if self.state.phase.value == "reconciling":
             refreshed = (
                 list(running)
                 if running is not None
                 else [self.state.running[i].issue for i in self.state.reconcile_runs]
             )
+            refreshed += list(parked)
             out += self.send(RunningRefreshed(self.state.tick_id, tuple(refreshed)))
         if self.state.phase.value == "fetching_candidates":
             out += self.send(CandidatesFetched(self.state.tick_id, tuple(candidates)))

@@ -25,6 +25,7 @@ from symphony.orchestrator.effects import (
     FetchRetryIssue,
     FetchRunningIssues,
     FetchTerminalIssues,
+    Log,
     RemoveWorkspaces,
     ScheduleTick,
     SetRetryTimer,
@@ -70,6 +71,8 @@ class Stats:
     dispatches: int = 0
     stops: int = 0
     cleanups: int = 0
+    # Workspaces of released (parked) issues removed because the board later closed them.
+    parked_cleanups: int = 0
     retries_fired: int = 0
     tracker_errors: int = 0
     stalls_killed: int = 0
@@ -110,6 +113,8 @@ class World:
         # Issues the core held a claim on while the board said terminal (must get cleaned).
         self.claimed_while_terminal: set[str] = set()
         self.dispatched: set[str] = set()
+        # Every issue that ever had a worker (and so a workspace) in this world.
+        self.worked: set[str] = set()
         self.error_rate = 0.1
         self.chaos = True
         self.stats = Stats()
@@ -249,9 +254,15 @@ class World:
                 self._start_worker(effect)
             case StopWorker():
                 self._stop_worker(effect)
-            case RemoveWorkspaces(issues=issues):
-                for _issue_id, identifier in issues:
-                    self.workspaces.discard(identifier)
+            case RemoveWorkspaces(issues=issues, paths=paths):
+                recorded = dict(paths)
+                for issue_id, identifier in issues:
+                    assert not self.state.is_claimed(issue_id), "workspace removed under a claim"
+                    assert issue_id not in self.workers, "workspace removed under a live worker"
+                    path = recorded.get(issue_id)
+                    self.workspaces.discard(path.removeprefix("/ws/") if path else identifier)
+            case Log(message="released issue is terminal, removing its workspace"):
+                self.stats.parked_cleanups += 1
             case ScheduleTick(delay_ms=delay):
                 self.tick_token += 1
                 token = self.tick_token
@@ -306,6 +317,7 @@ class World:
         assert self.now >= self.not_before.get(issue.id, 0.0), "re-dispatched before its retry"
         self.stats.dispatches += 1
         self.dispatched.add(issue.id)
+        self.worked.add(issue.id)
         worker = Worker(issue.id, effect.run_id)
         self.workers[issue.id] = worker
         self.workspaces.add(issue.identifier)
@@ -397,6 +409,19 @@ class World:
         for issue_id in state.running.keys() | state.retry_attempts.keys():
             if normalize_state(self.board[issue_id].state) in terminal:
                 self.claimed_while_terminal.add(issue_id)
+
+    def terminal_workspaces_left(self) -> set[str]:
+        """Workspaces that must be gone by now: issues a worker had, whose board state is
+        terminal (whether the core still held them or had released them), plus any the core
+        saw as terminal while it held a claim."""
+        terminal = {normalize_state(s) for s in TERMINAL}
+        closed = {
+            issue_id
+            for issue_id in self.worked
+            if normalize_state(self.board[issue_id].state) in terminal
+        }
+        must_go = {self.board[i].identifier for i in closed | self.claimed_while_terminal}
+        return must_go & self.workspaces
 
     def eligible(self, issue: Issue) -> bool:
         config = self.config

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from symphony.orchestrator import policy, runs
+from symphony.orchestrator import parked, policy, runs
 from symphony.orchestrator.effects import (
     AckRefresh,
     CancelRetryTimer,
@@ -118,10 +118,13 @@ def _tick_due(state: OrchestratorState, _event: Any, now: float, out: Effects) -
     state.tick_id += 1
     state.next_tick_ms = None
     _reconcile_stalls(state, now, out)
-    if state.running:
+    watched = parked.due_for_refresh(state, now, out)
+    if state.running or watched:
+        # Parked issues ride along on the same by-id refresh as the running ones.
         state.phase = Phase.RECONCILING
         state.reconcile_runs = {i: e.run_id for i, e in state.running.items()}
-        out.append(FetchRunningIssues(state.tick_id, tuple(state.reconcile_runs)))
+        state.reconcile_parked = watched
+        out.append(FetchRunningIssues(state.tick_id, tuple(state.reconcile_runs) + watched))
     else:
         _begin_dispatch(state, now, out)
 
@@ -146,6 +149,7 @@ def _running_refreshed(
     if event.tick_id != state.tick_id or state.phase is not Phase.RECONCILING:
         return
     asked, state.reconcile_runs = state.reconcile_runs, {}
+    watched, state.reconcile_parked = state.reconcile_parked, ()
     if event.error is not None:
         state.tracker_error = Problem(event.error.code, event.error.message, now)
         out.append(
@@ -172,11 +176,14 @@ def _running_refreshed(
             elif not policy.is_active(issue, config):
                 entry.issue = issue
                 stop_and_release(state, entry, False, f"issue is {issue.state}", now, out)
+                parked.park(state, issue, entry.workspace_path, now, out)
             elif not policy.is_routable(issue, config):
                 entry.issue = issue
                 stop_and_release(state, entry, False, "issue no longer routable", now, out)
+                parked.park(state, issue, entry.workspace_path, now, out)
             else:
                 entry.issue = issue
+        parked.apply_refresh(state, watched, fresh, now, out)
     _begin_dispatch(state, now, out)
 
 

@@ -70,9 +70,13 @@ class StopWorker:
 
 @dataclass(frozen=True, slots=True)
 class RemoveWorkspaces:
-    """Remove workspaces of issues that are not running (startup sweep, terminal retry)."""
+    """Remove workspaces of issues that are not running (startup sweep, terminal retry, a
+    parked issue that became terminal); ``before_remove`` runs first."""
 
     issues: tuple[tuple[str, str], ...]  # (issue_id, identifier)
+    # (issue_id, path) where a worker recorded the workspace path: removal uses that path, so it
+    # still works after workspace.root changed. Other issues go by identifier under the root.
+    paths: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -288,9 +288,10 @@ class OrchestratorRuntime:
                     lambda a: a.fetch_issues_by_ids([issue_id]),
                     lambda issues, err: RetryIssueFetched(issue_id, token, issues, err),
                 )
-            case RemoveWorkspaces(issues=issues):
+            case RemoveWorkspaces(issues=issues, paths=paths):
+                recorded = dict(paths)
                 for issue_id, identifier in issues:
-                    self._remove_workspace(issue_id, identifier, None)
+                    self._remove_workspace(issue_id, identifier, recorded.get(issue_id))
             case AckRefresh():
                 self._ack = effect
             case Notify():

@@ -134,6 +134,19 @@ def _logs(paths: Iterable[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
+def _parked_record(state: OrchestratorState, identifier: str) -> IssueRecord | None:
+    """A parked issue the bounded history already dropped still answers, as released."""
+    parked = next((p for p in state.parked.values() if p.identifier == identifier), None)
+    if parked is None:
+        return None
+    return IssueRecord(
+        issue_id=parked.issue_id,
+        identifier=parked.identifier,
+        state=parked.tracker_state,
+        workspace_path=parked.workspace_path,
+    )
+
+
 def build_issue_detail(
     state: OrchestratorState,
     identifier: str,
@@ -145,7 +158,9 @@ def build_issue_detail(
     retry = next((e for e in state.retry_attempts.values() if e.identifier == identifier), None)
     record: IssueRecord | None = state.history.get(identifier)
     if running is None and retry is None and record is None:
-        return None
+        record = _parked_record(state, identifier)
+        if record is None:
+            return None
     if running is not None:
         issue_id, status = running.issue.id, "running"
     elif retry is not None:

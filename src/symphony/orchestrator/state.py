@@ -19,6 +19,11 @@ from symphony.orchestrator.config import SchedulerConfig
 
 RECENT_EVENTS = 20
 HISTORY_LIMIT = 1_000
+# Parked issues (released with their workspace kept): how many are remembered, how many are
+# refreshed per tick (one tracker page), and how long one may sit unchanged before it is dropped.
+PARKED_LIMIT = 2_000
+PARKED_BATCH = 50
+PARKED_MAX_IDLE_MS = 7 * 24 * 3_600_000
 
 RetryKind = Literal["continuation", "failure"]
 
@@ -112,6 +117,22 @@ class IssueRecord:
     recent: tuple[RecentEvent, ...] = ()
 
 
+@dataclass(slots=True)
+class ParkedIssue:
+    """An issue released while its workspace was kept (not active any more, not terminal yet).
+
+    The tick keeps refreshing it so that a later move to a terminal state removes the workspace
+    while the service runs, instead of at the next start's sweep (an extension of SPEC §8.5).
+    ``since_ms`` is when it was parked or last seen changing state.
+    """
+
+    issue_id: str
+    identifier: str
+    workspace_path: str | None
+    tracker_state: str
+    since_ms: float
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """An operator-visible error with a stable code, e.g. a tracker read that failed."""
@@ -142,6 +163,8 @@ class OrchestratorState:
     tick_id: int = 0
     # run_id of every entry the in-flight reconciliation refresh asked about.
     reconcile_runs: dict[str, int] = field(default_factory=dict)
+    # Parked issue ids the in-flight reconciliation refresh asked about.
+    reconcile_parked: tuple[str, ...] = ()
     next_tick_ms: float | None = None
     last_tick_end_ms: float | None = None
     last_poll_ms: float | None = None
@@ -151,6 +174,8 @@ class OrchestratorState:
     next_run_id: int = 1
     next_retry_token: int = 1
     history: OrderedDict[str, IssueRecord] = field(default_factory=OrderedDict)
+    # By issue id, in refresh order: the next tick asks about the first PARKED_BATCH.
+    parked: OrderedDict[str, ParkedIssue] = field(default_factory=OrderedDict)
 
     @property
     def claimed(self) -> set[str]:

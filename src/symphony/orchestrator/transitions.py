@@ -7,7 +7,7 @@ matching effects always change together.
 from __future__ import annotations
 
 from symphony.issue import Issue
-from symphony.orchestrator import policy
+from symphony.orchestrator import parked, policy
 from symphony.orchestrator.effects import (
     CancelRetryTimer,
     Effect,
@@ -37,6 +37,7 @@ def dispatch(
     )
     if state.retry_attempts.pop(issue.id, None) is not None:
         out.append(CancelRetryTimer(issue.id))
+    parked.unpark(state, issue.id)
     out.append(StartWorker(issue, attempt, run_id))
     out.append(
         Log.info(
