@@ -3,10 +3,11 @@
 The real ``symphony`` service runs the real codex against a fake model that plays both agents:
 each runs a shell command that writes a file in its own workspace and then hands its issue to
 Human Review with the board tool. The service lets go of both, keeps their workspaces, and counts
-their tokens. A human then moves one issue to Done with the CLI. The service does not own that
-issue any more, so (SPEC §8.5) its workspace goes at the next start's sweep (after
-``before_remove``, SPEC §8.6), and the other workspace stays. An issue moved to Done while its
-agent runs is stopped and cleaned up at once, by reconciliation (second test).
+their tokens. A human then moves one issue to Done with the CLI while the service keeps running:
+the service still watches released issues (docs/orchestrator.md, "Released issues", beyond
+SPEC §8.5), so within a few polls ``before_remove`` runs and that workspace goes, while the other
+stays. An issue moved to Done while its agent runs is stopped and cleaned up at once, by
+reconciliation (second test).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def agent_script(identifier: str) -> list[Reply]:
     ]
 
 
-def test_two_agents_work_hand_off_and_a_done_workspace_is_swept(
+def test_two_agents_work_hand_off_and_a_workspace_closed_later_is_removed_live(
     project: Project, model: FakeModelServer
 ) -> None:
     model.responder = per_issue_responder(
@@ -108,23 +109,45 @@ def test_two_agents_work_hand_off_and_a_done_workspace_is_swept(
         assert detail is not None and detail["status"] == "released", detail
     assert not removed_log.exists()
 
+    # A human finishes SYM-1 while the service keeps running.
     project.board("move", "SYM-1", "Done")
-    code, output = service.stop()
-    assert code == 0, output
+    swept = workspaces / "SYM-1"
 
-    # A restart's startup sweep removes the Done issue's workspace, never the other one.
-    restarted = project.start()
-    assert restarted.wait_for_output("symphony started")
-    # before_remove runs first, then the directory goes.
-    poll_until(
-        lambda: removed_log.exists() and not (workspaces / "SYM-1").exists(),
-        20,
-        what="the startup sweep to remove SYM-1's workspace",
+    def hook_ran_and_workspace_gone() -> str | None:
+        # The hook writes its line before the directory is deleted: wait for both.
+        if swept.exists() or not removed_log.exists():
+            return None
+        return removed_log.read_text(encoding="utf-8")
+
+    removed = poll_until(
+        hook_ran_and_workspace_gone,
+        20,  # normally one or two polls (POLL_MS); the bound only guards a loaded machine
+        what="before_remove to run for SYM-1 and its workspace to be deleted, service running",
     )
-    removed = removed_log.read_text(encoding="utf-8")
-    assert removed.split() == ["SYM-1", str((workspaces / "SYM-1").resolve())]
+    assert removed.split() == ["SYM-1", str(swept.resolve())]
+    assert service.alive()
+
+    # Over the next polls nothing happens to SYM-2: not removed, not dispatched again.
+    requests_before = len(model.requests)
+    polls: set[str] = set()
+
+    def three_more_polls(snapshot: dict[str, object]) -> bool:
+        tracker = snapshot["tracker"]
+        assert isinstance(tracker, dict)
+        if tracker["last_poll_at"] is not None:
+            polls.add(tracker["last_poll_at"])
+        return len(polls) >= 3
+
+    quiet = service.wait_until(three_more_polls, 20, what="three more candidate polls")
+    assert is_idle(quiet) and quiet["tracker"]["error"] is None
+    assert len(model.requests) == requests_before
+    assert removed_log.read_text(encoding="utf-8") == removed
     assert (workspaces / "SYM-2" / "proof.txt").read_text(encoding="utf-8") == "made by SYM-2"
-    code, output = restarted.stop()
+    for identifier in ("SYM-1", "SYM-2"):
+        detail = service.issue(identifier)
+        assert detail is not None and detail["status"] == "released", detail
+        assert detail["workspace"]["path"] == str((workspaces / identifier).resolve()), detail
+    code, output = service.stop()
     assert code == 0, output
 
 
