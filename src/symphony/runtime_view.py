@@ -8,7 +8,7 @@ Everything returned is JSON-safe (timestamps are RFC 3339 UTC strings ending in 
 
     {
       "generated_at": str,
-      "counts": {"running": int, "retrying": int},
+      "counts": {"running": int, "retrying": int, "blocked": int},
       "limits": {"max_concurrent_agents": int, "by_state": {state: int}},
       "running": [{
           "issue_id", "issue_identifier", "issue_url", "title", "state",
@@ -21,6 +21,10 @@ Everything returned is JSON-safe (timestamps are RFC 3339 UTC strings ending in 
           "issue_id", "issue_identifier", "issue_url", "attempt",
           "due_at", "due_in_ms", "error", "kind": "continuation" | "failure"
       }],
+      "blocked": [{
+          "issue_id", "issue_identifier", "issue_url", "title", "state",
+          "reason": str, "blocked_by": [{"identifier", "state"}], "blocked_at"
+      }],
       "codex_totals": {"input_tokens", "output_tokens", "total_tokens", "seconds_running"},
       "rate_limits": object | null,
       "workflow": {"path", "version", "loaded_at", "warnings": [str],
@@ -29,9 +33,15 @@ Everything returned is JSON-safe (timestamps are RFC 3339 UTC strings ending in 
       "polling": {"interval_ms", "next_poll_at", "checking": bool}
     }
 
+``blocked`` lists active, unclaimed issues the scheduler will not dispatch (the tracker marks
+them not dispatchable, or a required label is missing), at most 500 rows; ``counts.blocked``
+counts them all. ``blocked_by`` holds only open (non-terminal) blockers.
+
 ``issue_detail(identifier)`` follows SPEC §13.7.2 ``GET /api/v1/<identifier>`` (status,
 workspace, attempts, running, retry, logs.codex_session_logs, recent_events, last_error, tracked)
-and returns None for an identifier the runtime does not know.
+plus ``blocked`` (``{"state", "reason", "blocked_by", "blocked_at"}`` when ``status`` is
+``"blocked"``, else null); ``status`` is ``running``, ``retrying``, ``blocked`` or ``released``.
+It returns None for an identifier the runtime does not know.
 
 ``subscribe(listener)`` delivers ``RuntimeChange`` values on the event loop thread: ``"snapshot"``
 when scheduling state changed (payload: the new snapshot) and ``"agent_event"`` for each agent

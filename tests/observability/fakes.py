@@ -73,11 +73,37 @@ def retry_row(
     }
 
 
+def blocked_row(
+    identifier: str,
+    *,
+    now: datetime = NOW,
+    state: str = "Todo",
+    reason: str = "not dispatchable: blocked by MT-1 (In Progress)",
+    blocked_by: list[tuple[str, str]] | None = None,
+    since_s: float = 600,
+) -> dict[str, Any]:
+    """A row of the snapshot's ``blocked`` list, shaped like the orchestrator's."""
+    return {
+        "issue_id": f"id-{identifier}",
+        "issue_identifier": identifier,
+        "issue_url": f"https://tracker.example/issues/{identifier}",
+        "title": f"Fix the thing in {identifier}",
+        "state": state,
+        "reason": reason,
+        "blocked_by": [
+            {"identifier": ident, "state": st}
+            for ident, st in (blocked_by if blocked_by is not None else [("MT-1", "In Progress")])
+        ],
+        "blocked_at": ts(now - timedelta(seconds=since_s)),
+    }
+
+
 def snapshot(
     *,
     now: datetime = NOW,
     running: list[dict[str, Any]] | None = None,
     retrying: list[dict[str, Any]] | None = None,
+    blocked: list[dict[str, Any]] | None = None,
     totals: tuple[int, int, int] = (0, 0, 0),
     seconds_running: float = 0.0,
     rate_limits: dict[str, Any] | None = None,
@@ -90,12 +116,14 @@ def snapshot(
 ) -> dict[str, Any]:
     running = running or []
     retrying = retrying or []
+    blocked = blocked or []
     return {
         "generated_at": ts(now),
-        "counts": {"running": len(running), "retrying": len(retrying)},
+        "counts": {"running": len(running), "retrying": len(retrying), "blocked": len(blocked)},
         "limits": {"max_concurrent_agents": max_agents, "by_state": {}},
         "running": running,
         "retrying": retrying,
+        "blocked": blocked,
         "codex_totals": {
             "input_tokens": totals[0],
             "output_tokens": totals[1],
@@ -150,6 +178,7 @@ def detail_for(
             )
         },
         "retry": None,
+        "blocked": None,
         "logs": {"codex_session_logs": []},
         "recent_events": events or [],
         "last_error": None,

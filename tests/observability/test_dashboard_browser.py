@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 
 from tests.observability.conftest import start_server
-from tests.observability.fakes import FakeView, detail_for, retry_row, running_row, snapshot, ts
+from tests.observability.fakes import (
+    FakeView,
+    blocked_row,
+    detail_for,
+    retry_row,
+    running_row,
+    snapshot,
+    ts,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -243,6 +251,111 @@ async def test_dashboard_updates_live_and_drills_down(browser: Browser) -> None:
         await page.keyboard.press("Escape")
         await expect(detail).to_be_hidden()
         await expect(row.locator(".issue-link")).to_be_focused()
+        assert errors == []
+
+
+def blocked_fleet(now: datetime, *, total: int = 3) -> dict[str, Any]:
+    state = snapshot(
+        now=now,
+        running=[running_row("MT-101", now=now, started_ago_s=300, turn_count=3)],
+        blocked=[
+            blocked_row(
+                "MT-204",
+                now=now,
+                reason="not dispatchable: blocked by MT-101 (In Progress), MT-99 (Todo)",
+                blocked_by=[("MT-101", "In Progress"), ("MT-99", "Todo")],
+            ),
+            blocked_row(
+                "MT-205",
+                now=now,
+                state="In Progress",
+                reason="missing required labels: agent",
+                blocked_by=[],
+            ),
+            blocked_row(
+                "MT-310",
+                now=now,
+                reason="the tracker marks it not dispatchable (for example, assigned to someone "
+                "else)",
+                blocked_by=[],
+            ),
+        ],
+    )
+    state["counts"]["blocked"] = total
+    return state
+
+
+def blocked_detail(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "issue_identifier": row["issue_identifier"],
+        "issue_id": row["issue_id"],
+        "status": "blocked",
+        "workspace": {"path": f"/tmp/symphony_workspaces/{row['issue_identifier']}"},
+        "attempts": {"restart_count": 0, "current_retry_attempt": None},
+        "running": None,
+        "retry": None,
+        "blocked": {k: row[k] for k in ("state", "reason", "blocked_by", "blocked_at")},
+        "logs": {"codex_session_logs": []},
+        "recent_events": [],
+        "last_error": None,
+        "tracked": {"issue_url": row["issue_url"]},
+    }
+
+
+async def test_dashboard_shows_blocked_issues_with_their_reasons(browser: Browser) -> None:
+    now = datetime.now(UTC)
+    view = FakeView(blocked_fleet(now))
+    view.details["MT-204"] = blocked_detail(view.state["blocked"][0])
+    async with start_server(view, keepalive_s=1) as server:
+        page = await browser.new_page(viewport={"width": 1440, "height": 900})
+        errors = await open_dashboard(page, server.url)
+
+        section = page.locator("#blocked-section")
+        await expect(section).to_be_visible()
+        rows = page.locator("#blocked-table tbody tr")
+        await expect(rows).to_have_count(3)
+        first = page.locator('#blocked-table tbody tr[data-key="MT-204"]')
+        await expect(first.locator("td").nth(0)).to_have_text("Todo")
+        await expect(first.locator("td").nth(1)).to_have_text(
+            "not dispatchable: blocked by MT-101 (In Progress), MT-99 (Todo)"
+        )
+        await expect(page.locator('#blocked-table tbody tr[data-key="MT-205"]')).to_contain_text(
+            "missing required labels: agent"
+        )
+        await expect(page.locator("#blocked-count")).to_have_text("(3)")
+        await expect(page.locator("#m-blocked")).to_have_text("3 blocked")
+        await expect(page.locator("#blocked-more")).to_be_hidden()
+        await page.screenshot(
+            path=str(ARTIFACTS / "dashboard-blocked.png"), full_page=True, animations="disabled"
+        )
+
+        await first.locator(".issue-link").click()
+        await expect(page.locator("#detail")).to_be_visible()
+        status = page.locator("#detail-status")
+        await expect(status.locator(".badge").first).to_have_text("blocked")
+        await expect(status).to_contain_text("Todo")
+        facts = page.locator("#detail-facts")
+        await expect(facts).to_contain_text(
+            "not dispatchable: blocked by MT-101 (In Progress), MT-99 (Todo)"
+        )
+        await expect(facts).to_contain_text("MT-101 (In Progress), MT-99 (Todo)")
+        await page.screenshot(
+            path=str(ARTIFACTS / "dashboard-blocked-detail.png"),
+            full_page=True,
+            animations="disabled",
+        )
+        await page.keyboard.press("Escape")
+
+        # More blocked issues than the runtime lists: the count says so.
+        view.publish(blocked_fleet(datetime.now(UTC), total=530))
+        await expect(page.locator("#blocked-count")).to_have_text("(530)")
+        await expect(page.locator("#blocked-more")).to_have_text("Showing 3 of 530 blocked issues.")
+        await expect(page.locator("#m-blocked")).to_have_text("530 blocked")
+
+        # Nothing blocked any more: the section goes away.
+        view.publish(snapshot(now=datetime.now(UTC)))
+        await expect(section).to_be_hidden()
+        await expect(page.locator("#m-blocked")).to_have_text("none blocked")
         assert errors == []
 
 

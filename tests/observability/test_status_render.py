@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from symphony.observability.status_render import render_offline, render_status, summary_line
-from tests.observability.fakes import NOW, retry_row, running_row, snapshot
+from tests.observability.fakes import NOW, blocked_row, retry_row, running_row, snapshot
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 WIDTH = 115
@@ -189,6 +189,51 @@ def test_credits_unlimited_and_health_problems() -> None:
         }
     ]
     check_snapshot("health_problems", render_status(state, NOW, tps=42))
+
+
+def blocked_state() -> dict[str, Any]:
+    return snapshot(
+        running=[running_row("MT-101", started_ago_s=300, turn_count=3, total_tokens=20_000)],
+        blocked=[
+            blocked_row(
+                "MT-204",
+                reason="not dispatchable: blocked by MT-101 (In Progress), MT-99 (Todo)",
+                blocked_by=[("MT-101", "In Progress"), ("MT-99", "Todo")],
+            ),
+            blocked_row(
+                "MT-205",
+                state="In Progress",
+                reason="missing required labels: agent",
+                blocked_by=[],
+            ),
+            blocked_row(
+                "MT-310",
+                reason="the tracker marks it not dispatchable (for example, assigned to someone "
+                "else)",
+                blocked_by=[],
+            ),
+        ],
+    )
+
+
+def test_blocked_issues_with_their_reasons() -> None:
+    state = blocked_state()
+    check_snapshot("blocked", render_status(state, NOW, tps=12))
+    assert "blocked=3" in summary_line(state, NOW, 0.0).split()
+
+
+def test_blocked_list_is_capped_and_counts_every_blocked_issue() -> None:
+    rows = [blocked_row(f"MT-{n}", blocked_by=[]) for n in range(1, 13)]
+    state = snapshot(blocked=rows)
+    state["counts"]["blocked"] = 530  # the runtime lists a bounded number of rows
+    frame = render_status(state, NOW).plain.splitlines()
+    assert "blocked 530" in frame[1]
+    listed = [line for line in frame if "■" in line]
+    assert [line.split()[2] for line in listed] == [f"MT-{n}" for n in range(1, 11)]
+    assert frame[frame.index(listed[-1]) + 1].endswith(
+        "… 520 more blocked (see the dashboard or /api/v1/state)"
+    )
+    assert "blocked=530" in summary_line(state, NOW, 0.0).split()
 
 
 def test_narrow_terminal_keeps_every_line_within_width() -> None:

@@ -123,7 +123,7 @@ async def test_terminal_issue_kills_the_agent_runs_after_run_and_removes_the_wor
         runtime.request_refresh()
         await wait_for(lambda: not (ws_root / "MT-2").exists(), timeout=20)
         assert not _alive(pid)
-        assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0}
+        assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0, "blocked": 0}
     finally:
         await runtime.stop()
 

@@ -93,7 +93,7 @@ async def test_terminal_issue_stops_its_agent_before_the_workspace_is_removed(
     calls = workspaces.calls
     assert calls.index(("after_run", "MT-1")) < calls.index(("remove", "MT-1"))
     assert not (ws_root / "MT-1").exists()
-    assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0}
+    assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0, "blocked": 0}
 
 
 async def test_non_active_issue_is_stopped_and_its_workspace_kept(
@@ -310,7 +310,7 @@ async def test_shutdown_stops_every_worker_and_runs_after_run(
     await asyncio.wait_for(runtime.stop(), timeout=5)
     assert sorted(workspaces.names("after_run")) == ["MT-1", "MT-2"]
     assert all(s.stopped for s in agents.sessions) and agents.live == set()
-    assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0}
+    assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0, "blocked": 0}
     assert not runtime.request_refresh()["queued"]
 
 

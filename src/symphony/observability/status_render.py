@@ -33,6 +33,8 @@ from symphony.observability.humanize import summarize_event
 DEFAULT_WIDTH = 115
 MIN_EVENT_WIDTH = 12
 ERROR_LIMIT = 96
+# The terminal frame lists this many blocked issues; the rest are summed up in one line.
+BLOCKED_LINES = 10
 
 BORDER = "│"
 HEADER = "bold"
@@ -71,11 +73,11 @@ def render_status(
     lines.append(_title("├─ Backoff queue"))
     lines.append(Text(BORDER))
     lines.extend(_retrying(snapshot, now, width))
-    blocked = snapshot.get("blocked")
-    if isinstance(blocked, list) and blocked:
+    blocked = _blocked_total(snapshot)
+    if blocked:
         lines.append(_title("├─ Blocked (operator action needed)"))
         lines.append(Text(BORDER))
-        lines.extend(_blocked(blocked))
+        lines.extend(_blocked(snapshot, blocked))
     lines.append(Text("╰─"))
     return _join(lines, width)
 
@@ -99,9 +101,9 @@ def summary_line(snapshot: Mapping[str, Any], now: datetime, tps: float) -> str:
         f"tps={round(tps)}",
         f"runtime_s={int(live_runtime_seconds(snapshot, now))}",
     ]
-    blocked = snapshot.get("blocked")
-    if isinstance(blocked, list) and blocked:
-        parts.insert(2, f"blocked={len(blocked)}")
+    blocked = _blocked_total(snapshot)
+    if blocked:
+        parts.insert(2, f"blocked={blocked}")
     for key in ("workflow", "tracker"):
         section = snapshot.get(key)
         if isinstance(section, Mapping) and isinstance(section.get("error"), Mapping):
@@ -146,9 +148,9 @@ def _summary(
     retrying = as_int(counts.get("retrying")) or 0
     if retrying:
         agents.append(f"  retrying {retrying}", style="yellow")
-    blocked = snapshot.get("blocked")
-    if isinstance(blocked, list) and blocked:
-        agents.append(f"  blocked {len(blocked)}", style="red")
+    blocked = _blocked_total(snapshot)
+    if blocked:
+        agents.append(f"  blocked {blocked}", style="red")
 
     inp, out, total = token_counts(snapshot.get("codex_totals"))
     lines = [
@@ -369,21 +371,36 @@ def _due_in(row: Mapping[str, Any], snapshot: Mapping[str, Any], now: datetime) 
     return due_ms / 1000 - elapsed
 
 
-def _blocked(rows: list[Any]) -> list[Text]:
+def _blocked_rows(snapshot: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    rows = snapshot.get("blocked")
+    return [r for r in rows if isinstance(r, Mapping)] if isinstance(rows, list) else []
+
+
+def _blocked_total(snapshot: Mapping[str, Any]) -> int:
+    """The runtime lists a bounded number of rows; ``counts.blocked`` has them all."""
+    counted = as_int(_section(snapshot, "counts").get("blocked")) or 0
+    return max(counted, len(_blocked_rows(snapshot)))
+
+
+def _blocked(snapshot: Mapping[str, Any], total: int) -> list[Text]:
+    rows = _blocked_rows(snapshot)
     lines = []
-    for row in rows:
-        if not isinstance(row, Mapping):
-            continue
+    for row in rows[:BLOCKED_LINES]:
         line = Text(f"{BORDER}  ")
         line.append("■", style="red")
         line.append(" ")
         line.append(str(row.get("issue_identifier") or row.get("issue_id") or "?"), style="red")
         if row.get("state"):
             line.append(f" {clean_text(str(row['state']))}", style=MUTED)
-        error = row.get("error")
-        if error:
-            line.append(f" {clean_text(str(error))}", style="dim")
+        reason = row.get("reason") or row.get("error")
+        if reason:
+            line.append(f" {clean_text(str(reason))}", style="dim")
         lines.append(line)
+    hidden = total - min(len(rows), BLOCKED_LINES)
+    if hidden > 0:
+        more = Text(f"{BORDER}  ")
+        more.append(f"… {hidden:,} more blocked (see the dashboard or /api/v1/state)", style=MUTED)
+        lines.append(more)
     return lines
 
 

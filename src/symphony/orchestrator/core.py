@@ -12,10 +12,11 @@ The tick is a small chain (SPEC §8.1, §16.2): ``TickDue`` -> stall check -> ``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from symphony.orchestrator import parked, policy, runs
+from symphony.issue import Issue
+from symphony.orchestrator import blocked, parked, policy, runs
 from symphony.orchestrator.effects import (
     AckRefresh,
     CancelRetryTimer,
@@ -181,9 +182,13 @@ def _running_refreshed(
                 entry.issue = issue
                 stop_and_release(state, entry, False, "issue no longer routable", now, out)
                 parked.park(state, issue, entry.workspace_path, now, out)
+                blocked.observe(state, issue, now, out)
             else:
                 entry.issue = issue
         parked.apply_refresh(state, watched, fresh, now, out)
+        for issue_id in watched:
+            if issue_id in fresh:
+                blocked.observe(state, fresh[issue_id], now, out)
     _begin_dispatch(state, now, out)
 
 
@@ -216,14 +221,19 @@ def _candidates_fetched(
     else:
         state.tracker_error = None
         state.last_poll_ms = now
+        ordered = sorted(event.issues, key=policy.dispatch_sort_key)
+        blocked.replace_from_fetch(state, ordered, now, out)
         if state.config_error is None:
-            _dispatch_candidates(state, event.issues, now, out)
+            _dispatch_candidates(state, ordered, now, out)
     _finish_tick(state, now, out)
 
 
-def _dispatch_candidates(state: OrchestratorState, issues: Any, now: float, out: Effects) -> None:
+def _dispatch_candidates(
+    state: OrchestratorState, ordered: Sequence[Issue], now: float, out: Effects
+) -> None:
+    """``ordered`` is in dispatch order (SPEC §8.2)."""
     config = state.config
-    for issue in sorted(issues, key=policy.dispatch_sort_key):
+    for issue in ordered:
         if policy.global_slots(state) == 0:
             break
         if state.is_claimed(issue.id) or not policy.is_candidate(issue, config):
@@ -265,6 +275,7 @@ def _config_changed(
             out.append(Log.error("workflow invalid, dispatch paused", error=event.error))
     state.config = event.config
     state.config_error = event.error
+    blocked.reconsider(state, out)
     interval = event.config.poll_interval_ms
     if (
         interval != old_interval

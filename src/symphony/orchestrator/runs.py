@@ -7,7 +7,7 @@ re-fetched by id). Stale inputs, from a stopped run or a superseded timer, chang
 from __future__ import annotations
 
 from symphony.issue import Issue
-from symphony.orchestrator import parked, policy
+from symphony.orchestrator import blocked, parked, policy
 from symphony.orchestrator.effects import FetchRetryIssue, Log, Notify, RemoveWorkspaces
 from symphony.orchestrator.events import (
     AgentUpdate,
@@ -112,6 +112,7 @@ def retry_fetched(
     elif not policy.is_candidate(issue, config):
         _release_retry(state, entry, f"issue is {issue.state} and no longer eligible", out)
         parked.park(state, issue, parked.recorded_path(state, entry.identifier), now, out)
+        blocked.observe(state, issue, now, out)
     elif state.config_error is not None:
         _requeue(state, entry, issue, "dispatch blocked: the workflow file is invalid", now, out)
     elif policy.global_slots(state) == 0 or not policy.state_slot_free(state, issue):

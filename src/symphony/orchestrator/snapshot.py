@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from symphony.issue import format_timestamp
+from symphony.orchestrator.blocked import display_key
 from symphony.orchestrator.state import (
+    BlockedIssue,
     IssueRecord,
     OrchestratorState,
     Phase,
@@ -77,6 +79,20 @@ def retry_row(entry: RetryEntry, now: Instant) -> dict[str, Any]:
     }
 
 
+def blocked_row(row: BlockedIssue, now: Instant) -> dict[str, Any]:
+    issue = row.issue
+    return {
+        "issue_id": issue.id,
+        "issue_identifier": issue.identifier,
+        "issue_url": issue.url,
+        "title": issue.title,
+        "state": issue.state,
+        "reason": row.reason,
+        "blocked_by": [{"identifier": b.identifier, "state": b.state} for b in row.blockers],
+        "blocked_at": now.at(row.since_ms),
+    }
+
+
 def build_snapshot(
     state: OrchestratorState,
     now: Instant,
@@ -87,16 +103,22 @@ def build_snapshot(
     config = state.config
     running = sorted(state.running.values(), key=lambda e: e.started_ms)
     retrying = sorted(state.retry_attempts.values(), key=lambda e: e.due_ms)
+    blocked = sorted(state.blocked.values(), key=display_key)
     tracker_error = state.tracker_error
     return {
         "generated_at": now.at(now.mono_ms),
-        "counts": {"running": len(running), "retrying": len(retrying)},
+        "counts": {
+            "running": len(running),
+            "retrying": len(retrying),
+            "blocked": len(blocked) + state.blocked_beyond,
+        },
         "limits": {
             "max_concurrent_agents": config.max_concurrent_agents,
             "by_state": dict(config.max_concurrent_agents_by_state),
         },
         "running": [running_row(e, now) for e in running],
         "retrying": [retry_row(e, now) for e in retrying],
+        "blocked": [blocked_row(e, now) for e in blocked],
         "codex_totals": {
             **state.totals.tokens.to_dict(),
             "seconds_running": seconds_running(state, now.mono_ms),
@@ -157,7 +179,12 @@ def build_issue_detail(
     running = next((e for e in state.running.values() if e.issue.identifier == identifier), None)
     retry = next((e for e in state.retry_attempts.values() if e.identifier == identifier), None)
     record: IssueRecord | None = state.history.get(identifier)
-    if running is None and retry is None and record is None:
+    held = (
+        next((b for b in state.blocked.values() if b.issue.identifier == identifier), None)
+        if running is None and retry is None
+        else None
+    )
+    if running is None and retry is None and record is None and held is None:
         record = _parked_record(state, identifier)
         if record is None:
             return None
@@ -165,6 +192,8 @@ def build_issue_detail(
         issue_id, status = running.issue.id, "running"
     elif retry is not None:
         issue_id, status = retry.issue_id, "retrying"
+    elif held is not None:
+        issue_id, status = held.issue.id, "blocked"
     else:
         assert record is not None
         issue_id, status = record.issue_id, "released"
@@ -209,6 +238,18 @@ def build_issue_detail(
     last_error = (retry.error if retry is not None else None) or (
         record.last_error if record is not None else None
     )
+    blocked_view = None
+    if held is not None:
+        row = blocked_row(held, now)
+        blocked_view = {k: row[k] for k in ("state", "reason", "blocked_by", "blocked_at")}
+    if running is not None:
+        issue_url = running.issue.url
+    elif retry is not None:
+        issue_url = retry.issue_url
+    elif held is not None:
+        issue_url = held.issue.url
+    else:
+        issue_url = record.issue_url if record is not None else None
     return {
         "issue_identifier": identifier,
         "issue_id": issue_id,
@@ -220,16 +261,9 @@ def build_issue_detail(
         },
         "running": running_view,
         "retry": retry_view,
+        "blocked": blocked_view,
         "logs": _logs(log_paths),
         "recent_events": _events(recent, now),
         "last_error": last_error,
-        "tracked": {
-            "issue_url": (
-                running.issue.url
-                if running is not None
-                else (
-                    retry.issue_url if retry is not None else record.issue_url if record else None
-                )
-            ),
-        },
+        "tracked": {"issue_url": issue_url},
     }

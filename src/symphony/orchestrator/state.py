@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from symphony.issue import Issue
+from symphony.issue import BlockerRef, Issue
 from symphony.orchestrator.config import SchedulerConfig
 
 RECENT_EVENTS = 20
@@ -24,6 +24,8 @@ HISTORY_LIMIT = 1_000
 PARKED_LIMIT = 2_000
 PARKED_BATCH = 50
 PARKED_MAX_IDLE_MS = 7 * 24 * 3_600_000
+# Blocked issues shown to operators; past this many the rest are only counted.
+BLOCKED_LIMIT = 500
 
 RetryKind = Literal["continuation", "failure"]
 
@@ -134,6 +136,21 @@ class ParkedIssue:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockedIssue:
+    """An active, unclaimed issue the scheduler will not dispatch, for a reason an operator can
+    act on: the tracker marks it not dispatchable, or it lacks a required label.
+
+    ``blockers`` are its open (non-terminal) blockers; ``since_ms`` is when it was first seen
+    blocked, kept while it stays blocked even if the reason changes.
+    """
+
+    issue: Issue
+    reason: str
+    blockers: tuple[BlockerRef, ...]
+    since_ms: float
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """An operator-visible error with a stable code, e.g. a tracker read that failed."""
 
@@ -176,6 +193,10 @@ class OrchestratorState:
     history: OrderedDict[str, IssueRecord] = field(default_factory=OrderedDict)
     # By issue id, in refresh order: the next tick asks about the first PARKED_BATCH.
     parked: OrderedDict[str, ParkedIssue] = field(default_factory=OrderedDict)
+    # By issue id: at most BLOCKED_LIMIT rows; ``blocked_beyond`` counts the rest that the last
+    # candidate fetch found blocked.
+    blocked: dict[str, BlockedIssue] = field(default_factory=dict)
+    blocked_beyond: int = 0
 
     @property
     def claimed(self) -> set[str]:

@@ -7,7 +7,7 @@ matching effects always change together.
 from __future__ import annotations
 
 from symphony.issue import Issue
-from symphony.orchestrator import parked, policy
+from symphony.orchestrator import blocked, parked, policy
 from symphony.orchestrator.effects import (
     CancelRetryTimer,
     Effect,
@@ -38,6 +38,7 @@ def dispatch(
     if state.retry_attempts.pop(issue.id, None) is not None:
         out.append(CancelRetryTimer(issue.id))
     parked.unpark(state, issue.id)
+    blocked.forget(state, issue.id)
     out.append(StartWorker(issue, attempt, run_id))
     out.append(
         Log.info(

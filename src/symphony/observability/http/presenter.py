@@ -19,9 +19,6 @@ def present_state(snapshot: Mapping[str, Any]) -> dict[str, Any]:
     running = snapshot.get("running")
     if isinstance(running, list):
         state["running"] = [_with_summary(row) for row in running]
-    blocked = snapshot.get("blocked")
-    if isinstance(blocked, list):
-        state["blocked"] = [_with_summary(row) for row in blocked]
     return state
 
 

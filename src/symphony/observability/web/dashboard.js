@@ -39,7 +39,7 @@ function renderHeader(s) {
   setText("topbar-meta", parts.join(" · ") || "Symphony");
   const counts = s.counts || {};
   const summary = `${counts.running || 0} running, ${counts.retrying || 0} retrying` +
-    (Array.isArray(s.blocked) && s.blocked.length ? `, ${s.blocked.length} blocked` : "");
+    (blockedTotal(s) ? `, ${blockedTotal(s)} blocked` : "");
   if (summary !== app.liveSummary) {
     app.liveSummary = summary;
     setText("live-summary", summary);
@@ -107,15 +107,24 @@ function renderRetrying(s) {
   ]);
 }
 
+// The runtime lists at most a bounded number of blocked rows; counts.blocked has them all.
+function blockedTotal(s) {
+  const rows = Array.isArray(s.blocked) ? s.blocked.length : 0;
+  return Math.max(rows, Number((s.counts || {}).blocked) || 0);
+}
+
 function renderBlocked(s) {
   const rows = Array.isArray(s.blocked) ? s.blocked : [];
-  $("blocked-section").hidden = rows.length === 0;
-  setText("blocked-count", rows.length ? `(${rows.length})` : "");
+  const total = blockedTotal(s);
+  $("blocked-section").hidden = total === 0;
+  setText("blocked-count", total ? `(${total})` : "");
+  $("blocked-more").hidden = total <= rows.length;
+  setText("blocked-more", total > rows.length ? `Showing ${rows.length} of ${total} blocked issues.` : "");
   syncRows($("blocked-table"), rows, (r) => r.issue_identifier || r.issue_id, (r) => [
     issueCell(r),
-    cell(r.state || "?"),
+    cell(el("span", { class: "badge state-badge" }, r.state || "?"), { class: "nowrap" }),
+    cell(r.reason || r.error || "–", { class: "reason" }),
     cell(clockTime(r.blocked_at) || "–", { class: "nowrap" }),
-    cell(r.error ? el("span", { class: "error-text" }, r.error) : "–"),
   ]);
 }
 
@@ -196,8 +205,8 @@ function tick() {
     ? Object.entries(limits.by_state).map(([k, v]) => `${k}: ${v}`).join(", ") : "running / max concurrent";
   setText("m-agents-sub", byState);
   setText("m-retrying", fmtInt(counts.retrying || 0));
-  const blocked = Array.isArray(s.blocked) ? s.blocked.length : 0;
-  setText("m-blocked", blocked ? `${blocked} blocked` : "none blocked");
+  const blocked = blockedTotal(s);
+  setText("m-blocked", blocked ? `${fmtInt(blocked)} blocked` : "none blocked");
   setText("m-tokens", fmtInt(totals.total_tokens || 0));
   setText("m-tokens-sub", `in ${fmtInt(totals.input_tokens || 0)} · out ${fmtInt(totals.output_tokens || 0)}`);
   setText("m-tps", fmtInt(throughput()));

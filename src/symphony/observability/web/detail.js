@@ -63,15 +63,23 @@ export function renderDetail() {
   const run = d.running || {};
   const retry = d.retry || {};
   const tracked = d.tracked || {};
-  const url = tracked.issue_url || (app.snapshot && [...(app.snapshot.running || []), ...(app.snapshot.retrying || [])].find((r) => r.issue_identifier === id) || {}).issue_url;
+  const url = tracked.issue_url || (app.snapshot && [...(app.snapshot.running || []), ...(app.snapshot.retrying || []), ...(app.snapshot.blocked || [])].find((r) => r.issue_identifier === id) || {}).issue_url;
   const statusParts = [el("span", { class: `badge ${d.status === "running" ? "badge-live" : d.status === "retrying" ? "badge-warn" : d.status === "blocked" ? "badge-bad" : "badge-muted"}` }, d.status || "unknown")];
-  if (run.state) statusParts.push(el("span", { class: "badge state-badge" }, run.state));
+  const held = d.blocked || null;
+  const trackerState = run.state || (held && held.state);
+  if (trackerState) statusParts.push(el("span", { class: "badge state-badge" }, trackerState));
   if (isHttpUrl(url)) statusParts.push(el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, "Open in tracker ↗"));
   statusParts.push(el("a", { href: `/api/v1/${encodeURIComponent(id)}` }, "JSON"));
   status.replaceChildren(...statusParts);
 
   const rows = [];
   const add = (label, value, mono) => { if (value != null && value !== "") rows.push(el("dt", {}, label), el("dd", { class: mono ? "mono" : "" }, String(value))); };
+  if (held) {
+    add("Blocked", held.reason || "not eligible for dispatch");
+    const open = (held.blocked_by || []).map((b) => `${b.identifier || "?"} (${b.state || "state unknown"})`);
+    if (open.length) add("Open blockers", open.join(", "));
+    if (held.blocked_at) add("Blocked since", clockTime(held.blocked_at));
+  }
   add("Workspace", (d.workspace || {}).path, true);
   const attempts = d.attempts || {};
   add("Attempt", attempts.current_retry_attempt != null ? attempts.current_retry_attempt : "–");
