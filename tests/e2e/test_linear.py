@@ -4,8 +4,14 @@ Two Todo issues sit in the configured project. Both are dispatched; each agent (
 fake model) writes a file in its own workspace with a shell command, looks up its team's states
 with the ``linear_graphql`` tool and moves its issue to Human Review with an ``issueUpdate``
 mutation. Human Review is neither active nor terminal, so the service lets go of both and keeps
-their workspaces. After a human moves one issue to Done, the next start sweeps that workspace
-(``before_remove`` runs) and keeps the other (SPEC §8.6).
+their workspaces. A third Todo issue is blocked by a Backlog issue: it is never dispatched, and
+the API lists it as blocked with the reason (docs/orchestrator.md, "Blocked issues").
+
+A human then moves SYM-1 to Done while the service keeps running: the service still watches
+released issues (docs/orchestrator.md, "Released issues", beyond SPEC §8.5), so within a few
+polls ``before_remove`` runs and that workspace goes, while SYM-2's stays. SYM-2 is closed while
+the service is stopped; nothing watches it then, and the next start's sweep removes it
+(SPEC §8.6).
 
 The API key travels only in the service's environment: it must not reach a log file, an agent
 transcript, the model, a hook or the codex processes' environment.
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +31,7 @@ from graphql import GraphQLSchema
 
 from tests.e2e.harness import (
     Project,
+    ServiceProcess,
     is_idle,
     issue_identifier_in,
     local_front_matter,
@@ -212,6 +219,9 @@ def test_two_linear_agents_hand_off_to_human_review_and_the_key_stays_host_side(
     second = linear.add_issue("Write the second proof")
     other = linear.add_issue("Not ours", project="another-project")
     assert (first.identifier, second.identifier) == IDENTIFIERS
+    design = linear.add_issue("Design the schema", state="Backlog")
+    held = linear.add_issue("Build on the schema")
+    linear.add_blocker(held, design)
 
     service = project.start()
     busy = service.wait_until(
@@ -253,42 +263,103 @@ def test_two_linear_agents_hand_off_to_human_review_and_the_key_stays_host_side(
                     assert '"Human Review"' in output and '"success": true' in output
     assert service.issue(other.identifier) is None  # outside the project: never seen
     assert not removed_log.exists()
+    _assert_blocked_and_never_dispatched(service, model, project, held.identifier)
 
     _assert_key_never_left_the_service(project, model, agents, service.pid, key)
+
+    # A human finishes SYM-1 while the service keeps running.
+    requests_before = len(model.requests)
+    linear.move(first, "Done")
+    removed = poll_until(
+        removed_line(removed_log, workspaces / "SYM-1"),
+        20,  # normally one or two polls (POLL_MS); the bound only guards a loaded machine
+        what="before_remove to run for SYM-1 and its workspace to be deleted, service running",
+    )
+    assert removed.split() == ["SYM-1", str((workspaces / "SYM-1").resolve())]
+    assert service.alive()
+
+    # Over the next polls nothing happens to SYM-2: not removed, not dispatched again.
+    quiet = service.wait_until(more_polls(3), 20, what="three more candidate polls")
+    assert is_idle(quiet) and quiet["tracker"]["error"] is None
+    assert len(model.requests) == requests_before
+    assert removed_log.read_text(encoding="utf-8") == removed
+    assert (workspaces / "SYM-2" / "proof.txt").read_text(encoding="utf-8") == "made by SYM-2"
+    for identifier in IDENTIFIERS:
+        detail = service.issue(identifier)
+        assert detail is not None and detail["status"] == "released", detail
 
     code, output = service.stop()
     assert code == 0, output
     assert key not in output
 
-    # A human finishes SYM-1; the next start sweeps its workspace and leaves SYM-2 alone.
-    linear.move(first, "Done")
-    requests_before = len(model.requests)
+    # SYM-2 is closed while no service runs, so nothing watches it: the next start sweeps it.
+    linear.move(second, "Done")
     restarted = project.start()
     restarted.wait_for_output("symphony started")
-    swept = workspaces / "SYM-1"
-
-    def hook_ran_and_workspace_gone() -> str | None:
-        # The hook writes its line before the directory is deleted: wait for both.
-        if swept.exists() or not removed_log.exists():
-            return None
-        return removed_log.read_text(encoding="utf-8")
-
-    removed = poll_until(
-        hook_ran_and_workspace_gone,
+    swept = poll_until(
+        removed_line(removed_log, workspaces / "SYM-2", after=removed),
         20,
-        what="before_remove to run for SYM-1 and its workspace to be deleted",
+        what="the startup sweep to run before_remove for SYM-2 and delete its workspace",
     )
-    assert removed.split() == ["SYM-1", str(swept.resolve())]
-    polled = restarted.wait_until(
-        lambda s: s["tracker"]["last_poll_at"] is not None, 20, what="a candidate poll"
-    )
+    assert swept.split() == ["SYM-2", str((workspaces / "SYM-2").resolve())]
+    polled = restarted.wait_until(more_polls(1), 20, what="a candidate poll")
     assert is_idle(polled) and polled["tracker"]["error"] is None
-    assert len(model.requests) == requests_before  # Human Review is not dispatched again
-    assert (workspaces / "SYM-2" / "proof.txt").read_text(encoding="utf-8") == "made by SYM-2"
+    assert [r["issue_identifier"] for r in polled["blocked"]] == [held.identifier]
+    assert len(model.requests) == requests_before  # nothing is dispatched again
     code, output = restarted.stop()
     assert code == 0, output
     assert key not in output
     _assert_key_not_in_files(project.logs_root, key)
+
+
+def removed_line(log: Path, workspace: Path, *, after: str = "") -> Callable[[], str | None]:
+    """The ``before_remove`` line written after ``after``, once ``workspace`` is also gone."""
+
+    def check() -> str | None:
+        # The hook writes its line before the directory is deleted: wait for both.
+        if workspace.exists() or not log.exists():
+            return None
+        text = log.read_text(encoding="utf-8")
+        assert text.startswith(after), text
+        return text[len(after) :] or None
+
+    return check
+
+
+def more_polls(count: int) -> Callable[[dict[str, Any]], bool]:
+    """A ``wait_until`` predicate: true once ``count`` distinct candidate polls were seen."""
+    polls: set[str] = set()
+
+    def seen(snapshot: dict[str, Any]) -> bool:
+        last = snapshot["tracker"]["last_poll_at"]
+        if last is not None:
+            polls.add(last)
+        return len(polls) >= count
+
+    return seen
+
+
+def _assert_blocked_and_never_dispatched(
+    service: ServiceProcess, model: FakeModelServer, project: Project, identifier: str
+) -> None:
+    state = service.state()
+    rows = [r for r in state["blocked"] if r["issue_identifier"] == identifier]
+    assert rows, state["blocked"]
+    assert rows[0]["state"] == "Todo"
+    assert rows[0]["reason"] == "not dispatchable: blocked by SYM-4 (Backlog)"
+    assert rows[0]["blocked_by"] == [{"identifier": "SYM-4", "state": "Backlog"}]
+    assert state["counts"]["blocked"] == 1
+    detail = service.issue(identifier)
+    assert detail is not None and detail["status"] == "blocked", detail
+    assert detail["blocked"]["reason"] == rows[0]["reason"]
+    assert all(issue_identifier_in(r, [identifier]) is None for r in model.requests)
+    log = (project.logs_root / "symphony.log").read_text(encoding="utf-8")
+    lines = [
+        line
+        for line in log.splitlines()
+        if "issue blocked, not dispatching" in line and f"issue_identifier={identifier}" in line
+    ]
+    assert len(lines) == 1, lines  # once, not once per poll
 
 
 def _assert_key_never_left_the_service(
