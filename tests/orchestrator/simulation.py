@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from symphony.issue import Issue, normalize_state
+from symphony.orchestrator import policy
 from symphony.orchestrator.config import SchedulerConfig
 from symphony.orchestrator.core import decide
 from symphony.orchestrator.effects import (
@@ -48,7 +49,7 @@ from symphony.orchestrator.events import (
     WorkerExited,
     WorkerInfo,
 )
-from symphony.orchestrator.state import OrchestratorState
+from symphony.orchestrator.state import BLOCKED_LIMIT, OrchestratorState
 
 ACTIVE = ("Todo", "In Progress")
 TERMINAL = ("Done", "Cancelled")
@@ -77,6 +78,8 @@ class Stats:
     tracker_errors: int = 0
     stalls_killed: int = 0
     config_changes: int = 0
+    # The most issues listed as blocked at once.
+    most_blocked: int = 0
     steps: int = 0
 
 
@@ -405,6 +408,12 @@ class World:
                 assert (issue_id, entry.token) in self.inflight_retry_fetches, "retry fetch lost"
             else:
                 assert self.retry_timers.get(issue_id) == entry.token, "retry timer lost"
+        assert len(state.blocked) <= BLOCKED_LIMIT, "blocked list unbounded"
+        self.stats.most_blocked = max(self.stats.most_blocked, len(state.blocked))
+        for issue_id, row in state.blocked.items():
+            assert not state.is_claimed(issue_id), "a claimed issue listed as blocked"
+            assert not policy.is_candidate(row.issue, state.config), "eligible issue blocked"
+            assert policy.is_active(row.issue, state.config), "inactive issue listed as blocked"
         terminal = {normalize_state(s) for s in TERMINAL}
         for issue_id in state.running.keys() | state.retry_attempts.keys():
             if normalize_state(self.board[issue_id].state) in terminal:

@@ -22,6 +22,7 @@ def test_random_world_keeps_every_invariant_and_settles(seed: int) -> None:
     assert stats.dispatches > 100 and stats.stops > 10 and stats.cleanups > 0
     assert stats.parked_cleanups > 0  # released issues later closed on the board
     assert stats.tracker_errors > 0 and stats.config_changes > 5 and stats.retries_fired > 50
+    assert stats.most_blocked > 0  # undispatchable or unlabelled active issues were listed
 
     world.calm_down()
     # Eligible issues not already being worked on must each get a worker.
