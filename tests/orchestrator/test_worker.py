@@ -8,6 +8,7 @@ from typing import Any
 
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
+from symphony.observability.transcript import AgentLogs
 from symphony.orchestrator.config import SchedulerConfig
 from symphony.orchestrator.events import AgentUpdate, Event, WorkerInfo
 from symphony.orchestrator.policy import still_wanted
@@ -44,6 +45,7 @@ class Harness:
         self.workspaces = workspaces
         self.agents = agents
         self.events: list[Event] = []
+        self.agent_logs: AgentLogs | None = None
 
     async def run(self, issue: Issue, attempt: int | None = None) -> Any:
         config = SchedulerConfig.from_service(self.store.current.config)
@@ -53,6 +55,7 @@ class Harness:
             continuation=continuation,
             still_wanted=lambda i: still_wanted(i, config),
             report=self.events.append,
+            agent_logs=self.agent_logs,
         )
         spec = Attempt(issue, attempt, 7, self.store.current, MemoryAdapter(self.board))
         return await run_attempt(spec, services)
@@ -196,6 +199,34 @@ async def test_session_startup_failure(
     result = await h.run(board.put(todo()))
     assert result.error == "agent session startup error: [port_exit] codex exited during startup"
     assert workspaces.names("after_run") == ["MT-1"]
+
+
+async def test_the_transcript_records_how_the_attempt_ended(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+    tmp_path: Path,
+) -> None:
+    # A launch refused before codex wrote anything must still leave a log that explains itself.
+    h = harness(make_store, board, workspaces, agents)
+    h.agent_logs = AgentLogs(tmp_path / "logs")
+    agents.fail_start.add("MT-1")
+    await h.run(board.put(todo()))
+    second = board.put(todo(2))
+
+    async def finish(session: FakeSession, prompt: str, turn: int) -> None:
+        board.move(second.id, "Human Review")
+
+    agents.scripts["MT-2"] = finish
+    await h.run(second)
+    failed = (h.agent_logs.directory("MT-1") / "latest.log").read_text()
+    finished = (h.agent_logs.directory("MT-2") / "latest.log").read_text()
+    assert failed.splitlines()[-1].endswith(
+        "note   attempt failed: agent session startup error: "
+        "[port_exit] codex exited during startup"
+    )
+    assert finished.splitlines()[-1].endswith("note   attempt finished")
 
 
 async def test_turn_failure_stops_the_session_and_runs_after_run(

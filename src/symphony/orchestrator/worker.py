@@ -121,9 +121,14 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
             (("latest", str(log_path)),) if log_path is not None else (),
         )
     )
+    result: AttemptResult | None = None
     try:
-        return await _run_in_workspace(spec, svc, workspace, transcript, strip, fields)
+        result = await _run_in_workspace(spec, svc, workspace, transcript, strip, fields)
+        return result
     finally:
+        # The transcript says how the attempt ended, so a log with no protocol lines (a launch
+        # refused before codex started) still explains itself.
+        _note_outcome(transcript, result)
         await svc.workspaces.after_run(
             workspace, issue, hooks=config.hooks, attempt=spec.attempt, strip_env=strip
         )
@@ -238,6 +243,20 @@ def _open_transcript(logs: AgentLogSource | None, issue: Issue, attempt: int | N
             kv(issue_id=issue.id, issue_identifier=issue.identifier, error=exc),
         )
         return None
+
+
+def _note_outcome(transcript: Any, result: AttemptResult | None) -> None:
+    write = getattr(transcript, "write", None)
+    if not callable(write):
+        return
+    if result is None:
+        outcome = "attempt stopped before it finished"
+    elif result.ok:
+        outcome = "attempt finished"
+    else:
+        outcome = f"attempt failed: {result.error}"
+    with contextlib.suppress(Exception):
+        write("note", outcome)
 
 
 async def _close(transcript: Any) -> None:
