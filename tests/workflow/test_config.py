@@ -202,3 +202,10 @@ def test_unknown_keys_ignored_with_typo_hints(tmp_path: Path) -> None:
     assert "polling.interval" in text
     assert "trackr" in text and "'tracker'" in text
     assert "my_extension" not in text  # extensions may own other top-level keys
+
+
+def test_ssh_workers_are_reported_as_unsupported_not_silently_ignored(tmp_path: Path) -> None:
+    loaded = build({"worker": {"ssh_hosts": ["build-1"]}}, tmp_path)
+    (warning,) = loaded.warnings
+    assert warning.startswith("worker: remote (SSH) workers are not supported")
+    assert build({"worker": None}, tmp_path).warnings == ()

@@ -299,7 +299,14 @@ def build_config(
     cleaned: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in _SECTIONS:
-            if key not in _KNOWN_TOP_LEVEL:
+            if key == "worker" and value:
+                # The spec's optional SSH extension: say so, rather than let an operator believe
+                # agents run on the hosts they listed.
+                warnings.append(
+                    "worker: remote (SSH) workers are not supported; the setting is ignored and "
+                    "every agent runs on this machine"
+                )
+            elif key not in _KNOWN_TOP_LEVEL:
                 hint = _did_you_mean(key, _KNOWN_TOP_LEVEL)
                 if hint:
                     warnings.append(f"{key}: unknown top-level key ignored{hint}")
