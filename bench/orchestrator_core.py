@@ -18,10 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from symphony.issue import BlockerRef, Issue
-from symphony.orchestrator.config import SchedulerConfig
-from symphony.orchestrator.core import decide
-from symphony.orchestrator.events import (
+from symphony.core.config import SchedulerConfig
+from symphony.core.decide import decide
+from symphony.core.events import (
     AgentUpdate,
     CandidatesFetched,
     ConfigChanged,
@@ -31,7 +30,8 @@ from symphony.orchestrator.events import (
     TickDue,
     WorkerExited,
 )
-from symphony.orchestrator.state import OrchestratorState, Phase
+from symphony.core.state import OrchestratorState, Phase
+from symphony.issue import BlockerRef, Issue
 
 BOARD = 10_000
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)

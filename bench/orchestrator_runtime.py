@@ -34,8 +34,8 @@ from tests.support.memory_tracker import MemoryAdapter, MemoryBoard, install_mem
 from symphony.issue import Issue
 from symphony.observability.transcript import AgentLogs
 from symphony.orchestrator.runtime import OrchestratorRuntime
-from symphony.orchestrator.wiring import codex_continuation, start_codex_session
 from symphony.runtime_view import RuntimeChange
+from symphony.service import codex_continuation, start_codex_session
 from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.store import WorkflowStore
 from symphony.workspace import WorkspaceManager

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from symphony.observability.logs import REDACTOR, ROOT_LOGGER
+from symphony.logs import REDACTOR, ROOT_LOGGER
 from tests.support.memory_tracker import (
     MemoryProfile,
     install_memory_tracker,

@@ -1,4 +1,5 @@
-"""The long-running service: startup checks, signals, orderly shutdown (SPEC §16.1, §17.7).
+"""The long-running service and its composition root: startup checks, the runtime wired to the
+real workspaces, agent sessions and tracker adapter, signals, orderly shutdown (SPEC §16.1, §17.7).
 
 Exit codes: 0 after an orderly shutdown (SIGINT/SIGTERM), 1 when startup fails or the service dies
 abnormally, 2 for command-line usage errors (argparse).
@@ -12,16 +13,21 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from symphony.errors import SymphonyError
+from symphony.issue import Issue
+from symphony.logs import configure_logging, kv, register_secrets
 from symphony.observability.http.server import HttpSettings, http_settings, serve_http
-from symphony.observability.logs import configure_logging, kv, register_secrets
 from symphony.observability.status_view import StatusView
+from symphony.orchestrator.ports import AgentSession
 from symphony.orchestrator.runtime import OrchestratorRuntime
-from symphony.orchestrator.wiring import build_runtime
+from symphony.orchestrator.worker import child_secret_names
+from symphony.trackers import get_profile
+from symphony.trackers.base import UNSUPPORTED_TRACKER_KIND, TrackerAdapter
 from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.loader import resolve_workflow_path
 from symphony.workflow.store import Workflow, WorkflowStore
@@ -229,3 +235,66 @@ async def _serve_until_signal(
             loop.remove_signal_handler(sig)
     log.info("symphony stopped %s", kv(signal=received[0] if received else None))
     return 0
+
+
+# --- composition root: the production collaborators of the runtime -------------------------
+
+
+def create_adapter(workflow: Workflow) -> TrackerAdapter:
+    """The adapter for this workflow's ``tracker.*`` (SPEC §11.2: built from effective config)."""
+    tracker = workflow.config.tracker
+    profile = get_profile(tracker.kind or "")
+    if profile is None:
+        raise SymphonyError(
+            f"{workflow.path}: tracker.kind {tracker.kind!r} has no installed adapter",
+            code=UNSUPPORTED_TRACKER_KIND,
+        )
+    return profile.create(tracker, workflow_dir=workflow.path.parent, environ=os.environ)
+
+
+async def start_codex_session(
+    *,
+    workspace: Path,
+    workflow: Workflow,
+    adapter: TrackerAdapter,
+    issue: Issue,
+    on_event: Callable[[Any], None],
+    transcript: Any | None,
+) -> AgentSession:
+    """A Codex app-server session whose tools are bound to this adapter for its lifetime."""
+    from symphony.agents.codex import CodexSession, ToolRegistry
+
+    config = workflow.config
+    tools = ToolRegistry(adapter.agent_tool_specs(), adapter.execute_agent_tool)
+    strip = child_secret_names(workflow, adapter.secret_environment_names())
+    return await CodexSession.start(
+        workspace=workspace,
+        workspace_root=config.workspace.root,
+        codex=config.codex,
+        tools=tools,
+        strip_env=strip,
+        on_event=on_event,
+        issue=issue,
+        transcript=transcript,
+    )
+
+
+def codex_continuation(turn: int, max_turns: int, issue: Issue) -> str:
+    from symphony.agents.codex import continuation_guidance
+
+    return continuation_guidance(turn, max_turns, issue_identifier=issue.identifier)
+
+
+def build_runtime(store: WorkflowStore, *, logs_root: Path | None) -> OrchestratorRuntime:
+    """The production runtime: real workspaces, Codex sessions, per-issue agent transcripts."""
+    from symphony.observability.transcript import AgentLogs
+    from symphony.workspace import WorkspaceManager
+
+    return OrchestratorRuntime(
+        store,
+        workspaces=WorkspaceManager(),
+        sessions=start_codex_session,
+        continuation=codex_continuation,
+        adapter_factory=create_adapter,
+        agent_logs=AgentLogs(logs_root) if logs_root is not None else None,
+    )

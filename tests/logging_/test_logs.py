@@ -4,7 +4,7 @@ import io
 import logging
 from pathlib import Path
 
-from symphony.observability.logs import (
+from symphony.logs import (
     REDACTED,
     ROOT_LOGGER,
     configure_logging,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from symphony.agents.codex.transcript import Transcript
-from symphony.observability.logs import register_secrets
+from symphony.logs import register_secrets
 from symphony.observability.transcript import LATEST, AgentLogs, FileTranscript
 
 START = datetime(2026, 2, 24, 20, 15, 30, tzinfo=UTC)
@@ -203,6 +203,6 @@ def test_a_failing_disk_disables_the_transcript_with_one_warning(
 @pytest.fixture(autouse=True)
 def _no_leftover_secrets() -> Iterator[None]:
     yield
-    from symphony.observability.logs import REDACTOR
+    from symphony.logs import REDACTOR
 
     REDACTOR.clear()

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from symphony.issue import Issue
-from symphony.orchestrator.config import SchedulerConfig
-from symphony.orchestrator.core import decide
-from symphony.orchestrator.effects import Effect
-from symphony.orchestrator.events import (
+from symphony.core.config import SchedulerConfig
+from symphony.core.decide import decide
+from symphony.core.effects import Effect
+from symphony.core.events import (
     CandidatesFetched,
     Event,
     RunningRefreshed,
@@ -19,7 +18,8 @@ from symphony.orchestrator.events import (
     TerminalIssuesFetched,
     TickDue,
 )
-from symphony.orchestrator.state import OrchestratorState
+from symphony.core.state import OrchestratorState
+from symphony.issue import Issue
 
 E = TypeVar("E")
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from symphony.issue import Issue, normalize_state
-from symphony.orchestrator import policy
-from symphony.orchestrator.config import SchedulerConfig
-from symphony.orchestrator.core import decide
-from symphony.orchestrator.effects import (
+from symphony.core import policy
+from symphony.core.config import SchedulerConfig
+from symphony.core.decide import decide
+from symphony.core.effects import (
     CancelRetryTimer,
     Effect,
     FetchCandidates,
@@ -33,7 +32,7 @@ from symphony.orchestrator.effects import (
     StartWorker,
     StopWorker,
 )
-from symphony.orchestrator.events import (
+from symphony.core.events import (
     AgentUpdate,
     CandidatesFetched,
     ConfigChanged,
@@ -49,7 +48,8 @@ from symphony.orchestrator.events import (
     WorkerExited,
     WorkerInfo,
 )
-from symphony.orchestrator.state import BLOCKED_LIMIT, OrchestratorState
+from symphony.core.state import BLOCKED_LIMIT, OrchestratorState
+from symphony.issue import Issue, normalize_state
 
 ACTIVE = ("Todo", "In Progress")
 TERMINAL = ("Done", "Cancelled")

@@ -10,10 +10,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from symphony.issue import BlockerRef, Issue
-from symphony.orchestrator import blocked, policy
-from symphony.orchestrator.effects import Effect, Log, StartWorker, StopWorker
-from symphony.orchestrator.events import (
+from symphony.core import blocked, policy
+from symphony.core.effects import Effect, Log, StartWorker, StopWorker
+from symphony.core.events import (
     CandidatesFetched,
     ConfigChanged,
     FetchError,
@@ -24,8 +23,9 @@ from symphony.orchestrator.events import (
     WorkerExited,
     WorkerInfo,
 )
-from symphony.orchestrator.snapshot import Instant, build_issue_detail, build_snapshot
-from symphony.orchestrator.state import BLOCKED_LIMIT
+from symphony.core.snapshot import Instant, build_issue_detail, build_snapshot
+from symphony.core.state import BLOCKED_LIMIT
+from symphony.issue import BlockerRef, Issue
 
 from .helpers import Driver, config, issue, of_type
 

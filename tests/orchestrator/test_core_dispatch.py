@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from symphony.orchestrator.effects import (
+from symphony.core.effects import (
     AckRefresh,
     Effect,
     FetchCandidates,
@@ -14,7 +14,7 @@ from symphony.orchestrator.effects import (
     ScheduleTick,
     StartWorker,
 )
-from symphony.orchestrator.events import (
+from symphony.core.events import (
     CandidatesFetched,
     ConfigChanged,
     FetchError,
@@ -24,7 +24,7 @@ from symphony.orchestrator.events import (
     TerminalIssuesFetched,
     TickDue,
 )
-from symphony.orchestrator.state import Phase
+from symphony.core.state import Phase
 
 from .helpers import Driver, config, issue, of_type
 

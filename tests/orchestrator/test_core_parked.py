@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from symphony.issue import Issue
-from symphony.orchestrator import parked
-from symphony.orchestrator.effects import (
+from symphony.core import parked
+from symphony.core.effects import (
     Effect,
     FetchRunningIssues,
     Log,
@@ -18,7 +17,7 @@ from symphony.orchestrator.effects import (
     StartWorker,
     StopWorker,
 )
-from symphony.orchestrator.events import (
+from symphony.core.events import (
     CandidatesFetched,
     ConfigChanged,
     FetchError,
@@ -29,15 +28,16 @@ from symphony.orchestrator.events import (
     WorkerExited,
     WorkerInfo,
 )
-from symphony.orchestrator.records import record_for
-from symphony.orchestrator.snapshot import Instant, build_issue_detail
-from symphony.orchestrator.state import (
+from symphony.core.records import record_for
+from symphony.core.snapshot import Instant, build_issue_detail
+from symphony.core.state import (
     HISTORY_LIMIT,
     PARKED_BATCH,
     PARKED_LIMIT,
     PARKED_MAX_IDLE_MS,
 )
-from symphony.orchestrator.transitions import dispatch
+from symphony.core.transitions import dispatch
+from symphony.issue import Issue
 
 from .helpers import BASE_TIME, Driver, config, issue, of_type
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from symphony.orchestrator.effects import FetchRunningIssues, StartWorker, StopWorker
-from symphony.orchestrator.events import (
+from symphony.core.effects import FetchRunningIssues, StartWorker, StopWorker
+from symphony.core.events import (
     AgentUpdate,
     CandidatesFetched,
     FetchError,

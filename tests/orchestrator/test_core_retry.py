@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from symphony.issue import Issue
-from symphony.orchestrator.core import NO_SLOTS_ERROR
-from symphony.orchestrator.effects import (
+from symphony.core.decide import NO_SLOTS_ERROR
+from symphony.core.effects import (
     CancelRetryTimer,
     Effect,
     FetchRetryIssue,
@@ -15,14 +14,15 @@ from symphony.orchestrator.effects import (
     StartWorker,
     StopWorker,
 )
-from symphony.orchestrator.events import (
+from symphony.core.events import (
     FetchError,
     RetryDue,
     RetryIssueFetched,
     ShutdownRequested,
     WorkerExited,
 )
-from symphony.orchestrator.policy import failure_delay_ms
+from symphony.core.policy import failure_delay_ms
+from symphony.issue import Issue
 
 from .helpers import Driver, issue, of_type
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from symphony.orchestrator.events import AgentUpdate, WorkerExited, WorkerInfo
-from symphony.orchestrator.snapshot import Instant, build_issue_detail, build_snapshot
-from symphony.orchestrator.tokens import extract_usage
+from symphony.core.events import AgentUpdate, WorkerExited, WorkerInfo
+from symphony.core.snapshot import Instant, build_issue_detail, build_snapshot
+from symphony.core.tokens import extract_usage
 
 from .helpers import Driver, issue
 

@@ -14,7 +14,7 @@ import pytest
 from symphony.issue import Issue
 from symphony.observability.transcript import AgentLogs
 from symphony.orchestrator.runtime import OrchestratorRuntime
-from symphony.orchestrator.wiring import codex_continuation, start_codex_session
+from symphony.service import codex_continuation, start_codex_session
 from symphony.workspace import WorkspaceManager
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
 

@@ -6,12 +6,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from symphony.core.events import AgentUpdate, Event, WorkerInfo
+from symphony.core.policy import still_wanted
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.observability.transcript import AgentLogs
-from symphony.orchestrator.config import SchedulerConfig
-from symphony.orchestrator.events import AgentUpdate, Event, WorkerInfo
-from symphony.orchestrator.policy import still_wanted
+from symphony.orchestrator.scheduling import scheduler_config
 from symphony.orchestrator.worker import Attempt, WorkerServices, run_attempt
 from symphony.trackers.base import TrackerError
 from symphony.workflow.store import WorkflowStore
@@ -48,7 +48,7 @@ class Harness:
         self.agent_logs: AgentLogs | None = None
 
     async def run(self, issue: Issue, attempt: int | None = None) -> Any:
-        config = SchedulerConfig.from_service(self.store.current.config)
+        config = scheduler_config(self.store.current.config)
         services = WorkerServices(
             workspaces=self.workspaces,
             sessions=self.agents,

@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from symphony.logs import kv
 from symphony.observability.formatting import token_counts
 from symphony.observability.humanize import summarize_event
-from symphony.observability.logs import kv
 from symphony.observability.status_render import render_offline, render_status, summary_line
 from symphony.observability.throughput import ThroughputMeter
 from symphony.runtime_view import RuntimeChange, RuntimeView

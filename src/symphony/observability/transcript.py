@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from symphony.observability.logs import REDACTOR, kv
+from symphony.logs import REDACTOR, kv
 from symphony.workspace.keys import workspace_key
 
 if TYPE_CHECKING:

@@ -1,23 +1,7 @@
-"""Coordination layer (SPEC §7, §8, §16): a sans-IO scheduling core and its asyncio runtime.
+"""Coordination layer's IO shell (SPEC §7, §8, §16) around the pure core in ``symphony.core``.
 
-- ``core.decide(state, event, now) -> (state, effects)``: every scheduling decision, pure.
-- ``runtime.OrchestratorRuntime``: executes effects, runs timers and workers; a ``RuntimeView``.
+- ``runtime.OrchestratorRuntime``: executes the core's effects, runs timers and workers.
 - ``worker.run_attempt``: one worker attempt (workspace, prompt, agent turns).
+
+Importing this package loads nothing: import the module you need.
 """
-
-from symphony.orchestrator.config import SchedulerConfig
-from symphony.orchestrator.core import decide
-from symphony.orchestrator.runtime import OrchestratorRuntime
-from symphony.orchestrator.state import OrchestratorState
-from symphony.orchestrator.worker import Attempt, AttemptResult, WorkerServices, run_attempt
-
-__all__ = [
-    "Attempt",
-    "AttemptResult",
-    "OrchestratorRuntime",
-    "OrchestratorState",
-    "SchedulerConfig",
-    "WorkerServices",
-    "decide",
-    "run_attempt",
-]

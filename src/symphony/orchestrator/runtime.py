@@ -19,13 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from symphony.errors import SymphonyError
-from symphony.issue import Issue, format_timestamp
-from symphony.observability.logs import kv
-from symphony.orchestrator import policy
-from symphony.orchestrator.config import SchedulerConfig
-from symphony.orchestrator.core import decide
-from symphony.orchestrator.effects import (
+from symphony.core import policy
+from symphony.core.decide import decide
+from symphony.core.effects import (
     AckRefresh,
     CancelRetryTimer,
     Effect,
@@ -41,7 +37,7 @@ from symphony.orchestrator.effects import (
     StartWorker,
     StopWorker,
 )
-from symphony.orchestrator.events import (
+from symphony.core.events import (
     CandidatesFetched,
     ConfigChanged,
     Event,
@@ -55,6 +51,11 @@ from symphony.orchestrator.events import (
     TerminalIssuesFetched,
     TickDue,
 )
+from symphony.core.snapshot import Instant, build_issue_detail, build_snapshot
+from symphony.core.state import OrchestratorState
+from symphony.errors import SymphonyError
+from symphony.issue import Issue, format_timestamp
+from symphony.logs import kv
 from symphony.orchestrator.observers import Observers
 from symphony.orchestrator.ports import (
     AgentLogSource,
@@ -62,8 +63,7 @@ from symphony.orchestrator.ports import (
     SessionFactory,
     Workspaces,
 )
-from symphony.orchestrator.snapshot import Instant, build_issue_detail, build_snapshot
-from symphony.orchestrator.state import OrchestratorState
+from symphony.orchestrator.scheduling import scheduler_config
 from symphony.orchestrator.tracker_binding import AdapterFactory, TrackerBinding
 from symphony.orchestrator.worker import (
     DEFAULT_TRACKER_TIMEOUT_S,
@@ -110,7 +110,7 @@ class OrchestratorRuntime:
         self._workflow = workflow
         self._tracker = TrackerBinding(adapter_factory)
         self._sent_config: tuple[int, str | None] = (workflow.version, None)
-        self._state = OrchestratorState(config=SchedulerConfig.from_service(workflow.config))
+        self._state = OrchestratorState(config=scheduler_config(workflow.config))
         self._queue: deque[Event] = deque()
         self._applying = False
         self._ack: AckRefresh | None = None
@@ -346,7 +346,7 @@ class OrchestratorRuntime:
         if key == self._sent_config:
             return
         self._sent_config = key
-        self._apply(ConfigChanged(SchedulerConfig.from_service(self._workflow.config), message))
+        self._apply(ConfigChanged(scheduler_config(self._workflow.config), message))
 
     # --- tracker reads ----------------------------------------------------------------------
 

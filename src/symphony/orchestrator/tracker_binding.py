@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from symphony.observability.logs import kv
+from symphony.logs import kv
 from symphony.trackers.base import TrackerAdapter
 from symphony.workflow.store import Workflow
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from symphony.core.events import AgentUpdate, Event, WorkerInfo
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
-from symphony.observability.logs import kv
-from symphony.orchestrator.events import AgentUpdate, Event, WorkerInfo
+from symphony.logs import kv
 from symphony.orchestrator.ports import (
     AgentLogSource,
     AgentSession,

@@ -15,8 +15,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from symphony.observability.logs import kv
-from symphony.orchestrator.events import Event, WorkerExited
+from symphony.core.events import Event, WorkerExited
+from symphony.logs import kv
 from symphony.orchestrator.worker import Attempt, AttemptResult, WorkerServices, run_attempt
 
 log = logging.getLogger("symphony.orchestrator")

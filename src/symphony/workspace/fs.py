@@ -14,7 +14,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from symphony.observability.logs import kv
+from symphony.logs import kv
 from symphony.workspace.errors import (
     WORKSPACE_CREATE_FAILED,
     WORKSPACE_NOT_DIRECTORY,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from symphony.issue import Issue
-from symphony.observability.logs import kv
+from symphony.logs import kv
 from symphony.process import DEFAULT_KILL_GRACE_S
 from symphony.workflow.config import HooksConfig
 from symphony.workspace import fs

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from symphony.observability.logs import KeyValueFormatter
+from symphony.logs import KeyValueFormatter
 from symphony.process import child_environment, spawn_login_shell, terminate_group
 from tests.support.fake_linear import Failure, FakeLinear
 from tests.trackers.linear.conftest import MakeAdapter

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from symphony.observability.logs import REDACTOR, KeyValueFormatter
+from symphony.logs import REDACTOR, KeyValueFormatter
 from symphony.trackers import get_profile
 from symphony.trackers.base import (
     INVALID_TRACKER_CONFIG,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from symphony.orchestrator.runtime import OrchestratorRuntime
-from symphony.orchestrator.wiring import codex_continuation, create_adapter, start_codex_session
+from symphony.service import codex_continuation, create_adapter, start_codex_session
 from symphony.trackers.local import BoardStore
 from symphony.trackers.local.cli import board_main
 from symphony.trackers.local.locate import settings_for_workflow

@@ -44,7 +44,7 @@ from symphony.agents.codex.transcript import Transcript
 from symphony.agents.codex.transport import StdioTransport
 from symphony.agents.codex.usage import TokenUsage
 from symphony.issue import Issue
-from symphony.observability.logs import kv
+from symphony.logs import kv
 from symphony.tools import ToolContext
 from symphony.workflow.config import CodexConfig
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from symphony.observability.logs import kv
+from symphony.logs import kv
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
 
 ToolExecutor = Callable[[str, Any, ToolContext], Awaitable[ToolResult]]

@@ -24,11 +24,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from symphony.logs import kv
 from symphony.observability.http.auth import AccessGuard
 from symphony.observability.http.errors import NO_STORE, error_response
 from symphony.observability.http.events import EventHub, encode_json
 from symphony.observability.http.presenter import present_detail, present_state
-from symphony.observability.logs import kv
 from symphony.runtime_view import RuntimeView
 
 log = logging.getLogger("symphony.observability.http")

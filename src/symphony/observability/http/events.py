@@ -19,8 +19,8 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
+from symphony.logs import kv
 from symphony.observability.http.presenter import present_agent_event, present_state
-from symphony.observability.logs import kv
 from symphony.runtime_view import RuntimeChange, RuntimeView
 
 log = logging.getLogger("symphony.observability.http")

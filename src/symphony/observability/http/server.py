@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from symphony.logs import kv
 from symphony.observability.http.app import create_app
 from symphony.observability.http.errors import HttpServerError
 from symphony.observability.http.events import (
@@ -25,7 +26,6 @@ from symphony.observability.http.events import (
     DEFAULT_SEND_TIMEOUT_S,
     EventHub,
 )
-from symphony.observability.logs import kv
 from symphony.runtime_view import RuntimeView
 from symphony.workflow.config import ServerConfig
 

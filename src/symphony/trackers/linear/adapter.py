@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from symphony.issue import Issue
-from symphony.observability.logs import kv, register_secrets
+from symphony.logs import kv, register_secrets
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
 from symphony.trackers.base import TRACKER_PAGINATION, TRACKER_RESPONSE, TrackerError
 from symphony.trackers.linear import queries

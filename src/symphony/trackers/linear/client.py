@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from symphony import __version__
-from symphony.observability.logs import kv
+from symphony.logs import kv
 from symphony.trackers.base import (
     MISSING_TRACKER_SECRET,
     TRACKER_REQUEST,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from symphony.observability.logs import register_secrets
+from symphony.logs import register_secrets
 from symphony.trackers.base import TrackerAdapter, TrackerProfile
 from symphony.trackers.linear.adapter import LinearAdapter
 from symphony.trackers.linear.settings import (

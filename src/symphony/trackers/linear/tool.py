@@ -15,7 +15,7 @@ from typing import Any
 
 from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse
 
-from symphony.observability.logs import kv
+from symphony.logs import kv
 from symphony.tools import ToolContext, ToolResult, ToolSpec
 from symphony.trackers.base import TrackerError
 from symphony.trackers.linear.client import LinearClient

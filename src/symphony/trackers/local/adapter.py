@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from symphony.issue import Issue
-from symphony.observability.logs import kv
+from symphony.logs import kv
 from symphony.tools import ToolContext, ToolResult, ToolSpec
 from symphony.trackers.local.errors import MalformedIssue
 from symphony.trackers.local.normalize import to_issue

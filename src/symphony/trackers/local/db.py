@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from symphony.observability.logs import kv
+from symphony.logs import kv
 from symphony.trackers.local.errors import BoardUnavailable
 from symphony.trackers.local.schema import MIGRATIONS, SCHEMA_VERSION
 

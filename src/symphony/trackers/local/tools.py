@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from symphony.errors import SymphonyError
-from symphony.observability.logs import kv
+from symphony.logs import kv
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
 from symphony.trackers.base import TrackerError
 from symphony.trackers.local.errors import InvalidState, IssueNotFound

@@ -6,7 +6,7 @@ events) for ``issue_detail``; it is bounded so a long-lived service does not gro
 
 from __future__ import annotations
 
-from symphony.orchestrator.state import (
+from symphony.core.state import (
     HISTORY_LIMIT,
     IssueRecord,
     OrchestratorState,

@@ -16,16 +16,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from itertools import islice
 
-from symphony.issue import Issue
-from symphony.orchestrator import policy
-from symphony.orchestrator.effects import Effect, Log, RemoveWorkspaces
-from symphony.orchestrator.state import (
+from symphony.core import policy
+from symphony.core.effects import Effect, Log, RemoveWorkspaces
+from symphony.core.state import (
     PARKED_BATCH,
     PARKED_LIMIT,
     PARKED_MAX_IDLE_MS,
     OrchestratorState,
     ParkedIssue,
 )
+from symphony.issue import Issue
 
 
 def park(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from symphony.core.config import SchedulerConfig
+from symphony.core.state import OrchestratorState
 from symphony.issue import Issue, issue_routable, normalize_state
-from symphony.orchestrator.config import SchedulerConfig
-from symphony.orchestrator.state import OrchestratorState
 
 CONTINUATION_DELAY_MS = 1_000
 FAILURE_BASE_DELAY_MS = 10_000

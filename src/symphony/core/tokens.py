@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from symphony.orchestrator.state import RunningEntry, TokenCounts, Totals
+from symphony.core.state import RunningEntry, TokenCounts, Totals
 
 _INPUT_KEYS = ("input_tokens", "inputTokens", "prompt_tokens", "promptTokens", "input")
 _OUTPUT_KEYS = ("output_tokens", "outputTokens", "completion_tokens", "completionTokens", "output")

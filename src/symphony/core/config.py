@@ -1,6 +1,7 @@
 """The slice of the effective config the scheduling core decides with (SPEC §4.1.8, §6.4).
 
-A frozen value built from ``ServiceConfig``; a workflow reload produces a new one and the core
+A frozen value built from ``ServiceConfig`` by ``symphony.orchestrator.scheduling`` (the core never
+sees pydantic); a workflow reload produces a new one and the core
 applies it to every later decision (SPEC §6.2). States are normalized once here so the hot paths
 compare plain strings.
 """
@@ -11,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from symphony.issue import normalize_state
-from symphony.workflow.config import ServiceConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,20 +40,6 @@ class SchedulerConfig:
             self,
             "max_concurrent_agents_by_state",
             {normalize_state(k): v for k, v in self.max_concurrent_agents_by_state.items()},
-        )
-
-    @classmethod
-    def from_service(cls, config: ServiceConfig) -> SchedulerConfig:
-        tracker = config.tracker
-        return cls(
-            active_state_names=tuple(tracker.active_states or ()),
-            terminal_state_names=tuple(tracker.terminal_states or ()),
-            required_labels=tuple(tracker.required_labels),
-            max_concurrent_agents=config.agent.max_concurrent_agents,
-            max_concurrent_agents_by_state=dict(config.agent.max_concurrent_agents_by_state),
-            max_retry_backoff_ms=config.agent.max_retry_backoff_ms,
-            stall_timeout_ms=config.codex.stall_timeout_ms,
-            poll_interval_ms=config.polling.interval_ms,
         )
 
     def state_limit(self, normalized_state: str) -> int:

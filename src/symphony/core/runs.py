@@ -6,20 +6,20 @@ re-fetched by id). Stale inputs, from a stopped run or a superseded timer, chang
 
 from __future__ import annotations
 
-from symphony.issue import Issue
-from symphony.orchestrator import blocked, parked, policy
-from symphony.orchestrator.effects import FetchRetryIssue, Log, Notify, RemoveWorkspaces
-from symphony.orchestrator.events import (
+from symphony.core import blocked, parked, policy
+from symphony.core.effects import FetchRetryIssue, Log, Notify, RemoveWorkspaces
+from symphony.core.events import (
     AgentUpdate,
     RetryDue,
     RetryIssueFetched,
     WorkerExited,
     WorkerInfo,
 )
-from symphony.orchestrator.records import end_run
-from symphony.orchestrator.state import OrchestratorState, RecentEvent, RetryEntry
-from symphony.orchestrator.tokens import apply_usage
-from symphony.orchestrator.transitions import Effects, dispatch, schedule_retry
+from symphony.core.records import end_run
+from symphony.core.state import OrchestratorState, RecentEvent, RetryEntry
+from symphony.core.tokens import apply_usage
+from symphony.core.transitions import Effects, dispatch, schedule_retry
+from symphony.issue import Issue
 
 NO_SLOTS_ERROR = "no available orchestrator slots"
 MESSAGE_LIMIT = 500

@@ -6,9 +6,8 @@ matching effects always change together.
 
 from __future__ import annotations
 
-from symphony.issue import Issue
-from symphony.orchestrator import blocked, parked, policy
-from symphony.orchestrator.effects import (
+from symphony.core import blocked, parked, policy
+from symphony.core.effects import (
     CancelRetryTimer,
     Effect,
     Log,
@@ -16,13 +15,14 @@ from symphony.orchestrator.effects import (
     StartWorker,
     StopWorker,
 )
-from symphony.orchestrator.records import end_run, remember_retry
-from symphony.orchestrator.state import (
+from symphony.core.records import end_run, remember_retry
+from symphony.core.state import (
     OrchestratorState,
     RetryEntry,
     RetryKind,
     RunningEntry,
 )
+from symphony.issue import Issue
 
 Effects = list[Effect]
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from symphony.core import policy
+from symphony.core.config import SchedulerConfig
+from symphony.core.effects import Effect, Log
+from symphony.core.state import BLOCKED_LIMIT, BlockedIssue, OrchestratorState
 from symphony.issue import BlockerRef, Issue, normalize_labels, normalize_state
-from symphony.orchestrator import policy
-from symphony.orchestrator.config import SchedulerConfig
-from symphony.orchestrator.effects import Effect, Log
-from symphony.orchestrator.state import BLOCKED_LIMIT, BlockedIssue, OrchestratorState
 
 NOT_DISPATCHABLE = "the tracker marks it not dispatchable (for example, assigned to someone else)"
 BLOCKED_MESSAGE = "issue blocked, not dispatching"

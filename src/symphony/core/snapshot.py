@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from symphony.issue import format_timestamp
-from symphony.orchestrator.blocked import display_key
-from symphony.orchestrator.state import (
+from symphony.core.blocked import display_key
+from symphony.core.state import (
     BlockedIssue,
     IssueRecord,
     OrchestratorState,
@@ -23,6 +22,7 @@ from symphony.orchestrator.state import (
     RetryEntry,
     RunningEntry,
 )
+from symphony.issue import format_timestamp
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from symphony.core.config import SchedulerConfig
 from symphony.issue import Issue
-from symphony.orchestrator.config import SchedulerConfig
 
 
 @dataclass(frozen=True, slots=True)

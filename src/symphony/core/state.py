@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from symphony.core.config import SchedulerConfig
 from symphony.issue import BlockerRef, Issue
-from symphony.orchestrator.config import SchedulerConfig
 
 RECENT_EVENTS = 20
 HISTORY_LIMIT = 1_000

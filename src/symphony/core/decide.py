@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from symphony.issue import Issue
-from symphony.orchestrator import blocked, parked, policy, runs
-from symphony.orchestrator.effects import (
+from symphony.core import blocked, parked, policy, runs
+from symphony.core.effects import (
     AckRefresh,
     CancelRetryTimer,
     Effect,
@@ -29,7 +28,7 @@ from symphony.orchestrator.effects import (
     RemoveWorkspaces,
     ScheduleTick,
 )
-from symphony.orchestrator.events import (
+from symphony.core.events import (
     AgentUpdate,
     CandidatesFetched,
     ConfigChanged,
@@ -45,15 +44,16 @@ from symphony.orchestrator.events import (
     WorkerExited,
     WorkerInfo,
 )
-from symphony.orchestrator.runs import NO_SLOTS_ERROR
-from symphony.orchestrator.state import OrchestratorState, Phase, Problem
-from symphony.orchestrator.transitions import (
+from symphony.core.runs import NO_SLOTS_ERROR
+from symphony.core.state import OrchestratorState, Phase, Problem
+from symphony.core.transitions import (
     Effects,
     dispatch,
     schedule_retry,
     stop,
     stop_and_release,
 )
+from symphony.issue import Issue
 
 __all__ = ["NO_SLOTS_ERROR", "decide"]
 

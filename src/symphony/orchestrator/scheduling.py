@@ -1,0 +1,21 @@
+"""The bridge from the typed workflow config to the scheduling core's plain config value."""
+
+from __future__ import annotations
+
+from symphony.core.config import SchedulerConfig
+from symphony.workflow.config import ServiceConfig
+
+
+def scheduler_config(config: ServiceConfig) -> SchedulerConfig:
+    """The slice of ``config`` the core decides with (SPEC §4.1.8, §6.4)."""
+    tracker = config.tracker
+    return SchedulerConfig(
+        active_state_names=tuple(tracker.active_states or ()),
+        terminal_state_names=tuple(tracker.terminal_states or ()),
+        required_labels=tuple(tracker.required_labels),
+        max_concurrent_agents=config.agent.max_concurrent_agents,
+        max_concurrent_agents_by_state=dict(config.agent.max_concurrent_agents_by_state),
+        max_retry_backoff_ms=config.agent.max_retry_backoff_ms,
+        stall_timeout_ms=config.codex.stall_timeout_ms,
+        poll_interval_ms=config.polling.interval_ms,
+    )
