@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from symphony.core.config import SchedulerConfig
-from symphony.core.decide import decide
+from symphony.core.machine import decide
 from symphony.core.events import (
     AgentUpdate,
     CandidatesFetched,

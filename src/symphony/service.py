@@ -223,11 +223,26 @@ async def _serve_until_signal(
     # attach here: they read `runtime` only through symphony.runtime_view.RuntimeView and must
     # be stopped before this function returns.
     log.info("symphony started %s", kv(workflow=store.path, pid=os.getpid()))
+    failed = asyncio.create_task(runtime.wait_failed(), name="orchestrator-failure")
+    stopping = asyncio.create_task(stop.wait(), name="stop-signal")
     try:
-        await stop.wait()
+        await asyncio.wait({failed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if runtime.failure is not None:
+            # The traceback is in the log already; every agent is being killed.
+            log.error("symphony stopping after an internal error %s", kv(exit_code=1))
+            print(
+                "symphony: internal error in the orchestrator; every agent was stopped. "
+                "The traceback is in the log.",
+                file=options.console or sys.stderr,
+                flush=True,
+            )
+            await runtime.stop()
+            return 1
         log.info("stopping agents %s", kv(running=runtime.snapshot()["counts"]["running"]))
         await runtime.stop()
     finally:
+        for task in (failed, stopping):
+            task.cancel()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(watcher, timeout=SHUTDOWN_TIMEOUT_S)

@@ -244,9 +244,14 @@ class Project:
             )
         return result
 
-    def start(self, *args: str, port: int | None = 0) -> ServiceProcess:
-        """Start ``symphony WORKFLOW.md --port 0 --logs-root <logs>``; wait for its URL."""
-        service = ServiceProcess(self, args, port=port)
+    def start(
+        self, *args: str, port: int | None = 0, launcher: Sequence[str] | None = None
+    ) -> ServiceProcess:
+        """Start ``symphony WORKFLOW.md --port 0 --logs-root <logs>``; wait for its URL.
+
+        ``launcher`` replaces the ``symphony`` console script (e.g. a script that injects a
+        fault before calling the CLI)."""
+        service = ServiceProcess(self, args, port=port, launcher=launcher)
         self.services.append(service)
         service.start()
         return service
@@ -260,9 +265,17 @@ class Project:
 class ServiceProcess:
     """One ``symphony`` service subprocess, its merged output and its JSON API."""
 
-    def __init__(self, project: Project, args: Sequence[str], *, port: int | None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        args: Sequence[str],
+        *,
+        port: int | None,
+        launcher: Sequence[str] | None = None,
+    ) -> None:
         self.project = project
-        argv = [str(symphony_bin()), str(project.workflow), "--logs-root", str(project.logs_root)]
+        command = list(launcher) if launcher is not None else [str(symphony_bin())]
+        argv = [*command, str(project.workflow), "--logs-root", str(project.logs_root)]
         if port is not None:
             argv += ["--port", str(port)]
         self.argv = [*argv, *args]
@@ -323,12 +336,19 @@ class ServiceProcess:
         assert self._proc is not None, "service not started"
         if self._proc.poll() is None:
             self._proc.send_signal(sig)
+        return self.wait_exit(timeout_s, after=f"of {sig.name}")
+
+    def wait_exit(
+        self, timeout_s: float = STOP_TIMEOUT_S, *, after: str = "of the wait"
+    ) -> tuple[int, str]:
+        """Wait for the service to exit (by itself, or after a signal): ``(code, output)``."""
+        assert self._proc is not None, "service not started"
         try:
             code = self._proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             self.kill()
             raise AssertionError(
-                f"service did not exit within {timeout_s:.0f}s of {sig.name}:\n{self.output_tail()}"
+                f"service did not exit within {timeout_s:.0f}s {after}:\n{self.output_tail()}"
             ) from None
         self._finish()
         self.returncode = code

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from symphony.core.config import SchedulerConfig
-from symphony.core.decide import decide
 from symphony.core.effects import Effect
 from symphony.core.events import (
     CandidatesFetched,
@@ -18,6 +17,7 @@ from symphony.core.events import (
     TerminalIssuesFetched,
     TickDue,
 )
+from symphony.core.machine import decide
 from symphony.core.state import OrchestratorState
 from symphony.issue import Issue
 

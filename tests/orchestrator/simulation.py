@@ -17,7 +17,6 @@ from typing import Any
 
 from symphony.core import policy
 from symphony.core.config import SchedulerConfig
-from symphony.core.decide import decide
 from symphony.core.effects import (
     CancelRetryTimer,
     Effect,
@@ -48,6 +47,7 @@ from symphony.core.events import (
     WorkerExited,
     WorkerInfo,
 )
+from symphony.core.machine import decide
 from symphony.core.state import BLOCKED_LIMIT, OrchestratorState
 from symphony.issue import Issue, normalize_state
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from symphony.core.decide import NO_SLOTS_ERROR
 from symphony.core.effects import (
     CancelRetryTimer,
     Effect,
@@ -21,6 +20,7 @@ from symphony.core.events import (
     ShutdownRequested,
     WorkerExited,
 )
+from symphony.core.machine import NO_SLOTS_ERROR
 from symphony.core.policy import failure_delay_ms
 from symphony.issue import Issue
 

@@ -6,7 +6,7 @@ shell that executes the effects is ``symphony.orchestrator.runtime``. ``lint-imp
 """
 
 from symphony.core.config import SchedulerConfig
-from symphony.core.decide import decide
+from symphony.core.machine import decide
 from symphony.core.state import OrchestratorState
 
 __all__ = ["OrchestratorState", "SchedulerConfig", "decide"]

@@ -17,10 +17,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from symphony.core import policy
-from symphony.core.decide import decide
+from symphony.core.machine import decide
 from symphony.core.effects import (
     AckRefresh,
     CancelRetryTimer,
@@ -122,6 +122,8 @@ class OrchestratorRuntime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = False
         self._stopped = False
+        self._failure: BaseException | None = None
+        self._failed = asyncio.Event()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -234,6 +236,8 @@ class OrchestratorRuntime:
     # --- event application ------------------------------------------------------------------
 
     def _apply(self, event: Event) -> None:
+        if self._failure is not None:
+            return  # the state machine broke: nothing decides on its half-updated state again
         self._queue.append(event)
         if self._applying:
             return
@@ -245,10 +249,44 @@ class OrchestratorRuntime:
                     self._state, effects = decide(self._state, current, self._now_ms())
                     for effect in effects:
                         self._execute(effect)
-                except Exception:
-                    log.exception("orchestrator failed to apply %s", type(current).__name__)
+                except Exception as exc:
+                    self._fail(current, exc)
+                    return
         finally:
             self._applying = False
+
+    def _fail(self, event: Event, exc: Exception) -> None:
+        """Fail fast: ``decide`` (or executing what it decided) raised, so the state may be half
+        updated and could leave an agent running with no record of it. Stop dispatching, kill
+        every agent, and let the service exit non-zero, like h11 entering its ERROR state."""
+        self._failure = exc
+        self._queue.clear()
+        log.critical(
+            "orchestrator state machine failed, stopping every agent %s",
+            kv(event=type(event).__name__, error=f"{type(exc).__name__}: {exc}"),
+            exc_info=exc,
+        )
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+            self._tick_handle = None
+        for handle in self._retry_handles.values():
+            handle.cancel()
+        self._retry_handles.clear()
+        self._pool.stop_all()
+        if not self._failed.is_set():
+            self._failed.set()
+        self._observers.state_changed()
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The exception that broke the state machine, if it broke."""
+        return self._failure
+
+    async def wait_failed(self) -> BaseException:
+        """Returns once the state machine broke (every agent is being stopped by then)."""
+        await self._failed.wait()
+        assert self._failure is not None
+        return self._failure
 
     def _execute(self, effect: Effect) -> None:
         match effect:
@@ -296,6 +334,8 @@ class OrchestratorRuntime:
                 self._ack = effect
             case Notify():
                 self._observers.state_changed()
+            case _:
+                assert_never(effect)
 
     # --- timers -----------------------------------------------------------------------------
 

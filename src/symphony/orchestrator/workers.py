@@ -66,6 +66,11 @@ class WorkerPool:
         current[1].cancel()
         self._add_pending(issue_id, current[1])
 
+    def stop_all(self) -> None:
+        """Cancel every worker (agent process groups killed, ``after_run`` still runs)."""
+        for issue_id, (run_id, _task) in list(self._workers.items()):
+            self.stop(issue_id, run_id)
+
     def after(
         self, issue_id: str, work: Callable[[], Awaitable[None]], *, name: str
     ) -> asyncio.Task[None]:

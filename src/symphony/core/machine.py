@@ -12,8 +12,8 @@ The tick is a small chain (SPEC §8.1, §16.2): ``TickDue`` -> stall check -> ``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import assert_never
 
 from symphony.core import blocked, parked, policy, runs
 from symphony.core.effects import (
@@ -61,15 +61,46 @@ __all__ = ["NO_SLOTS_ERROR", "decide"]
 def decide(
     state: OrchestratorState, event: Event, now: float
 ) -> tuple[OrchestratorState, list[Effect]]:
-    effects: Effects = []
-    _HANDLERS[type(event)](state, event, now, effects)
-    return state, effects
+    """Apply one event. An exception here means the state machine is broken: the runtime stops
+    every agent and exits instead of deciding again on a half-updated state."""
+    out: Effects = []
+    # The hot path first: agent updates are most of the traffic of a busy fleet.
+    match event:
+        case AgentUpdate():
+            runs.agent_update(state, event, now, out)
+        case WorkerInfo():
+            runs.worker_info(state, event, now, out)
+        case WorkerExited():
+            runs.worker_exited(state, event, now, out)
+        case TickDue():
+            _tick_due(state, now, out)
+        case RunningRefreshed():
+            _running_refreshed(state, event, now, out)
+        case CandidatesFetched():
+            _candidates_fetched(state, event, now, out)
+        case RetryDue():
+            runs.retry_due(state, event, now, out)
+        case RetryIssueFetched():
+            runs.retry_fetched(state, event, now, out)
+        case RefreshRequested():
+            _refresh_requested(state, now, out)
+        case ConfigChanged():
+            _config_changed(state, event, now, out)
+        case Started():
+            _started(state, now, out)
+        case TerminalIssuesFetched():
+            _terminal_fetched(state, event, now, out)
+        case ShutdownRequested():
+            _shutdown(state, now, out)
+        case _:
+            assert_never(event)
+    return state, out
 
 
 # --- startup (SPEC §8.6, §16.1) -------------------------------------------------------------
 
 
-def _started(state: OrchestratorState, _event: Any, now: float, out: Effects) -> None:
+def _started(state: OrchestratorState, now: float, out: Effects) -> None:
     if state.started:
         return
     state.started = True
@@ -113,7 +144,7 @@ def _startup_done(state: OrchestratorState, now: float, out: Effects) -> None:
 # --- the tick (SPEC §8.1, §16.2, §16.3) -----------------------------------------------------
 
 
-def _tick_due(state: OrchestratorState, _event: Any, now: float, out: Effects) -> None:
+def _tick_due(state: OrchestratorState, now: float, out: Effects) -> None:
     if state.shutting_down or not state.started or state.phase is not Phase.IDLE:
         return
     state.tick_id += 1
@@ -251,7 +282,7 @@ def _finish_tick(state: OrchestratorState, now: float, out: Effects) -> None:
     out.append(Notify())
 
 
-def _refresh_requested(state: OrchestratorState, _event: Any, now: float, out: Effects) -> None:
+def _refresh_requested(state: OrchestratorState, now: float, out: Effects) -> None:
     due_now = state.next_tick_ms is not None and state.next_tick_ms <= now
     if state.shutting_down or not state.started or state.phase is not Phase.IDLE or due_now:
         out.append(AckRefresh(coalesced=True))
@@ -290,7 +321,7 @@ def _config_changed(
     out.append(Notify())
 
 
-def _shutdown(state: OrchestratorState, _event: Any, now: float, out: Effects) -> None:
+def _shutdown(state: OrchestratorState, now: float, out: Effects) -> None:
     if state.shutting_down:
         return
     state.shutting_down = True
@@ -302,20 +333,3 @@ def _shutdown(state: OrchestratorState, _event: Any, now: float, out: Effects) -
     state.phase = Phase.IDLE
     state.next_tick_ms = None
     out.append(Notify())
-
-
-_HANDLERS: dict[type[Any], Callable[[OrchestratorState, Any, float, Effects], None]] = {
-    Started: _started,
-    TerminalIssuesFetched: _terminal_fetched,
-    TickDue: _tick_due,
-    RunningRefreshed: _running_refreshed,
-    CandidatesFetched: _candidates_fetched,
-    RefreshRequested: _refresh_requested,
-    RetryDue: runs.retry_due,
-    RetryIssueFetched: runs.retry_fetched,
-    WorkerInfo: runs.worker_info,
-    AgentUpdate: runs.agent_update,
-    WorkerExited: runs.worker_exited,
-    ConfigChanged: _config_changed,
-    ShutdownRequested: _shutdown,
-}
