@@ -14,7 +14,7 @@ from tests.trackers.linear.conftest import linear, linear_schema, make_adapter  
 from tests.trackers.local.conftest import settings, store  # noqa: F401
 
 
-@pytest.fixture(params=HARNESSES, ids=lambda harness: harness.kind)
+@pytest.fixture(params=HARNESSES, ids=lambda harness: harness.name())
 def harness(request: pytest.FixtureRequest) -> Iterator[TrackerHarness]:
     backend: TrackerHarness = request.param.setup(request)
     yield backend

@@ -57,6 +57,11 @@ class TrackerHarness(ABC):
     state_names_ignore_case: ClassVar[bool] = True
 
     @classmethod
+    def name(cls) -> str:
+        """The test id; the kind unless one kind has several harnesses."""
+        return cls.kind
+
+    @classmethod
     @abstractmethod
     def setup(cls, request: pytest.FixtureRequest) -> TrackerHarness:
         """Build the backend from the adapter's own test fixtures (``request.getfixturevalue``)."""

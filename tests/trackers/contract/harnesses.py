@@ -223,4 +223,25 @@ class MemoryHarness(TrackerHarness):
         return 5  # no pages: any handful will do
 
 
-HARNESSES: list[type[TrackerHarness]] = [LocalHarness, LinearHarness, MemoryHarness]
+class TwoStateMemoryHarness(MemoryHarness):
+    """The memory tracker posing as a provider with the fewest features the contract allows:
+    two states (like GitHub's open/closed), no priorities, no blockers. Keeps the suite honest
+    about what it demands of such a provider."""
+
+    active_state = "open"
+    terminal_state = "closed"
+    other_states = ()
+    supports_priority = False
+    supports_blockers = False
+
+    @classmethod
+    def name(cls) -> str:
+        return "memory-two-state"
+
+
+HARNESSES: list[type[TrackerHarness]] = [
+    LocalHarness,
+    LinearHarness,
+    MemoryHarness,
+    TwoStateMemoryHarness,
+]
