@@ -1,45 +1,47 @@
-"""Tracker adapters (Integration layer) and the registry that maps ``tracker.kind`` to one."""
+"""Tracker adapters (Integration layer) and the registry that maps ``tracker.kind`` to one.
+
+Adapters are found through the ``symphony.trackers`` entry-point group: each entry point is named
+after its kind and points at a ``TrackerProfile`` (``local = "symphony.trackers.local:PROFILE"``),
+so a separately installed package can add a tracker. docs/extending/trackers.md shows how.
+"""
 
 from __future__ import annotations
 
-import importlib
+from symphony.plugins import PluginRegistry, require_attributes
+from symphony.trackers.base import UNSUPPORTED_TRACKER_KIND, TrackerProfile
 
-from symphony.trackers.base import TrackerProfile
+ENTRY_POINT_GROUP = "symphony.trackers"
 
-# Built-in adapters, imported only when selected so one adapter's deps never load another's.
-_BUILTIN_MODULES: dict[str, str] = {
-    "local": "symphony.trackers.local",
-    "linear": "symphony.trackers.linear",
-}
-_registered: dict[str, TrackerProfile] = {}
+# Adapters are imported only when selected: one adapter's deps (or breakage) never affect another.
+TRACKERS: PluginRegistry[TrackerProfile] = PluginRegistry(
+    ENTRY_POINT_GROUP,
+    noun="tracker",
+    setting="tracker.kind",
+    check=require_attributes(
+        "kind", "default_active_states", "default_terminal_states", "validate", "create"
+    ),
+    error_code=UNSUPPORTED_TRACKER_KIND,
+)
 
 
 def register_profile(profile: TrackerProfile) -> None:
     """Add or replace an adapter (tests use this for in-memory trackers)."""
-    _registered[profile.kind] = profile
+    TRACKERS.register(profile.kind, profile)
 
 
 def unregister_profile(kind: str) -> None:
-    _registered.pop(kind, None)
+    TRACKERS.unregister(kind)
 
 
 def get_profile(kind: str) -> TrackerProfile | None:
-    if kind in _registered:
-        return _registered[kind]
-    module_name = _BUILTIN_MODULES.get(kind)
-    if module_name is None:
-        return None
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        raise
-    profile: TrackerProfile = module.PROFILE
-    _registered[kind] = profile
-    return profile
+    """The profile for ``kind``; None if nothing provides it.
+
+    Raises ``PluginError`` (a SymphonyError) when an installed package declares ``kind`` but its
+    adapter cannot be imported or is not a TrackerProfile; the message names the package.
+    """
+    return TRACKERS.get(kind)
 
 
 def supported_kinds() -> list[str]:
     # Listing must not import adapters: one adapter's import failure must not hide the others.
-    return sorted(set(_registered) | set(_BUILTIN_MODULES))
+    return TRACKERS.kinds()

@@ -221,12 +221,3 @@ async def test_key_never_appears_in_tool_output(
         text = json.dumps(result.to_protocol())
         assert linear.api_key not in text
         assert "[REDACTED]" in text
-
-
-async def test_unsupported_tool_name_fails_and_lists_the_real_tool(
-    linear: FakeLinear, make_adapter: MakeAdapter, context: ToolContext
-) -> None:
-    result = await make_adapter().execute_agent_tool("jira_rest", {"query": "x"}, context)
-    assert "Unsupported dynamic tool" in error_message(result)
-    assert result.output["error"]["supportedTools"] == ["linear_graphql"]
-    assert linear.requests == []

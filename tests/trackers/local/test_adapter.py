@@ -16,7 +16,6 @@ import pytest
 from symphony.issue import Issue
 from symphony.trackers.base import TRACKER_REQUEST, TRACKER_RESPONSE, TrackerError
 from symphony.trackers.local import BoardSettings, BoardStore, LocalAdapter
-from symphony.trackers.local import store as store_module
 
 
 def raw_sql(path: Path, sql: str, params: tuple[Any, ...] = ()) -> None:
@@ -46,21 +45,6 @@ async def test_empty_requests_touch_nothing(
     # A real request does reach the database.
     assert await adapter.fetch_issues_by_states(["Todo"]) == []
     assert calls and settings.db_path.exists()
-
-
-async def test_candidate_fetch_returns_only_requested_states_case_insensitively(
-    adapter: LocalAdapter, add: Callable[..., str]
-) -> None:
-    add("todo")
-    add("progress", state="In Progress")
-    add("review", state="Human Review")
-    add("done", state="Done")
-    add("backlog", state="Backlog")
-    issues = await adapter.fetch_issues_by_states([" todo", "IN PROGRESS", "todo"])
-    assert sorted(i.title for i in issues) == ["progress", "todo"]
-    assert {i.state for i in issues} == {"Todo", "In Progress"}  # provider spelling kept
-    done = await adapter.fetch_issues_by_states(["Done", "Cancelled"])
-    assert [i.title for i in done] == ["done"]
 
 
 async def test_normalized_issue_has_every_field(
@@ -123,18 +107,6 @@ async def test_refresh_by_ids_returns_full_snapshots_and_omits_missing(
     assert by_id[b.id].labels == ("ready",)
     store.delete(a.identifier)
     assert [i.id for i in await adapter.fetch_issues_by_ids([a.id, b.id])] == [b.id]
-
-
-async def test_refresh_by_ids_crosses_query_chunks(
-    adapter: LocalAdapter,
-    store: BoardStore,
-    add: Callable[..., str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(store_module, "_CHUNK", 3)
-    ids = [store.get(add(f"i{n}")).id for n in range(8)]
-    issues = await adapter.fetch_issues_by_ids(list(reversed(ids)))
-    assert sorted(i.id for i in issues) == sorted(ids)
 
 
 @pytest.mark.parametrize(

@@ -29,15 +29,6 @@ def current(add: Callable[..., str], context_for: Callable[[str], ToolContext]) 
     return context_for(add("Current issue", description="Do the thing", labels=("bug",)))
 
 
-async def test_unknown_tool_lists_the_supported_ones(
-    adapter: LocalAdapter, current: ToolContext
-) -> None:
-    result = await adapter.execute_agent_tool("linear_graphql", {}, current)
-    err = error(result)
-    assert "Unsupported dynamic tool" in err["message"]
-    assert err["supportedTools"] == [s.name for s in adapter.agent_tool_specs()]
-
-
 # ---- board_get_issue ----------------------------------------------------------------------
 
 

@@ -1,0 +1,265 @@
+"""The tracker adapter contract (SPEC §11, symphony.trackers.base) run against every backend.
+
+Each test gets a ``harness`` (harness.py) for one tracker and uses only its interface, so the same
+assertions hold for the local board, Linear (via the schema-checking fake) and the in-memory test
+tracker. Behaviour that is one adapter's own (request shapes, paging variables, error mapping)
+stays in that adapter's tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+
+import pytest
+
+from symphony.issue import BlockerRef, Issue
+from symphony.tools import ToolContext, ToolResult
+from symphony.trackers import get_profile
+from symphony.trackers.base import TrackerAdapter
+from tests.trackers.contract.harness import IssueSpec, Seeded, TrackerHarness
+
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def seed(
+    harness: TrackerHarness,
+    title: str,
+    state: str | None = None,
+    *,
+    priority: int | None = None,
+    labels: tuple[str, ...] = (),
+    blocked_by: tuple[Seeded, ...] = (),
+    description: str | None = None,
+) -> Seeded:
+    """Create an issue (in the harness's active state unless told otherwise)."""
+    spec = IssueSpec(
+        title=title,
+        state=state or harness.active_state,
+        priority=priority,
+        labels=labels,
+        blocked_by=blocked_by,
+        description=description,
+    )
+    return harness.seed(spec)
+
+
+def ids(issues: list[Issue]) -> list[str]:
+    return [issue.id for issue in issues]
+
+
+def aware(value: datetime | None) -> bool:
+    return value is not None and value.utcoffset() is not None
+
+
+async def test_profile_is_registered_and_creates_the_adapter(harness: TrackerHarness) -> None:
+    profile = get_profile(harness.kind)
+    assert profile is not None and profile.kind == harness.kind
+    for defaults in (profile.default_active_states, profile.default_terminal_states):
+        assert defaults is None or (
+            isinstance(defaults, tuple) and all(isinstance(s, str) and s for s in defaults)
+        )
+    adapter = harness.adapter()
+    assert isinstance(adapter, TrackerAdapter)
+    assert adapter.kind == harness.kind
+
+
+async def test_empty_requests_return_nothing_without_a_provider_request(
+    harness: TrackerHarness,
+) -> None:
+    seed(harness, "Present")
+    adapter = harness.adapter()
+    before = harness.provider_requests()
+    assert await adapter.fetch_issues_by_states([]) == []
+    assert await adapter.fetch_issues_by_ids([]) == []
+    assert harness.provider_requests() == before
+    # The counter does see real reads, so the check above is not vacuous.
+    assert len(await adapter.fetch_issues_by_states([harness.active_state])) == 1
+    assert harness.provider_requests() > before
+
+
+async def test_state_reads_return_only_the_requested_states(harness: TrackerHarness) -> None:
+    states = (harness.active_state, *harness.other_states, harness.terminal_state)
+    seeded = {state: seed(harness, f"In {state}", state) for state in states}
+    adapter = harness.adapter()
+    for state in states:
+        issues = await adapter.fetch_issues_by_states([state])
+        assert ids(issues) == [seeded[state].id], state
+        assert issues[0].state == state
+    both = await adapter.fetch_issues_by_states(
+        [harness.active_state, harness.terminal_state, harness.active_state]
+    )
+    assert sorted(ids(both)) == sorted(
+        [seeded[harness.active_state].id, seeded[harness.terminal_state].id]
+    )
+    finished = await adapter.fetch_issues_by_states([harness.terminal_state, "No Such State"])
+    assert ids(finished) == [seeded[harness.terminal_state].id]
+    assert await adapter.fetch_issues_by_states(["No Such State"]) == []
+
+
+async def test_state_names_compare_case_insensitively(harness: TrackerHarness) -> None:
+    if not harness.state_names_ignore_case:
+        pytest.skip(f"{harness.name()} matches state names as the provider spells them")
+    active = harness.active_state
+    other = (*harness.other_states, harness.terminal_state)[0]
+    states = (active, *harness.other_states, harness.terminal_state)
+    seeded = {state: seed(harness, f"In {state}", state).id for state in states}
+    adapter = harness.adapter()
+    issues = await adapter.fetch_issues_by_states([f" {active.lower()}", other.upper(), active])
+    assert sorted(ids(issues)) == sorted([seeded[active], seeded[other]])
+    assert {i.state for i in issues} == {active, other}  # the provider's spelling is kept
+
+
+async def test_issues_are_normalized(harness: TrackerHarness) -> None:
+    full = seed(
+        harness,
+        "Normalize me",
+        priority=2 if harness.supports_priority else None,
+        labels=("Bug", "Frontend", " BUG", "frontend"),
+        description="Body",
+    )
+    bare = seed(harness, "Bare")
+    issues = {
+        i.id: i for i in await harness.adapter().fetch_issues_by_states([harness.active_state])
+    }
+    assert set(issues) == {full.id, bare.id}
+    issue = issues[full.id]
+    assert issue.identifier == full.identifier and issue.identifier
+    assert issue.id and issue.identifier != issues[bare.id].identifier
+    assert (issue.title, issue.state, issue.description) == (
+        "Normalize me",
+        harness.active_state,
+        "Body",
+    )
+    if harness.supports_priority:
+        assert issue.priority == 2 and type(issue.priority) is int
+    assert issues[bare.id].priority is None
+    assert issue.labels == ("bug", "frontend")
+    assert issues[bare.id].labels == ()
+    assert issue.blocked_by == ()
+    assert issue.dispatchable is True  # nothing blocks it and no routing is configured
+    assert aware(issue.created_at) and aware(issue.updated_at)
+    assert issue.created_at is not None and issue.updated_at is not None
+    assert issue.updated_at >= issue.created_at
+    assert issue.url is None or (isinstance(issue.url, str) and issue.url)
+    for optional in (issue.branch_name, issue.assignee_id):
+        assert optional is None or isinstance(optional, str)
+    assert issue.native_ref is None or isinstance(issue.native_ref, Mapping)
+    as_dict = json.loads(json.dumps(issue.to_dict()))
+    assert as_dict["labels"] == ["bug", "frontend"]
+    assert str(as_dict["created_at"]).endswith("Z")
+
+
+async def test_blockers_are_reported_and_gate_new_work(harness: TrackerHarness) -> None:
+    if not harness.supports_blockers:
+        pytest.skip(f"{harness.name()} has no blocker relations")
+    open_state = harness.other_states[0] if harness.other_states else harness.active_state
+    open_blocker = seed(harness, "Open blocker", open_state)
+    done_blocker = seed(harness, "Done blocker", harness.terminal_state)
+    blocked = seed(harness, "Blocked", blocked_by=(open_blocker,))
+    clear = seed(harness, "Blocked only by finished work", blocked_by=(done_blocker,))
+    adapter = harness.adapter()
+    issues = {i.id: i for i in await adapter.fetch_issues_by_states([harness.active_state])}
+    # Candidate reads include undispatchable issues: the scheduler makes the final call.
+    assert set(issues) == {blocked.id, clear.id}
+    assert issues[blocked.id].blocked_by == (
+        BlockerRef(open_blocker.id, open_blocker.identifier, open_state),
+    )
+    assert issues[blocked.id].dispatchable is False
+    assert [b.state for b in issues[clear.id].blocked_by] == [harness.terminal_state]
+    assert issues[clear.id].dispatchable is True
+
+    harness.move(open_blocker, harness.terminal_state)
+    [now] = await adapter.fetch_issues_by_ids([blocked.id])
+    assert now.dispatchable is True
+    assert [b.state for b in now.blocked_by] == [harness.terminal_state]
+
+
+async def test_id_refresh_returns_current_snapshots(harness: TrackerHarness) -> None:
+    issue = seed(harness, "Will move")
+    adapter = harness.adapter()
+    [before] = await adapter.fetch_issues_by_ids([issue.id])
+    moved_to = (*harness.other_states, harness.terminal_state)[0]
+    harness.move(issue, moved_to)
+    [after] = await adapter.fetch_issues_by_ids([issue.id])
+    assert (before.state, after.state) == (harness.active_state, moved_to)
+    assert before.identifier == after.identifier
+    assert after.updated_at is not None and before.updated_at is not None
+    assert after.updated_at >= before.updated_at
+
+
+async def test_id_refresh_omits_unknown_and_vanished_ids(harness: TrackerHarness) -> None:
+    kept, gone = seed(harness, "Kept"), seed(harness, "Gone")
+    adapter = harness.adapter()
+    harness.delete(gone)
+    issues = await adapter.fetch_issues_by_ids([gone.id, "no-such-id", kept.id, kept.id])
+    assert ids(issues) == [kept.id]  # no duplicates either
+    assert await adapter.fetch_issues_by_ids(["no-such-id"]) == []
+
+
+async def test_reads_of_many_issues_cross_pages(harness: TrackerHarness) -> None:
+    count = harness.issues_spanning_pages()
+    created = [seed(harness, f"Issue {n}").id for n in range(count)]
+    adapter = harness.adapter()
+    by_state = await adapter.fetch_issues_by_states([harness.active_state])
+    assert sorted(ids(by_state)) == sorted(created)
+    by_id = await adapter.fetch_issues_by_ids(list(reversed(created)))
+    assert sorted(ids(by_id)) == sorted(created)
+
+
+async def test_secrets_are_sets_of_strings(harness: TrackerHarness) -> None:
+    adapter = harness.adapter()
+    names, values = adapter.secret_environment_names(), adapter.secret_values()
+    assert isinstance(names, frozenset) and isinstance(values, frozenset)
+    assert all(isinstance(name, str) and ENV_NAME.match(name) for name in names)
+    # Logs redact every value wherever it appears: an empty one would redact everything.
+    assert all(isinstance(value, str) and value for value in values)
+
+
+async def test_agent_tool_specs_are_well_formed(harness: TrackerHarness) -> None:
+    adapter = harness.adapter()
+    specs = adapter.agent_tool_specs()
+    names = [spec.name for spec in specs]
+    assert len(set(names)) == len(names), names
+    assert [s.name for s in adapter.agent_tool_specs()] == names  # stable for a session
+    for spec in specs:
+        assert TOOL_NAME.match(spec.name), spec.name
+        assert isinstance(spec.description, str) and spec.description.strip()
+        schema = json.loads(json.dumps(spec.input_schema))
+        assert schema["type"] == "object", spec.name
+        properties = schema.get("properties", {})
+        assert isinstance(properties, dict)
+        assert all(isinstance(p, dict) for p in properties.values()), spec.name
+        required = schema.get("required", [])
+        assert isinstance(required, list) and set(required) <= set(properties), spec.name
+        assert isinstance(schema.get("additionalProperties", True), bool | dict)
+        protocol = json.loads(json.dumps(spec.to_protocol()))
+        assert (protocol["name"], protocol["inputSchema"]) == (spec.name, schema)
+
+
+async def test_unknown_tool_is_a_failed_result_not_an_exception(harness: TrackerHarness) -> None:
+    seed(harness, "Current issue")
+    adapter = harness.adapter()
+    [current] = await adapter.fetch_issues_by_states([harness.active_state])
+    before = harness.provider_requests()
+    result = await adapter.execute_agent_tool(
+        "symphony_contract_no_such_tool", {"query": "x"}, ToolContext(issue=current)
+    )
+    assert isinstance(result, ToolResult) and result.success is False
+    error = result.output["error"]
+    assert "Unsupported dynamic tool" in error["message"]
+    assert error["supportedTools"] == [s.name for s in adapter.agent_tool_specs()]
+    json.dumps(result.to_protocol())
+    assert harness.provider_requests() == before
+
+
+async def test_aclose_is_idempotent(harness: TrackerHarness) -> None:
+    seed(harness, "Read once")
+    used, unused = harness.adapter(), harness.adapter()
+    assert len(await used.fetch_issues_by_states([harness.active_state])) == 1
+    for adapter in (used, unused):
+        await adapter.aclose()
+        await adapter.aclose()
