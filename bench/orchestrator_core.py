@@ -19,7 +19,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from symphony.core.config import SchedulerConfig
-from symphony.core.machine import decide
 from symphony.core.events import (
     AgentUpdate,
     CandidatesFetched,
@@ -30,6 +29,7 @@ from symphony.core.events import (
     TickDue,
     WorkerExited,
 )
+from symphony.core.machine import decide
 from symphony.core.state import OrchestratorState, Phase
 from symphony.issue import BlockerRef, Issue
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from symphony.orchestrator.wiring import create_adapter
 from symphony.plugins import PLUGIN_LOAD_FAILED, PluginError, PluginRegistry, require_attributes
+from symphony.service import create_adapter
 from symphony.trackers import (
     ENTRY_POINT_GROUP,
     TRACKERS,

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from symphony.core import policy
-from symphony.core.machine import decide
 from symphony.core.effects import (
     AckRefresh,
     CancelRetryTimer,
@@ -51,6 +50,7 @@ from symphony.core.events import (
     TerminalIssuesFetched,
     TickDue,
 )
+from symphony.core.machine import decide
 from symphony.core.snapshot import Instant, build_issue_detail, build_snapshot
 from symphony.core.state import OrchestratorState
 from symphony.errors import SymphonyError
