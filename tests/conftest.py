@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from symphony.logs import REDACTOR, ROOT_LOGGER
+from symphony.logs import reset_logging
 from tests.support.memory_tracker import (
     MemoryProfile,
     install_memory_tracker,
@@ -53,9 +52,4 @@ def _clean_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
 @pytest.fixture(autouse=True)
 def _reset_logging() -> Iterator[None]:
     yield
-    logger = logging.getLogger(ROOT_LOGGER)
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        handler.close()
-    logger.propagate = True
-    REDACTOR.clear()
+    reset_logging()

@@ -1,30 +1,57 @@
-"""Structured ``key=value`` logs, secret redaction, sinks that survive each other (SPEC §13.1-2).
+"""Structured logs on structlog: logfmt or JSON lines, secret redaction, per-issue context, sinks
+that survive each other (SPEC §13.1-2). See docs/logging.md.
 
-Messages carry their context as ``key=value`` pairs (use ``kv()``); issue lines carry
-``issue_id`` and ``issue_identifier``, agent-session lines ``session_id``. Every line passes
-the redactor, which removes registered secret values and token-shaped strings wherever they
-appear. A sink that fails (disk full, closed stderr) never raises into the service: the other
-sinks get one warning when it fails and one when it recovers.
+Code logs through ``get_logger(name)`` with fields as keywords::
+
+    log = get_logger("symphony.workspace")
+    log.info("workspace created", workspace=path)
+
+Inside ``issue_context(issue_id, identifier)`` (the orchestrator enters it for every worker task,
+and asyncio tasks and ``to_thread`` calls inherit it) every line also carries ``issue_id`` and
+``issue_identifier``. Records from plain stdlib loggers (third-party libraries, and call sites still
+written as ``log.info("message %s", kv(...))``) go through the same formatter, so every line has
+one shape and passes the redactor, which removes registered secret values and token-shaped
+strings from the message and from every field. A sink that fails (disk full, closed stderr) never
+raises into the service: the other sinks get one warning when it fails and one when it recovers.
 """
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import logging.handlers
 import re
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO, get_args
+
+import structlog
+from structlog.contextvars import bind_contextvars, bound_contextvars, get_contextvars
+from structlog.stdlib import BoundLogger, ProcessorFormatter
+from structlog.typing import EventDict, Processor
 
 ROOT_LOGGER = "symphony"
 LOG_FILE_NAME = "symphony.log"
 MAX_LOG_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 5
 REDACTED = "[REDACTED]"
+
+LogFormat = Literal["logfmt", "json"]
+LOG_FORMATS: tuple[str, ...] = get_args(LogFormat)
+DEFAULT_LOG_FORMAT: LogFormat = "logfmt"
+
+# Keys every line has; a field of the same name is written as ``<name>_`` instead.
+_CORE_KEYS = ("ts", "level", "logger", "message", "exception")
+# Context fields first, in this order; any others follow alphabetically.
+_CONTEXT_ORDER = ("issue_id", "issue_identifier", "session_id")
+# Event-dict entries that are about the call, not fields of the line.
+_CALL_KEYS = frozenset({"event", "exc_info", "stack_info", "_record", "_from_structlog"})
 
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:/@+\-,\[\]#]+$")
 # Token shapes worth catching even if nobody registered them (defense in depth).
@@ -36,12 +63,7 @@ _TOKEN_PATTERNS = [
 ]
 
 
-def kv(**fields: Any) -> str:
-    """Render fields as stable ``key=value`` pairs; values with spaces are JSON-quoted."""
-    parts = []
-    for key, value in fields.items():
-        parts.append(f"{key}={format_value(value)}")
-    return " ".join(parts)
+# --- key=value rendering ----------------------------------------------------------------------
 
 
 def format_value(value: Any) -> str:
@@ -54,6 +76,35 @@ def format_value(value: Any) -> str:
         return text
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
+
+
+def render_fields(fields: Mapping[str, Any]) -> str:
+    """Fields as stable ``key=value`` pairs; values with spaces are JSON-quoted."""
+    return " ".join(f"{key}={format_value(value)}" for key, value in fields.items())
+
+
+class KV(str):
+    """The text of ``kv(...)``, still knowing its fields (so JSON lines can carry them)."""
+
+    fields: dict[str, Any]
+
+    def __new__(cls, fields: dict[str, Any]) -> KV:
+        text = super().__new__(cls, render_fields(fields))
+        text.fields = fields
+        return text
+
+
+def kv(**fields: Any) -> KV:
+    """Compatibility shim for ``log.info("message %s", kv(key=value))`` on a stdlib logger.
+
+    New code passes fields as keywords to a ``get_logger()`` logger instead. The result is the
+    ``key=value`` text; the formatter also reads the fields back out of it, so such a line renders
+    the same as a structlog one in both formats.
+    """
+    return KV(fields)
+
+
+# --- redaction --------------------------------------------------------------------------------
 
 
 class Redactor:
@@ -97,20 +148,214 @@ def register_secrets(values: Iterable[str | None]) -> None:
     REDACTOR.register(values)
 
 
-class KeyValueFormatter(logging.Formatter):
-    """``ts=... level=... logger=... msg`` with the exception folded onto the same line."""
+def redact_value(value: Any) -> Any:
+    """``value`` with secrets removed: JSON scalars stay as they are, containers are walked, and
+    anything else becomes its redacted ``str()``."""
+    if isinstance(value, str):
+        return REDACTOR.redact(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, Mapping):
+        return {REDACTOR.redact(str(k)): redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact_value(item) for item in value]
+    return REDACTOR.redact(str(value))
 
-    def format(self, record: logging.LogRecord) -> str:
-        ts = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-        message = record.getMessage()
-        line = (
-            f"ts={ts.replace('+00:00', 'Z')} level={record.levelname.lower()} "
-            f"logger={record.name} {message}"
+
+# --- per-issue context ------------------------------------------------------------------------
+
+
+@contextmanager
+def issue_context(issue_id: str, issue_identifier: str, **fields: Any) -> Iterator[None]:
+    """Every line logged inside (including by tasks created inside) carries the issue fields."""
+    with bound_contextvars(issue_id=issue_id, issue_identifier=issue_identifier, **fields):
+        yield
+
+
+def issue_task_context(issue_id: str, issue_identifier: str) -> contextvars.Context:
+    """A copy of the current context with the issue bound: ``create_task(..., context=...)``."""
+    context = contextvars.copy_context()
+    context.run(bind_contextvars, issue_id=issue_id, issue_identifier=issue_identifier)
+    return context
+
+
+def _bound_fields() -> dict[str, Any]:
+    bound = get_contextvars()
+    if not bound:
+        return {}
+    first = [key for key in _CONTEXT_ORDER if key in bound]
+    rest = sorted(key for key in bound if key not in _CONTEXT_ORDER)
+    return {key: bound[key] for key in first + rest}
+
+
+def _merge_context(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+    """Context fields first (the call's own value wins), like ``merge_contextvars`` but ordered."""
+    bound = _bound_fields()
+    if not bound:
+        return event_dict
+    merged = {key: value for key, value in bound.items() if key not in event_dict}
+    merged.update(event_dict)
+    return merged
+
+
+# --- structlog -> stdlib ----------------------------------------------------------------------
+
+
+class _Event(dict[str, Any]):
+    """The event dict a structlog call hands to stdlib logging as the record's ``msg``.
+
+    ``ProcessorFormatter`` renders it from the dict; anything else that reads the record
+    (pytest's caplog, a third-party handler) gets ``message key=value ...`` from ``str()``.
+    """
+
+    def __str__(self) -> str:
+        fields = {k: v for k, v in self.items() if k not in _CALL_KEYS}
+        event = str(self.get("event", ""))
+        return f"{event} {render_fields(fields)}" if fields else event
+
+
+def _exc_info(value: Any) -> Any:
+    if value is None or value is False:
+        return None
+    if isinstance(value, BaseException):
+        return (type(value), value, value.__traceback__)
+    if isinstance(value, tuple):
+        return value
+    info = sys.exc_info()
+    return info if info[0] is not None else None
+
+
+def _to_stdlib(
+    logger: Any, method_name: str, event_dict: EventDict
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Final structlog processor: log ``_Event(event_dict)`` through the stdlib logger."""
+    exc_info = _exc_info(event_dict.pop("exc_info", None))
+    if exc_info is not None:
+        event_dict["exc_info"] = exc_info
+    stack_info = bool(event_dict.pop("stack_info", False))
+    return (_Event(event_dict),), {
+        "exc_info": exc_info,
+        "stack_info": stack_info,
+        "extra": {"_logger": logger, "_name": method_name},
+    }
+
+
+_STRUCTLOG_CHAIN: list[Processor] = [
+    structlog.stdlib.filter_by_level,
+    _merge_context,
+    structlog.stdlib.PositionalArgumentsFormatter(),
+    _to_stdlib,
+]
+
+
+def get_logger(name: str) -> BoundLogger:
+    """A structlog logger writing through the stdlib logger ``name`` (levels, handlers, caplog)."""
+    return BoundLogger(logging.getLogger(name), _STRUCTLOG_CHAIN, {})
+
+
+# --- the formatter: one event dict, two renderings --------------------------------------------
+
+
+def _split_kv(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+    """A stdlib record whose arguments include ``kv(...)``: its fields become fields."""
+    args = event_dict.pop("positional_args", None)
+    if not isinstance(args, tuple) or not any(isinstance(arg, KV) for arg in args):
+        return event_dict
+    record: logging.LogRecord = event_dict["_record"]
+    try:
+        message = str(record.msg) % tuple("" if isinstance(arg, KV) else arg for arg in args)
+    except (TypeError, ValueError):
+        return event_dict
+    # The message moves aside: a kv() field may itself be called "event".
+    del event_dict["event"]
+    event_dict["_message"] = message.rstrip()
+    for arg in args:
+        if isinstance(arg, KV):
+            event_dict.update(arg.fields)
+    return event_dict
+
+
+_TRACEBACKS = logging.Formatter()
+
+
+def _line_fields(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+    """``ts, level, logger, message, <fields>, exception`` from the record and the event."""
+    record: logging.LogRecord = event_dict["_record"]
+    ts = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+    from_kv = "_message" in event_dict
+    line: dict[str, Any] = {
+        "ts": ts.replace("+00:00", "Z"),
+        "level": record.levelname.lower(),
+        "logger": record.name,
+        "message": str(event_dict["_message"] if from_kv else event_dict.get("event", "")),
+    }
+    for key, value in event_dict.items():
+        if key in _CALL_KEYS and not (from_kv and key == "event"):
+            continue
+        if key in ("_message", "positional_args"):
+            continue
+        line[f"{key}_" if key in _CORE_KEYS else key] = value
+    exc_info = _exc_info(event_dict.get("exc_info"))
+    if exc_info is not None:
+        line["exception"] = _TRACEBACKS.formatException(exc_info)
+    return line
+
+
+def _redact(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+    return {key: redact_value(value) for key, value in event_dict.items()}
+
+
+def _render_logfmt(_logger: Any, _method: str, line: EventDict) -> str:
+    """``ts=... level=... logger=... message key=value ... exception="..."`` on one line."""
+    head = f"ts={line['ts']} level={line['level']} logger={line['logger']} {line['message']}"
+    fields = {k: v for k, v in line.items() if k not in _CORE_KEYS}
+    if fields:
+        head += " " + render_fields(fields)
+    if "exception" in line:
+        head += " exception=" + format_value(line["exception"])
+    # Once more over the whole line, as before fields existed: field names are checked too.
+    return REDACTOR.redact(head)
+
+
+def _render_json(_logger: Any, _method: str, line: EventDict) -> str:
+    return json.dumps(line, default=str, ensure_ascii=False)
+
+
+class _LineFormatter(ProcessorFormatter):
+    """Formats structlog and plain stdlib records alike: fields, context, redaction, one line."""
+
+    def __init__(self, renderer: Processor) -> None:
+        super().__init__(
+            processors=[_line_fields, _redact, renderer],
+            foreign_pre_chain=[_split_kv, _merge_context],
+            pass_foreign_args=True,
         )
-        if record.exc_info:
-            exc_text = self.formatException(record.exc_info)
-            line += " exception=" + format_value(exc_text)
-        return REDACTOR.redact(line)
+
+
+class KeyValueFormatter(_LineFormatter):
+    """``logs.format: logfmt``."""
+
+    def __init__(self) -> None:
+        super().__init__(_render_logfmt)
+
+
+class JsonFormatter(_LineFormatter):
+    """``logs.format: json``."""
+
+    def __init__(self) -> None:
+        super().__init__(_render_json)
+
+
+def make_formatter(log_format: LogFormat) -> logging.Formatter:
+    """The formatter every sink uses for ``log_format``."""
+    if log_format == "json":
+        return JsonFormatter()
+    if log_format == "logfmt":
+        return KeyValueFormatter()
+    raise ValueError(f"logs.format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+
+
+# --- sinks ------------------------------------------------------------------------------------
 
 
 class _GuardedHandlerMixin(logging.Handler):
@@ -125,16 +370,13 @@ class _GuardedHandlerMixin(logging.Handler):
         if not self._failing:
             self._failing = True
             exc = sys.exc_info()[1]
-            _warn_siblings(
-                self,
-                f"log sink failed sink={self.sink_name} error={format_value(exc)}"
-                "; continuing with the remaining sinks",
-            )
+            # Logging goes on through the remaining sinks; "recovered" follows once this one works.
+            _warn_siblings(self, "log sink failed %s", kv(sink=self.sink_name, error=exc))
 
     def _after_emit(self) -> None:
         if self._failing and not self._failed_this_emit:
             self._failing = False
-            _warn_siblings(self, f"log sink recovered sink={self.sink_name}")
+            _warn_siblings(self, "log sink recovered %s", kv(sink=self.sink_name))
         self._failed_this_emit = False
 
 
@@ -154,9 +396,9 @@ class GuardedStreamHandler(_GuardedHandlerMixin, logging.StreamHandler[TextIO]):
         self._after_emit()
 
 
-def _warn_siblings(failed: logging.Handler, message: str) -> None:
+def _warn_siblings(failed: logging.Handler, message: str, fields: KV) -> None:
     record = logging.LogRecord(
-        ROOT_LOGGER, logging.WARNING, __file__, 0, message, None, None, "log_sink"
+        ROOT_LOGGER, logging.WARNING, __file__, 0, message, (fields,), None, "log_sink"
     )
     for handler in logging.getLogger(ROOT_LOGGER).handlers:
         if handler is failed:
@@ -167,10 +409,30 @@ def _warn_siblings(failed: logging.Handler, message: str) -> None:
             continue
 
 
+# --- configuration ----------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class LogSetup:
     log_file: Path | None
     file_error: str | None
+
+
+_format: LogFormat = DEFAULT_LOG_FORMAT
+_log = get_logger(ROOT_LOGGER)
+
+
+def current_log_format() -> LogFormat:
+    return _format
+
+
+def set_log_format(log_format: LogFormat) -> None:
+    """Switch every installed sink (and later ``configure_logging`` calls) to ``log_format``."""
+    global _format
+    formatter = make_formatter(log_format)
+    _format = log_format
+    for handler in logging.getLogger(ROOT_LOGGER).handlers:
+        handler.setFormatter(formatter)
 
 
 def configure_logging(
@@ -179,15 +441,21 @@ def configure_logging(
     console: TextIO | None = None,
     console_level: int = logging.INFO,
     file_level: int = logging.DEBUG,
+    log_format: LogFormat | None = None,
 ) -> LogSetup:
-    """Install the sinks on the ``symphony`` logger (idempotent: replaces earlier sinks)."""
+    """Install the sinks on the ``symphony`` logger (idempotent: replaces earlier sinks).
+
+    ``log_format`` None keeps the current format (``logfmt`` until ``set_log_format``).
+    """
+    global _format
+    formatter = make_formatter(log_format or _format)
+    _format = log_format or _format
     logger = logging.getLogger(ROOT_LOGGER)
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
-    formatter = KeyValueFormatter()
 
     if console is not None:
         stream = GuardedStreamHandler(console)
@@ -206,9 +474,10 @@ def configure_logging(
             )
         except OSError as exc:
             file_error = f"{path}: {exc.strerror or exc}"
-            logger.warning(
-                "log file unavailable %s; logging to console only",
-                kv(path=path, error=exc.strerror or str(exc)),
+            _log.warning(
+                "log file unavailable; logging to console only",
+                path=path,
+                error=exc.strerror or str(exc),
             )
         else:
             file_handler.setLevel(file_level)
@@ -216,3 +485,16 @@ def configure_logging(
             logger.addHandler(file_handler)
             log_file = path
     return LogSetup(log_file=log_file, file_error=file_error)
+
+
+def reset_logging() -> None:
+    """Remove the sinks, forget secrets and bound context, back to ``logfmt`` (for tests)."""
+    global _format
+    logger = logging.getLogger(ROOT_LOGGER)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.propagate = True
+    REDACTOR.clear()
+    structlog.contextvars.clear_contextvars()
+    _format = DEFAULT_LOG_FORMAT

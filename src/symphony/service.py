@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
-from symphony.logs import configure_logging, kv, register_secrets
+from symphony.logs import configure_logging, kv, register_secrets, set_log_format
 from symphony.observability.http.server import HttpSettings, http_settings, serve_http
 from symphony.observability.status_view import StatusView
 from symphony.orchestrator.ports import AgentSession
@@ -89,6 +89,8 @@ def _run(options: ServiceOptions, console: TextIO) -> int:
         return 1
     _register_workflow_secrets(store.current)
     store.subscribe(_register_workflow_secrets)
+    apply_log_settings(store.current)
+    store.subscribe(apply_log_settings)
     for warning in store.current.warnings:
         log.warning("workflow warning %s", kv(path=path, warning=warning))
     log.info(
@@ -106,6 +108,11 @@ def _run(options: ServiceOptions, console: TextIO) -> int:
 
 def _register_workflow_secrets(workflow: Workflow) -> None:
     register_secrets(workflow.loaded.secret_values)
+
+
+def apply_log_settings(workflow: Workflow) -> None:
+    """``logs.format`` takes effect at startup and on every reload (docs/logging.md)."""
+    set_log_format(workflow.config.logs.format)
 
 
 async def _serve(

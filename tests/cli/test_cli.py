@@ -129,6 +129,19 @@ def test_validate_warns_about_typos(
     assert "agent.max_trns" in out and "'max_turns'" in out
 
 
+def test_validate_accepts_logs_format_and_rejects_unknown_ones(
+    memory_tracker: MemoryProfile, write_workflow: Callable[..., Path]
+) -> None:
+    path = write_workflow(GOOD + "\nlogs:\n  format: json")
+    code, out, _ = run_cli(["validate", str(path)])
+    assert code == 0, out
+    assert "warnings:" not in out
+    path = write_workflow(GOOD + "\nlogs:\n  format: yaml")
+    code, out, err = run_cli(["validate", str(path)])
+    assert code == 1 and out == ""
+    assert "logs.format: must be logfmt or json (got 'yaml')" in err
+
+
 def _service(args: list[str], home: Path) -> subprocess.Popen[str]:
     code = (
         "import sys\n"
@@ -236,3 +249,29 @@ def test_service_fails_clearly_when_port_is_taken(
         taken.close()
     assert proc.returncode == 1
     assert "http_bind_failed" in out and str(port) in out and "--port" in out
+
+
+def test_service_writes_json_lines_when_configured(
+    write_workflow: Callable[..., Path], tmp_path: Path
+) -> None:
+    import json
+
+    path = write_workflow(GOOD + "\nlogs:\n  format: json")
+    proc = _service([str(path), "--logs-root", str(tmp_path / "logs")], tmp_path)
+    try:
+        lines = _wait_for_line(proc, "symphony started")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    started = json.loads(lines[-1])
+    assert started["message"] == "symphony started" and started["workflow"] == str(path)
+    records = [
+        json.loads(line) for line in (tmp_path / "logs" / "symphony.log").read_text().splitlines()
+    ]
+    assert {"symphony starting", "symphony started", "symphony stopped"} <= {
+        r["message"] for r in records
+    }
+    assert all({"ts", "level", "logger", "message"} <= set(r) for r in records)

@@ -209,3 +209,26 @@ def test_ssh_workers_are_reported_as_unsupported_not_silently_ignored(tmp_path: 
     (warning,) = loaded.warnings
     assert warning.startswith("worker: remote (SSH) workers are not supported")
     assert build({"worker": None}, tmp_path).warnings == ()
+
+
+def test_logs_format_defaults_to_logfmt_and_accepts_json(tmp_path: Path) -> None:
+    assert build({}, tmp_path).config.logs.format == "logfmt"
+    assert build({"logs": None}, tmp_path).config.logs.format == "logfmt"
+    assert build({"logs": {"format": "json"}}, tmp_path).config.logs.format == "json"
+    assert build({"logs": {"format": " JSON "}}, tmp_path).config.logs.format == "json"
+
+
+@pytest.mark.parametrize("value", ["xml", "", 3, ["json"]])
+def test_invalid_logs_format_names_the_key_and_the_choices(tmp_path: Path, value: Any) -> None:
+    found = problems({"logs": {"format": value}}, tmp_path)
+    assert list(found) == ["logs.format"]
+    assert found["logs.format"].startswith("must be logfmt or json (got ")
+
+
+def test_logs_typos_and_a_logging_section_are_pointed_out(tmp_path: Path) -> None:
+    loaded = build({"logs": {"fromat": "json"}}, tmp_path)
+    assert loaded.config.logs.format == "logfmt"
+    assert any("logs.fromat" in w and "'format'" in w for w in loaded.warnings)
+    (warning,) = build({"logging": {"format": "json"}}, tmp_path).warnings
+    assert warning.startswith("logging: ignored") and "logs.format" in warning
+    assert build({"logging": {"level": "debug"}}, tmp_path).warnings == ()

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from symphony.core.events import Event, WorkerExited
-from symphony.logs import kv
+from symphony.logs import issue_task_context, kv
 from symphony.orchestrator.worker import Attempt, AttemptResult, WorkerServices, run_attempt
 
 log = logging.getLogger("symphony.orchestrator")
@@ -53,7 +53,12 @@ class WorkerPool:
                 result = AttemptResult(False, f"unexpected error: {type(exc).__name__}: {exc}")
             self._report(WorkerExited(issue.id, spec.run_id, result.ok, result.error))
 
-        task = asyncio.get_running_loop().create_task(work(), name=f"worker-{issue.identifier}")
+        task = asyncio.get_running_loop().create_task(
+            work(),
+            name=f"worker-{issue.identifier}",
+            # Every line the attempt logs (agent session, hooks, tracker calls) carries the issue.
+            context=issue_task_context(issue.id, issue.identifier),
+        )
         self._workers[issue.id] = (spec.run_id, task)
         task.add_done_callback(lambda t: self._worker_done(issue.id, t))
 

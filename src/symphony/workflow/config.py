@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from symphony.logs import DEFAULT_LOG_FORMAT, LOG_FORMATS, LogFormat
 from symphony.workflow.errors import ConfigError
 
 DEFAULT_CODEX_COMMAND = "codex app-server"
@@ -248,6 +249,22 @@ class ServerConfig(_Section):
         return resolved
 
 
+class LogsConfig(_Section):
+    # Applied at startup and on every reload (docs/logging.md).
+    format: LogFormat = DEFAULT_LOG_FORMAT
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _format(cls, value: Any) -> Any:
+        allowed = " or ".join(LOG_FORMATS)
+        if not isinstance(value, str):
+            raise ValueError(f"must be {allowed}")
+        norm = value.strip().lower()
+        if norm not in LOG_FORMATS:
+            raise ValueError(f"must be {allowed}")
+        return norm
+
+
 class ServiceConfig(_Section):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     polling: PollingConfig = Field(default_factory=PollingConfig)
@@ -258,6 +275,7 @@ class ServiceConfig(_Section):
     agent: AgentConfig = Field(default_factory=AgentConfig)
     codex: CodexConfig = Field(default_factory=CodexConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    logs: LogsConfig = Field(default_factory=LogsConfig)
 
 
 class LoadedConfig(BaseModel):
@@ -280,6 +298,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "agent": AgentConfig,
     "codex": CodexConfig,
     "server": ServerConfig,
+    "logs": LogsConfig,
 }
 # Extensions a later version or a sibling tool may own; never warn about them.
 _KNOWN_TOP_LEVEL = set(_SECTIONS) | {"worker", "observability", "logging"}
@@ -306,6 +325,9 @@ def build_config(
                     "worker: remote (SSH) workers are not supported; the setting is ignored and "
                     "every agent runs on this machine"
                 )
+            elif key == "logging" and isinstance(value, dict) and "format" in value:
+                # Close enough to `logs:` that the operator surely meant it.
+                warnings.append("logging: ignored; log settings live under logs: (logs.format)")
             elif key not in _KNOWN_TOP_LEVEL:
                 hint = _did_you_mean(key, _KNOWN_TOP_LEVEL)
                 if hint:

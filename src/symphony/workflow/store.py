@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,12 +18,13 @@ from pathlib import Path
 
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
+from symphony.logs import get_logger
 from symphony.workflow.config import LoadedConfig, ServiceConfig, build_config
 from symphony.workflow.errors import WorkflowError
 from symphony.workflow.loader import WorkflowDefinition, parse_workflow, read_workflow_bytes
 from symphony.workflow.template import PromptTemplate, sample_issue
 
-log = logging.getLogger("symphony.workflow")
+log = get_logger("symphony.workflow")
 
 # Turns a freshly built config into the effective one (tracker defaults, adapter validation).
 Resolver = Callable[[LoadedConfig, WorkflowDefinition, Mapping[str, str]], LoadedConfig]
@@ -180,27 +180,27 @@ class WorkflowStore:
         except SymphonyError as exc:
             if self._error is None or self._error.error.message != exc.message:
                 log.error(
-                    "workflow reload failed path=%s error=%s; keeping last known good config",
-                    self.path,
-                    exc.message,
+                    "workflow reload failed; keeping last known good config",
+                    path=self.path,
+                    error=exc.message,
                 )
             self._error = ReloadError(exc, datetime.now(UTC))
             return False
         self._current = workflow
         self._clear_error()
-        log.info("workflow reloaded path=%s version=%d", self.path, workflow.version)
+        log.info("workflow reloaded", path=self.path, version=workflow.version)
         for warning in workflow.warnings:
-            log.warning("workflow warning path=%s %s", self.path, warning)
+            log.warning("workflow warning", path=self.path, warning=warning)
         for listener in list(self._listeners):
             try:
                 listener(workflow)
             except Exception:
-                log.exception("workflow listener failed path=%s", self.path)
+                log.exception("workflow listener failed", path=self.path)
         return True
 
     def _clear_error(self) -> None:
         if self._error is not None:
-            log.info("workflow error cleared path=%s", self.path)
+            log.info("workflow error cleared", path=self.path)
         self._error = None
 
     async def watch(self, stop: asyncio.Event) -> None:
@@ -222,7 +222,7 @@ class WorkflowStore:
                     self.check(force=True)
         except (OSError, RuntimeError) as exc:
             # The defensive check before each dispatch still picks up edits.
-            log.warning("workflow watcher stopped path=%s error=%s", self.path, exc)
+            log.warning("workflow watcher stopped", path=self.path, error=exc)
 
 
 def _stat_key(path: Path) -> tuple[int, int, int] | None:

@@ -7,14 +7,13 @@ tree instead of descending into their targets.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.workspace.errors import (
     WORKSPACE_CREATE_FAILED,
     WORKSPACE_NOT_DIRECTORY,
@@ -24,7 +23,7 @@ from symphony.workspace.errors import (
 )
 from symphony.workspace.paths import canonicalize, validate_workspace_path
 
-log = logging.getLogger("symphony.workspace")
+log = get_logger("symphony.workspace")
 
 # Creation retries only when another process changes the entry between our checks.
 _CREATE_ATTEMPTS = 3
@@ -93,10 +92,7 @@ def ensure_directory(path: Path, root: Path) -> Ensured:
             if stat.S_ISDIR(mode):
                 return Ensured(_verified_directory(path, root), replaced is not None, replaced)
             replaced = entry_kind(mode)
-            log.warning(
-                "replacing non-directory at workspace path %s",
-                kv(workspace=path, found=replaced),
-            )
+            log.warning("replacing non-directory at workspace path", workspace=path, found=replaced)
             path.unlink()
     except WorkspaceError:
         raise

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from symphony.issue import Issue
+from symphony.logs import get_logger
 from symphony.process import (
     DEFAULT_KILL_GRACE_S,
     child_environment,
@@ -33,7 +33,7 @@ from symphony.process import (
     terminate_group,
 )
 
-log = logging.getLogger("symphony.workspace")
+log = get_logger("symphony.workspace")
 
 HOOK_NAMES = ("after_create", "before_run", "after_run", "before_remove")
 OUTPUT_TAIL_BYTES = 4096

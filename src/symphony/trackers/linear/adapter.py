@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import httpx
 
 from symphony.issue import Issue
-from symphony.logs import kv, register_secrets
+from symphony.logs import get_logger, register_secrets
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
 from symphony.trackers.base import TRACKER_PAGINATION, TRACKER_RESPONSE, TrackerError
 from symphony.trackers.linear import queries
@@ -20,7 +19,7 @@ from symphony.trackers.linear.normalize import MalformedIssue, Routing, normaliz
 from symphony.trackers.linear.settings import ASSIGNEE_ME, KIND, LinearSettings
 from symphony.trackers.linear.tool import TOOL_NAME, TOOL_SPEC, run_linear_graphql
 
-log = logging.getLogger("symphony.trackers.linear")
+log = get_logger("symphony.trackers.linear")
 
 # Reads name no more than this many GraphQL error messages; the rest are counted.
 _MAX_ERRORS_SHOWN = 3
@@ -89,11 +88,9 @@ class LinearAdapter:
         if dropped:
             # SPEC §11.1: a record we cannot normalize was never safe to dispatch.
             log.warning(
-                "dropping malformed linear issue records %s",
-                kv(
-                    count=len(dropped),
-                    records=",".join(f"{d.ref}({d.problem})" for d in dropped[:10]),
-                ),
+                "dropping malformed linear issue records",
+                count=len(dropped),
+                records=",".join(f"{d.ref}({d.problem})" for d in dropped[:10]),
             )
         return list(issues.values())
 
@@ -180,7 +177,7 @@ class LinearAdapter:
                     "use a personal API key or set assignee to a user id",
                 )
             self._viewer_id = viewer_id.strip()
-            log.info("linear assignee resolved %s", kv(assignee="me", user_id=self._viewer_id))
+            log.info("linear assignee resolved", assignee="me", user_id=self._viewer_id)
             return self._viewer_id
 
     def _issues_connection(
@@ -199,8 +196,9 @@ class LinearAdapter:
             errors = _error_messages(body)
             if errors:
                 log.warning(
-                    "linear returned partial data %s",
-                    kv(operation=op, errors=self._client.scrub("; ".join(errors))),
+                    "linear returned partial data",
+                    operation=op,
+                    errors=self._client.scrub("; ".join(errors)),
                 )
             return connection
         self._raise_graphql_errors(body, op)

@@ -8,7 +8,6 @@ limited, no further request is sent until the time it asked us to wait has passe
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 
 from symphony import __version__
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.trackers.base import (
     MISSING_TRACKER_SECRET,
     TRACKER_REQUEST,
@@ -29,7 +28,7 @@ from symphony.trackers.base import (
 from symphony.trackers.linear.rate_limit import RateLimit, detect_rate_limit, rate_limit_error
 from symphony.trackers.linear.settings import LinearSettings
 
-log = logging.getLogger("symphony.trackers.linear")
+log = get_logger("symphony.trackers.linear")
 
 BODY_SUMMARY_CHARS = 500
 _WHITESPACE = re.compile(r"\s+")
@@ -102,12 +101,10 @@ class LinearClient:
         except ValueError:
             payload, is_json = None, False
         log.debug(
-            "linear request %s",
-            kv(
-                operation=label,
-                status=response.status_code,
-                duration_ms=round((self._clock() - started) * 1000),
-            ),
+            "linear request",
+            operation=label,
+            status=response.status_code,
+            duration_ms=round((self._clock() - started) * 1000),
         )
         return RawResponse(response.status_code, response.headers, text, payload, is_json)
 
@@ -128,8 +125,7 @@ class LinearClient:
             what = "a JSON object" if raw.is_json else "JSON"
             summary = self.summarize(raw.text)
             log.warning(
-                "linear response unreadable %s",
-                kv(operation=operation, status=raw.status, body=summary),
+                "linear response unreadable", operation=operation, status=raw.status, body=summary
             )
             raise TrackerError(
                 TRACKER_RESPONSE,
@@ -146,16 +142,16 @@ class LinearClient:
         if limit.retry_after_ms is not None:
             self._cooldown_until = self._clock() + limit.cooldown_ms / 1000
         log.warning(
-            "linear rate limited %s",
-            kv(status=raw.status, retry_after_ms=limit.retry_after_ms, signal=limit.signal),
+            "linear rate limited",
+            status=raw.status,
+            retry_after_ms=limit.retry_after_ms,
+            signal=limit.signal,
         )
         return limit
 
     def status_error(self, raw: RawResponse, operation: str) -> TrackerError:
         summary = self.summarize(raw.text)
-        log.warning(
-            "linear request failed %s", kv(operation=operation, status=raw.status, body=summary)
-        )
+        log.warning("linear request failed", operation=operation, status=raw.status, body=summary)
         if raw.status in (401, 403) or _has_error_code(raw.payload, "AUTHENTICATION_ERROR"):
             message = (
                 f"Linear rejected the API key (HTTP {raw.status}) for {operation}: check "
@@ -192,7 +188,7 @@ class LinearClient:
             f"Linear request {label} to {self._settings.endpoint} failed before a response "
             f"arrived: {self.scrub(detail)}"
         )
-        log.warning("linear request failed %s", kv(operation=label, error=self.scrub(detail)))
+        log.warning("linear request failed", operation=label, error=self.scrub(detail))
         return TrackerError(TRACKER_REQUEST, message, retryable=True)
 
     def _client(self) -> httpx.AsyncClient:

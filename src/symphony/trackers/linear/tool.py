@@ -8,19 +8,18 @@ Unlike the reference, an HTTP error returns Linear's response body too: for a re
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse
 
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.tools import ToolContext, ToolResult, ToolSpec
 from symphony.trackers.base import TrackerError
 from symphony.trackers.linear.client import LinearClient
 
-log = logging.getLogger("symphony.trackers.linear")
+log = get_logger("symphony.trackers.linear")
 
 TOOL_NAME = "linear_graphql"
 MAX_TEXT_BODY_CHARS = 20_000
@@ -207,4 +206,4 @@ def _log(
         status = output["error"].get("status")
         if status is not None:
             fields["status"] = status
-    log.info("agent tool call %s", kv(**fields))
+    log.info("agent tool call", **fields)

@@ -7,12 +7,11 @@ event loop; the store's own retries and timeouts bound how long a call can take.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 from symphony.issue import Issue
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.tools import ToolContext, ToolResult, ToolSpec
 from symphony.trackers.local.errors import MalformedIssue
 from symphony.trackers.local.normalize import to_issue
@@ -20,7 +19,7 @@ from symphony.trackers.local.settings import KIND, BoardSettings
 from symphony.trackers.local.store import BoardStore
 from symphony.trackers.local.tools import LocalTools, tool_specs
 
-log = logging.getLogger("symphony.trackers.local")
+log = get_logger("symphony.trackers.local")
 
 
 class LocalAdapter:
@@ -78,8 +77,10 @@ class LocalAdapter:
                 dropped.append(str(record.number))
         if dropped:
             log.warning(
-                "dropping malformed local board issues %s",
-                kv(count=len(dropped), numbers=",".join(dropped), path=self.settings.db_path),
+                "dropping malformed local board issues",
+                count=len(dropped),
+                numbers=",".join(dropped),
+                path=self.settings.db_path,
             )
         return issues
 

@@ -8,7 +8,6 @@ busy cases SQLite does not wait for. Transactions are short: one operation each.
 
 from __future__ import annotations
 
-import logging
 import random
 import sqlite3
 import threading
@@ -17,11 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.trackers.local.errors import BoardUnavailable
 from symphony.trackers.local.schema import MIGRATIONS, SCHEMA_VERSION
 
-log = logging.getLogger("symphony.trackers.local")
+log = get_logger("symphony.trackers.local")
 
 T = TypeVar("T")
 
@@ -153,8 +152,10 @@ class BoardDatabase:
             raise
         if version != SCHEMA_VERSION:
             log.info(
-                "local board schema migrated %s",
-                kv(path=self.path, from_version=version, to_version=SCHEMA_VERSION),
+                "local board schema migrated",
+                path=self.path,
+                from_version=version,
+                to_version=SCHEMA_VERSION,
             )
 
     @staticmethod

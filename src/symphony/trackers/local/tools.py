@@ -8,14 +8,13 @@ board. Every failure is a ``ToolResult.fail`` with ``code`` and a message the mo
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from symphony.errors import SymphonyError
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
 from symphony.trackers.base import TrackerError
 from symphony.trackers.local.errors import InvalidState, IssueNotFound
@@ -24,7 +23,7 @@ from symphony.trackers.local.records import NewIssue
 from symphony.trackers.local.settings import BoardSettings
 from symphony.trackers.local.store import BoardStore
 
-log = logging.getLogger("symphony.trackers.local")
+log = get_logger("symphony.trackers.local")
 
 GET_ISSUE = "board_get_issue"
 MOVE_ISSUE = "board_move_issue"
@@ -188,13 +187,11 @@ class LocalTools:
             return unsupported_tool(name, self.names())
         result = await asyncio.to_thread(self._guarded, handler, arguments, context)
         log.info(
-            "local board tool call %s",
-            kv(
-                tool=name,
-                success=result.success,
-                issue_id=context.issue.id,
-                issue_identifier=context.issue.identifier,
-            ),
+            "local board tool call",
+            tool=name,
+            success=result.success,
+            issue_id=context.issue.id,
+            issue_identifier=context.issue.identifier,
         )
         return result
 
