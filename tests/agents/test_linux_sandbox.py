@@ -6,9 +6,14 @@ small file starting with the ELF magic, which is all the locator looks at.
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+import os
+import platform
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,6 +32,8 @@ from symphony.agents.codex.linux_sandbox import (
     path_prefix,
 )
 from symphony.process import login_shell_argv
+from symphony.validate import validate_command
+from tests.support.memory_tracker import MemoryProfile
 
 X64 = "x86_64-unknown-linux-musl"
 ARM64 = "aarch64-unknown-linux-musl"
@@ -378,3 +385,76 @@ def test_broken_only_with_a_bwrap_and_neither_helper_nor_binary(tmp_path: Path) 
         "uninstall bubblewrap",
     ):
         assert fragment in warning
+
+
+# -- symphony validate -------------------------------------------------------------------------
+
+WORKFLOW = """
+tracker:
+  kind: memory
+workspace:
+  root: ws
+codex:
+  command: {command}
+"""
+
+
+@pytest.fixture
+def validate(
+    memory_tracker: MemoryProfile,
+    write_workflow: Callable[..., Path],
+    fake_bwrap: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., str]:
+    """``symphony validate`` output, with a ``bwrap`` on the login shell's PATH."""
+    monkeypatch.setattr(linux_sandbox, "applies", lambda: True)
+    # Symphony's HOME (a clean temp dir in tests): the profile bash -lc reads after /etc/profile.
+    profile = Path(os.environ["HOME"]) / ".bash_profile"
+    write(profile, f"export PATH={fake_bwrap}:$PATH\n", 0o644)
+
+    def run(command: str, extra: str = "") -> str:
+        path = write_workflow(WORKFLOW.format(command=json.dumps(command)) + extra)
+        out, err = io.StringIO(), io.StringIO()
+        assert validate_command(str(path), out=out, err=err) == 0, err.getvalue()
+        return out.getvalue()
+
+    return run
+
+
+def sandbox_warnings(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("  - codex sandbox:")]
+
+
+def test_validate_warns_when_a_system_bwrap_has_no_helper(
+    validate: Callable[..., str], fake_bwrap: Path, tmp_path: Path
+) -> None:
+    wrapper = write(tmp_path / "wrapper" / "codex", '#!/bin/sh\nexec codex "$@"\n')
+    command = f"{wrapper} app-server"
+    (warning,) = sandbox_warnings(validate(command))
+    assert f"system bwrap is on codex's PATH ({fake_bwrap / 'bwrap'})" in warning
+    assert f"codex.command {command!r}" in warning
+    assert f"no native codex binary was found for {wrapper}" in warning
+    assert "every command the agent runs will fail" in warning
+    assert f"`bwrap: execvp {HELPER}: No such file or directory`" in warning
+    assert "Fix: point codex.command at the npm codex" in warning
+
+
+def test_validate_is_quiet_when_the_native_binary_is_found(
+    validate: Callable[..., str], tmp_path: Path
+) -> None:
+    node_modules = tmp_path / "node_modules"
+    npm_package(node_modules)
+    arch, triple = linux_sandbox._TARGETS[platform.machine().lower()]
+    platform_binary(node_modules, arch, triple)
+    assert sandbox_warnings(validate(f"{node_modules / '.bin' / 'codex'} app-server")) == []
+
+
+def test_validate_is_quiet_without_a_sandbox_or_off_linux(
+    validate: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command = "my-agent app-server"
+    assert sandbox_warnings(validate(command))  # the premise
+    full_access = "  turn_sandbox_policy:\n    type: dangerFullAccess\n"
+    assert sandbox_warnings(validate(command, full_access)) == []
+    monkeypatch.setattr(linux_sandbox, "applies", lambda: False)
+    assert sandbox_warnings(validate(command)) == []
