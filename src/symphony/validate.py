@@ -43,7 +43,9 @@ def validate_command(
     _print_summary(workflow, first, out)
     if show_prompt:
         print("\n" + first, file=out)
-    warnings = list(workflow.warnings) + notes + _codex_credentials(workflow)
+    warnings = (
+        list(workflow.warnings) + notes + _codex_credentials(workflow) + _codex_sandbox(workflow)
+    )
     if warnings:
         print("warnings:", file=out)
         for warning in warnings:
@@ -99,3 +101,24 @@ def _codex_credentials(workflow: Workflow) -> list[str]:
     if not check.missing:
         return []
     return [f"{check.message} (until then every agent attempt fails: codex_not_authenticated)"]
+
+
+def _codex_sandbox(workflow: Workflow) -> list[str]:
+    """A system bwrap that codex's sandbox cannot use, because no helper can be put on PATH."""
+    from symphony.agents.codex import linux_sandbox
+
+    codex = workflow.config.codex
+    policy = codex.turn_sandbox_policy
+    if not linux_sandbox.applies() or (policy or {}).get("type") == "dangerFullAccess":
+        return []
+    setup = asyncio.run(
+        linux_sandbox.inspect_sandbox(
+            codex.command,
+            env=os.environ,
+            cwd=workflow.path.parent,
+            strip_env=frozenset(workflow.loaded.secret_env_names),
+            probe_login_shell=True,
+            probe_timeout_s=VALIDATE_PROBE_TIMEOUT_S,
+        )
+    )
+    return [setup.warning(codex.command)] if setup.broken else []

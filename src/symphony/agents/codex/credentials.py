@@ -172,6 +172,7 @@ def codex_args(launch: Launch) -> tuple[str, ...] | None:
 # -- the command line ----------------------------------------------------------------------
 
 _CONTROL = frozenset({";", "&", "&&", "|", "||", "|&", "(", ")", ";;"})
+_SEPARATOR_CHARS = frozenset(";&|()\n")  # a run of them (``&\n``) separates commands too
 _REDIRECT = re.compile(r"^[0-9]*(<|>|>>|<<|<<<|>&|<&|&>|&>>|>\|)$")
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
 _PARAM = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
@@ -189,23 +190,62 @@ def parse_launch(command: str, env: Mapping[str, str]) -> Launch | None:
     redirections, ``$NAME``/``${NAME}``/``${NAME:-default}`` expansion and a leading ``~``.
     Pipelines, lists, subshells and command substitution are scripts: None.
     """
+    words = _words(command, env)
+    if words is None or any(word in _CONTROL for word in words):
+        return None
+    return _simple_command(words, env)
+
+
+def parse_launches(command: str, env: Mapping[str, str]) -> list[Launch] | None:
+    """The simple commands of a list or pipeline (``a & b``, ``a && b``, one per line), in order.
+
+    Each is read like ``parse_launch`` reads a whole command, with the environment as it was
+    before the script ran (what earlier commands set is not modelled); those it cannot read are
+    left out. None when the command cannot be tokenized (command substitution, ``${x#y}``...).
+    """
+    words = _words(command, env, newline_separates=True)
+    if words is None:
+        return None
+    launches: list[Launch] = []
+    segment: list[str] = []
+    for word in [*words, ";"]:
+        if word in _CONTROL or (word and set(word) <= _SEPARATOR_CHARS):
+            launch = _simple_command(segment, env)
+            if launch is not None:
+                launches.append(launch)
+            segment = []
+        else:
+            segment.append(word)
+    return launches
+
+
+def _words(
+    command: str, env: Mapping[str, str], *, newline_separates: bool = False
+) -> list[str] | None:
     expanded = _expand(command, env)
     if expanded is None:
         return None
     try:
-        lexer = shlex.shlex(expanded, posix=True, punctuation_chars=True)
+        if newline_separates:
+            lexer = shlex.shlex(
+                expanded.replace("\\\n", ""), posix=True, punctuation_chars="();<>|&\n"
+            )
+            lexer.whitespace = " \t\r"
+        else:
+            lexer = shlex.shlex(expanded, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
-        words = list(lexer)
+        return list(lexer)
     except ValueError:
         return None
+
+
+def _simple_command(words: list[str], env: Mapping[str, str]) -> Launch | None:
     child = dict(env)
     argv: list[str] = []
     skip_next = False
     for word in words:
         if skip_next:
             skip_next = False
-        elif word in _CONTROL:
-            return None
         elif _REDIRECT.match(word):
             skip_next = True
         else:

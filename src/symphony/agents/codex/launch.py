@@ -30,13 +30,22 @@ def agent_cwd(workspace: Path, workspace_root: Path) -> Path:
 
 
 async def launch(
-    command: str, *, cwd: Path, base_env: Mapping[str, str], strip_env: frozenset[str]
+    command: str,
+    *,
+    cwd: Path,
+    base_env: Mapping[str, str],
+    strip_env: frozenset[str],
+    prelude: str = "",
 ) -> asyncio.subprocess.Process:
-    """``bash -lc <command>`` in ``cwd``, own process group, secrets stripped (SPEC §15.3)."""
+    """``bash -lc <command>`` in ``cwd``, own process group, secrets stripped (SPEC §15.3).
+
+    ``prelude`` is shell text run before ``command``, after the login profile (for example the
+    PATH entry of ``linux_sandbox.launch_prefix``); bash still execs the command itself.
+    """
     env = child_environment(strip_env, base=base_env)
     try:
         return await spawn_login_shell(
-            command,
+            prelude + command,
             cwd=cwd,
             env=env,
             strip=strip_env,

@@ -36,6 +36,7 @@ from symphony.agents.codex.errors import (
 from symphony.agents.codex.events import SESSION_STARTED, AgentEvent, TurnResult
 from symphony.agents.codex.launch import agent_cwd, exit_error, launch
 from symphony.agents.codex.lines import MAX_LINE_BYTES, Oversized
+from symphony.agents.codex.linux_sandbox import launch_prefix
 from symphony.agents.codex.policy import SessionPolicy, thread_title
 from symphony.agents.codex.preflight import ensure_credentials
 from symphony.agents.codex.protocol import CodexProtocol
@@ -144,7 +145,11 @@ class CodexSession:
         base_env = os.environ if env is None else env
         # Without credentials codex accepts the turn and retries forever; fail before spawning.
         await ensure_credentials(codex.command, env=base_env, cwd=cwd, strip_env=strip_env)
-        process = await launch(codex.command, cwd=cwd, base_env=base_env, strip_env=strip_env)
+        # A system bwrap runs `codex-linux-sandbox` by name: put the native codex there.
+        prelude = await launch_prefix(codex.command, env=base_env, cwd=cwd, strip_env=strip_env)
+        process = await launch(
+            codex.command, cwd=cwd, base_env=base_env, strip_env=strip_env, prelude=prelude
+        )
         protocol = CodexProtocol(
             SessionPolicy.from_config(codex, cwd), tool_names=sorted(tools.names), pid=process.pid
         )
