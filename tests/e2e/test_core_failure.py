@@ -90,6 +90,6 @@ def test_an_exception_in_the_core_kills_every_agent_dispatches_nothing_and_exits
     assert not [p for p in all_processes() if p.cmdline == f"sleep {marker}"]
     # after_run still ran for the killed agent; nothing was dispatched after the fault.
     assert after_run_log.read_text(encoding="utf-8").split() == ["SYM-1"]
-    assert "SYM-2" not in {issue_identifier_in(r, ["SYM-1", "SYM-2"]) for r in model.requests()}
+    assert "SYM-2" not in {issue_identifier_in(r, ["SYM-1", "SYM-2"]) for r in model.requests}
     dispatches = [line for line in output.splitlines() if "dispatching issue" in line]
     assert [line for line in dispatches if "SYM-2" in line] == [], dispatches
