@@ -1,4 +1,9 @@
-"""Agent errors (SPEC §10.6): one exception type, the spec's normalized categories as codes."""
+"""Agent errors (SPEC §10.6): one exception type for every backend, the spec's categories as codes.
+
+A backend raises ``AgentError`` for every way a session or turn can fail; the worker turns it
+into a failed attempt (``<stage>: [<code>] <message>``) and the core into a retry. Backends add
+their own codes for failures only they have (``codex_not_found``, ``codex_not_authenticated``).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,6 @@ from typing import Any
 
 from symphony.errors import SymphonyError
 
-CODEX_NOT_FOUND = "codex_not_found"
-# Not a spec category: the preflight found no credentials for codex (see credentials.py).
-CODEX_NOT_AUTHENTICATED = "codex_not_authenticated"
 INVALID_WORKSPACE_CWD = "invalid_workspace_cwd"
 RESPONSE_TIMEOUT = "response_timeout"
 TURN_TIMEOUT = "turn_timeout"
@@ -18,22 +20,6 @@ TURN_FAILED = "turn_failed"
 TURN_CANCELLED = "turn_cancelled"
 TURN_INPUT_REQUIRED = "turn_input_required"
 SESSION_CLOSED = "session_closed"
-
-AGENT_ERROR_CODES = frozenset(
-    {
-        CODEX_NOT_FOUND,
-        CODEX_NOT_AUTHENTICATED,
-        INVALID_WORKSPACE_CWD,
-        RESPONSE_TIMEOUT,
-        TURN_TIMEOUT,
-        PORT_EXIT,
-        RESPONSE_ERROR,
-        TURN_FAILED,
-        TURN_CANCELLED,
-        TURN_INPUT_REQUIRED,
-        SESSION_CLOSED,
-    }
-)
 
 
 class AgentError(SymphonyError):
@@ -64,20 +50,3 @@ class AgentError(SymphonyError):
         if self.details:
             out["details"] = self.details
         return out
-
-
-def turn_failure(
-    status: str, reason: str | None, error: Any, session_id: str | None
-) -> tuple[str, AgentError]:
-    """Event name and error for a turn that ended with ``turn.status`` other than completed."""
-    if status == "interrupted":
-        code, event, text = TURN_CANCELLED, "turn_cancelled", "turn was interrupted"
-    elif status == "failed":
-        code, event, text = TURN_FAILED, "turn_failed", "turn failed"
-    else:
-        code, event = TURN_FAILED, "turn_ended_with_error"
-        text = f"turn ended with unexpected status {status!r}"
-    if reason:
-        text = f"{text}: {reason}"
-    details = {"status": status, "error": error}
-    return event, AgentError(code, text, session_id=session_id, details=details)

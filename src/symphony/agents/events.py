@@ -1,4 +1,9 @@
-"""Runtime events the agent client emits upstream (SPEC §10.4)."""
+"""The agent events every backend emits and the worker consumes (SPEC §10.4).
+
+Backends map their protocol messages to ``AgentEvent`` (Codex: ``codex/protocol.py``); the worker
+turns each one into the core's ``AgentUpdate`` and hands it to the runtime's listeners. Nothing
+upstream knows which backend produced an event.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from symphony.agents.codex.usage import TokenUsage
-from symphony.issue import format_timestamp
+from symphony.usage import TokenUsage
 
-# Event names. The orchestrator may rely on these strings; never rename one.
+# Event names. The orchestrator and the dashboards may rely on these strings; never rename one.
 SESSION_STARTED: Final = "session_started"
 STARTUP_FAILED: Final = "startup_failed"
 TURN_COMPLETED: Final = "turn_completed"
@@ -35,9 +39,12 @@ MALFORMED: Final = "malformed"
 class AgentEvent:
     """One thing that happened in an agent session.
 
-    ``message`` is a short human summary for dashboards (never parse it); ``usage`` carries the
-    thread's *absolute* token totals when the event has them (feed it to a ``TokenAccountant``);
-    ``payload`` is the decoded protocol message (or a small dict for client-side events).
+    ``session_id`` changes once per turn (the core counts turns by it); ``thread_id`` names the
+    conversation the turns share. ``pid`` is the agent process Symphony started. ``message`` is a
+    short human summary for dashboards (never parse it). ``usage`` carries the thread's
+    *absolute* token totals when the event has them (the core counts the growth).
+    ``rate_limits`` is the provider's latest snapshot, as sent. ``payload`` is the decoded
+    protocol message (or a small dict for client-side events), for transcripts and debugging only.
     """
 
     event: str
@@ -50,33 +57,3 @@ class AgentEvent:
     usage: TokenUsage | None = None
     rate_limits: dict[str, Any] | None = None
     payload: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe view (timestamps as RFC 3339 UTC strings)."""
-        return {
-            "event": self.event,
-            "timestamp": format_timestamp(self.timestamp),
-            "codex_app_server_pid": self.pid,
-            "session_id": self.session_id,
-            "thread_id": self.thread_id,
-            "turn_id": self.turn_id,
-            "message": self.message,
-            "usage": self.usage.to_dict() if self.usage is not None else None,
-            "rate_limits": self.rate_limits,
-            "payload": self.payload,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class TurnResult:
-    """A turn that completed normally (every other ending raises ``AgentError``)."""
-
-    thread_id: str
-    turn_id: str
-    session_id: str
-    turn_number: int
-    status: str
-    usage: TokenUsage | None  # absolute thread totals when the turn ended
-    usage_delta: TokenUsage  # what this turn added to the thread totals
-    last_message: str | None
-    duration_ms: int

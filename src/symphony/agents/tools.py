@@ -1,22 +1,22 @@
-"""Dynamic tools bound to one session (SPEC §10.5).
+"""Dynamic tools bound to one agent session (SPEC §10.5), for every backend.
 
 A ``ToolRegistry`` is a snapshot: the tool specs and the executor are fixed when it is built, so
 a workflow reload never makes a running session advertise one adapter and execute another. Calls
 run host-side (with the adapter's credential, never the child's environment), under a timeout,
 and never raise: every failure becomes a structured ``ToolResult.fail`` the agent can read.
+Each backend advertises ``specs`` and returns results in its own wire format (Codex:
+``agents/codex/tools.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from symphony.logs import kv
-from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
-
-ToolExecutor = Callable[[str, Any, ToolContext], Awaitable[ToolResult]]
+from symphony.tools import ToolContext, ToolExecutor, ToolResult, ToolSpec, unsupported_tool
 
 DEFAULT_TOOL_TIMEOUT_S = 120.0
 
@@ -24,7 +24,7 @@ log = logging.getLogger("symphony.agents.tools")
 
 
 class ToolRegistry:
-    """The tools one session advertises at ``thread/start`` and executes on ``item/tool/call``."""
+    """The tools one session advertises to the agent and executes when the agent calls them."""
 
     def __init__(
         self,
@@ -56,10 +56,6 @@ class ToolRegistry:
     @property
     def names(self) -> frozenset[str]:
         return frozenset(spec.name for spec in self._specs)
-
-    def advertised(self) -> list[dict[str, Any]]:
-        """``thread/start.dynamicTools`` entries."""
-        return [spec.to_protocol() for spec in self._specs]
 
     async def execute(self, name: str, arguments: Any, context: ToolContext) -> ToolResult:
         """Run one call; unknown names, exceptions and timeouts become failure results."""
