@@ -74,7 +74,7 @@ def get_backend(kind: str) -> AgentBackend | None:
         raise BackendLoadError(
             f"the agent backend {kind!r} ({target}) failed to load: {type(exc).__name__}: {exc}"
         ) from exc
-    if not isinstance(backend, AgentBackend) or backend.kind != kind:
+    if not isinstance(backend, AgentBackend) or getattr(backend, "kind", None) != kind:
         raise BackendLoadError(
             f"the agent backend {kind!r} ({target}) is not an AgentBackend of kind {kind!r}"
         )
