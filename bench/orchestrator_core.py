@@ -32,6 +32,7 @@ from symphony.core.events import (
 from symphony.core.machine import decide
 from symphony.core.state import OrchestratorState, Phase
 from symphony.issue import BlockerRef, Issue
+from symphony.usage import TokenUsage
 
 BOARD = 10_000
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -133,7 +134,7 @@ def bench_agent_updates() -> None:
     updates = []
     for n in range(200_000):
         entry = entries[n % len(entries)]
-        usage = {"input_tokens": n, "output_tokens": n // 5, "total_tokens": n + n // 5}
+        usage = TokenUsage(input_tokens=n, output_tokens=n // 5, total_tokens=n + n // 5)
         updates.append(
             AgentUpdate(
                 entry.issue.id,

@@ -35,7 +35,7 @@ from symphony.issue import Issue
 from symphony.observability.transcript import AgentLogs
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.runtime_view import RuntimeChange
-from symphony.service import codex_continuation, start_codex_session
+from symphony.service import select_backend
 from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.store import WorkflowStore
 from symphony.workspace import WorkspaceManager
@@ -157,8 +157,7 @@ Work on {{{{ issue.identifier }}}}
     runtime = OrchestratorRuntime(
         store,
         workspaces=WorkspaceManager(),
-        sessions=start_codex_session,
-        continuation=codex_continuation,
+        agents=select_backend,
         adapter_factory=lambda _wf: MemoryAdapter(board),
         agent_logs=AgentLogs(tmp / "logs") if transcripts else None,
     )

@@ -1,5 +1,5 @@
 """The long-running service and its composition root: startup checks, the runtime wired to the
-real workspaces, agent sessions and tracker adapter, signals, orderly shutdown (SPEC §16.1, §17.7).
+real workspaces, agent backend and tracker adapter, signals, orderly shutdown (SPEC §16.1, §17.7).
 
 Exit codes: 0 after an orderly shutdown (SIGINT/SIGTERM), 1 when startup fails or the service dies
 abnormally, 2 for command-line usage errors (argparse).
@@ -13,23 +13,23 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from symphony.agents.base import AgentBackend
+from symphony.agents.registry import require_backend, resolve_agent
 from symphony.errors import SymphonyError
-from symphony.issue import Issue
 from symphony.logs import configure_logging, kv, register_secrets, set_log_format
 from symphony.observability.http.server import HttpSettings, http_settings, serve_http
 from symphony.observability.status_view import StatusView
-from symphony.orchestrator.ports import AgentSession
 from symphony.orchestrator.runtime import OrchestratorRuntime
-from symphony.orchestrator.worker import child_secret_names
 from symphony.trackers import get_profile
 from symphony.trackers.base import UNSUPPORTED_TRACKER_KIND, TrackerAdapter
 from symphony.trackers.resolve import resolve_tracker
-from symphony.workflow.loader import resolve_workflow_path
+from symphony.workflow.config import LoadedConfig
+from symphony.workflow.loader import WorkflowDefinition, resolve_workflow_path
 from symphony.workflow.store import Workflow, WorkflowStore
 
 log = logging.getLogger("symphony.service")
@@ -82,7 +82,7 @@ def _run(options: ServiceOptions, console: TextIO) -> int:
     logs_root = options.logs_root if options.logs_root is not None else default_logs_root(path)
     setup = configure_logging(logs_root=logs_root, console=console)
     try:
-        store = WorkflowStore.open(path, resolver=resolve_tracker)
+        store = WorkflowStore.open(path, resolver=resolve_workflow)
     except SymphonyError as exc:
         log.error("startup failed %s", kv(path=path, code=exc.code, error=exc.message))
         print(f"symphony: cannot start [{exc.code}]\n{exc.message}", file=console)
@@ -262,6 +262,15 @@ async def _serve_until_signal(
 # --- composition root: the production collaborators of the runtime -------------------------
 
 
+def resolve_workflow(
+    loaded: LoadedConfig, definition: WorkflowDefinition, environ: Mapping[str, str]
+) -> LoadedConfig:
+    """Every load and reload: ``tracker.*`` has an adapter that accepts it, ``agent.kind`` an
+    installed backend. A failure keeps the last good workflow in effect."""
+    loaded = resolve_tracker(loaded, definition, environ)
+    return resolve_agent(loaded, definition, environ)
+
+
 def create_adapter(workflow: Workflow) -> TrackerAdapter:
     """The adapter for this workflow's ``tracker.*`` (SPEC §11.2: built from effective config)."""
     tracker = workflow.config.tracker
@@ -274,49 +283,21 @@ def create_adapter(workflow: Workflow) -> TrackerAdapter:
     return profile.create(tracker, workflow_dir=workflow.path.parent, environ=os.environ)
 
 
-async def start_codex_session(
-    *,
-    workspace: Path,
-    workflow: Workflow,
-    adapter: TrackerAdapter,
-    issue: Issue,
-    on_event: Callable[[Any], None],
-    transcript: Any | None,
-) -> AgentSession:
-    """A Codex app-server session whose tools are bound to this adapter for its lifetime."""
-    from symphony.agents.codex import CodexSession, ToolRegistry
-
-    config = workflow.config
-    tools = ToolRegistry(adapter.agent_tool_specs(), adapter.execute_agent_tool)
-    strip = child_secret_names(workflow, adapter.secret_environment_names())
-    return await CodexSession.start(
-        workspace=workspace,
-        workspace_root=config.workspace.root,
-        codex=config.codex,
-        tools=tools,
-        strip_env=strip,
-        on_event=on_event,
-        issue=issue,
-        transcript=transcript,
-    )
-
-
-def codex_continuation(turn: int, max_turns: int, issue: Issue) -> str:
-    from symphony.agents.codex import continuation_guidance
-
-    return continuation_guidance(turn, max_turns, issue_identifier=issue.identifier)
+def select_backend(workflow: Workflow) -> AgentBackend:
+    """The agent backend for this workflow's ``agent.kind`` (checked when it was loaded)."""
+    return require_backend(workflow.config.agent.kind)
 
 
 def build_runtime(store: WorkflowStore, *, logs_root: Path | None) -> OrchestratorRuntime:
-    """The production runtime: real workspaces, Codex sessions, per-issue agent transcripts."""
+    """The production runtime: real workspaces, the configured agent backend, per-issue agent
+    transcripts."""
     from symphony.observability.transcript import AgentLogs
     from symphony.workspace import WorkspaceManager
 
     return OrchestratorRuntime(
         store,
         workspaces=WorkspaceManager(),
-        sessions=start_codex_session,
-        continuation=codex_continuation,
+        agents=select_backend,
         adapter_factory=create_adapter,
         agent_logs=AgentLogs(logs_root) if logs_root is not None else None,
     )

@@ -1,12 +1,14 @@
 """Dynamic tools the agent can call (SPEC §10.5): specs, results and call context.
 
-Trackers provide tools; the agent client advertises and executes them. Both sides meet here.
+Trackers provide tools; the agent backend advertises and executes them. Both sides meet here, in
+neutral terms: each backend translates specs and results to its own wire format (Codex dynamic
+tools in ``symphony.agents.codex.tools``; MCP for others).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,19 +17,11 @@ from symphony.issue import Issue
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
-    """A dynamic tool advertised to the agent at ``thread/start``."""
+    """A tool advertised to the agent when its session starts; ``input_schema`` is JSON Schema."""
 
     name: str
     description: str
     input_schema: Mapping[str, Any]
-
-    def to_protocol(self) -> dict[str, Any]:
-        return {
-            "type": "function",
-            "name": self.name,
-            "description": self.description,
-            "inputSchema": dict(self.input_schema),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +40,10 @@ class ToolResult:
         return cls(False, {"error": {"message": message, **detail}})
 
     def text(self) -> str:
+        """The output as the agent reads it: a string as is, anything else as indented JSON."""
         if isinstance(self.output, str):
             return self.output
         return json.dumps(self.output, indent=2, ensure_ascii=False, default=str)
-
-    def to_protocol(self) -> dict[str, Any]:
-        return {
-            "success": self.success,
-            "contentItems": [{"type": "inputText", "text": self.text()}],
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +52,10 @@ class ToolContext:
 
     issue: Issue
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+# Runs one call host-side: (tool name, arguments as the agent sent them, context) -> result.
+ToolExecutor = Callable[[str, Any, ToolContext], Awaitable[ToolResult]]
 
 
 def unsupported_tool(name: str, supported: Sequence[str]) -> ToolResult:

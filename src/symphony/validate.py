@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
+from collections.abc import Mapping
 from typing import TextIO
 
+from symphony.agents.registry import require_backend, resolve_agent
 from symphony.errors import SymphonyError
 from symphony.trackers.base import MISSING_TRACKER_SECRET
 from symphony.trackers.resolve import resolve_tracker
-from symphony.workflow.loader import resolve_workflow_path
-from symphony.workflow.store import Workflow, load_workflow_file
+from symphony.workflow.config import LoadedConfig
+from symphony.workflow.loader import WorkflowDefinition, resolve_workflow_path
+from symphony.workflow.store import Resolver, Workflow, load_workflow_file
 from symphony.workflow.template import sample_issue
 
-VALIDATE_PROBE_TIMEOUT_S = 5.0
+
+def _resolver(*, require_secrets: bool) -> Resolver:
+    """The service's load-time checks (``tracker.*`` and ``agent.kind``)."""
+
+    def resolve(
+        loaded: LoadedConfig, definition: WorkflowDefinition, environ: Mapping[str, str]
+    ) -> LoadedConfig:
+        loaded = resolve_tracker(loaded, definition, environ, require_secrets=require_secrets)
+        return resolve_agent(loaded, definition, environ)
+
+    return resolve
 
 
 def validate_command(
@@ -24,15 +36,13 @@ def validate_command(
     notes: list[str] = []
     try:
         try:
-            workflow = load_workflow_file(path, resolver=resolve_tracker)
+            workflow = load_workflow_file(path, resolver=_resolver(require_secrets=True))
         except SymphonyError as exc:
             if exc.code != MISSING_TRACKER_SECRET:
                 raise
             # Linting a workflow must not need production credentials; starting it will.
             notes.append(f"{exc.message.splitlines()[-1].strip(' -')} (required to start)")
-            workflow = load_workflow_file(
-                path, resolver=functools.partial(resolve_tracker, require_secrets=False)
-            )
+            workflow = load_workflow_file(path, resolver=_resolver(require_secrets=False))
         sample = sample_issue()
         first = workflow.render_prompt(sample, None)
         workflow.render_prompt(sample, 2)
@@ -43,9 +53,7 @@ def validate_command(
     _print_summary(workflow, first, out)
     if show_prompt:
         print("\n" + first, file=out)
-    warnings = (
-        list(workflow.warnings) + notes + _codex_credentials(workflow) + _codex_sandbox(workflow)
-    )
+    warnings = list(workflow.warnings) + notes + _agent_preflight(workflow)
     if warnings:
         print("warnings:", file=out)
         for warning in warnings:
@@ -71,7 +79,7 @@ def _print_summary(workflow: Workflow, rendered: str, out: TextIO) -> None:
             f"up to {cfg.agent.max_concurrent_agents} at once, {cfg.agent.max_turns} turns each, "
             f"poll every {cfg.polling.interval_ms} ms",
         ),
-        ("codex", cfg.codex.command),
+        ("agent", require_backend(cfg.agent.kind).describe(workflow)),
         ("hooks", (", ".join(hooks) or "none") + f" (timeout {cfg.hooks.timeout_ms} ms)"),
         (
             "prompt",
@@ -85,40 +93,7 @@ def _print_summary(workflow: Workflow, rendered: str, out: TextIO) -> None:
         print(f"  {name.ljust(width)}  {value}", file=out)
 
 
-def _codex_credentials(workflow: Workflow) -> list[str]:
-    """The launch-time credentials rule, applied to the environment running ``validate``."""
-    from symphony.agents.codex.preflight import assess_credentials
-
-    check = asyncio.run(
-        assess_credentials(
-            workflow.config.codex.command,
-            env=os.environ,
-            cwd=workflow.path.parent,
-            strip_env=frozenset(workflow.loaded.secret_env_names),
-            probe_timeout_s=VALIDATE_PROBE_TIMEOUT_S,
-        )
-    )
-    if not check.missing:
-        return []
-    return [f"{check.message} (until then every agent attempt fails: codex_not_authenticated)"]
-
-
-def _codex_sandbox(workflow: Workflow) -> list[str]:
-    """A system bwrap that codex's sandbox cannot use, because no helper can be put on PATH."""
-    from symphony.agents.codex import linux_sandbox
-
-    codex = workflow.config.codex
-    policy = codex.turn_sandbox_policy
-    if not linux_sandbox.applies() or (policy or {}).get("type") == "dangerFullAccess":
-        return []
-    setup = asyncio.run(
-        linux_sandbox.inspect_sandbox(
-            codex.command,
-            env=os.environ,
-            cwd=workflow.path.parent,
-            strip_env=frozenset(workflow.loaded.secret_env_names),
-            probe_login_shell=True,
-            probe_timeout_s=VALIDATE_PROBE_TIMEOUT_S,
-        )
-    )
-    return [setup.warning(codex.command)] if setup.broken else []
+def _agent_preflight(workflow: Workflow) -> list[str]:
+    """The backend's launch-time checks (codex: credentials), against this environment."""
+    backend = require_backend(workflow.config.agent.kind)
+    return list(asyncio.run(backend.preflight(workflow, env=os.environ)))

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from symphony.agents.codex.actions import Action, Emit, Resolved, RunTool, Send, TurnEnded
-from symphony.agents.codex.events import AgentEvent
 from symphony.agents.codex.policy import SessionPolicy, default_turn_sandbox_policy
 from symphony.agents.codex.protocol import CodexProtocol
+from symphony.agents.events import AgentEvent
 from symphony.issue import Issue
 from symphony.workflow.config import CodexConfig
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from symphony.agents import AgentError, TokenAccountant, TokenUsage, continuation_guidance
-from symphony.agents.codex import errors, events
-from symphony.agents.codex.events import AgentEvent
+from symphony.agents import AgentError, AgentEvent, ToolRegistry, continuation_guidance, events
+from symphony.agents.codex import errors
 from symphony.agents.codex.session import CodexSession
-from symphony.agents.codex.tools import ToolRegistry
+from symphony.core.tokens import counted_growth
 from symphony.tools import ToolContext, ToolResult, ToolSpec
+from symphony.usage import TokenUsage
 from symphony.workflow.config import CodexConfig
 from tests.agents.conftest import make_issue
 from tests.support.fake_model import (
@@ -147,14 +147,15 @@ async def test_shell_command_turn_then_continuation_on_the_same_thread(harness: 
 
     # Token totals: 3 model responses x (100 in + 20 out), each counted exactly once even
     # though every update repeats the running total and turn_completed repeats it again.
-    accountant = TokenAccountant()
+    reported = TokenUsage()
     counted = TokenUsage()
     for event in harness.events:
         if event.usage is not None:
-            counted = counted + accountant.observe(event.usage)
+            delta, reported = counted_growth(reported, event.usage)
+            counted = counted + delta
     assert len(harness.named(events.TOKEN_USAGE_UPDATED)) == 3
     assert counted.total_tokens == 360 and counted.input_tokens == 300
-    assert counted == accountant.reported == second.usage
+    assert counted == reported == second.usage
     assert (first.usage_delta.total_tokens, second.usage_delta.total_tokens) == (240, 120)
     (limits,) = harness.named(events.RATE_LIMITS_UPDATED)
     assert limits.rate_limits is not None

@@ -18,7 +18,7 @@ from symphony.agents.codex.credentials import (
 from symphony.agents.codex.errors import CODEX_NOT_AUTHENTICATED, AgentError
 from symphony.agents.codex.preflight import assess_credentials
 from symphony.agents.codex.session import CodexSession
-from symphony.agents.codex.tools import ToolRegistry
+from symphony.agents.tools import ToolRegistry
 from symphony.workflow.config import CodexConfig
 from tests.agents.conftest import FAKE_CODEX, make_issue, read_log
 

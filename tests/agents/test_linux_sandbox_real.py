@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from symphony.agents.codex import events, linux_sandbox
+from symphony.agents import events
+from symphony.agents.codex import linux_sandbox
 from tests.agents.test_codex_real import CODEX_BIN, ISSUE, PROMPT, Harness
 from tests.support.fake_model import FAKE_API_KEY_ENV, FakeModelServer, Reply, write_codex_home
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from symphony.agents.codex.continuation import continuation_guidance
 from symphony.agents.codex.policy import SessionPolicy, thread_title
+from symphony.agents.continuation import continuation_guidance
 from symphony.workflow.config import CodexConfig
 from tests.agents.conftest import make_issue
 

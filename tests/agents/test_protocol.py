@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 import pytest
 
-from symphony.agents.codex import errors, events
+from symphony.agents import events
+from symphony.agents.codex import errors
 from symphony.agents.codex.actions import Action, Resolved, RunTool, TurnEnded
 from symphony.agents.codex.errors import AgentError
 from symphony.agents.codex.protocol import CodexProtocol

@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 
-from symphony.agents.codex import errors, events, launch
+from symphony.agents import events
+from symphony.agents.codex import errors, launch
 from symphony.agents.codex.errors import AgentError
-from symphony.agents.codex.events import AgentEvent
 from symphony.agents.codex.session import CodexSession
-from symphony.agents.codex.tools import ToolRegistry
+from symphony.agents.codex.tools import dynamic_tool
+from symphony.agents.events import AgentEvent
+from symphony.agents.tools import ToolRegistry
 from symphony.tools import ToolContext, ToolResult, ToolSpec
 from symphony.workflow.config import CodexConfig
 from tests.agents.conftest import FAKE_CODEX, FakeCodexFactory, make_issue, read_log
@@ -103,7 +105,7 @@ async def test_handshake_turn_and_continuation_on_one_process(
     assert sent[0]["params"]["capabilities"] == {"experimentalApi": True}
     ws = str(workspace[0].resolve())
     assert sent[2]["params"]["cwd"] == ws
-    assert sent[2]["params"]["dynamicTools"] == [spec.to_protocol()]
+    assert sent[2]["params"]["dynamicTools"] == [dynamic_tool(spec)]
     assert sent[3]["params"] == {"threadId": "thread-fake", "name": "SYM-1: Make a file"}
     assert [m["params"]["input"][0]["text"] for m in sent[4:]] == [
         "the rendered prompt",

@@ -1,4 +1,4 @@
-"""The session's dynamic-tool registry (SPEC §10.5)."""
+"""The session's dynamic-tool registry (SPEC §10.5) and codex's wire format for it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from symphony.agents.codex.tools import ToolRegistry
+from symphony.agents.codex.tools import dynamic_tools, tool_call_result
+from symphony.agents.tools import ToolRegistry
 from symphony.tools import ToolContext, ToolResult, ToolSpec
 from tests.agents.conftest import make_issue
 
@@ -21,7 +22,14 @@ async def _echo(name: str, arguments: Any, context: ToolContext) -> ToolResult:
 
 async def test_advertises_specs_and_runs_the_executor_with_the_issue() -> None:
     registry = ToolRegistry([SPEC], _echo)
-    assert registry.advertised() == [SPEC.to_protocol()]
+    assert dynamic_tools(registry.specs) == [
+        {
+            "type": "function",
+            "name": "echo",
+            "description": "Echo the arguments.",
+            "inputSchema": {"type": "object"},
+        }
+    ]
     assert registry.names == frozenset({"echo"})
     result = await registry.execute("echo", {"a": 1}, CONTEXT)
     assert result == ToolResult.ok({"name": "echo", "arguments": {"a": 1}, "issue": "issue-1"})
@@ -74,3 +82,13 @@ def test_bad_registries_are_refused() -> None:
         ToolRegistry([SPEC])
     with pytest.raises(ValueError, match="timeout"):
         ToolRegistry([SPEC], _echo, timeout_s=0)
+
+
+def test_codex_gets_a_result_as_one_text_item() -> None:
+    assert tool_call_result(ToolResult.ok("plain")) == {
+        "success": True,
+        "contentItems": [{"type": "inputText", "text": "plain"}],
+    }
+    failed = tool_call_result(ToolResult.fail("nope", tool="echo"))
+    assert failed["success"] is False
+    assert failed["contentItems"][0]["text"] == ToolResult.fail("nope", tool="echo").text()

@@ -1,11 +1,13 @@
-"""Token accounting (SPEC §13.5): absolute totals in, deltas out, nothing counted twice."""
+"""Codex usage and rate-limit notifications read into neutral values (SPEC §13.5).
+
+Counting (absolute totals in, growth out, nothing counted twice) is the core's job:
+tests/orchestrator/test_core_tokens_and_snapshot.py.
+"""
 
 from __future__ import annotations
 
-from hypothesis import given
-from hypothesis import strategies as st
-
-from symphony.agents.codex.usage import TokenAccountant, TokenUsage, rate_limits, thread_totals
+from symphony.agents.codex.usage import rate_limits, thread_totals
+from symphony.usage import TokenUsage
 
 
 def test_reads_codex_camel_case_totals_and_ignores_last() -> None:
@@ -39,36 +41,6 @@ def test_lenient_field_names_and_values() -> None:
     assert TokenUsage.from_mapping({"input_tokens": -1, "total": True}) is None
     assert TokenUsage.from_mapping("12") is None
     assert TokenUsage.from_mapping({}) is None
-
-
-def test_repeated_and_late_updates_add_nothing() -> None:
-    accountant = TokenAccountant()
-    first = TokenUsage(input_tokens=100, output_tokens=20, total_tokens=120)
-    second = TokenUsage(input_tokens=200, output_tokens=40, total_tokens=240)
-    assert accountant.observe(first) == first
-    assert accountant.observe(first).is_zero
-    assert accountant.observe(second) == TokenUsage(
-        input_tokens=100, output_tokens=20, total_tokens=120
-    )
-    assert accountant.observe(first).is_zero  # arrived late: totals never go back
-    assert accountant.reported == second
-
-
-@given(
-    st.lists(
-        st.tuples(st.integers(0, 10**9), st.integers(0, 10**9), st.integers(0, 10**9)),
-        max_size=30,
-    )
-)
-def test_sum_of_deltas_is_the_high_water_mark(updates: list[tuple[int, int, int]]) -> None:
-    accountant = TokenAccountant()
-    summed = TokenUsage()
-    peak = TokenUsage()
-    for inp, out, total in updates:
-        totals = TokenUsage(input_tokens=inp, output_tokens=out, total_tokens=total)
-        summed = summed + accountant.observe(totals)
-        peak = peak.high_water(totals)
-    assert summed == peak == accountant.reported
 
 
 def test_rate_limit_snapshot_needs_a_window() -> None:

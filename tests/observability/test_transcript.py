@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from symphony.agents.codex.transcript import Transcript
+from symphony.agents.transcript import Transcript
 from symphony.logs import register_secrets
 from symphony.observability.transcript import LATEST, AgentLogs, FileTranscript
 

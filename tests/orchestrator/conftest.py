@@ -11,7 +11,7 @@ from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.store import WorkflowStore
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard, MemoryProfile
 
-from .fakes import FakeAgents, FakeWorkspaces, continuation
+from .fakes import FakeAgents, FakeWorkspaces
 
 StoreFactory = Callable[..., WorkflowStore]
 
@@ -71,8 +71,7 @@ async def make_runtime(
         runtime = OrchestratorRuntime(
             store,
             workspaces=workspaces,
-            sessions=agents,
-            continuation=continuation,
+            agents=agents.select,
             adapter_factory=kwargs.pop("adapter_factory", lambda _wf: MemoryAdapter(board)),
             tracker_timeout_s=kwargs.pop("tracker_timeout_s", 5.0),
             **kwargs,

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from symphony.agents.base import AgentBackend, EventSink, TurnOutcome
+from symphony.agents.events import AgentEvent
+from symphony.agents.tools import ToolRegistry
+from symphony.agents.transcript import Transcript
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
-from symphony.trackers.base import TrackerAdapter
+from symphony.usage import TokenUsage
 from symphony.workflow.config import HooksConfig
 from symphony.workflow.store import Workflow
 
@@ -105,31 +109,8 @@ class FakeWorkspaces:
         shutil.rmtree(path)
         return True
 
-    async def remove_many(
-        self,
-        identifiers: Iterable[str],
-        *,
-        root: Path,
-        hooks: HooksConfig,
-        strip_env: frozenset[str] | None = None,
-    ) -> list[str]:
-        return [i for i in identifiers if await self.remove(i, root=root, hooks=hooks)]
-
     def names(self, kind: str) -> list[str]:
         return [name for k, name in self.calls if k == kind]
-
-
-@dataclass(frozen=True)
-class FakeEvent:
-    event: str
-    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
-    pid: int | None = 4242
-    session_id: str | None = None
-    thread_id: str | None = None
-    turn_id: str | None = None
-    message: str | None = None
-    usage: dict[str, int] | None = None
-    rate_limits: dict[str, Any] | None = None
 
 
 TurnScript = Callable[["FakeSession", str, int], Awaitable[None]]
@@ -138,12 +119,14 @@ TurnScript = Callable[["FakeSession", str, int], Awaitable[None]]
 async def complete_turn(session: FakeSession, prompt: str, turn: int) -> None:
     session.emit(
         "turn_completed",
-        usage={"input_tokens": 10 * turn, "output_tokens": turn, "total_tokens": 11 * turn},
+        usage=TokenUsage(input_tokens=10 * turn, output_tokens=turn, total_tokens=11 * turn),
     )
 
 
 class FakeSession:
-    def __init__(self, agents: FakeAgents, issue: Issue, on_event: Callable[[Any], None]) -> None:
+    """An ``AgentSession``: each turn emits ``session_started``, then runs the issue's script."""
+
+    def __init__(self, agents: FakeAgents, issue: Issue, on_event: EventSink) -> None:
         self.agents = agents
         self.issue = issue
         self.on_event = on_event
@@ -154,8 +137,10 @@ class FakeSession:
     def emit(self, event: str, **fields: Any) -> None:
         turn = len(self.prompts)
         self.on_event(
-            FakeEvent(
+            AgentEvent(
                 event=event,
+                timestamp=datetime.now(UTC),
+                pid=4242,
                 thread_id=self.thread_id,
                 turn_id=f"turn-{turn}",
                 session_id=f"{self.thread_id}-turn-{turn}",
@@ -163,12 +148,24 @@ class FakeSession:
             )
         )
 
-    async def run_turn(self, prompt: str, *, issue: Issue) -> None:
+    async def run_turn(self, prompt: str, *, issue: Issue) -> TurnOutcome:
         self.prompts.append(prompt)
         self.issue = issue
         self.emit("session_started")
+        turn = len(self.prompts)
         script = self.agents.scripts.get(issue.identifier, self.agents.default_script)
-        await script(self, prompt, len(self.prompts))
+        await script(self, prompt, turn)
+        return TurnOutcome(
+            session_id=f"{self.thread_id}-turn-{turn}",
+            thread_id=self.thread_id,
+            turn_id=f"turn-{turn}",
+            turn_number=turn,
+            status="completed",
+            usage=None,
+            usage_delta=TokenUsage(),
+            last_message=None,
+            duration_ms=0,
+        )
 
     async def stop(self) -> None:
         if not self.stopped:
@@ -177,8 +174,10 @@ class FakeSession:
             self.agents.log.append(("stop", self.issue.identifier))
 
 
-class FakeAgents:
-    """A SessionFactory; per-identifier turn scripts; tracks live sessions to catch overlaps."""
+class FakeAgents(AgentBackend):
+    """An agent backend; per-identifier turn scripts; tracks live sessions to catch overlaps."""
+
+    kind = "fake"
 
     def __init__(self) -> None:
         self.sessions: list[FakeSession] = []
@@ -189,17 +188,26 @@ class FakeAgents:
         self.started = 0
         self.overlaps: list[str] = []
         self.log: list[tuple[str, str]] = []
+        # What the last start_session got: the tools bound to the adapter, the env to strip.
+        self.tools: ToolRegistry | None = None
+        self.strip_env: frozenset[str] | None = None
 
-    async def __call__(
+    def select(self, workflow: Workflow) -> FakeAgents:
+        """The runtime's backend selector: this fake for every workflow."""
+        return self
+
+    async def start_session(
         self,
         *,
         workspace: Path,
-        workflow: Workflow,
-        adapter: TrackerAdapter,
         issue: Issue,
-        on_event: Callable[[Any], None],
-        transcript: Any | None,
+        tools: ToolRegistry,
+        strip_env: frozenset[str],
+        on_event: EventSink,
+        transcript: Transcript | None,
+        workflow: Workflow,
     ) -> FakeSession:
+        self.tools, self.strip_env = tools, strip_env
         if issue.identifier in self.fail_start:
             raise SymphonyError("codex exited during startup", code="port_exit")
         if any(s.issue.id == issue.id for s in self.live):
@@ -213,6 +221,9 @@ class FakeAgents:
 
     def for_issue(self, identifier: str) -> list[FakeSession]:
         return [s for s in self.sessions if s.issue.identifier == identifier]
+
+    def continuation_prompt(self, turn: int, max_turns: int, issue: Issue) -> str:
+        return continuation(turn, max_turns, issue)
 
 
 def continuation(turn: int, max_turns: int, issue: Issue) -> str:

@@ -50,6 +50,7 @@ from symphony.core.events import (
 from symphony.core.machine import decide
 from symphony.core.state import BLOCKED_LIMIT, OrchestratorState
 from symphony.issue import Issue, normalize_state
+from symphony.usage import TokenUsage
 
 ACTIVE = ("Todo", "In Progress")
 TERMINAL = ("Done", "Cancelled")
@@ -359,7 +360,7 @@ class World:
                     "notification",
                     session_id=f"s-{worker.run_id}",
                     thread_id=f"t-{worker.run_id}",
-                    usage={"total_tokens": total},
+                    usage=TokenUsage(total_tokens=total),
                 ),
             )
             if worker.events * interval < duration:

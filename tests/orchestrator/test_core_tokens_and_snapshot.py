@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from symphony.core.events import AgentUpdate, WorkerExited, WorkerInfo
 from symphony.core.snapshot import Instant, build_issue_detail, build_snapshot
-from symphony.core.tokens import extract_usage
+from symphony.core.tokens import counted_growth
+from symphony.usage import TokenUsage, extract_usage
 
 from .helpers import Driver, issue
 
@@ -31,16 +35,16 @@ def snapshot(d: Driver) -> dict:  # type: ignore[type-arg]
 
 def test_absolute_thread_totals_are_counted_once() -> None:
     d = with_running(1)
-    usage = {"input_tokens": 10, "output_tokens": 1, "total_tokens": 11}
+    usage = TokenUsage(input_tokens=10, output_tokens=1, total_tokens=11)
     update(d, event="token_usage", thread_id="t1", usage=usage)
     update(d, event="token_usage", thread_id="t1", usage=usage)  # repeated report
     update(
         d,
         event="token_usage",
         thread_id="t1",
-        usage={"inputTokens": 12, "outputTokens": "2", "totalTokens": 14},
+        usage=TokenUsage.from_mapping({"inputTokens": 12, "outputTokens": "2", "totalTokens": 14}),
     )
-    update(d, event="token_usage", thread_id="t1", usage={"total_tokens": 13})  # out of order
+    update(d, event="token_usage", thread_id="t1", usage=TokenUsage(total_tokens=13))  # late
     entry = d.state.running["id-1"]
     assert entry.tokens.to_dict() == {"input_tokens": 12, "output_tokens": 2, "total_tokens": 14}
     assert d.state.totals.tokens.total_tokens == 14
@@ -48,16 +52,16 @@ def test_absolute_thread_totals_are_counted_once() -> None:
 
 def test_totals_accumulate_across_workers_and_survive_exit() -> None:
     d = with_running(1, 2)
-    update(d, "id-1", event="token_usage", thread_id="a", usage={"total_tokens": 100})
-    update(d, "id-2", event="token_usage", thread_id="b", usage={"total_tokens": 50})
+    update(d, "id-1", event="token_usage", thread_id="a", usage=TokenUsage(total_tokens=100))
+    update(d, "id-2", event="token_usage", thread_id="b", usage=TokenUsage(total_tokens=50))
     d.send(WorkerExited("id-1", d.state.running["id-1"].run_id, ok=True))
     assert d.state.totals.tokens.total_tokens == 150
 
 
 def test_a_new_thread_counts_from_zero() -> None:
     d = with_running(1)
-    update(d, event="token_usage", thread_id="a", usage={"total_tokens": 100})
-    update(d, event="token_usage", thread_id="b", usage={"total_tokens": 30})
+    update(d, event="token_usage", thread_id="a", usage=TokenUsage(total_tokens=100))
+    update(d, event="token_usage", thread_id="b", usage=TokenUsage(total_tokens=30))
     assert d.state.running["id-1"].tokens.total_tokens == 130
 
 
@@ -69,6 +73,39 @@ def test_usage_extraction_is_lenient_but_ignores_garbage() -> None:
         None,
     )
     assert extract_usage({"input_tokens": 2.0}) == (2, None, None)
+
+
+def test_repeated_and_late_updates_add_nothing() -> None:
+    reported = TokenUsage()
+    first = TokenUsage(input_tokens=100, output_tokens=20, total_tokens=120)
+    second = TokenUsage(input_tokens=200, output_tokens=40, total_tokens=240)
+    delta, reported = counted_growth(reported, first)
+    assert delta == first
+    delta, reported = counted_growth(reported, first)
+    assert delta.is_zero
+    delta, reported = counted_growth(reported, second)
+    assert delta == TokenUsage(input_tokens=100, output_tokens=20, total_tokens=120)
+    delta, reported = counted_growth(reported, first)
+    assert delta.is_zero  # arrived late: totals never go back
+    assert reported == second
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10**9), st.integers(0, 10**9), st.integers(0, 10**9)),
+        max_size=30,
+    )
+)
+def test_sum_of_deltas_is_the_high_water_mark(updates: list[tuple[int, int, int]]) -> None:
+    reported = TokenUsage()
+    summed = TokenUsage()
+    peak = TokenUsage()
+    for inp, out, total in updates:
+        totals = TokenUsage(input_tokens=inp, output_tokens=out, total_tokens=total)
+        delta, reported = counted_growth(reported, totals)
+        summed = summed + delta
+        peak = peak.high_water(totals)
+    assert summed == peak == reported
 
 
 def test_session_started_counts_turns_and_updates_live_fields() -> None:
@@ -97,7 +134,7 @@ def test_latest_rate_limits_are_kept() -> None:
 
 def test_updates_for_a_stale_run_are_ignored() -> None:
     d = with_running(1)
-    d.send(AgentUpdate("id-1", 999, "token_usage", usage={"total_tokens": 5}))
+    d.send(AgentUpdate("id-1", 999, "token_usage", usage=TokenUsage(total_tokens=5)))
     assert d.state.totals.tokens.total_tokens == 0
 
 
@@ -116,7 +153,7 @@ def test_snapshot_has_running_rows_retry_rows_totals_and_live_runtime() -> None:
         session_id="th-tu",
         thread_id="th",
         turn_id="tu",
-        usage={"input_tokens": 5, "output_tokens": 2, "total_tokens": 7},
+        usage=TokenUsage(input_tokens=5, output_tokens=2, total_tokens=7),
     )
     d.send(
         WorkerInfo(

@@ -1,5 +1,6 @@
-"""The runtime with the real parts: WorkspaceManager (hooks in bash -lc), CodexSession talking
-JSONL to a fake app-server process, per-issue transcripts, and the in-memory tracker."""
+"""The runtime with the real parts: WorkspaceManager (hooks in bash -lc), the codex backend
+(selected by the default ``agent.kind``) talking JSONL to a fake app-server process, per-issue
+transcripts, and the in-memory tracker."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from symphony.issue import Issue
 from symphony.observability.transcript import AgentLogs
 from symphony.orchestrator.runtime import OrchestratorRuntime
-from symphony.service import codex_continuation, start_codex_session
+from symphony.service import select_backend
 from symphony.workspace import WorkspaceManager
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
 
@@ -50,8 +51,7 @@ def runtime_for(store: object, board: MemoryBoard, logs: Path) -> OrchestratorRu
     return OrchestratorRuntime(
         store,  # type: ignore[arg-type]
         workspaces=WorkspaceManager(),
-        sessions=start_codex_session,
-        continuation=codex_continuation,
+        agents=select_backend,
         adapter_factory=lambda _wf: MemoryAdapter(board),
         agent_logs=AgentLogs(logs),
     )

@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from symphony.agents.base import AgentBackend
 from symphony.core.events import AgentUpdate, Event, WorkerInfo
 from symphony.core.policy import still_wanted
 from symphony.errors import SymphonyError
@@ -13,12 +14,14 @@ from symphony.issue import Issue
 from symphony.observability.transcript import AgentLogs
 from symphony.orchestrator.scheduling import scheduler_config
 from symphony.orchestrator.worker import Attempt, WorkerServices, run_attempt
+from symphony.tools import ToolContext
 from symphony.trackers.base import TrackerError
-from symphony.workflow.store import WorkflowStore
+from symphony.usage import TokenUsage
+from symphony.workflow.store import Workflow, WorkflowStore
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
 
 from .conftest import StoreFactory
-from .fakes import FakeAgents, FakeSession, FakeWorkspaces, continuation
+from .fakes import FakeAgents, FakeSession, FakeWorkspaces
 
 
 def todo(n: int = 1, **kw: Any) -> Issue:
@@ -46,18 +49,24 @@ class Harness:
         self.agents = agents
         self.events: list[Event] = []
         self.agent_logs: AgentLogs | None = None
+        self.secret_env: frozenset[str] = frozenset()
+        self.selected_for: list[Workflow] = []
+
+    def select(self, workflow: Workflow) -> AgentBackend:
+        self.selected_for.append(workflow)
+        return self.agents
 
     async def run(self, issue: Issue, attempt: int | None = None) -> Any:
         config = scheduler_config(self.store.current.config)
         services = WorkerServices(
             workspaces=self.workspaces,
-            sessions=self.agents,
-            continuation=continuation,
+            agents=self.select,
             still_wanted=lambda i: still_wanted(i, config),
             report=self.events.append,
             agent_logs=self.agent_logs,
         )
-        spec = Attempt(issue, attempt, 7, self.store.current, MemoryAdapter(self.board))
+        adapter = MemoryAdapter(self.board, secret_env=self.secret_env)
+        spec = Attempt(issue, attempt, 7, self.store.current, adapter)
         return await run_attempt(spec, services)
 
 
@@ -262,3 +271,34 @@ async def test_issue_refresh_failure_between_turns_fails_the_attempt(
     result = await h.run(board.put(todo()))
     assert result.error == "issue state refresh error: [tracker_status] HTTP 503 from tracker"
     assert agents.sessions[0].stopped and workspaces.names("after_run") == ["MT-1"]
+
+
+async def test_the_backend_gets_the_adapters_tools_and_its_events_reach_the_core_typed(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents)
+    h.secret_env = frozenset({"MEMORY_TOKEN"})
+    issue = board.put(todo())
+    usage = TokenUsage(input_tokens=5, output_tokens=1, total_tokens=6)
+
+    async def hand_off(session: FakeSession, prompt: str, turn: int) -> None:
+        assert agents.tools is not None
+        context = ToolContext(issue=session.issue)
+        moved = await agents.tools.execute("memory_move", {"state": "Human Review"}, context)
+        assert moved.success
+        session.emit("token_usage_updated", usage=usage, rate_limits={"primary": None})
+
+    agents.scripts["MT-1"] = hand_off
+    assert (await h.run(issue)).ok
+    assert h.selected_for == [h.store.current]  # the backend of the attempt's workflow
+    assert agents.tools is not None and agents.tools.names == {"memory_move"}
+    assert agents.strip_env == {"MEMORY_TOKEN"}
+    assert board.issues[issue.id].state == "Human Review"
+    (update,) = [
+        e for e in h.events if isinstance(e, AgentUpdate) and e.event == "token_usage_updated"
+    ]
+    assert update.usage == usage and update.rate_limits == {"primary": None}
+    assert update.thread_id == agents.sessions[0].thread_id and update.pid == "4242"

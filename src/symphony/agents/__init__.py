@@ -1,35 +1,25 @@
-"""Coding-agent backends (Execution layer). Codex app-server is the one shipped backend.
+"""Coding-agent backends (Execution layer) behind one neutral contract (``base.py``).
 
-The names re-exported here are what the worker uses; they do not depend on codex specifics
-beyond the session class itself.
+Codex app-server (``agents/codex``) is the shipped backend; ``registry.py`` maps ``agent.kind``
+to a backend. Importing this package imports no backend.
 """
 
-from symphony.agents.codex import (
-    AgentError,
-    AgentEvent,
-    CodexSession,
-    TokenAccountant,
-    TokenUsage,
-    ToolExecutor,
-    ToolRegistry,
-    Transcript,
-    TurnResult,
-    continuation_guidance,
-)
-from symphony.agents.codex import errors as error_codes
-from symphony.agents.codex import events as event_names
+from symphony.agents.base import AgentBackend, AgentSession, EventSink, TurnOutcome
+from symphony.agents.continuation import continuation_guidance
+from symphony.agents.errors import AgentError
+from symphony.agents.events import AgentEvent
+from symphony.agents.tools import ToolRegistry
+from symphony.agents.transcript import Transcript, TranscriptStream
 
 __all__ = [
+    "AgentBackend",
     "AgentError",
     "AgentEvent",
-    "CodexSession",
-    "TokenAccountant",
-    "TokenUsage",
-    "ToolExecutor",
+    "AgentSession",
+    "EventSink",
     "ToolRegistry",
     "Transcript",
-    "TurnResult",
+    "TranscriptStream",
+    "TurnOutcome",
     "continuation_guidance",
-    "error_codes",
-    "event_names",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from symphony.core.config import SchedulerConfig
 from symphony.issue import Issue
+from symphony.usage import TokenUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,8 @@ class WorkerInfo:
 
 @dataclass(frozen=True, slots=True)
 class AgentUpdate:
-    """One agent event (SPEC §10.4). ``usage`` holds absolute thread totals when present."""
+    """One agent event (SPEC §10.4), whichever backend runs. ``usage`` holds the absolute
+    totals of the agent's thread when the event carries them."""
 
     issue_id: str
     run_id: int
@@ -91,7 +93,7 @@ class AgentUpdate:
     turn_id: str | None = None
     pid: str | None = None
     message: str | None = None
-    usage: Mapping[str, Any] | None = None
+    usage: TokenUsage | None = None
     rate_limits: Mapping[str, Any] | None = None
 
 

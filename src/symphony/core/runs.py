@@ -36,7 +36,7 @@ def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, _out:
     entry = state.running.get(event.issue_id)
     if entry is None or entry.run_id != event.run_id:
         return
-    if event.usage:
+    if event.usage is not None:
         apply_usage(entry, state.totals, event.usage, thread_id=event.thread_id)
     if event.rate_limits:
         state.rate_limits = event.rate_limits

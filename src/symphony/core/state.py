@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from symphony.core.config import SchedulerConfig
 from symphony.issue import BlockerRef, Issue
+from symphony.usage import TokenUsage
 
 RECENT_EVENTS = 20
 HISTORY_LIMIT = 1_000
@@ -79,7 +80,7 @@ class RunningEntry:
     last_event_ms: float | None = None
     tokens: TokenCounts = field(default_factory=TokenCounts)
     # Absolute thread totals already accounted for (SPEC §13.5 high-water marks).
-    last_reported: TokenCounts = field(default_factory=TokenCounts)
+    last_reported: TokenUsage = field(default_factory=TokenUsage)
     recent: deque[RecentEvent] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
 
     @property

@@ -21,7 +21,7 @@ from symphony.logs import REDACTOR, kv
 from symphony.workspace.keys import workspace_key
 
 if TYPE_CHECKING:
-    from symphony.agents.codex.transcript import Transcript
+    from symphony.agents.transcript import Transcript
 
 log = logging.getLogger("symphony.observability.transcript")
 

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from symphony.agents.events import AgentEvent
 from symphony.issue import Issue, format_timestamp
 from symphony.runtime_view import RuntimeChange
 
@@ -46,23 +47,19 @@ class Observers:
         if self._listeners:
             self._deliver(RuntimeChange("snapshot", self._snapshot()))
 
-    def agent_event(self, issue: Issue, _run_id: int, event: Any) -> None:
+    def agent_event(self, issue: Issue, _run_id: int, event: AgentEvent) -> None:
         if not self._listeners:
             return
         payload: dict[str, Any] = {
             "issue_id": issue.id,
             "issue_identifier": issue.identifier,
-            "session_id": getattr(event, "session_id", None),
-            "at": format_timestamp(getattr(event, "timestamp", None)),
-            "event": getattr(event, "event", None),
-            "message": getattr(event, "message", None),
+            "session_id": event.session_id,
+            "at": format_timestamp(event.timestamp),
+            "event": event.event,
+            "message": event.message,
         }
-        usage = getattr(event, "usage", None)
-        to_dict = getattr(usage, "to_dict", None)
-        if callable(to_dict):
-            payload["tokens"] = to_dict()
-        elif isinstance(usage, dict):
-            payload["tokens"] = dict(usage)
+        if event.usage is not None:
+            payload["tokens"] = event.usage.to_dict()
         self._deliver(RuntimeChange("agent_event", payload))
 
     def _deliver(self, change: RuntimeChange) -> None:

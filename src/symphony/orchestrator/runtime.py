@@ -57,12 +57,7 @@ from symphony.errors import SymphonyError
 from symphony.issue import Issue, format_timestamp
 from symphony.logs import kv
 from symphony.orchestrator.observers import Observers
-from symphony.orchestrator.ports import (
-    AgentLogSource,
-    ContinuationPrompt,
-    SessionFactory,
-    Workspaces,
-)
+from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
 from symphony.orchestrator.scheduling import scheduler_config
 from symphony.orchestrator.tracker_binding import AdapterFactory, TrackerBinding
 from symphony.orchestrator.worker import (
@@ -94,16 +89,14 @@ class OrchestratorRuntime:
         store: WorkflowStore,
         *,
         workspaces: Workspaces,
-        sessions: SessionFactory,
-        continuation: ContinuationPrompt,
+        agents: BackendSelector,
         adapter_factory: AdapterFactory,
         agent_logs: AgentLogSource | None = None,
         tracker_timeout_s: float = DEFAULT_TRACKER_TIMEOUT_S,
     ) -> None:
         self._store = store
         self._workspaces = workspaces
-        self._sessions = sessions
-        self._continuation = continuation
+        self._agents = agents
         self._agent_logs = agent_logs
         self._tracker_timeout_s = tracker_timeout_s
         workflow = store.current
@@ -424,8 +417,7 @@ class OrchestratorRuntime:
     def _services(self) -> WorkerServices:
         return WorkerServices(
             workspaces=self._workspaces,
-            sessions=self._sessions,
-            continuation=self._continuation,
+            agents=self._agents,
             still_wanted=lambda issue: policy.still_wanted(issue, self._state.config),
             report=self._apply,
             on_agent_event=self._observers.agent_event,

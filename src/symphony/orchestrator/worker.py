@@ -19,17 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from symphony.agents.base import AgentBackend, AgentSession
+from symphony.agents.events import AgentEvent
+from symphony.agents.tools import ToolRegistry
 from symphony.core.events import AgentUpdate, Event, WorkerInfo
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.logs import kv
-from symphony.orchestrator.ports import (
-    AgentLogSource,
-    AgentSession,
-    ContinuationPrompt,
-    SessionFactory,
-    Workspaces,
-)
+from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
 from symphony.trackers.base import TrackerAdapter
 from symphony.workflow.store import Workflow
 
@@ -58,34 +55,28 @@ class Attempt:
 @dataclass(frozen=True, slots=True)
 class WorkerServices:
     workspaces: Workspaces
-    sessions: SessionFactory
-    continuation: ContinuationPrompt
+    agents: BackendSelector
     # Active and routable under the *current* config (a reload applies between turns).
     still_wanted: Callable[[Issue], bool]
     report: Callable[[Event], None]
-    on_agent_event: Callable[[Issue, int, Any], None] | None = None
+    on_agent_event: Callable[[Issue, int, AgentEvent], None] | None = None
     agent_logs: AgentLogSource | None = None
     tracker_timeout_s: float = DEFAULT_TRACKER_TIMEOUT_S
 
 
-def agent_update(issue_id: str, run_id: int, event: Any) -> AgentUpdate:
-    """Translate an agent client event into the core's input (duck-typed on SPEC §10.4 fields)."""
-    usage = getattr(event, "usage", None)
-    if usage is not None and not isinstance(usage, dict):
-        to_dict = getattr(usage, "to_dict", None)
-        usage = to_dict() if callable(to_dict) else None
-    pid = getattr(event, "pid", None)
+def agent_update(issue_id: str, run_id: int, event: AgentEvent) -> AgentUpdate:
+    """Translate a backend's agent event into the core's input (SPEC §10.4 fields)."""
     return AgentUpdate(
         issue_id=issue_id,
         run_id=run_id,
-        event=str(getattr(event, "event", "other_message")),
-        session_id=getattr(event, "session_id", None),
-        thread_id=getattr(event, "thread_id", None),
-        turn_id=getattr(event, "turn_id", None),
-        pid=str(pid) if pid is not None else None,
-        message=getattr(event, "message", None),
-        usage=usage,
-        rate_limits=getattr(event, "rate_limits", None),
+        event=event.event,
+        session_id=event.session_id,
+        thread_id=event.thread_id,
+        turn_id=event.turn_id,
+        pid=str(event.pid) if event.pid is not None else None,
+        message=event.message,
+        usage=event.usage,
+        rate_limits=event.rate_limits,
     )
 
 
@@ -127,7 +118,7 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
         return result
     finally:
         # The transcript says how the attempt ended, so a log with no protocol lines (a launch
-        # refused before codex started) still explains itself.
+        # refused before the agent started) still explains itself.
         _note_outcome(transcript, result)
         await svc.workspaces.after_run(
             workspace, issue, hooks=config.hooks, attempt=spec.attempt, strip_env=strip
@@ -155,22 +146,26 @@ async def _run_in_workspace(
         prompt = spec.workflow.render_prompt(issue, spec.attempt)
         stage = "agent session startup error"
 
-        def on_event(event: Any) -> None:
+        def on_event(event: AgentEvent) -> None:
             svc.report(agent_update(issue.id, spec.run_id, event))
             if svc.on_agent_event is not None:
                 svc.on_agent_event(issue, spec.run_id, event)
 
-        session = await svc.sessions(
+        backend = svc.agents(spec.workflow)
+        # Bound to the adapter of this attempt for the session's lifetime (SPEC §10.5).
+        tools = ToolRegistry(spec.adapter.agent_tool_specs(), spec.adapter.execute_agent_tool)
+        session = await backend.start_session(
             workspace=Path(workspace.path),
-            workflow=spec.workflow,
-            adapter=spec.adapter,
             issue=issue,
+            tools=tools,
+            strip_env=strip,
             on_event=on_event,
             transcript=transcript,
+            workflow=spec.workflow,
         )
         try:
             stage = "agent turn error"
-            return await _turns(spec, svc, session, prompt, fields)
+            return await _turns(spec, svc, backend, session, prompt, fields)
         finally:
             await _stop_session(session, fields)
     except SymphonyError as exc:
@@ -180,6 +175,7 @@ async def _run_in_workspace(
 async def _turns(
     spec: Attempt,
     svc: WorkerServices,
+    backend: AgentBackend,
     session: AgentSession,
     prompt: str,
     fields: dict[str, str],
@@ -188,7 +184,7 @@ async def _turns(
     max_turns = spec.workflow.config.agent.max_turns
     turn = 1
     while True:
-        text = prompt if turn == 1 else svc.continuation(turn, max_turns, issue)
+        text = prompt if turn == 1 else backend.continuation_prompt(turn, max_turns, issue)
         await session.run_turn(text, issue=issue)
         log.info("agent turn completed %s", kv(**fields, turn=turn, max_turns=max_turns))
         try:

@@ -28,6 +28,7 @@ from pydantic import (
 from symphony.logs import DEFAULT_LOG_FORMAT, LOG_FORMATS, LogFormat
 from symphony.workflow.errors import ConfigError
 
+DEFAULT_AGENT_KIND = "codex"
 DEFAULT_CODEX_COMMAND = "codex app-server"
 DEFAULT_APPROVAL_POLICY = "never"
 DEFAULT_THREAD_SANDBOX = "workspace-write"
@@ -174,10 +175,20 @@ def _by_state(value: Any, info: ValidationInfo) -> dict[str, int]:
 
 
 class AgentConfig(_Section):
+    # Which agent backend runs; whether one is installed is checked when the workflow is
+    # resolved (symphony.agents.registry.resolve_agent), since this layer cannot know.
+    kind: str = DEFAULT_AGENT_KIND
     max_concurrent_agents: PositiveInt = 10
     max_turns: PositiveInt = 20
     max_retry_backoff_ms: PositiveInt = 300_000
     max_concurrent_agents_by_state: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("must be a string naming an agent backend (for example: codex)")
+        return value.strip()
 
     @field_validator("max_concurrent_agents_by_state", mode="before")
     @classmethod

@@ -34,7 +34,6 @@ from symphony.workspace.paths import (
     is_within,
     lexical_path,
     validate_workspace_path,
-    workspace_path_for,
 )
 
 log = logging.getLogger("symphony.workspace")
@@ -65,10 +64,6 @@ class WorkspaceManager:
         self._kill_grace_s = kill_grace_s
         # One lock per workspace path, so prepare and remove of one issue never interleave.
         self._locks: weakref.WeakValueDictionary[Path, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    def path_for(self, root: Path, identifier: str) -> Path:
-        """The canonical ``<root>/<workspace key>``; raises WorkspaceError if it escapes."""
-        return workspace_path_for(root, identifier)
 
     async def prepare(
         self,

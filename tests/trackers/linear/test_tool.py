@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from symphony.agents.codex.tools import dynamic_tool, tool_call_result
 from symphony.issue import Issue
 from symphony.tools import ToolContext, ToolResult
 from symphony.trackers.linear import TOOL_NAME, LinearAdapter
@@ -41,7 +42,7 @@ def context() -> ToolContext:
 async def call(adapter: LinearAdapter, arguments: Any, context: ToolContext) -> ToolResult:
     result = await adapter.execute_agent_tool(TOOL_NAME, arguments, context)
     # Every result is JSON-safe and translatable to the app-server protocol.
-    json.dumps(result.to_protocol())
+    json.dumps(tool_call_result(result))
     return result
 
 
@@ -58,7 +59,7 @@ async def test_only_linear_graphql_is_advertised(make_adapter: MakeAdapter) -> N
     assert schema["required"] == ["query"]
     assert schema["additionalProperties"] is False
     assert set(schema["properties"]) == {"query", "variables"}
-    assert spec.to_protocol()["inputSchema"]["properties"]["query"]["type"] == "string"
+    assert dynamic_tool(spec)["inputSchema"]["properties"]["query"]["type"] == "string"
     assert "one" in spec.description.lower()
 
 
@@ -218,6 +219,6 @@ async def test_key_never_appears_in_tool_output(
     adapter = make_adapter()
     for _ in range(2):
         result = await call(adapter, {"query": "{ viewer { id } }"}, context)
-        text = json.dumps(result.to_protocol())
+        text = json.dumps(tool_call_result(result))
         assert linear.api_key not in text
         assert "[REDACTED]" in text

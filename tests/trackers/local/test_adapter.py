@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from symphony.agents.codex.tools import dynamic_tool
 from symphony.issue import Issue
 from symphony.trackers.base import TRACKER_REQUEST, TRACKER_RESPONSE, TrackerError
 from symphony.trackers.local import BoardSettings, BoardStore, LocalAdapter
@@ -253,7 +254,7 @@ def test_tool_specs_are_well_formed(adapter: LocalAdapter) -> None:
         schema = spec.input_schema
         assert schema["type"] == "object" and schema["additionalProperties"] is False
         assert set(schema.get("required", [])) <= set(schema["properties"])
-        assert spec.to_protocol()["inputSchema"] == dict(schema)
+        assert dynamic_tool(spec)["inputSchema"] == dict(schema)
     move = specs[1].input_schema["properties"]["state"]
     assert move["enum"] == list(adapter.settings.states)
     create_state = specs[4].input_schema["properties"]["state"]["enum"]

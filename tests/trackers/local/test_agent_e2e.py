@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from symphony.orchestrator.runtime import OrchestratorRuntime
-from symphony.service import codex_continuation, create_adapter, start_codex_session
+from symphony.service import create_adapter, select_backend
 from symphony.trackers.local import BoardStore
 from symphony.trackers.local.cli import board_main
 from symphony.trackers.local.locate import settings_for_workflow
@@ -100,8 +100,7 @@ async def test_agent_hands_its_issue_to_human_review_and_the_service_lets_go(
     runtime = OrchestratorRuntime(
         store,
         workspaces=WorkspaceManager(),
-        sessions=start_codex_session,
-        continuation=codex_continuation,
+        agents=select_backend,
         adapter_factory=create_adapter,
     )
     await runtime.start()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from symphony.agents.codex.tools import tool_call_result
 from symphony.tools import ToolContext, ToolResult
 from symphony.trackers.local import BoardSettings, BoardStore, LocalAdapter
 from symphony.trackers.local.db import BoardDatabase
@@ -48,7 +49,7 @@ async def test_get_issue_defaults_to_the_current_issue_with_comments(
     assert result.output["boardStates"][0] == "Backlog"
     assert "Human Review" not in result.output["activeStates"]
     # What reaches codex is the same payload as JSON text.
-    protocol = result.to_protocol()
+    protocol = tool_call_result(result)
     assert protocol["success"] is True
     assert json.loads(protocol["contentItems"][0]["text"])["issue"]["id"] == current.issue.id
     none_args = await adapter.execute_agent_tool("board_get_issue", None, current)

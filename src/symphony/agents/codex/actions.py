@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from symphony.agents.codex.errors import AgentError
-from symphony.agents.codex.events import AgentEvent
+from symphony.agents.errors import AgentError
+from symphony.agents.events import AgentEvent
 
 RequestId = int | str
 

@@ -1,69 +1,41 @@
-"""Agent errors (SPEC §10.6): one exception type, the spec's normalized categories as codes."""
+"""The codex backend's error codes: the neutral ones (``symphony.agents.errors``) plus its own."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from symphony.errors import SymphonyError
+from symphony.agents.errors import (
+    INVALID_WORKSPACE_CWD,
+    PORT_EXIT,
+    RESPONSE_ERROR,
+    RESPONSE_TIMEOUT,
+    SESSION_CLOSED,
+    TURN_CANCELLED,
+    TURN_FAILED,
+    TURN_INPUT_REQUIRED,
+    TURN_TIMEOUT,
+    AgentError,
+)
 
 CODEX_NOT_FOUND = "codex_not_found"
 # Not a spec category: the preflight found no credentials for codex (see credentials.py).
 CODEX_NOT_AUTHENTICATED = "codex_not_authenticated"
-INVALID_WORKSPACE_CWD = "invalid_workspace_cwd"
-RESPONSE_TIMEOUT = "response_timeout"
-TURN_TIMEOUT = "turn_timeout"
-PORT_EXIT = "port_exit"
-RESPONSE_ERROR = "response_error"
-TURN_FAILED = "turn_failed"
-TURN_CANCELLED = "turn_cancelled"
-TURN_INPUT_REQUIRED = "turn_input_required"
-SESSION_CLOSED = "session_closed"
 
-AGENT_ERROR_CODES = frozenset(
-    {
-        CODEX_NOT_FOUND,
-        CODEX_NOT_AUTHENTICATED,
-        INVALID_WORKSPACE_CWD,
-        RESPONSE_TIMEOUT,
-        TURN_TIMEOUT,
-        PORT_EXIT,
-        RESPONSE_ERROR,
-        TURN_FAILED,
-        TURN_CANCELLED,
-        TURN_INPUT_REQUIRED,
-        SESSION_CLOSED,
-    }
-)
-
-
-class AgentError(SymphonyError):
-    """A coding-agent session or turn failed; the worker attempt fails and is retried.
-
-    ``details`` is JSON-safe protocol context (the failing response's error object, the turn's
-    ``error`` payload, the exit status) for logs and the issue detail view.
-    """
-
-    code = PORT_EXIT
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        session_id: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message, code=code)
-        self.session_id = session_id
-        self.details: dict[str, Any] = dict(details or {})
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.session_id is not None:
-            out["session_id"] = self.session_id
-        if self.details:
-            out["details"] = self.details
-        return out
+__all__ = [
+    "CODEX_NOT_AUTHENTICATED",
+    "CODEX_NOT_FOUND",
+    "INVALID_WORKSPACE_CWD",
+    "PORT_EXIT",
+    "RESPONSE_ERROR",
+    "RESPONSE_TIMEOUT",
+    "SESSION_CLOSED",
+    "TURN_CANCELLED",
+    "TURN_FAILED",
+    "TURN_INPUT_REQUIRED",
+    "TURN_TIMEOUT",
+    "AgentError",
+    "turn_failure",
+]
 
 
 def turn_failure(

@@ -19,7 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from symphony.agents.codex import events, server_requests
+from symphony.agents import events
+from symphony.agents.codex import server_requests
 from symphony.agents.codex.actions import (
     Action,
     Emit,
@@ -35,12 +36,14 @@ from symphony.agents.codex.errors import (
     AgentError,
     turn_failure,
 )
-from symphony.agents.codex.events import AgentEvent
 from symphony.agents.codex.policy import CLIENT_INFO, SessionPolicy
 from symphony.agents.codex.server_requests import CallTool, NeedsHuman
 from symphony.agents.codex.summary import clip, rate_limit_summary, summarize, usage_summary
-from symphony.agents.codex.usage import TokenUsage, rate_limits, thread_totals
+from symphony.agents.codex.tools import tool_call_result
+from symphony.agents.codex.usage import rate_limits, thread_totals
+from symphony.agents.events import AgentEvent
 from symphony.tools import ToolResult
+from symphony.usage import TokenUsage
 
 INITIALIZE: Final = "initialize"
 THREAD_START: Final = "thread/start"
@@ -456,7 +459,7 @@ class CodexProtocol:
         }
         text = f"tool {call.name}: {'ok' if result.success else 'failed'}"
         return [
-            Send({"id": call.request_id, "result": result.to_protocol()}),
+            Send({"id": call.request_id, "result": tool_call_result(result)}),
             self._emit(name, now, text, payload),
         ]
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from symphony.agents.codex import events
+from symphony.agents import events
 from symphony.agents.codex.summary import clip
+from symphony.agents.codex.tools import tool_call_result
 from symphony.tools import unsupported_tool
 
 COMMAND_APPROVAL: Final = "item/commandExecution/requestApproval"
@@ -205,7 +206,7 @@ def _tool_call(params: Mapping[str, Any], tool_names: Collection[str]) -> Decisi
         return Reply(
             events.UNSUPPORTED_TOOL_CALL,
             clip(f"unsupported tool call: {name or '(no name)'}"),
-            unsupported_tool(name, sorted(tool_names)).to_protocol(),
+            tool_call_result(unsupported_tool(name, sorted(tool_names))),
         )
     return CallTool(
         name,

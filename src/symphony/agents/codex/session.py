@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from symphony.agents.base import EventSink, TurnOutcome
 from symphony.agents.codex.actions import (
     Action,
     Emit,
@@ -33,20 +34,21 @@ from symphony.agents.codex.errors import (
     TURN_TIMEOUT,
     AgentError,
 )
-from symphony.agents.codex.events import SESSION_STARTED, AgentEvent, TurnResult
 from symphony.agents.codex.launch import agent_cwd, exit_error, launch
 from symphony.agents.codex.lines import MAX_LINE_BYTES, Oversized
 from symphony.agents.codex.linux_sandbox import launch_prefix
 from symphony.agents.codex.policy import SessionPolicy, thread_title
 from symphony.agents.codex.preflight import ensure_credentials
 from symphony.agents.codex.protocol import CodexProtocol
-from symphony.agents.codex.tools import ToolRegistry
-from symphony.agents.codex.transcript import Transcript
+from symphony.agents.codex.tools import dynamic_tools
 from symphony.agents.codex.transport import StdioTransport
-from symphony.agents.codex.usage import TokenUsage
+from symphony.agents.events import SESSION_STARTED, AgentEvent
+from symphony.agents.tools import ToolRegistry
+from symphony.agents.transcript import Transcript
 from symphony.issue import Issue
 from symphony.logs import kv
 from symphony.tools import ToolContext
+from symphony.usage import TokenUsage
 from symphony.workflow.config import CodexConfig
 
 log = logging.getLogger("symphony.agents.codex")
@@ -57,7 +59,10 @@ def _now() -> datetime:
 
 
 class CodexSession:
-    """One app-server process, one thread, turns run one at a time. Use ``start()``."""
+    """One app-server process, one thread, turns run one at a time. Use ``start()``.
+
+    Implements ``symphony.agents.base.AgentSession``.
+    """
 
     def __init__(
         self,
@@ -67,7 +72,7 @@ class CodexSession:
         workspace: Path,
         codex: CodexConfig,
         tools: ToolRegistry,
-        on_event: Callable[[AgentEvent], None],
+        on_event: EventSink,
         issue: Issue,
         transcript: Transcript | None,
     ) -> None:
@@ -130,7 +135,7 @@ class CodexSession:
         codex: CodexConfig,
         tools: ToolRegistry,
         strip_env: frozenset[str],
-        on_event: Callable[[AgentEvent], None],
+        on_event: EventSink,
         issue: Issue,
         transcript: Transcript | None = None,
         env: Mapping[str, str] | None = None,
@@ -171,7 +176,7 @@ class CodexSession:
             raise
         return session
 
-    async def run_turn(self, prompt: str, *, issue: Issue) -> TurnResult:
+    async def run_turn(self, prompt: str, *, issue: Issue) -> TurnOutcome:
         """Start a turn with ``prompt`` on the session's thread and wait until it ends.
 
         The first turn gets the rendered issue prompt, later ones continuation guidance only.
@@ -220,7 +225,7 @@ class CodexSession:
             total_tokens=usage.total_tokens if usage else None,
         )
         assert self.thread_id is not None and self.session_id is not None
-        return TurnResult(
+        return TurnOutcome(
             thread_id=self.thread_id,
             turn_id=ended.turn_id or self.turn_id or "",
             session_id=self.session_id,
@@ -276,7 +281,9 @@ class CodexSession:
         await self._call(request_id, send)
         self._initialized = True
         await self._transport.send(self._protocol.initialized().message)
-        request_id, send = self._protocol.start_thread(self.workspace, self._tools.advertised())
+        request_id, send = self._protocol.start_thread(
+            self.workspace, dynamic_tools(self._tools.specs)
+        )
         await self._call(request_id, send)
         await self._set_thread_name(thread_title(self._issue))
 

@@ -2,6 +2,10 @@
 
 Nothing may branch on these strings. Streaming deltas get no summary: the item they belong to
 is summarized once when it completes.
+
+Known overlap: ``symphony.observability.humanize`` summarizes the same app-server messages again
+(from the raw payload, for the dashboards). Folding the two together means moving one across
+the agents/observability boundary, so it is left for whoever owns the view model.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from symphony.agents.codex.usage import TokenUsage
+    from symphony.usage import TokenUsage
 
 MAX_SUMMARY = 240
 

@@ -1,98 +1,35 @@
-"""Dynamic tools bound to one session (SPEC §10.5).
+"""Neutral tools in codex's wire format (app-server 0.169 dynamic tools, SPEC §10.5).
 
-A ``ToolRegistry`` is a snapshot: the tool specs and the executor are fixed when it is built, so
-a workflow reload never makes a running session advertise one adapter and execute another. Calls
-run host-side (with the adapter's credential, never the child's environment), under a timeout,
-and never raise: every failure becomes a structured ``ToolResult.fail`` the agent can read.
+Trackers describe tools as ``ToolSpec`` and answer with ``ToolResult``; this is the only place
+that knows how codex wants them: ``thread/start.dynamicTools`` entries and the result of an
+``item/tool/call`` request.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from symphony.logs import kv
-from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
-
-ToolExecutor = Callable[[str, Any, ToolContext], Awaitable[ToolResult]]
-
-DEFAULT_TOOL_TIMEOUT_S = 120.0
-
-log = logging.getLogger("symphony.agents.tools")
+from symphony.tools import ToolResult, ToolSpec
 
 
-class ToolRegistry:
-    """The tools one session advertises at ``thread/start`` and executes on ``item/tool/call``."""
+def dynamic_tool(spec: ToolSpec) -> dict[str, Any]:
+    """One ``thread/start.dynamicTools`` entry."""
+    return {
+        "type": "function",
+        "name": spec.name,
+        "description": spec.description,
+        "inputSchema": dict(spec.input_schema),
+    }
 
-    def __init__(
-        self,
-        specs: Sequence[ToolSpec] = (),
-        executor: ToolExecutor | None = None,
-        *,
-        timeout_s: float = DEFAULT_TOOL_TIMEOUT_S,
-    ) -> None:
-        names = [spec.name for spec in specs]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate dynamic tool names: {', '.join(duplicates)}")
-        if specs and executor is None:
-            raise ValueError("a ToolRegistry with tools needs an executor")
-        if timeout_s <= 0:
-            raise ValueError("tool timeout must be positive")
-        self._specs: tuple[ToolSpec, ...] = tuple(specs)
-        self._executor = executor
-        self.timeout_s = timeout_s
 
-    @classmethod
-    def empty(cls) -> ToolRegistry:
-        return cls()
+def dynamic_tools(specs: Iterable[ToolSpec]) -> list[dict[str, Any]]:
+    return [dynamic_tool(spec) for spec in specs]
 
-    @property
-    def specs(self) -> tuple[ToolSpec, ...]:
-        return self._specs
 
-    @property
-    def names(self) -> frozenset[str]:
-        return frozenset(spec.name for spec in self._specs)
-
-    def advertised(self) -> list[dict[str, Any]]:
-        """``thread/start.dynamicTools`` entries."""
-        return [spec.to_protocol() for spec in self._specs]
-
-    async def execute(self, name: str, arguments: Any, context: ToolContext) -> ToolResult:
-        """Run one call; unknown names, exceptions and timeouts become failure results."""
-        if name not in self.names or self._executor is None:
-            return unsupported_tool(name, sorted(self.names))
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                result: Any = await self._executor(name, arguments, context)
-        except TimeoutError:
-            log.warning(
-                "dynamic tool timed out %s",
-                kv(tool=name, timeout_s=self.timeout_s, issue_identifier=context.issue.identifier),
-            )
-            return ToolResult.fail(
-                f"Tool {name!r} did not finish within {self.timeout_s:g}s and was abandoned.",
-                tool=name,
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning(
-                "dynamic tool raised %s",
-                kv(
-                    tool=name,
-                    error=f"{type(exc).__name__}: {exc}",
-                    issue_identifier=context.issue.identifier,
-                ),
-            )
-            return ToolResult.fail(
-                f"Tool {name!r} failed inside Symphony: {type(exc).__name__}: {exc}", tool=name
-            )
-        if not isinstance(result, ToolResult):  # an adapter bug must not break the session
-            return ToolResult.fail(
-                f"Tool {name!r} returned {type(result).__name__}, not a ToolResult.", tool=name
-            )
-        return result
+def tool_call_result(result: ToolResult) -> dict[str, Any]:
+    """The ``result`` answering an ``item/tool/call`` request: the output as one text item."""
+    return {
+        "success": result.success,
+        "contentItems": [{"type": "inputText", "text": result.text()}],
+    }

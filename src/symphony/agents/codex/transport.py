@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from symphony.agents.codex.lines import Oversized, StderrTail, read_line
-from symphony.agents.codex.transcript import Transcript, TranscriptStream
+from symphony.agents.transcript import Transcript, TranscriptStream
 from symphony.process import reap_group, terminate_group
 
 STOP_GRACE_S = 2.0  # closing stdin makes 0.169 exit in ~30 ms; then the group is killed

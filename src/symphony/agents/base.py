@@ -1,0 +1,114 @@
+"""The agent-backend contract: what the worker needs from a coding agent, in neutral terms.
+
+A backend (Codex app-server today; Claude Code and ACP next) is one object, registered under its
+``agent.kind`` through the ``symphony.agents`` entry-point group (``agents/registry.py``). The
+worker asks it for a session in a prepared workspace, runs turns on that session and stops it;
+it never learns which backend runs. Everything crossing the seam is neutral:
+
+- tools go in as a ``ToolRegistry`` (``ToolSpec`` list + executor bound to the tracker adapter);
+  the backend advertises them and answers tool calls in its own wire format;
+- events come out as ``AgentEvent`` (``agents/events.py``), token usage as absolute thread
+  totals in ``TokenUsage``;
+- failures are ``AgentError`` (``agents/errors.py``).
+
+See docs/extending/agents.md for how to add a backend.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from symphony.agents.continuation import continuation_guidance
+from symphony.agents.events import AgentEvent
+from symphony.agents.tools import ToolRegistry
+from symphony.agents.transcript import Transcript
+from symphony.issue import Issue
+from symphony.usage import TokenUsage
+from symphony.workflow.store import Workflow
+
+# Receives every event of a session, on the event loop; it must be quick. A backend keeps going
+# when it raises (log it once).
+EventSink = Callable[[AgentEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnOutcome:
+    """A turn that completed normally; every other ending raises ``AgentError``.
+
+    ``thread_id`` names the conversation the session's turns share (Codex thread, Claude Code
+    session), ``session_id`` this turn's session id as the events carried it.
+    """
+
+    session_id: str
+    thread_id: str
+    turn_id: str
+    turn_number: int
+    status: str
+    usage: TokenUsage | None  # absolute thread totals when the turn ended
+    usage_delta: TokenUsage  # what this turn added to the thread totals
+    last_message: str | None
+    duration_ms: int
+
+
+class AgentSession(Protocol):
+    """One live agent conversation in one workspace; turns run one at a time."""
+
+    async def run_turn(self, prompt: str, *, issue: Issue) -> TurnOutcome:
+        """Run one turn with ``prompt`` and wait until it ends.
+
+        ``issue`` is the current snapshot, the context of tool calls during the turn. Raises
+        ``AgentError`` for every ending other than success.
+        """
+        ...
+
+    async def stop(self) -> None:
+        """End the session and kill the agent's processes; safe to call twice."""
+        ...
+
+
+class AgentBackend(abc.ABC):
+    """One kind of coding agent. Subclass it and register an instance (see module docstring)."""
+
+    #: The ``agent.kind`` value that selects this backend.
+    kind: str
+
+    @abc.abstractmethod
+    async def start_session(
+        self,
+        *,
+        workspace: Path,
+        issue: Issue,
+        tools: ToolRegistry,
+        strip_env: frozenset[str],
+        on_event: EventSink,
+        transcript: Transcript | None,
+        workflow: Workflow,
+    ) -> AgentSession:
+        """Launch the agent in ``workspace`` and get it ready for the first turn.
+
+        ``tools`` are bound to the tracker adapter current at dispatch; ``strip_env`` names
+        environment variables the agent's processes must not inherit (tracker secrets);
+        ``transcript`` receives every raw protocol line; ``workflow`` is the snapshot the attempt
+        runs under (the backend reads its own settings from it, e.g. ``workflow.config.codex``).
+        Raises ``AgentError`` and leaves nothing running when it does.
+        """
+
+    def continuation_prompt(self, turn: int, max_turns: int, issue: Issue) -> str:
+        """The text of continuation turn ``turn`` (2-based) on the same live conversation."""
+        return continuation_guidance(turn, max_turns, issue_identifier=issue.identifier)
+
+    async def preflight(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[str]:
+        """Problems an operator should fix before agents can run (``symphony validate``).
+
+        Called with the environment the service would run in; returns warnings (empty when
+        nothing is wrong). It must not raise for an environment problem.
+        """
+        return ()
+
+    def describe(self, workflow: Workflow) -> str:
+        """One line for ``symphony validate``'s summary: what will be launched."""
+        return self.kind
