@@ -225,7 +225,7 @@ async def _serve_until_signal(
     log.info("symphony started %s", kv(workflow=store.path, pid=os.getpid()))
     try:
         await stop.wait()
-        log.info("stopping agents %s", kv(running=runtime.snapshot()["counts"]["running"]))
+        log.info("stopping agents %s", kv(running=runtime.snapshot().counts.running))
         await runtime.stop()
     finally:
         watcher.cancel()

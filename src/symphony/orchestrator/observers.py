@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
-from symphony.issue import Issue, format_timestamp
+from symphony.issue import Issue
 from symphony.runtime_view import RuntimeChange
+from symphony.view import AgentActivity, Snapshot, SnapshotChanged
 
 log = logging.getLogger("symphony.orchestrator")
 
@@ -21,7 +23,7 @@ Listener = Callable[[RuntimeChange], None]
 
 
 class Observers:
-    def __init__(self, snapshot: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, snapshot: Callable[[], Snapshot]) -> None:
         self._snapshot = snapshot
         self._listeners: list[Listener] = []
         self._snapshot_due = False
@@ -44,26 +46,22 @@ class Observers:
     def _send_snapshot(self) -> None:
         self._snapshot_due = False
         if self._listeners:
-            self._deliver(RuntimeChange("snapshot", self._snapshot()))
+            self._deliver(SnapshotChanged(self._snapshot()))
 
     def agent_event(self, issue: Issue, _run_id: int, event: Any) -> None:
         if not self._listeners:
             return
-        payload: dict[str, Any] = {
-            "issue_id": issue.id,
-            "issue_identifier": issue.identifier,
-            "session_id": getattr(event, "session_id", None),
-            "at": format_timestamp(getattr(event, "timestamp", None)),
-            "event": getattr(event, "event", None),
-            "message": getattr(event, "message", None),
-        }
-        usage = getattr(event, "usage", None)
-        to_dict = getattr(usage, "to_dict", None)
-        if callable(to_dict):
-            payload["tokens"] = to_dict()
-        elif isinstance(usage, dict):
-            payload["tokens"] = dict(usage)
-        self._deliver(RuntimeChange("agent_event", payload))
+        self._deliver(
+            AgentActivity(
+                issue_id=issue.id,
+                issue_identifier=issue.identifier,
+                session_id=_text(getattr(event, "session_id", None)),
+                at=_moment(getattr(event, "timestamp", None)),
+                event=_text(getattr(event, "event", None)),
+                message=_text(getattr(event, "message", None)),
+                tokens=_token_counts(getattr(event, "usage", None)),
+            )
+        )
 
     def _deliver(self, change: RuntimeChange) -> None:
         for listener in list(self._listeners):
@@ -73,3 +71,24 @@ class Observers:
                 log.exception("runtime listener failed and was removed")
                 if listener in self._listeners:
                     self._listeners.remove(listener)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _moment(value: object) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
+def _token_counts(usage: object) -> dict[str, int] | None:
+    """The event's token counts by name (a usage object's ``to_dict()`` or a plain mapping)."""
+    to_dict = getattr(usage, "to_dict", None)
+    counts = to_dict() if callable(to_dict) else usage
+    if not isinstance(counts, Mapping):
+        return None
+    return {
+        str(name): value
+        for name, value in counts.items()
+        if isinstance(value, int) and not isinstance(value, bool)
+    }
