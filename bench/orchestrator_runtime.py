@@ -97,9 +97,7 @@ async def dispatch_latency(
     running: list[float] = []
     loop = asyncio.get_running_loop()
     for n in range(first, first + count):
-        await wait_until(
-            lambda: runtime.snapshot()["polling"]["checking"] is False, 10, "an idle poller"
-        )
+        await wait_until(lambda: runtime.snapshot().polling.checking is False, 10, "an idle poller")
         issue_id = f"id-{n}"
 
         def dispatched(issue_id: str = issue_id) -> bool:

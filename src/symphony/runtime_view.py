@@ -2,9 +2,11 @@
 
 The orchestrator implements ``RuntimeView``; the HTTP API, web dashboard and terminal view read it
 and never mutate scheduling state (the one exception: ``request_refresh``, an operational trigger).
-Everything returned is JSON-safe (timestamps are RFC 3339 UTC strings ending in ``Z``).
+Reads return the typed values of ``symphony.view``; ``symphony.view_json`` renders them, and is
+the only place that knows the JSON shape below (timestamps are RFC 3339 UTC strings ending in
+``Z``).
 
-``snapshot()`` shape (a superset of SPEC §13.7.2 ``GET /api/v1/state``)::
+``snapshot()`` (``view.Snapshot``) as JSON, a superset of SPEC §13.7.2 ``GET /api/v1/state``::
 
     {
       "generated_at": str,
@@ -33,40 +35,43 @@ Everything returned is JSON-safe (timestamps are RFC 3339 UTC strings ending in 
       "polling": {"interval_ms", "next_poll_at", "checking": bool}
     }
 
+``pid`` is the agent process id as a string (null until the agent reports it).
+
 ``blocked`` lists active, unclaimed issues the scheduler will not dispatch (the tracker marks
 them not dispatchable, or a required label is missing), at most 500 rows; ``counts.blocked``
 counts them all. ``blocked_by`` holds only open (non-terminal) blockers.
 
-``issue_detail(identifier)`` follows SPEC §13.7.2 ``GET /api/v1/<identifier>`` (status,
-workspace, attempts, running, retry, logs.codex_session_logs, recent_events, last_error, tracked)
-plus ``blocked`` (``{"state", "reason", "blocked_by", "blocked_at"}`` when ``status`` is
-``"blocked"``, else null); ``status`` is ``running``, ``retrying``, ``blocked`` or ``released``.
-It returns None for an identifier the runtime does not know.
+``issue_detail(identifier)`` (``view.IssueDetail``) as JSON follows SPEC §13.7.2
+``GET /api/v1/<identifier>`` (status, workspace, attempts, running, retry,
+logs.codex_session_logs, recent_events, last_error, tracked) plus ``blocked``
+(``{"state", "reason", "blocked_by", "blocked_at"}`` when ``status`` is ``"blocked"``, else
+null); ``status`` is ``running``, ``retrying``, ``blocked`` or ``released``. It returns None for
+an identifier the runtime does not know.
 
-``subscribe(listener)`` delivers ``RuntimeChange`` values on the event loop thread: ``"snapshot"``
-when scheduling state changed (payload: the new snapshot) and ``"agent_event"`` for each agent
-event (payload: ``{"issue_id", "issue_identifier", "session_id", "at", "event", "message"}`` plus
-optional ``"tokens"``). Listeners must be fast and must not raise; a listener that raises is logged
-and dropped, never allowed to affect orchestration (SPEC §17.6).
+``subscribe(listener)`` delivers ``RuntimeChange`` values on the event loop thread: a
+``SnapshotChanged`` (``kind == "snapshot"``) when scheduling state changed, carrying the new
+snapshot, and an ``AgentActivity`` (``kind == "agent_event"``) for each agent event, as JSON
+``{"issue_id", "issue_identifier", "session_id", "at", "event", "message"}`` plus ``"tokens"``
+when the event carried token counts. Listeners must be fast and must not raise; a listener that
+raises is logged and dropped, never allowed to affect orchestration (SPEC §17.6).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol, TypeAlias
 
+from symphony.view import AgentActivity, IssueDetail, Snapshot, SnapshotChanged
 
-@dataclass(frozen=True, slots=True)
-class RuntimeChange:
-    kind: Literal["snapshot", "agent_event"]
-    payload: dict[str, Any]
+RuntimeChange: TypeAlias = SnapshotChanged | AgentActivity
+
+__all__ = ["AgentActivity", "RuntimeChange", "RuntimeView", "SnapshotChanged"]
 
 
 class RuntimeView(Protocol):
-    def snapshot(self) -> dict[str, Any]: ...
+    def snapshot(self) -> Snapshot: ...
 
-    def issue_detail(self, identifier: str) -> dict[str, Any] | None: ...
+    def issue_detail(self, identifier: str) -> IssueDetail | None: ...
 
     def request_refresh(self) -> dict[str, Any]:
         """Queue an immediate poll + reconcile; returns SPEC's 202 body

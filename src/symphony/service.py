@@ -245,7 +245,7 @@ async def _serve_until_signal(
             )
             await runtime.stop()
             return 1
-        log.info("stopping agents %s", kv(running=runtime.snapshot()["counts"]["running"]))
+        log.info("stopping agents %s", kv(running=runtime.snapshot().counts.running))
         await runtime.stop()
     finally:
         for task in (failed, stopping):

@@ -452,9 +452,15 @@ def test_validate_is_quiet_when_the_native_binary_is_found(
 def test_validate_is_quiet_without_a_sandbox_or_off_linux(
     validate: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    command = "my-agent app-server"
+    wrapper = write(tmp_path / "wrapper" / "codex", '#!/bin/sh\nexec codex "$@"\n')
+    command = f"{wrapper} app-server"
     assert sandbox_warnings(validate(command))  # the premise
     full_access = "  turn_sandbox_policy:\n    type: dangerFullAccess\n"
     assert sandbox_warnings(validate(command, full_access)) == []
     monkeypatch.setattr(linux_sandbox, "applies", lambda: False)
     assert sandbox_warnings(validate(command)) == []
+
+
+def test_validate_leaves_a_missing_codex_to_its_own_error(validate: Callable[..., str]) -> None:
+    # codex will not start at all (codex_not_found): "every command fails" would mislead.
+    assert sandbox_warnings(validate("my-agent app-server")) == []

@@ -1,13 +1,37 @@
-"""A scripted ``RuntimeView`` for observability tests: snapshots change when the test says so."""
+"""A scripted ``RuntimeView`` for observability tests: snapshots change when the test says so.
+
+The fakes build the same typed values the orchestrator does (``symphony.view``), so they cannot
+drift from what production reports.
+"""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from symphony.runtime_view import RuntimeChange
+from symphony.view import (
+    AgentActivity,
+    BlockedRow,
+    Blocker,
+    CodexTotals,
+    Counts,
+    IssueDetail,
+    Limits,
+    Polling,
+    Problem,
+    RetryKind,
+    RetryRow,
+    RunningRow,
+    Snapshot,
+    SnapshotChanged,
+    TimelineEvent,
+    Tokens,
+    TrackerStatus,
+    WorkflowStatus,
+)
+from symphony.view_json import snapshot_json
 
 NOW = datetime(2026, 2, 24, 20, 15, 30, tzinfo=UTC)
 
@@ -24,32 +48,32 @@ def running_row(
     turn_count: int = 11,
     total_tokens: int = 120_450,
     last_event: str | None = "turn_completed",
-    last_message: Any = "turn completed (completed)",
-    pid: int = 4242,
+    last_message: str | None = "turn completed (completed)",
+    pid: str | None = "4242",
     state: str = "In Progress",
-) -> dict[str, Any]:
-    return {
-        "issue_id": f"id-{identifier}",
-        "issue_identifier": identifier,
-        "issue_url": f"https://tracker.example/issues/{identifier}",
-        "title": f"Fix the thing in {identifier}",
-        "state": state,
-        "session_id": "thread-1234567890-turn-567890",
-        "thread_id": "thread-1234567890",
-        "turn_count": turn_count,
-        "pid": pid,
-        "attempt": None,
-        "last_event": last_event,
-        "last_message": last_message,
-        "started_at": ts(now - timedelta(seconds=started_ago_s)),
-        "last_event_at": ts(now - timedelta(seconds=4)),
-        "workspace_path": f"/tmp/symphony_workspaces/{identifier}",
-        "tokens": {
-            "input_tokens": total_tokens - total_tokens // 8,
-            "output_tokens": total_tokens // 8,
-            "total_tokens": total_tokens,
-        },
-    }
+) -> RunningRow:
+    return RunningRow(
+        issue_id=f"id-{identifier}",
+        issue_identifier=identifier,
+        issue_url=f"https://tracker.example/issues/{identifier}",
+        title=f"Fix the thing in {identifier}",
+        state=state,
+        session_id="thread-1234567890-turn-567890",
+        thread_id="thread-1234567890",
+        turn_count=turn_count,
+        pid=pid,
+        attempt=None,
+        last_event=last_event,
+        last_message=last_message,
+        started_at=now - timedelta(seconds=started_ago_s),
+        last_event_at=now - timedelta(seconds=4),
+        workspace_path=f"/tmp/symphony_workspaces/{identifier}",
+        tokens=Tokens(
+            input_tokens=total_tokens - total_tokens // 8,
+            output_tokens=total_tokens // 8,
+            total_tokens=total_tokens,
+        ),
+    )
 
 
 def retry_row(
@@ -59,18 +83,18 @@ def retry_row(
     attempt: int = 2,
     due_in_s: float = 1.25,
     error: str | None = "rate limit exhausted",
-    kind: str = "failure",
-) -> dict[str, Any]:
-    return {
-        "issue_id": f"id-{identifier}",
-        "issue_identifier": identifier,
-        "issue_url": f"https://tracker.example/issues/{identifier}",
-        "attempt": attempt,
-        "due_at": ts(now + timedelta(seconds=due_in_s)),
-        "due_in_ms": int(due_in_s * 1000),
-        "error": error,
-        "kind": kind,
-    }
+    kind: RetryKind = "failure",
+) -> RetryRow:
+    return RetryRow(
+        issue_id=f"id-{identifier}",
+        issue_identifier=identifier,
+        issue_url=f"https://tracker.example/issues/{identifier}",
+        attempt=attempt,
+        due_at=now + timedelta(seconds=due_in_s),
+        due_in_ms=int(due_in_s * 1000),
+        error=error,
+        kind=kind,
+    )
 
 
 def blocked_row(
@@ -81,117 +105,134 @@ def blocked_row(
     reason: str = "not dispatchable: blocked by MT-1 (In Progress)",
     blocked_by: list[tuple[str, str]] | None = None,
     since_s: float = 600,
-) -> dict[str, Any]:
+) -> BlockedRow:
     """A row of the snapshot's ``blocked`` list, shaped like the orchestrator's."""
-    return {
-        "issue_id": f"id-{identifier}",
-        "issue_identifier": identifier,
-        "issue_url": f"https://tracker.example/issues/{identifier}",
-        "title": f"Fix the thing in {identifier}",
-        "state": state,
-        "reason": reason,
-        "blocked_by": [
-            {"identifier": ident, "state": st}
+    return BlockedRow(
+        issue_id=f"id-{identifier}",
+        issue_identifier=identifier,
+        issue_url=f"https://tracker.example/issues/{identifier}",
+        title=f"Fix the thing in {identifier}",
+        state=state,
+        reason=reason,
+        blocked_by=tuple(
+            Blocker(identifier=ident, state=st)
             for ident, st in (blocked_by if blocked_by is not None else [("MT-1", "In Progress")])
-        ],
-        "blocked_at": ts(now - timedelta(seconds=since_s)),
-    }
+        ),
+        blocked_at=now - timedelta(seconds=since_s),
+    )
 
 
 def snapshot(
     *,
     now: datetime = NOW,
-    running: list[dict[str, Any]] | None = None,
-    retrying: list[dict[str, Any]] | None = None,
-    blocked: list[dict[str, Any]] | None = None,
+    running: list[RunningRow] | None = None,
+    retrying: list[RetryRow] | None = None,
+    blocked: list[BlockedRow] | None = None,
+    blocked_total: int | None = None,
     totals: tuple[int, int, int] = (0, 0, 0),
     seconds_running: float = 0.0,
-    rate_limits: dict[str, Any] | None = None,
+    rate_limits: Mapping[str, Any] | None = None,
     max_agents: int = 10,
-    workflow_error: dict[str, Any] | None = None,
-    tracker_error: dict[str, Any] | None = None,
+    workflow_error: Problem | None = None,
+    tracker_error: Problem | None = None,
     warnings: list[str] | None = None,
     next_poll_in_s: float | None = 27,
     checking: bool = False,
-) -> dict[str, Any]:
+) -> Snapshot:
+    """``blocked_total`` is ``counts.blocked`` when the runtime counts more than it lists."""
     running = running or []
     retrying = retrying or []
     blocked = blocked or []
-    return {
-        "generated_at": ts(now),
-        "counts": {"running": len(running), "retrying": len(retrying), "blocked": len(blocked)},
-        "limits": {"max_concurrent_agents": max_agents, "by_state": {}},
-        "running": running,
-        "retrying": retrying,
-        "blocked": blocked,
-        "codex_totals": {
-            "input_tokens": totals[0],
-            "output_tokens": totals[1],
-            "total_tokens": totals[2],
-            "seconds_running": seconds_running,
-        },
-        "rate_limits": rate_limits,
-        "workflow": {
-            "path": "/repo/WORKFLOW.md",
-            "version": 3,
-            "loaded_at": ts(now - timedelta(minutes=15)),
-            "warnings": warnings or [],
-            "error": workflow_error,
-        },
-        "tracker": {
-            "kind": "linear",
-            "last_poll_at": ts(now - timedelta(seconds=3)),
-            "error": tracker_error,
-        },
-        "polling": {
-            "interval_ms": 30000,
-            "next_poll_at": (
-                ts(now + timedelta(seconds=next_poll_in_s)) if next_poll_in_s is not None else None
-            ),
-            "checking": checking,
-        },
-    }
+    return Snapshot(
+        generated_at=now,
+        counts=Counts(
+            running=len(running),
+            retrying=len(retrying),
+            blocked=blocked_total if blocked_total is not None else len(blocked),
+        ),
+        limits=Limits(max_concurrent_agents=max_agents, by_state={}),
+        running=tuple(running),
+        retrying=tuple(retrying),
+        blocked=tuple(blocked),
+        codex_totals=CodexTotals(
+            input_tokens=totals[0],
+            output_tokens=totals[1],
+            total_tokens=totals[2],
+            seconds_running=float(seconds_running),
+        ),
+        rate_limits=rate_limits,
+        workflow=WorkflowStatus(
+            path="/repo/WORKFLOW.md",
+            version=3,
+            loaded_at=now - timedelta(minutes=15),
+            warnings=tuple(warnings or ()),
+            error=workflow_error,
+        ),
+        tracker=TrackerStatus(
+            kind="linear",
+            last_poll_at=now - timedelta(seconds=3),
+            error=tracker_error,
+        ),
+        polling=Polling(
+            interval_ms=30000,
+            next_poll_at=now + timedelta(seconds=next_poll_in_s)
+            if next_poll_in_s is not None
+            else None,
+            checking=checking,
+        ),
+    )
 
 
-def detail_for(
-    row: dict[str, Any], *, events: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    return {
-        "issue_identifier": row["issue_identifier"],
-        "issue_id": row["issue_id"],
-        "status": "running",
-        "workspace": {"path": row.get("workspace_path")},
-        "attempts": {"restart_count": 1, "current_retry_attempt": 2},
-        "running": {
-            k: row.get(k)
-            for k in (
-                "session_id",
-                "turn_count",
-                "state",
-                "started_at",
-                "last_event",
-                "last_message",
-                "last_event_at",
-                "tokens",
-                "pid",
-                "workspace_path",
-            )
-        },
-        "retry": None,
-        "blocked": None,
-        "logs": {"codex_session_logs": []},
-        "recent_events": events or [],
-        "last_error": None,
-        "tracked": {"issue_url": row.get("issue_url")},
-    }
+def state_json(state: Snapshot) -> dict[str, Any]:
+    """A fake snapshot as ``GET /api/v1/state`` renders it, before display fields."""
+    return snapshot_json(state)
+
+
+def detail_for(row: RunningRow, *, events: list[TimelineEvent] | None = None) -> IssueDetail:
+    return IssueDetail(
+        issue_identifier=row.issue_identifier,
+        issue_id=row.issue_id,
+        status="running",
+        workspace_path=row.workspace_path,
+        restart_count=1,
+        current_retry_attempt=2,
+        running=row,
+        retry=None,
+        blocked=None,
+        logs=(),
+        recent_events=tuple(events or ()),
+        last_error=None,
+        issue_url=row.issue_url,
+    )
+
+
+def activity(
+    identifier: str,
+    *,
+    event: str | None = "notification",
+    message: str | None = None,
+    at: datetime | None = None,
+    session_id: str | None = None,
+    tokens: Mapping[str, int] | None = None,
+) -> AgentActivity:
+    """One agent event for ``FakeView.agent_event``."""
+    return AgentActivity(
+        issue_id=f"id-{identifier}",
+        issue_identifier=identifier,
+        session_id=session_id,
+        at=at,
+        event=event,
+        message=message,
+        tokens=tokens,
+    )
 
 
 class FakeView:
     """Implements ``RuntimeView``; tests push new snapshots and agent events."""
 
-    def __init__(self, state: dict[str, Any] | None = None) -> None:
+    def __init__(self, state: Snapshot | None = None) -> None:
         self.state = state if state is not None else snapshot()
-        self.details: dict[str, dict[str, Any]] = {}
+        self.details: dict[str, IssueDetail] = {}
         self.listeners: list[Callable[[RuntimeChange], None]] = []
         self.refreshes = 0
         self.snapshot_error: Exception | None = None
@@ -200,17 +241,16 @@ class FakeView:
         self.snapshot_calls = 0
 
     # RuntimeView -------------------------------------------------------------------------------
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> Snapshot:
         self.snapshot_calls += 1
         if self.snapshot_error is not None:
             raise self.snapshot_error
-        return copy.deepcopy(self.state)
+        return self.state  # immutable: nothing a reader does can change it
 
-    def issue_detail(self, identifier: str) -> dict[str, Any] | None:
+    def issue_detail(self, identifier: str) -> IssueDetail | None:
         if self.detail_error is not None:
             raise self.detail_error
-        detail = self.details.get(identifier)
-        return copy.deepcopy(detail) if detail is not None else None
+        return self.details.get(identifier)
 
     def request_refresh(self) -> dict[str, Any]:
         if self.refresh_error is not None:
@@ -233,13 +273,13 @@ class FakeView:
         return unsubscribe
 
     # scripting ---------------------------------------------------------------------------------
-    def publish(self, new_state: dict[str, Any] | None = None) -> None:
+    def publish(self, new_state: Snapshot | None = None) -> None:
         if new_state is not None:
             self.state = new_state
-        self._notify(RuntimeChange("snapshot", copy.deepcopy(self.state)))
+        self._notify(SnapshotChanged(self.state))
 
-    def agent_event(self, payload: dict[str, Any]) -> None:
-        self._notify(RuntimeChange("agent_event", payload))
+    def agent_event(self, event: AgentActivity) -> None:
+        self._notify(event)
 
     def _notify(self, change: RuntimeChange) -> None:
         # Like the orchestrator: a listener that raises is dropped, the rest still get the change.

@@ -7,21 +7,22 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from symphony.view import AgentActivity, BlockedRow, IssueDetail, Problem, Snapshot, TimelineEvent
 from tests.observability.conftest import start_server
 from tests.observability.fakes import (
     FakeView,
+    activity,
     blocked_row,
     detail_for,
     retry_row,
     running_row,
     snapshot,
-    ts,
 )
 
 pytestmark = pytest.mark.browser
@@ -63,7 +64,7 @@ async def browser() -> AsyncIterator[Browser]:
             await instance.close()
 
 
-def fleet(now: datetime, *, tokens_101: int = 120_450, turn_101: int = 11) -> dict[str, Any]:
+def fleet(now: datetime, *, tokens_101: int = 120_450, turn_101: int = 11) -> Snapshot:
     rows = [
         running_row(
             "MT-101",
@@ -81,7 +82,7 @@ def fleet(now: datetime, *, tokens_101: int = 120_450, turn_101: int = 11) -> di
             total_tokens=89_200,
             last_event="turn_completed",
             last_message="turn completed (completed)",
-            pid=5252,
+            pid="5252",
         ),
         running_row(
             "MT-117",
@@ -91,7 +92,7 @@ def fleet(now: datetime, *, tokens_101: int = 120_450, turn_101: int = 11) -> di
             total_tokens=2_210,
             last_event="session_started",
             last_message="session started",
-            pid=6001,
+            pid="6001",
             state="Todo",
         ),
     ]
@@ -112,15 +113,15 @@ def fleet(now: datetime, *, tokens_101: int = 120_450, turn_101: int = 11) -> di
             "secondary": {"usedPercent": 81, "windowDurationMins": 10080, "resetsAt": epoch + 9e4},
             "credits": {"hasCredits": True, "unlimited": False, "balance": "12.5"},
         },
-        tracker_error={
-            "code": "linear_api_status",
-            "message": "Linear returned HTTP 502; retrying on the next tick",
-            "at": ts(now),
-        },
+        tracker_error=Problem(
+            code="linear_api_status",
+            message="Linear returned HTTP 502; retrying on the next tick",
+            at=now,
+        ),
     )
 
 
-def timeline(now: datetime) -> list[dict[str, Any]]:
+def timeline(now: datetime) -> list[TimelineEvent]:
     script = [
         ("session_started", "session started (thread-1-turn-1)"),
         ("notification", "running: git status"),
@@ -131,20 +132,19 @@ def timeline(now: datetime) -> list[dict[str, Any]]:
         ("turn_completed", "turn completed (completed)"),
     ]
     return [
-        {"at": ts(now - timedelta(seconds=70 - 10 * i)), "event": event, "message": message}
+        TimelineEvent(at=now - timedelta(seconds=70 - 10 * i), event=event, message=message)
         for i, (event, message) in enumerate(script)
     ]
 
 
-def chatter(identifier: str, later_s: float = 0) -> dict[str, Any]:
-    return {
-        "issue_id": f"id-{identifier}",
-        "issue_identifier": identifier,
-        "session_id": "thread-1-turn-2",
-        "at": ts(datetime.now(UTC) + timedelta(seconds=later_s)),
-        "event": "notification",
-        "message": None,
-    }
+def chatter(identifier: str, later_s: float = 0) -> AgentActivity:
+    return activity(
+        identifier,
+        session_id="thread-1-turn-2",
+        at=datetime.now(UTC) + timedelta(seconds=later_s),
+        event="notification",
+        message=None,
+    )
 
 
 async def open_dashboard(page: Page, url: str) -> list[str]:
@@ -159,7 +159,7 @@ async def open_dashboard(page: Page, url: str) -> list[str]:
 async def test_dashboard_updates_live_and_drills_down(browser: Browser) -> None:
     now = datetime.now(UTC)
     view = FakeView(fleet(now))
-    view.details["MT-101"] = detail_for(view.state["running"][0], events=timeline(now))
+    view.details["MT-101"] = detail_for(view.state.running[0], events=timeline(now))
     async with start_server(view, keepalive_s=1) as server:
         page = await browser.new_page(viewport={"width": 1440, "height": 900})
         errors = await open_dashboard(page, server.url)
@@ -183,20 +183,19 @@ async def test_dashboard_updates_live_and_drills_down(browser: Browser) -> None:
 
         # Agent events update the row between snapshots.
         view.agent_event(
-            {
-                "issue_id": "id-MT-101",
-                "issue_identifier": "MT-101",
-                "session_id": "thread-1-turn-2",
-                "at": ts(datetime.now(UTC)),
-                "event": "notification",
-                "message": "running: ruff check src",
-            }
+            activity(
+                "MT-101",
+                session_id="thread-1-turn-2",
+                at=datetime.now(UTC),
+                event="notification",
+                message="running: ruff check src",
+            )
         )
         await expect(row.locator(".event-summary")).to_have_text("running: ruff check src")
         # Streaming chatter (no message) does not hide the last thing worth reading.
         view.agent_event(chatter("MT-101"))
         other = page.locator('#running-table tbody tr[data-key="MT-102"] .event-summary')
-        view.agent_event({**chatter("MT-102"), "message": "agent: opened a PR"})
+        view.agent_event(replace(chatter("MT-102"), message="agent: opened a PR"))
         await expect(other).to_have_text("agent: opened a PR")
         await expect(row.locator(".event-summary")).to_have_text("running: ruff check src")
         await page.screenshot(
@@ -222,14 +221,13 @@ async def test_dashboard_updates_live_and_drills_down(browser: Browser) -> None:
 
         # New events for the open issue are prepended live.
         view.agent_event(
-            {
-                "issue_id": "id-MT-101",
-                "issue_identifier": "MT-101",
-                "session_id": "thread-1-turn-2",
-                "at": ts(datetime.now(UTC) + timedelta(seconds=1)),
-                "event": "notification",
-                "message": "ran: ruff check src (exit 1)",
-            }
+            activity(
+                "MT-101",
+                session_id="thread-1-turn-2",
+                at=datetime.now(UTC) + timedelta(seconds=1),
+                event="notification",
+                message="ran: ruff check src (exit 1)",
+            )
         )
         await expect(items).to_have_count(8, timeout=TIMEOUT_MS)
         await expect(items.first).to_contain_text("ran: ruff check src (exit 1)")
@@ -254,8 +252,8 @@ async def test_dashboard_updates_live_and_drills_down(browser: Browser) -> None:
         assert errors == []
 
 
-def blocked_fleet(now: datetime, *, total: int = 3) -> dict[str, Any]:
-    state = snapshot(
+def blocked_fleet(now: datetime, *, total: int = 3) -> Snapshot:
+    return snapshot(
         now=now,
         running=[running_row("MT-101", now=now, started_ago_s=300, turn_count=3)],
         blocked=[
@@ -280,32 +278,32 @@ def blocked_fleet(now: datetime, *, total: int = 3) -> dict[str, Any]:
                 blocked_by=[],
             ),
         ],
+        blocked_total=total,
     )
-    state["counts"]["blocked"] = total
-    return state
 
 
-def blocked_detail(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "issue_identifier": row["issue_identifier"],
-        "issue_id": row["issue_id"],
-        "status": "blocked",
-        "workspace": {"path": f"/tmp/symphony_workspaces/{row['issue_identifier']}"},
-        "attempts": {"restart_count": 0, "current_retry_attempt": None},
-        "running": None,
-        "retry": None,
-        "blocked": {k: row[k] for k in ("state", "reason", "blocked_by", "blocked_at")},
-        "logs": {"codex_session_logs": []},
-        "recent_events": [],
-        "last_error": None,
-        "tracked": {"issue_url": row["issue_url"]},
-    }
+def blocked_detail(row: BlockedRow) -> IssueDetail:
+    return IssueDetail(
+        issue_identifier=row.issue_identifier,
+        issue_id=row.issue_id,
+        status="blocked",
+        workspace_path=f"/tmp/symphony_workspaces/{row.issue_identifier}",
+        restart_count=0,
+        current_retry_attempt=None,
+        running=None,
+        retry=None,
+        blocked=row,
+        logs=(),
+        recent_events=(),
+        last_error=None,
+        issue_url=row.issue_url,
+    )
 
 
 async def test_dashboard_shows_blocked_issues_with_their_reasons(browser: Browser) -> None:
     now = datetime.now(UTC)
     view = FakeView(blocked_fleet(now))
-    view.details["MT-204"] = blocked_detail(view.state["blocked"][0])
+    view.details["MT-204"] = blocked_detail(view.state.blocked[0])
     async with start_server(view, keepalive_s=1) as server:
         page = await browser.new_page(viewport={"width": 1440, "height": 900})
         errors = await open_dashboard(page, server.url)

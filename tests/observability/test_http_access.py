@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 from collections.abc import AsyncIterator
+from types import FrameType
 
 import httpx
 import pytest
@@ -173,6 +175,21 @@ def test_cli_port_overrides_server_port() -> None:
     assert http_settings(ServerConfig(port=4000), 0) == HttpSettings("127.0.0.1", 0, None)
     configured = ServerConfig(port=None, host="::1", access_token="tok-123456")
     assert http_settings(configured, 8080) == HttpSettings("::1", 8080, "tok-123456")
+
+
+async def test_the_service_keeps_its_signal_handlers_while_the_server_runs() -> None:
+    def service_handler(_sig: int, _frame: FrameType | None) -> None:
+        pass
+
+    previous = signal.signal(signal.SIGTERM, service_handler)
+    try:
+        async with start_server(FakeView()) as running:
+            async with httpx.AsyncClient(base_url=running.url) as client:
+                assert (await client.get("/api/v1/state")).status_code == 200
+            assert signal.getsignal(signal.SIGTERM) is service_handler
+        assert signal.getsignal(signal.SIGTERM) is service_handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_listening_socket_is_tcp_so_responses_are_not_delayed() -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from symphony.view import LogFile, TimelineEvent
+from symphony.view_json import running_row_json
 from tests.observability.conftest import RunningServer
-from tests.observability.fakes import detail_for, retry_row, running_row, snapshot
+from tests.observability.fakes import detail_for, retry_row, running_row, snapshot, state_json
 
 
 def envelope(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -31,12 +35,12 @@ async def test_state_returns_the_runtime_snapshot_plus_summaries(server: Running
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
-    expected = server.view.state
+    expected = state_json(server.view.state)
     # Every field of the runtime passes through unchanged; we only add ``summary``.
     assert {k: v for k, v in body.items() if k != "running"} == {
         k: v for k, v in expected.items() if k != "running"
     }
-    assert body["running"][0] == {**row, "summary": "ran: make test (exit 0)"}
+    assert body["running"][0] == {**running_row_json(row), "summary": "ran: make test (exit 0)"}
     assert body["counts"] == {"running": 1, "retrying": 1, "blocked": 0}
     assert body["codex_totals"]["total_tokens"] == 11
 
@@ -65,21 +69,11 @@ async def test_a_bug_of_ours_is_a_500_envelope_and_the_server_keeps_serving(
 async def test_issue_detail_and_humanized_recent_events(server: RunningServer) -> None:
     row = running_row("MT-649")
     events = [
-        {
-            "at": "2026-02-24T20:14:59Z",
-            "event": "notification",
-            "message": {
-                "method": "item/completed",
-                "params": {
-                    "item": {
-                        "type": "commandExecution",
-                        "command": "pytest -q",
-                        "exitCode": 0,
-                        "status": "completed",
-                    }
-                },
-            },
-        }
+        TimelineEvent(
+            at=datetime(2026, 2, 24, 20, 14, 59, tzinfo=UTC),
+            event="notification",
+            message="$ pytest -q → exit 0",
+        )
     ]
     server.view.details["MT-649"] = detail_for(row, events=events)
     async with httpx.AsyncClient(base_url=server.url) as client:
@@ -90,7 +84,7 @@ async def test_issue_detail_and_humanized_recent_events(server: RunningServer) -
     assert body["status"] == "running"
     assert body["workspace"] == {"path": "/tmp/symphony_workspaces/MT-649"}
     assert body["recent_events"][0]["summary"] == "$ pytest -q → exit 0"
-    assert body["recent_events"][0]["message"] == events[0]["message"]
+    assert body["recent_events"][0]["message"] == events[0].message
 
 
 async def test_unknown_issue_is_404_issue_not_found(server: RunningServer) -> None:
@@ -184,13 +178,13 @@ async def test_log_files_listed_for_an_issue_can_be_read(
 ) -> None:
     log_file = tmp_path / "latest.log"
     log_file.write_text("2026-02-24T20:15:30.000Z recv   {}\n", encoding="utf-8")
-    detail = detail_for(running_row("MT-7"))
-    detail["logs"] = {
-        "codex_session_logs": [
-            {"label": "latest", "path": str(log_file), "url": None},
-            {"label": "gone", "path": str(tmp_path / "missing.log"), "url": None},
-        ]
-    }
+    detail = replace(
+        detail_for(running_row("MT-7")),
+        logs=(
+            LogFile(label="latest", path=str(log_file)),
+            LogFile(label="gone", path=str(tmp_path / "missing.log")),
+        ),
+    )
     server.view.details["MT-7"] = detail
     async with httpx.AsyncClient(base_url=server.url) as client:
         listed = (await client.get("/api/v1/MT-7")).json()["logs"]["codex_session_logs"]

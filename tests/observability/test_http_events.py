@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from symphony.observability.http.events import EventHub
-from symphony.runtime_view import RuntimeChange
+from symphony.view import SnapshotChanged
 from tests.observability.conftest import RunningServer, start_server
-from tests.observability.fakes import FakeView, running_row, snapshot
+from tests.observability.fakes import FakeView, activity, running_row, snapshot
 
 WAIT_S = 5.0
 
@@ -81,15 +82,14 @@ async def test_stream_starts_with_a_snapshot_then_pushes_changes(server: Running
         assert pushed["running"][0]["summary"] == "turn completed"
 
         server.view.agent_event(
-            {
-                "issue_id": "id-MT-9",
-                "issue_identifier": "MT-9",
-                "session_id": "t-1",
-                "at": "2026-02-24T20:15:31Z",
-                "event": "notification",
-                "message": "ran: git status (exit 0)",
-                "tokens": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
-            }
+            activity(
+                "MT-9",
+                session_id="t-1",
+                at=datetime(2026, 2, 24, 20, 15, 31, tzinfo=UTC),
+                event="notification",
+                message="ran: git status (exit 0)",
+                tokens={"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
+            )
         )
         event = (await next_event(stream, "agent_event")).json()
         assert event["issue_identifier"] == "MT-9"
@@ -175,7 +175,7 @@ async def test_slow_client_is_dropped_without_slowing_the_runtime() -> None:
         view.publish(snapshot(running=[running_row("MT-1", turn_count=turn)]))
     assert hub.client_count == 1
     for index in range(50):  # far more agent events than the client's backlog holds
-        view.agent_event({"issue_identifier": "MT-1", "event": "notification", "n": index})
+        view.agent_event(activity("MT-1", message=f"event {index}"))
     # Publishing returned synchronously every time; the client was cut off at the bound.
     assert hub.client_count == 0
     assert hub.dropped == 1
@@ -212,14 +212,14 @@ async def test_a_lagging_client_gets_events_in_order_and_only_the_newest_snapsho
     task = asyncio.create_task(hub(scope, _no_disconnect, send))
     await asyncio.wait_for(send.stalled.wait(), timeout=WAIT_S)
     for turn in range(1, 31):
-        view.agent_event({"issue_identifier": "MT-1", "event": "notification", "n": turn})
+        view.agent_event(activity("MT-1", message=str(turn)))
         view.publish(snapshot(running=[running_row("MT-1", turn_count=turn)]))
     send.gate.set()
     await wait_until(lambda: b'turn_count":30' in b"".join(send.bodies))
     frames = [b for b in send.bodies[2:] if b.startswith(b"event:")]
     kinds = [f.split(b"\n", 1)[0] for f in frames]
     assert kinds == [b"event: agent_event"] * 30 + [b"event: snapshot"]
-    numbers = [json.loads(f.split(b"data: ", 1)[1])["n"] for f in frames[:30]]
+    numbers = [int(json.loads(f.split(b"data: ", 1)[1])["message"]) for f in frames[:30]]
     assert numbers == list(range(1, 31))
     hub.close()
     await asyncio.wait_for(task, timeout=WAIT_S)
@@ -238,8 +238,9 @@ async def test_the_hub_listener_never_raises_on_odd_changes() -> None:
     task = asyncio.create_task(hub(scope, _no_disconnect, record))
     await wait_until(lambda: len(sent) >= 3)  # headers, retry hint, initial snapshot
     listener = view.listeners[0]
-    listener(RuntimeChange("agent_event", {"message": object(), "event": None}))
-    listener(RuntimeChange("snapshot", {"running": "not a list"}))
+    odd = object()  # values the types do not allow still degrade to text
+    listener(replace(activity("MT-1", event=None), message=odd))
+    listener(SnapshotChanged(replace(snapshot(), rate_limits={"odd": odd})))
     await wait_until(lambda: len(sent) >= 5)
     bodies = [m.get("body", b"") for m in sent[3:5]]
     assert bodies[0].startswith(b"event: agent_event\ndata: {")
@@ -247,7 +248,7 @@ async def test_the_hub_listener_never_raises_on_odd_changes() -> None:
     hub.close()
     await asyncio.wait_for(task, timeout=WAIT_S)
     assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
-    listener(RuntimeChange("snapshot", {}))  # a late change after close is ignored
+    listener(SnapshotChanged(snapshot()))  # a late change after close is ignored
     assert view.listeners == []
 
 
@@ -258,9 +259,8 @@ async def test_unserializable_values_degrade_to_text(server: RunningServer) -> N
     ):
         stream = messages(response)
         await next_event(stream, "snapshot")
-        server.view.agent_event(
-            {"issue_identifier": "MT-1", "event": "notification", "message": {1, 2}}
-        )
+        odd = replace(activity("MT-1"), message={1, 2})  # not text, as the types demand
+        server.view.agent_event(odd)
         event = (await next_event(stream, "agent_event")).json()
         assert event["issue_identifier"] == "MT-1"
         assert isinstance(event["message"], str)

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rich.console import Console
 from rich.text import Text
 
 from symphony.observability.status_render import render_offline, render_status, summary_line
+from symphony.view import Problem, Snapshot
 from tests.observability.fakes import NOW, blocked_row, retry_row, running_row, snapshot
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -52,7 +52,7 @@ def check_snapshot(name: str, frame: Text, width: int = WIDTH) -> None:
         assert len(line) <= width, line
 
 
-def busy_state() -> dict[str, Any]:
+def busy_state() -> Snapshot:
     return snapshot(
         running=[
             running_row(
@@ -61,10 +61,7 @@ def busy_state() -> dict[str, Any]:
                 turn_count=11,
                 total_tokens=120_450,
                 last_event="turn_completed",
-                last_message={
-                    "method": "turn/completed",
-                    "params": {"turn": {"id": "t-11", "status": "completed", "durationMs": 41_200}},
-                },
+                last_message="turn completed (completed) in 41.2s",
             ),
             running_row(
                 "MT-102",
@@ -72,17 +69,8 @@ def busy_state() -> dict[str, Any]:
                 turn_count=4,
                 total_tokens=89_200,
                 last_event="notification",
-                last_message={
-                    "method": "item/started",
-                    "params": {
-                        "item": {
-                            "type": "commandExecution",
-                            "command": "pytest -q tests/observability",
-                            "status": "inProgress",
-                        }
-                    },
-                },
-                pid=5252,
+                last_message="$ pytest -q tests/observability",
+                pid="5252",
             ),
             running_row(
                 "MT-117",
@@ -91,7 +79,7 @@ def busy_state() -> dict[str, Any]:
                 total_tokens=0,
                 last_event=None,
                 last_message=None,
-                pid=6001,
+                pid="6001",
                 state="Todo",
             ),
         ],
@@ -168,30 +156,30 @@ def test_credits_unlimited_and_health_problems() -> None:
             "primary": {"remaining": 100, "limit": 100, "reset_in_seconds": 1},
             "credits": {"unlimited": True},
         },
-        workflow_error={
-            "code": "workflow_parse_error",
-            "message": "WORKFLOW.md: front matter line 3: mapping values are not allowed",
-            "at": "2026-02-24T20:15:00Z",
-        },
-        tracker_error={
-            "code": "linear_api_status",
-            "message": "HTTP 502 from https://api.linear.app/graphql",
-            "at": "2026-02-24T20:15:20Z",
-        },
+        workflow_error=Problem(
+            code="workflow_parse_error",
+            message="WORKFLOW.md: front matter line 3: mapping values are not allowed",
+            at=datetime(2026, 2, 24, 20, 15, 0, tzinfo=UTC),
+        ),
+        tracker_error=Problem(
+            code="linear_api_status",
+            message="HTTP 502 from https://api.linear.app/graphql",
+            at=datetime(2026, 2, 24, 20, 15, 20, tzinfo=UTC),
+        ),
         warnings=["agent.max_turns is larger than 100"],
+        blocked=[
+            blocked_row(
+                "MT-9",
+                state="In Progress",
+                reason="codex turn requires operator input",
+                blocked_by=[],
+            )
+        ],
     )
-    state["blocked"] = [
-        {
-            "issue_id": "id-MT-9",
-            "issue_identifier": "MT-9",
-            "state": "In Progress",
-            "error": "codex turn requires operator input",
-        }
-    ]
     check_snapshot("health_problems", render_status(state, NOW, tps=42))
 
 
-def blocked_state() -> dict[str, Any]:
+def blocked_state() -> Snapshot:
     return snapshot(
         running=[running_row("MT-101", started_ago_s=300, turn_count=3, total_tokens=20_000)],
         blocked=[
@@ -224,8 +212,7 @@ def test_blocked_issues_with_their_reasons() -> None:
 
 def test_blocked_list_is_capped_and_counts_every_blocked_issue() -> None:
     rows = [blocked_row(f"MT-{n}", blocked_by=[]) for n in range(1, 13)]
-    state = snapshot(blocked=rows)
-    state["counts"]["blocked"] = 530  # the runtime lists a bounded number of rows
+    state = snapshot(blocked=rows, blocked_total=530)  # the runtime lists a bounded number of rows
     frame = render_status(state, NOW).plain.splitlines()
     assert "blocked 530" in frame[1]
     listed = [line for line in frame if "■" in line]
@@ -285,8 +272,8 @@ def test_retry_rows_are_sorted_by_due_time_and_errors_are_one_line() -> None:
         ),
     ],
 )
-def test_summary_line(state: dict[str, Any], expected: str) -> None:
-    tps = 5.0 if state["running"] else 0.0
+def test_summary_line(state: Snapshot, expected: str) -> None:
+    tps = 5.0 if state.running else 0.0
     assert summary_line(state, NOW, tps).startswith(expected)
 
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 
 from symphony.observability.status_view import StatusView
-from symphony.runtime_view import RuntimeChange
-from tests.observability.fakes import NOW, FakeView, running_row, snapshot
+from symphony.view import SnapshotChanged
+from tests.observability.fakes import NOW, FakeView, activity, running_row, snapshot
 
 WAIT_S = 5.0
 
@@ -114,9 +114,9 @@ async def test_change_listener_is_cheap_and_never_raises() -> None:
     await status.start()
     try:
         listener = view.listeners[0]
-        listener(RuntimeChange("agent_event", {}))
-        listener(RuntimeChange("agent_event", {"tokens": None}))
-        listener(RuntimeChange("snapshot", {"odd": object()}))
+        listener(activity("MT-1", event=None))
+        listener(activity("MT-1", tokens={}))
+        listener(SnapshotChanged(snapshot(rate_limits={"odd": object()})))
         assert view.listeners == [listener]
     finally:
         await status.stop()
@@ -130,10 +130,8 @@ async def test_live_view_keeps_the_last_informative_agent_event() -> None:
     status = StatusView(view, stream=stream, refresh_s=30, wall_clock=lambda: NOW)
     await status.start()
     try:
-        view.agent_event(
-            {"issue_identifier": "MT-8", "event": "notification", "message": "ran: ls (exit 0)"}
-        )
-        view.agent_event({"issue_identifier": "MT-8", "event": "notification", "message": None})
+        view.agent_event(activity("MT-8", message="ran: ls (exit 0)"))
+        view.agent_event(activity("MT-8", message=None))
         await wait_until(lambda: "ran: ls (exit 0)" in stream.getvalue())
     finally:
         await status.stop()

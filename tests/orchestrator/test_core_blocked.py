@@ -26,10 +26,13 @@ from symphony.core.events import (
 from symphony.core.snapshot import Instant, build_issue_detail, build_snapshot
 from symphony.core.state import BLOCKED_LIMIT
 from symphony.issue import BlockerRef, Issue
+from symphony.view import WorkflowStatus
+from symphony.view_json import issue_detail_json, snapshot_json
 
 from .helpers import Driver, config, issue, of_type
 
 WALL = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+WORKFLOW = WorkflowStatus(path="WORKFLOW.md", version=1, loaded_at=WALL)
 
 
 def held_by(n: int, *blockers: tuple[str, str | None], state: str = "Todo") -> Issue:
@@ -48,7 +51,9 @@ def started(**overrides: object) -> Driver:
 
 
 def snapshot_of(d: Driver) -> dict[str, Any]:
-    return build_snapshot(d.state, Instant(d.now, WALL), workflow={}, tracker_kind="memory")
+    """The snapshot as the API renders it."""
+    snap = build_snapshot(d.state, Instant(d.now, WALL), workflow=WORKFLOW, tracker_kind="memory")
+    return snapshot_json(snap)
 
 
 def test_issue_blocked_by_an_open_blocker_is_listed_with_its_open_blockers() -> None:
@@ -275,8 +280,9 @@ def test_snapshot_rows_and_issue_detail_of_a_blocked_issue() -> None:
             "blocked_at": "2026-03-01T11:59:55Z",
         },
     ]
-    detail = build_issue_detail(d.state, "MT-2", Instant(d.now, WALL), default_workspace="/ws/MT-2")
-    assert detail is not None
+    found = build_issue_detail(d.state, "MT-2", Instant(d.now, WALL), default_workspace="/ws/MT-2")
+    assert found is not None
+    detail = issue_detail_json(found)
     assert (detail["status"], detail["issue_id"]) == ("blocked", "id-2")
     assert detail["blocked"] == {
         "state": "Todo",

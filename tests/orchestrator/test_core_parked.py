@@ -271,7 +271,7 @@ def test_issue_detail_answers_for_a_parked_issue_the_history_dropped() -> None:
         d.state, "MT-1", Instant(d.now, BASE_TIME), default_workspace="/elsewhere/MT-1"
     )
     assert detail is not None
-    assert (detail["status"], detail["issue_id"], detail["workspace"]["path"]) == (
+    assert (detail.status, detail.issue_id, detail.workspace_path) == (
         "released",
         "id-1",
         "/ws/MT-1",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,10 +12,13 @@ from symphony.core.events import AgentUpdate, WorkerExited, WorkerInfo
 from symphony.core.snapshot import Instant, build_issue_detail, build_snapshot
 from symphony.core.tokens import counted_growth
 from symphony.usage import TokenUsage, extract_usage
+from symphony.view import WorkflowStatus
+from symphony.view_json import issue_detail_json, snapshot_json
 
 from .helpers import Driver, issue
 
 WALL = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+WORKFLOW = WorkflowStatus(path="WORKFLOW.md", version=1, loaded_at=WALL)
 
 
 def with_running(*ids: int) -> Driver:
@@ -29,8 +33,18 @@ def update(d: Driver, issue_id: str = "id-1", **fields: object) -> None:
     d.send(AgentUpdate(issue_id, run, **fields))  # type: ignore[arg-type]
 
 
-def snapshot(d: Driver) -> dict:  # type: ignore[type-arg]
-    return build_snapshot(d.state, Instant(d.now, WALL), workflow={}, tracker_kind="memory")
+def snapshot(d: Driver) -> dict[str, Any]:
+    """The snapshot as the API renders it."""
+    snap = build_snapshot(d.state, Instant(d.now, WALL), workflow=WORKFLOW, tracker_kind="memory")
+    return snapshot_json(snap)
+
+
+def detail(d: Driver, identifier: str, default_workspace: str | None) -> dict[str, Any] | None:
+    """The issue detail as the API renders it."""
+    found = build_issue_detail(
+        d.state, identifier, Instant(d.now, WALL), default_workspace=default_workspace
+    )
+    return issue_detail_json(found) if found is not None else None
 
 
 def test_absolute_thread_totals_are_counted_once() -> None:
@@ -195,16 +209,15 @@ def test_issue_detail_for_running_retrying_and_unknown_issues() -> None:
     d.send(WorkerInfo("id-1", run1, "/ws/MT-1", (("latest", "/logs/MT-1/latest.log"),)))
     update(d, event="notification", message="Working on tests")
     d.send(WorkerExited("id-2", d.state.running["id-2"].run_id, ok=False, error="boom"))
-    now = Instant(d.now, WALL)
-    detail = build_issue_detail(d.state, "MT-1", now, default_workspace=None)
-    assert detail is not None
-    assert detail["status"] == "running" and detail["workspace"] == {"path": "/ws/MT-1"}
-    assert detail["logs"]["codex_session_logs"] == [
+    running = detail(d, "MT-1", default_workspace=None)
+    assert running is not None
+    assert running["status"] == "running" and running["workspace"] == {"path": "/ws/MT-1"}
+    assert running["logs"]["codex_session_logs"] == [
         {"label": "latest", "path": "/logs/MT-1/latest.log", "url": None}
     ]
-    assert detail["recent_events"][-1]["message"] == "Working on tests"
-    retrying = build_issue_detail(d.state, "MT-2", now, default_workspace="/ws/MT-2")
+    assert running["recent_events"][-1]["message"] == "Working on tests"
+    retrying = detail(d, "MT-2", default_workspace="/ws/MT-2")
     assert retrying is not None and retrying["status"] == "retrying"
     assert retrying["retry"]["attempt"] == 1 and retrying["last_error"] == "worker exited: boom"
     assert retrying["attempts"] == {"restart_count": 1, "current_retry_attempt": 1}
-    assert build_issue_detail(d.state, "MT-404", now, default_workspace=None) is None
+    assert detail(d, "MT-404", default_workspace=None) is None

@@ -16,6 +16,7 @@ from symphony.issue import Issue
 from symphony.observability.transcript import AgentLogs
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.service import select_backend
+from symphony.view import Counts
 from symphony.workspace import WorkspaceManager
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
 
@@ -77,18 +78,18 @@ async def test_agent_works_the_issue_and_moves_it_with_its_tool(
         await wait_for(lambda: board.issues["id-1"].state == "Human Review", timeout=20)
         await wait_for(lambda: runtime.state.completed == {"id-1"}, timeout=20)
         snap = runtime.snapshot()
-        assert snap["codex_totals"]["total_tokens"] > 0
-        assert snap["rate_limits"] is not None
+        assert snap.codex_totals.total_tokens > 0
+        assert snap.rate_limits is not None
         # The continuation retry re-checks the issue and releases it (no longer active).
         await wait_for(lambda: not runtime.state.claimed, timeout=10)
         workspace = ws_root / "MT-1"
         assert (workspace / "created.txt").read_text() == "created\n"
         assert (workspace / "after_run.txt").read_text() == "ran\n"
         detail = runtime.issue_detail("MT-1")
-        assert detail is not None and detail["status"] == "released"
-        logs = detail["logs"]["codex_session_logs"]
-        assert logs and logs[0]["label"] == "latest"
-        assert "turn/completed" in Path(logs[0]["path"]).read_text()
+        assert detail is not None and detail.status == "released"
+        logs = detail.logs
+        assert logs and logs[0].label == "latest"
+        assert "turn/completed" in Path(logs[0].path).read_text()
     finally:
         await runtime.stop()
 
@@ -112,18 +113,17 @@ async def test_terminal_issue_kills_the_agent_runs_after_run_and_removes_the_wor
         await runtime.start()
         await wait_for(
             lambda: (
-                bool(runtime.snapshot()["running"])
-                and runtime.snapshot()["running"][0]["pid"] is not None
+                bool(runtime.snapshot().running) and runtime.snapshot().running[0].pid is not None
             ),
             timeout=20,
         )
-        pid = int(runtime.snapshot()["running"][0]["pid"])
+        pid = int(runtime.snapshot().running[0].pid)
         assert _alive(pid)
         board.move("id-2", "Done")
         runtime.request_refresh()
         await wait_for(lambda: not (ws_root / "MT-2").exists(), timeout=20)
         assert not _alive(pid)
-        assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0, "blocked": 0}
+        assert runtime.snapshot().counts == Counts(running=0, retrying=0, blocked=0)
     finally:
         await runtime.stop()
 
@@ -136,13 +136,10 @@ async def test_shutdown_kills_agents_and_runs_after_run(
     runtime = runtime_for(store, board, tmp_path / "logs")
     await runtime.start()
     await wait_for(
-        lambda: (
-            bool(runtime.snapshot()["running"])
-            and runtime.snapshot()["running"][0]["pid"] is not None
-        ),
+        lambda: bool(runtime.snapshot().running) and runtime.snapshot().running[0].pid is not None,
         timeout=20,
     )
-    pid = int(runtime.snapshot()["running"][0]["pid"])
+    pid = int(runtime.snapshot().running[0].pid)
     await asyncio.wait_for(runtime.stop(), timeout=20)
     assert not _alive(pid)
     assert (ws_root / "MT-3" / "after_run.txt").read_text() == "ran\n"
@@ -158,7 +155,7 @@ async def test_continuation_turns_share_one_app_server_and_thread(
     try:
         await runtime.start()
         await wait_for(lambda: runtime.state.completed == {"id-4"}, timeout=20)
-        transcript = Path(runtime.issue_detail("MT-4")["logs"]["codex_session_logs"][0]["path"])  # type: ignore[index]
+        transcript = Path(runtime.issue_detail("MT-4").logs[0].path)  # type: ignore[union-attr]
         sent = [line for line in transcript.read_text().splitlines() if " send " in line]
         turn_starts = [line for line in sent if '"turn/start"' in line]
         assert len(turn_starts) == 2

@@ -11,6 +11,7 @@ from symphony.issue import Issue
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.runtime_view import RuntimeChange, RuntimeView
 from symphony.trackers.base import TrackerError
+from symphony.view import AgentActivity, Counts, SnapshotChanged
 from symphony.workflow.store import Workflow
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
 
@@ -62,13 +63,13 @@ async def test_startup_cleans_terminal_workspaces_and_dispatches_active_issues(
     agents.scripts["MT-1"] = block_until(gate)
     runtime = make_runtime(make_store())
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot()["counts"]["running"] == 1)
+    await wait_for(lambda: runtime.snapshot().counts.running == 1)
     assert not (ws_root / "MT-9").exists()
     assert workspaces.calls.index(("remove", "MT-9")) < workspaces.calls.index(("prepare", "MT-1"))
-    await wait_for(lambda: runtime.snapshot()["running"][0]["turn_count"] == 1)
-    row = runtime.snapshot()["running"][0]
-    assert row["issue_identifier"] == "MT-1" and row["last_event"] == "notification"
-    assert row["workspace_path"] == str(ws_root / "MT-1")
+    await wait_for(lambda: runtime.snapshot().running[0].turn_count == 1)
+    row = runtime.snapshot().running[0]
+    assert row.issue_identifier == "MT-1" and row.last_event == "notification"
+    assert row.workspace_path == str(ws_root / "MT-1")
     gate.set()
 
 
@@ -93,7 +94,7 @@ async def test_terminal_issue_stops_its_agent_before_the_workspace_is_removed(
     calls = workspaces.calls
     assert calls.index(("after_run", "MT-1")) < calls.index(("remove", "MT-1"))
     assert not (ws_root / "MT-1").exists()
-    assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0, "blocked": 0}
+    assert runtime.snapshot().counts == Counts(running=0, retrying=0, blocked=0)
 
 
 async def test_non_active_issue_is_stopped_and_its_workspace_kept(
@@ -130,10 +131,10 @@ async def test_stalled_agent_is_killed_and_retried_with_its_claim_kept(
     agents.scripts["MT-1"] = silent
     runtime = make_runtime(make_store("codex:\n  stall_timeout_ms: 200"))
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot()["counts"]["retrying"] == 1)
-    retry = runtime.snapshot()["retrying"][0]
-    assert retry["attempt"] == 1 and retry["error"].startswith("stalled for")
-    assert 9_000 < retry["due_in_ms"] <= 10_000
+    await wait_for(lambda: runtime.snapshot().counts.retrying == 1)
+    retry = runtime.snapshot().retrying[0]
+    assert retry.attempt == 1 and retry.error.startswith("stalled for")
+    assert 9_000 < retry.due_in_ms <= 10_000
     await wait_for(lambda: workspaces.names("after_run") == ["MT-1"])
     assert agents.sessions[0].stopped
     # Polls keep running (50 ms) but the claimed issue is not dispatched again early.
@@ -180,14 +181,14 @@ async def test_normal_exit_continues_after_one_second(
     board.put(todo(1))
     runtime = make_runtime(make_store("agent:\n  max_turns: 2"))
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot()["counts"]["retrying"] == 1)
-    retry = runtime.snapshot()["retrying"][0]
-    assert (retry["attempt"], retry["kind"], retry["error"]) == (1, "continuation", None)
+    await wait_for(lambda: runtime.snapshot().counts.retrying == 1)
+    retry = runtime.snapshot().retrying[0]
+    assert (retry.attempt, retry.kind, retry.error) == (1, "continuation", None)
     assert agents.sessions[0].prompts[1] == "continue MT-1 turn 2/2"
     await wait_for(lambda: len(agents.sessions) == 2, timeout=5)
     assert runtime.state.completed == {"id-1"}
-    totals = runtime.snapshot()["codex_totals"]
-    assert totals["total_tokens"] >= 22 and totals["seconds_running"] > 0
+    totals = runtime.snapshot().codex_totals
+    assert totals.total_tokens >= 22 and totals.seconds_running > 0
 
 
 async def test_worker_failure_becomes_a_backoff_retry(
@@ -200,13 +201,13 @@ async def test_worker_failure_becomes_a_backoff_retry(
     workspaces.fail_before_run.add("MT-1")
     runtime = make_runtime(make_store())
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot()["counts"]["retrying"] == 1)
-    retry = runtime.snapshot()["retrying"][0]
-    assert retry["error"].startswith("worker exited: before_run hook error")
-    assert retry["kind"] == "failure" and retry["due_in_ms"] > 9_000
+    await wait_for(lambda: runtime.snapshot().counts.retrying == 1)
+    retry = runtime.snapshot().retrying[0]
+    assert retry.error.startswith("worker exited: before_run hook error")
+    assert retry.kind == "failure" and retry.due_in_ms > 9_000
     detail = runtime.issue_detail("MT-1")
-    assert detail is not None and detail["status"] == "retrying"
-    assert detail["last_error"] == retry["error"]
+    assert detail is not None and detail.status == "retrying"
+    assert detail.last_error == retry.error
 
 
 async def test_refresh_dispatches_promptly_and_coalesces(
@@ -240,12 +241,12 @@ async def test_tracker_errors_are_visible_and_do_not_stop_polling(
     board.fail_next.append(TrackerError("tracker_status", "HTTP 502"))  # first candidate poll
     runtime = make_runtime(make_store())
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot()["tracker"]["error"] is not None)
-    error = runtime.snapshot()["tracker"]["error"]
-    assert error["code"] == "tracker_status" and error["message"] == "HTTP 502"
+    await wait_for(lambda: runtime.snapshot().tracker.error is not None)
+    error = runtime.snapshot().tracker.error
+    assert error.code == "tracker_status" and error.message == "HTTP 502"
     board.put(todo(1))
     await wait_for(lambda: len(agents.sessions) == 1)
-    assert runtime.snapshot()["tracker"]["error"] is None
+    assert runtime.snapshot().tracker.error is None
 
 
 async def test_slow_tracker_times_out_into_a_visible_error(
@@ -262,8 +263,8 @@ async def test_slow_tracker_times_out_into_a_visible_error(
         make_store(), tracker_timeout_s=0.1, adapter_factory=lambda _wf: StuckTracker(board)
     )
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot()["tracker"]["error"] is not None)
-    assert runtime.snapshot()["tracker"]["error"]["code"] == "tracker_timeout"
+    await wait_for(lambda: runtime.snapshot().tracker.error is not None)
+    assert runtime.snapshot().tracker.error.code == "tracker_timeout"
 
 
 async def test_reload_applies_new_limits_and_invalid_reload_pauses_dispatch(
@@ -282,16 +283,16 @@ async def test_reload_applies_new_limits_and_invalid_reload_pauses_dispatch(
     text = store.path.read_text()
     store.path.write_text(text.replace("max_concurrent_agents: 1", "max_concurrent_agents: 2"))
     await wait_for(lambda: len(agents.live) == 2)
-    assert runtime.snapshot()["limits"]["max_concurrent_agents"] == 2
+    assert runtime.snapshot().limits.max_concurrent_agents == 2
     store.path.write_text("---\ntracker: [oops\n---\nbody\n")
-    await wait_for(lambda: runtime.snapshot()["workflow"]["error"] is not None)
+    await wait_for(lambda: runtime.snapshot().workflow.error is not None)
     text2 = text.replace("max_concurrent_agents: 1", "max_concurrent_agents: 3")
     ticks = runtime.state.tick_id
     await wait_for(lambda: runtime.state.tick_id >= ticks + 2)
     assert len(agents.live) == 2  # still the last good config, and dispatch is paused
     store.path.write_text(text2)
     await wait_for(lambda: len(agents.live) == 3)
-    assert runtime.snapshot()["workflow"]["error"] is None
+    assert runtime.snapshot().workflow.error is None
 
 
 async def test_shutdown_stops_every_worker_and_runs_after_run(
@@ -310,7 +311,7 @@ async def test_shutdown_stops_every_worker_and_runs_after_run(
     await asyncio.wait_for(runtime.stop(), timeout=5)
     assert sorted(workspaces.names("after_run")) == ["MT-1", "MT-2"]
     assert all(s.stopped for s in agents.sessions) and agents.live == set()
-    assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0, "blocked": 0}
+    assert runtime.snapshot().counts == Counts(running=0, retrying=0, blocked=0)
     assert not runtime.request_refresh()["queued"]
 
 
@@ -333,9 +334,9 @@ async def test_listeners_get_snapshots_and_agent_events_and_a_failing_one_is_dro
     await runtime.start()
     await wait_for(lambda: any(c.kind == "agent_event" for c in seen))
     assert calls["bad"] == 1
-    event = next(c for c in seen if c.kind == "agent_event").payload
-    assert event["issue_identifier"] == "MT-1" and event["event"] == "session_started"
-    assert any(c.kind == "snapshot" and c.payload["counts"]["running"] == 1 for c in seen)
+    event = next(c for c in seen if isinstance(c, AgentActivity))
+    assert event.issue_identifier == "MT-1" and event.event == "session_started"
+    assert any(isinstance(c, SnapshotChanged) and c.snapshot.counts.running == 1 for c in seen)
     unsubscribe()
     count = len(seen)
     runtime.request_refresh()
@@ -388,10 +389,10 @@ async def test_terminal_cleanup_uses_the_recorded_workspace_after_a_root_change(
     runtime = make_runtime(store)
     await runtime.start()
     await wait_for(lambda: len(agents.live) == 1)
-    await wait_for(lambda: runtime.snapshot()["running"][0]["workspace_path"] is not None)
+    await wait_for(lambda: runtime.snapshot().running[0].workspace_path is not None)
     new_root = tmp_path / "elsewhere"
     store.path.write_text(store.path.read_text().replace(str(ws_root), str(new_root)))
-    await wait_for(lambda: runtime.snapshot()["workflow"]["version"] == 2)
+    await wait_for(lambda: runtime.snapshot().workflow.version == 2)
     board.move(issue.id, "Done")
     await wait_for(lambda: ("remove", "MT-1") in workspaces.calls)
     assert not (ws_root / "MT-1").exists()
@@ -411,8 +412,8 @@ async def test_a_worker_cancelled_from_inside_is_reported_as_a_failure(
     agents.scripts["MT-1"] = stray_cancel
     runtime = make_runtime(make_store())
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot()["counts"]["retrying"] == 1)
-    assert runtime.snapshot()["retrying"][0]["error"] == "worker exited: worker task was cancelled"
+    await wait_for(lambda: runtime.snapshot().counts.retrying == 1)
+    assert runtime.snapshot().retrying[0].error == "worker exited: worker task was cancelled"
 
 
 async def test_a_reload_whose_adapter_cannot_be_built_keeps_the_old_one_and_pauses_dispatch(
@@ -433,9 +434,9 @@ async def test_a_reload_whose_adapter_cannot_be_built_keeps_the_old_one_and_paus
     store.path.write_text(
         store.path.read_text().replace("kind: memory", "kind: memory\n  required_labels: [x]")
     )
-    await wait_for(lambda: runtime.snapshot()["workflow"]["error"] is not None)
-    error = runtime.snapshot()["workflow"]["error"]
-    assert error["code"] == "tracker_adapter_error" and "project not found" in error["message"]
+    await wait_for(lambda: runtime.snapshot().workflow.error is not None)
+    error = runtime.snapshot().workflow.error
+    assert error.code == "tracker_adapter_error" and "project not found" in error.message
     board.put(todo(1, labels=("x",)))
     ticks = runtime.state.tick_id
     await wait_for(lambda: runtime.state.tick_id >= ticks + 2)

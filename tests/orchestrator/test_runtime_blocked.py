@@ -95,7 +95,7 @@ polling:
     runtime = make_runtime(store)
     await runtime.start()
     async with api(runtime) as client:
-        await wait_for(lambda: runtime.snapshot()["counts"]["blocked"] == 2)
+        await wait_for(lambda: runtime.snapshot().counts.blocked == 2)
         state = (await client.get("/api/v1/state")).json()
         assert [
             (r["issue_identifier"], r["reason"], r["blocked_by"]) for r in state["blocked"]
@@ -127,7 +127,7 @@ polling:
         # The blocker is done: the adapter marks MT-1 dispatchable, and it is started.
         board.put(todo(1))
         runtime.request_refresh()
-        await wait_for(lambda: runtime.snapshot()["counts"]["running"] == 1)
+        await wait_for(lambda: runtime.snapshot().counts.running == 1)
         state = (await client.get("/api/v1/state")).json()
         assert [r["issue_identifier"] for r in state["running"]] == ["MT-1"]
         assert [r["issue_identifier"] for r in state["blocked"]] == ["MT-2"]
@@ -135,6 +135,6 @@ polling:
 
         # MT-2 leaves the active states: its row goes, and the API forgets it.
         board.move("id-2", "Backlog")
-        await wait_for(lambda: runtime.snapshot()["counts"]["blocked"] == 0)
+        await wait_for(lambda: runtime.snapshot().counts.blocked == 0)
         assert (await client.get("/api/v1/MT-2")).status_code == 404
     gate.set()

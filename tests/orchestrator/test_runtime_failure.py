@@ -36,7 +36,7 @@ async def test_an_exception_in_decide_stops_every_agent_and_decides_nothing_more
     agents.scripts["MT-1"] = block_until(asyncio.Event())
     runtime = make_runtime(make_store("agent:\n  max_concurrent_agents: 1"))
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot()["counts"]["running"] == 1)
+    await wait_for(lambda: runtime.snapshot().counts.running == 1)
     await wait_for(lambda: bool(agents.for_issue("MT-1")))
 
     seen: list[str] = []
@@ -61,7 +61,7 @@ async def test_an_exception_in_decide_stops_every_agent_and_decides_nothing_more
     await runtime.stop()
     assert seen == ["RefreshRequested"]
     assert ("prepare", "MT-2") not in workspaces.calls
-    assert runtime.snapshot()["counts"]["running"] == 1  # the last decided state, frozen
+    assert runtime.snapshot().counts.running == 1  # the last decided state, frozen
 
 
 async def test_a_healthy_runtime_never_reports_a_failure(

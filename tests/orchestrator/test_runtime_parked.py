@@ -57,12 +57,12 @@ async def test_released_issue_closed_later_has_its_recorded_workspace_removed(
     )
     assert (ws_root / "MT-1").is_dir() and workspaces.names("remove") == []
     detail = runtime.issue_detail("MT-1")
-    assert detail is not None and detail["status"] == "released"
-    assert detail["workspace"]["path"] == str(ws_root / "MT-1")
+    assert detail is not None and detail.status == "released"
+    assert detail.workspace_path == str(ws_root / "MT-1")
 
     # The recorded path is used, so a root change in between does not strand the workspace.
     store.path.write_text(store.path.read_text().replace(str(ws_root), str(tmp_path / "new")))
-    await wait_for(lambda: runtime.snapshot()["workflow"]["version"] == 2)
+    await wait_for(lambda: runtime.snapshot().workflow.version == 2)
     board.move(one.id, "Done")
     await wait_for(lambda: not (ws_root / "MT-1").exists())
     assert workspaces.names("remove") == ["MT-1"]

@@ -1,17 +1,19 @@
-"""JSON-safe views of the core state for observability (SPEC §13.3, §13.7.2).
+"""Typed views of the core state for observability (SPEC §13.3, §13.7.2).
 
-Shapes follow ``symphony.runtime_view``. The core keeps monotonic milliseconds; these functions
-turn them into RFC 3339 UTC instants relative to one ``(mono_now, wall_now)`` pair, so a single
-snapshot is internally consistent even if the wall clock jumps.
+The types live in ``symphony.view`` and their JSON in ``symphony.view_json``. The core keeps
+monotonic milliseconds; these functions turn them into wall-clock instants relative to one
+``(mono_now, wall_now)`` pair, so a single snapshot is internally consistent even if the wall
+clock jumps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import overload
 
+from symphony import view
 from symphony.core.blocked import display_key
 from symphony.core.state import (
     BlockedIssue,
@@ -21,8 +23,8 @@ from symphony.core.state import (
     RecentEvent,
     RetryEntry,
     RunningEntry,
+    TokenCounts,
 )
-from symphony.issue import format_timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +34,16 @@ class Instant:
     mono_ms: float
     wall: datetime
 
-    def at(self, mono_ms: float | None) -> str | None:
+    @overload
+    def at(self, mono_ms: float) -> datetime: ...
+
+    @overload
+    def at(self, mono_ms: float | None) -> datetime | None: ...
+
+    def at(self, mono_ms: float | None) -> datetime | None:
         if mono_ms is None:
             return None
-        return format_timestamp(self.wall - timedelta(milliseconds=self.mono_ms - mono_ms))
+        return self.wall - timedelta(milliseconds=self.mono_ms - mono_ms)
 
 
 def seconds_running(state: OrchestratorState, now_ms: float) -> float:
@@ -44,116 +52,117 @@ def seconds_running(state: OrchestratorState, now_ms: float) -> float:
     return round(state.totals.ended_seconds + live, 3)
 
 
-def running_row(entry: RunningEntry, now: Instant) -> dict[str, Any]:
+def tokens(counts: TokenCounts) -> view.Tokens:
+    return view.Tokens(counts.input_tokens, counts.output_tokens, counts.total_tokens)
+
+
+def running_row(entry: RunningEntry, now: Instant) -> view.RunningRow:
     issue = entry.issue
-    return {
-        "issue_id": issue.id,
-        "issue_identifier": issue.identifier,
-        "issue_url": issue.url,
-        "title": issue.title,
-        "state": issue.state,
-        "session_id": entry.session_id,
-        "thread_id": entry.thread_id,
-        "turn_count": entry.turn_count,
-        "pid": entry.pid,
-        "attempt": entry.attempt,
-        "last_event": entry.last_event,
-        "last_message": entry.last_message,
-        "started_at": now.at(entry.started_ms),
-        "last_event_at": now.at(entry.last_event_ms),
-        "workspace_path": entry.workspace_path,
-        "tokens": entry.tokens.to_dict(),
-    }
+    return view.RunningRow(
+        issue_id=issue.id,
+        issue_identifier=issue.identifier,
+        issue_url=issue.url,
+        title=issue.title,
+        state=issue.state,
+        session_id=entry.session_id,
+        thread_id=entry.thread_id,
+        turn_count=entry.turn_count,
+        pid=entry.pid,
+        attempt=entry.attempt,
+        last_event=entry.last_event,
+        last_message=entry.last_message,
+        started_at=now.at(entry.started_ms),
+        last_event_at=now.at(entry.last_event_ms),
+        workspace_path=entry.workspace_path,
+        tokens=tokens(entry.tokens),
+    )
 
 
-def retry_row(entry: RetryEntry, now: Instant) -> dict[str, Any]:
-    return {
-        "issue_id": entry.issue_id,
-        "issue_identifier": entry.identifier,
-        "issue_url": entry.issue_url,
-        "attempt": entry.attempt,
-        "due_at": now.at(entry.due_ms),
-        "due_in_ms": max(int(entry.due_ms - now.mono_ms), 0),
-        "error": entry.error,
-        "kind": entry.kind,
-    }
+def retry_row(entry: RetryEntry, now: Instant) -> view.RetryRow:
+    return view.RetryRow(
+        issue_id=entry.issue_id,
+        issue_identifier=entry.identifier,
+        issue_url=entry.issue_url,
+        attempt=entry.attempt,
+        due_at=now.at(entry.due_ms),
+        due_in_ms=max(int(entry.due_ms - now.mono_ms), 0),
+        error=entry.error,
+        kind=entry.kind,
+    )
 
 
-def blocked_row(row: BlockedIssue, now: Instant) -> dict[str, Any]:
+def blocked_row(row: BlockedIssue, now: Instant) -> view.BlockedRow:
     issue = row.issue
-    return {
-        "issue_id": issue.id,
-        "issue_identifier": issue.identifier,
-        "issue_url": issue.url,
-        "title": issue.title,
-        "state": issue.state,
-        "reason": row.reason,
-        "blocked_by": [{"identifier": b.identifier, "state": b.state} for b in row.blockers],
-        "blocked_at": now.at(row.since_ms),
-    }
+    return view.BlockedRow(
+        issue_id=issue.id,
+        issue_identifier=issue.identifier,
+        issue_url=issue.url,
+        title=issue.title,
+        state=issue.state,
+        reason=row.reason,
+        blocked_by=tuple(view.Blocker(b.identifier, b.state) for b in row.blockers),
+        blocked_at=now.at(row.since_ms),
+    )
 
 
 def build_snapshot(
     state: OrchestratorState,
     now: Instant,
     *,
-    workflow: Mapping[str, Any],
+    workflow: view.WorkflowStatus,
     tracker_kind: str | None,
-) -> dict[str, Any]:
+) -> view.Snapshot:
     config = state.config
     running = sorted(state.running.values(), key=lambda e: e.started_ms)
     retrying = sorted(state.retry_attempts.values(), key=lambda e: e.due_ms)
     blocked = sorted(state.blocked.values(), key=display_key)
     tracker_error = state.tracker_error
-    return {
-        "generated_at": now.at(now.mono_ms),
-        "counts": {
-            "running": len(running),
-            "retrying": len(retrying),
-            "blocked": len(blocked) + state.blocked_beyond,
-        },
-        "limits": {
-            "max_concurrent_agents": config.max_concurrent_agents,
-            "by_state": dict(config.max_concurrent_agents_by_state),
-        },
-        "running": [running_row(e, now) for e in running],
-        "retrying": [retry_row(e, now) for e in retrying],
-        "blocked": [blocked_row(e, now) for e in blocked],
-        "codex_totals": {
-            **state.totals.tokens.to_dict(),
-            "seconds_running": seconds_running(state, now.mono_ms),
-        },
-        "rate_limits": dict(state.rate_limits) if state.rate_limits is not None else None,
-        "workflow": dict(workflow),
-        "tracker": {
-            "kind": tracker_kind,
-            "last_poll_at": now.at(state.last_poll_ms),
-            "error": (
-                {
-                    "code": tracker_error.code,
-                    "message": tracker_error.message,
-                    "at": now.at(tracker_error.at_ms),
-                }
+    totals = state.totals.tokens
+    return view.Snapshot(
+        generated_at=now.at(now.mono_ms),
+        counts=view.Counts(
+            running=len(running),
+            retrying=len(retrying),
+            blocked=len(blocked) + state.blocked_beyond,
+        ),
+        limits=view.Limits(
+            max_concurrent_agents=config.max_concurrent_agents,
+            by_state=dict(config.max_concurrent_agents_by_state),
+        ),
+        running=tuple(running_row(e, now) for e in running),
+        retrying=tuple(retry_row(e, now) for e in retrying),
+        blocked=tuple(blocked_row(e, now) for e in blocked),
+        codex_totals=view.CodexTotals(
+            input_tokens=totals.input_tokens,
+            output_tokens=totals.output_tokens,
+            total_tokens=totals.total_tokens,
+            seconds_running=seconds_running(state, now.mono_ms),
+        ),
+        rate_limits=dict(state.rate_limits) if state.rate_limits is not None else None,
+        workflow=workflow,
+        tracker=view.TrackerStatus(
+            kind=tracker_kind,
+            last_poll_at=now.at(state.last_poll_ms),
+            error=(
+                view.Problem(tracker_error.code, tracker_error.message, now.at(tracker_error.at_ms))
                 if tracker_error is not None
                 else None
             ),
-        },
-        "polling": {
-            "interval_ms": config.poll_interval_ms,
-            "next_poll_at": now.at(state.next_tick_ms),
-            "checking": state.phase is not Phase.IDLE,
-        },
-    }
+        ),
+        polling=view.Polling(
+            interval_ms=config.poll_interval_ms,
+            next_poll_at=now.at(state.next_tick_ms),
+            checking=state.phase is not Phase.IDLE,
+        ),
+    )
 
 
-def _events(events: Iterable[RecentEvent], now: Instant) -> list[dict[str, Any]]:
-    return [{"at": now.at(e.at_ms), "event": e.event, "message": e.message} for e in events]
+def _events(events: Iterable[RecentEvent], now: Instant) -> tuple[view.TimelineEvent, ...]:
+    return tuple(view.TimelineEvent(now.at(e.at_ms), e.event, e.message) for e in events)
 
 
-def _logs(paths: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    return {
-        "codex_session_logs": [{"label": label, "path": path, "url": None} for label, path in paths]
-    }
+def log_files(paths: Iterable[tuple[str, str]]) -> tuple[view.LogFile, ...]:
+    return tuple(view.LogFile(label, path) for label, path in paths)
 
 
 def _parked_record(state: OrchestratorState, identifier: str) -> IssueRecord | None:
@@ -175,7 +184,7 @@ def build_issue_detail(
     now: Instant,
     *,
     default_workspace: str | None,
-) -> dict[str, Any] | None:
+) -> view.IssueDetail | None:
     running = next((e for e in state.running.values() if e.issue.identifier == identifier), None)
     retry = next((e for e in state.retry_attempts.values() if e.identifier == identifier), None)
     record: IssueRecord | None = state.history.get(identifier)
@@ -188,6 +197,7 @@ def build_issue_detail(
         record = _parked_record(state, identifier)
         if record is None:
             return None
+    status: view.IssueStatus
     if running is not None:
         issue_id, status = running.issue.id, "running"
     elif retry is not None:
@@ -213,35 +223,9 @@ def build_issue_detail(
     current_attempt = (
         running.attempt if running is not None else retry.attempt if retry is not None else None
     )
-    running_view = None
-    if running is not None:
-        row = running_row(running, now)
-        running_view = {
-            k: row[k]
-            for k in (
-                "session_id",
-                "turn_count",
-                "state",
-                "started_at",
-                "last_event",
-                "last_message",
-                "last_event_at",
-                "tokens",
-                "pid",
-                "workspace_path",
-            )
-        }
-    retry_view = None
-    if retry is not None:
-        row = retry_row(retry, now)
-        retry_view = {k: row[k] for k in ("attempt", "due_at", "due_in_ms", "error", "kind")}
     last_error = (retry.error if retry is not None else None) or (
         record.last_error if record is not None else None
     )
-    blocked_view = None
-    if held is not None:
-        row = blocked_row(held, now)
-        blocked_view = {k: row[k] for k in ("state", "reason", "blocked_by", "blocked_at")}
     if running is not None:
         issue_url = running.issue.url
     elif retry is not None:
@@ -250,20 +234,18 @@ def build_issue_detail(
         issue_url = held.issue.url
     else:
         issue_url = record.issue_url if record is not None else None
-    return {
-        "issue_identifier": identifier,
-        "issue_id": issue_id,
-        "status": status,
-        "workspace": {"path": workspace},
-        "attempts": {
-            "restart_count": record.runs if record is not None else 0,
-            "current_retry_attempt": current_attempt,
-        },
-        "running": running_view,
-        "retry": retry_view,
-        "blocked": blocked_view,
-        "logs": _logs(log_paths),
-        "recent_events": _events(recent, now),
-        "last_error": last_error,
-        "tracked": {"issue_url": issue_url},
-    }
+    return view.IssueDetail(
+        issue_identifier=identifier,
+        issue_id=issue_id,
+        status=status,
+        workspace_path=workspace,
+        restart_count=record.runs if record is not None else 0,
+        current_retry_attempt=current_attempt,
+        running=running_row(running, now) if running is not None else None,
+        retry=retry_row(retry, now) if retry is not None else None,
+        blocked=blocked_row(held, now) if held is not None else None,
+        logs=log_files(log_paths),
+        recent_events=_events(recent, now),
+        last_error=last_error,
+        issue_url=issue_url,
+    )

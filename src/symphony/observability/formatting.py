@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from symphony.issue import parse_timestamp
+from symphony.view import Snapshot
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -103,11 +104,15 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def seconds_between(start: Any, end: datetime) -> float | None:
-    moment = parse_time(start)
-    if moment is None:
+def seconds_between(start: datetime | None, end: datetime) -> float | None:
+    """Seconds from ``start`` to ``end``; a naive instant counts as UTC (as the API renders it)."""
+    if start is None:
         return None
-    return (end - moment).total_seconds()
+    return (_aware(end) - _aware(start)).total_seconds()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def short_session(session_id: Any) -> str:
@@ -119,24 +124,10 @@ def short_session(session_id: Any) -> str:
     return f"{session_id[:4]}...{session_id[-6:]}"
 
 
-def token_counts(tokens: Any) -> tuple[int, int, int]:
-    if not isinstance(tokens, Mapping):
-        return (0, 0, 0)
-    return (
-        as_int(tokens.get("input_tokens")) or 0,
-        as_int(tokens.get("output_tokens")) or 0,
-        as_int(tokens.get("total_tokens")) or 0,
-    )
-
-
-def live_runtime_seconds(snapshot: Mapping[str, Any], now: datetime) -> float:
+def live_runtime_seconds(snapshot: Snapshot, now: datetime) -> float:
     """SPEC §13.5: the snapshot's aggregate plus the time active sessions ran since it was taken."""
-    totals = snapshot.get("codex_totals")
-    base = as_float(totals.get("seconds_running")) if isinstance(totals, Mapping) else None
-    elapsed = seconds_between(snapshot.get("generated_at"), now) or 0.0
-    running = snapshot.get("running")
-    active = len(running) if isinstance(running, list) else 0
-    return (base or 0.0) + max(0.0, elapsed) * active
+    elapsed = seconds_between(snapshot.generated_at, now) or 0.0
+    return snapshot.codex_totals.seconds_running + max(0.0, elapsed) * len(snapshot.running)
 
 
 # --- rate limits -------------------------------------------------------------------------------

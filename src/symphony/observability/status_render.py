@@ -14,21 +14,19 @@ from typing import Any
 from rich.text import Text
 
 from symphony.observability.formatting import (
-    as_int,
     clean_text,
     format_ago,
     format_countdown,
     format_duration,
     format_int,
     live_runtime_seconds,
-    parse_time,
     rate_limit_parts,
     seconds_between,
     short_session,
-    token_counts,
     truncate,
 )
 from symphony.observability.humanize import summarize_event
+from symphony.view import Polling, Problem, Snapshot
 
 DEFAULT_WIDTH = 115
 MIN_EVENT_WIDTH = 12
@@ -42,7 +40,7 @@ MUTED = "bright_black"
 
 
 def render_status(
-    snapshot: Mapping[str, Any] | None,
+    snapshot: Snapshot | None,
     now: datetime,
     width: int = DEFAULT_WIDTH,
     *,
@@ -88,32 +86,25 @@ def render_offline() -> Text:
     )
 
 
-def summary_line(snapshot: Mapping[str, Any], now: datetime, tps: float) -> str:
+def summary_line(snapshot: Snapshot, now: datetime, tps: float) -> str:
     """The one-line status used when the console is not a terminal."""
-    counts = _section(snapshot, "counts")
-    limits = _section(snapshot, "limits")
-    inp, out, total = token_counts(snapshot.get("codex_totals"))
-    running = as_int(counts.get("running")) or 0
+    totals = snapshot.codex_totals
     parts = [
-        f"agents={running}/{as_int(limits.get('max_concurrent_agents')) or '?'}",
-        f"retrying={as_int(counts.get('retrying')) or 0}",
-        f"tokens_in={inp} tokens_out={out} tokens_total={total}",
+        f"agents={snapshot.counts.running}/{snapshot.limits.max_concurrent_agents or '?'}",
+        f"retrying={snapshot.counts.retrying}",
+        f"tokens_in={totals.input_tokens} tokens_out={totals.output_tokens} "
+        f"tokens_total={totals.total_tokens}",
         f"tps={round(tps)}",
         f"runtime_s={int(live_runtime_seconds(snapshot, now))}",
     ]
     blocked = _blocked_total(snapshot)
     if blocked:
         parts.insert(2, f"blocked={blocked}")
-    for key in ("workflow", "tracker"):
-        section = snapshot.get(key)
-        if isinstance(section, Mapping) and isinstance(section.get("error"), Mapping):
-            parts.append(f"{key}_error={section['error'].get('code', 'error')}")
+    problems = (("workflow", snapshot.workflow.error), ("tracker", snapshot.tracker.error))
+    for key, problem in problems:
+        if problem is not None:
+            parts.append(f"{key}_error={problem.code}")
     return " ".join(parts)
-
-
-def _section(snapshot: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = snapshot.get(key)
-    return value if isinstance(value, Mapping) else {}
 
 
 # --- header -------------------------------------------------------------------------------------
@@ -134,25 +125,22 @@ def _field(label: str, segments: Sequence[tuple[str, str]]) -> Text:
 
 
 def _summary(
-    snapshot: Mapping[str, Any], now: datetime, tps: float, dashboard_url: str | None
+    snapshot: Snapshot, now: datetime, tps: float, dashboard_url: str | None
 ) -> list[Text]:
-    counts = _section(snapshot, "counts")
-    limits = _section(snapshot, "limits")
-    running = as_int(counts.get("running")) or 0
-    maximum = as_int(limits.get("max_concurrent_agents"))
     agents = Text()
     agents.append(f"{BORDER} Agents: ", style=HEADER)
-    agents.append(str(running), style="green")
+    agents.append(str(snapshot.counts.running), style="green")
     agents.append("/", style=MUTED)
-    agents.append(str(maximum) if maximum is not None else "?", style=MUTED)
-    retrying = as_int(counts.get("retrying")) or 0
+    agents.append(str(snapshot.limits.max_concurrent_agents), style=MUTED)
+    retrying = snapshot.counts.retrying
     if retrying:
         agents.append(f"  retrying {retrying}", style="yellow")
     blocked = _blocked_total(snapshot)
     if blocked:
         agents.append(f"  blocked {blocked}", style="red")
 
-    inp, out, total = token_counts(snapshot.get("codex_totals"))
+    totals = snapshot.codex_totals
+    inp, out, total = totals.input_tokens, totals.output_tokens, totals.total_tokens
     lines = [
         agents,
         _field("Throughput", [(f"{format_int(round(tps))} tps", "cyan")]),
@@ -161,12 +149,12 @@ def _summary(
             "Tokens",
             [(f"in {inp:,}", "yellow"), (f"out {out:,}", "yellow"), (f"total {total:,}", "yellow")],
         ),
-        _rate_limits(snapshot.get("rate_limits"), now),
+        _rate_limits(snapshot.rate_limits, now),
     ]
     lines.extend(_health(snapshot, now))
     if dashboard_url:
         lines.append(_field("Dashboard", [(dashboard_url, "cyan")]))
-    lines.append(_field("Next refresh", [_next_refresh(snapshot.get("polling"), now)]))
+    lines.append(_field("Next refresh", [_next_refresh(snapshot.polling, now)]))
     return lines
 
 
@@ -178,53 +166,43 @@ def _rate_limits(rate_limits: Any, now: datetime) -> Text:
     return _field("Rate Limits", [(text, styles[kind]) for kind, text in parts])
 
 
-def _health(snapshot: Mapping[str, Any], now: datetime) -> list[Text]:
-    lines: list[Text] = []
-    tracker = snapshot.get("tracker")
-    if isinstance(tracker, Mapping):
-        segments = [(str(tracker.get("kind") or "tracker"), "cyan")]
-        polled = seconds_between(tracker.get("last_poll_at"), now)
+def _health(snapshot: Snapshot, now: datetime) -> list[Text]:
+    tracker = snapshot.tracker
+    segments = [(tracker.kind or "tracker", "cyan")]
+    polled = seconds_between(tracker.last_poll_at, now)
+    segments.append(
+        (f"last poll {format_ago(polled)}" if polled is not None else "not polled yet", MUTED)
+    )
+    if tracker.error is not None:
+        segments.append((_error_text(tracker.error), "red"))
+    lines = [_field("Tracker", segments)]
+
+    workflow = snapshot.workflow
+    segments = [(workflow.path or "WORKFLOW.md", "cyan"), (f"v{workflow.version}", MUTED)]
+    if workflow.error is not None:
         segments.append(
-            (f"last poll {format_ago(polled)}" if polled is not None else "not polled yet", MUTED)
+            (f"reload failed, running last good config: {_error_text(workflow.error)}", "red")
         )
-        error = tracker.get("error")
-        if isinstance(error, Mapping):
-            segments.append((_error_text(error), "red"))
-        lines.append(_field("Tracker", segments))
-    workflow = snapshot.get("workflow")
-    if isinstance(workflow, Mapping):
-        segments = [(str(workflow.get("path") or "WORKFLOW.md"), "cyan")]
-        if workflow.get("version") is not None:
-            segments.append((f"v{workflow['version']}", MUTED))
-        error = workflow.get("error")
-        if isinstance(error, Mapping):
-            segments.append(
-                (f"reload failed, running last good config: {_error_text(error)}", "red")
-            )
-        warnings = workflow.get("warnings")
-        if isinstance(warnings, list) and warnings:
-            segments.append(
-                (f"{len(warnings)} warning(s): {clean_text(str(warnings[0]))}", "yellow")
-            )
-        lines.append(_field("Workflow", segments))
+    if workflow.warnings:
+        segments.append(
+            (f"{len(workflow.warnings)} warning(s): {clean_text(workflow.warnings[0])}", "yellow")
+        )
+    lines.append(_field("Workflow", segments))
     return lines
 
 
-def _error_text(error: Mapping[str, Any]) -> str:
-    code = error.get("code")
-    message = clean_text(str(error.get("message") or ""))
-    return f"[{code}] {message}" if code else message
+def _error_text(problem: Problem) -> str:
+    message = clean_text(problem.message or "")
+    return f"[{problem.code}] {message}" if problem.code else message
 
 
-def _next_refresh(polling: Any, now: datetime) -> tuple[str, str]:
-    if not isinstance(polling, Mapping):
-        return ("n/a", MUTED)
-    if polling.get("checking") is True:
+def _next_refresh(polling: Polling, now: datetime) -> tuple[str, str]:
+    if polling.checking:
         return ("checking now…", "cyan")
-    due = parse_time(polling.get("next_poll_at"))
+    due = polling.next_poll_at
     if due is None:
         return ("n/a", MUTED)
-    return (f"{max(0, math.ceil((due - now).total_seconds()))}s", "cyan")
+    return (f"{max(0, math.ceil(_seconds_until(due, now)))}s", "cyan")
 
 
 # --- running table ------------------------------------------------------------------------------
@@ -268,10 +246,10 @@ def _layout(id_width: int, width: int) -> tuple[list[tuple[str, int]], int]:
 
 
 def _running(
-    snapshot: Mapping[str, Any], now: datetime, width: int, recent: Mapping[str, str]
+    snapshot: Snapshot, now: datetime, width: int, recent: Mapping[str, str]
 ) -> list[Text]:
-    rows = [r for r in snapshot.get("running") or [] if isinstance(r, Mapping)]
-    id_width = min(16, max([8, *(len(str(r.get("issue_identifier") or "")) for r in rows)]))
+    rows = snapshot.running
+    id_width = min(16, max([8, *(len(r.issue_identifier) for r in rows)]))
     columns, event_width = _layout(id_width, width)
 
     header = Text(f"{BORDER}   ")
@@ -285,36 +263,31 @@ def _running(
         lines.append(Text(BORDER))
         return lines
 
-    for row in sorted(rows, key=lambda r: str(r.get("issue_identifier") or "")):
-        style = _event_style(row.get("last_event"))
-        age = seconds_between(row.get("started_at"), now)
-        turns = as_int(row.get("turn_count")) or 0
+    for row in sorted(rows, key=lambda r: r.issue_identifier):
+        style = _event_style(row.last_event)
+        age = seconds_between(row.started_at, now)
         age_text = format_duration(age) if age is not None else "-"
-        if turns:
-            age_text = f"{age_text} / {turns}"
-        summary = summarize_event(
-            row.get("last_event") if isinstance(row.get("last_event"), str) else None,
-            row.get("last_message"),
-        )
-        if not row.get("last_message"):
-            remembered = recent.get(str(row.get("issue_identifier")))
+        if row.turn_count:
+            age_text = f"{age_text} / {row.turn_count}"
+        summary = summarize_event(row.last_event, row.last_message)
+        if not row.last_message:
+            remembered = recent.get(row.issue_identifier)
             if remembered:
                 summary = remembered
-            elif not row.get("last_event"):
+            elif not row.last_event:
                 summary = "no agent event yet"
-        _, _, total = token_counts(row.get("tokens"))
         values = {
-            "STAGE": (_cell(row.get("state"), 14), style),
-            "PID": (_cell(row.get("pid"), 8), "yellow"),
+            "STAGE": (_cell(row.state, 14), style),
+            "PID": (_cell(row.pid, 8), "yellow"),
             "AGE / TURN": (_cell(age_text, 12), "magenta"),
-            "TOKENS": (f"{total:,}".rjust(10)[-10:], "yellow"),
-            "SESSION": (_cell(short_session(row.get("session_id")), 14), "cyan"),
+            "TOKENS": (f"{row.tokens.total_tokens:,}".rjust(10)[-10:], "yellow"),
+            "SESSION": (_cell(short_session(row.session_id), 14), "cyan"),
         }
         line = Text(f"{BORDER} ")
         line.append("●", style=style)
         line.append(" ")
         cells = [
-            (_cell(row.get("issue_identifier"), id_width), "cyan"),
+            (_cell(row.issue_identifier, id_width), "cyan"),
             *(values[name] for name, _ in columns),
             (_cell(summary, event_width), style),
         ]
@@ -335,66 +308,52 @@ def _cell(value: Any, width: int) -> str:
 # --- retry queue and blocked ---------------------------------------------------------------------
 
 
-def _retrying(snapshot: Mapping[str, Any], now: datetime, width: int) -> list[Text]:
-    rows = [r for r in snapshot.get("retrying") or [] if isinstance(r, Mapping)]
+def _retrying(snapshot: Snapshot, now: datetime, width: int) -> list[Text]:
+    rows = snapshot.retrying
     if not rows:
         return [Text(f"{BORDER}  ").append("No queued retries", style=MUTED)]
     lines = []
     for row, due_in in sorted(
-        ((r, _due_in(r, snapshot, now)) for r in rows), key=lambda pair: pair[1]
+        ((r, _seconds_until(r.due_at, now)) for r in rows), key=lambda pair: pair[1]
     ):
         line = Text(f"{BORDER}  ")
         line.append("↻", style="yellow")
         line.append(" ")
-        line.append(str(row.get("issue_identifier") or row.get("issue_id") or "?"), style="red")
-        line.append(f" attempt={as_int(row.get('attempt')) or 0}", style="yellow")
-        if row.get("kind") == "continuation":
+        line.append(row.issue_identifier or row.issue_id or "?", style="red")
+        line.append(f" attempt={row.attempt or 0}", style="yellow")
+        if row.kind == "continuation":
             line.append(" continuation", style=MUTED)
         line.append(" in ", style="dim")
         line.append(format_countdown(due_in), style="cyan")
-        error = row.get("error")
-        if error:
+        if row.error:
             used = line.cell_len + len(" error=")
             budget = min(ERROR_LIMIT, max(12, width - used))
-            line.append(f" error={truncate(clean_text(str(error)), budget)}", style="dim")
+            line.append(f" error={truncate(clean_text(row.error), budget)}", style="dim")
         lines.append(line)
     return lines
 
 
-def _due_in(row: Mapping[str, Any], snapshot: Mapping[str, Any], now: datetime) -> float:
-    due = parse_time(row.get("due_at"))
-    if due is not None:
-        return (due - now).total_seconds()
-    # Fall back to the relative countdown, aged by how long ago the snapshot was taken.
-    due_ms = as_int(row.get("due_in_ms")) or 0
-    elapsed = seconds_between(snapshot.get("generated_at"), now) or 0.0
-    return due_ms / 1000 - elapsed
+def _seconds_until(due: datetime, now: datetime) -> float:
+    return -(seconds_between(due, now) or 0.0)
 
 
-def _blocked_rows(snapshot: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    rows = snapshot.get("blocked")
-    return [r for r in rows if isinstance(r, Mapping)] if isinstance(rows, list) else []
-
-
-def _blocked_total(snapshot: Mapping[str, Any]) -> int:
+def _blocked_total(snapshot: Snapshot) -> int:
     """The runtime lists a bounded number of rows; ``counts.blocked`` has them all."""
-    counted = as_int(_section(snapshot, "counts").get("blocked")) or 0
-    return max(counted, len(_blocked_rows(snapshot)))
+    return max(snapshot.counts.blocked, len(snapshot.blocked))
 
 
-def _blocked(snapshot: Mapping[str, Any], total: int) -> list[Text]:
-    rows = _blocked_rows(snapshot)
+def _blocked(snapshot: Snapshot, total: int) -> list[Text]:
+    rows = snapshot.blocked
     lines = []
     for row in rows[:BLOCKED_LINES]:
         line = Text(f"{BORDER}  ")
         line.append("■", style="red")
         line.append(" ")
-        line.append(str(row.get("issue_identifier") or row.get("issue_id") or "?"), style="red")
-        if row.get("state"):
-            line.append(f" {clean_text(str(row['state']))}", style=MUTED)
-        reason = row.get("reason") or row.get("error")
-        if reason:
-            line.append(f" {clean_text(str(reason))}", style="dim")
+        line.append(row.issue_identifier or row.issue_id or "?", style="red")
+        if row.state:
+            line.append(f" {clean_text(row.state)}", style=MUTED)
+        if row.reason:
+            line.append(f" {clean_text(row.reason)}", style="dim")
         lines.append(line)
     hidden = total - min(len(rows), BLOCKED_LINES)
     if hidden > 0:

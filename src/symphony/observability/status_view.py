@@ -13,18 +13,18 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal, TextIO, cast
+from typing import Literal, TextIO, cast
 
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
 from symphony.logs import kv
-from symphony.observability.formatting import token_counts
 from symphony.observability.humanize import summarize_event
 from symphony.observability.status_render import render_offline, render_status, summary_line
 from symphony.observability.throughput import ThroughputMeter
 from symphony.runtime_view import RuntimeChange, RuntimeView
+from symphony.view import AgentActivity, Snapshot
 
 log = logging.getLogger("symphony.status")
 
@@ -89,7 +89,7 @@ class StatusView:
         self._console = Console(file=self._stream, highlight=False, soft_wrap=False)
         self._live: Live | None = None
         self._last_summary: str | None = None
-        self._said: dict[str, tuple[str | None, Any]] = {}
+        self._said: dict[str, tuple[str | None, str]] = {}
         self.frames = 0
 
     @property
@@ -138,45 +138,38 @@ class StatusView:
 
     def _on_change(self, change: RuntimeChange) -> None:
         # Runs inside the orchestrator's notification: only remember and flag, never render here.
-        payload = change.payload
-        if change.kind == "agent_event" and payload.get("message"):
-            identifier = payload.get("issue_identifier")
-            if isinstance(identifier, str):
-                self._said[identifier] = (payload.get("event"), payload.get("message"))
+        if isinstance(change, AgentActivity):
+            if change.message:
+                self._said[change.issue_identifier] = (change.event, change.message)
                 self._dirty.set()
-        if change.kind == "snapshot" or "tokens" in payload:
+            if change.tokens is not None:
+                self._dirty.set()
+        else:
             self._dirty.set()
 
-    def _recent(self, snapshot: dict[str, Any]) -> dict[str, str]:
-        running = snapshot.get("running")
-        live = (
-            {r.get("issue_identifier") for r in running if isinstance(r, dict)}
-            if isinstance(running, list)
-            else set()
-        )
+    def _recent(self, snapshot: Snapshot) -> dict[str, str]:
+        live = {row.issue_identifier for row in snapshot.running}
         for gone in set(self._said) - live:
             del self._said[gone]
         return {
-            ident: summarize_event(event if isinstance(event, str) else None, message)
-            for ident, (event, message) in self._said.items()
+            ident: summarize_event(event, message) for ident, (event, message) in self._said.items()
         }
 
     def render_now(self) -> Text:
         """Take a snapshot and build a frame (also used by tests)."""
         now = self._wall_clock()
         try:
-            snapshot: dict[str, Any] | None = self._view.snapshot()
+            snapshot = self._view.snapshot()
         except Exception as exc:
             return render_status(None, now, self._console.width, error=repr(exc))
-        _, _, total = token_counts(snapshot.get("codex_totals") if snapshot else None)
-        self._meter.sample(time.monotonic(), total)
+        self._meter.sample(time.monotonic(), snapshot.codex_totals.total_tokens)
         return render_status(
             snapshot,
             now,
             self._console.width,
             tps=self._meter.rate(),
             dashboard_url=self.dashboard_url,
-            recent=self._recent(snapshot) if snapshot else None,
+            recent=self._recent(snapshot),
         )
 
     async def _run_live(self) -> None:
@@ -206,8 +199,7 @@ class StatusView:
         except Exception as exc:
             log.warning("status snapshot unavailable %s", kv(error=repr(exc)))
             return False
-        _, _, total = token_counts(snapshot.get("codex_totals"))
-        self._meter.sample(time.monotonic(), total)
+        self._meter.sample(time.monotonic(), snapshot.codex_totals.total_tokens)
         line = summary_line(snapshot, self._wall_clock(), self._meter.rate())
         key = " ".join(p for p in line.split() if not p.startswith(("runtime_s=", "tps=")))
         if key == self._last_summary:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from symphony.agents.events import AgentEvent
-from symphony.issue import Issue, format_timestamp
+from symphony.issue import Issue
 from symphony.runtime_view import RuntimeChange
+from symphony.view import AgentActivity, Snapshot, SnapshotChanged
 
 log = logging.getLogger("symphony.orchestrator")
 
@@ -22,7 +22,7 @@ Listener = Callable[[RuntimeChange], None]
 
 
 class Observers:
-    def __init__(self, snapshot: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, snapshot: Callable[[], Snapshot]) -> None:
         self._snapshot = snapshot
         self._listeners: list[Listener] = []
         self._snapshot_due = False
@@ -45,22 +45,22 @@ class Observers:
     def _send_snapshot(self) -> None:
         self._snapshot_due = False
         if self._listeners:
-            self._deliver(RuntimeChange("snapshot", self._snapshot()))
+            self._deliver(SnapshotChanged(self._snapshot()))
 
     def agent_event(self, issue: Issue, _run_id: int, event: AgentEvent) -> None:
         if not self._listeners:
             return
-        payload: dict[str, Any] = {
-            "issue_id": issue.id,
-            "issue_identifier": issue.identifier,
-            "session_id": event.session_id,
-            "at": format_timestamp(event.timestamp),
-            "event": event.event,
-            "message": event.message,
-        }
-        if event.usage is not None:
-            payload["tokens"] = event.usage.to_dict()
-        self._deliver(RuntimeChange("agent_event", payload))
+        self._deliver(
+            AgentActivity(
+                issue_id=issue.id,
+                issue_identifier=issue.identifier,
+                session_id=event.session_id,
+                at=event.timestamp,
+                event=event.event,
+                message=event.message,
+                tokens=event.usage.to_dict() if event.usage is not None else None,
+            )
+        )
 
     def _deliver(self, change: RuntimeChange) -> None:
         for listener in list(self._listeners):

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, assert_never
@@ -51,7 +52,7 @@ from symphony.core.events import (
     TickDue,
 )
 from symphony.core.machine import decide
-from symphony.core.snapshot import Instant, build_issue_detail, build_snapshot
+from symphony.core.snapshot import Instant, build_issue_detail, build_snapshot, log_files
 from symphony.core.state import OrchestratorState
 from symphony.errors import SymphonyError
 from symphony.issue import Issue, format_timestamp
@@ -69,6 +70,7 @@ from symphony.orchestrator.worker import (
 from symphony.orchestrator.workers import WorkerPool
 from symphony.runtime_view import RuntimeChange
 from symphony.trackers.base import TrackerAdapter
+from symphony.view import IssueDetail, Problem, Snapshot, WorkflowStatus
 from symphony.workflow.store import Workflow, WorkflowStore
 from symphony.workspace.keys import workspace_key
 
@@ -163,26 +165,28 @@ class OrchestratorRuntime:
 
     # --- RuntimeView ----------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> Snapshot:
         workflow = self._workflow
         error = self._store.error
-        workflow_error: dict[str, Any] | None = error.to_dict() if error is not None else None
+        workflow_error: Problem | None = (
+            Problem(error.error.code, error.error.message, error.at) if error is not None else None
+        )
         if workflow_error is None and self._tracker.error is not None:
-            workflow_error = {"code": ADAPTER_ERROR, "message": self._tracker.error, "at": None}
+            workflow_error = Problem(ADAPTER_ERROR, self._tracker.error, None)
         return build_snapshot(
             self._state,
             self._instant(),
-            workflow={
-                "path": str(workflow.path),
-                "version": workflow.version,
-                "loaded_at": format_timestamp(workflow.loaded_at),
-                "warnings": list(workflow.warnings),
-                "error": workflow_error,
-            },
+            workflow=WorkflowStatus(
+                path=str(workflow.path),
+                version=workflow.version,
+                loaded_at=workflow.loaded_at,
+                warnings=tuple(workflow.warnings),
+                error=workflow_error,
+            ),
             tracker_kind=self._tracker.kind,
         )
 
-    def issue_detail(self, identifier: str) -> dict[str, Any] | None:
+    def issue_detail(self, identifier: str) -> IssueDetail | None:
         default_workspace: str | None
         try:
             default_workspace = str(self._workspaces_path(identifier))
@@ -197,11 +201,7 @@ class OrchestratorRuntime:
             except Exception:  # listing logs must never break the API
                 paths = ()
             if paths:
-                detail["logs"] = {
-                    "codex_session_logs": [
-                        {"label": label, "path": path, "url": None} for label, path in paths
-                    ]
-                }
+                detail = replace(detail, logs=log_files(paths))
         return detail
 
     def request_refresh(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import pytest
 
+from symphony.agents.codex.tools import dynamic_tool, tool_call_result
 from symphony.issue import BlockerRef, Issue
 from symphony.tools import ToolContext, ToolResult
 from symphony.trackers import get_profile
@@ -236,8 +237,9 @@ async def test_agent_tool_specs_are_well_formed(harness: TrackerHarness) -> None
         required = schema.get("required", [])
         assert isinstance(required, list) and set(required) <= set(properties), spec.name
         assert isinstance(schema.get("additionalProperties", True), bool | dict)
-        protocol = json.loads(json.dumps(spec.to_protocol()))
-        assert (protocol["name"], protocol["inputSchema"]) == (spec.name, schema)
+        # Serialisable through a backend wire format (Codex dynamic tools).
+        described = json.loads(json.dumps(dynamic_tool(spec)))
+        assert (described["name"], described["inputSchema"]) == (spec.name, schema)
 
 
 async def test_unknown_tool_is_a_failed_result_not_an_exception(harness: TrackerHarness) -> None:
@@ -252,7 +254,7 @@ async def test_unknown_tool_is_a_failed_result_not_an_exception(harness: Tracker
     error = result.output["error"]
     assert "Unsupported dynamic tool" in error["message"]
     assert error["supportedTools"] == [s.name for s in adapter.agent_tool_specs()]
-    json.dumps(result.to_protocol())
+    json.dumps(tool_call_result(result))
     assert harness.provider_requests() == before
 
 

@@ -87,4 +87,4 @@ async def _sandbox_warnings(workflow: Workflow, env: Mapping[str, str]) -> list[
         probe_login_shell=True,
         probe_timeout_s=VALIDATE_PROBE_TIMEOUT_S,
     )
-    return [setup.warning(codex.command)] if setup.broken else []
+    return [setup.warning(codex.command)] if setup.broken and not setup.native.missing else []

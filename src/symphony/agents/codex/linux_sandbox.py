@@ -75,6 +75,9 @@ class NativeCodex:
 
     path: Path | None
     reason: str
+    # The command's program itself is not there: codex will not start at all (codex_not_found),
+    # so a sandbox warning would only add noise.
+    missing: bool = False
 
 
 def native_codex(
@@ -113,7 +116,7 @@ def _native_for_launch(launch: Launch, *, cwd: Path, machine: str | None) -> Nat
         program = _which(launch.program, launch.env.get("PATH", ""), cwd)
     if program is None or not program.is_file():
         where = "" if "/" in launch.program else " on PATH"
-        return NativeCodex(None, f"{launch.program} was not found{where}")
+        return NativeCodex(None, f"{launch.program} was not found{where}", missing=True)
     found = native_for_program(program, machine=machine)
     if found is None:
         return NativeCodex(None, f"no native codex binary was found for {program}")

@@ -30,6 +30,7 @@ from symphony.observability.http.errors import NO_STORE, error_response
 from symphony.observability.http.events import EventHub, encode_json
 from symphony.observability.http.presenter import present_detail, present_state
 from symphony.runtime_view import RuntimeView
+from symphony.view import IssueDetail
 
 log = logging.getLogger("symphony.observability.http")
 
@@ -116,18 +117,16 @@ class Api:
         found = self._detail(identifier)
         if isinstance(found, Response):
             return found
-        logs = found.get("logs") if isinstance(found.get("logs"), dict) else {}
-        entries = logs.get("codex_session_logs") if isinstance(logs, dict) else None
-        entry = entries[index] if isinstance(entries, list) and 0 <= index < len(entries) else None
-        path = entry.get("path") if isinstance(entry, dict) else None
+        logs = found.logs
+        path = logs[index].path if 0 <= index < len(logs) else None
         # Only files the runtime itself lists for this issue are ever served.
-        if not isinstance(path, str) or not await asyncio.to_thread(Path(path).is_file):
+        if path is None or not await asyncio.to_thread(Path(path).is_file):
             return error_response(404, "log_not_found", f"No log file #{index} for {identifier}")
         return FileResponse(
             path, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"}
         )
 
-    def _detail(self, identifier: str) -> dict[str, Any] | Response:
+    def _detail(self, identifier: str) -> IssueDetail | Response:
         try:
             detail = self.view.issue_detail(identifier)
         except Exception as exc:

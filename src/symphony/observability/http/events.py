@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from symphony.logs import kv
 from symphony.observability.http.presenter import present_agent_event, present_state
 from symphony.runtime_view import RuntimeChange, RuntimeView
+from symphony.view import SnapshotChanged
 
 log = logging.getLogger("symphony.observability.http")
 
@@ -51,6 +52,14 @@ class Frame:
             data = encode_json(self._render())
             self._encoded = f"event: {self.kind}\ndata: {data}\n\n".encode()
         return self._encoded
+
+
+def _change_frame(change: RuntimeChange) -> Frame:
+    if isinstance(change, SnapshotChanged):
+        snapshot = change.snapshot
+        return Frame("snapshot", lambda: present_state(snapshot))
+    activity = change
+    return Frame("agent_event", lambda: present_agent_event(activity))
 
 
 class _Client:
@@ -143,12 +152,7 @@ class EventHub:
     def _on_change(self, change: RuntimeChange) -> None:
         if not self._clients:
             return
-        if change.kind == "snapshot":
-            payload = change.payload
-            frame = Frame("snapshot", lambda: present_state(payload))
-        else:
-            payload = change.payload
-            frame = Frame("agent_event", lambda: present_agent_event(payload))
+        frame = _change_frame(change)
         for client in list(self._clients):
             if not client.offer(frame):
                 self._drop(client)

@@ -1,78 +1,66 @@
-"""Adds display fields to what the runtime reports, without changing the runtime's own fields.
+"""Renders the runtime's typed view as API JSON, plus display fields.
 
-The API stays a superset of SPEC §13.7.2: every field the runtime returns passes through untouched;
-we only add ``summary`` (a humanized line, SPEC §13.6) next to raw agent events and fill in
-``url`` for log files the server can stream.
+The JSON itself comes from ``symphony.view_json`` (the one renderer), so the API stays a superset
+of SPEC §13.7.2: every field the runtime reports passes through untouched; we only add
+``summary`` (a humanized line, SPEC §13.6) next to raw agent events and fill in ``url`` for log
+files the server can stream.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from symphony.observability.humanize import summarize_event
+from symphony.view import AgentActivity, IssueDetail, RunningRow, Snapshot, TimelineEvent
+from symphony.view_json import (
+    agent_activity_json,
+    issue_detail_json,
+    running_row_json,
+    snapshot_json,
+    timeline_event_json,
+)
 
 
-def present_state(snapshot: Mapping[str, Any]) -> dict[str, Any]:
-    state = dict(snapshot)
-    running = snapshot.get("running")
-    if isinstance(running, list):
-        state["running"] = [_with_summary(row) for row in running]
+def present_state(snapshot: Snapshot) -> dict[str, Any]:
+    state = snapshot_json(snapshot)
+    state["running"] = [
+        {**running_row_json(row), "summary": row_summary(row)} for row in snapshot.running
+    ]
     return state
 
 
-def present_detail(identifier: str, detail: Mapping[str, Any]) -> dict[str, Any]:
-    result = dict(detail)
-    running = detail.get("running")
-    if isinstance(running, Mapping):
-        result["running"] = _with_summary(running)
-    events = detail.get("recent_events")
-    if isinstance(events, list):
-        result["recent_events"] = [_event_with_summary(e) for e in events]
-    logs = detail.get("logs")
-    if isinstance(logs, Mapping) and isinstance(logs.get("codex_session_logs"), list):
-        entries = []
-        for index, entry in enumerate(logs["codex_session_logs"]):
-            if isinstance(entry, Mapping):
-                entry = dict(entry)
-                if entry.get("url") is None and isinstance(entry.get("path"), str):
-                    entry["url"] = log_url(identifier, index)
-            entries.append(entry)
-        result["logs"] = {**logs, "codex_session_logs": entries}
+def present_detail(identifier: str, detail: IssueDetail) -> dict[str, Any]:
+    result = issue_detail_json(detail)
+    if detail.running is not None:
+        result["running"] = {**result["running"], "summary": row_summary(detail.running)}
+    result["recent_events"] = [
+        {**timeline_event_json(event), "summary": event_summary(event)}
+        for event in detail.recent_events
+    ]
+    result["logs"]["codex_session_logs"] = [
+        {**entry, "url": entry["url"] if entry["url"] is not None else log_url(identifier, index)}
+        for index, entry in enumerate(result["logs"]["codex_session_logs"])
+    ]
     return result
 
 
-def present_agent_event(payload: Mapping[str, Any]) -> dict[str, Any]:
-    presented: dict[str, Any] = _event_with_summary(payload)
-    return presented
+def present_agent_event(activity: AgentActivity) -> dict[str, Any]:
+    return {
+        **agent_activity_json(activity),
+        "summary": summarize_event(activity.event, activity.message),
+    }
 
 
 def log_url(identifier: str, index: int) -> str:
     return f"/api/v1/{quote(identifier, safe='')}/logs/{index}"
 
 
-def _with_summary(row: Any) -> Any:
-    if not isinstance(row, Mapping):
-        return row
-    if not row.get("last_event") and not row.get("last_message"):
-        return {**row, "summary": None}
-    event = row.get("last_event")
-    return {
-        **row,
-        "summary": summarize_event(
-            event if isinstance(event, str) else None, row.get("last_message")
-        ),
-    }
+def row_summary(row: RunningRow) -> str | None:
+    if not row.last_event and not row.last_message:
+        return None
+    return summarize_event(row.last_event, row.last_message)
 
 
-def _event_with_summary(event: Any) -> Any:
-    if not isinstance(event, Mapping):
-        return event
-    if isinstance(event.get("summary"), str):
-        return dict(event)
-    name = event.get("event")
-    return {
-        **event,
-        "summary": summarize_event(name if isinstance(name, str) else None, event.get("message")),
-    }
+def event_summary(event: TimelineEvent) -> str:
+    return summarize_event(event.event, event.message)

@@ -1,8 +1,11 @@
 """Runs the HTTP surface inside the service's own event loop (SPEC §13.7).
 
-uvicorn's ``Server.serve`` would install its own signal handlers and call ``sys.exit`` when the
-port is taken; we bind the socket ourselves (so a bind failure is a clear ``HttpServerError``) and
-drive ``startup``/``shutdown`` directly, leaving signals to the service.
+Only uvicorn's public API is used: ``uvicorn.Config`` and ``uvicorn.Server.serve(sockets=...)``
+(documented), plus the server's public ``started`` and ``should_exit`` flags. We bind the
+listening socket ourselves, so a taken port or an unknown host is a clear ``HttpServerError``
+before anything serves (uvicorn would ``sys.exit``) and the port that ``--port 0`` got is known.
+``serve()`` takes SIGINT/SIGTERM over while it runs; the signals belong to the service, so its
+handlers are put back once uvicorn has started, and again when it has stopped.
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import signal
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
@@ -32,6 +38,8 @@ from symphony.workflow.config import ServerConfig
 log = logging.getLogger("symphony.observability.http")
 
 SHUTDOWN_GRACE_S = 3
+# What ``uvicorn.Server.serve`` takes over while it runs (and restores when it returns).
+_SERVER_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +151,29 @@ def _route_uvicorn_logs() -> None:
             logger.addHandler(_ForwardToSymphony())
 
 
+def _signal_handlers() -> dict[signal.Signals, Any]:
+    """The current Python-level handlers of the signals uvicorn takes (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in _SERVER_SIGNALS}
+
+
+def _restore_signal_handlers(handlers: dict[signal.Signals, Any]) -> None:
+    for sig, handler in handlers.items():
+        if handler is not None and signal.getsignal(sig) is not handler:
+            signal.signal(sig, handler)
+
+
+async def _until_started(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
+    while not server.started:
+        if serving.done():
+            error = serving.exception()
+            raise HttpServerError(
+                f"the HTTP server stopped while starting: {error!r}", code="http_start_failed"
+            ) from error
+        await asyncio.sleep(0.005)
+
+
 async def serve_http(
     view: RuntimeView,
     *,
@@ -166,7 +197,6 @@ async def serve_http(
     _route_uvicorn_logs()
     config = uvicorn.Config(
         app,
-        loop="none",
         lifespan="off",
         log_config=None,
         access_log=False,
@@ -174,14 +204,19 @@ async def serve_http(
         server_header=False,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
-    config.load()
     server = uvicorn.Server(config)
-    server.lifespan = config.lifespan_class(config)  # what Server._serve would have set up
+    handlers = _signal_handlers()
+    serving = asyncio.create_task(server.serve(sockets=[sock]), name="uvicorn")
     try:
-        await server.startup(sockets=[sock])
+        await _until_started(server, serving)
     except BaseException:
+        server.should_exit = True
+        with contextlib.suppress(BaseException):
+            await serving
         sock.close()
         raise
+    finally:
+        _restore_signal_handlers(handlers)
     hub.start()
     url = display_url(host, bound_port)
     log.info("http server listening %s", kv(url=url, host=host, port=bound_port))
@@ -189,10 +224,17 @@ async def serve_http(
         on_bound(url)
     except Exception:
         log.exception("on_bound callback failed %s", kv(url=url))
+    stopping = asyncio.create_task(stop.wait(), name="http-stop")
     try:
-        await stop.wait()
+        await asyncio.wait({stopping, serving}, return_when=asyncio.FIRST_COMPLETED)
+        if serving.done() and not stop.is_set():
+            log.warning("http server stopped on its own %s", kv(url=url))
     finally:
-        hub.close()
+        stopping.cancel()
+        hub.close()  # ends the event streams first, so no connection holds the shutdown up
+        handlers = _signal_handlers()
+        server.should_exit = True
         with contextlib.suppress(Exception):
-            await server.shutdown(sockets=[sock])
+            await serving
+        _restore_signal_handlers(handlers)
         log.info("http server stopped %s", kv(url=url))

@@ -1,0 +1,230 @@
+"""The typed view of the running service that every observability surface reads (SPEC §13.3).
+
+The scheduling core builds these values (``symphony.core.snapshot``); the HTTP API, the event
+stream, the terminal view and the test fakes read them. They are plain data: frozen, slotted
+dataclasses over the standard library, so the pure core may build them. Instants are aware UTC
+``datetime`` values, never strings. How they look on the wire (SPEC §13.7.2) is decided in one
+place only, ``symphony.view_json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+RetryKind = Literal["continuation", "failure"]
+IssueStatus = Literal["running", "retrying", "blocked", "released"]
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    running: int
+    retrying: int
+    # Every blocked issue, also the ones beyond the listed rows.
+    blocked: int
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_concurrent_agents: int
+    by_state: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningRow:
+    """One live agent run (SPEC §4.1.6)."""
+
+    issue_id: str
+    issue_identifier: str
+    issue_url: str | None
+    title: str
+    state: str
+    session_id: str | None
+    thread_id: str | None
+    turn_count: int
+    # The agent process id as the agent client reports it.
+    pid: str | None
+    attempt: int | None
+    last_event: str | None
+    last_message: str | None
+    started_at: datetime
+    last_event_at: datetime | None
+    workspace_path: str | None
+    tokens: Tokens
+
+
+@dataclass(frozen=True, slots=True)
+class RetryRow:
+    """One queued retry (SPEC §4.1.7); ``due_in_ms`` is relative to the snapshot's instant."""
+
+    issue_id: str
+    issue_identifier: str
+    issue_url: str | None
+    attempt: int
+    due_at: datetime
+    due_in_ms: int
+    error: str | None
+    kind: RetryKind
+
+
+@dataclass(frozen=True, slots=True)
+class Blocker:
+    identifier: str | None
+    state: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedRow:
+    """An active, unclaimed issue the scheduler will not dispatch, and why."""
+
+    issue_id: str
+    issue_identifier: str
+    issue_url: str | None
+    title: str
+    state: str
+    reason: str
+    # Only open (non-terminal) blockers.
+    blocked_by: tuple[Blocker, ...]
+    blocked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CodexTotals:
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    # Ended sessions plus the live ones up to the snapshot's instant (SPEC §13.5).
+    seconds_running: float
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An operator-visible error with a stable code; ``at`` is None when it has no moment."""
+
+    code: str
+    message: str
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowStatus:
+    path: str
+    version: int
+    loaded_at: datetime
+    warnings: tuple[str, ...] = ()
+    # A failed reload (the last good config stays in effect) or an unusable tracker config.
+    error: Problem | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerStatus:
+    kind: str | None
+    last_poll_at: datetime | None
+    error: Problem | None
+
+
+@dataclass(frozen=True, slots=True)
+class Polling:
+    interval_ms: int
+    # None while a tick is running.
+    next_poll_at: datetime | None
+    checking: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """``RuntimeView.snapshot()``: a superset of SPEC §13.7.2 ``GET /api/v1/state``."""
+
+    generated_at: datetime
+    counts: Counts
+    limits: Limits
+    running: tuple[RunningRow, ...]
+    retrying: tuple[RetryRow, ...]
+    # At most a bounded number of rows; ``counts.blocked`` counts them all.
+    blocked: tuple[BlockedRow, ...]
+    codex_totals: CodexTotals
+    # The agent's latest rate-limit payload, as it sent it.
+    rate_limits: Mapping[str, Any] | None
+    workflow: WorkflowStatus
+    tracker: TrackerStatus
+    polling: Polling
+
+
+@dataclass(frozen=True, slots=True)
+class LogFile:
+    label: str
+    path: str
+    # Filled in by a surface that can serve the file.
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """One of an issue's recent agent events."""
+
+    at: datetime
+    event: str
+    message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssueDetail:
+    """``RuntimeView.issue_detail()``: SPEC §13.7.2 ``GET /api/v1/<identifier>``.
+
+    ``running``, ``retry`` and ``blocked`` are the issue's rows of the snapshot when it is in that
+    list (the API shows a subset of their fields); ``restart_count`` counts earlier runs.
+    """
+
+    issue_identifier: str
+    issue_id: str
+    status: IssueStatus
+    workspace_path: str | None
+    restart_count: int
+    current_retry_attempt: int | None
+    running: RunningRow | None
+    retry: RetryRow | None
+    blocked: BlockedRow | None
+    logs: tuple[LogFile, ...]
+    recent_events: tuple[TimelineEvent, ...]
+    last_error: str | None
+    issue_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentActivity:
+    """One agent event as listeners see it (``RuntimeChange`` of kind ``agent_event``).
+
+    ``tokens`` holds the thread's absolute token counts by name when the event carried them.
+    """
+
+    issue_id: str
+    issue_identifier: str
+    session_id: str | None = None
+    at: datetime | None = None
+    event: str | None = None
+    message: str | None = None
+    tokens: Mapping[str, int] | None = None
+
+    @property
+    def kind(self) -> Literal["agent_event"]:
+        return "agent_event"
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotChanged:
+    """Scheduling state changed (``RuntimeChange`` of kind ``snapshot``)."""
+
+    snapshot: Snapshot
+
+    @property
+    def kind(self) -> Literal["snapshot"]:
+        return "snapshot"

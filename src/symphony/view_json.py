@@ -1,0 +1,210 @@
+"""The one place that turns the typed view (``symphony.view``) into JSON-safe values.
+
+The shapes are the wire contract of SPEC §13.7.2 (``GET /api/v1/state``,
+``GET /api/v1/<identifier>``) and of the event stream; ``symphony.runtime_view`` documents them.
+Keys keep their order, instants become RFC 3339 UTC strings ending in ``Z``
+(``symphony.issue.format_timestamp``). Surfaces may add display fields to the result (the HTTP
+presenter adds ``summary`` and log ``url``), never change the ones rendered here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from symphony.issue import format_timestamp
+from symphony.view import (
+    AgentActivity,
+    BlockedRow,
+    IssueDetail,
+    LogFile,
+    Problem,
+    RetryRow,
+    RunningRow,
+    Snapshot,
+    TimelineEvent,
+    Tokens,
+)
+
+# The fields of a row that ``GET /api/v1/<identifier>`` shows, in order.
+DETAIL_RUNNING_FIELDS = (
+    "session_id",
+    "turn_count",
+    "state",
+    "started_at",
+    "last_event",
+    "last_message",
+    "last_event_at",
+    "tokens",
+    "pid",
+    "workspace_path",
+)
+DETAIL_RETRY_FIELDS = ("attempt", "due_at", "due_in_ms", "error", "kind")
+DETAIL_BLOCKED_FIELDS = ("state", "reason", "blocked_by", "blocked_at")
+
+
+def tokens_json(tokens: Tokens) -> dict[str, int]:
+    return {
+        "input_tokens": tokens.input_tokens,
+        "output_tokens": tokens.output_tokens,
+        "total_tokens": tokens.total_tokens,
+    }
+
+
+def problem_json(problem: Problem | None) -> dict[str, Any] | None:
+    if problem is None:
+        return None
+    return {"code": problem.code, "message": problem.message, "at": format_timestamp(problem.at)}
+
+
+def running_row_json(row: RunningRow) -> dict[str, Any]:
+    return {
+        "issue_id": row.issue_id,
+        "issue_identifier": row.issue_identifier,
+        "issue_url": row.issue_url,
+        "title": row.title,
+        "state": row.state,
+        "session_id": row.session_id,
+        "thread_id": row.thread_id,
+        "turn_count": row.turn_count,
+        "pid": row.pid,
+        "attempt": row.attempt,
+        "last_event": row.last_event,
+        "last_message": row.last_message,
+        "started_at": format_timestamp(row.started_at),
+        "last_event_at": format_timestamp(row.last_event_at),
+        "workspace_path": row.workspace_path,
+        "tokens": tokens_json(row.tokens),
+    }
+
+
+def retry_row_json(row: RetryRow) -> dict[str, Any]:
+    return {
+        "issue_id": row.issue_id,
+        "issue_identifier": row.issue_identifier,
+        "issue_url": row.issue_url,
+        "attempt": row.attempt,
+        "due_at": format_timestamp(row.due_at),
+        "due_in_ms": row.due_in_ms,
+        "error": row.error,
+        "kind": row.kind,
+    }
+
+
+def blocked_row_json(row: BlockedRow) -> dict[str, Any]:
+    return {
+        "issue_id": row.issue_id,
+        "issue_identifier": row.issue_identifier,
+        "issue_url": row.issue_url,
+        "title": row.title,
+        "state": row.state,
+        "reason": row.reason,
+        "blocked_by": [{"identifier": b.identifier, "state": b.state} for b in row.blocked_by],
+        "blocked_at": format_timestamp(row.blocked_at),
+    }
+
+
+def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
+    """``GET /api/v1/state`` and the event stream's ``snapshot`` event (before display fields)."""
+    totals = snapshot.codex_totals
+    workflow = snapshot.workflow
+    tracker = snapshot.tracker
+    polling = snapshot.polling
+    return {
+        "generated_at": format_timestamp(snapshot.generated_at),
+        "counts": {
+            "running": snapshot.counts.running,
+            "retrying": snapshot.counts.retrying,
+            "blocked": snapshot.counts.blocked,
+        },
+        "limits": {
+            "max_concurrent_agents": snapshot.limits.max_concurrent_agents,
+            "by_state": dict(snapshot.limits.by_state),
+        },
+        "running": [running_row_json(row) for row in snapshot.running],
+        "retrying": [retry_row_json(row) for row in snapshot.retrying],
+        "blocked": [blocked_row_json(row) for row in snapshot.blocked],
+        "codex_totals": {
+            "input_tokens": totals.input_tokens,
+            "output_tokens": totals.output_tokens,
+            "total_tokens": totals.total_tokens,
+            "seconds_running": totals.seconds_running,
+        },
+        "rate_limits": dict(snapshot.rate_limits) if snapshot.rate_limits is not None else None,
+        "workflow": {
+            "path": workflow.path,
+            "version": workflow.version,
+            "loaded_at": format_timestamp(workflow.loaded_at),
+            "warnings": list(workflow.warnings),
+            "error": problem_json(workflow.error),
+        },
+        "tracker": {
+            "kind": tracker.kind,
+            "last_poll_at": format_timestamp(tracker.last_poll_at),
+            "error": problem_json(tracker.error),
+        },
+        "polling": {
+            "interval_ms": polling.interval_ms,
+            "next_poll_at": format_timestamp(polling.next_poll_at),
+            "checking": polling.checking,
+        },
+    }
+
+
+def log_file_json(log: LogFile) -> dict[str, Any]:
+    return {"label": log.label, "path": log.path, "url": log.url}
+
+
+def timeline_event_json(event: TimelineEvent) -> dict[str, Any]:
+    return {"at": format_timestamp(event.at), "event": event.event, "message": event.message}
+
+
+def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {key: row[key] for key in keys}
+
+
+def detail_running_json(row: RunningRow) -> dict[str, Any]:
+    return _pick(running_row_json(row), DETAIL_RUNNING_FIELDS)
+
+
+def issue_detail_json(detail: IssueDetail) -> dict[str, Any]:
+    """``GET /api/v1/<identifier>`` (before display fields)."""
+    return {
+        "issue_identifier": detail.issue_identifier,
+        "issue_id": detail.issue_id,
+        "status": detail.status,
+        "workspace": {"path": detail.workspace_path},
+        "attempts": {
+            "restart_count": detail.restart_count,
+            "current_retry_attempt": detail.current_retry_attempt,
+        },
+        "running": detail_running_json(detail.running) if detail.running is not None else None,
+        "retry": (
+            _pick(retry_row_json(detail.retry), DETAIL_RETRY_FIELDS)
+            if detail.retry is not None
+            else None
+        ),
+        "blocked": (
+            _pick(blocked_row_json(detail.blocked), DETAIL_BLOCKED_FIELDS)
+            if detail.blocked is not None
+            else None
+        ),
+        "logs": {"codex_session_logs": [log_file_json(log) for log in detail.logs]},
+        "recent_events": [timeline_event_json(event) for event in detail.recent_events],
+        "last_error": detail.last_error,
+        "tracked": {"issue_url": detail.issue_url},
+    }
+
+
+def agent_activity_json(activity: AgentActivity) -> dict[str, Any]:
+    """The event stream's ``agent_event`` (before display fields); ``tokens`` only when known."""
+    rendered: dict[str, Any] = {
+        "issue_id": activity.issue_id,
+        "issue_identifier": activity.issue_identifier,
+        "session_id": activity.session_id,
+        "at": format_timestamp(activity.at),
+        "event": activity.event,
+        "message": activity.message,
+    }
+    if activity.tokens is not None:
+        rendered["tokens"] = dict(activity.tokens)
+    return rendered
