@@ -463,4 +463,4 @@ def test_validate_is_quiet_without_a_sandbox_or_off_linux(
 
 def test_validate_leaves_a_missing_codex_to_its_own_error(validate: Callable[..., str]) -> None:
     # codex will not start at all (codex_not_found): "every command fails" would mislead.
-    assert sandbox_warnings(validate("my-agent app-server")) == []
+    assert sandbox_warnings(validate("codex app-server")) == []
