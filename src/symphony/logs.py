@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from symphony.timefmt import format_timestamp
+
 ROOT_LOGGER = "symphony"
 LOG_FILE_NAME = "symphony.log"
 MAX_LOG_BYTES = 10 * 1024 * 1024
@@ -101,12 +103,9 @@ class KeyValueFormatter(logging.Formatter):
     """``ts=... level=... logger=... msg`` with the exception folded onto the same line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        ts = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        ts = format_timestamp(datetime.fromtimestamp(record.created, UTC), timespec="milliseconds")
         message = record.getMessage()
-        line = (
-            f"ts={ts.replace('+00:00', 'Z')} level={record.levelname.lower()} "
-            f"logger={record.name} {message}"
-        )
+        line = f"ts={ts} level={record.levelname.lower()} logger={record.name} {message}"
         if record.exc_info:
             exc_text = self.formatException(record.exc_info)
             line += " exception=" + format_value(exc_text)

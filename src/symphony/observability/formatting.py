@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from symphony.issue import parse_timestamp
+from symphony.timefmt import parse_timestamp
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -95,12 +95,7 @@ def format_countdown(seconds: float) -> str:
     return format_duration(seconds)
 
 
-def parse_time(value: Any) -> datetime | None:
-    return parse_timestamp(value)
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+parse_time = parse_timestamp
 
 
 def seconds_between(start: Any, end: datetime) -> float | None:

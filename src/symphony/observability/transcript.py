@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from symphony.logs import REDACTOR, kv
+from symphony.timefmt import format_timestamp
 from symphony.workspace.keys import workspace_key
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ _ATTEMPT_FILE = re.compile(r"^(\d{8}T\d{6}Z)-attempt-(\d+)(?:-\d+)?\.log$")
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_timestamp(moment, timespec="milliseconds")
 
 
 class FileTranscript:

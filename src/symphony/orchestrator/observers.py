@@ -12,8 +12,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from symphony.issue import Issue, format_timestamp
+from symphony.issue import Issue
 from symphony.runtime_view import RuntimeChange
+from symphony.timefmt import format_timestamp
 
 log = logging.getLogger("symphony.orchestrator")
 

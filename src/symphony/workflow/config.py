@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from symphony.issue import normalize_label, normalize_state
 from symphony.workflow.errors import ConfigError
 
 DEFAULT_CODEX_COMMAND = "codex app-server"
@@ -106,7 +107,7 @@ class TrackerConfig(_Section):
             if not isinstance(item, str):
                 raise ValueError(f"every label must be a string (got {item!r})")
             # A blank label is kept as "" so that it matches no issue (SPEC §5.3.1).
-            norm = item.strip().lower()
+            norm = normalize_label(item)
             if norm not in out:
                 out.append(norm)
         return tuple(out)
@@ -168,7 +169,7 @@ def _by_state(value: Any, info: ValidationInfo) -> dict[str, int]:
                 f"{where}: ignored, the limit must be a positive integer (got {limit!r})"
             )
             continue
-        out[key.strip().lower()] = limit
+        out[normalize_state(key)] = limit
     return out
 
 
@@ -182,11 +183,6 @@ class AgentConfig(_Section):
     @classmethod
     def _states(cls, value: Any, info: ValidationInfo) -> dict[str, int]:
         return _by_state(value, info)
-
-    def limit_for_state(self, state: str) -> int:
-        return self.max_concurrent_agents_by_state.get(
-            state.strip().lower(), self.max_concurrent_agents
-        )
 
 
 class CodexConfig(_Section):
