@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from symphony.text import clip
 from symphony.timefmt import parse_timestamp
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
@@ -26,13 +27,8 @@ def clean_text(text: str) -> str:
 
 
 def truncate(text: str, limit: int) -> str:
-    if limit <= 0:
-        return ""
-    if len(text) <= limit:
-        return text
-    if limit <= 3:
-        return text[:limit]
-    return text[: limit - 3] + "..."
+    """``clip`` with the plain ``...`` the terminal dashboard and previews use."""
+    return clip(text, limit, marker="...")
 
 
 def as_int(value: Any) -> int | None:

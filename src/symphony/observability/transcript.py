@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from symphony.logs import REDACTOR, kv
+from symphony.text import clip
 from symphony.timefmt import format_timestamp
 from symphony.workspace.keys import workspace_key
 
@@ -78,9 +79,8 @@ class FileTranscript:
             self._dropped += 1
             return
         text = REDACTOR.redact(line.rstrip("\r\n"))
-        if len(text) > self._max_line:
-            extra = len(text) - self._max_line
-            text = f"{text[: self._max_line]}… [{extra} more characters]"
+        extra = len(text) - self._max_line
+        text = clip(text, self._max_line, marker=f"… [{extra} more characters]", within=False)
         record = f"{_stamp(self._clock())} {stream:<6} {text}\n"
         size = len(record.encode("utf-8", "replace"))
         if self._written + size > self._max_bytes:

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from symphony.issue import normalize_label, normalize_state
+from symphony.text import clip
 from symphony.workflow.errors import ConfigError
 
 DEFAULT_CODEX_COMMAND = "codex app-server"
@@ -355,7 +356,7 @@ def _show(key: str, value: Any) -> str:
     if SECRETISH_KEY.search(key):
         return "<redacted>"
     text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return clip(text, 80, marker="...")
 
 
 def _did_you_mean(word: str, choices: Any) -> str:

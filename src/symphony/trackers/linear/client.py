@@ -19,6 +19,7 @@ import httpx
 
 from symphony import __version__
 from symphony.logs import kv
+from symphony.text import clip
 from symphony.trackers.base import (
     MISSING_TRACKER_SECRET,
     TRACKER_REQUEST,
@@ -32,6 +33,8 @@ from symphony.trackers.linear.settings import LinearSettings
 log = logging.getLogger("symphony.trackers.linear")
 
 BODY_SUMMARY_CHARS = 500
+# Marks a cut body; the cut keeps the whole budget and this follows it.
+TRUNCATED = "...<truncated>"
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -167,9 +170,7 @@ class LinearClient:
 
     def summarize(self, text: str) -> str:
         flat = _WHITESPACE.sub(" ", self.scrub(text)).strip() or "(empty body)"
-        if len(flat) > BODY_SUMMARY_CHARS:
-            return flat[:BODY_SUMMARY_CHARS] + "...<truncated>"
-        return flat
+        return clip(flat, BODY_SUMMARY_CHARS, marker=TRUNCATED, within=False)
 
     def cooldown_remaining_ms(self) -> int | None:
         if self._cooldown_until is None:
