@@ -27,7 +27,12 @@ from symphony.trackers.base import (
     TRACKER_STATUS,
     TrackerError,
 )
-from symphony.trackers.linear.rate_limit import RateLimit, detect_rate_limit, rate_limit_error
+from symphony.trackers.linear.rate_limit import (
+    RateLimit,
+    detect_rate_limit,
+    has_error_code,
+    rate_limit_error,
+)
 from symphony.trackers.linear.settings import LinearSettings
 
 log = logging.getLogger("symphony.trackers.linear")
@@ -159,7 +164,7 @@ class LinearClient:
         log.warning(
             "linear request failed %s", kv(operation=operation, status=raw.status, body=summary)
         )
-        if raw.status in (401, 403) or _has_error_code(raw.payload, "AUTHENTICATION_ERROR"):
+        if raw.status in (401, 403) or has_error_code(raw.payload, "AUTHENTICATION_ERROR"):
             message = (
                 f"Linear rejected the API key (HTTP {raw.status}) for {operation}: check "
                 "tracker.provider.api_key / LINEAR_API_KEY"
@@ -214,14 +219,3 @@ class LinearClient:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
-
-
-def _has_error_code(payload: Any, code: str) -> bool:
-    errors = payload.get("errors") if isinstance(payload, dict) else None
-    if not isinstance(errors, list):
-        return False
-    for error in errors:
-        ext = error.get("extensions") if isinstance(error, dict) else None
-        if isinstance(ext, dict) and str(ext.get("code", "")).upper() == code:
-            return True
-    return False
