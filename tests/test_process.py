@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from symphony.process import child_environment, spawn_login_shell, terminate_group
+from tests.support.waiting import wait_until
 
 
 def _alive(pid: int) -> bool:
@@ -28,11 +29,8 @@ async def test_terminate_group_kills_grandchildren(tmp_path: Path) -> None:
     assert _alive(grandchild)
     await terminate_group(proc, grace_s=1.0)
     assert proc.returncode is not None
-    for _ in range(100):  # bounded: init reaps the orphan shortly after the kill
-        if not _alive(grandchild):
-            break
-        await asyncio.sleep(0.02)
-    assert not _alive(grandchild)
+    # Init reaps the orphan shortly after the kill.
+    await wait_until(lambda: not _alive(grandchild), "the grandchild to be gone", timeout=2.0)
 
 
 async def test_stripped_secret_cannot_come_back_from_login_profile(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from symphony.agents.codex.tools import ToolRegistry
 from symphony.tools import ToolContext, ToolResult, ToolSpec
 from symphony.workflow.config import CodexConfig
 from tests.agents.conftest import FAKE_CODEX, FakeCodexFactory, make_issue, read_log
+from tests.support.waiting import wait_until
 
 RESPOND_TURN: dict[str, Any] = {"respond": {"turn": {"id": "$TURN", "status": "inProgress"}}}
 ISSUE = make_issue()
@@ -499,8 +500,5 @@ async def test_stop_kills_what_the_app_server_left_in_its_group(
     sleeper = int(pid_file.read_text())
     assert not _gone(sleeper)
     await session.stop()
-    for _ in range(100):  # bounded: the kill is delivered asynchronously
-        if _gone(sleeper):
-            break
-        await asyncio.sleep(0.02)
-    assert _gone(sleeper)
+    # The kill is delivered asynchronously.
+    await wait_until(lambda: _gone(sleeper), "the background sleeper to be killed", timeout=2.0)

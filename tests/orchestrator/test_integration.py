@@ -17,9 +17,9 @@ from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.service import codex_continuation, start_codex_session
 from symphony.workspace import WorkspaceManager
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
+from tests.support.waiting import wait_until
 
 from .conftest import StoreFactory
-from .fakes import wait_for
 
 FAKE = Path(__file__).with_name("fake_app_server.py")
 
@@ -74,13 +74,13 @@ async def test_agent_works_the_issue_and_moves_it_with_its_tool(
     runtime = runtime_for(store, board, tmp_path / "logs")
     try:
         await runtime.start()
-        await wait_for(lambda: board.issues["id-1"].state == "Human Review", timeout=20)
-        await wait_for(lambda: runtime.state.completed == {"id-1"}, timeout=20)
+        await wait_until(lambda: board.issues["id-1"].state == "Human Review", timeout=20)
+        await wait_until(lambda: runtime.state.completed == {"id-1"}, timeout=20)
         snap = runtime.snapshot()
         assert snap["codex_totals"]["total_tokens"] > 0
         assert snap["rate_limits"] is not None
         # The continuation retry re-checks the issue and releases it (no longer active).
-        await wait_for(lambda: not runtime.state.claimed, timeout=10)
+        await wait_until(lambda: not runtime.state.claimed, timeout=10)
         workspace = ws_root / "MT-1"
         assert (workspace / "created.txt").read_text() == "created\n"
         assert (workspace / "after_run.txt").read_text() == "ran\n"
@@ -110,7 +110,7 @@ async def test_terminal_issue_kills_the_agent_runs_after_run_and_removes_the_wor
     runtime = runtime_for(store, board, tmp_path / "logs")
     try:
         await runtime.start()
-        await wait_for(
+        await wait_until(
             lambda: (
                 bool(runtime.snapshot()["running"])
                 and runtime.snapshot()["running"][0]["pid"] is not None
@@ -121,7 +121,7 @@ async def test_terminal_issue_kills_the_agent_runs_after_run_and_removes_the_wor
         assert _alive(pid)
         board.move("id-2", "Done")
         runtime.request_refresh()
-        await wait_for(lambda: not (ws_root / "MT-2").exists(), timeout=20)
+        await wait_until(lambda: not (ws_root / "MT-2").exists(), timeout=20)
         assert not _alive(pid)
         assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0, "blocked": 0}
     finally:
@@ -135,7 +135,7 @@ async def test_shutdown_kills_agents_and_runs_after_run(
     store = make_store(front(command("--rate", "20", "--turn-seconds", "60")))
     runtime = runtime_for(store, board, tmp_path / "logs")
     await runtime.start()
-    await wait_for(
+    await wait_until(
         lambda: (
             bool(runtime.snapshot()["running"])
             and runtime.snapshot()["running"][0]["pid"] is not None
@@ -157,7 +157,7 @@ async def test_continuation_turns_share_one_app_server_and_thread(
     runtime = runtime_for(store, board, tmp_path / "logs")
     try:
         await runtime.start()
-        await wait_for(lambda: runtime.state.completed == {"id-4"}, timeout=20)
+        await wait_until(lambda: runtime.state.completed == {"id-4"}, timeout=20)
         transcript = Path(runtime.issue_detail("MT-4")["logs"]["codex_session_logs"][0]["path"])  # type: ignore[index]
         sent = [line for line in transcript.read_text().splitlines() if " send " in line]
         turn_starts = [line for line in sent if '"turn/start"' in line]

@@ -7,10 +7,11 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.waiting import wait_until_sync
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE = Path(__file__).with_name("fake_app_server.py")
@@ -69,11 +70,12 @@ Work on {{{{ issue.identifier }}}}
     )
     try:
         transcript = tmp_path / "logs" / "agents" / "SVC-1" / "latest.log"
-        deadline = time.monotonic() + 30
-        while not (transcript.exists() and "turn/started" in transcript.read_text()):
+
+        def turn_started() -> bool:
             assert proc.poll() is None, proc.communicate()[0]
-            assert time.monotonic() < deadline, "the agent never started its turn"
-            time.sleep(0.05)
+            return transcript.exists() and "turn/started" in transcript.read_text()
+
+        wait_until_sync(turn_started, "the agent to start its turn", timeout=30)
         pids = {
             int(p.name)
             for p in Path("/proc").iterdir()

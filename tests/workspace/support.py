@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +42,3 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != "Z"
-
-
-async def wait_until(condition: Callable[[], bool], *, timeout_s: float = 10.0) -> bool:
-    """Poll ``condition`` until it holds or ``timeout_s`` passes; returns its last value."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() >= deadline:
-            return condition()
-        await asyncio.sleep(0.02)
-    return True
