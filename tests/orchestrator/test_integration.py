@@ -16,6 +16,7 @@ from symphony.observability.transcript import AgentLogs
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.service import codex_continuation, start_codex_session
 from symphony.workspace import WorkspaceManager
+from tests.support.loop_clock import FakeLoopClock
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
 from tests.support.waiting import wait_until
 
@@ -46,7 +47,11 @@ codex:
 """
 
 
-def runtime_for(store: object, board: MemoryBoard, logs: Path) -> OrchestratorRuntime:
+def runtime_for(
+    store: object, board: MemoryBoard, logs: Path, clock: FakeLoopClock
+) -> OrchestratorRuntime:
+    # The clock moves only when a test says: the real agent process takes real time, and no
+    # poll or stall check may overtake it.
     return OrchestratorRuntime(
         store,  # type: ignore[arg-type]
         workspaces=WorkspaceManager(),
@@ -54,6 +59,7 @@ def runtime_for(store: object, board: MemoryBoard, logs: Path) -> OrchestratorRu
         continuation=codex_continuation,
         adapter_factory=lambda _wf: MemoryAdapter(board),
         agent_logs=AgentLogs(logs),
+        clock=clock,
     )
 
 
@@ -64,14 +70,19 @@ def todo(n: int) -> Issue:
 
 
 async def test_agent_works_the_issue_and_moves_it_with_its_tool(
-    make_store: StoreFactory, board: MemoryBoard, ws_root: Path, tmp_path: Path
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    ws_root: Path,
+    tmp_path: Path,
+    loop_clock: FakeLoopClock,
 ) -> None:
     board.put(todo(1))
     # A slow poll: reconciliation would otherwise race the worker's own normal exit once the
-    # agent has moved the issue (either outcome is correct; this test follows the normal exit).
+    # agent has moved the issue (either outcome is correct; this test follows the normal exit),
+    # should the clock be moved that far.
     agent = command("--rate", "50", "--turn-seconds", "0.3", "--move-to", "Human Review")
     store = make_store(front(agent), poll_ms=600_000)
-    runtime = runtime_for(store, board, tmp_path / "logs")
+    runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
     try:
         await runtime.start()
         await wait_until(lambda: board.issues["id-1"].state == "Human Review", timeout=20)
@@ -79,7 +90,9 @@ async def test_agent_works_the_issue_and_moves_it_with_its_tool(
         snap = runtime.snapshot()
         assert snap["codex_totals"]["total_tokens"] > 0
         assert snap["rate_limits"] is not None
-        # The continuation retry re-checks the issue and releases it (no longer active).
+        # One second on: the continuation retry re-checks the issue and releases it (no longer
+        # active).
+        loop_clock.advance(1.0)
         await wait_until(lambda: not runtime.state.claimed, timeout=10)
         workspace = ws_root / "MT-1"
         assert (workspace / "created.txt").read_text() == "created\n"
@@ -103,11 +116,15 @@ def _alive(pid: int) -> bool:
 
 
 async def test_terminal_issue_kills_the_agent_runs_after_run_and_removes_the_workspace(
-    make_store: StoreFactory, board: MemoryBoard, ws_root: Path, tmp_path: Path
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    ws_root: Path,
+    tmp_path: Path,
+    loop_clock: FakeLoopClock,
 ) -> None:
     board.put(todo(2))
     store = make_store(front(command("--rate", "20", "--turn-seconds", "60")))
-    runtime = runtime_for(store, board, tmp_path / "logs")
+    runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
     try:
         await runtime.start()
         await wait_until(
@@ -129,11 +146,15 @@ async def test_terminal_issue_kills_the_agent_runs_after_run_and_removes_the_wor
 
 
 async def test_shutdown_kills_agents_and_runs_after_run(
-    make_store: StoreFactory, board: MemoryBoard, ws_root: Path, tmp_path: Path
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    ws_root: Path,
+    tmp_path: Path,
+    loop_clock: FakeLoopClock,
 ) -> None:
     board.put(todo(3))
     store = make_store(front(command("--rate", "20", "--turn-seconds", "60")))
-    runtime = runtime_for(store, board, tmp_path / "logs")
+    runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
     await runtime.start()
     await wait_until(
         lambda: (
@@ -149,12 +170,12 @@ async def test_shutdown_kills_agents_and_runs_after_run(
 
 
 async def test_continuation_turns_share_one_app_server_and_thread(
-    make_store: StoreFactory, board: MemoryBoard, tmp_path: Path
+    make_store: StoreFactory, board: MemoryBoard, tmp_path: Path, loop_clock: FakeLoopClock
 ) -> None:
     board.put(todo(4))
     extra = front(command("--rate", "50", "--turn-seconds", "0.1")) + "agent:\n  max_turns: 2\n"
     store = make_store(extra)
-    runtime = runtime_for(store, board, tmp_path / "logs")
+    runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
     try:
         await runtime.start()
         await wait_until(lambda: runtime.state.completed == {"id-4"}, timeout=20)

@@ -1,4 +1,5 @@
-"""The asyncio runtime with fake workspaces/agents and the in-memory tracker (real timers)."""
+"""The asyncio runtime with fake workspaces/agents and the in-memory tracker, on a fake loop clock
+that moves to the next timer whenever a wait polls in vain (`following_clock`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.runtime_view import RuntimeChange, RuntimeView
 from symphony.trackers.base import TrackerError
 from symphony.workflow.store import Workflow
+from tests.support.loop_clock import FakeLoopClock
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
 from tests.support.waiting import wait_until
 
 from .conftest import StoreFactory
-from .fakes import FakeAgents, FakeSession, FakeWorkspaces
+from .fakes import FakeAgents, FakeSession, FakeWorkspaces, complete_turn
 
 Make = Callable[..., OrchestratorRuntime]
 
@@ -177,8 +179,15 @@ async def test_normal_exit_continues_after_one_second(
     make_runtime: Make,
     board: MemoryBoard,
     agents: FakeAgents,
+    loop_clock: FakeLoopClock,
 ) -> None:
     board.put(todo(1))
+
+    async def quarter_second_turn(session: FakeSession, prompt: str, turn: int) -> None:
+        loop_clock.advance(0.25)
+        await complete_turn(session, prompt, turn)
+
+    agents.default_script = quarter_second_turn
     runtime = make_runtime(make_store("agent:\n  max_turns: 2"))
     await runtime.start()
     await wait_until(lambda: runtime.snapshot()["counts"]["retrying"] == 1)
