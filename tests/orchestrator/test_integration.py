@@ -4,7 +4,6 @@ JSONL to a fake app-server process, per-issue transcripts, and the in-memory tra
 from __future__ import annotations
 
 import asyncio
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from symphony.service import codex_continuation, start_codex_session
 from symphony.workspace import WorkspaceManager
 from tests.support.loop_clock import FakeLoopClock
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
+from tests.support.processes import alive
 from tests.support.waiting import wait_until
 
 from .conftest import StoreFactory
@@ -106,15 +106,6 @@ async def test_agent_works_the_issue_and_moves_it_with_its_tool(
         await runtime.stop()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
-
-
 async def test_terminal_issue_kills_the_agent_runs_after_run_and_removes_the_workspace(
     make_store: StoreFactory,
     board: MemoryBoard,
@@ -135,11 +126,11 @@ async def test_terminal_issue_kills_the_agent_runs_after_run_and_removes_the_wor
             timeout=20,
         )
         pid = int(runtime.snapshot()["running"][0]["pid"])
-        assert _alive(pid)
+        assert alive(pid)
         board.move("id-2", "Done")
         runtime.request_refresh()
         await wait_until(lambda: not (ws_root / "MT-2").exists(), timeout=20)
-        assert not _alive(pid)
+        assert not alive(pid)
         assert runtime.snapshot()["counts"] == {"running": 0, "retrying": 0, "blocked": 0}
     finally:
         await runtime.stop()
@@ -165,7 +156,7 @@ async def test_shutdown_kills_agents_and_runs_after_run(
     )
     pid = int(runtime.snapshot()["running"][0]["pid"])
     await asyncio.wait_for(runtime.stop(), timeout=20)
-    assert not _alive(pid)
+    assert not alive(pid)
     assert (ws_root / "MT-3" / "after_run.txt").read_text() == "ran\n"
 
 

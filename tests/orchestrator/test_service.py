@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import alive
 from tests.support.waiting import wait_until_sync
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,15 +26,6 @@ board.put(Issue(id="id-1", identifier="SVC-1", title="Serve", state="Todo", disp
 from symphony.cli import main
 sys.exit(main(sys.argv[1:]))
 """
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -89,7 +81,7 @@ Work on {{{{ issue.identifier }}}}
             proc.kill()
     assert proc.returncode == 0, out
     assert (root / "SVC-1" / "after_run.txt").read_text() == "stopped\n"
-    assert not any(_alive(pid) for pid in pids)
+    assert not any(alive(pid) for pid in pids)
     assert "symphony stopped" in out
 
 

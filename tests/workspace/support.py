@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 from symphony.issue import Issue
@@ -28,17 +26,3 @@ def make_issue(identifier: str = "MT-1", **overrides: Any) -> Issue:
 
 def make_hooks(**scripts: Any) -> HooksConfig:
     return HooksConfig(**scripts)
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` runs; a zombie (killed, not yet reaped) counts as gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        state = stat.read_text().rsplit(")", 1)[-1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"

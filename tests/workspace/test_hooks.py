@@ -14,11 +14,11 @@ import pytest
 from symphony.issue import Issue
 from symphony.workspace import WorkspaceError, WorkspaceManager
 from symphony.workspace.hooks import OUTPUT_TAIL_BYTES, run_hook
+from tests.support.processes import alive
 from tests.support.waiting import wait_until
 from tests.workspace.support import (
     SECRET_NAME,
     SECRET_VALUE,
-    alive,
     make_hooks,
     make_issue,
 )
