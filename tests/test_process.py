@@ -5,16 +5,8 @@ import os
 from pathlib import Path
 
 from symphony.process import child_environment, spawn_login_shell, terminate_group
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); it is gone for our purposes once its state is Z.
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+from tests.support.processes import alive
+from tests.support.waiting import wait_until
 
 
 async def test_terminate_group_kills_grandchildren(tmp_path: Path) -> None:
@@ -25,14 +17,11 @@ async def test_terminate_group_kills_grandchildren(tmp_path: Path) -> None:
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), timeout=10)
     grandchild = int(line)
-    assert _alive(grandchild)
+    assert alive(grandchild)
     await terminate_group(proc, grace_s=1.0)
     assert proc.returncode is not None
-    for _ in range(100):  # bounded: init reaps the orphan shortly after the kill
-        if not _alive(grandchild):
-            break
-        await asyncio.sleep(0.02)
-    assert not _alive(grandchild)
+    # Init reaps the orphan shortly after the kill.
+    await wait_until(lambda: not alive(grandchild), "the grandchild to be gone", timeout=2.0)
 
 
 async def test_stripped_secret_cannot_come_back_from_login_profile(tmp_path: Path) -> None:

@@ -7,13 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+# Re-exported: modules outside this change still import the formatter from here.
+from symphony.timefmt import format_timestamp as format_timestamp
 
 
 def normalize_state(state: str) -> str:
     """States compare after trim + lowercase (SPEC §4.2)."""
     return state.strip().lower()
+
+
+def normalize_label(label: str) -> str:
+    """Labels compare after trim + lowercase (SPEC §11.3)."""
+    return label.strip().lower()
 
 
 def normalize_labels(labels: Iterable[object]) -> tuple[str, ...]:
@@ -22,10 +30,19 @@ def normalize_labels(labels: Iterable[object]) -> tuple[str, ...]:
     for label in labels:
         if not isinstance(label, str):
             continue
-        norm = label.strip().lower()
+        norm = normalize_label(label)
         if norm:
             seen.setdefault(norm, None)
     return tuple(seen)
+
+
+def missing_labels(labels: Iterable[object], required: Iterable[str]) -> list[str]:
+    """The required labels, normalized, that ``labels`` lacks (SPEC §8.2).
+
+    A blank required label matches no issue (SPEC §5.3.1), so it is always missing (as ``""``).
+    """
+    have = set(normalize_labels(labels))
+    return [norm for norm in map(normalize_label, required) if not norm or norm not in have]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,40 +101,9 @@ class Issue:
         }
 
 
-def format_timestamp(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def parse_timestamp(value: object) -> datetime | None:
-    """RFC 3339 instant or None; unusable values normalize to None (SPEC §11.3)."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return None
-    return parsed.astimezone(UTC)
-
-
 def issue_routable(issue: Issue, required_labels: Sequence[str]) -> bool:
     """SPEC §8.2: adapter says dispatchable and every required label is present.
 
     A blank required label matches no issue (SPEC §5.3.1).
     """
-    if not issue.dispatchable:
-        return False
-    have = set(normalize_labels(issue.labels))
-    for label in required_labels:
-        norm = label.strip().lower()
-        if not norm or norm not in have:
-            return False
-    return True
+    return issue.dispatchable and not missing_labels(issue.labels, required_labels)

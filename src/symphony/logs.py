@@ -36,6 +36,8 @@ from structlog.contextvars import bind_contextvars, bound_contextvars, get_conte
 from structlog.stdlib import BoundLogger, ProcessorFormatter
 from structlog.typing import EventDict, Processor
 
+from symphony.timefmt import format_timestamp
+
 ROOT_LOGGER = "symphony"
 LOG_FILE_NAME = "symphony.log"
 MAX_LOG_BYTES = 10 * 1024 * 1024
@@ -281,10 +283,10 @@ _TRACEBACKS = logging.Formatter()
 def _line_fields(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
     """``ts, level, logger, message, <fields>, exception`` from the record and the event."""
     record: logging.LogRecord = event_dict["_record"]
-    ts = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+    ts = format_timestamp(datetime.fromtimestamp(record.created, UTC), timespec="milliseconds")
     from_kv = "_message" in event_dict
     line: dict[str, Any] = {
-        "ts": ts.replace("+00:00", "Z"),
+        "ts": ts,
         "level": record.levelname.lower(),
         "logger": record.name,
         "message": str(event_dict["_message"] if from_kv else event_dict.get("event", "")),

@@ -1,7 +1,8 @@
 """The session against the REAL codex binary (pinned 0.169.0), fully offline.
 
 codex talks to tests/support/fake_model.py on 127.0.0.1 through a custom provider configured in
-a per-test absolute CODEX_HOME (docs/codex-app-server.md §8-9); HOME is a clean temp dir.
+a per-test absolute CODEX_HOME (docs/codex.md, "Testing against the real binary"); HOME is a
+clean temp dir.
 """
 
 from __future__ import annotations

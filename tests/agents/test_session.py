@@ -7,7 +7,6 @@ The real codex binary is exercised in test_codex_real.py.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,8 @@ from symphony.agents.tools import ToolRegistry
 from symphony.tools import ToolContext, ToolResult, ToolSpec
 from symphony.workflow.config import CodexConfig
 from tests.agents.conftest import FAKE_CODEX, FakeCodexFactory, make_issue, read_log
+from tests.support.processes import alive
+from tests.support.waiting import wait_until
 
 RESPOND_TURN: dict[str, Any] = {"respond": {"turn": {"id": "$TURN", "status": "inProgress"}}}
 ISSUE = make_issue()
@@ -65,15 +66,6 @@ async def _start(
         transcript=rec,
         env=env,
     )
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    return not stat.exists() or stat.read_text().split(")")[-1].split()[0] == "Z"
 
 
 async def test_handshake_turn_and_continuation_on_one_process(
@@ -117,7 +109,7 @@ async def test_handshake_turn_and_continuation_on_one_process(
     assert recorder.names().count(events.SESSION_STARTED) == 2
     assert recorder.names().count(events.TURN_COMPLETED) == 2
     assert all(e.pid == session.pid for e in recorder.events)
-    assert session.pid is not None and _gone(session.pid)
+    assert session.pid is not None and not alive(session.pid)
 
 
 async def test_command_not_found_is_codex_not_found(
@@ -499,10 +491,7 @@ async def test_stop_kills_what_the_app_server_left_in_its_group(
     )
     session = await _start(CodexConfig(command=command), workspace, clean_env)
     sleeper = int(pid_file.read_text())
-    assert not _gone(sleeper)
+    assert alive(sleeper)
     await session.stop()
-    for _ in range(100):  # bounded: the kill is delivered asynchronously
-        if _gone(sleeper):
-            break
-        await asyncio.sleep(0.02)
-    assert _gone(sleeper)
+    # The kill is delivered asynchronously.
+    await wait_until(lambda: not alive(sleeper), "the background sleeper to be killed", timeout=2.0)

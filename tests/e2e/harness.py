@@ -31,13 +31,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 import yaml
 
 from tests.support.fake_model import FAKE_API_KEY_ENV, RecordedRequest, Reply, write_codex_home
+from tests.support.waiting import WaitTimedOut, wait_until_sync
 
 REPO = Path(__file__).resolve().parents[2]
 CODEX_BIN = Path(
@@ -51,7 +52,6 @@ START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 45.0
 POLL_INTERVAL_S = 0.05
 
-T = TypeVar("T")
 Snapshot = dict[str, Any]
 
 
@@ -66,27 +66,6 @@ def require_codex() -> Path:
     if not CODEX_BIN.exists():
         pytest.skip(f"codex binary not installed at {CODEX_BIN} (run scripts/setup)")
     return CODEX_BIN
-
-
-def poll_until(
-    condition: Callable[[], T | None],
-    timeout_s: float,
-    *,
-    what: str,
-    interval_s: float = POLL_INTERVAL_S,
-) -> T:
-    """Call ``condition`` until it returns something truthy; return that value.
-
-    Raises ``AssertionError`` naming ``what`` after ``timeout_s``.
-    """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
-        time.sleep(interval_s)
 
 
 def _group_and_start(pid: int) -> tuple[int, int] | None:
@@ -462,19 +441,21 @@ class ServiceProcess:
         Fails at once if the service exits, and after ``timeout_s`` with the last snapshot and
         the output tail in the message.
         """
-        deadline = time.monotonic() + timeout_s
         last: Snapshot = {}
-        while True:
+
+        def check() -> Snapshot | None:
+            nonlocal last
             assert self.alive(), f"service exited while waiting for {what}:\n{self.output_tail()}"
             last = self.state()
-            if predicate(last):
-                return last
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"timed out after {timeout_s:.0f}s waiting for {what}; last state:\n"
-                    f"{json.dumps(last, indent=1)[:4000]}\noutput:\n{self.output_tail()}"
-                )
-            time.sleep(POLL_INTERVAL_S)
+            return last if predicate(last) else None
+
+        try:
+            return wait_until_sync(check, what, timeout=timeout_s, interval=POLL_INTERVAL_S)
+        except WaitTimedOut as exc:
+            raise WaitTimedOut(
+                f"{exc}; last state:\n{json.dumps(last, indent=1)[:4000]}\n"
+                f"output:\n{self.output_tail()}"
+            ) from None
 
 
 # -- snapshot helpers ---------------------------------------------------------------------------

@@ -20,11 +20,11 @@ from tests.e2e.harness import (
     issue_identifier_in,
     local_front_matter,
     per_issue_responder,
-    poll_until,
     running_row,
 )
 from tests.e2e.procs import Proc, agent_tree, all_processes, in_group, still_alive
 from tests.support.fake_model import FakeModelServer, Reply
+from tests.support.waiting import wait_until_sync
 
 pytestmark = pytest.mark.codex
 
@@ -68,8 +68,8 @@ def test_an_exception_in_the_core_kills_every_agent_dispatches_nothing_and_exits
         procs = agent_tree(leader)
         return procs if f"sleep {marker}" in {p.cmdline for p in procs} else None
 
-    tree = poll_until(
-        tree_running_the_command, 30, what=f"the agent (pid {leader}) to run `sleep {marker}`"
+    tree = wait_until_sync(
+        tree_running_the_command, f"the agent (pid {leader}) to run `sleep {marker}`", timeout=30
     )
     trigger.touch()
 
@@ -82,8 +82,10 @@ def test_an_exception_in_the_core_kills_every_agent_dispatches_nothing_and_exits
     log_file = project.logs_root / "symphony.log"
     assert "Traceback (most recent call last)" in log_file.read_text(encoding="utf-8")
     try:
-        poll_until(
-            lambda: not still_alive(tree) and not in_group(leader), 5, what="the agent to be gone"
+        wait_until_sync(
+            lambda: not still_alive(tree) and not in_group(leader),
+            "the agent to be gone",
+            timeout=5,
         )
     except AssertionError:
         pytest.fail(f"agent processes survived the failure: {still_alive(tree) + in_group(leader)}")

@@ -36,11 +36,11 @@ from tests.e2e.harness import (
     issue_identifier_in,
     local_front_matter,
     per_issue_responder,
-    poll_until,
     running_row,
 )
 from tests.support.fake_linear import SCHEMA_PATH, FakeLinear, load_linear_schema, schema_available
 from tests.support.fake_model import FakeModelServer, RecordedRequest, Reply
+from tests.support.waiting import wait_until_sync
 
 pytestmark = pytest.mark.codex
 
@@ -270,10 +270,10 @@ def test_two_linear_agents_hand_off_to_human_review_and_the_key_stays_host_side(
     # A human finishes SYM-1 while the service keeps running.
     requests_before = len(model.requests)
     linear.move(first, "Done")
-    removed = poll_until(
+    removed = wait_until_sync(
         removed_line(removed_log, workspaces / "SYM-1"),
-        20,  # normally one or two polls (POLL_MS); the bound only guards a loaded machine
-        what="before_remove to run for SYM-1 and its workspace to be deleted, service running",
+        "before_remove to run for SYM-1 and its workspace to be deleted, service running",
+        timeout=20,  # normally one or two polls (POLL_MS); the bound only guards a loaded machine
     )
     assert removed.split() == ["SYM-1", str((workspaces / "SYM-1").resolve())]
     assert service.alive()
@@ -296,10 +296,10 @@ def test_two_linear_agents_hand_off_to_human_review_and_the_key_stays_host_side(
     linear.move(second, "Done")
     restarted = project.start()
     restarted.wait_for_output("symphony started")
-    swept = poll_until(
+    swept = wait_until_sync(
         removed_line(removed_log, workspaces / "SYM-2", after=removed),
-        20,
-        what="the startup sweep to run before_remove for SYM-2 and delete its workspace",
+        "the startup sweep to run before_remove for SYM-2 and delete its workspace",
+        timeout=20,
     )
     assert swept.split() == ["SYM-2", str((workspaces / "SYM-2").resolve())]
     polled = restarted.wait_until(more_polls(1), 20, what="a candidate poll")

@@ -24,10 +24,10 @@ from tests.e2e.harness import (
     issue_identifier_in,
     local_front_matter,
     per_issue_responder,
-    poll_until,
     running_row,
 )
 from tests.support.fake_model import FakeModelServer, Reply
+from tests.support.waiting import wait_until_sync
 
 pytestmark = pytest.mark.codex
 
@@ -119,10 +119,10 @@ def test_two_agents_work_hand_off_and_a_workspace_closed_later_is_removed_live(
             return None
         return removed_log.read_text(encoding="utf-8")
 
-    removed = poll_until(
+    removed = wait_until_sync(
         hook_ran_and_workspace_gone,
-        20,  # normally one or two polls (POLL_MS); the bound only guards a loaded machine
-        what="before_remove to run for SYM-1 and its workspace to be deleted, service running",
+        "before_remove to run for SYM-1 and its workspace to be deleted, service running",
+        timeout=20,  # normally one or two polls (POLL_MS); the bound only guards a loaded machine
     )
     assert removed.split() == ["SYM-1", str(swept.resolve())]
     assert service.alive()
@@ -196,8 +196,8 @@ def test_moving_a_running_issue_to_done_stops_its_agent_and_removes_its_workspac
 
 
 def _read_when_present(path: Path) -> str:
-    return poll_until(
+    return wait_until_sync(
         lambda: path.read_text(encoding="utf-8") if path.exists() else "",
-        20,
-        what=f"{path.name} to be written",
+        f"{path.name} to be written",
+        timeout=20,
     )

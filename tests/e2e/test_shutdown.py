@@ -16,11 +16,11 @@ from tests.e2e.harness import (
     Project,
     local_front_matter,
     per_issue_responder,
-    poll_until,
     running_row,
 )
 from tests.e2e.procs import Proc, agent_tree, all_processes, in_group, still_alive
 from tests.support.fake_model import FakeModelServer, Reply
+from tests.support.waiting import wait_until_sync
 
 pytestmark = pytest.mark.codex
 
@@ -65,8 +65,8 @@ def test_sigterm_mid_turn_kills_the_agent_runs_after_run_and_exits_zero(
         commands = {p.cmdline for p in procs}
         return procs if {f"sleep {marker}", f"sleep {companion}"} <= commands else None
 
-    tree = poll_until(
-        tree_running_the_command, 30, what=f"the agent (pid {leader}) to run `sleep {marker}`"
+    tree = wait_until_sync(
+        tree_running_the_command, f"the agent (pid {leader}) to run `sleep {marker}`", timeout=30
     )
     assert any(p.pid == leader for p in tree)
     assert any(p.pgid == leader and p.cmdline == f"sleep {companion}" for p in tree)
@@ -79,8 +79,10 @@ def test_sigterm_mid_turn_kills_the_agent_runs_after_run_and_exits_zero(
     # Killed processes may linger for a moment as zombies or in their exit path; a leaked
     # `sleep` would still be there long after this bound.
     try:
-        poll_until(
-            lambda: not still_alive(tree) and not in_group(leader), 5, what="the agent to be gone"
+        wait_until_sync(
+            lambda: not still_alive(tree) and not in_group(leader),
+            "the agent to be gone",
+            timeout=5,
         )
     except AssertionError:
         pytest.fail(

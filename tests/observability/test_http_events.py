@@ -15,6 +15,7 @@ from symphony.observability.http.events import EventHub
 from symphony.view import SnapshotChanged
 from tests.observability.conftest import RunningServer, start_server
 from tests.observability.fakes import FakeView, activity, running_row, snapshot
+from tests.support.waiting import wait_until
 
 WAIT_S = 5.0
 
@@ -54,14 +55,6 @@ async def next_event(stream: AsyncIterator[Message], kind: str) -> Message:
         raise AssertionError(f"stream ended before a {kind!r} event")
 
     return await asyncio.wait_for(find(), timeout=WAIT_S)
-
-
-async def wait_until(predicate: Any, timeout: float = WAIT_S) -> None:
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout=timeout)
 
 
 async def test_stream_starts_with_a_snapshot_then_pushes_changes(server: RunningServer) -> None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
-from collections.abc import Callable
 
 import pytest
 
 from symphony.observability.status_view import StatusView
 from symphony.view import SnapshotChanged
 from tests.observability.fakes import NOW, FakeView, activity, running_row, snapshot
+from tests.support.waiting import wait_until
 
 WAIT_S = 5.0
 
@@ -19,14 +18,6 @@ WAIT_S = 5.0
 class FakeTty(io.StringIO):
     def isatty(self) -> bool:
         return True
-
-
-async def wait_until(predicate: Callable[[], bool]) -> None:
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout=WAIT_S)
 
 
 def test_mode_follows_the_stream() -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +9,9 @@ import pytest
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.store import WorkflowStore
+from tests.support.loop_clock import FakeLoopClock
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard, MemoryProfile
+from tests.support.waiting import advancing
 
 from .fakes import FakeAgents, FakeWorkspaces
 
@@ -62,9 +64,26 @@ def agents() -> FakeAgents:
 
 
 @pytest.fixture
+def loop_clock() -> FakeLoopClock:
+    """The runtime's clock in these tests: polls and retries fire only when time is moved."""
+    return FakeLoopClock()
+
+
+@pytest.fixture
+def following_clock(loop_clock: FakeLoopClock) -> Iterator[FakeLoopClock]:
+    """``loop_clock``, moved to its next timer whenever a ``wait_until`` polled in vain."""
+    with advancing(loop_clock.jump):
+        yield loop_clock
+
+
+@pytest.fixture
 async def make_runtime(
-    board: MemoryBoard, workspaces: FakeWorkspaces, agents: FakeAgents
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+    following_clock: FakeLoopClock,
 ) -> AsyncIterator[Callable[..., OrchestratorRuntime]]:
+    """Runtimes on fake workspaces and agents, timed by ``following_clock``."""
     created: list[OrchestratorRuntime] = []
 
     def make(store: WorkflowStore, **kwargs: Any) -> OrchestratorRuntime:
@@ -74,6 +93,7 @@ async def make_runtime(
             agents=agents.select,
             adapter_factory=kwargs.pop("adapter_factory", lambda _wf: MemoryAdapter(board)),
             tracker_timeout_s=kwargs.pop("tracker_timeout_s", 5.0),
+            clock=kwargs.pop("clock", following_clock),
             **kwargs,
         )
         created.append(runtime)

@@ -228,13 +228,3 @@ class FakeAgents(AgentBackend):
 
 def continuation(turn: int, max_turns: int, issue: Issue) -> str:
     return f"continue {issue.identifier} turn {turn}/{max_turns}"
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll a condition on the loop (bounded); fails the test with a clear message on timeout."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.005)

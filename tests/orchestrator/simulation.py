@@ -111,7 +111,7 @@ class World:
         self.workers: dict[str, Worker] = {}
         self.tick_token = 0
         self.retry_timers: dict[str, int] = {}
-        # A queued issue must not run again before its retry is due (reference-facts §8 item 6).
+        # A queued issue must not run again before its retry is due (it keeps its claim).
         self.not_before: dict[str, float] = {}
         self.inflight_retry_fetches: set[tuple[str, int]] = set()
         # Issues the core held a claim on while the board said terminal (must get cleaned).

@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from tests.agents.conftest import FAKE_CODEX
+from tests.support.waiting import WaitTimedOut, wait_until_sync
 
 MESSAGE = "Codex has no credentials: run `codex login`"
 DASHBOARD = re.compile(r"dashboard at (http://127\.0\.0\.1:\d+)/")
@@ -73,13 +74,10 @@ class Service:
         return body
 
     def wait_for(self, what: str, probe: Callable[[], Any]) -> Any:
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            value = probe()
-            if value:
-                return value
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}:\n{''.join(self.output)}")
+        try:
+            return wait_until_sync(probe, what, timeout=WAIT_S)
+        except WaitTimedOut as exc:
+            raise WaitTimedOut(f"{exc}:\n{''.join(self.output)}") from None
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ transcripts, and the in-memory tracker."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -18,10 +17,12 @@ from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.service import select_backend
 from symphony.view import Counts
 from symphony.workspace import WorkspaceManager
+from tests.support.loop_clock import FakeLoopClock
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
+from tests.support.processes import alive
+from tests.support.waiting import wait_until
 
 from .conftest import StoreFactory
-from .fakes import wait_for
 
 FAKE = Path(__file__).with_name("fake_app_server.py")
 
@@ -48,13 +49,18 @@ codex:
 """
 
 
-def runtime_for(store: object, board: MemoryBoard, logs: Path) -> OrchestratorRuntime:
+def runtime_for(
+    store: object, board: MemoryBoard, logs: Path, clock: FakeLoopClock
+) -> OrchestratorRuntime:
+    # The clock moves only when a test says: the real agent process takes real time, and no
+    # poll or stall check may overtake it.
     return OrchestratorRuntime(
         store,  # type: ignore[arg-type]
         workspaces=WorkspaceManager(),
         agents=select_backend,
         adapter_factory=lambda _wf: MemoryAdapter(board),
         agent_logs=AgentLogs(logs),
+        clock=clock,
     )
 
 
@@ -65,23 +71,30 @@ def todo(n: int) -> Issue:
 
 
 async def test_agent_works_the_issue_and_moves_it_with_its_tool(
-    make_store: StoreFactory, board: MemoryBoard, ws_root: Path, tmp_path: Path
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    ws_root: Path,
+    tmp_path: Path,
+    loop_clock: FakeLoopClock,
 ) -> None:
     board.put(todo(1))
     # A slow poll: reconciliation would otherwise race the worker's own normal exit once the
-    # agent has moved the issue (either outcome is correct; this test follows the normal exit).
+    # agent has moved the issue (either outcome is correct; this test follows the normal exit),
+    # should the clock be moved that far.
     agent = command("--rate", "50", "--turn-seconds", "0.3", "--move-to", "Human Review")
     store = make_store(front(agent), poll_ms=600_000)
-    runtime = runtime_for(store, board, tmp_path / "logs")
+    runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
     try:
         await runtime.start()
-        await wait_for(lambda: board.issues["id-1"].state == "Human Review", timeout=20)
-        await wait_for(lambda: runtime.state.completed == {"id-1"}, timeout=20)
+        await wait_until(lambda: board.issues["id-1"].state == "Human Review", timeout=20)
+        await wait_until(lambda: runtime.state.completed == {"id-1"}, timeout=20)
         snap = runtime.snapshot()
         assert snap.codex_totals.total_tokens > 0
         assert snap.rate_limits is not None
-        # The continuation retry re-checks the issue and releases it (no longer active).
-        await wait_for(lambda: not runtime.state.claimed, timeout=10)
+        # One second on: the continuation retry re-checks the issue and releases it (no longer
+        # active).
+        loop_clock.advance(1.0)
+        await wait_until(lambda: not runtime.state.claimed, timeout=10)
         workspace = ws_root / "MT-1"
         assert (workspace / "created.txt").read_text() == "created\n"
         assert (workspace / "after_run.txt").read_text() == "ran\n"
@@ -94,67 +107,66 @@ async def test_agent_works_the_issue_and_moves_it_with_its_tool(
         await runtime.stop()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
-
-
 async def test_terminal_issue_kills_the_agent_runs_after_run_and_removes_the_workspace(
-    make_store: StoreFactory, board: MemoryBoard, ws_root: Path, tmp_path: Path
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    ws_root: Path,
+    tmp_path: Path,
+    loop_clock: FakeLoopClock,
 ) -> None:
     board.put(todo(2))
     store = make_store(front(command("--rate", "20", "--turn-seconds", "60")))
-    runtime = runtime_for(store, board, tmp_path / "logs")
+    runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
     try:
         await runtime.start()
-        await wait_for(
+        await wait_until(
             lambda: (
                 bool(runtime.snapshot().running) and runtime.snapshot().running[0].pid is not None
             ),
             timeout=20,
         )
         pid = int(runtime.snapshot().running[0].pid)
-        assert _alive(pid)
+        assert alive(pid)
         board.move("id-2", "Done")
         runtime.request_refresh()
-        await wait_for(lambda: not (ws_root / "MT-2").exists(), timeout=20)
-        assert not _alive(pid)
+        await wait_until(lambda: not (ws_root / "MT-2").exists(), timeout=20)
+        assert not alive(pid)
         assert runtime.snapshot().counts == Counts(running=0, retrying=0, blocked=0)
     finally:
         await runtime.stop()
 
 
 async def test_shutdown_kills_agents_and_runs_after_run(
-    make_store: StoreFactory, board: MemoryBoard, ws_root: Path, tmp_path: Path
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    ws_root: Path,
+    tmp_path: Path,
+    loop_clock: FakeLoopClock,
 ) -> None:
     board.put(todo(3))
     store = make_store(front(command("--rate", "20", "--turn-seconds", "60")))
-    runtime = runtime_for(store, board, tmp_path / "logs")
+    runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
     await runtime.start()
-    await wait_for(
+    await wait_until(
         lambda: bool(runtime.snapshot().running) and runtime.snapshot().running[0].pid is not None,
         timeout=20,
     )
     pid = int(runtime.snapshot().running[0].pid)
     await asyncio.wait_for(runtime.stop(), timeout=20)
-    assert not _alive(pid)
+    assert not alive(pid)
     assert (ws_root / "MT-3" / "after_run.txt").read_text() == "ran\n"
 
 
 async def test_continuation_turns_share_one_app_server_and_thread(
-    make_store: StoreFactory, board: MemoryBoard, tmp_path: Path
+    make_store: StoreFactory, board: MemoryBoard, tmp_path: Path, loop_clock: FakeLoopClock
 ) -> None:
     board.put(todo(4))
     extra = front(command("--rate", "50", "--turn-seconds", "0.1")) + "agent:\n  max_turns: 2\n"
     store = make_store(extra)
-    runtime = runtime_for(store, board, tmp_path / "logs")
+    runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
     try:
         await runtime.start()
-        await wait_for(lambda: runtime.state.completed == {"id-4"}, timeout=20)
+        await wait_until(lambda: runtime.state.completed == {"id-4"}, timeout=20)
         transcript = Path(runtime.issue_detail("MT-4").logs[0].path)  # type: ignore[union-attr]
         sent = [line for line in transcript.read_text().splitlines() if " send " in line]
         turn_starts = [line for line in sent if '"turn/start"' in line]

@@ -1,4 +1,5 @@
-"""The asyncio runtime with fake workspaces/agents and the in-memory tracker (real timers)."""
+"""The asyncio runtime with fake workspaces/agents and the in-memory tracker, on a fake loop clock
+that moves to the next timer whenever a wait polls in vain (`following_clock`)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from symphony.runtime_view import RuntimeChange, RuntimeView
 from symphony.trackers.base import TrackerError
 from symphony.view import AgentActivity, Counts, SnapshotChanged
 from symphony.workflow.store import Workflow
+from tests.support.loop_clock import FakeLoopClock
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
+from tests.support.waiting import wait_until
 
 from .conftest import StoreFactory
-from .fakes import FakeAgents, FakeSession, FakeWorkspaces, wait_for
+from .fakes import FakeAgents, FakeSession, FakeWorkspaces, complete_turn
 
 Make = Callable[..., OrchestratorRuntime]
 
@@ -63,10 +66,10 @@ async def test_startup_cleans_terminal_workspaces_and_dispatches_active_issues(
     agents.scripts["MT-1"] = block_until(gate)
     runtime = make_runtime(make_store())
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot().counts.running == 1)
+    await wait_until(lambda: runtime.snapshot().counts.running == 1)
     assert not (ws_root / "MT-9").exists()
     assert workspaces.calls.index(("remove", "MT-9")) < workspaces.calls.index(("prepare", "MT-1"))
-    await wait_for(lambda: runtime.snapshot().running[0].turn_count == 1)
+    await wait_until(lambda: runtime.snapshot().running[0].turn_count == 1)
     row = runtime.snapshot().running[0]
     assert row.issue_identifier == "MT-1" and row.last_event == "notification"
     assert row.workspace_path == str(ws_root / "MT-1")
@@ -86,10 +89,10 @@ async def test_terminal_issue_stops_its_agent_before_the_workspace_is_removed(
     agents.scripts["MT-1"] = block_until(gate)
     runtime = make_runtime(make_store())
     await runtime.start()
-    await wait_for(lambda: len(agents.live) == 1)
+    await wait_until(lambda: len(agents.live) == 1)
     board.move(issue.id, "Done")
     runtime.request_refresh()
-    await wait_for(lambda: ("remove", "MT-1") in workspaces.calls)
+    await wait_until(lambda: ("remove", "MT-1") in workspaces.calls)
     assert agents.sessions[0].stopped
     calls = workspaces.calls
     assert calls.index(("after_run", "MT-1")) < calls.index(("remove", "MT-1"))
@@ -109,9 +112,9 @@ async def test_non_active_issue_is_stopped_and_its_workspace_kept(
     agents.scripts["MT-1"] = block_until(asyncio.Event())
     runtime = make_runtime(make_store())
     await runtime.start()
-    await wait_for(lambda: len(agents.live) == 1)
+    await wait_until(lambda: len(agents.live) == 1)
     board.move(issue.id, "Human Review")
-    await wait_for(lambda: workspaces.names("after_run") == ["MT-1"])
+    await wait_until(lambda: workspaces.names("after_run") == ["MT-1"])
     assert (ws_root / "MT-1").is_dir() and "remove" not in dict(workspaces.calls)
     assert not runtime.state.is_claimed(issue.id)
 
@@ -131,15 +134,15 @@ async def test_stalled_agent_is_killed_and_retried_with_its_claim_kept(
     agents.scripts["MT-1"] = silent
     runtime = make_runtime(make_store("codex:\n  stall_timeout_ms: 200"))
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot().counts.retrying == 1)
+    await wait_until(lambda: runtime.snapshot().counts.retrying == 1)
     retry = runtime.snapshot().retrying[0]
     assert retry.attempt == 1 and retry.error.startswith("stalled for")
     assert 9_000 < retry.due_in_ms <= 10_000
-    await wait_for(lambda: workspaces.names("after_run") == ["MT-1"])
+    await wait_until(lambda: workspaces.names("after_run") == ["MT-1"])
     assert agents.sessions[0].stopped
     # Polls keep running (50 ms) but the claimed issue is not dispatched again early.
     ticks = runtime.state.tick_id
-    await wait_for(lambda: runtime.state.tick_id >= ticks + 3)
+    await wait_until(lambda: runtime.state.tick_id >= ticks + 3)
     assert len(agents.sessions) == 1
 
 
@@ -156,17 +159,17 @@ async def test_a_new_worker_waits_until_the_stopped_one_has_finished(
     workspaces.after_run_gate["MT-1"] = slow_hook
     runtime = make_runtime(make_store())
     await runtime.start()
-    await wait_for(lambda: len(agents.live) == 1)
+    await wait_until(lambda: len(agents.live) == 1)
     board.move(issue.id, "Backlog")
-    await wait_for(lambda: ("after_run_start", "MT-1") in workspaces.calls)
+    await wait_until(lambda: ("after_run_start", "MT-1") in workspaces.calls)
     board.move(issue.id, "Todo")
     # The core re-dispatches on the next poll, but the old after_run still holds the workspace.
-    await wait_for(lambda: runtime.state.running.get(issue.id) is not None)
+    await wait_until(lambda: runtime.state.running.get(issue.id) is not None)
     ticks = runtime.state.tick_id
-    await wait_for(lambda: runtime.state.tick_id >= ticks + 2)
+    await wait_until(lambda: runtime.state.tick_id >= ticks + 2)
     assert workspaces.names("prepare") == ["MT-1"]
     slow_hook.set()
-    await wait_for(lambda: workspaces.names("prepare") == ["MT-1", "MT-1"])
+    await wait_until(lambda: workspaces.names("prepare") == ["MT-1", "MT-1"])
     assert agents.overlaps == []
     second_prepare = [i for i, c in enumerate(workspaces.calls) if c == ("prepare", "MT-1")][1]
     assert workspaces.calls.index(("after_run", "MT-1")) < second_prepare
@@ -177,15 +180,22 @@ async def test_normal_exit_continues_after_one_second(
     make_runtime: Make,
     board: MemoryBoard,
     agents: FakeAgents,
+    loop_clock: FakeLoopClock,
 ) -> None:
     board.put(todo(1))
+
+    async def quarter_second_turn(session: FakeSession, prompt: str, turn: int) -> None:
+        loop_clock.advance(0.25)
+        await complete_turn(session, prompt, turn)
+
+    agents.default_script = quarter_second_turn
     runtime = make_runtime(make_store("agent:\n  max_turns: 2"))
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot().counts.retrying == 1)
+    await wait_until(lambda: runtime.snapshot().counts.retrying == 1)
     retry = runtime.snapshot().retrying[0]
     assert (retry.attempt, retry.kind, retry.error) == (1, "continuation", None)
     assert agents.sessions[0].prompts[1] == "continue MT-1 turn 2/2"
-    await wait_for(lambda: len(agents.sessions) == 2, timeout=5)
+    await wait_until(lambda: len(agents.sessions) == 2, timeout=5)
     assert runtime.state.completed == {"id-1"}
     totals = runtime.snapshot().codex_totals
     assert totals.total_tokens >= 22 and totals.seconds_running > 0
@@ -201,7 +211,7 @@ async def test_worker_failure_becomes_a_backoff_retry(
     workspaces.fail_before_run.add("MT-1")
     runtime = make_runtime(make_store())
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot().counts.retrying == 1)
+    await wait_until(lambda: runtime.snapshot().counts.retrying == 1)
     retry = runtime.snapshot().retrying[0]
     assert retry.error.startswith("worker exited: before_run hook error")
     assert retry.kind == "failure" and retry.due_in_ms > 9_000
@@ -218,7 +228,7 @@ async def test_refresh_dispatches_promptly_and_coalesces(
 ) -> None:
     runtime = make_runtime(make_store(poll_ms=600_000))
     await runtime.start()
-    await wait_for(lambda: runtime.state.last_poll_ms is not None)
+    await wait_until(lambda: runtime.state.last_poll_ms is not None)
     board.put(todo(1))
     agents.scripts["MT-1"] = block_until(asyncio.Event())
     loop = asyncio.get_running_loop()
@@ -227,7 +237,7 @@ async def test_refresh_dispatches_promptly_and_coalesces(
     second = runtime.request_refresh()
     assert first["queued"] and not first["coalesced"] and second["coalesced"]
     assert first["operations"] == ["poll", "reconcile"]
-    await wait_for(lambda: len(agents.sessions) == 1)
+    await wait_until(lambda: len(agents.sessions) == 1)
     assert loop.time() - started < 0.2
 
 
@@ -241,11 +251,11 @@ async def test_tracker_errors_are_visible_and_do_not_stop_polling(
     board.fail_next.append(TrackerError("tracker_status", "HTTP 502"))  # first candidate poll
     runtime = make_runtime(make_store())
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot().tracker.error is not None)
+    await wait_until(lambda: runtime.snapshot().tracker.error is not None)
     error = runtime.snapshot().tracker.error
     assert error.code == "tracker_status" and error.message == "HTTP 502"
     board.put(todo(1))
-    await wait_for(lambda: len(agents.sessions) == 1)
+    await wait_until(lambda: len(agents.sessions) == 1)
     assert runtime.snapshot().tracker.error is None
 
 
@@ -263,7 +273,7 @@ async def test_slow_tracker_times_out_into_a_visible_error(
         make_store(), tracker_timeout_s=0.1, adapter_factory=lambda _wf: StuckTracker(board)
     )
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot().tracker.error is not None)
+    await wait_until(lambda: runtime.snapshot().tracker.error is not None)
     assert runtime.snapshot().tracker.error.code == "tracker_timeout"
 
 
@@ -279,19 +289,19 @@ async def test_reload_applies_new_limits_and_invalid_reload_pauses_dispatch(
     store = make_store("agent:\n  max_concurrent_agents: 1")
     runtime = make_runtime(store)
     await runtime.start()
-    await wait_for(lambda: len(agents.live) == 1)
+    await wait_until(lambda: len(agents.live) == 1)
     text = store.path.read_text()
     store.path.write_text(text.replace("max_concurrent_agents: 1", "max_concurrent_agents: 2"))
-    await wait_for(lambda: len(agents.live) == 2)
+    await wait_until(lambda: len(agents.live) == 2)
     assert runtime.snapshot().limits.max_concurrent_agents == 2
     store.path.write_text("---\ntracker: [oops\n---\nbody\n")
-    await wait_for(lambda: runtime.snapshot().workflow.error is not None)
+    await wait_until(lambda: runtime.snapshot().workflow.error is not None)
     text2 = text.replace("max_concurrent_agents: 1", "max_concurrent_agents: 3")
     ticks = runtime.state.tick_id
-    await wait_for(lambda: runtime.state.tick_id >= ticks + 2)
+    await wait_until(lambda: runtime.state.tick_id >= ticks + 2)
     assert len(agents.live) == 2  # still the last good config, and dispatch is paused
     store.path.write_text(text2)
-    await wait_for(lambda: len(agents.live) == 3)
+    await wait_until(lambda: len(agents.live) == 3)
     assert runtime.snapshot().workflow.error is None
 
 
@@ -307,7 +317,7 @@ async def test_shutdown_stops_every_worker_and_runs_after_run(
         agents.scripts[f"MT-{n}"] = block_until(asyncio.Event())
     runtime = make_runtime(make_store())
     await runtime.start()
-    await wait_for(lambda: len(agents.live) == 2)
+    await wait_until(lambda: len(agents.live) == 2)
     await asyncio.wait_for(runtime.stop(), timeout=5)
     assert sorted(workspaces.names("after_run")) == ["MT-1", "MT-2"]
     assert all(s.stopped for s in agents.sessions) and agents.live == set()
@@ -332,7 +342,7 @@ async def test_listeners_get_snapshots_and_agent_events_and_a_failing_one_is_dro
     unsubscribe = runtime.subscribe(seen.append)
     board.put(todo(1))
     await runtime.start()
-    await wait_for(lambda: any(c.kind == "agent_event" for c in seen))
+    await wait_until(lambda: any(c.kind == "agent_event" for c in seen))
     assert calls["bad"] == 1
     event = next(c for c in seen if isinstance(c, AgentActivity))
     assert event.issue_identifier == "MT-1" and event.event == "session_started"
@@ -340,7 +350,7 @@ async def test_listeners_get_snapshots_and_agent_events_and_a_failing_one_is_dro
     unsubscribe()
     count = len(seen)
     runtime.request_refresh()
-    await wait_for(lambda: runtime.state.tick_id >= 3)
+    await wait_until(lambda: runtime.state.tick_id >= 3)
     assert len(seen) == count
 
 
@@ -361,7 +371,7 @@ async def test_tracker_kind_change_recreates_the_adapter(
     store.path.write_text(
         store.path.read_text().replace("kind: memory", "kind: memory\n  required_labels: [x]")
     )
-    await wait_for(lambda: len(created) == 2)
+    await wait_until(lambda: len(created) == 2)
     assert created == ["()", "('x',)"]
     assert runtime.state.config.required_labels == ("x",)
 
@@ -388,13 +398,13 @@ async def test_terminal_cleanup_uses_the_recorded_workspace_after_a_root_change(
     store = make_store()
     runtime = make_runtime(store)
     await runtime.start()
-    await wait_for(lambda: len(agents.live) == 1)
-    await wait_for(lambda: runtime.snapshot().running[0].workspace_path is not None)
+    await wait_until(lambda: len(agents.live) == 1)
+    await wait_until(lambda: runtime.snapshot().running[0].workspace_path is not None)
     new_root = tmp_path / "elsewhere"
     store.path.write_text(store.path.read_text().replace(str(ws_root), str(new_root)))
-    await wait_for(lambda: runtime.snapshot().workflow.version == 2)
+    await wait_until(lambda: runtime.snapshot().workflow.version == 2)
     board.move(issue.id, "Done")
-    await wait_for(lambda: ("remove", "MT-1") in workspaces.calls)
+    await wait_until(lambda: ("remove", "MT-1") in workspaces.calls)
     assert not (ws_root / "MT-1").exists()
 
 
@@ -412,7 +422,7 @@ async def test_a_worker_cancelled_from_inside_is_reported_as_a_failure(
     agents.scripts["MT-1"] = stray_cancel
     runtime = make_runtime(make_store())
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot().counts.retrying == 1)
+    await wait_until(lambda: runtime.snapshot().counts.retrying == 1)
     assert runtime.snapshot().retrying[0].error == "worker exited: worker task was cancelled"
 
 
@@ -434,11 +444,11 @@ async def test_a_reload_whose_adapter_cannot_be_built_keeps_the_old_one_and_paus
     store.path.write_text(
         store.path.read_text().replace("kind: memory", "kind: memory\n  required_labels: [x]")
     )
-    await wait_for(lambda: runtime.snapshot().workflow.error is not None)
+    await wait_until(lambda: runtime.snapshot().workflow.error is not None)
     error = runtime.snapshot().workflow.error
     assert error.code == "tracker_adapter_error" and "project not found" in error.message
     board.put(todo(1, labels=("x",)))
     ticks = runtime.state.tick_id
-    await wait_for(lambda: runtime.state.tick_id >= ticks + 2)
+    await wait_until(lambda: runtime.state.tick_id >= ticks + 2)
     assert agents.sessions == []
     assert runtime.state.config.required_labels == ()  # still the last good config

@@ -18,8 +18,9 @@ from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.store import WorkflowStore
 from tests.support.memory_tracker import MemoryBoard
+from tests.support.waiting import wait_until
 
-from .fakes import FakeAgents, wait_for
+from .fakes import FakeAgents
 
 START_TIMEOUT_S = 5.0
 
@@ -95,7 +96,7 @@ polling:
     runtime = make_runtime(store)
     await runtime.start()
     async with api(runtime) as client:
-        await wait_for(lambda: runtime.snapshot().counts.blocked == 2)
+        await wait_until(lambda: runtime.snapshot().counts.blocked == 2)
         state = (await client.get("/api/v1/state")).json()
         assert [
             (r["issue_identifier"], r["reason"], r["blocked_by"]) for r in state["blocked"]
@@ -117,7 +118,7 @@ polling:
 
         # Several more polls see the same thing: one log line per issue, not one per poll.
         ticks = runtime.state.tick_id
-        await wait_for(lambda: runtime.state.tick_id >= ticks + 3)
+        await wait_until(lambda: runtime.state.tick_id >= ticks + 3)
         lines = [r for r in caplog.records if r.getMessage().startswith("issue blocked")]
         assert sorted(r.getMessage().split("issue_identifier=")[1].split()[0] for r in lines) == [
             "MT-1",
@@ -127,7 +128,7 @@ polling:
         # The blocker is done: the adapter marks MT-1 dispatchable, and it is started.
         board.put(todo(1))
         runtime.request_refresh()
-        await wait_for(lambda: runtime.snapshot().counts.running == 1)
+        await wait_until(lambda: runtime.snapshot().counts.running == 1)
         state = (await client.get("/api/v1/state")).json()
         assert [r["issue_identifier"] for r in state["running"]] == ["MT-1"]
         assert [r["issue_identifier"] for r in state["blocked"]] == ["MT-2"]
@@ -135,6 +136,6 @@ polling:
 
         # MT-2 leaves the active states: its row goes, and the API forgets it.
         board.move("id-2", "Backlog")
-        await wait_for(lambda: runtime.snapshot().counts.blocked == 0)
+        await wait_until(lambda: runtime.snapshot().counts.blocked == 0)
         assert (await client.get("/api/v1/MT-2")).status_code == 404
     gate.set()

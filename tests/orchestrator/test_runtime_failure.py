@@ -14,9 +14,10 @@ from symphony.core.state import OrchestratorState
 from symphony.orchestrator import runtime as runtime_module
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from tests.support.memory_tracker import MemoryBoard
+from tests.support.waiting import wait_until
 
 from .conftest import StoreFactory
-from .fakes import FakeAgents, FakeWorkspaces, wait_for
+from .fakes import FakeAgents, FakeWorkspaces
 from .test_runtime import block_until, todo
 
 Make = Callable[..., OrchestratorRuntime]
@@ -36,8 +37,8 @@ async def test_an_exception_in_decide_stops_every_agent_and_decides_nothing_more
     agents.scripts["MT-1"] = block_until(asyncio.Event())
     runtime = make_runtime(make_store("agent:\n  max_concurrent_agents: 1"))
     await runtime.start()
-    await wait_for(lambda: runtime.snapshot().counts.running == 1)
-    await wait_for(lambda: bool(agents.for_issue("MT-1")))
+    await wait_until(lambda: runtime.snapshot().counts.running == 1)
+    await wait_until(lambda: bool(agents.for_issue("MT-1")))
 
     seen: list[str] = []
 
@@ -55,7 +56,7 @@ async def test_an_exception_in_decide_stops_every_agent_and_decides_nothing_more
     record = next(r for r in caplog.records if r.levelno == logging.CRITICAL)
     assert "state machine failed" in record.getMessage() and record.exc_info is not None
     # The agent is stopped (its session closed, after_run ran) without asking decide again.
-    await wait_for(lambda: ("after_run", "MT-1") in workspaces.calls)
+    await wait_until(lambda: ("after_run", "MT-1") in workspaces.calls)
     assert agents.for_issue("MT-1")[0].stopped
     runtime.request_refresh()
     await runtime.stop()
@@ -74,7 +75,7 @@ async def test_a_healthy_runtime_never_reports_a_failure(
     runtime = make_runtime(make_store())
     await runtime.start()
     waiter = asyncio.ensure_future(runtime.wait_failed())
-    await wait_for(lambda: ("after_run", "MT-1") in workspaces.calls)
+    await wait_until(lambda: ("after_run", "MT-1") in workspaces.calls)
     await runtime.stop()
     assert runtime.failure is None and not waiter.done()
     waiter.cancel()

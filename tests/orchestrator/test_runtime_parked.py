@@ -9,9 +9,10 @@ from pathlib import Path
 from symphony.issue import Issue
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from tests.support.memory_tracker import MemoryBoard
+from tests.support.waiting import wait_until
 
 from .conftest import StoreFactory
-from .fakes import FakeAgents, FakeSession, FakeWorkspaces, wait_for
+from .fakes import FakeAgents, FakeSession, FakeWorkspaces
 
 Make = Callable[..., OrchestratorRuntime]
 Script = Callable[[FakeSession, str, int], Awaitable[None]]
@@ -48,7 +49,7 @@ async def test_released_issue_closed_later_has_its_recorded_workspace_removed(
     store = make_store()
     runtime = make_runtime(store)
     await runtime.start()
-    await wait_for(
+    await wait_until(
         lambda: (
             not runtime.state.running
             and not runtime.state.retry_attempts
@@ -62,14 +63,14 @@ async def test_released_issue_closed_later_has_its_recorded_workspace_removed(
 
     # The recorded path is used, so a root change in between does not strand the workspace.
     store.path.write_text(store.path.read_text().replace(str(ws_root), str(tmp_path / "new")))
-    await wait_for(lambda: runtime.snapshot().workflow.version == 2)
+    await wait_until(lambda: runtime.snapshot().workflow.version == 2)
     board.move(one.id, "Done")
-    await wait_for(lambda: not (ws_root / "MT-1").exists())
+    await wait_until(lambda: not (ws_root / "MT-1").exists())
     assert workspaces.names("remove") == ["MT-1"]
     assert one.id not in runtime.state.parked and two.id in runtime.state.parked
     assert (ws_root / "MT-2").is_dir()
     # Nothing else happens to the other one over the next polls.
     tick = runtime.state.tick_id
-    await wait_for(lambda: runtime.state.tick_id >= tick + 3)
+    await wait_until(lambda: runtime.state.tick_id >= tick + 3)
     assert workspaces.names("remove") == ["MT-1"] and (ws_root / "MT-2").is_dir()
     assert len(agents.sessions) == 2  # neither was dispatched again

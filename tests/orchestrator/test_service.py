@@ -7,10 +7,12 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.processes import alive
+from tests.support.waiting import wait_until_sync
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE = Path(__file__).with_name("fake_app_server.py")
@@ -24,15 +26,6 @@ board.put(Issue(id="id-1", identifier="SVC-1", title="Serve", state="Todo", disp
 from symphony.cli import main
 sys.exit(main(sys.argv[1:]))
 """
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -69,11 +62,12 @@ Work on {{{{ issue.identifier }}}}
     )
     try:
         transcript = tmp_path / "logs" / "agents" / "SVC-1" / "latest.log"
-        deadline = time.monotonic() + 30
-        while not (transcript.exists() and "turn/started" in transcript.read_text()):
+
+        def turn_started() -> bool:
             assert proc.poll() is None, proc.communicate()[0]
-            assert time.monotonic() < deadline, "the agent never started its turn"
-            time.sleep(0.05)
+            return transcript.exists() and "turn/started" in transcript.read_text()
+
+        wait_until_sync(turn_started, "the agent to start its turn", timeout=30)
         pids = {
             int(p.name)
             for p in Path("/proc").iterdir()
@@ -87,7 +81,7 @@ Work on {{{{ issue.identifier }}}}
             proc.kill()
     assert proc.returncode == 0, out
     assert (root / "SVC-1" / "after_run.txt").read_text() == "stopped\n"
-    assert not any(_alive(pid) for pid in pids)
+    assert not any(alive(pid) for pid in pids)
     assert "symphony stopped" in out
 
 

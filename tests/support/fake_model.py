@@ -1,7 +1,8 @@
 """A scriptable fake of the OpenAI Responses API, for running the real ``codex`` binary offline.
 
 Codex (0.169) POSTs ``<base_url>/responses`` with ``stream: true`` and reads an SSE stream
-(see docs/codex-app-server.md §8). Each request pops the next scripted ``Reply``::
+(docs/codex.md, "Testing against the real binary"). Each request pops the next scripted
+``Reply``::
 
     with FakeModelServer() as model:
         model.script(
@@ -413,7 +414,7 @@ def write_codex_home(
 ) -> Path:
     """Write an offline ``config.toml`` for the fake provider into an absolute CODEX_HOME.
 
-    The feature switches keep startup from reaching the internet (codex-app-server.md §9).
+    The feature switches keep startup from reaching the internet.
     """
     codex_home = codex_home.absolute()
     codex_home.mkdir(parents=True, exist_ok=True)

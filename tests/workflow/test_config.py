@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from symphony.issue import normalize_state
+from symphony.orchestrator.scheduling import scheduler_config
 from symphony.workflow.config import LoadedConfig, build_config, resolve_secret_value
 from symphony.workflow.errors import ConfigError
 
@@ -138,8 +140,9 @@ def test_per_state_limits_normalized_and_invalid_ignored(tmp_path: Path) -> None
     )
     agent = loaded.config.agent
     assert agent.max_concurrent_agents_by_state == {"in progress": 2, "todo": 1}
-    assert agent.limit_for_state("IN PROGRESS") == 2
-    assert agent.limit_for_state("merging") == 4  # falls back to the global limit
+    limits = scheduler_config(loaded.config)
+    assert limits.state_limit(normalize_state("IN PROGRESS")) == 2
+    assert limits.state_limit(normalize_state("merging")) == 4  # falls back to the global limit
     ignored = [w for w in loaded.warnings if "max_concurrent_agents_by_state" in w]
     assert len(ignored) == 5
 

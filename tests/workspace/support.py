@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from symphony.issue import Issue
@@ -30,28 +26,3 @@ def make_issue(identifier: str = "MT-1", **overrides: Any) -> Issue:
 
 def make_hooks(**scripts: Any) -> HooksConfig:
     return HooksConfig(**scripts)
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` runs; a zombie (killed, not yet reaped) counts as gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        state = stat.read_text().rsplit(")", 1)[-1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
-
-
-async def wait_until(condition: Callable[[], bool], *, timeout_s: float = 10.0) -> bool:
-    """Poll ``condition`` until it holds or ``timeout_s`` passes; returns its last value."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() >= deadline:
-            return condition()
-        await asyncio.sleep(0.02)
-    return True

@@ -14,13 +14,13 @@ import pytest
 from symphony.issue import Issue
 from symphony.workspace import WorkspaceError, WorkspaceManager
 from symphony.workspace.hooks import OUTPUT_TAIL_BYTES, run_hook
+from tests.support.processes import alive
+from tests.support.waiting import wait_until
 from tests.workspace.support import (
     SECRET_NAME,
     SECRET_VALUE,
-    alive,
     make_hooks,
     make_issue,
-    wait_until,
 )
 
 
@@ -99,7 +99,7 @@ async def test_timed_out_hook_leaves_no_grandchildren(
     assert err.value.code == "workspace_hook_timeout"
     started = [int(p) for p in pids.read_text().split()]
     assert len(started) == 2
-    assert await wait_until(lambda: not any(alive(pid) for pid in started))
+    await wait_until(lambda: not any(alive(pid) for pid in started), timeout=10)
 
 
 async def test_finished_hook_does_not_wait_for_a_background_child_holding_its_output(
@@ -120,7 +120,7 @@ async def test_finished_hook_does_not_wait_for_a_background_child_holding_its_ou
     assert time.monotonic() - started < 10
     # What the hook left running in its group is gone with it.
     child = int(pid_file.read_text())
-    assert await wait_until(lambda: not alive(child))
+    await wait_until(lambda: not alive(child), timeout=10)
 
 
 async def test_detached_child_holding_the_pipe_delays_a_hook_only_briefly(
@@ -151,12 +151,12 @@ async def test_cancelled_hook_is_killed_with_its_group(
     pid_file = tmp_path / "pid"
     hooks = make_hooks(after_create=f"sleep 1000 & echo $! > {pid_file}; wait")
     task = asyncio.create_task(manager.prepare(issue, root=root, hooks=hooks, attempt=None))
-    assert await wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "")
+    await wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", timeout=10)
     child = int(pid_file.read_text())
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await wait_until(lambda: not alive(child))
+    await wait_until(lambda: not alive(child), timeout=10)
     # The half-prepared workspace is gone, so the next attempt runs after_create again.
     assert not (root / "MT-1").exists()
     again = await manager.prepare(issue, root=root, hooks=make_hooks(), attempt=1)

@@ -14,13 +14,13 @@ against a reloaded workflow. Dispatch removes a row. Pure: no IO, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from symphony.core import policy
 from symphony.core.config import SchedulerConfig
 from symphony.core.effects import Effect, Log
 from symphony.core.state import BLOCKED_LIMIT, BlockedIssue, OrchestratorState
-from symphony.issue import BlockerRef, Issue, normalize_labels, normalize_state
+from symphony.issue import BlockerRef, Issue, missing_labels, normalize_state
 
 NOT_DISPATCHABLE = "the tracker marks it not dispatchable (for example, assigned to someone else)"
 BLOCKED_MESSAGE = "issue blocked, not dispatching"
@@ -40,7 +40,7 @@ def _rank(issue: Issue, config: SchedulerConfig) -> int | None:
         return None
     if not policy.has_required_fields(issue) or not policy.is_active(issue, config):
         return None
-    if config.required_labels and missing_labels(issue, config.required_labels):
+    if config.required_labels and missing_labels(issue.labels, config.required_labels):
         return 0
     return 0 if any(not _closed(b, config) for b in issue.blocked_by) else 1
 
@@ -54,21 +54,10 @@ def _explain(issue: Issue, config: SchedulerConfig) -> tuple[str, tuple[BlockerR
             parts.append("not dispatchable: blocked by " + ", ".join(map(_blocker, blockers)))
         else:
             parts.append(NOT_DISPATCHABLE)
-    missing = missing_labels(issue, config.required_labels)
+    missing = missing_labels(issue.labels, config.required_labels)
     if missing:
-        parts.append("missing required labels: " + ", ".join(missing))
+        parts.append("missing required labels: " + ", ".join(m or '""' for m in missing))
     return "; ".join(parts), blockers
-
-
-def missing_labels(issue: Issue, required: Iterable[str]) -> list[str]:
-    """The required labels the issue lacks, as compared (SPEC §8.2; a blank one never matches)."""
-    have = set(normalize_labels(issue.labels))
-    missing: list[str] = []
-    for label in required:
-        norm = label.strip().lower()
-        if not norm or norm not in have:
-            missing.append(norm or '""')
-    return missing
 
 
 def display_key(row: BlockedIssue) -> tuple[int, tuple[int, int, float, str]]:

@@ -20,6 +20,7 @@ from symphony.core.state import OrchestratorState, RecentEvent, RetryEntry
 from symphony.core.tokens import apply_usage
 from symphony.core.transitions import Effects, dispatch, schedule_retry
 from symphony.issue import Issue
+from symphony.text import clip
 
 NO_SLOTS_ERROR = "no available orchestrator slots"
 MESSAGE_LIMIT = 500
@@ -50,9 +51,7 @@ def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, _out:
         entry.turn_id = event.turn_id
     if event.pid:
         entry.pid = event.pid
-    message = event.message
-    if message is not None and len(message) > MESSAGE_LIMIT:
-        message = message[: MESSAGE_LIMIT - 1] + "…"
+    message = clip(event.message, MESSAGE_LIMIT) if event.message is not None else None
     entry.last_event = event.event
     entry.last_message = message
     entry.last_event_ms = now

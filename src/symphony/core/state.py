@@ -2,8 +2,8 @@
 
 Only ``decide`` mutates it. Times are monotonic milliseconds supplied by the caller; the snapshot
 converts them to wall-clock instants. ``claimed`` is derived rather than stored: an issue is
-claimed exactly while it is running or has a retry entry, so a claim can never outlive both (the
-reference drops claims early on stalls, reference-facts §8 item 6; here that cannot happen).
+claimed exactly while it is running or has a retry entry, so a claim can never outlive both, and
+an issue waiting for its retry (after a stall, say) is never dispatched early by a poll.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from symphony.issue import parse_timestamp
+from symphony.text import clip
+from symphony.timefmt import parse_timestamp
 from symphony.view import Snapshot
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
@@ -27,13 +28,8 @@ def clean_text(text: str) -> str:
 
 
 def truncate(text: str, limit: int) -> str:
-    if limit <= 0:
-        return ""
-    if len(text) <= limit:
-        return text
-    if limit <= 3:
-        return text[:limit]
-    return text[: limit - 3] + "..."
+    """``clip`` with the plain ``...`` the terminal dashboard and previews use."""
+    return clip(text, limit, marker="...")
 
 
 def as_int(value: Any) -> int | None:
@@ -96,12 +92,7 @@ def format_countdown(seconds: float) -> str:
     return format_duration(seconds)
 
 
-def parse_time(value: Any) -> datetime | None:
-    return parse_timestamp(value)
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+parse_time = parse_timestamp
 
 
 def seconds_between(start: datetime | None, end: datetime) -> float | None:

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from symphony.logs import REDACTOR, kv
+from symphony.text import clip
+from symphony.timefmt import format_timestamp
 from symphony.workspace.keys import workspace_key
 
 if TYPE_CHECKING:
@@ -36,7 +38,7 @@ _ATTEMPT_FILE = re.compile(r"^(\d{8}T\d{6}Z)-attempt-(\d+)(?:-\d+)?\.log$")
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_timestamp(moment, timespec="milliseconds")
 
 
 class FileTranscript:
@@ -77,9 +79,8 @@ class FileTranscript:
             self._dropped += 1
             return
         text = REDACTOR.redact(line.rstrip("\r\n"))
-        if len(text) > self._max_line:
-            extra = len(text) - self._max_line
-            text = f"{text[: self._max_line]}… [{extra} more characters]"
+        extra = len(text) - self._max_line
+        text = clip(text, self._max_line, marker=f"… [{extra} more characters]", within=False)
         record = f"{_stamp(self._clock())} {stream:<6} {text}\n"
         size = len(record.encode("utf-8", "replace"))
         if self._written + size > self._max_bytes:

@@ -57,6 +57,7 @@ from symphony.core.state import OrchestratorState
 from symphony.errors import SymphonyError
 from symphony.issue import Issue, format_timestamp
 from symphony.logs import kv
+from symphony.orchestrator.clock import LoopClock
 from symphony.orchestrator.observers import Observers
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
 from symphony.orchestrator.scheduling import scheduler_config
@@ -95,6 +96,7 @@ class OrchestratorRuntime:
         adapter_factory: AdapterFactory,
         agent_logs: AgentLogSource | None = None,
         tracker_timeout_s: float = DEFAULT_TRACKER_TIMEOUT_S,
+        clock: LoopClock | None = None,
     ) -> None:
         self._store = store
         self._workspaces = workspaces
@@ -115,6 +117,7 @@ class OrchestratorRuntime:
         self._io_tasks: set[asyncio.Task[Any]] = set()
         self._observers = Observers(self.snapshot)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._clock = clock
         self._running = False
         self._stopped = False
         self._failure: BaseException | None = None
@@ -332,9 +335,12 @@ class OrchestratorRuntime:
 
     # --- timers -----------------------------------------------------------------------------
 
+    def _timers(self) -> LoopClock:
+        """The injected clock, else the event loop's own."""
+        return self._clock or self._loop or asyncio.get_running_loop()
+
     def _now_ms(self) -> float:
-        loop = self._loop or asyncio.get_running_loop()
-        return loop.time() * 1000.0
+        return self._timers().time() * 1000.0
 
     def _instant(self) -> Instant:
         return Instant(self._now_ms(), datetime.now(UTC))
@@ -342,8 +348,7 @@ class OrchestratorRuntime:
     def _call_later(
         self, delay_ms: float, callback: Callable[..., None], *args: Any
     ) -> asyncio.TimerHandle:
-        loop = self._loop or asyncio.get_running_loop()
-        return loop.call_later(max(delay_ms, 0.0) / 1000.0, callback, *args)
+        return self._timers().call_later(max(delay_ms, 0.0) / 1000.0, callback, *args)
 
     def _schedule_tick(self, delay_ms: float) -> None:
         if self._tick_handle is not None:

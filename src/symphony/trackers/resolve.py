@@ -39,20 +39,19 @@ def resolve_tracker(
         error.code = UNSUPPORTED_TRACKER_KIND
         raise error
     updates: dict[str, object] = {}
-    if tracker.active_states is None:
-        if profile.default_active_states is None:
+    states = {
+        "active_states": (tracker.active_states, profile.default_active_states),
+        "terminal_states": (tracker.terminal_states, profile.default_terminal_states),
+    }
+    for key, (configured, default) in states.items():
+        if configured is not None:
+            continue
+        if default is None:
             raise ConfigError(
-                [("tracker.active_states", f"is required for tracker kind {tracker.kind!r}")],
+                [(f"tracker.{key}", f"is required for tracker kind {tracker.kind!r}")],
                 source=source,
             )
-        updates["active_states"] = profile.default_active_states
-    if tracker.terminal_states is None:
-        if profile.default_terminal_states is None:
-            raise ConfigError(
-                [("tracker.terminal_states", f"is required for tracker kind {tracker.kind!r}")],
-                source=source,
-            )
-        updates["terminal_states"] = profile.default_terminal_states
+        updates[key] = default
     if updates:
         tracker = tracker.model_copy(update=updates)
     try:

@@ -25,7 +25,9 @@ from pydantic import (
     field_validator,
 )
 
+from symphony.issue import normalize_label, normalize_state
 from symphony.logs import DEFAULT_LOG_FORMAT, LOG_FORMATS, LogFormat
+from symphony.text import clip
 from symphony.workflow.errors import ConfigError
 
 DEFAULT_AGENT_KIND = "codex"
@@ -108,7 +110,7 @@ class TrackerConfig(_Section):
             if not isinstance(item, str):
                 raise ValueError(f"every label must be a string (got {item!r})")
             # A blank label is kept as "" so that it matches no issue (SPEC §5.3.1).
-            norm = item.strip().lower()
+            norm = normalize_label(item)
             if norm not in out:
                 out.append(norm)
         return tuple(out)
@@ -170,7 +172,7 @@ def _by_state(value: Any, info: ValidationInfo) -> dict[str, int]:
                 f"{where}: ignored, the limit must be a positive integer (got {limit!r})"
             )
             continue
-        out[key.strip().lower()] = limit
+        out[normalize_state(key)] = limit
     return out
 
 
@@ -194,11 +196,6 @@ class AgentConfig(_Section):
     @classmethod
     def _states(cls, value: Any, info: ValidationInfo) -> dict[str, int]:
         return _by_state(value, info)
-
-    def limit_for_state(self, state: str) -> int:
-        return self.max_concurrent_agents_by_state.get(
-            state.strip().lower(), self.max_concurrent_agents
-        )
 
 
 class CodexConfig(_Section):
@@ -392,7 +389,7 @@ def _show(key: str, value: Any) -> str:
     if SECRETISH_KEY.search(key):
         return "<redacted>"
     text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return clip(text, 80, marker="...")
 
 
 def _did_you_mean(word: str, choices: Any) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.logs import get_logger
+from symphony.timefmt import format_timestamp
 from symphony.workflow.config import LoadedConfig, ServiceConfig, build_config
 from symphony.workflow.errors import WorkflowError
 from symphony.workflow.loader import WorkflowDefinition, parse_workflow, read_workflow_bytes
@@ -107,7 +108,7 @@ class ReloadError:
     at: datetime
 
     def to_dict(self) -> dict[str, str]:
-        return {**self.error.to_dict(), "at": self.at.isoformat().replace("+00:00", "Z")}
+        return {**self.error.to_dict(), "at": format_timestamp(self.at)}
 
 
 class WorkflowStore:

@@ -77,29 +77,42 @@ class HookResult:
         return f"exited with status {status}"
 
 
-def hook_environment(
-    *,
-    hook: str,
-    workspace: Path,
-    root: Path,
-    identifier: str,
-    issue: Issue | None,
-    attempt: int | None,
-) -> dict[str, str]:
-    """The documented ``SYMPHONY_*`` variables every hook receives (docs/workspaces.md)."""
-    values = {
-        "SYMPHONY_HOOK": hook,
-        "SYMPHONY_ISSUE_ID": issue.id if issue is not None else "",
-        "SYMPHONY_ISSUE_IDENTIFIER": issue.identifier if issue is not None else identifier,
-        "SYMPHONY_ISSUE_TITLE": issue.title if issue is not None else "",
-        "SYMPHONY_ISSUE_STATE": issue.state if issue is not None else "",
-        "SYMPHONY_ISSUE_URL": (issue.url or "") if issue is not None else "",
-        "SYMPHONY_WORKSPACE": os.fspath(workspace),
-        "SYMPHONY_WORKSPACE_ROOT": os.fspath(root),
-        "SYMPHONY_ATTEMPT": "" if attempt is None else str(attempt),
-    }
-    # The environment cannot carry NUL bytes; tracker text could.
-    return {name: value.replace("\0", "") for name, value in values.items()}
+@dataclass(frozen=True, slots=True)
+class HookContext:
+    """Where a hook runs and for which issue: its working directory, variables and log fields.
+
+    ``issue`` is None when only the identifier is known (removing a workspace at startup).
+    """
+
+    workspace: Path
+    root: Path
+    identifier: str
+    issue: Issue | None = None
+    attempt: int | None = None
+
+    def environment(self, hook: str) -> dict[str, str]:
+        """The documented ``SYMPHONY_*`` variables every hook receives (docs/workspaces.md)."""
+        issue = self.issue
+        values = {
+            "SYMPHONY_HOOK": hook,
+            "SYMPHONY_ISSUE_ID": issue.id if issue is not None else "",
+            "SYMPHONY_ISSUE_IDENTIFIER": issue.identifier if issue is not None else self.identifier,
+            "SYMPHONY_ISSUE_TITLE": issue.title if issue is not None else "",
+            "SYMPHONY_ISSUE_STATE": issue.state if issue is not None else "",
+            "SYMPHONY_ISSUE_URL": (issue.url or "") if issue is not None else "",
+            "SYMPHONY_WORKSPACE": os.fspath(self.workspace),
+            "SYMPHONY_WORKSPACE_ROOT": os.fspath(self.root),
+            "SYMPHONY_ATTEMPT": "" if self.attempt is None else str(self.attempt),
+        }
+        # The environment cannot carry NUL bytes; tracker text could.
+        return {name: value.replace("\0", "") for name, value in values.items()}
+
+    def log_fields(self) -> dict[str, object]:
+        return {
+            "issue_id": self.issue.id if self.issue is not None else None,
+            "issue_identifier": self.identifier,
+            "workspace": self.workspace,
+        }
 
 
 class _TailCollector(asyncio.Protocol):

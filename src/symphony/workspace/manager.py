@@ -27,7 +27,7 @@ from symphony.workspace.errors import (
     WORKSPACE_OUTSIDE_ROOT,
     WorkspaceError,
 )
-from symphony.workspace.hooks import HookResult, hook_environment, run_hook
+from symphony.workspace.hooks import HookContext, HookResult, run_hook
 from symphony.workspace.keys import is_workspace_key_shaped, workspace_key
 from symphony.workspace.paths import (
     canonicalize,
@@ -92,17 +92,10 @@ class WorkspaceManager:
             )
             if not workspace.created_now or hooks.after_create is None:
                 return workspace
+            context = HookContext(workspace.path, canonical_root, issue.identifier, issue, attempt)
             try:
                 result = await self._run(
-                    "after_create",
-                    hooks.after_create,
-                    workspace.path,
-                    canonical_root,
-                    issue.identifier,
-                    issue,
-                    attempt,
-                    hooks.timeout_ms,
-                    strip_env,
+                    "after_create", hooks.after_create, context, hooks.timeout_ms, strip_env
                 )
             except asyncio.CancelledError:
                 await self._discard_new(workspace, issue)
@@ -151,16 +144,9 @@ class WorkspaceManager:
                 path=ws.path,
                 hook="before_run",
             )
+        context = _attempt_context(ws, issue, attempt)
         result = await self._run(
-            "before_run",
-            hooks.before_run,
-            ws.path,
-            ws.path.parent,
-            issue.identifier,
-            issue,
-            attempt,
-            hooks.timeout_ms,
-            strip_env,
+            "before_run", hooks.before_run, context, hooks.timeout_ms, strip_env
         )
         if not result.ok:
             raise _hook_error(result, issue.identifier, ws.path)
@@ -184,17 +170,8 @@ class WorkspaceManager:
                     kv(issue_id=issue.id, issue_identifier=issue.identifier, workspace=ws.path),
                 )
                 return
-            await self._run(
-                "after_run",
-                hooks.after_run,
-                ws.path,
-                ws.path.parent,
-                issue.identifier,
-                issue,
-                attempt,
-                hooks.timeout_ms,
-                strip_env,
-            )
+            context = _attempt_context(ws, issue, attempt)
+            await self._run("after_run", hooks.after_run, context, hooks.timeout_ms, strip_env)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # after_run must never fail the worker (SPEC §9.4)
@@ -297,16 +274,9 @@ class WorkspaceManager:
             if hooks.before_remove is not None and await asyncio.to_thread(
                 fs.is_real_directory, canonical
             ):
+                context = HookContext(canonical, root, identifier, issue)
                 await self._run(
-                    "before_remove",
-                    hooks.before_remove,
-                    canonical,
-                    root,
-                    identifier,
-                    issue,
-                    None,
-                    hooks.timeout_ms,
-                    strip_env,
+                    "before_remove", hooks.before_remove, context, hooks.timeout_ms, strip_env
                 )
                 # The hook is arbitrary code: check again that nothing was swapped in.
                 await asyncio.to_thread(validate_workspace_path, path, root)
@@ -325,40 +295,24 @@ class WorkspaceManager:
         self,
         name: str,
         script: str,
-        workspace: Path,
-        root: Path,
-        identifier: str,
-        issue: Issue | None,
-        attempt: int | None,
+        context: HookContext,
         timeout_ms: int,
         strip_env: frozenset[str] | None,
     ) -> HookResult:
-        issue_fields = {
-            "issue_id": issue.id if issue is not None else None,
-            "issue_identifier": identifier,
-        }
-        log.info("workspace hook started %s", kv(hook=name, **issue_fields, workspace=workspace))
+        log.info("workspace hook started %s", kv(hook=name, **context.log_fields()))
         result = await run_hook(
             name,
             script,
-            cwd=workspace,
+            cwd=context.workspace,
             timeout_ms=timeout_ms,
-            env_extra=hook_environment(
-                hook=name,
-                workspace=workspace,
-                root=root,
-                identifier=identifier,
-                issue=issue,
-                attempt=attempt,
-            ),
+            env_extra=context.environment(name),
             strip=self.strip_env if strip_env is None else strip_env,
             base_env=self._base_env,
             kill_grace_s=self._kill_grace_s,
         )
         fields = kv(
             hook=name,
-            **issue_fields,
-            workspace=workspace,
+            **context.log_fields(),
             status=result.exit_status,
             duration_ms=result.duration_ms,
             output_bytes=result.output_bytes,
@@ -383,6 +337,11 @@ class WorkspaceManager:
             lock = asyncio.Lock()
             self._locks[path] = lock
         return lock
+
+
+def _attempt_context(ws: Workspace, issue: Issue, attempt: int | None) -> HookContext:
+    """``before_run`` and ``after_run`` run in the prepared workspace, under its parent root."""
+    return HookContext(ws.path, ws.path.parent, issue.identifier, issue, attempt)
 
 
 def _hook_error(result: HookResult, identifier: str, workspace: Path) -> WorkspaceError:

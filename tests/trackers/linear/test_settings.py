@@ -144,9 +144,10 @@ def test_assignee_forms() -> None:
     assert assignee(None) is None
 
 
-def test_loopback_http_endpoint_is_allowed() -> None:
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "127.0.0.2"])
+def test_loopback_http_endpoint_is_allowed(host: str) -> None:
     validate(
-        {"project_slug": "p", "endpoint": "http://127.0.0.1:8080/graphql"}, {"LINEAR_API_KEY": KEY}
+        {"project_slug": "p", "endpoint": f"http://{host}:8080/graphql"}, {"LINEAR_API_KEY": KEY}
     )
 
 

@@ -17,6 +17,7 @@ from symphony.agents.codex.tools import dynamic_tool
 from symphony.issue import Issue
 from symphony.trackers.base import TRACKER_REQUEST, TRACKER_RESPONSE, TrackerError
 from symphony.trackers.local import BoardSettings, BoardStore, LocalAdapter
+from tests.support.waiting import wait_until
 
 
 def raw_sql(path: Path, sql: str, params: tuple[Any, ...] = ()) -> None:
@@ -218,11 +219,7 @@ async def test_reads_run_off_the_event_loop(
     monkeypatch.setattr(adapter.store, "by_states", slow_by_states)
     fetch = asyncio.create_task(adapter.fetch_issues_by_states(["Todo"]))
     # The loop keeps serving other work while the read is stuck in its thread.
-    ticks = 0
-    while not entered.is_set() and ticks < 500:
-        await asyncio.sleep(0.01)
-        ticks += 1
-    assert entered.is_set()
+    await wait_until(entered.is_set, "the read to enter its thread")
     for _ in range(3):
         await asyncio.sleep(0)
     assert not fetch.done()

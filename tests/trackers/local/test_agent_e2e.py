@@ -7,12 +7,10 @@ service then stops working on the issue: no further turn, no new dispatch on lat
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,7 @@ from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.store import WorkflowStore
 from symphony.workspace.manager import WorkspaceManager
 from tests.support.fake_model import FAKE_API_KEY_ENV, FakeModelServer, Reply, write_codex_home
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.codex
 
@@ -42,13 +41,6 @@ WORKPAD = "## Codex Workpad\n\n- [x] read the issue\n- [x] hand off for review"
 def model() -> Iterator[FakeModelServer]:
     with FakeModelServer() as server:
         yield server
-
-
-async def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 async def test_agent_hands_its_issue_to_human_review_and_the_service_lets_go(
@@ -106,13 +98,17 @@ async def test_agent_hands_its_issue_to_human_review_and_the_service_lets_go(
     await runtime.start()
     try:
         state = runtime.state
-        await wait_until(lambda: issue["id"] in state.running, 30, "the issue to be dispatched")
         await wait_until(
-            lambda: not state.is_claimed(issue["id"]), 90, "the service to release the issue"
+            lambda: issue["id"] in state.running, "the issue to be dispatched", timeout=30
+        )
+        await wait_until(
+            lambda: not state.is_claimed(issue["id"]),
+            "the service to release the issue",
+            timeout=90,
         )
         # Later polls see the issue in Human Review and leave it alone: no new turn, no new run.
         ticks = state.tick_id
-        await wait_until(lambda: state.tick_id >= ticks + 3, 30, "three more polls")
+        await wait_until(lambda: state.tick_id >= ticks + 3, "three more polls", timeout=30)
         assert not state.is_claimed(issue["id"])
         assert state.running == {}
     finally:

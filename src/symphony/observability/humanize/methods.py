@@ -29,16 +29,15 @@ def summarize_method(method: str, params: Params) -> str:
     return method
 
 
-def _thread_started(params: Params) -> str:
-    thread = params.get("thread")
-    tid = thread.get("id") if isinstance(thread, Mapping) else None
-    return f"thread started ({tid})" if isinstance(tid, str) else "thread started"
+def _started(kind: str) -> Callable[[Params], str]:
+    """``thread/started`` and ``turn/started``: the new thread's or turn's id, when given."""
 
+    def render(params: Params) -> str:
+        item = params.get(kind)
+        item_id = item.get("id") if isinstance(item, Mapping) else None
+        return f"{kind} started ({item_id})" if isinstance(item_id, str) else f"{kind} started"
 
-def _turn_started(params: Params) -> str:
-    turn = params.get("turn")
-    tid = turn.get("id") if isinstance(turn, Mapping) else None
-    return f"turn started ({tid})" if isinstance(tid, str) else "turn started"
+    return render
 
 
 def _turn_done(params: Params) -> str:
@@ -173,8 +172,8 @@ def _mcp_startup(params: Params) -> str:
 
 
 _METHODS: dict[str, Callable[[Params], str]] = {
-    "thread/started": _thread_started,
-    "turn/started": _turn_started,
+    "thread/started": _started("thread"),
+    "turn/started": _started("turn"),
     "turn/completed": _turn_done,
     "turn/failed": lambda p: (
         f"turn failed: {error_text(p['error'])}" if p.get("error") else "turn failed"

@@ -18,6 +18,7 @@ import httpx
 
 from symphony import __version__
 from symphony.logs import get_logger
+from symphony.text import clip
 from symphony.trackers.base import (
     MISSING_TRACKER_SECRET,
     TRACKER_REQUEST,
@@ -25,12 +26,19 @@ from symphony.trackers.base import (
     TRACKER_STATUS,
     TrackerError,
 )
-from symphony.trackers.linear.rate_limit import RateLimit, detect_rate_limit, rate_limit_error
+from symphony.trackers.linear.rate_limit import (
+    RateLimit,
+    detect_rate_limit,
+    has_error_code,
+    rate_limit_error,
+)
 from symphony.trackers.linear.settings import LinearSettings
 
 log = get_logger("symphony.trackers.linear")
 
 BODY_SUMMARY_CHARS = 500
+# Marks a cut body; the cut keeps the whole budget and this follows it.
+TRUNCATED = "...<truncated>"
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -152,7 +160,7 @@ class LinearClient:
     def status_error(self, raw: RawResponse, operation: str) -> TrackerError:
         summary = self.summarize(raw.text)
         log.warning("linear request failed", operation=operation, status=raw.status, body=summary)
-        if raw.status in (401, 403) or _has_error_code(raw.payload, "AUTHENTICATION_ERROR"):
+        if raw.status in (401, 403) or has_error_code(raw.payload, "AUTHENTICATION_ERROR"):
             message = (
                 f"Linear rejected the API key (HTTP {raw.status}) for {operation}: check "
                 "tracker.provider.api_key / LINEAR_API_KEY"
@@ -163,9 +171,7 @@ class LinearClient:
 
     def summarize(self, text: str) -> str:
         flat = _WHITESPACE.sub(" ", self.scrub(text)).strip() or "(empty body)"
-        if len(flat) > BODY_SUMMARY_CHARS:
-            return flat[:BODY_SUMMARY_CHARS] + "...<truncated>"
-        return flat
+        return clip(flat, BODY_SUMMARY_CHARS, marker=TRUNCATED, within=False)
 
     def cooldown_remaining_ms(self) -> int | None:
         if self._cooldown_until is None:
@@ -209,14 +215,3 @@ class LinearClient:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
-
-
-def _has_error_code(payload: Any, code: str) -> bool:
-    errors = payload.get("errors") if isinstance(payload, dict) else None
-    if not isinstance(errors, list):
-        return False
-    for error in errors:
-        ext = error.get("extensions") if isinstance(error, dict) else None
-        if isinstance(ext, dict) and str(ext.get("code", "")).upper() == code:
-            return True
-    return False

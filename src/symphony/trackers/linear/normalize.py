@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from symphony.issue import BlockerRef, Issue, normalize_labels, normalize_state, parse_timestamp
+from symphony.issue import BlockerRef, Issue, normalize_labels, normalize_state
+from symphony.timefmt import parse_timestamp
 
 BLOCKS_RELATION = "blocks"
 # The blocker gate applies only before work starts (reference behaviour): an issue already In

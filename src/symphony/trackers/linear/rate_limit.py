@@ -40,7 +40,7 @@ def detect_rate_limit(
     *,
     now_ms: Callable[[], float] = lambda: time.time() * 1000,
 ) -> RateLimit | None:
-    if _graphql_ratelimited(payload):
+    if has_error_code(payload, RATELIMITED_CODE):
         signal = "graphql_ratelimited"
     elif status == 429:
         signal = "http_429"
@@ -84,13 +84,14 @@ def rate_limit_error(limit: RateLimit, operation: str) -> TrackerError:
     )
 
 
-def _graphql_ratelimited(payload: Any) -> bool:
+def has_error_code(payload: Any, code: str) -> bool:
+    """Whether a GraphQL body lists an error whose ``extensions.code`` is ``code``."""
     errors = payload.get("errors") if isinstance(payload, dict) else None
     if not isinstance(errors, list):
         return False
     for error in errors:
         ext = error.get("extensions") if isinstance(error, dict) else None
-        if isinstance(ext, dict) and str(ext.get("code", "")).upper() == RATELIMITED_CODE:
+        if isinstance(ext, dict) and str(ext.get("code", "")).upper() == code:
             return True
     return False
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from symphony.hosts import is_loopback
 from symphony.trackers.base import MISSING_TRACKER_SECRET, TrackerConfigError
 from symphony.workflow.config import TrackerConfig, resolve_secret_value, var_reference
 
@@ -24,7 +25,6 @@ DEFAULT_ACTIVE_STATES = ("Todo", "In Progress")
 DEFAULT_TERMINAL_STATES = ("Closed", "Cancelled", "Canceled", "Duplicate", "Done")
 ASSIGNEE_ME = "me"
 KNOWN_KEYS = ("endpoint", "api_key", "project_slug", "assignee", "request_timeout_ms")
-_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 
 
@@ -107,7 +107,7 @@ def _endpoint(value: Any) -> str:
     if url.scheme not in ("http", "https") or not url.host:
         raise TrackerConfigError(_key("endpoint"), f"{problem}; got {text!r}")
     # The API key travels in a header: plain http is only acceptable on this machine.
-    if url.scheme == "http" and url.host not in _LOOPBACK_HOSTS:
+    if url.scheme == "http" and not is_loopback(url.host):
         raise TrackerConfigError(
             _key("endpoint"),
             f"must use https (plain http is allowed only for 127.0.0.1/localhost); got {text!r}",

@@ -15,9 +15,10 @@ from typing import Any
 from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse
 
 from symphony.logs import get_logger
+from symphony.text import clip
 from symphony.tools import ToolContext, ToolResult, ToolSpec
 from symphony.trackers.base import TrackerError
-from symphony.trackers.linear.client import LinearClient
+from symphony.trackers.linear.client import TRUNCATED, LinearClient
 
 log = get_logger("symphony.trackers.linear")
 
@@ -171,9 +172,7 @@ def _scrub(value: Any, client: LinearClient) -> Any:
 
 
 def _text_body(text: str) -> str:
-    if len(text) > MAX_TEXT_BODY_CHARS:
-        return text[:MAX_TEXT_BODY_CHARS] + "...<truncated>"
-    return text
+    return clip(text, MAX_TEXT_BODY_CHARS, marker=TRUNCATED, within=False)
 
 
 def _where(exc: GraphQLSyntaxError) -> str:

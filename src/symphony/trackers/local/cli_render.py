@@ -12,7 +12,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from symphony.issue import format_timestamp
+from symphony.timefmt import format_timestamp
 from symphony.trackers.local.normalize import is_dispatchable
 from symphony.trackers.local.records import IssueDetail, IssueRecord
 from symphony.trackers.local.settings import BoardSettings

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.issue import Issue, format_timestamp, normalize_labels, normalize_state
+from symphony.issue import Issue, normalize_labels, normalize_state
+from symphony.timefmt import format_timestamp
 from symphony.trackers.local.errors import MalformedIssue
 from symphony.trackers.local.records import IssueDetail, IssueRecord
 from symphony.trackers.local.settings import BoardSettings

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from symphony.issue import BlockerRef, format_timestamp
+from symphony.issue import BlockerRef
+from symphony.timefmt import format_timestamp
 
 WORKPAD = "workpad"
 COMMENT = "comment"

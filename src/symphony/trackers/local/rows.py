@@ -6,7 +6,8 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 
-from symphony.issue import BlockerRef, parse_timestamp
+from symphony.issue import BlockerRef
+from symphony.timefmt import parse_timestamp
 from symphony.trackers.local.records import Comment, IssueRecord, StateChange
 
 _CHUNK = 500

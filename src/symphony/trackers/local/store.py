@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from symphony.issue import format_timestamp, normalize_labels, normalize_state
+from symphony.issue import missing_labels, normalize_labels, normalize_state
+from symphony.timefmt import format_timestamp
 from symphony.trackers.local.db import BoardDatabase
 from symphony.trackers.local.errors import InvalidInput, InvalidState, IssueNotFound
 from symphony.trackers.local.records import (
@@ -49,9 +50,7 @@ _CHUNK = 500
 
 
 def _now() -> str:
-    stamp = format_timestamp(datetime.now(UTC))
-    assert stamp is not None
-    return stamp
+    return format_timestamp(datetime.now(UTC))
 
 
 class BoardStore:
@@ -109,7 +108,7 @@ class BoardStore:
         if not wanted and not include_terminal:
             records = [r for r in records if not self.settings.is_terminal(r.state)]
         if labels_wanted:
-            records = [r for r in records if set(labels_wanted) <= set(r.labels)]
+            records = [r for r in records if not missing_labels(r.labels, labels_wanted)]
         order = {normalize_state(s): i for i, s in enumerate(self.settings.states)}
         records.sort(
             key=lambda r: (

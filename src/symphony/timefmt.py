@@ -1,0 +1,50 @@
+"""RFC 3339 instants as text (``2026-01-02T03:04:05Z``): the one formatter and parser.
+
+Pure (standard library only), so the scheduling core, trackers, logs and the surfaces all write
+timestamps the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal, overload
+
+TimeSpec = Literal["auto", "seconds", "milliseconds"]
+
+
+@overload
+def format_timestamp(value: datetime, *, timespec: TimeSpec = "auto") -> str: ...
+
+
+@overload
+def format_timestamp(value: None, *, timespec: TimeSpec = "auto") -> None: ...
+
+
+@overload
+def format_timestamp(value: datetime | None, *, timespec: TimeSpec = "auto") -> str | None: ...
+
+
+def format_timestamp(value: datetime | None, *, timespec: TimeSpec = "auto") -> str | None:
+    """UTC with a ``Z`` suffix; a naive value is taken as UTC. ``timespec`` as in ``isoformat``
+    (``auto`` shows microseconds only when there are some)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """RFC 3339 instant or None; unusable values normalize to None (SPEC §11.3)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
