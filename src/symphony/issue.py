@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 # Re-exported: modules outside this change still import the formatter from here.
-from symphony.timefmt import format_timestamp as format_timestamp
+from symphony.timefmt import format_timestamp
 
 
 def normalize_state(state: str) -> str:

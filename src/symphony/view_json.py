@@ -3,7 +3,7 @@
 The shapes are the wire contract of SPEC §13.7.2 (``GET /api/v1/state``,
 ``GET /api/v1/<identifier>``) and of the event stream; ``symphony.runtime_view`` documents them.
 Keys keep their order, instants become RFC 3339 UTC strings ending in ``Z``
-(``symphony.issue.format_timestamp``). Surfaces may add display fields to the result (the HTTP
+(``symphony.timefmt.format_timestamp``). Surfaces may add display fields to the result (the HTTP
 presenter adds ``summary`` and log ``url``), never change the ones rendered here.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.issue import format_timestamp
+from symphony.timefmt import format_timestamp
 from symphony.view import (
     AgentActivity,
     BlockedRow,

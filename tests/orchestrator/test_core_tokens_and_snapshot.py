@@ -192,7 +192,7 @@ def test_snapshot_has_running_rows_retry_rows_totals_and_live_runtime() -> None:
     assert retry["issue_identifier"] == "MT-2" and retry["attempt"] == 1
     assert retry["due_in_ms"] == 9_000 and retry["due_at"] == "2026-03-01T12:00:09Z"
     assert retry["error"] == "worker exited: boom" and retry["kind"] == "failure"
-    # 4 s for the ended MT-2 plus 5 s for the live MT-1 (reference quirk fixed).
+    # 4 s for the ended MT-2 plus 5 s for the live MT-1 (live sessions count too).
     assert snap["codex_totals"] == {
         "input_tokens": 5,
         "output_tokens": 2,

@@ -47,7 +47,7 @@ class Instant:
 
 
 def seconds_running(state: OrchestratorState, now_ms: float) -> float:
-    """Ended sessions plus live ones (SPEC §13.3; fixes reference-facts §8 item 2)."""
+    """Ended sessions plus live ones (SPEC §13.3): a live session counts while it runs."""
     live = sum(max(now_ms - e.started_ms, 0.0) for e in state.running.values()) / 1000.0
     return round(state.totals.ended_seconds + live, 3)
 

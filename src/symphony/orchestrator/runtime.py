@@ -55,7 +55,7 @@ from symphony.core.machine import decide
 from symphony.core.snapshot import Instant, build_issue_detail, build_snapshot, log_files
 from symphony.core.state import OrchestratorState
 from symphony.errors import SymphonyError
-from symphony.issue import Issue, format_timestamp
+from symphony.issue import Issue
 from symphony.logs import kv
 from symphony.orchestrator.clock import LoopClock
 from symphony.orchestrator.observers import Observers
@@ -70,6 +70,7 @@ from symphony.orchestrator.worker import (
 )
 from symphony.orchestrator.workers import WorkerPool
 from symphony.runtime_view import RuntimeChange
+from symphony.timefmt import format_timestamp
 from symphony.trackers.base import TrackerAdapter
 from symphony.view import IssueDetail, Problem, Snapshot, WorkflowStatus
 from symphony.workflow.store import Workflow, WorkflowStore

@@ -1,11 +1,11 @@
 """``codex-linux-sandbox`` on codex's PATH, so codex's sandbox works when a system bwrap exists.
 
-What codex 0.169 does on Linux (docs/codex-app-server.md §6): without ``bwrap`` on PATH it uses
-the bubblewrap it bundles and every sandboxed command works. With a system ``bwrap`` on PATH
-(Debian's ``bubblewrap``, pulled in by Flatpak on most desktops) it runs that one, which then
-executes ``codex-linux-sandbox`` *by name*. The npm package puts no such program on PATH, so every
-command the agent runs fails (``bwrap: execvp codex-linux-sandbox: No such file or directory``)
-while the turn still "completes".
+What codex 0.169 does on Linux (checked against the real binary; docs/codex.md): without ``bwrap``
+on PATH it uses the bubblewrap it bundles and every sandboxed command works. With a system ``bwrap``
+on PATH (Debian's ``bubblewrap``, pulled in by Flatpak on most desktops) it runs that one, which
+then executes ``codex-linux-sandbox`` *by name*. The npm package puts no such program on PATH, so
+every command the agent runs fails (``bwrap: execvp codex-linux-sandbox: No such file or
+directory``) while the turn still "completes".
 
 The helper is the native codex binary under that name (it looks at ``argv[0]``). So before a
 launch Symphony finds the native binary behind ``codex.command``:

@@ -5,9 +5,10 @@ send, events to emit, tool calls to run host-side, request resolutions and turn 
 reads the clock (``now`` is passed in), never awaits and never touches the process, so every path
 is testable with scripted messages. ``session.py`` is the IO shell around it.
 
-Wire facts this relies on (docs/codex-app-server.md): no ``jsonrpc`` field; notifications carry
-``emittedAtMs``; server request ids start at 0 (so ``"id" in msg``, never truthiness); a turn
-ends only with ``turn/completed`` whose ``turn.status`` is completed/interrupted/failed.
+Wire facts this relies on (checked against codex 0.169; docs/codex.md): no ``jsonrpc`` field;
+notifications carry ``emittedAtMs``; server request ids start at 0 (so ``"id" in msg``, never
+truthiness); a turn ends only with ``turn/completed`` whose ``turn.status`` is
+completed/interrupted/failed.
 """
 
 from __future__ import annotations

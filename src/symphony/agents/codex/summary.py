@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from symphony.text import clip as clip_text
+
 if TYPE_CHECKING:
     from symphony.usage import TokenUsage
 
@@ -20,8 +22,8 @@ MAX_SUMMARY = 240
 
 
 def clip(text: str, limit: int = MAX_SUMMARY) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """One line (whitespace folded), clipped to ``limit`` characters."""
+    return clip_text(" ".join(text.split()), limit)
 
 
 def _command(item: Mapping[str, Any]) -> str:

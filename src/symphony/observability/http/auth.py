@@ -20,10 +20,10 @@ from urllib.parse import parse_qs, urlsplit
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from symphony.hosts import is_loopback
 from symphony.observability.http.errors import error_response
 
 COOKIE_NAME = "symphony_session"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
 def session_cookie_value(token: str) -> str:
@@ -60,7 +60,7 @@ class AccessGuard:
         if (
             self.loopback_only
             and self.token is None
-            and _host_name(headers.get("host", "")) not in LOOPBACK_HOSTS
+            and not is_loopback(_host_name(headers.get("host", "")))
         ):
             await error_response(403, "forbidden_host", "Host not allowed")(scope, receive, send)
             return

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import signal
 import socket
@@ -23,6 +22,7 @@ from typing import Any
 
 import uvicorn
 
+from symphony.hosts import is_loopback
 from symphony.logs import kv
 from symphony.observability.http.app import create_app
 from symphony.observability.http.errors import HttpServerError
@@ -58,16 +58,6 @@ def http_settings(server: ServerConfig, cli_port: int | None) -> HttpSettings | 
     if port is None:
         return None
     return HttpSettings(host=server.host, port=port, access_token=server.access_token or None)
-
-
-def is_loopback(host: str) -> bool:
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(host: str, access_token: str | None) -> None:
