@@ -56,11 +56,18 @@ def problem_json(problem: Problem | None) -> dict[str, Any] | None:
     return {"code": problem.code, "message": problem.message, "at": format_timestamp(problem.at)}
 
 
-def running_row_json(row: RunningRow) -> dict[str, Any]:
+def _issue_ref_json(row: RunningRow | RetryRow | BlockedRow) -> dict[str, Any]:
+    """The fields every row starts with, in this order."""
     return {
         "issue_id": row.issue_id,
         "issue_identifier": row.issue_identifier,
         "issue_url": row.issue_url,
+    }
+
+
+def running_row_json(row: RunningRow) -> dict[str, Any]:
+    return {
+        **_issue_ref_json(row),
         "title": row.title,
         "state": row.state,
         "session_id": row.session_id,
@@ -79,9 +86,7 @@ def running_row_json(row: RunningRow) -> dict[str, Any]:
 
 def retry_row_json(row: RetryRow) -> dict[str, Any]:
     return {
-        "issue_id": row.issue_id,
-        "issue_identifier": row.issue_identifier,
-        "issue_url": row.issue_url,
+        **_issue_ref_json(row),
         "attempt": row.attempt,
         "due_at": format_timestamp(row.due_at),
         "due_in_ms": row.due_in_ms,
@@ -92,9 +97,7 @@ def retry_row_json(row: RetryRow) -> dict[str, Any]:
 
 def blocked_row_json(row: BlockedRow) -> dict[str, Any]:
     return {
-        "issue_id": row.issue_id,
-        "issue_identifier": row.issue_identifier,
-        "issue_url": row.issue_url,
+        **_issue_ref_json(row),
         "title": row.title,
         "state": row.state,
         "reason": row.reason,

@@ -146,8 +146,7 @@ def _carry(old: BlockedIssue | None, row: BlockedIssue, out: list[Effect]) -> Bl
         out.append(
             Log.info(
                 BLOCKED_MESSAGE,
-                issue_id=row.issue.id,
-                issue_identifier=row.issue.identifier,
+                about=row.issue,
                 state=row.issue.state,
                 reason=row.reason,
             )
@@ -167,8 +166,7 @@ def _cleared(row: BlockedIssue, why: str, out: list[Effect]) -> None:
     out.append(
         Log.info(
             CLEARED_MESSAGE,
-            issue_id=row.issue.id,
-            issue_identifier=row.issue.identifier,
+            about=row.issue,
             reason=why,
         )
     )

@@ -117,20 +117,27 @@ class Log:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def info(cls, message: str, **fields: Any) -> Log:
-        return cls(logging.INFO, message, fields)
+    def info(cls, message: str, /, about: Issue | None = None, **fields: Any) -> Log:
+        return cls(logging.INFO, message, _fields(about, fields))
 
     @classmethod
-    def warning(cls, message: str, **fields: Any) -> Log:
-        return cls(logging.WARNING, message, fields)
+    def warning(cls, message: str, /, about: Issue | None = None, **fields: Any) -> Log:
+        return cls(logging.WARNING, message, _fields(about, fields))
 
     @classmethod
-    def error(cls, message: str, **fields: Any) -> Log:
-        return cls(logging.ERROR, message, fields)
+    def error(cls, message: str, /, about: Issue | None = None, **fields: Any) -> Log:
+        return cls(logging.ERROR, message, _fields(about, fields))
 
     @classmethod
-    def debug(cls, message: str, **fields: Any) -> Log:
-        return cls(logging.DEBUG, message, fields)
+    def debug(cls, message: str, /, about: Issue | None = None, **fields: Any) -> Log:
+        return cls(logging.DEBUG, message, _fields(about, fields))
+
+
+def _fields(about: Issue | None, fields: dict[str, Any]) -> Mapping[str, Any]:
+    """``about`` puts the issue's id and identifier first, as every issue line carries them."""
+    if about is None:
+        return fields
+    return {"issue_id": about.id, "issue_identifier": about.identifier, **fields}
 
 
 Effect = (

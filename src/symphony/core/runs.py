@@ -6,6 +6,8 @@ re-fetched by id). Stale inputs, from a stopped run or a superseded timer, chang
 
 from __future__ import annotations
 
+from typing import Any
+
 from symphony.core import blocked, parked, policy
 from symphony.core.effects import FetchRetryIssue, Log, Notify, RemoveWorkspaces
 from symphony.core.events import (
@@ -63,17 +65,16 @@ def worker_exited(state: OrchestratorState, event: WorkerExited, now: float, out
     if entry is None or entry.run_id != event.run_id:
         return  # a worker we already stopped; its exit changes nothing
     issue = entry.issue
-    fields = {"issue_id": issue.id, "issue_identifier": issue.identifier}
     if event.ok:
         end_run(state, entry, now, error=None)
         state.completed.add(issue.id)
-        out.append(Log.info("agent run completed", **fields, session_id=entry.session_id))
+        out.append(Log.info("agent run completed", issue, session_id=entry.session_id))
         if not state.shutting_down:
             schedule_retry(state, issue, 1, "continuation", None, now=now, out=out)
     else:
         error = f"worker exited: {event.error or 'unknown error'}"
         end_run(state, entry, now, error=error)
-        out.append(Log.warning("agent run failed", **fields, error=event.error))
+        out.append(Log.warning("agent run failed", issue, error=event.error))
         if not state.shutting_down:
             attempt = (entry.attempt or 0) + 1
             schedule_retry(state, issue, attempt, "failure", error, now=now, out=out)
@@ -96,7 +97,7 @@ def retry_fetched(
         return
     entry.fetching = False
     config = state.config
-    fields = {"issue_id": entry.issue_id, "issue_identifier": entry.identifier}
+    fields: dict[str, Any] = {"issue_id": entry.issue_id, "issue_identifier": entry.identifier}
     if event.error is not None:
         _requeue(state, entry, None, f"retry refresh failed: {event.error.message}", now, out)
         return

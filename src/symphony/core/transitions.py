@@ -43,8 +43,7 @@ def dispatch(
     out.append(
         Log.info(
             "dispatching issue",
-            issue_id=issue.id,
-            issue_identifier=issue.identifier,
+            about=issue,
             state=issue.state,
             attempt=attempt,
             run_id=run_id,
@@ -69,8 +68,7 @@ def stop(
     out.append(
         Log.info(
             "stopping agent",
-            issue_id=issue.id,
-            issue_identifier=issue.identifier,
+            about=issue,
             session_id=entry.session_id,
             reason=reason,
             cleanup_workspace=cleanup,
@@ -90,8 +88,7 @@ def stop_and_release(
     out.append(
         Log.info(
             "claim released",
-            issue_id=entry.issue.id,
-            issue_identifier=entry.issue.identifier,
+            about=entry.issue,
             reason=reason,
         )
     )
