@@ -8,6 +8,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+from structlog.contextvars import get_contextvars
+
 from symphony.issue import Issue
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.runtime_view import RuntimeChange, RuntimeView
@@ -452,3 +455,31 @@ async def test_a_reload_whose_adapter_cannot_be_built_keeps_the_old_one_and_paus
     await wait_until(lambda: runtime.state.tick_id >= ticks + 2)
     assert agents.sessions == []
     assert runtime.state.config.required_labels == ()  # still the last good config
+
+
+async def test_workspace_removal_runs_in_the_issue_log_context(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    workspaces: FakeWorkspaces,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # So the before_remove hook's lines carry the issue, like the hooks of an attempt.
+    contexts: list[dict[str, Any]] = []
+    remove_path = workspaces.remove_path
+
+    async def recording(path: Path, **kwargs: Any) -> bool:
+        contexts.append(dict(get_contextvars()))
+        return await remove_path(path, **kwargs)
+
+    monkeypatch.setattr(workspaces, "remove_path", recording)
+    issue = board.put(todo(1))
+    agents.scripts["MT-1"] = block_until(asyncio.Event())
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    await wait_until(lambda: len(agents.live) == 1)
+    board.move(issue.id, "Done")
+    runtime.request_refresh()
+    await wait_until(lambda: ("remove", "MT-1") in workspaces.calls)
+    assert contexts == [{"issue_id": "id-1", "issue_identifier": "MT-1"}]
