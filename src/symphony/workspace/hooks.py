@@ -79,7 +79,7 @@ class HookResult:
 
 @dataclass(frozen=True, slots=True)
 class HookContext:
-    """Where a hook runs and for which issue: its working directory, variables and log fields.
+    """Where a hook runs and for which issue: its working directory and variables.
 
     ``issue`` is None when only the identifier is known (removing a workspace at startup).
     """
@@ -106,13 +106,6 @@ class HookContext:
         }
         # The environment cannot carry NUL bytes; tracker text could.
         return {name: value.replace("\0", "") for name, value in values.items()}
-
-    def log_fields(self) -> dict[str, object]:
-        return {
-            "issue_id": self.issue.id if self.issue is not None else None,
-            "issue_identifier": self.identifier,
-            "workspace": self.workspace,
-        }
 
 
 class _TailCollector(asyncio.Protocol):
