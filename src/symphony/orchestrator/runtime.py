@@ -12,6 +12,7 @@ after the worker is gone) is enforced by ``WorkerPool``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
@@ -121,6 +122,8 @@ class OrchestratorRuntime:
         self._stopped = False
         self._failure: BaseException | None = None
         self._failed = asyncio.Event()
+        # The log context events are decided in (see ``_apply``): the creator's, never a worker's.
+        self._context = contextvars.copy_context()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -236,17 +239,23 @@ class OrchestratorRuntime:
             return
         self._applying = True
         try:
-            while self._queue:
-                current = self._queue.popleft()
-                try:
-                    self._state, effects = decide(self._state, current, self._now_ms())
-                    for effect in effects:
-                        self._execute(effect)
-                except Exception as exc:
-                    self._fail(current, exc)
-                    return
+            # Workers report from inside their issue's log context. Deciding runs in the
+            # runtime's own, so the log lines, tasks and timers it starts (polls, retries,
+            # snapshots) never carry the issue of whichever worker reported last.
+            self._context.run(self._drain_queue)
         finally:
             self._applying = False
+
+    def _drain_queue(self) -> None:
+        while self._queue:
+            current = self._queue.popleft()
+            try:
+                self._state, effects = decide(self._state, current, self._now_ms())
+                for effect in effects:
+                    self._execute(effect)
+            except Exception as exc:
+                self._fail(current, exc)
+                return
 
     def _fail(self, event: Event, exc: Exception) -> None:
         """Fail fast: ``decide`` (or executing what it decided) raised, so the state may be half
