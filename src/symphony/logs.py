@@ -8,11 +8,11 @@ Code logs through ``get_logger(name)`` with fields as keywords::
 
 Inside ``issue_context(issue_id, identifier)`` (the orchestrator enters it for every worker task,
 and asyncio tasks and ``to_thread`` calls inherit it) every line also carries ``issue_id`` and
-``issue_identifier``. Records from plain stdlib loggers (third-party libraries, and call sites still
-written as ``log.info("message %s", kv(...))``) go through the same formatter, so every line has
-one shape and passes the redactor, which removes registered secret values and token-shaped
-strings from the message and from every field. A sink that fails (disk full, closed stderr) never
-raises into the service: the other sinks get one warning when it fails and one when it recovers.
+``issue_identifier``. Records from plain stdlib loggers (third-party libraries) go through the
+same formatter, so every line has one shape and passes the redactor, which removes registered
+secret values and token-shaped strings from the message and from every field. A sink that fails
+(disk full, closed stderr) never raises into the service: the other sinks get one warning when it
+fails and one when it recovers.
 """
 
 from __future__ import annotations
@@ -83,27 +83,6 @@ def format_value(value: Any) -> str:
 def render_fields(fields: Mapping[str, Any]) -> str:
     """Fields as stable ``key=value`` pairs; values with spaces are JSON-quoted."""
     return " ".join(f"{key}={format_value(value)}" for key, value in fields.items())
-
-
-class KV(str):
-    """The text of ``kv(...)``, still knowing its fields (so JSON lines can carry them)."""
-
-    fields: dict[str, Any]
-
-    def __new__(cls, fields: dict[str, Any]) -> KV:
-        text = super().__new__(cls, render_fields(fields))
-        text.fields = fields
-        return text
-
-
-def kv(**fields: Any) -> KV:
-    """Compatibility shim for ``log.info("message %s", kv(key=value))`` on a stdlib logger.
-
-    New code passes fields as keywords to a ``get_logger()`` logger instead. The result is the
-    ``key=value`` text; the formatter also reads the fields back out of it, so such a line renders
-    the same as a structlog one in both formats.
-    """
-    return KV(fields)
 
 
 # --- redaction --------------------------------------------------------------------------------
@@ -258,25 +237,6 @@ def get_logger(name: str) -> BoundLogger:
 # --- the formatter: one event dict, two renderings --------------------------------------------
 
 
-def _split_kv(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
-    """A stdlib record whose arguments include ``kv(...)``: its fields become fields."""
-    args = event_dict.pop("positional_args", None)
-    if not isinstance(args, tuple) or not any(isinstance(arg, KV) for arg in args):
-        return event_dict
-    record: logging.LogRecord = event_dict["_record"]
-    try:
-        message = str(record.msg) % tuple("" if isinstance(arg, KV) else arg for arg in args)
-    except (TypeError, ValueError):
-        return event_dict
-    # The message moves aside: a kv() field may itself be called "event".
-    del event_dict["event"]
-    event_dict["_message"] = message.rstrip()
-    for arg in args:
-        if isinstance(arg, KV):
-            event_dict.update(arg.fields)
-    return event_dict
-
-
 _TRACEBACKS = logging.Formatter()
 
 
@@ -284,19 +244,15 @@ def _line_fields(_logger: Any, _method: str, event_dict: EventDict) -> EventDict
     """``ts, level, logger, message, <fields>, exception`` from the record and the event."""
     record: logging.LogRecord = event_dict["_record"]
     ts = format_timestamp(datetime.fromtimestamp(record.created, UTC), timespec="milliseconds")
-    from_kv = "_message" in event_dict
     line: dict[str, Any] = {
         "ts": ts,
         "level": record.levelname.lower(),
         "logger": record.name,
-        "message": str(event_dict["_message"] if from_kv else event_dict.get("event", "")),
+        "message": str(event_dict.get("event", "")),
     }
     for key, value in event_dict.items():
-        if key in _CALL_KEYS and not (from_kv and key == "event"):
-            continue
-        if key in ("_message", "positional_args"):
-            continue
-        line[f"{key}_" if key in _CORE_KEYS else key] = value
+        if key not in _CALL_KEYS:
+            line[f"{key}_" if key in _CORE_KEYS else key] = value
     exc_info = _exc_info(event_dict.get("exc_info"))
     if exc_info is not None:
         line["exception"] = _TRACEBACKS.formatException(exc_info)
@@ -329,8 +285,7 @@ class _LineFormatter(ProcessorFormatter):
     def __init__(self, renderer: Processor) -> None:
         super().__init__(
             processors=[_line_fields, _redact, renderer],
-            foreign_pre_chain=[_split_kv, _merge_context],
-            pass_foreign_args=True,
+            foreign_pre_chain=[_merge_context],
         )
 
 
@@ -373,12 +328,12 @@ class _GuardedHandlerMixin(logging.Handler):
             self._failing = True
             exc = sys.exc_info()[1]
             # Logging goes on through the remaining sinks; "recovered" follows once this one works.
-            _warn_siblings(self, "log sink failed %s", kv(sink=self.sink_name, error=exc))
+            _warn_siblings(self, "log sink failed", sink=self.sink_name, error=exc)
 
     def _after_emit(self) -> None:
         if self._failing and not self._failed_this_emit:
             self._failing = False
-            _warn_siblings(self, "log sink recovered %s", kv(sink=self.sink_name))
+            _warn_siblings(self, "log sink recovered", sink=self.sink_name)
         self._failed_this_emit = False
 
 
@@ -398,11 +353,18 @@ class GuardedStreamHandler(_GuardedHandlerMixin, logging.StreamHandler[TextIO]):
         self._after_emit()
 
 
-def _warn_siblings(failed: logging.Handler, message: str, fields: KV) -> None:
+def _warn_siblings(failed: logging.Handler, message: str, **fields: Any) -> None:
+    """Hand one warning straight to the other sinks (logging through the logger would reach the
+    failed one again)."""
+    logger = logging.getLogger(ROOT_LOGGER)
+    event = _Event(_merge_context(logger, "warning", {"event": message, **fields}))
     record = logging.LogRecord(
-        ROOT_LOGGER, logging.WARNING, __file__, 0, message, (fields,), None, "log_sink"
+        ROOT_LOGGER, logging.WARNING, __file__, 0, event, None, None, "log_sink"
     )
-    for handler in logging.getLogger(ROOT_LOGGER).handlers:
+    # Marks the record as a structlog one for the formatter, like ``_to_stdlib`` does.
+    record._logger = logger
+    record._name = "warning"
+    for handler in logger.handlers:
         if handler is failed:
             continue
         try:

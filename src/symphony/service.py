@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import sys
@@ -21,7 +20,7 @@ from typing import Any, TextIO
 from symphony.agents.base import AgentBackend
 from symphony.agents.registry import require_backend, resolve_agent
 from symphony.errors import SymphonyError
-from symphony.logs import configure_logging, kv, register_secrets, set_log_format
+from symphony.logs import configure_logging, get_logger, register_secrets, set_log_format
 from symphony.observability.http.server import HttpSettings, http_settings, serve_http
 from symphony.observability.status_view import StatusView
 from symphony.orchestrator.runtime import OrchestratorRuntime
@@ -32,7 +31,7 @@ from symphony.workflow.config import LoadedConfig
 from symphony.workflow.loader import WorkflowDefinition, resolve_workflow_path
 from symphony.workflow.store import Workflow, WorkflowStore
 
-log = logging.getLogger("symphony.service")
+log = get_logger("symphony.service")
 
 SHUTDOWN_TIMEOUT_S = 30.0
 HTTP_START_TIMEOUT_S = 15.0
@@ -84,7 +83,7 @@ def _run(options: ServiceOptions, console: TextIO) -> int:
     try:
         store = WorkflowStore.open(path, resolver=resolve_workflow)
     except SymphonyError as exc:
-        log.error("startup failed %s", kv(path=path, code=exc.code, error=exc.message))
+        log.error("startup failed", path=path, code=exc.code, error=exc.message)
         print(f"symphony: cannot start [{exc.code}]\n{exc.message}", file=console)
         return 1
     _register_workflow_secrets(store.current)
@@ -92,10 +91,12 @@ def _run(options: ServiceOptions, console: TextIO) -> int:
     apply_log_settings(store.current)
     store.subscribe(apply_log_settings)
     for warning in store.current.warnings:
-        log.warning("workflow warning %s", kv(path=path, warning=warning))
+        log.warning("workflow warning", path=path, warning=warning)
     log.info(
-        "symphony starting %s",
-        kv(workflow=path, log_file=setup.log_file, tracker=store.current.config.tracker.kind),
+        "symphony starting",
+        workflow=path,
+        log_file=setup.log_file,
+        tracker=store.current.config.tracker.kind,
     )
     try:
         return asyncio.run(_serve(store, options, logs_root, console))
@@ -138,7 +139,7 @@ async def _serve(
 
 
 def _startup_failed(store: WorkflowStore, exc: SymphonyError, console: TextIO) -> int:
-    log.error("startup failed %s", kv(path=store.path, code=exc.code, error=exc.message))
+    log.error("startup failed", path=store.path, code=exc.code, error=exc.message)
     print(f"symphony: cannot start [{exc.code}]\n{exc.message}", file=console)
     return 1
 
@@ -217,9 +218,9 @@ async def _serve_until_signal(
         received.append(sig.name)
         if stop.is_set():
             # A second signal means "now": skip the orderly path.
-            log.warning("second signal, exiting immediately %s", kv(signal=sig.name))
+            log.warning("second signal, exiting immediately", signal=sig.name)
             raise SystemExit(1)
-        log.info("shutdown requested %s", kv(signal=sig.name))
+        log.info("shutdown requested", signal=sig.name)
         stop.set()
 
     for sig in _STOP_SIGNALS:
@@ -229,14 +230,14 @@ async def _serve_until_signal(
     # Observability surfaces (HTTP API on options.port / server.port, terminal status view)
     # attach here: they read `runtime` only through symphony.runtime_view.RuntimeView and must
     # be stopped before this function returns.
-    log.info("symphony started %s", kv(workflow=store.path, pid=os.getpid()))
+    log.info("symphony started", workflow=store.path, pid=os.getpid())
     failed = asyncio.create_task(runtime.wait_failed(), name="orchestrator-failure")
     stopping = asyncio.create_task(stop.wait(), name="stop-signal")
     try:
         await asyncio.wait({failed, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if runtime.failure is not None:
             # The traceback is in the log already; every agent is being killed.
-            log.error("symphony stopping after an internal error %s", kv(exit_code=1))
+            log.error("symphony stopping after an internal error", exit_code=1)
             print(
                 "symphony: internal error in the orchestrator; every agent was stopped. "
                 "The traceback is in the log.",
@@ -245,7 +246,7 @@ async def _serve_until_signal(
             )
             await runtime.stop()
             return 1
-        log.info("stopping agents %s", kv(running=runtime.snapshot().counts.running))
+        log.info("stopping agents", running=runtime.snapshot().counts.running)
         await runtime.stop()
     finally:
         for task in (failed, stopping):
@@ -255,7 +256,7 @@ async def _serve_until_signal(
             await asyncio.wait_for(watcher, timeout=SHUTDOWN_TIMEOUT_S)
         for sig in _STOP_SIGNALS:
             loop.remove_signal_handler(sig)
-    log.info("symphony stopped %s", kv(signal=received[0] if received else None))
+    log.info("symphony stopped", signal=received[0] if received else None)
     return 0
 
 

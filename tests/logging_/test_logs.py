@@ -8,22 +8,31 @@ from symphony.logs import (
     REDACTED,
     ROOT_LOGGER,
     configure_logging,
-    kv,
+    get_logger,
     register_secrets,
+    render_fields,
 )
 
 
-def test_kv_is_stable_and_quotes_when_needed() -> None:
-    text = kv(issue_id="abc", issue_identifier="MT-1", error="boom: it broke", n=3, ok=True, x=None)
+def test_fields_are_stable_and_quoted_when_needed() -> None:
+    fields = {
+        "issue_id": "abc",
+        "issue_identifier": "MT-1",
+        "error": "boom: it broke",
+        "n": 3,
+        "ok": True,
+        "x": None,
+    }
+    text = render_fields(fields)
     assert text == 'issue_id=abc issue_identifier=MT-1 error="boom: it broke" n=3 ok=true x=null'
-    assert kv(msg='say "hi"\nnow') == 'msg="say \\"hi\\"\\nnow"'
+    assert render_fields({"msg": 'say "hi"\nnow'}) == 'msg="say \\"hi\\"\\nnow"'
 
 
 def test_lines_are_key_value_with_context(tmp_path: Path) -> None:
     console = io.StringIO()
     setup = configure_logging(logs_root=tmp_path, console=console)
-    log = logging.getLogger("symphony.orchestrator")
-    log.info("dispatching issue %s", kv(issue_id="id-1", issue_identifier="SYM-1", attempt=None))
+    log = get_logger("symphony.orchestrator")
+    log.info("dispatching issue", issue_id="id-1", issue_identifier="SYM-1", attempt=None)
     line = console.getvalue().strip()
     assert line.startswith("ts=")
     assert " level=info logger=symphony.orchestrator dispatching issue " in line
@@ -37,8 +46,8 @@ def test_registered_secrets_never_reach_any_sink(tmp_path: Path) -> None:
     setup = configure_logging(logs_root=tmp_path, console=console)
     secret = "lin_live_0123456789abcdef"
     register_secrets([secret])
-    log = logging.getLogger("symphony.trackers.linear")
-    log.error("request failed %s", kv(header=f"Authorization: {secret}", body=f"key={secret}"))
+    log = get_logger("symphony.trackers.linear")
+    log.error("request failed", header=f"Authorization: {secret}", body=f"key={secret}")
     try:
         raise RuntimeError(f"token {secret} rejected")
     except RuntimeError:

@@ -20,7 +20,6 @@ from symphony.logs import (
     current_log_format,
     get_logger,
     issue_context,
-    kv,
     register_secrets,
     set_log_format,
 )
@@ -40,18 +39,15 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]  # every line is one JSON object
 
 
-def test_structlog_call_renders_exactly_like_the_kv_line() -> None:
+def test_structlog_call_renders_one_logfmt_line() -> None:
     console = io.StringIO()
     configure_logging(logs_root=None, console=console)
     get_logger("symphony.orchestrator").info(
         "dispatching issue", issue_id="id-1", issue_identifier="SYM-1", attempt=None, n=3
     )
-    logging.getLogger("symphony.orchestrator").info(
-        "dispatching issue %s", kv(issue_id="id-1", issue_identifier="SYM-1", attempt=None, n=3)
-    )
-    new, old = console.getvalue().splitlines()
-    assert new.split(" ", 1)[1] == old.split(" ", 1)[1]  # all but the timestamp
-    assert new.endswith(
+    [line] = console.getvalue().splitlines()
+    assert line.startswith("ts=")
+    assert line.endswith(
         " level=info logger=symphony.orchestrator dispatching issue "
         "issue_id=id-1 issue_identifier=SYM-1 attempt=null n=3"
     )
@@ -63,20 +59,17 @@ def test_json_lines_have_core_keys_and_every_field(tmp_path: Path) -> None:
     log = get_logger("symphony.workspace")
     log.info("workspace created", workspace=tmp_path / "ws", reused=False, count=2, note=None)
     log.warning("collision", level="mine", message="also mine")
-    logging.getLogger("symphony.service").info("legacy line %s", kv(path="/x y", pid=42))
     logging.getLogger("symphony.service").info("plain %s words", "stdlib")
-    first, collision, legacy, plain = json_lines(console.getvalue())
+    first, collision, plain = json_lines(console.getvalue())
     assert first["ts"].endswith("Z") and first["level"] == "info"
     assert first["logger"] == "symphony.workspace" and first["message"] == "workspace created"
     assert first["workspace"] == str(tmp_path / "ws")
     assert (first["reused"], first["count"], first["note"]) == (False, 2, None)
     assert collision["level"] == "warning" and collision["level_"] == "mine"
     assert collision["message"] == "collision" and collision["message_"] == "also mine"
-    # Call sites still written with kv(...) get real fields too, not a text blob.
-    assert legacy["message"] == "legacy line" and legacy["path"] == "/x y" and legacy["pid"] == 42
     assert plain["message"] == "plain stdlib words"
     assert setup.log_file is not None
-    assert json_lines(setup.log_file.read_text()) == [first, collision, legacy, plain]
+    assert json_lines(setup.log_file.read_text()) == [first, collision, plain]
 
 
 def test_json_exception_is_one_field_of_one_line() -> None:
@@ -103,7 +96,7 @@ def test_secrets_are_redacted_from_message_fields_and_exceptions(
     log.error("nested", payload={"headers": {"authorization": SECRET}, "list": [SECRET, 1]})
     log.info("quoted", body=f'say "{SECRET}"\n')  # escaping must not hide it from the redactor
     log.info("token shapes", key="lin_api_" + "A" * 40, bearer="Bearer " + "c" * 30)
-    logging.getLogger("symphony.x").warning("legacy %s", kv(token=SECRET))
+    logging.getLogger("symphony.x").warning("plain stdlib %s", SECRET)
     try:
         raise RuntimeError(f"token {SECRET} rejected")
     except RuntimeError:
@@ -135,7 +128,7 @@ def test_issue_context_binds_every_line_of_a_worker_like_task(tmp_path: Path) ->
 
     async def session_reader() -> None:
         get_logger("symphony.agents.codex").info("agent event", session_id="s-1")
-        logging.getLogger("symphony.agents.codex").info("legacy %s", kv(event="turn_completed"))
+        logging.getLogger("symphony.agents.codex").info("plain stdlib %s", "turn_completed")
 
     async def attempt() -> None:
         log.info("worker attempt starting", attempt=1)
@@ -157,12 +150,12 @@ def test_issue_context_binds_every_line_of_a_worker_like_task(tmp_path: Path) ->
         "hook finished",
         "board read",
         "agent event",
-        "legacy",
+        "plain stdlib turn_completed",
         "outside any issue",
     ]
     for line in lines[:-1]:
         assert (line["issue_id"], line["issue_identifier"]) == ("id-7", "SYM-7"), line
-    assert lines[3]["session_id"] == "s-1" and lines[4]["event"] == "turn_completed"
+    assert lines[3]["session_id"] == "s-1"
     assert "issue_id" not in lines[-1]
 
 
@@ -172,11 +165,11 @@ def test_context_fields_lead_in_logfmt_and_the_call_wins() -> None:
     with issue_context("id-1", "SYM-1"):
         get_logger("symphony.workspace").info("hook started", hook="after_create")
         get_logger("symphony.workspace").info("explicit", issue_identifier="OTHER-2")
-        logging.getLogger("symphony.x").info("legacy %s", kv(issue_id="id-1", tool="t"))
-    started, explicit, legacy = console.getvalue().splitlines()
+        get_logger("symphony.x").info("again", issue_id="id-1", tool="t")
+    started, explicit, again = console.getvalue().splitlines()
     assert started.endswith("hook started issue_id=id-1 issue_identifier=SYM-1 hook=after_create")
     assert explicit.endswith("explicit issue_id=id-1 issue_identifier=OTHER-2")
-    assert legacy.endswith("legacy issue_identifier=SYM-1 issue_id=id-1 tool=t")  # no duplicates
+    assert again.endswith("again issue_identifier=SYM-1 issue_id=id-1 tool=t")  # no duplicates
 
 
 async def test_worker_pool_binds_the_issue_for_the_whole_attempt(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from symphony.agents.transcript import Transcript
-from symphony.logs import register_secrets
+from symphony.logs import issue_context, register_secrets
 from symphony.observability.transcript import LATEST, AgentLogs, FileTranscript
 
 START = datetime(2026, 2, 24, 20, 15, 30, tzinfo=UTC)
@@ -160,7 +160,8 @@ def test_unwritable_logs_root_yields_an_inactive_transcript(
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory", encoding="utf-8")
-    transcript = AgentLogs(blocker).open("MT-1", 1, issue_id="abc")
+    with issue_context("abc", "MT-1"):  # the worker's attempt, which opens transcripts
+        transcript = AgentLogs(blocker).open("MT-1", 1, issue_id="abc")
     assert not transcript.active
     transcript.write("recv", "dropped quietly")
     transcript.close()
@@ -189,7 +190,7 @@ def test_a_failing_disk_disables_the_transcript_with_one_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     handle = _FailingHandle()
-    transcript = FileTranscript(handle, tmp_path / "x.log", context={"issue_identifier": "MT-1"})  # type: ignore[arg-type]
+    transcript = FileTranscript(handle, tmp_path / "x.log")  # type: ignore[arg-type]
     for _ in range(5):
         transcript.write("recv", "data")  # never raises into the agent session
     transcript.close()

@@ -8,6 +8,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+from structlog.contextvars import get_contextvars
+
 from symphony.issue import Issue
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.runtime_view import RuntimeChange, RuntimeView
@@ -452,3 +455,64 @@ async def test_a_reload_whose_adapter_cannot_be_built_keeps_the_old_one_and_paus
     await wait_until(lambda: runtime.state.tick_id >= ticks + 2)
     assert agents.sessions == []
     assert runtime.state.config.required_labels == ()  # still the last good config
+
+
+async def test_decisions_never_carry_the_log_context_of_the_worker_that_reported(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+) -> None:
+    # Workers report from inside their issue's log context; the runtime must not decide (and
+    # start tasks and timers) in it, or later polls and snapshots would carry that issue.
+    contexts: list[tuple[str, dict[str, Any]]] = []
+
+    class Recording(MemoryAdapter):
+        async def fetch_issues_by_states(self, states: Sequence[str]) -> Sequence[Issue]:
+            contexts.append(("poll", dict(get_contextvars())))
+            return await super().fetch_issues_by_states(states)
+
+    def listener(change: RuntimeChange) -> None:
+        if isinstance(change, SnapshotChanged):
+            contexts.append(("snapshot", dict(get_contextvars())))
+
+    board.put(todo(1))
+    agents.scripts["MT-1"] = complete_turn
+    runtime = make_runtime(
+        make_store("agent:\n  max_turns: 1"), adapter_factory=lambda _wf: Recording(board)
+    )
+    runtime.subscribe(listener)
+    await runtime.start()
+    await wait_until(lambda: len(agents.sessions) == 2, timeout=5)  # the continuation retry ran
+    ticks = runtime.state.tick_id
+    await wait_until(lambda: runtime.state.tick_id >= ticks + 2)
+    assert {kind for kind, _ in contexts} == {"poll", "snapshot"}
+    assert [(kind, bound) for kind, bound in contexts if bound] == []
+
+
+async def test_workspace_removal_runs_in_the_issue_log_context(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    workspaces: FakeWorkspaces,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # So the before_remove hook's lines carry the issue, like the hooks of an attempt.
+    contexts: list[dict[str, Any]] = []
+    remove_path = workspaces.remove_path
+
+    async def recording(path: Path, **kwargs: Any) -> bool:
+        contexts.append(dict(get_contextvars()))
+        return await remove_path(path, **kwargs)
+
+    monkeypatch.setattr(workspaces, "remove_path", recording)
+    issue = board.put(todo(1))
+    agents.scripts["MT-1"] = block_until(asyncio.Event())
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    await wait_until(lambda: len(agents.live) == 1)
+    board.move(issue.id, "Done")
+    runtime.request_refresh()
+    await wait_until(lambda: ("remove", "MT-1") in workspaces.calls)
+    assert contexts == [{"issue_id": "id-1", "issue_identifier": "MT-1"}]

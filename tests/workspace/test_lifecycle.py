@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from symphony.issue import Issue
+from symphony.logs import issue_context
 from symphony.workspace import WorkspaceError, WorkspaceManager, workspace_key
 from tests.workspace.support import make_hooks, make_issue
 
@@ -194,7 +195,11 @@ async def test_after_run_runs_and_its_failure_is_logged_and_ignored(
 ) -> None:
     ws = await manager.prepare(issue, root=root, hooks=make_hooks(), attempt=None)
     hooks = make_hooks(after_run="echo ran > after.txt; echo after-run-broke; exit 9")
-    with caplog.at_level(logging.INFO, logger="symphony.workspace"):
+    # The worker's log context (as in an attempt) gives the hook's lines the issue fields.
+    with (
+        caplog.at_level(logging.INFO, logger="symphony.workspace"),
+        issue_context(issue.id, issue.identifier),
+    ):
         await manager.after_run(ws, issue, hooks=hooks, attempt=None)
     assert (ws.path / "after.txt").read_text() == "ran\n"
     failed = [r for r in caplog.records if r.getMessage().startswith("workspace hook failed")]

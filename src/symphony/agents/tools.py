@@ -11,16 +11,15 @@ Each backend advertises ``specs`` and returns results in its own wire format (Co
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from typing import Any
 
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.tools import ToolContext, ToolExecutor, ToolResult, ToolSpec, unsupported_tool
 
 DEFAULT_TOOL_TIMEOUT_S = 120.0
 
-log = logging.getLogger("symphony.agents.tools")
+log = get_logger("symphony.agents.tools")
 
 
 class ToolRegistry:
@@ -65,10 +64,8 @@ class ToolRegistry:
             async with asyncio.timeout(self.timeout_s):
                 result: Any = await self._executor(name, arguments, context)
         except TimeoutError:
-            log.warning(
-                "dynamic tool timed out %s",
-                kv(tool=name, timeout_s=self.timeout_s, issue_identifier=context.issue.identifier),
-            )
+            # The issue fields come from the worker's log context.
+            log.warning("dynamic tool timed out", tool=name, timeout_s=self.timeout_s)
             return ToolResult.fail(
                 f"Tool {name!r} did not finish within {self.timeout_s:g}s and was abandoned.",
                 tool=name,
@@ -76,14 +73,7 @@ class ToolRegistry:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning(
-                "dynamic tool raised %s",
-                kv(
-                    tool=name,
-                    error=f"{type(exc).__name__}: {exc}",
-                    issue_identifier=context.issue.identifier,
-                ),
-            )
+            log.warning("dynamic tool raised", tool=name, error=f"{type(exc).__name__}: {exc}")
             return ToolResult.fail(
                 f"Tool {name!r} failed inside Symphony: {type(exc).__name__}: {exc}", tool=name
             )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import logging
 import sys
 import time
 from collections.abc import Callable
@@ -19,14 +18,14 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.observability.humanize import summarize_event
 from symphony.observability.status_render import render_offline, render_status, summary_line
 from symphony.observability.throughput import ThroughputMeter
 from symphony.runtime_view import RuntimeChange, RuntimeView
 from symphony.view import AgentActivity, Snapshot
 
-log = logging.getLogger("symphony.status")
+log = get_logger("symphony.status")
 
 Mode = Literal["auto", "live", "summary", "off"]
 
@@ -105,7 +104,7 @@ class StatusView:
         try:
             self._unsubscribe = self._view.subscribe(self._on_change)
         except Exception as exc:
-            log.warning("status view cannot subscribe %s", kv(error=repr(exc)))
+            log.warning("status view cannot subscribe", error=repr(exc))
         if self.mode == "live":
             self._live = Live(
                 console=self._console,
@@ -197,7 +196,7 @@ class StatusView:
         try:
             snapshot = self._view.snapshot()
         except Exception as exc:
-            log.warning("status snapshot unavailable %s", kv(error=repr(exc)))
+            log.warning("status snapshot unavailable", error=repr(exc))
             return False
         self._meter.sample(time.monotonic(), snapshot.codex_totals.total_tokens)
         line = summary_line(snapshot, self._wall_clock(), self._meter.rate())

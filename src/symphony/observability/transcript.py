@@ -9,7 +9,6 @@ A transcript never raises into the agent session: a failing disk switches it off
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from symphony.logs import REDACTOR, kv
+from symphony.logs import REDACTOR, get_logger, render_fields
 from symphony.text import clip
 from symphony.timefmt import format_timestamp
 from symphony.workspace.keys import workspace_key
@@ -25,7 +24,7 @@ from symphony.workspace.keys import workspace_key
 if TYPE_CHECKING:
     from symphony.agents.transcript import Transcript
 
-log = logging.getLogger("symphony.observability.transcript")
+log = get_logger("symphony.observability.transcript")
 
 AGENTS_DIR = "agents"
 LATEST = "latest.log"
@@ -52,14 +51,12 @@ class FileTranscript:
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        context: dict[str, object] | None = None,
     ) -> None:
         self._handle = handle
         self.path = path
         self._max_bytes = max_bytes
         self._max_line = max_line_bytes
         self._clock = clock
-        self._context = context or {}
         self._written = 0
         self._dropped = 0
         self._capped = False
@@ -115,9 +112,11 @@ class FileTranscript:
             self._fail(exc)
 
     def _fail(self, exc: Exception) -> None:
+        # Written to from the worker's attempt: its log context carries the issue.
         log.warning(
-            "agent transcript disabled %s",
-            kv(path=self.path, error=getattr(exc, "strerror", None) or str(exc), **self._context),
+            "agent transcript disabled",
+            path=self.path,
+            error=getattr(exc, "strerror", None) or str(exc),
         )
         handle, self._handle = self._handle, None
         if handle is not None:
@@ -148,8 +147,9 @@ class AgentLogs:
     def open(
         self, identifier: str, attempt: int | None = None, *, issue_id: str | None = None
     ) -> FileTranscript:
-        """A transcript for a new attempt; never raises (a failure yields an inactive one)."""
-        context: dict[str, object] = {"issue_id": issue_id, "issue_identifier": identifier}
+        """A transcript for a new attempt; never raises (a failure yields an inactive one).
+
+        Called inside the worker's attempt, whose log context carries the issue fields."""
         now = self._clock()
         folder = self.directory(identifier)
         number = attempt if attempt is not None and attempt > 0 else 0
@@ -158,17 +158,12 @@ class AgentLogs:
             folder.mkdir(parents=True, exist_ok=True)
             path, handle = self._create(folder, name)
         except OSError as exc:
-            log.warning(
-                "agent transcript unavailable %s",
-                kv(path=folder, error=exc.strerror or str(exc), **context),
-            )
-            return FileTranscript(None, None, context=context)
-        transcript = FileTranscript(
-            handle, path, max_bytes=self.max_bytes, clock=self._clock, context=context
-        )
+            log.warning("agent transcript unavailable", path=folder, error=exc.strerror or str(exc))
+            return FileTranscript(None, None)
+        transcript = FileTranscript(handle, path, max_bytes=self.max_bytes, clock=self._clock)
+        header = {"issue_identifier": identifier, "issue_id": issue_id, "attempt": attempt}
         transcript._emit(
-            f"{_stamp(now)} note   symphony agent transcript "
-            f"{kv(issue_identifier=identifier, issue_id=issue_id, attempt=attempt)}\n"
+            f"{_stamp(now)} note   symphony agent transcript {render_fields(header)}\n"
         )
         self._point_latest(folder, path)
         self._prune(folder)
@@ -219,12 +214,12 @@ class AgentLogs:
             try:
                 os.link(target, temp)  # filesystems without symlinks: a hard link grows along
             except OSError as exc:
-                log.debug("latest transcript link unavailable %s", kv(path=latest, error=str(exc)))
+                log.debug("latest transcript link unavailable", path=latest, error=str(exc))
                 return
         try:
             temp.replace(latest)
         except OSError as exc:
-            log.debug("latest transcript link unavailable %s", kv(path=latest, error=str(exc)))
+            log.debug("latest transcript link unavailable", path=latest, error=str(exc))
 
     def _prune(self, folder: Path) -> None:
         try:
@@ -232,7 +227,7 @@ class AgentLogs:
             for name in names[: max(0, len(names) - self.keep)]:
                 (folder / name).unlink()
         except OSError as exc:
-            log.warning("agent transcript pruning failed %s", kv(path=folder, error=str(exc)))
+            log.warning("agent transcript pruning failed", path=folder, error=str(exc))
 
 
 if TYPE_CHECKING:

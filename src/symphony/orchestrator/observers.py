@@ -8,15 +8,15 @@ they happen. A listener that raises is logged and dropped, never allowed to affe
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 
 from symphony.agents.events import AgentEvent
 from symphony.issue import Issue
+from symphony.logs import get_logger
 from symphony.runtime_view import RuntimeChange
 from symphony.view import AgentActivity, Snapshot, SnapshotChanged
 
-log = logging.getLogger("symphony.orchestrator")
+log = get_logger("symphony.orchestrator")
 
 Listener = Callable[[RuntimeChange], None]
 

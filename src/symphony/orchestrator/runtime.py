@@ -12,7 +12,7 @@ after the worker is gone) is enforced by ``WorkerPool``.
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextvars
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
@@ -56,7 +56,7 @@ from symphony.core.snapshot import Instant, build_issue_detail, build_snapshot, 
 from symphony.core.state import OrchestratorState
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
-from symphony.logs import kv
+from symphony.logs import get_logger, issue_task_context
 from symphony.orchestrator.clock import LoopClock
 from symphony.orchestrator.observers import Observers
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
@@ -76,7 +76,7 @@ from symphony.view import IssueDetail, Problem, Snapshot, WorkflowStatus
 from symphony.workflow.store import Workflow, WorkflowStore
 from symphony.workspace.keys import workspace_key
 
-log = logging.getLogger("symphony.orchestrator")
+log = get_logger("symphony.orchestrator")
 
 # Beyond the hook timeout, how long a stopping worker may take (session stop, process kill).
 STOP_MARGIN_S = 15.0
@@ -123,6 +123,8 @@ class OrchestratorRuntime:
         self._stopped = False
         self._failure: BaseException | None = None
         self._failed = asyncio.Event()
+        # The log context events are decided in (see ``_apply``): the creator's, never a worker's.
+        self._context = contextvars.copy_context()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -138,12 +140,10 @@ class OrchestratorRuntime:
         self._store.subscribe(self._on_reload)
         self._running = True
         log.info(
-            "orchestrator started %s",
-            kv(
-                tracker=adapter.kind,
-                max_concurrent_agents=self._state.config.max_concurrent_agents,
-                poll_interval_ms=self._state.config.poll_interval_ms,
-            ),
+            "orchestrator started",
+            tracker=adapter.kind,
+            max_concurrent_agents=self._state.config.max_concurrent_agents,
+            poll_interval_ms=self._state.config.poll_interval_ms,
         )
         self._apply(Started())
 
@@ -240,17 +240,23 @@ class OrchestratorRuntime:
             return
         self._applying = True
         try:
-            while self._queue:
-                current = self._queue.popleft()
-                try:
-                    self._state, effects = decide(self._state, current, self._now_ms())
-                    for effect in effects:
-                        self._execute(effect)
-                except Exception as exc:
-                    self._fail(current, exc)
-                    return
+            # Workers report from inside their issue's log context. Deciding runs in the
+            # runtime's own, so the log lines, tasks and timers it starts (polls, retries,
+            # snapshots) never carry the issue of whichever worker reported last.
+            self._context.run(self._drain_queue)
         finally:
             self._applying = False
+
+    def _drain_queue(self) -> None:
+        while self._queue:
+            current = self._queue.popleft()
+            try:
+                self._state, effects = decide(self._state, current, self._now_ms())
+                for effect in effects:
+                    self._execute(effect)
+            except Exception as exc:
+                self._fail(current, exc)
+                return
 
     def _fail(self, event: Event, exc: Exception) -> None:
         """Fail fast: ``decide`` (or executing what it decided) raised, so the state may be half
@@ -259,8 +265,9 @@ class OrchestratorRuntime:
         self._failure = exc
         self._queue.clear()
         log.critical(
-            "orchestrator state machine failed, stopping every agent %s",
-            kv(event=type(event).__name__, error=f"{type(exc).__name__}: {exc}"),
+            "orchestrator state machine failed, stopping every agent",
+            core_event=type(event).__name__,
+            error=f"{type(exc).__name__}: {exc}",
             exc_info=exc,
         )
         if self._tick_handle is not None:
@@ -288,8 +295,7 @@ class OrchestratorRuntime:
     def _execute(self, effect: Effect) -> None:
         match effect:
             case Log(level=level, message=message, fields=fields):
-                if log.isEnabledFor(level):
-                    log.log(level, "%s %s", message, kv(**fields))
+                log.log(level, message, **fields)
             case StartWorker():
                 self._start_worker(effect)
             case StopWorker():
@@ -463,11 +469,19 @@ class OrchestratorRuntime:
                     )
             except SymphonyError as exc:
                 log.warning(
-                    "workspace cleanup failed %s",
-                    kv(issue_id=issue_id, issue_identifier=identifier, error=exc.message),
+                    "workspace cleanup failed",
+                    issue_id=issue_id,
+                    issue_identifier=identifier,
+                    error=exc.message,
                 )
 
-        self._pool.after(issue_id, remove, name=f"cleanup-{identifier}")
+        # In the issue's log context, so the before_remove hook's lines carry the issue too.
+        self._pool.after(
+            issue_id,
+            remove,
+            name=f"cleanup-{identifier}",
+            context=issue_task_context(issue_id, identifier),
+        )
 
     def _stop_grace_s(self) -> float:
         return self._workflow.config.hooks.timeout_ms / 1000.0 + STOP_MARGIN_S

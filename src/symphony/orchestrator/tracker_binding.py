@@ -8,14 +8,13 @@ shutdown. If the new adapter cannot be built, the old one stays and ``error`` sa
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.trackers.base import TrackerAdapter
 from symphony.workflow.store import Workflow
 
-log = logging.getLogger("symphony.orchestrator")
+log = get_logger("symphony.orchestrator")
 
 AdapterFactory = Callable[[Workflow], TrackerAdapter]
 CLOSE_TIMEOUT_S = 5.0
@@ -55,13 +54,13 @@ class TrackerBinding:
             adapter = self._factory(new)
         except Exception as exc:
             self.error = f"tracker adapter for the reloaded workflow failed: {exc}"
-            log.error("tracker adapter not replaced %s", kv(error=self.error))
+            log.error("tracker adapter not replaced", error=self.error)
             return False
         if self._current is not None:
             self._retired.append(self._current)
         self._current = adapter
         self.error = None
-        log.info("tracker adapter replaced %s", kv(tracker=adapter.kind))
+        log.info("tracker adapter replaced", tracker=adapter.kind)
         return True
 
     async def close_all(self) -> None:
@@ -71,4 +70,4 @@ class TrackerBinding:
             try:
                 await asyncio.wait_for(adapter.aclose(), timeout=CLOSE_TIMEOUT_S)
             except Exception as exc:
-                log.warning("tracker adapter close failed %s", kv(tracker=adapter.kind, error=exc))
+                log.warning("tracker adapter close failed", tracker=adapter.kind, error=exc)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +24,12 @@ from symphony.agents.tools import ToolRegistry
 from symphony.core.events import AgentUpdate, Event, WorkerInfo
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
 from symphony.trackers.base import TrackerAdapter
 from symphony.workflow.store import Workflow
 
-log = logging.getLogger("symphony.orchestrator.worker")
+log = get_logger("symphony.orchestrator.worker")
 
 DEFAULT_TRACKER_TIMEOUT_S = 60.0
 
@@ -87,11 +86,12 @@ def child_secret_names(workflow: Workflow, secrets_of_adapter: frozenset[str]) -
 
 
 async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
+    """Run one attempt; call it in the issue's log context (``WorkerPool`` does), which gives
+    every line logged here ``issue_id`` and ``issue_identifier``."""
     issue = spec.issue
     config = spec.workflow.config
     strip = child_secret_names(spec.workflow, spec.adapter.secret_environment_names())
-    fields = {"issue_id": issue.id, "issue_identifier": issue.identifier}
-    log.info("worker attempt starting %s", kv(**fields, attempt=spec.attempt))
+    log.info("worker attempt starting", attempt=spec.attempt)
     try:
         workspace = await svc.workspaces.prepare(
             issue,
@@ -101,7 +101,7 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
             strip_env=strip,
         )
     except SymphonyError as exc:
-        return _failed("workspace error", exc, fields)
+        return _failed("workspace error", exc)
     transcript = _open_transcript(svc.agent_logs, issue, spec.attempt)
     log_path = getattr(transcript, "path", None)
     svc.report(
@@ -114,7 +114,7 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     )
     result: AttemptResult | None = None
     try:
-        result = await _run_in_workspace(spec, svc, workspace, transcript, strip, fields)
+        result = await _run_in_workspace(spec, svc, workspace, transcript, strip)
         return result
     finally:
         # The transcript says how the attempt ended, so a log with no protocol lines (a launch
@@ -132,7 +132,6 @@ async def _run_in_workspace(
     workspace: Any,
     transcript: Any,
     strip: frozenset[str],
-    fields: dict[str, str],
 ) -> AttemptResult:
     issue = spec.issue
     config = spec.workflow.config
@@ -165,11 +164,11 @@ async def _run_in_workspace(
         )
         try:
             stage = "agent turn error"
-            return await _turns(spec, svc, backend, session, prompt, fields)
+            return await _turns(spec, svc, backend, session, prompt)
         finally:
-            await _stop_session(session, fields)
+            await _stop_session(session)
     except SymphonyError as exc:
-        return _failed(stage, exc, fields)
+        return _failed(stage, exc)
 
 
 async def _turns(
@@ -178,7 +177,6 @@ async def _turns(
     backend: AgentBackend,
     session: AgentSession,
     prompt: str,
-    fields: dict[str, str],
 ) -> AttemptResult:
     issue = spec.issue
     max_turns = spec.workflow.config.agent.max_turns
@@ -186,7 +184,7 @@ async def _turns(
     while True:
         text = prompt if turn == 1 else backend.continuation_prompt(turn, max_turns, issue)
         await session.run_turn(text, issue=issue)
-        log.info("agent turn completed %s", kv(**fields, turn=turn, max_turns=max_turns))
+        log.info("agent turn completed", turn=turn, max_turns=max_turns)
         try:
             refreshed = await asyncio.wait_for(
                 spec.adapter.fetch_issues_by_ids([issue.id]), timeout=svc.tracker_timeout_s
@@ -198,34 +196,34 @@ async def _turns(
                 f"{svc.tracker_timeout_s:g} s",
             )
         except SymphonyError as exc:
-            return _failed("issue state refresh error", exc, fields)
+            return _failed("issue state refresh error", exc)
         current = next((i for i in refreshed if i.id == issue.id), None)
         if current is None:
-            log.info("issue no longer visible, ending run %s", kv(**fields))
+            log.info("issue no longer visible, ending run")
             return AttemptResult(True)
         issue = current
         if not svc.still_wanted(issue):
-            log.info("issue left the active states, ending run %s", kv(**fields, state=issue.state))
+            log.info("issue left the active states, ending run", state=issue.state)
             return AttemptResult(True)
         if turn >= max_turns:
-            log.info("max turns reached, handing back to the orchestrator %s", kv(**fields))
+            log.info("max turns reached, handing back to the orchestrator")
             return AttemptResult(True)
         turn += 1
 
 
-def _failed(stage: str, exc: SymphonyError, fields: dict[str, str]) -> AttemptResult:
+def _failed(stage: str, exc: SymphonyError) -> AttemptResult:
     # The orchestrator logs the returned error once as a warning ("agent run failed").
-    log.debug("worker attempt failed %s", kv(**fields, stage=stage, code=exc.code, error=exc))
+    log.debug("worker attempt failed", stage=stage, code=exc.code, error=exc)
     return AttemptResult(False, f"{stage}: [{exc.code}] {exc.message}")
 
 
-async def _stop_session(session: AgentSession, fields: dict[str, str]) -> None:
+async def _stop_session(session: AgentSession) -> None:
     try:
         await session.stop()
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        log.warning("agent session stop failed %s", kv(**fields, error=exc))
+        log.warning("agent session stop failed", error=exc)
 
 
 def _open_transcript(logs: AgentLogSource | None, issue: Issue, attempt: int | None) -> Any:
@@ -234,10 +232,7 @@ def _open_transcript(logs: AgentLogSource | None, issue: Issue, attempt: int | N
     try:
         return logs.open(issue.identifier, attempt, issue_id=issue.id)
     except Exception as exc:  # a log file must never fail the attempt
-        log.warning(
-            "agent transcript unavailable %s",
-            kv(issue_id=issue.id, issue_identifier=issue.identifier, error=exc),
-        )
+        log.warning("agent transcript unavailable", error=exc)
         return None
 
 

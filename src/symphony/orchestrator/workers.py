@@ -11,15 +11,15 @@ Every such wait is bounded by ``grace_s()``; past it the error is logged and wor
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from symphony.core.events import Event, WorkerExited
-from symphony.logs import issue_task_context, kv
+from symphony.logs import get_logger, issue_task_context
 from symphony.orchestrator.worker import Attempt, AttemptResult, WorkerServices, run_attempt
 
-log = logging.getLogger("symphony.orchestrator")
+log = get_logger("symphony.orchestrator")
 
 
 class WorkerPool:
@@ -38,18 +38,13 @@ class WorkerPool:
             if before:
                 _, late = await asyncio.wait(before, timeout=self._grace_s())
                 if late:
-                    log.error(
-                        "previous worker still stopping, starting anyway %s",
-                        kv(issue_id=issue.id, issue_identifier=issue.identifier),
-                    )
+                    log.error("previous worker still stopping, starting anyway")
             try:
                 result = await run_attempt(spec, services)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.exception(
-                    "worker crashed %s", kv(issue_id=issue.id, issue_identifier=issue.identifier)
-                )
+                log.exception("worker crashed")
                 result = AttemptResult(False, f"unexpected error: {type(exc).__name__}: {exc}")
             self._report(WorkerExited(issue.id, spec.run_id, result.ok, result.error))
 
@@ -77,9 +72,15 @@ class WorkerPool:
             self.stop(issue_id, run_id)
 
     def after(
-        self, issue_id: str, work: Callable[[], Awaitable[None]], *, name: str
+        self,
+        issue_id: str,
+        work: Callable[[], Awaitable[None]],
+        *,
+        name: str,
+        context: contextvars.Context | None = None,
     ) -> asyncio.Task[None]:
-        """Run ``work`` once everything pending for the issue has finished."""
+        """Run ``work`` once everything pending for the issue has finished, in ``context`` when
+        given (``issue_task_context``, so its lines carry the issue)."""
         before = tuple(self._pending.get(issue_id, ()))
 
         async def run() -> None:
@@ -87,7 +88,7 @@ class WorkerPool:
                 await asyncio.wait(before, timeout=self._grace_s())
             await work()
 
-        task = asyncio.get_running_loop().create_task(run(), name=name)
+        task = asyncio.get_running_loop().create_task(run(), name=name, context=context)
         self._add_pending(issue_id, task)
         return task
 
@@ -98,10 +99,10 @@ class WorkerPool:
             waiting |= tasks
         if not waiting:
             return
-        log.info("waiting for workers to stop %s", kv(tasks=len(waiting)))
+        log.info("waiting for workers to stop", tasks=len(waiting))
         _, late = await asyncio.wait(waiting, timeout=self._grace_s())
         for task in late:
-            log.error("worker did not stop in time, abandoning it %s", kv(task=task.get_name()))
+            log.error("worker did not stop in time, abandoning it", task=task.get_name())
             task.cancel()
 
     def _worker_done(self, issue_id: str, task: asyncio.Task[None]) -> None:
@@ -113,7 +114,7 @@ class WorkerPool:
         if task.cancelled():
             # Cancelled by something other than the core (a stray CancelledError inside a
             # library): report it, or the issue would look busy until the stall check.
-            log.error("worker task cancelled unexpectedly %s", kv(issue_id=issue_id))
+            log.error("worker task cancelled unexpectedly", issue_id=issue_id)
             self._report(WorkerExited(issue_id, current[0], False, "worker task was cancelled"))
 
     def _add_pending(self, issue_id: str, task: asyncio.Task[Any]) -> None:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from symphony.issue import Issue
-from symphony.logs import get_logger
 from symphony.process import (
     DEFAULT_KILL_GRACE_S,
     child_environment,
@@ -32,8 +31,6 @@ from symphony.process import (
     spawn_login_shell,
     terminate_group,
 )
-
-log = get_logger("symphony.workspace")
 
 HOOK_NAMES = ("after_create", "before_run", "after_run", "before_remove")
 OUTPUT_TAIL_BYTES = 4096
@@ -79,7 +76,7 @@ class HookResult:
 
 @dataclass(frozen=True, slots=True)
 class HookContext:
-    """Where a hook runs and for which issue: its working directory, variables and log fields.
+    """Where a hook runs and for which issue: its working directory and variables.
 
     ``issue`` is None when only the identifier is known (removing a workspace at startup).
     """
@@ -106,13 +103,6 @@ class HookContext:
         }
         # The environment cannot carry NUL bytes; tracker text could.
         return {name: value.replace("\0", "") for name, value in values.items()}
-
-    def log_fields(self) -> dict[str, object]:
-        return {
-            "issue_id": self.issue.id if self.issue is not None else None,
-            "issue_identifier": self.identifier,
-            "workspace": self.workspace,
-        }
 
 
 class _TailCollector(asyncio.Protocol):

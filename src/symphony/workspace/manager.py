@@ -7,15 +7,14 @@ to the next hook or removal. Slow filesystem work runs in a thread; hooks run as
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from symphony.issue import Issue
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.process import DEFAULT_KILL_GRACE_S
 from symphony.workflow.config import HooksConfig
 from symphony.workspace import fs
@@ -36,7 +35,7 @@ from symphony.workspace.paths import (
     validate_workspace_path,
 )
 
-log = logging.getLogger("symphony.workspace")
+log = get_logger("symphony.workspace")
 
 # How much hook output goes into an error message (the log line carries the full kept tail).
 ERROR_OUTPUT_CHARS = 500
@@ -81,15 +80,7 @@ class WorkspaceManager:
         async with self._lock_for(path):
             ensured = await asyncio.to_thread(fs.ensure_directory, path, canonical_root)
             workspace = Workspace(path=ensured.path, key=key, created_now=ensured.created_now)
-            log.info(
-                "workspace ready %s",
-                kv(
-                    issue_id=issue.id,
-                    issue_identifier=issue.identifier,
-                    workspace=workspace.path,
-                    created_now=workspace.created_now,
-                ),
-            )
+            log.info("workspace ready", workspace=workspace.path, created_now=workspace.created_now)
             if not workspace.created_now or hooks.after_create is None:
                 return workspace
             context = HookContext(workspace.path, canonical_root, issue.identifier, issue, attempt)
@@ -115,13 +106,9 @@ class WorkspaceManager:
             return
         except WorkspaceError as exc:
             log.warning(
-                "could not remove workspace after failed after_create %s",
-                kv(
-                    issue_id=issue.id,
-                    issue_identifier=issue.identifier,
-                    workspace=workspace.path,
-                    error=exc.message,
-                ),
+                "could not remove workspace after failed after_create",
+                workspace=workspace.path,
+                error=exc.message,
             )
 
     async def before_run(
@@ -165,20 +152,14 @@ class WorkspaceManager:
             return
         try:
             if not await asyncio.to_thread(fs.is_real_directory, ws.path):
-                log.warning(
-                    "skipping after_run hook, workspace is gone %s",
-                    kv(issue_id=issue.id, issue_identifier=issue.identifier, workspace=ws.path),
-                )
+                log.warning("skipping after_run hook, workspace is gone", workspace=ws.path)
                 return
             context = _attempt_context(ws, issue, attempt)
             await self._run("after_run", hooks.after_run, context, hooks.timeout_ms, strip_env)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # after_run must never fail the worker (SPEC §9.4)
-            log.warning(
-                "after_run hook could not run %s",
-                kv(issue_id=issue.id, issue_identifier=issue.identifier, error=str(exc)),
-            )
+            log.warning("after_run hook could not run", error=str(exc))
 
     async def remove(
         self,
@@ -234,29 +215,6 @@ class WorkspaceManager:
         identifier = issue.identifier if issue is not None else name
         return await self._remove(candidate, parent, identifier, hooks, issue, strip_env)
 
-    async def remove_many(
-        self,
-        identifiers: Iterable[str],
-        *,
-        root: Path,
-        hooks: HooksConfig,
-        strip_env: frozenset[str] | None = None,
-    ) -> list[str]:
-        """Startup terminal cleanup (SPEC §8.6): best effort; returns identifiers removed."""
-        removed: list[str] = []
-        for identifier in dict.fromkeys(identifiers):
-            try:
-                if await self.remove(identifier, root=root, hooks=hooks, strip_env=strip_env):
-                    removed.append(identifier)
-            except WorkspaceError as exc:
-                log.warning(
-                    "terminal workspace cleanup failed %s",
-                    kv(issue_identifier=identifier, code=exc.code, error=exc.message),
-                )
-        if removed:
-            log.info("terminal workspaces removed %s", kv(count=len(removed)))
-        return removed
-
     async def _remove(
         self,
         path: Path,
@@ -281,14 +239,9 @@ class WorkspaceManager:
                 # The hook is arbitrary code: check again that nothing was swapped in.
                 await asyncio.to_thread(validate_workspace_path, path, root)
             await asyncio.to_thread(fs.remove_entry, canonical)
-            log.info(
-                "workspace removed %s",
-                kv(
-                    issue_id=issue.id if issue is not None else None,
-                    issue_identifier=identifier,
-                    workspace=canonical,
-                ),
-            )
+            # Removal runs outside any attempt; the runtime's removal task binds the issue.
+            ids = {"issue_id": issue.id} if issue is not None else {}
+            log.info("workspace removed", **ids, issue_identifier=identifier, workspace=canonical)
             return True
 
     async def _run(
@@ -299,7 +252,9 @@ class WorkspaceManager:
         timeout_ms: int,
         strip_env: frozenset[str] | None,
     ) -> HookResult:
-        log.info("workspace hook started %s", kv(hook=name, **context.log_fields()))
+        # The issue fields come from the log context: the worker's task (after_create,
+        # before_run, after_run) or the runtime's removal task (before_remove).
+        log.info("workspace hook started", hook=name, workspace=context.workspace)
         result = await run_hook(
             name,
             script,
@@ -310,24 +265,24 @@ class WorkspaceManager:
             base_env=self._base_env,
             kill_grace_s=self._kill_grace_s,
         )
-        fields = kv(
+        hook_log = log.bind(
             hook=name,
-            **context.log_fields(),
+            workspace=context.workspace,
             status=result.exit_status,
             duration_ms=result.duration_ms,
             output_bytes=result.output_bytes,
         )
         if result.ok:
-            log.info("workspace hook finished %s", fields)
+            hook_log.info("workspace hook finished")
         elif result.timed_out:
-            log.warning(
-                "workspace hook timed out %s",
-                f"{fields} {kv(timeout_ms=result.timeout_ms, output=result.log_output())}",
+            hook_log.warning(
+                "workspace hook timed out",
+                timeout_ms=result.timeout_ms,
+                output=result.log_output(),
             )
         else:
-            log.warning(
-                "workspace hook failed %s",
-                f"{fields} {kv(reason=result.describe(), output=result.log_output())}",
+            hook_log.warning(
+                "workspace hook failed", reason=result.describe(), output=result.log_output()
             )
         return result
 

@@ -28,7 +28,6 @@ Linux. A command Symphony cannot see through (a wrapper script, ``npx``) is laun
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import platform
 import secrets
@@ -46,9 +45,10 @@ from symphony.agents.codex.credentials import (
     referenced_names,
 )
 from symphony.agents.codex.preflight import login_shell_values
+from symphony.logs import get_logger
 from symphony.process import child_environment
 
-log = logging.getLogger("symphony.agents.codex")
+log = get_logger("symphony.agents.codex")
 
 HELPER = "codex-linux-sandbox"
 BWRAP = "bwrap"

@@ -10,7 +10,6 @@ is failed. The happy path costs no process.
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,9 +22,10 @@ from symphony.agents.codex.credentials import (
     referenced_names,
 )
 from symphony.agents.codex.errors import CODEX_NOT_AUTHENTICATED, AgentError
+from symphony.logs import get_logger
 from symphony.process import child_environment, reap_group, spawn_login_shell, terminate_group
 
-log = logging.getLogger("symphony.agents.codex")
+log = get_logger("symphony.agents.codex")
 
 PROBE_TIMEOUT_S = 10.0
 _SECRET = (*IGNORED_KEY_ENV, ACCESS_TOKEN_ENV)  # probed for presence only
@@ -101,7 +101,7 @@ async def login_shell_values(
             stderr=asyncio.subprocess.DEVNULL,
         )
     except OSError as exc:
-        log.debug("credentials probe could not start %s", exc)
+        log.debug("credentials probe could not start", error=exc)
         return None
     try:
         out, _ = await asyncio.wait_for(process.communicate(), timeout=timeout_s)

@@ -46,12 +46,12 @@ from symphony.agents.events import SESSION_STARTED, AgentEvent
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
 from symphony.issue import Issue
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.tools import ToolContext
 from symphony.usage import TokenUsage
 from symphony.workflow.config import CodexConfig
 
-log = logging.getLogger("symphony.agents.codex")
+log = get_logger("symphony.agents.codex")
 
 
 def _now() -> datetime:
@@ -263,16 +263,10 @@ class CodexSession:
         await self.stop()
 
     def _log(self, level: int, message: str, *, exc_info: bool = False, **fields: Any) -> None:
-        if not log.isEnabledFor(level):
-            return
-        context = kv(
-            issue_id=self._issue.id,
-            issue_identifier=self._issue.identifier,
-            session_id=self.session_id,
-            pid=self.pid,
-            **fields,
+        # The issue fields come from the worker's log context.
+        log.log(
+            level, message, session_id=self.session_id, pid=self.pid, exc_info=exc_info, **fields
         )
-        log.log(level, "%s %s", message, context, exc_info=exc_info)
 
     # -- handshake ----------------------------------------------------------------------------
 
@@ -417,7 +411,7 @@ class CodexSession:
                     logging.ERROR,
                     "agent event listener raised; continuing",
                     exc_info=True,
-                    event=event.event,
+                    agent_event=event.event,
                 )
 
     async def _run_tool(self, call: RunTool) -> None:

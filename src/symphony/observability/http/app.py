@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
@@ -24,7 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.observability.http.auth import AccessGuard
 from symphony.observability.http.errors import NO_STORE, error_response
 from symphony.observability.http.events import EventHub, encode_json
@@ -32,7 +31,7 @@ from symphony.observability.http.presenter import present_detail, present_state
 from symphony.runtime_view import RuntimeView
 from symphony.view import IssueDetail
 
-log = logging.getLogger("symphony.observability.http")
+log = get_logger("symphony.observability.http")
 
 WEB_ROOT = Path(str(resources.files("symphony.observability").joinpath("web")))
 
@@ -71,9 +70,7 @@ def _guarded(endpoint: Endpoint) -> Endpoint:
         except HTTPException:
             raise
         except Exception as exc:
-            log.exception(
-                "http request failed %s", kv(path=request.url.path, error=type(exc).__name__)
-            )
+            log.exception("http request failed", path=request.url.path, error=type(exc).__name__)
             return error_response(500, "internal_error", "Internal server error")
 
     return wrapper
@@ -87,7 +84,7 @@ class Api:
         try:
             snapshot = self.view.snapshot()
         except Exception as exc:
-            log.warning("snapshot failed %s", kv(error=repr(exc)))
+            log.warning("snapshot failed", error=repr(exc))
             return error_response(503, "snapshot_unavailable", "Snapshot unavailable")
         return _json(present_state(snapshot))
 
@@ -107,7 +104,7 @@ class Api:
         try:
             result = self.view.request_refresh()
         except Exception as exc:
-            log.warning("refresh request failed %s", kv(error=repr(exc)))
+            log.warning("refresh request failed", error=repr(exc))
             return error_response(503, "orchestrator_unavailable", "Orchestrator is unavailable")
         return _json(result, status=202)
 
@@ -130,7 +127,7 @@ class Api:
         try:
             detail = self.view.issue_detail(identifier)
         except Exception as exc:
-            log.warning("issue detail failed %s", kv(issue_identifier=identifier, error=repr(exc)))
+            log.warning("issue detail failed", issue_identifier=identifier, error=repr(exc))
             return error_response(503, "snapshot_unavailable", "Issue details unavailable")
         if detail is None:
             return error_response(

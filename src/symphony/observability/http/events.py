@@ -12,19 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.observability.http.presenter import present_agent_event, present_state
 from symphony.runtime_view import RuntimeChange, RuntimeView
 from symphony.view import SnapshotChanged
 
-log = logging.getLogger("symphony.observability.http")
+log = get_logger("symphony.observability.http")
 
 DEFAULT_QUEUE_SIZE = 512
 DEFAULT_KEEPALIVE_S = 15.0
@@ -144,7 +143,7 @@ class EventHub:
             try:
                 unsubscribe()
             except Exception:
-                log.exception("runtime unsubscribe failed %s", kv(component="sse"))
+                log.exception("runtime unsubscribe failed", component="sse")
         for client in list(self._clients):
             client.close("shutdown")
         self._clients.clear()
@@ -161,15 +160,13 @@ class EventHub:
         self._clients.discard(client)
         self.dropped += 1
         client.close("slow client")
-        log.info(
-            "event stream client dropped %s", kv(reason="backlog full", limit=self._queue_size)
-        )
+        log.info("event stream client dropped", reason="backlog full", limit=self._queue_size)
 
     def _initial_frame(self) -> Frame:
         try:
             snapshot = self._view.snapshot()
         except Exception as exc:  # SPEC §17.6: a broken view is reported, never fatal
-            log.warning("snapshot failed for event stream %s", kv(error=repr(exc)))
+            log.warning("snapshot failed for event stream", error=repr(exc))
             error = {"error": {"code": "snapshot_unavailable", "message": "Snapshot unavailable"}}
             return Frame("unavailable", lambda: error)
         return Frame("snapshot", lambda: present_state(snapshot))
@@ -187,7 +184,7 @@ class EventHub:
                 try:
                     chunk = frame.encode()
                 except Exception as exc:
-                    log.warning("event frame dropped %s", kv(kind=frame.kind, error=repr(exc)))
+                    log.warning("event frame dropped", kind=frame.kind, error=repr(exc))
                     continue
                 yield chunk
 
@@ -218,7 +215,7 @@ class EventHub:
             await self._send(send, {"type": "http.response.body", "body": b"", "more_body": False})
         except TimeoutError:
             # The peer stopped reading; leaving the response unfinished makes the server drop it.
-            log.info("event stream client dropped %s", kv(reason="send timed out"))
+            log.info("event stream client dropped", reason="send timed out")
         except OSError:
             pass  # the client went away mid-write
         finally:

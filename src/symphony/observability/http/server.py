@@ -23,7 +23,7 @@ from typing import Any
 import uvicorn
 
 from symphony.hosts import is_loopback
-from symphony.logs import kv
+from symphony.logs import get_logger
 from symphony.observability.http.app import create_app
 from symphony.observability.http.errors import HttpServerError
 from symphony.observability.http.events import (
@@ -35,7 +35,7 @@ from symphony.observability.http.events import (
 from symphony.runtime_view import RuntimeView
 from symphony.workflow.config import ServerConfig
 
-log = logging.getLogger("symphony.observability.http")
+log = get_logger("symphony.observability.http")
 
 SHUTDOWN_GRACE_S = 3
 # What ``uvicorn.Server.serve`` takes over while it runs (and restores when it returns).
@@ -125,12 +125,9 @@ class _ForwardToSymphony(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno < logging.WARNING:
             return
-        log.log(
-            record.levelno,
-            "http server %s",
-            kv(detail=record.getMessage()),
-            exc_info=record.exc_info,
-        )
+        # structlog knows the standard levels only: WARNING, ERROR or CRITICAL from here.
+        level = min(record.levelno // 10 * 10, logging.CRITICAL)
+        log.log(level, "http server", detail=record.getMessage(), exc_info=record.exc_info)
 
 
 def _route_uvicorn_logs() -> None:
@@ -209,16 +206,16 @@ async def serve_http(
         _restore_signal_handlers(handlers)
     hub.start()
     url = display_url(host, bound_port)
-    log.info("http server listening %s", kv(url=url, host=host, port=bound_port))
+    log.info("http server listening", url=url, host=host, port=bound_port)
     try:
         on_bound(url)
     except Exception:
-        log.exception("on_bound callback failed %s", kv(url=url))
+        log.exception("on_bound callback failed", url=url)
     stopping = asyncio.create_task(stop.wait(), name="http-stop")
     try:
         await asyncio.wait({stopping, serving}, return_when=asyncio.FIRST_COMPLETED)
         if serving.done() and not stop.is_set():
-            log.warning("http server stopped on its own %s", kv(url=url))
+            log.warning("http server stopped on its own", url=url)
     finally:
         stopping.cancel()
         hub.close()  # ends the event streams first, so no connection holds the shutdown up
@@ -227,4 +224,4 @@ async def serve_http(
         with contextlib.suppress(Exception):
             await serving
         _restore_signal_handlers(handlers)
-        log.info("http server stopped %s", kv(url=url))
+        log.info("http server stopped", url=url)
