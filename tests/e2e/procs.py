@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import ServiceProcess, running_row
+from tests.support.waiting import wait_until_sync
 
 PROC = Path("/proc")
 
@@ -72,3 +78,42 @@ def still_alive(procs: list[Proc]) -> list[Proc]:
         if now is not None and now.start == proc.start:
             alive.append(now)
     return alive
+
+
+def agent_running_commands(
+    service: ServiceProcess, identifier: str, commands: Collection[str], timeout_s: float = 30
+) -> tuple[int, list[Proc]]:
+    """Wait until ``identifier`` runs with an agent pid and that agent's process tree runs every
+    one of ``commands`` (a turn in progress); returns the agent's pid and its tree."""
+    busy = service.wait_until(
+        lambda s: (row := running_row(s, identifier)) and row["pid"],
+        timeout_s,
+        what=f"{identifier} to run with an agent pid",
+    )
+    row = running_row(busy, identifier)
+    assert row is not None
+    leader = int(row["pid"])
+
+    def tree_running_the_commands() -> list[Proc] | None:
+        procs = agent_tree(leader)
+        return procs if set(commands) <= {p.cmdline for p in procs} else None
+
+    tree = wait_until_sync(
+        tree_running_the_commands, f"the agent (pid {leader}) to run {sorted(commands)}", timeout=30
+    )
+    return leader, tree
+
+
+def wait_until_gone(tree: list[Proc], leader: int, why: str) -> None:
+    """Fail unless every process of ``tree`` and of ``leader``'s group is gone within 5 s.
+
+    Killed processes may linger for a moment as zombies or in their exit path; a leaked one
+    would still be there long after this bound."""
+    try:
+        wait_until_sync(
+            lambda: not still_alive(tree) and not in_group(leader),
+            "the agent to be gone",
+            timeout=5,
+        )
+    except AssertionError:
+        pytest.fail(f"agent processes survived {why}: {still_alive(tree) + in_group(leader)}")

@@ -20,11 +20,9 @@ from tests.e2e.harness import (
     issue_identifier_in,
     local_front_matter,
     per_issue_responder,
-    running_row,
 )
-from tests.e2e.procs import Proc, agent_tree, all_processes, in_group, still_alive
+from tests.e2e.procs import agent_running_commands, all_processes, wait_until_gone
 from tests.support.fake_model import FakeModelServer, Reply
-from tests.support.waiting import wait_until_sync
 
 pytestmark = pytest.mark.codex
 
@@ -55,22 +53,7 @@ def test_an_exception_in_the_core_kills_every_agent_dispatches_nothing_and_exits
     project.board("add", "Wait for the slot")
     service = project.start(launcher=[sys.executable, str(FAULTY_SERVICE)])
 
-    busy = service.wait_until(
-        lambda s: (row := running_row(s, "SYM-1")) and row["pid"],
-        30,
-        what="SYM-1 to run with an agent pid",
-    )
-    row = running_row(busy, "SYM-1")
-    assert row is not None
-    leader = int(row["pid"])
-
-    def tree_running_the_command() -> list[Proc] | None:
-        procs = agent_tree(leader)
-        return procs if f"sleep {marker}" in {p.cmdline for p in procs} else None
-
-    tree = wait_until_sync(
-        tree_running_the_command, f"the agent (pid {leader}) to run `sleep {marker}`", timeout=30
-    )
+    leader, tree = agent_running_commands(service, "SYM-1", {f"sleep {marker}"})
     trigger.touch()
 
     code, output = service.wait_exit(30, after="of the injected fault")
@@ -81,14 +64,7 @@ def test_an_exception_in_the_core_kills_every_agent_dispatches_nothing_and_exits
     assert f"RuntimeError: {FAULT_MESSAGE}" in output
     log_file = project.logs_root / "symphony.log"
     assert "Traceback (most recent call last)" in log_file.read_text(encoding="utf-8")
-    try:
-        wait_until_sync(
-            lambda: not still_alive(tree) and not in_group(leader),
-            "the agent to be gone",
-            timeout=5,
-        )
-    except AssertionError:
-        pytest.fail(f"agent processes survived the failure: {still_alive(tree) + in_group(leader)}")
+    wait_until_gone(tree, leader, "the failure")
     assert not [p for p in all_processes() if p.cmdline == f"sleep {marker}"]
     # after_run still ran for the killed agent; nothing was dispatched after the fault.
     assert after_run_log.read_text(encoding="utf-8").split() == ["SYM-1"]

@@ -16,11 +16,9 @@ from tests.e2e.harness import (
     Project,
     local_front_matter,
     per_issue_responder,
-    running_row,
 )
-from tests.e2e.procs import Proc, agent_tree, all_processes, in_group, still_alive
+from tests.e2e.procs import agent_running_commands, all_processes, wait_until_gone
 from tests.support.fake_model import FakeModelServer, Reply
-from tests.support.waiting import wait_until_sync
 
 pytestmark = pytest.mark.codex
 
@@ -50,23 +48,9 @@ def test_sigterm_mid_turn_kills_the_agent_runs_after_run_and_exits_zero(
     project.board("add", "Run something slow")
     service = project.start()
 
-    busy = service.wait_until(
-        lambda s: (row := running_row(s, "SYM-1")) and row["pid"],
-        30,
-        what="SYM-1 to run with an agent pid",
-    )
-    row = running_row(busy, "SYM-1")
-    assert row is not None
-    leader = int(row["pid"])
-
     # The turn is in progress once codex runs the model's command inside the agent's tree.
-    def tree_running_the_command() -> list[Proc] | None:
-        procs = agent_tree(leader)
-        commands = {p.cmdline for p in procs}
-        return procs if {f"sleep {marker}", f"sleep {companion}"} <= commands else None
-
-    tree = wait_until_sync(
-        tree_running_the_command, f"the agent (pid {leader}) to run `sleep {marker}`", timeout=30
+    leader, tree = agent_running_commands(
+        service, "SYM-1", {f"sleep {marker}", f"sleep {companion}"}
     )
     assert any(p.pid == leader for p in tree)
     assert any(p.pgid == leader and p.cmdline == f"sleep {companion}" for p in tree)
@@ -76,18 +60,7 @@ def test_sigterm_mid_turn_kills_the_agent_runs_after_run_and_exits_zero(
 
     assert code == 0, output
     assert "shutdown requested" in output and "symphony stopped" in output
-    # Killed processes may linger for a moment as zombies or in their exit path; a leaked
-    # `sleep` would still be there long after this bound.
-    try:
-        wait_until_sync(
-            lambda: not still_alive(tree) and not in_group(leader),
-            "the agent to be gone",
-            timeout=5,
-        )
-    except AssertionError:
-        pytest.fail(
-            f"agent processes survived the shutdown: {still_alive(tree) + in_group(leader)}"
-        )
+    wait_until_gone(tree, leader, "the shutdown")
     leftovers = {f"sleep {marker}", f"sleep {companion}"}
     assert not [p for p in all_processes() if p.cmdline in leftovers]
     assert after_run_log.read_text(encoding="utf-8").split() == ["SYM-1"]
