@@ -8,7 +8,7 @@ of the agent's thread; the core (``symphony.core.tokens``) turns those into coun
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 # Field -> accepted spellings, most common first (Codex camelCase, OpenAI-style snake_case).
@@ -83,26 +83,52 @@ class TokenUsage:
             found["total_tokens"] = found.get("input_tokens", 0) + found.get("output_tokens", 0)
         return cls(**found)
 
+    # Spelled out field by field: these run for every usage report of a busy fleet, and a loop
+    # over dataclasses.fields() cost twice the rest of the core's agent-update decision.
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(
-            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(TokenUsage))
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.total_tokens + other.total_tokens,
+            self.cached_input_tokens + other.cached_input_tokens,
+            self.reasoning_output_tokens + other.reasoning_output_tokens,
         )
 
     def high_water(self, other: TokenUsage) -> TokenUsage:
         """Per field, the larger of the two."""
         return TokenUsage(
-            *(max(getattr(self, f.name), getattr(other, f.name)) for f in fields(TokenUsage))
+            max(self.input_tokens, other.input_tokens),
+            max(self.output_tokens, other.output_tokens),
+            max(self.total_tokens, other.total_tokens),
+            max(self.cached_input_tokens, other.cached_input_tokens),
+            max(self.reasoning_output_tokens, other.reasoning_output_tokens),
         )
 
     def minus(self, earlier: TokenUsage) -> TokenUsage:
         """Per-field growth since ``earlier``, never negative."""
         return TokenUsage(
-            *(max(getattr(self, f.name) - getattr(earlier, f.name), 0) for f in fields(TokenUsage))
+            max(self.input_tokens - earlier.input_tokens, 0),
+            max(self.output_tokens - earlier.output_tokens, 0),
+            max(self.total_tokens - earlier.total_tokens, 0),
+            max(self.cached_input_tokens - earlier.cached_input_tokens, 0),
+            max(self.reasoning_output_tokens - earlier.reasoning_output_tokens, 0),
         )
 
     @property
     def is_zero(self) -> bool:
-        return not any(getattr(self, f.name) for f in fields(TokenUsage))
+        return not (
+            self.input_tokens
+            or self.output_tokens
+            or self.total_tokens
+            or self.cached_input_tokens
+            or self.reasoning_output_tokens
+        )
 
     def to_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(TokenUsage)}
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "reasoning_output_tokens": self.reasoning_output_tokens,
+        }

@@ -53,7 +53,9 @@ def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, _out:
         entry.turn_id = event.turn_id
     if event.pid:
         entry.pid = event.pid
-    message = clip(event.message, MESSAGE_LIMIT) if event.message is not None else None
+    message = event.message
+    if message is not None and len(message) > MESSAGE_LIMIT:
+        message = clip(message, MESSAGE_LIMIT)
     entry.last_event = event.event
     entry.last_message = message
     entry.last_event_ms = now
