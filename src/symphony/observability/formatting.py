@@ -3,60 +3,21 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from symphony.numbers import as_float as as_float
+from symphony.numbers import as_int as as_int
+from symphony.text import clean_text as clean_text
 from symphony.text import clip
 from symphony.timefmt import parse_timestamp
 from symphony.view import Snapshot
-
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SPACES = re.compile(r"\s+")
-
-
-def clean_text(text: str) -> str:
-    """One line of plain text: ANSI sequences and control bytes gone, whitespace collapsed.
-
-    Literal ``\\n`` sequences count as line breaks too (error strings often carry them escaped).
-    """
-    text = _ANSI.sub("", text.replace("\\n", "\n").replace("\\r", "\n"))
-    text = _CONTROL.sub(" ", text)
-    return _SPACES.sub(" ", text).strip()
 
 
 def truncate(text: str, limit: int) -> str:
     """``clip`` with the plain ``...`` the terminal dashboard and previews use."""
     return clip(text, limit, marker="...")
-
-
-def as_int(value: Any) -> int | None:
-    """Lenient integer: ints, integral floats and digit strings (token counts arrive as any)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
-
-
-def as_float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            parsed = float(value)
-        except ValueError:
-            return None
-        return parsed if math.isfinite(parsed) else None
-    return None
 
 
 def format_int(value: Any) -> str:

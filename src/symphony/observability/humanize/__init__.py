@@ -4,6 +4,9 @@ Observability-only: nothing in scheduling may branch on these strings. The input
 runtime reports for an agent event — an event name plus a message that may be a raw app-server
 JSON-RPC message (``{"method", "params"}``), a wrapper holding one under ``payload``/``raw``, a
 plain string, or nothing. Unknown shapes degrade to the method or event name, never an error.
+
+This module knows only the runtime's event names and envelopes; what a raw app-server message
+says is read by the Codex backend's summariser (``symphony.agents.codex.summary``).
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from symphony.observability.formatting import clean_text, truncate
-from symphony.observability.humanize.methods import summarize_method
-from symphony.observability.humanize.text import PREVIEW, compact_json, error_text
+from symphony.agents.codex.summary import describe_message
+from symphony.agents.codex.summary.fields import PREVIEW, compact_json, error_text
+from symphony.observability.formatting import truncate
+from symphony.text import clean_text
 
 SUMMARY_LIMIT = 200
 
@@ -45,11 +49,10 @@ def _summarize(event: str | None, message: Any) -> str:
         text = by_event(message, payload)
         if text:
             return text
+    described = describe_message(payload)
+    if described is not None:
+        return described
     if isinstance(payload, Mapping):
-        method = payload.get("method")
-        if isinstance(method, str):
-            params = payload.get("params")
-            return summarize_method(method, params if isinstance(params, Mapping) else {})
         return _mapping(payload, event)
     if isinstance(payload, str) and payload.strip():
         return payload
@@ -117,23 +120,15 @@ def _session_started(message: Any, payload: Any) -> str:
 
 
 def _approval_auto(message: Any, payload: Any) -> str:
-    base = "approval auto-approved"
-    if isinstance(payload, Mapping) and isinstance(payload.get("method"), str):
-        params = payload.get("params")
-        base = (
-            f"{summarize_method(payload['method'], params if isinstance(params, Mapping) else {})}"
-        )
-        base += " (auto-approved)"
+    described = describe_message(payload)
+    base = f"{described} (auto-approved)" if described else "approval auto-approved"
     decision = message.get("decision") if isinstance(message, Mapping) else None
     return f"{base}: {decision}" if isinstance(decision, str) else base
 
 
 def _approval_required(message: Any, payload: Any) -> str:
-    if isinstance(payload, Mapping) and isinstance(payload.get("method"), str):
-        params = payload.get("params")
-        inner = summarize_method(payload["method"], params if isinstance(params, Mapping) else {})
-        return f"approval required: {inner}"
-    return "approval required (run stopped)"
+    described = describe_message(payload)
+    return f"approval required: {described}" if described else "approval required (run stopped)"
 
 
 def _tool_event(base: str) -> Callable[[Any, Any], str]:

@@ -1,12 +1,11 @@
-"""Summaries of app-server methods (Codex 0.169) and legacy ``codex/event/*`` wrappers."""
+"""Detailed summaries of app-server methods (Codex 0.169) and legacy ``codex/event/*`` wrappers,
+for dashboards that show a raw message."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from symphony.observability.formatting import as_float, as_int
-from symphony.observability.humanize.items import item_renderer
-from symphony.observability.humanize.text import (
+from symphony.agents.codex.summary.fields import (
     Params,
     command_text,
     error_text,
@@ -14,10 +13,14 @@ from symphony.observability.humanize.text import (
     seconds_text,
     streaming,
     usage_text,
+    used_percents,
 )
+from symphony.agents.codex.summary.items import item_renderer
+from symphony.numbers import as_int
 
 
-def summarize_method(method: str, params: Params) -> str:
+def describe(method: str, params: Params) -> str:
+    """One line for any app-server message (never None: unknown methods read as their name)."""
     renderer = _METHODS.get(method)
     if renderer is not None:
         return renderer(params)
@@ -62,16 +65,7 @@ def _token_usage(params: Params) -> str:
 
 
 def _rate_limits(params: Params) -> str:
-    limits = params.get("rateLimits")
-    if not isinstance(limits, Mapping):
-        return "rate limits updated"
-    parts = []
-    for name in ("primary", "secondary"):
-        bucket = limits.get(name)
-        if isinstance(bucket, Mapping):
-            used = as_float(bucket.get("usedPercent", bucket.get("used_percent")))
-            if used is not None:
-                parts.append(f"{name} {used:g}% used")
+    parts = [f"{name} {used:g}% used" for name, used in used_percents(params.get("rateLimits"))]
     return f"rate limits updated ({', '.join(parts)})" if parts else "rate limits updated"
 
 

@@ -1,11 +1,49 @@
-"""Summaries of app-server thread items (``item/started`` / ``item/completed``)."""
+"""Summaries of app-server thread items (``item/started`` / ``item/completed``).
+
+Two lengths: ``brief_item`` is the backend's own line for an event message (``ran: <cmd> (exit
+0)``), ``item_renderer`` the dashboards' fuller line for a raw message (``$ <cmd> → exit 0 in
+1.2s``). Both read the item through the same field readers.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from symphony.observability.formatting import as_int
-from symphony.observability.humanize.text import Params, command_text, error_text, seconds_text
+from symphony.agents.codex.summary.fields import (
+    Params,
+    error_text,
+    file_changes,
+    item_command,
+    reasoning_text,
+    seconds_text,
+)
+from symphony.numbers import as_int
+
+
+def brief_item(item: Params, *, done: bool) -> str | None:
+    """The backend's one line for an item, or None when it is not worth showing on its own."""
+    kind = item.get("type")
+    if kind == "commandExecution":
+        cmd = item_command(item) or "?"
+        if not done:
+            return f"running: {cmd}"
+        exit_code = item.get("exitCode")
+        tail = f"exit {exit_code}" if exit_code is not None else str(item.get("status"))
+        return f"ran: {cmd} ({tail})"
+    if not done:
+        return None
+    if kind == "agentMessage":
+        text = item.get("text")
+        return text if isinstance(text, str) and text.strip() else None
+    if kind == "fileChange":
+        paths = ", ".join(path for path, _kind in file_changes(item))
+        return f"file change ({item.get('status')}): {paths or '?'}"
+    if kind in ("dynamicToolCall", "mcpToolCall"):
+        return f"tool {item.get('tool')}: {item.get('status')}"
+    if kind == "reasoning":
+        text = reasoning_text(item)
+        return f"reasoning: {text}" if text else None
+    return None
 
 
 def item_renderer(phase: str) -> Callable[[Params], str]:
@@ -23,7 +61,7 @@ def item_renderer(phase: str) -> Callable[[Params], str]:
 
 
 def _command_item(phase: str, item: Params) -> str:
-    command = command_text(item.get("command")) or "command"
+    command = item_command(item) or "command"
     status = item.get("status")
     if phase == "started":
         return f"$ {command}"
@@ -45,23 +83,12 @@ def _agent_message_item(phase: str, item: Params) -> str:
 
 
 def _reasoning_item(phase: str, item: Params) -> str:
-    summary = item.get("summary")
-    if phase == "completed" and isinstance(summary, list):
-        text = " ".join(s for s in summary if isinstance(s, str))
-        if text.strip():
-            return f"reasoning: {text}"
-    return f"reasoning {phase}"
+    text = reasoning_text(item) if phase == "completed" else ""
+    return f"reasoning: {text}" if text else f"reasoning {phase}"
 
 
 def _file_change_item(phase: str, item: Params) -> str:
-    changes = item.get("changes")
-    paths = []
-    if isinstance(changes, list):
-        for change in changes:
-            if isinstance(change, Mapping) and isinstance(change.get("path"), str):
-                kind = change.get("kind")
-                verb = kind.get("type") if isinstance(kind, Mapping) else None
-                paths.append(f"{verb or 'edit'} {change['path']}")
+    paths = [f"{verb or 'edit'} {path}" for path, verb in file_changes(item)]
     status = item.get("status")
     head = f"file change {phase}" if phase == "started" else f"file change {status or phase}"
     return f"{head}: {', '.join(paths)}" if paths else head
