@@ -163,6 +163,35 @@ async def test_cancelled_hook_is_killed_with_its_group(
     assert again.created_now is True
 
 
+async def test_a_hook_cancelled_before_its_output_is_connected_is_killed_too(
+    manager: WorkspaceManager,
+    root: Path,
+    issue: Issue,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Under load the cancellation can land while the output pipe is still being connected: the
+    # group already runs the script then, and must die with the cancellation all the same.
+    loop = asyncio.get_running_loop()
+    connecting = asyncio.Event()
+
+    async def never_connects(*_args: object, **_kwargs: object) -> None:
+        connecting.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(loop, "connect_read_pipe", never_connects)
+    pid_file = tmp_path / "pid"
+    hooks = make_hooks(after_create=f"sleep 1000 & echo $! > {pid_file}; wait")
+    task = asyncio.create_task(manager.prepare(issue, root=root, hooks=hooks, attempt=None))
+    await wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", timeout=10)
+    assert connecting.is_set()
+    child = int(pid_file.read_text())
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await wait_until(lambda: not alive(child), timeout=10)
+
+
 async def test_large_output_is_truncated_to_its_tail_in_logs(
     manager: WorkspaceManager, root: Path, issue: Issue, caplog: pytest.LogCaptureFixture
 ) -> None:

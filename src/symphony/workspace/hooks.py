@@ -163,11 +163,14 @@ async def run_hook(
         os.close(write_fd)
 
     collector = _TailCollector(OUTPUT_TAIL_BYTES, loop.create_future())
-    transport, _ = await loop.connect_read_pipe(
-        lambda: collector, os.fdopen(read_fd, "rb", buffering=0)
-    )
+    transport: asyncio.ReadTransport | None = None
     timed_out = False
+    # From here on the group exists: a cancellation at any await (connecting the output pipe
+    # included) must kill it, or a hook cancelled early would leave its children running.
     try:
+        transport, _ = await loop.connect_read_pipe(
+            lambda: collector, os.fdopen(read_fd, "rb", buffering=0)
+        )
         try:
             await asyncio.wait_for(process.wait(), timeout=timeout_ms / 1000)
         except TimeoutError:
@@ -181,7 +184,8 @@ async def run_hook(
         signal_group(process.pid, signal.SIGKILL)
         raise
     finally:
-        transport.close()
+        if transport is not None:
+            transport.close()
 
     output = bytes(collector.buffer).decode("utf-8", "replace")
     return HookResult(
