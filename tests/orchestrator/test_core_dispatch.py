@@ -232,3 +232,19 @@ def test_config_change_applies_to_the_next_dispatch() -> None:
     d.advance(30_000)
     out = d.tick([issue(2), issue(3, state="Review")])
     assert dispatched_ids(out) == ["MT-2", "MT-3"]
+
+
+def test_a_refresh_during_a_tick_runs_one_more_tick_right_after_it() -> None:
+    # The tick in flight may have read the tracker before the change the refresh announces.
+    d = started(poll_interval_ms=600_000)
+    d.tick([])
+    d.advance(1_000)
+    d.send(TickDue())
+    assert d.state.phase is Phase.FETCHING_CANDIDATES
+    d.send(RefreshRequested())
+    d.send(RefreshRequested())  # one follow-up tick, however many refreshes
+    out = d.send(CandidatesFetched(d.state.tick_id, ()))
+    assert of_type(out, ScheduleTick) == [ScheduleTick(0)]
+    d.send(TickDue())
+    out = d.send(CandidatesFetched(d.state.tick_id, ()))
+    assert of_type(out, ScheduleTick) == [ScheduleTick(600_000)]

@@ -276,14 +276,19 @@ def _dispatch_candidates(
 def _finish_tick(state: OrchestratorState, now: float, out: Effects) -> None:
     state.phase = Phase.IDLE
     state.last_tick_end_ms = now
-    interval = state.config.poll_interval_ms
-    state.next_tick_ms = now + interval
-    out.append(ScheduleTick(interval))
+    delay = 0 if state.refresh_pending else state.config.poll_interval_ms
+    state.refresh_pending = False
+    state.next_tick_ms = now + delay
+    out.append(ScheduleTick(delay))
     out.append(Notify())
 
 
 def _refresh_requested(state: OrchestratorState, now: float, out: Effects) -> None:
+    """An operator's refresh or a tracker's change notice: poll now, or right after the tick
+    in flight (which may have read the tracker before the change)."""
     due_now = state.next_tick_ms is not None and state.next_tick_ms <= now
+    if state.phase is not Phase.IDLE and not state.shutting_down:
+        state.refresh_pending = True
     if state.shutting_down or not state.started or state.phase is not Phase.IDLE or due_now:
         out.append(AckRefresh(coalesced=True))
         return

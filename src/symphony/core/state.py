@@ -189,6 +189,9 @@ class OrchestratorState:
     tracker_error: Problem | None = None
     started: bool = False
     shutting_down: bool = False
+    # A refresh arrived while a tick was running: the tick may have read the tracker before the
+    # change it announces, so one more tick follows at once.
+    refresh_pending: bool = False
     next_run_id: int = 1
     next_retry_token: int = 1
     history: OrderedDict[str, IssueRecord] = field(default_factory=OrderedDict)

@@ -71,7 +71,7 @@ from symphony.orchestrator.worker import (
 from symphony.orchestrator.workers import WorkerPool
 from symphony.runtime_view import RuntimeChange
 from symphony.timefmt import format_timestamp
-from symphony.trackers.base import TrackerAdapter
+from symphony.trackers.base import ChangeFeed, TrackerAdapter
 from symphony.view import IssueDetail, Problem, Snapshot, WorkflowStatus
 from symphony.workflow.store import Workflow, WorkflowStore
 from symphony.workspace.keys import workspace_key
@@ -122,6 +122,8 @@ class OrchestratorRuntime:
         self._running = False
         self._stopped = False
         self._failure: BaseException | None = None
+        self._watched: TrackerAdapter | None = None
+        self._watch_task: asyncio.Task[None] | None = None
         self._failed = asyncio.Event()
         # The log context events are decided in (see ``_apply``): the creator's, never a worker's.
         self._context = contextvars.copy_context()
@@ -146,6 +148,7 @@ class OrchestratorRuntime:
             poll_interval_ms=self._state.config.poll_interval_ms,
         )
         self._apply(Started())
+        self._follow_changes()
 
     async def stop(self) -> None:
         """Stop dispatching, stop every worker (``after_run`` runs), wait for them, exit."""
@@ -382,7 +385,34 @@ class OrchestratorRuntime:
     def _on_reload(self, workflow: Workflow) -> None:
         if self._tracker.rebind(self._workflow, workflow):
             self._workflow = workflow
+            self._follow_changes()
         self._push_config()
+
+    # --- tracker change notices (instant dispatch) ------------------------------------------
+
+    def _follow_changes(self) -> None:
+        """Listen to the current adapter's change notices when it has them (``ChangeFeed``)."""
+        adapter = self._tracker.current
+        if adapter is self._watched:
+            return
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            self._watch_task = None
+        self._watched = adapter
+        if isinstance(adapter, ChangeFeed):
+            self._watch_task = self._spawn(self._changes(adapter), name="tracker-changes")
+
+    async def _changes(self, feed: ChangeFeed) -> None:
+        try:
+            async for _ in feed.watch_changes():
+                self._apply(RefreshRequested())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning(
+                "tracker change notices stopped, polling continues",
+                error=f"{type(exc).__name__}: {exc}",
+            )
 
     def _push_config(self) -> None:
         error = self._store.error

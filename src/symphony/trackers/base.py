@@ -7,7 +7,7 @@ adapter: defaults, config validation and construction from the effective config.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -87,6 +87,19 @@ class TrackerAdapter(Protocol):
     ) -> ToolResult: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ChangeFeed(Protocol):
+    """Optional adapter capability: notices that the tracker may have changed.
+
+    Each item means "something may have changed, poll now". The runtime turns it into an
+    immediate poll (or one right after the poll in flight), so new work starts without waiting
+    for ``polling.interval_ms``; polling stays the safety net. The iterator runs until cancelled;
+    if it ends or raises, polling alone carries on.
+    """
+
+    def watch_changes(self) -> AsyncIterator[None]: ...
 
 
 class TrackerProfile(Protocol):

@@ -7,8 +7,11 @@ event loop; the store's own retries and timeouts bound how long a call can take.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
+
+import watchfiles
 
 from symphony.issue import Issue
 from symphony.logs import get_logger
@@ -20,6 +23,11 @@ from symphony.trackers.local.store import BoardStore
 from symphony.trackers.local.tools import LocalTools, tool_specs
 
 log = get_logger("symphony.trackers.local")
+
+# How long a burst of writes is gathered into one notice; small, since a poll of the board is
+# cheap and a new card should start its agent at once.
+CHANGE_DEBOUNCE_MS = 30
+CHANGE_STEP_MS = 10
 
 
 class LocalAdapter:
@@ -57,6 +65,26 @@ class LocalAdapter:
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.store.close)
+
+    async def watch_changes(self) -> AsyncIterator[None]:
+        """A notice after every write to the board file: the CLI, the dashboard, agent tools,
+        another process (``ChangeFeed``). SQLite in WAL mode writes the ``-wal`` file on commit."""
+        db = self.settings.db_path
+        names = {db.name, f"{db.name}-wal", f"{db.name}-journal"}
+
+        def board_file(_change: watchfiles.Change, path: str) -> bool:
+            return Path(path).name in names
+
+        # The store creates the directory on first use, which may not have happened yet.
+        await asyncio.to_thread(db.parent.mkdir, parents=True, exist_ok=True)
+        async for _changes in watchfiles.awatch(
+            db.parent,
+            watch_filter=board_file,
+            debounce=CHANGE_DEBOUNCE_MS,
+            step=CHANGE_STEP_MS,
+            recursive=False,
+        ):
+            yield
 
     # ---- worker-thread side ----------------------------------------------------------------
 
