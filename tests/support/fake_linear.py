@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -100,6 +101,8 @@ class FakeLinear:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._numbers = iter(range(1, 1_000_000))
+        self._checked_queries: dict[str, tuple[DocumentNode, list[GraphQLError]]] = {}
+        self._checked_lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -301,10 +304,9 @@ class FakeLinear:
             return self._reject(record, "variables must be an object", "BAD_REQUEST")
         record.query, record.variables = payload["query"], variables
         try:
-            document = parse(record.query)
+            document, problems = self._checked(record.query)
         except GraphQLError as exc:
             return self._reject(record, exc.message, "GRAPHQL_PARSE_FAILED")
-        problems = validate(self.schema, document)
         if problems:
             return self._reject(record, [p.message for p in problems], "GRAPHQL_VALIDATION_FAILED")
         with self.data.lock:
@@ -321,6 +323,18 @@ class FakeLinear:
             # Variable coercion or operation selection failed: a request-level rejection.
             return self._reject(record, [e.message for e in result.errors], "BAD_USER_INPUT")
         return 200, result.formatted
+
+    def _checked(self, query: str) -> tuple[DocumentNode, list[GraphQLError]]:
+        """Parse and validate ``query`` against the schema; the same text gets the same verdict,
+        so each distinct document is checked once (a paged walk sends one text many times)."""
+        with self._checked_lock:
+            known = self._checked_queries.get(query)
+        if known is None:
+            document = parse(query)
+            known = (document, list(validate(self.schema, document)))
+            with self._checked_lock:
+                self._checked_queries[query] = known
+        return known
 
     def _reject(self, record: RecordedRequest, messages: str | list[str], code: str) -> Any:
         record.errors = [messages] if isinstance(messages, str) else list(messages)
@@ -365,6 +379,9 @@ def _operation_name(body: bytes) -> str | None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle on, the client's delayed ACK held every
+    # response back ~40 ms.
+    disable_nagle_algorithm = True
 
     def __init__(self, fake: FakeLinear, *args: Any) -> None:
         self.fake = fake
