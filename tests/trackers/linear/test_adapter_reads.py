@@ -57,6 +57,19 @@ async def test_pagination_keeps_order_across_pages(
     assert all(p.variables["first"] == queries.PAGE_SIZE for p in pages)
 
 
+async def test_a_board_of_more_than_two_hundred_pages_is_read_to_the_end(
+    linear: FakeLinear, make_adapter: MakeAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The old walk gave up after 200 pages with tracker_pagination, so a big board never
+    # dispatched; pages of one make 203 of them cheap to serve here.
+    monkeypatch.setattr(queries, "PAGE_SIZE", 1)
+    created = [linear.add_issue(f"Issue {n}") for n in range(203)]
+    issues = await make_adapter().fetch_issues_by_states(["Todo"])
+    assert [i.id for i in issues] == [c.id for c in created]
+    pages = [r for r in linear.requests if r.operation == CANDIDATES]
+    assert len(pages) == 203
+
+
 async def test_terminal_state_fetch_uses_the_same_scoped_query(
     linear: FakeLinear, make_adapter: MakeAdapter
 ) -> None:

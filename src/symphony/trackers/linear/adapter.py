@@ -54,7 +54,11 @@ class LinearAdapter:
         dropped: list[MalformedIssue] = []
         cursors: set[str] = set()
         after: str | None = None
-        for page in range(1, queries.MAX_PAGES + 1):
+        # No page cap: a big board must still dispatch. A cursor that repeats is a paging fault
+        # (``_next_cursor``), and the runtime bounds the whole read by its tracker timeout.
+        page = 0
+        while True:
+            page += 1
             body = await self._client.graphql(
                 queries.CANDIDATES_QUERY,
                 {
@@ -79,12 +83,6 @@ class LinearAdapter:
             after = _next_cursor(connection.get("pageInfo"), page, cursors)
             if after is None:
                 break
-        else:
-            raise TrackerError(
-                TRACKER_PAGINATION,
-                f"Linear {op} returned more than {queries.MAX_PAGES} pages of "
-                f"{queries.PAGE_SIZE}; narrow the project or the active states",
-            )
         if dropped:
             # SPEC §11.1: a record we cannot normalize was never safe to dispatch.
             log.warning(

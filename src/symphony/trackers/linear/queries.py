@@ -6,8 +6,6 @@ from __future__ import annotations
 PAGE_SIZE = 50
 RELATION_PAGE_SIZE = 50
 LABEL_PAGE_SIZE = 50
-# Bounds one candidate fetch (PAGE_SIZE * MAX_PAGES issues); a longer walk is a paging fault.
-MAX_PAGES = 200
 
 CANDIDATES_OPERATION = "SymphonyCandidateIssues"
 BY_IDS_OPERATION = "SymphonyIssuesById"
