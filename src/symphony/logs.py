@@ -57,12 +57,19 @@ _CALL_KEYS = frozenset({"event", "exc_info", "stack_info", "_record", "_from_str
 
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:/@+\-,\[\]#]+$")
 # Token shapes worth catching even if nobody registered them (defense in depth).
-_TOKEN_PATTERNS = [
-    re.compile(r"\blin_(?:api|oauth)_[A-Za-z0-9]{16,}\b"),
-    re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}\b"),
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"),
-    re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._\-~+/]{12,}=*"),
-]
+# Token shapes redacted even when nobody registered them. One alternation, so a line is scanned
+# once (with the registered secrets, see ``Redactor``): transcripts redact every protocol line.
+_TOKEN_SOURCE = "|".join(
+    (
+        r"\blin_(?:api|oauth)_[A-Za-z0-9]{16,}\b",
+        r"\bsk-[A-Za-z0-9_\-]{16,}\b",
+        r"\bgh[pousr]_[A-Za-z0-9]{20,}\b",
+        r"(?P<bearer>(?i:\bbearer\s+))[A-Za-z0-9._\-~+/]{12,}=*",
+    )
+)
+# Literal text every token shape contains (``bearer`` compared lowercased): a line with none of
+# them and no registered secret cannot match, and is not scanned by the pattern at all.
+_TOKEN_MARKS = ("lin_", "sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_")
 
 
 # --- key=value rendering ----------------------------------------------------------------------
@@ -96,7 +103,7 @@ class Redactor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._secrets: frozenset[str] = frozenset()
-        self._pattern: re.Pattern[str] | None = None
+        self._pattern = _compile(())
 
     def register(self, values: Iterable[str | None]) -> None:
         # Very short values would redact ordinary words; such "secrets" are not secret anyway.
@@ -104,22 +111,40 @@ class Redactor:
         with self._lock:
             if fresh <= self._secrets:
                 return
-            self._secrets = self._secrets | fresh
-            ordered = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            secrets = self._secrets | fresh
+            # The pattern first: a reader that sees the new secret also finds it in the pattern.
+            self._pattern = _compile(secrets)
+            self._secrets = secrets
 
     def clear(self) -> None:
         with self._lock:
             self._secrets = frozenset()
-            self._pattern = None
+            self._pattern = _compile(())
 
     def redact(self, text: str) -> str:
-        pattern = self._pattern
-        if pattern is not None:
-            text = pattern.sub(REDACTED, text)
-        for token in _TOKEN_PATTERNS:
-            text = token.sub(lambda m: (m.group(1) if m.lastindex else "") + REDACTED, text)
-        return text
+        if not self._may_match(text):
+            return text
+        return self._pattern.sub(_replacement, text)
+
+    def _may_match(self, text: str) -> bool:
+        # Substring tests run at C speed; most protocol lines contain no mark at all.
+        return (
+            any(secret in text for secret in self._secrets)
+            or any(mark in text for mark in _TOKEN_MARKS)
+            or "bearer" in text.lower()
+        )
+
+
+def _compile(secrets: Iterable[str]) -> re.Pattern[str]:
+    """Registered secrets (longest first, so a secret containing another is hidden whole), then
+    the token shapes, as one pattern."""
+    ordered = sorted(secrets, key=len, reverse=True)
+    return re.compile("|".join([*(re.escape(s) for s in ordered), _TOKEN_SOURCE]))
+
+
+def _replacement(match: re.Match[str]) -> str:
+    # ``Bearer <token>`` keeps the scheme word: the log still says what kind of value was there.
+    return (match.group("bearer") or "") + REDACTED
 
 
 REDACTOR = Redactor()

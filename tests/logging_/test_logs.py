@@ -7,6 +7,7 @@ from pathlib import Path
 from symphony.logs import (
     REDACTED,
     ROOT_LOGGER,
+    Redactor,
     configure_logging,
     get_logger,
     register_secrets,
@@ -117,3 +118,24 @@ def test_unwritable_logs_root_falls_back_to_console(tmp_path: Path) -> None:
     logging.getLogger(ROOT_LOGGER).info("still logging")
     out = console.getvalue()
     assert "log file unavailable" in out and "still logging" in out
+
+
+def test_every_token_shape_and_case_is_redacted_and_plain_lines_pass_untouched() -> None:
+    redactor = Redactor()
+    redactor.register(["correct-horse-battery"])
+    shapes = {
+        f"lin_oauth_{'d' * 20}": REDACTED,
+        f"ghp_{'e' * 24}": REDACTED,
+        f"gho_{'e' * 24}": REDACTED,
+        f"ghs_{'e' * 24}": REDACTED,
+        f"BEARER {'f' * 20}": f"BEARER {REDACTED}",
+        f"bearer {'f' * 20}==": f"bearer {REDACTED}",
+        "the correct-horse-battery staple": f"the {REDACTED} staple",
+    }
+    for text, expected in shapes.items():
+        assert redactor.redact(text) == expected, text
+    plain = '{"method":"item/agentMessage/delta","params":{"delta":"risk-free task-42"}}'
+    assert redactor.redact(plain) == plain
+    # A secret registered later is caught by the next line.
+    redactor.register(["late-secret-value"])
+    assert redactor.redact("x late-secret-value y") == f"x {REDACTED} y"
