@@ -156,11 +156,7 @@ class OrchestratorRuntime:
             return
         self._stopped = True
         self._apply(ShutdownRequested())
-        if self._tick_handle is not None:
-            self._tick_handle.cancel()
-        for handle in self._retry_handles.values():
-            handle.cancel()
-        self._retry_handles.clear()
+        self._cancel_timers()
         await self._pool.drain()
         for task in list(self._io_tasks):
             task.cancel()
@@ -273,15 +269,9 @@ class OrchestratorRuntime:
             error=f"{type(exc).__name__}: {exc}",
             exc_info=exc,
         )
-        if self._tick_handle is not None:
-            self._tick_handle.cancel()
-            self._tick_handle = None
-        for handle in self._retry_handles.values():
-            handle.cancel()
-        self._retry_handles.clear()
+        self._cancel_timers()
         self._pool.stop_all()
-        if not self._failed.is_set():
-            self._failed.set()
+        self._failed.set()
         self._observers.state_changed()
 
     @property
@@ -359,6 +349,15 @@ class OrchestratorRuntime:
         self, delay_ms: float, callback: Callable[..., None], *args: Any
     ) -> asyncio.TimerHandle:
         return self._timers().call_later(max(delay_ms, 0.0) / 1000.0, callback, *args)
+
+    def _cancel_timers(self) -> None:
+        """The poll timer and every retry timer: nothing fires after a stop or a failure."""
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+            self._tick_handle = None
+        for handle in self._retry_handles.values():
+            handle.cancel()
+        self._retry_handles.clear()
 
     def _schedule_tick(self, delay_ms: float) -> None:
         if self._tick_handle is not None:
@@ -498,12 +497,7 @@ class OrchestratorRuntime:
                         strip_env=strip,
                     )
             except SymphonyError as exc:
-                log.warning(
-                    "workspace cleanup failed",
-                    issue_id=issue_id,
-                    issue_identifier=identifier,
-                    error=exc.message,
-                )
+                log.warning("workspace cleanup failed", error=exc.message)
 
         # In the issue's log context, so the before_remove hook's lines carry the issue too.
         self._pool.after(
