@@ -56,9 +56,8 @@ _CONTEXT_ORDER = ("issue_id", "issue_identifier", "session_id")
 _CALL_KEYS = frozenset({"event", "exc_info", "stack_info", "_record", "_from_structlog"})
 
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:/@+\-,\[\]#]+$")
-# Token shapes worth catching even if nobody registered them (defense in depth).
-# Token shapes redacted even when nobody registered them. One alternation, so a line is scanned
-# once (with the registered secrets, see ``Redactor``): transcripts redact every protocol line.
+# Token shapes redacted even when nobody registered them (defense in depth). One alternation, so
+# a line is scanned once (with the registered secrets, see ``Redactor``).
 _TOKEN_SOURCE = "|".join(
     (
         r"\blin_(?:api|oauth)_[A-Za-z0-9]{16,}\b",
@@ -439,10 +438,7 @@ def configure_logging(
     global _format
     formatter = make_formatter(log_format or _format)
     _format = log_format or _format
-    logger = logging.getLogger(ROOT_LOGGER)
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        handler.close()
+    logger = _remove_sinks()
     logger.setLevel(logging.DEBUG)
     logger.propagate = False
 
@@ -476,14 +472,19 @@ def configure_logging(
     return LogSetup(log_file=log_file, file_error=file_error)
 
 
-def reset_logging() -> None:
-    """Remove the sinks, forget secrets and bound context, back to ``logfmt`` (for tests)."""
-    global _format
+def _remove_sinks() -> logging.Logger:
+    """Close and detach every sink of the ``symphony`` logger; returns that logger."""
     logger = logging.getLogger(ROOT_LOGGER)
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
-    logger.propagate = True
+    return logger
+
+
+def reset_logging() -> None:
+    """Remove the sinks, forget secrets and bound context, back to ``logfmt`` (for tests)."""
+    global _format
+    _remove_sinks().propagate = True
     REDACTOR.clear()
     structlog.contextvars.clear_contextvars()
     _format = DEFAULT_LOG_FORMAT
