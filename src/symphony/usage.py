@@ -54,12 +54,6 @@ def read_counts(data: Any) -> dict[str, int]:
     return found
 
 
-def extract_usage(data: Any) -> tuple[int | None, int | None, int | None]:
-    """Lenient (input, output, total) from the common field spellings; None where absent."""
-    found = read_counts(data)
-    return (found.get("input_tokens"), found.get("output_tokens"), found.get("total_tokens"))
-
-
 @dataclass(frozen=True, slots=True)
 class TokenUsage:
     """Token counts; in an agent event, the absolute totals of the agent's thread so far."""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from symphony.core.events import AgentUpdate, WorkerExited, WorkerInfo
 from symphony.core.snapshot import Instant, build_issue_detail, build_snapshot
 from symphony.core.tokens import counted_growth
-from symphony.usage import TokenUsage, extract_usage
+from symphony.usage import TokenUsage, read_counts
 from symphony.view import WorkflowStatus
 from symphony.view_json import issue_detail_json, snapshot_json
 
@@ -80,13 +80,13 @@ def test_a_new_thread_counts_from_zero() -> None:
 
 
 def test_usage_extraction_is_lenient_but_ignores_garbage() -> None:
-    assert extract_usage({"prompt_tokens": 3, "completion_tokens": 4, "total": 7}) == (3, 4, 7)
-    assert extract_usage({"input_tokens": -1, "output_tokens": "x", "total_tokens": True}) == (
-        None,
-        None,
-        None,
-    )
-    assert extract_usage({"input_tokens": 2.0}) == (2, None, None)
+    assert read_counts({"prompt_tokens": 3, "completion_tokens": 4, "total": 7}) == {
+        "input_tokens": 3,
+        "output_tokens": 4,
+        "total_tokens": 7,
+    }
+    assert read_counts({"input_tokens": -1, "output_tokens": "x", "total_tokens": True}) == {}
+    assert read_counts({"input_tokens": 2.0}) == {"input_tokens": 2}
 
 
 def test_repeated_and_late_updates_add_nothing() -> None:
