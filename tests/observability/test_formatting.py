@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 
 from symphony.observability.formatting import (
-    clean_text,
     format_countdown,
     format_duration,
     rate_limit_parts,
     short_session,
 )
 from symphony.observability.throughput import ThroughputMeter
+from symphony.text import clean_text
 from tests.observability.fakes import NOW
 
 

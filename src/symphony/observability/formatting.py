@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from symphony.numbers import as_float as as_float
-from symphony.numbers import as_int as as_int
-from symphony.text import clean_text as clean_text
+from symphony.numbers import as_float, as_int
 from symphony.text import clip
 from symphony.timefmt import parse_timestamp
 from symphony.view import Snapshot
@@ -51,9 +49,6 @@ def format_countdown(seconds: float) -> str:
     if seconds < 60:
         return f"{max(0.0, seconds):.3f}s"
     return format_duration(seconds)
-
-
-parse_time = parse_timestamp
 
 
 def seconds_between(start: datetime | None, end: datetime) -> float | None:
@@ -153,7 +148,7 @@ def _reset_seconds(bucket: Mapping[str, Any], now: datetime) -> float | None:
     epoch = as_float(absolute)
     if epoch is not None:
         return max(0.0, epoch - now.timestamp())
-    moment = parse_time(absolute)
+    moment = parse_timestamp(absolute)
     if moment is not None:
         return max(0.0, (moment - now).total_seconds())
     return None

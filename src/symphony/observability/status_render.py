@@ -14,7 +14,6 @@ from typing import Any
 from rich.text import Text
 
 from symphony.observability.formatting import (
-    clean_text,
     format_ago,
     format_countdown,
     format_duration,
@@ -26,6 +25,7 @@ from symphony.observability.formatting import (
     truncate,
 )
 from symphony.observability.humanize import summarize_event
+from symphony.text import clean_text
 from symphony.view import Polling, Problem, Snapshot
 
 DEFAULT_WIDTH = 115
