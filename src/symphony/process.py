@@ -14,6 +14,8 @@ import re
 import signal
 from collections.abc import Iterable, Mapping
 
+from symphony.linestream import LinePipes
+
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_KILL_GRACE_S = 2.0
 
@@ -62,6 +64,33 @@ async def spawn_login_shell(
         start_new_session=True,
         limit=limit,
     )
+
+
+async def spawn_login_shell_lines(
+    script: str,
+    *,
+    cwd: str | os.PathLike[str],
+    env: Mapping[str, str],
+    strip: Iterable[str] = (),
+    limit: int,
+) -> tuple[asyncio.subprocess.Process, LinePipes]:
+    """Like ``spawn_login_shell`` with every stream piped, stdout and stderr read as lines.
+
+    The lines go to the sinks given to ``LinePipes.attach``; ``process.stdout`` and
+    ``process.stderr`` stay empty.
+    """
+    loop = asyncio.get_running_loop()
+    transport, pipes = await loop.subprocess_exec(
+        lambda: LinePipes(limit, loop),
+        *login_shell_argv(script, strip),
+        cwd=os.fspath(cwd),
+        env=dict(env),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    return asyncio.subprocess.Process(transport, pipes, loop), pipes
 
 
 def signal_group(pgid: int, sig: int) -> bool:

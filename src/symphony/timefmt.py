@@ -34,6 +34,26 @@ def format_timestamp(value: datetime | None, *, timespec: TimeSpec = "auto") -> 
     return value.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
+class EpochStamps:
+    """``format_timestamp(..., timespec="milliseconds")`` for ``time.time()`` values, with the
+    date and time of day formatted once a second: transcripts stamp every protocol line."""
+
+    _MILLIS = tuple(f".{n:03d}Z" for n in range(1000))
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def format(self, epoch_s: float) -> str:
+        second = int(epoch_s // 1)
+        if second != self._second:
+            moment = datetime.fromtimestamp(second, UTC)
+            self._prefix = moment.isoformat(timespec="seconds").removesuffix("+00:00")
+            self._second = second
+        millis = min(int((epoch_s - second) * 1000), 999)  # float rounding never shows 1000
+        return self._prefix + self._MILLIS[millis]
+
+
 def parse_timestamp(value: object) -> datetime | None:
     """RFC 3339 instant or None; unusable values normalize to None (SPEC §11.3)."""
     if not isinstance(value, str) or not value.strip():

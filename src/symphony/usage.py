@@ -8,8 +8,9 @@ of the agent's thread; the core (``symphony.core.tokens``) turns those into coun
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from symphony.fastdata import record
 
 # Field -> accepted spellings, most common first (Codex camelCase, OpenAI-style snake_case).
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -54,7 +55,7 @@ def read_counts(data: Any) -> dict[str, int]:
     return found
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TokenUsage:
     """Token counts; in an agent event, the absolute totals of the agent's thread so far."""
 

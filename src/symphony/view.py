@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from symphony.fastdata import record
+
 RetryKind = Literal["continuation", "failure"]
 IssueStatus = Literal["running", "retrying", "blocked", "released"]
 
@@ -199,7 +201,7 @@ class IssueDetail:
     issue_url: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentActivity:
     """One agent event as listeners see it (``RuntimeChange`` of kind ``agent_event``).
 

@@ -177,7 +177,23 @@ async def test_a_refused_thread_name_does_not_stop_the_session(
     fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
 ) -> None:
     error = {"code": -32600, "message": "unknown variant thread/name/set"}
-    codex, _ = fake_codex({"thread/name/set": [[{"error": error}]]})
+    codex, log_path = fake_codex({"thread/name/set": [[{"error": error}]]})
+    session = await _start(codex, workspace, clean_env)
+    try:
+        result = await session.run_turn("go", issue=ISSUE)
+        again = await session.run_turn("go on", issue=ISSUE)
+    finally:
+        await session.stop()
+    assert (result.status, again.status) == ("completed", "completed")
+    # Asked once: a refusal is not retried on every turn.
+    assert [m.get("method") for m in read_log(log_path)].count("thread/name/set") == 1
+
+
+async def test_the_first_turn_does_not_wait_for_the_thread_name(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    # Naming is cosmetic: a server that never answers it must not delay or fail the turn.
+    codex, _ = fake_codex({"thread/name/set": [[]]}, read_timeout_ms=1500)
     session = await _start(codex, workspace, clean_env)
     try:
         result = await session.run_turn("go", issue=ISSUE)

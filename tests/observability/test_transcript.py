@@ -9,10 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from symphony.agents.transcript import Transcript
 from symphony.logs import issue_context, register_secrets
 from symphony.observability.transcript import LATEST, AgentLogs, FileTranscript
+from symphony.timefmt import EpochStamps, format_timestamp
+from tests.support.waiting import wait_until
 
 START = datetime(2026, 2, 24, 20, 15, 30, tzinfo=UTC)
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (send  |recv  |stderr|note  ) .*$")
@@ -207,3 +211,31 @@ def _no_leftover_secrets() -> Iterator[None]:
     from symphony.logs import REDACTOR
 
     REDACTOR.clear()
+
+
+async def test_lines_are_flushed_in_batches_shortly_after_they_are_written(tmp_path: Path) -> None:
+    transcript = AgentLogs(tmp_path).open("MT-7", None)
+    assert transcript.path is not None
+    header = transcript.path.read_text(encoding="utf-8")
+    for n in range(50):
+        transcript.write("recv", f'{{"n":{n}}}')
+    # Still buffered: one write per line is what batching avoids.
+    assert transcript.path.read_text(encoding="utf-8") == header
+    await wait_until(lambda: '{"n":49}' in transcript.path.read_text(encoding="utf-8"))
+    assert len(lines(transcript.path)) == 51
+    transcript.write("recv", "last")
+    transcript.close()  # close writes what is still buffered
+    assert lines(transcript.path)[-1].endswith("recv   last")
+
+
+@given(
+    st.integers(min_value=0, max_value=4_102_444_799_999),
+    st.integers(min_value=100, max_value=900),
+)
+def test_cached_stamps_match_the_one_formatter(millis: int, micros: int) -> None:
+    # Away from millisecond edges, where float rounding may tip either way.
+    epoch_s = millis / 1000 + micros / 1_000_000
+    stamps = EpochStamps()
+    stamps.format(epoch_s - 1)  # a prefix cached for the second before
+    moment = datetime.fromtimestamp(millis // 1000, UTC) + timedelta(milliseconds=millis % 1000)
+    assert stamps.format(epoch_s) == format_timestamp(moment, timespec="milliseconds")

@@ -7,10 +7,11 @@ upstream knows which backend produced an event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any, Final
 
+from symphony.fastdata import record
 from symphony.usage import TokenUsage
 
 # Event names. The orchestrator and the dashboards may rely on these strings; never rename one.
@@ -35,7 +36,7 @@ OTHER_MESSAGE: Final = "other_message"
 MALFORMED: Final = "malformed"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentEvent:
     """One thing that happened in an agent session.
 

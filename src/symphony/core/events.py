@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from symphony.core.config import SchedulerConfig
+from symphony.fastdata import record
 from symphony.issue import Issue
 from symphony.usage import TokenUsage
 
@@ -80,7 +81,7 @@ class WorkerInfo:
     log_paths: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AgentUpdate:
     """One agent event (SPEC §10.4), whichever backend runs. ``usage`` holds the absolute
     totals of the agent's thread when the event carries them."""

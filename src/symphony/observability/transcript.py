@@ -4,13 +4,18 @@ Each file holds the raw protocol lines (``send``/``recv``) and the agent's stder
 prefixed with a UTC timestamp and the stream name, with secrets redacted by the shared redactor.
 Files are size-capped, the newest attempts are kept, and ``latest.log`` points at the newest.
 A transcript never raises into the agent session: a failing disk switches it off with one warning.
+
+Lines are buffered and flushed at most ``FLUSH_INTERVAL_S`` after they were written (and at
+close), not one write per line: a busy agent sends dozens of lines a second.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +23,7 @@ from typing import IO, TYPE_CHECKING
 
 from symphony.logs import REDACTOR, get_logger, render_fields
 from symphony.text import clip
-from symphony.timefmt import format_timestamp
+from symphony.timefmt import EpochStamps, format_timestamp
 from symphony.workspace.keys import workspace_key
 
 if TYPE_CHECKING:
@@ -31,9 +36,13 @@ LATEST = "latest.log"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_LINE_BYTES = 64 * 1024
 DEFAULT_KEEP = 20
+FLUSH_INTERVAL_S = 0.1  # `tail -f` and the dashboard's log view see a line this late at most
 
 # SPEC §4.1.5: the first run has no attempt number (file ``-attempt-0``); retries count from 1.
 _ATTEMPT_FILE = re.compile(r"^(\d{8}T\d{6}Z)-attempt-(\d+)(?:-\d+)?\.log$")
+
+
+Clock = Callable[[], datetime]
 
 
 def _stamp(moment: datetime) -> str:
@@ -50,16 +59,19 @@ class FileTranscript:
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
     ) -> None:
+        """``clock`` is for tests; by default lines are stamped from ``time.time()``."""
         self._handle = handle
         self.path = path
         self._max_bytes = max_bytes
         self._max_line = max_line_bytes
         self._clock = clock
+        self._stamps = EpochStamps()
         self._written = 0
         self._dropped = 0
         self._capped = False
+        self._flush_due: asyncio.TimerHandle | None = None
 
     @property
     def active(self) -> bool:
@@ -78,13 +90,13 @@ class FileTranscript:
         text = REDACTOR.redact(line.rstrip("\r\n"))
         extra = len(text) - self._max_line
         text = clip(text, self._max_line, marker=f"… [{extra} more characters]", within=False)
-        record = f"{_stamp(self._clock())} {stream:<6} {text}\n"
+        record = f"{self._now()} {stream:<6} {text}\n"
         size = len(record.encode("utf-8", "replace"))
         if self._written + size > self._max_bytes:
             self._capped = True
             self._dropped += 1
             self._emit(
-                f"{_stamp(self._clock())} note   transcript size limit reached "
+                f"{self._now()} note   transcript size limit reached "
                 f"({self._max_bytes} bytes); further lines are dropped\n"
             )
             return
@@ -95,21 +107,48 @@ class FileTranscript:
         if self._handle is None:
             return
         if self._dropped:
-            self._emit(f"{_stamp(self._clock())} note   {self._dropped} line(s) dropped\n")
+            self._emit(f"{self._now()} note   {self._dropped} line(s) dropped\n")
+        self._cancel_flush()
         handle, self._handle = self._handle, None
         try:
             handle.close()
         except OSError as exc:
             self._fail(exc)
 
+    def flush(self) -> None:
+        self._cancel_flush()
+        if self._handle is None:
+            return
+        try:
+            self._handle.flush()
+        except (OSError, ValueError) as exc:
+            self._fail(exc)
+
+    def _now(self) -> str:
+        if self._clock is not None:
+            return _stamp(self._clock())
+        return self._stamps.format(time.time())
+
     def _emit(self, record: str) -> None:
         if self._handle is None:
             return
         try:
             self._handle.write(record)
-            self._handle.flush()  # so `tail -f` and the dashboard see lines as they happen
         except (OSError, ValueError) as exc:
             self._fail(exc)
+            return
+        if self._flush_due is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()  # no loop to flush later: written through
+            else:
+                self._flush_due = loop.call_later(FLUSH_INTERVAL_S, self.flush)
+
+    def _cancel_flush(self) -> None:
+        if self._flush_due is not None:
+            self._flush_due.cancel()
+            self._flush_due = None
 
     def _fail(self, exc: Exception) -> None:
         # Written to from the worker's attempt: its log context carries the issue.
@@ -118,6 +157,7 @@ class FileTranscript:
             path=self.path,
             error=getattr(exc, "strerror", None) or str(exc),
         )
+        self._cancel_flush()
         handle, self._handle = self._handle, None
         if handle is not None:
             with contextlib.suppress(Exception):
@@ -133,7 +173,7 @@ class AgentLogs:
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
         keep: int = DEFAULT_KEEP,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
     ) -> None:
         self.root = logs_root / AGENTS_DIR
         self.max_bytes = max_bytes
@@ -150,7 +190,7 @@ class AgentLogs:
         """A transcript for a new attempt; never raises (a failure yields an inactive one).
 
         Called inside the worker's attempt, whose log context carries the issue fields."""
-        now = self._clock()
+        now = self._clock() if self._clock is not None else datetime.now(UTC)
         folder = self.directory(identifier)
         number = attempt if attempt is not None and attempt > 0 else 0
         name = f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-attempt-{number}"

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, assert_never
 
+from symphony.agents.base import AgentBackend
 from symphony.core import policy
 from symphony.core.effects import (
     AckRefresh,
@@ -102,6 +103,7 @@ class OrchestratorRuntime:
         self._store = store
         self._workspaces = workspaces
         self._agents = agents
+        self._backend: tuple[Workflow, AgentBackend] | None = None
         self._agent_logs = agent_logs
         self._tracker_timeout_s = tracker_timeout_s
         workflow = store.current
@@ -458,13 +460,22 @@ class OrchestratorRuntime:
     def _services(self) -> WorkerServices:
         return WorkerServices(
             workspaces=self._workspaces,
-            agents=self._agents,
+            agents=self._backend_for,
             still_wanted=lambda issue: policy.still_wanted(issue, self._state.config),
             report=self._apply,
             on_agent_event=self._observers.agent_event,
             agent_logs=self._agent_logs,
             tracker_timeout_s=self._tracker_timeout_s,
         )
+
+    def _backend_for(self, workflow: Workflow) -> AgentBackend:
+        """The selector's answer, kept while the workflow stays the same: finding a backend
+        scans the installed packages' entry points, far too slow to repeat per dispatch."""
+        if self._backend is not None and self._backend[0] is workflow:
+            return self._backend[1]
+        backend = self._agents(workflow)
+        self._backend = (workflow, backend)
+        return backend
 
     def _start_worker(self, effect: StartWorker) -> None:
         adapter = self._tracker.current

@@ -7,6 +7,7 @@ from typing import Any
 
 from symphony.agents.errors import AgentError
 from symphony.agents.events import AgentEvent
+from symphony.fastdata import record
 
 RequestId = int | str
 
@@ -18,7 +19,7 @@ class Send:
     message: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Emit:
     """An event for the orchestrator callback."""
 

@@ -14,7 +14,8 @@ from symphony.agents.codex.errors import (
     AgentError,
 )
 from symphony.agents.codex.lines import MAX_LINE_BYTES, StderrTail
-from symphony.process import child_environment, spawn_login_shell
+from symphony.linestream import LinePipes
+from symphony.process import child_environment, spawn_login_shell_lines
 from symphony.workspace.errors import WorkspaceError
 from symphony.workspace.paths import validate_agent_cwd
 
@@ -36,7 +37,7 @@ async def launch(
     base_env: Mapping[str, str],
     strip_env: frozenset[str],
     prelude: str = "",
-) -> asyncio.subprocess.Process:
+) -> tuple[asyncio.subprocess.Process, LinePipes]:
     """``bash -lc <command>`` in ``cwd``, own process group, secrets stripped (SPEC §15.3).
 
     ``prelude`` is shell text run before ``command``, after the login profile (for example the
@@ -44,13 +45,8 @@ async def launch(
     """
     env = child_environment(strip_env, base=base_env)
     try:
-        return await spawn_login_shell(
-            prelude + command,
-            cwd=cwd,
-            env=env,
-            strip=strip_env,
-            stdin=asyncio.subprocess.PIPE,
-            limit=MAX_LINE_BYTES,
+        return await spawn_login_shell_lines(
+            prelude + command, cwd=cwd, env=env, strip=strip_env, limit=MAX_LINE_BYTES
         )
     except OSError as exc:
         raise AgentError(

@@ -20,6 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+import orjson
+
 from symphony.agents import events
 from symphony.agents.codex import server_requests
 from symphony.agents.codex.actions import (
@@ -196,7 +198,7 @@ class CodexProtocol:
         if not text:
             return []
         try:
-            message = json.loads(text)
+            message = orjson.loads(text)
         except ValueError as exc:
             return [self._malformed(text, now, f"not JSON: {exc}")]
         if not isinstance(message, dict):

@@ -28,14 +28,13 @@ from symphony.agents.codex.actions import (
     TurnEnded,
 )
 from symphony.agents.codex.errors import (
-    RESPONSE_ERROR,
     RESPONSE_TIMEOUT,
     SESSION_CLOSED,
     TURN_TIMEOUT,
     AgentError,
 )
 from symphony.agents.codex.launch import agent_cwd, exit_error, launch
-from symphony.agents.codex.lines import MAX_LINE_BYTES, Oversized
+from symphony.agents.codex.lines import MAX_LINE_BYTES
 from symphony.agents.codex.linux_sandbox import launch_prefix
 from symphony.agents.codex.policy import SessionPolicy, thread_title
 from symphony.agents.codex.preflight import ensure_credentials
@@ -46,6 +45,7 @@ from symphony.agents.events import SESSION_STARTED, AgentEvent
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
 from symphony.issue import Issue
+from symphony.linestream import LinePipes, Oversized
 from symphony.logs import get_logger
 from symphony.tools import ToolContext
 from symphony.usage import TokenUsage
@@ -68,6 +68,7 @@ class CodexSession:
         self,
         *,
         process: asyncio.subprocess.Process,
+        pipes: LinePipes,
         protocol: CodexProtocol,
         workspace: Path,
         codex: CodexConfig,
@@ -83,7 +84,7 @@ class CodexSession:
         self._on_event = on_event
         self._issue = issue
         self._loop = asyncio.get_running_loop()
-        self._transport = StdioTransport(process, transcript=transcript, log=self._log)
+        self._transport = StdioTransport(process, pipes, transcript=transcript, log=self._log)
         self._waiters: dict[RequestId, asyncio.Future[Resolved]] = {}
         self._turn_end: asyncio.Future[TurnEnded] | None = None
         self._tool_tasks: set[asyncio.Task[None]] = set()
@@ -152,7 +153,7 @@ class CodexSession:
         await ensure_credentials(codex.command, env=base_env, cwd=cwd, strip_env=strip_env)
         # A system bwrap runs `codex-linux-sandbox` by name: put the native codex there.
         prelude = await launch_prefix(codex.command, env=base_env, cwd=cwd, strip_env=strip_env)
-        process = await launch(
+        process, pipes = await launch(
             codex.command, cwd=cwd, base_env=base_env, strip_env=strip_env, prelude=prelude
         )
         protocol = CodexProtocol(
@@ -160,6 +161,7 @@ class CodexSession:
         )
         session = cls(
             process=process,
+            pipes=pipes,
             protocol=protocol,
             workspace=cwd,
             codex=codex,
@@ -189,7 +191,7 @@ class CodexSession:
         self._issue = issue
         title = thread_title(issue)
         if title != self._thread_name:
-            await self._set_thread_name(title)
+            self._name_thread(title)
         usage_before = self._protocol.latest_usage or TokenUsage()
         request_id, send = self._protocol.start_turn(prompt, self.workspace)
         self._turn_end = self._loop.create_future()
@@ -279,19 +281,24 @@ class CodexSession:
             self.workspace, dynamic_tools(self._tools.specs)
         )
         await self._call(request_id, send)
-        await self._set_thread_name(thread_title(self._issue))
+        self._name_thread(thread_title(self._issue))
 
-    async def _set_thread_name(self, name: str) -> None:
-        # Naming is cosmetic: a server that rejects it must not fail the run (timeouts still do).
+    def _name_thread(self, name: str) -> None:
+        """Name the thread without waiting for the answer: naming is cosmetic, and a round trip
+        here would delay every first turn. Asked once per title; a refusal is only logged."""
         request_id, send = self._protocol.set_thread_name(name)
-        try:
-            await self._call(request_id, send)
-        except AgentError as exc:
-            if exc.code != RESPONSE_ERROR:
-                raise
-            self._log(logging.INFO, "codex refused thread/name/set", error=exc.message)
-        else:
-            self._thread_name = name
+        answer: asyncio.Future[Resolved] = self._loop.create_future()
+        self._waiters[request_id] = answer
+
+        def answered(future: asyncio.Future[Resolved]) -> None:
+            self._waiters.pop(request_id, None)
+            error = None if future.cancelled() else future.result().error
+            if error is not None:
+                self._log(logging.INFO, "codex refused thread/name/set", error=error.message)
+
+        answer.add_done_callback(answered)
+        self._thread_name = name
+        self._transport.send_nowait(send.message)
 
     # -- requests and the turn wait ----------------------------------------------------------
 
@@ -352,11 +359,11 @@ class CodexSession:
 
     # -- stream callbacks and actions ---------------------------------------------------------
 
-    async def _on_line(self, line: str | Oversized) -> None:
+    def _on_line(self, line: str | Oversized) -> None:
         if isinstance(line, Oversized):
-            await self._apply(self._protocol.oversized_line(line.size, MAX_LINE_BYTES, _now()))
+            self._apply(self._protocol.oversized_line(line.size, MAX_LINE_BYTES, _now()))
         else:
-            await self._apply(self._protocol.receive_line(line, _now()))
+            self._apply(self._protocol.receive_line(line, _now()))
 
     async def _on_closed(self, returncode: int | None) -> None:
         error = exit_error(
@@ -376,12 +383,13 @@ class CodexSession:
                 exit_code=returncode,
                 stderr_tail=self._transport.stderr.tail(3),
             )
-        await self._apply(self._protocol.connection_lost(error, _now()))
+        self._apply(self._protocol.connection_lost(error, _now()))
 
-    async def _apply(self, actions: list[Action]) -> None:
+    def _apply(self, actions: list[Action]) -> None:
+        # Synchronous: stdout lines are handled from the loop's read callback, in order.
         for action in actions:
             if isinstance(action, Send):
-                await self._transport.send(action.message)
+                self._transport.send_nowait(action.message)
             elif isinstance(action, Emit):
                 self._emit(action.event)
             elif isinstance(action, RunTool):
@@ -423,9 +431,7 @@ class CodexSession:
         result = await self._tools.execute(call.name, call.arguments, context)
         self._transport.touch()
         duration_ms = int((self._loop.time() - started) * 1000)
-        await self._apply(
-            self._protocol.tool_finished(call, result, _now(), duration_ms=duration_ms)
-        )
+        self._apply(self._protocol.tool_finished(call, result, _now(), duration_ms=duration_ms))
 
 
 def _last_agent_message(turn: Mapping[str, Any]) -> str | None:

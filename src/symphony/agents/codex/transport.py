@@ -14,35 +14,40 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from symphony.agents.codex.lines import Oversized, StderrTail, read_line
+from symphony.agents.codex.lines import StderrTail
 from symphony.agents.transcript import Transcript, TranscriptStream
+from symphony.linestream import STDERR, STDOUT, Line, LinePipes, Oversized
 from symphony.process import reap_group, terminate_group
 
 STOP_GRACE_S = 2.0  # closing stdin makes 0.169 exit in ~30 ms; then the group is killed
 EXIT_WAIT_S = 5.0
 
-LineHandler = Callable[[str | Oversized], Awaitable[None]]
+LineHandler = Callable[[str | Oversized], None]
 ClosedHandler = Callable[[int | None], Awaitable[None]]
 Logger = Callable[..., None]
 
 
 class StdioTransport:
-    """Owns the child process. ``on_line`` gets each stdout line; ``on_closed`` the exit code."""
+    """Owns the child process. ``on_line`` gets each stdout line, synchronously from the loop's
+    read callback (``symphony.linestream``); ``on_closed`` gets the exit code."""
 
     def __init__(
         self,
         process: asyncio.subprocess.Process,
+        pipes: LinePipes,
         *,
         transcript: Transcript | None,
         log: Logger,
     ) -> None:
         self.process = process
         self.stderr = StderrTail()
+        self._pipes = pipes
         self._transcript = transcript
         self._log = log
         self._loop = asyncio.get_running_loop()
         self._send_lock = asyncio.Lock()
         self.last_activity = self._loop.time()
+        self._on_line: LineHandler | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -54,28 +59,34 @@ class StdioTransport:
         return self.process.returncode
 
     def start(self, on_line: LineHandler, on_closed: ClosedHandler) -> None:
-        stderr_task = asyncio.create_task(self._read_stderr(), name="codex-stderr")
-        stdout_task = asyncio.create_task(
-            self._read_stdout(on_line, on_closed, stderr_task), name="codex-stdout"
-        )
-        self._tasks = [stdout_task, stderr_task]
+        self._on_line = on_line
+        self._pipes.attach(STDERR, self._stderr_line)
+        self._pipes.attach(STDOUT, self._stdout_line)
+        self._tasks = [asyncio.create_task(self._watch_exit(on_closed), name="codex-exit")]
 
     def touch(self) -> None:
         """Count host-side progress (a finished tool call) as activity for the silence timer."""
         self.last_activity = self._loop.time()
 
-    async def send(self, message: dict[str, Any]) -> None:
+    def send_nowait(self, message: dict[str, Any]) -> None:
+        """Queue one message line; lines go out in the order they were queued."""
         line = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
         self.record("send", line)
         stdin = self.process.stdin
         if stdin is None or stdin.is_closing():
-            return  # the exit is reported by the stdout reader
+            return  # the exit is reported by the exit watcher
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            stdin.write(line.encode() + b"\n")
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """``send_nowait``, then wait until the pipe has room again."""
+        self.send_nowait(message)
+        stdin = self.process.stdin
+        if stdin is None or stdin.is_closing():
+            return
         async with self._send_lock:
-            try:
-                stdin.write(line.encode() + b"\n")
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 await stdin.drain()
-            except (BrokenPipeError, ConnectionResetError):
-                return
 
     def record(self, stream: TranscriptStream, line: str) -> None:
         if self._transcript is None:
@@ -102,45 +113,35 @@ class StdioTransport:
                 await asyncio.wait_for(task, timeout=EXIT_WAIT_S)
         return self.process.returncode
 
-    async def _read_stdout(
-        self, on_line: LineHandler, on_closed: ClosedHandler, stderr_task: asyncio.Task[None]
-    ) -> None:
-        stdout = self.process.stdout
-        assert stdout is not None
+    def _stdout_line(self, line: Line) -> None:
+        self.last_activity = self._loop.time()
+        assert self._on_line is not None
         try:
-            while True:
-                line = await read_line(stdout)
-                if line is None:
-                    break
-                self.last_activity = self._loop.time()
-                if isinstance(line, Oversized):
-                    self.record("recv", f"<dropped line of {line.size} bytes>")
-                    await on_line(line)
-                    continue
+            if isinstance(line, Oversized):
+                self.record("recv", f"<dropped line of {line.size} bytes>")
+                self._on_line(line)
+            else:
                 text = line.decode("utf-8", errors="replace")
                 self.record("recv", text)
-                await on_line(text)
+                self._on_line(text)
         except Exception:
-            self._log(logging.ERROR, "codex stdout reader failed", exc_info=True)
-        finally:
-            returncode: int | None = None
-            with contextlib.suppress(TimeoutError):
-                returncode = await asyncio.wait_for(self.process.wait(), timeout=EXIT_WAIT_S)
-            # Let stderr drain so the exit error can quote it.
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(stderr_task), timeout=1.0)
-            await on_closed(returncode)
+            # Called from the loop's read callback: a bug here must not stop the stream.
+            self._log(logging.ERROR, "codex stdout line handling failed", exc_info=True)
 
-    async def _read_stderr(self) -> None:
-        stderr = self.process.stderr
-        assert stderr is not None
-        while True:
-            line = await read_line(stderr)
-            if line is None:
-                return
-            self.last_activity = self._loop.time()
-            if isinstance(line, Oversized):
-                continue
-            text = self.stderr.add(line.decode("utf-8", errors="replace"))
-            self.record("stderr", text)
-            self._log(logging.DEBUG, "codex stderr", line=text[:500])
+    def _stderr_line(self, line: Line) -> None:
+        self.last_activity = self._loop.time()
+        if isinstance(line, Oversized):
+            return
+        text = self.stderr.add(line.decode("utf-8", errors="replace"))
+        self.record("stderr", text)
+        self._log(logging.DEBUG, "codex stderr", line=text[:500])
+
+    async def _watch_exit(self, on_closed: ClosedHandler) -> None:
+        await self._pipes.closed(STDOUT)
+        returncode: int | None = None
+        with contextlib.suppress(TimeoutError):
+            returncode = await asyncio.wait_for(self.process.wait(), timeout=EXIT_WAIT_S)
+        # Let stderr drain so the exit error can quote it.
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(self._pipes.closed(STDERR)), timeout=1.0)
+        await on_closed(returncode)
