@@ -69,6 +69,7 @@ _TOKEN_SOURCE = "|".join(
 # Literal text every token shape contains (``bearer`` compared lowercased): a line with none of
 # them and no registered secret cannot match, and is not scanned by the pattern at all.
 _TOKEN_MARKS = ("lin_", "sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_")
+_BEARER = re.compile("bearer", re.IGNORECASE)
 
 
 # --- key=value rendering ----------------------------------------------------------------------
@@ -102,6 +103,7 @@ class Redactor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._secrets: frozenset[str] = frozenset()
+        self._needles: tuple[str, ...] = _TOKEN_MARKS
         self._pattern = _compile(())
 
     def register(self, values: Iterable[str | None]) -> None:
@@ -113,11 +115,13 @@ class Redactor:
             secrets = self._secrets | fresh
             # The pattern first: a reader that sees the new secret also finds it in the pattern.
             self._pattern = _compile(secrets)
+            self._needles = (*_TOKEN_MARKS, *secrets)
             self._secrets = secrets
 
     def clear(self) -> None:
         with self._lock:
             self._secrets = frozenset()
+            self._needles = _TOKEN_MARKS
             self._pattern = _compile(())
 
     def redact(self, text: str) -> str:
@@ -127,11 +131,10 @@ class Redactor:
 
     def _may_match(self, text: str) -> bool:
         # Substring tests run at C speed; most protocol lines contain no mark at all.
-        return (
-            any(secret in text for secret in self._secrets)
-            or any(mark in text for mark in _TOKEN_MARKS)
-            or "bearer" in text.lower()
-        )
+        for needle in self._needles:
+            if needle in text:
+                return True
+        return _BEARER.search(text) is not None
 
 
 def _compile(secrets: Iterable[str]) -> re.Pattern[str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from symphony.core.config import SchedulerConfig
+from symphony.fastdata import record
 from symphony.issue import BlockerRef, Issue
 from symphony.usage import TokenUsage
 
@@ -39,7 +40,7 @@ class Phase(enum.Enum):
     FETCHING_CANDIDATES = "fetching_candidates"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RecentEvent:
     at_ms: float
     event: str

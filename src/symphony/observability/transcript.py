@@ -89,9 +89,11 @@ class FileTranscript:
             return
         text = REDACTOR.redact(line.rstrip("\r\n"))
         extra = len(text) - self._max_line
-        text = clip(text, self._max_line, marker=f"… [{extra} more characters]", within=False)
+        if extra > 0:
+            text = clip(text, self._max_line, marker=f"… [{extra} more characters]", within=False)
         record = f"{self._now()} {stream:<6} {text}\n"
-        size = len(record.encode("utf-8", "replace"))
+        # Protocol lines are JSON with non-ASCII escaped or not; most are plain ASCII.
+        size = len(record) if record.isascii() else len(record.encode("utf-8", "replace"))
         if self._written + size > self._max_bytes:
             self._capped = True
             self._dropped += 1

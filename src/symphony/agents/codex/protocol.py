@@ -133,7 +133,7 @@ class CodexProtocol:
             message=clip(message) if message else None,
             usage=usage,
             rate_limits=limits,
-            payload=dict(payload or {}),
+            payload=payload if isinstance(payload, dict) else dict(payload or {}),
         )
         return Emit(event)
 
@@ -203,7 +203,7 @@ class CodexProtocol:
             return [self._malformed(text, now, f"not JSON: {exc}")]
         if not isinstance(message, dict):
             return [self._malformed(text, now, "JSON value is not an object")]
-        return self.receive(message, now)
+        return self._receive(message, now)
 
     def _malformed(self, text: str, now: datetime, reason: str) -> Emit:
         payload = {"reason": reason, "line": text[:PREVIEW], "size": len(text)}
@@ -215,13 +215,17 @@ class CodexProtocol:
         return [self._emit(events.MALFORMED, now, reason, {"reason": reason, "size": size})]
 
     def receive(self, message: Mapping[str, Any], now: datetime) -> list[Action]:
+        return self._receive(dict(message), now)
+
+    def _receive(self, message: dict[str, Any], now: datetime) -> list[Action]:
+        """``message`` is ours (freshly decoded): events carry it without a copy."""
         method = message.get("method")
         has_id = message.get("id") is not None  # ids start at 0: never test truthiness
         if isinstance(method, str):
             params = _dict(message.get("params"))
             if has_id:
-                return self._on_server_request(message["id"], method, params, dict(message), now)
-            return self._on_notification(method, params, dict(message), now)
+                return self._on_server_request(message["id"], method, params, message, now)
+            return self._on_notification(method, params, message, now)
         if has_id and ("result" in message or "error" in message):
             return self._on_response(message, now)
         return [self._emit(events.OTHER_MESSAGE, now, "message without a method", message)]
