@@ -6,6 +6,7 @@ timestamps the same way.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Literal, overload
 
@@ -31,6 +32,12 @@ def format_timestamp(value: datetime | None, *, timespec: TimeSpec = "auto") -> 
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
+    return _format(value, timespec)
+
+
+# Views render the same instants (a run's start, its last event) on every snapshot and request.
+@functools.lru_cache(maxsize=4096)
+def _format(value: datetime, timespec: TimeSpec) -> str:
     return value.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import orjson
 from starlette.types import Receive, Scope, Send
 
 from symphony.logs import get_logger
@@ -33,7 +33,7 @@ RECONNECT_MS = 2000
 
 def encode_json(value: Any) -> str:
     # default=str: an odd value from the runtime must degrade to text, not kill the stream.
-    return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class Frame:

@@ -8,6 +8,7 @@ files the server can stream.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import quote
 
@@ -16,7 +17,6 @@ from symphony.view import AgentActivity, IssueDetail, RunningRow, Snapshot, Time
 from symphony.view_json import (
     agent_activity_json,
     issue_detail_json,
-    running_row_json,
     snapshot_json,
     timeline_event_json,
 )
@@ -24,9 +24,8 @@ from symphony.view_json import (
 
 def present_state(snapshot: Snapshot) -> dict[str, Any]:
     state = snapshot_json(snapshot)
-    state["running"] = [
-        {**running_row_json(row), "summary": row_summary(row)} for row in snapshot.running
-    ]
+    for rendered, row in zip(state["running"], snapshot.running, strict=True):
+        rendered["summary"] = row_summary(row)
     return state
 
 
@@ -59,7 +58,14 @@ def log_url(identifier: str, index: int) -> str:
 def row_summary(row: RunningRow) -> str | None:
     if not row.last_event and not row.last_message:
         return None
-    return summarize_event(row.last_event, row.last_message)
+    return _summary(row.last_event, row.last_message)
+
+
+# Every state request and snapshot frame summarizes every running row; between two of them most
+# rows still show the same last event.
+@functools.lru_cache(maxsize=4096)
+def _summary(event: str | None, message: str | None) -> str:
+    return summarize_event(event, message)
 
 
 def event_summary(event: TimelineEvent) -> str:
