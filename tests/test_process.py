@@ -2,9 +2,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from pathlib import Path
 
-from symphony.process import child_environment, spawn_login_shell, terminate_group
+from symphony.process import (
+    child_environment,
+    spawn_login_shell,
+    terminate_group,
+    watch_children_with_pidfds,
+)
 from tests.support.processes import alive
 from tests.support.waiting import wait_until
 
@@ -36,3 +42,20 @@ async def test_stripped_secret_cannot_come_back_from_login_profile(tmp_path: Pat
     )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=10)
     assert out.decode().strip() == "token=unset"
+
+
+async def test_children_are_awaited_through_pidfds_without_a_thread_each(tmp_path: Path) -> None:
+    previous = asyncio.get_child_watcher()
+    try:
+        assert watch_children_with_pidfds()
+        threads = threading.active_count()
+        children = [
+            await spawn_login_shell(f"exit {n}", cwd=tmp_path, env={"HOME": str(tmp_path)})
+            for n in range(5)
+        ]
+        # The default 3.11 watcher would be waiting in five threads now.
+        assert threading.active_count() == threads
+        codes = await asyncio.wait_for(asyncio.gather(*(c.wait() for c in children)), 10)
+        assert codes == [0, 1, 2, 3, 4]
+    finally:
+        asyncio.set_child_watcher(previous)

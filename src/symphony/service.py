@@ -24,6 +24,7 @@ from symphony.logs import configure_logging, get_logger, register_secrets, set_l
 from symphony.observability.http.server import HttpSettings, http_settings, serve_http
 from symphony.observability.status_view import StatusView
 from symphony.orchestrator.runtime import OrchestratorRuntime
+from symphony.process import watch_children_with_pidfds
 from symphony.trackers import get_profile
 from symphony.trackers.base import UNSUPPORTED_TRACKER_KIND, TrackerAdapter
 from symphony.trackers.resolve import resolve_tracker
@@ -119,6 +120,7 @@ def apply_log_settings(workflow: Workflow) -> None:
 async def _serve(
     store: WorkflowStore, options: ServiceOptions, logs_root: Path, console: TextIO
 ) -> int:
+    watch_children_with_pidfds()
     runtime = build_runtime(store, logs_root=logs_root)
     try:
         await runtime.start()

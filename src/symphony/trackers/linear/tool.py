@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse
+from typing import TYPE_CHECKING, Any
 
 from symphony.logs import get_logger
 from symphony.text import clip
@@ -21,6 +19,9 @@ from symphony.trackers.base import TrackerError
 from symphony.trackers.linear.client import TRUNCATED, LinearClient
 
 log = get_logger("symphony.trackers.linear")
+
+if TYPE_CHECKING:
+    from graphql import GraphQLSyntaxError
 
 TOOL_NAME = "linear_graphql"
 MAX_TEXT_BODY_CHARS = 20_000
@@ -86,6 +87,10 @@ def parse_arguments(arguments: Any) -> ToolRequest | ToolResult:
         variables = {}
     if not isinstance(variables, Mapping):
         return ToolResult.fail(f"`{TOOL_NAME}.variables` must be a JSON object when provided.")
+    # graphql-core is imported on the first call: 150 modules the service need not hold in
+    # memory until an agent uses this tool.
+    from graphql import GraphQLSyntaxError, OperationDefinitionNode, parse
+
     try:
         document = parse(query)
     except GraphQLSyntaxError as exc:
