@@ -180,13 +180,15 @@ class EventHub:
             except TimeoutError:
                 yield b": keepalive\n\n"
                 continue
+            # Everything pending goes out in one write: a busy fleet queues many events per wake.
+            chunks = []
             for frame in client.take():
                 try:
-                    chunk = frame.encode()
+                    chunks.append(frame.encode())
                 except Exception as exc:
                     log.warning("event frame dropped", kind=frame.kind, error=repr(exc))
-                    continue
-                yield chunk
+            if chunks:
+                yield b"".join(chunks)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = _Client(self._queue_size)
