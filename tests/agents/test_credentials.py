@@ -16,6 +16,7 @@ from symphony.agents.codex.credentials import (
     parse_launch,
 )
 from symphony.agents.codex.errors import CODEX_NOT_AUTHENTICATED, AgentError
+from symphony.agents.codex.linux_sandbox import inspect_sandbox
 from symphony.agents.codex.preflight import assess_credentials
 from symphony.agents.codex.session import CodexSession
 from symphony.agents.tools import ToolRegistry
@@ -325,3 +326,18 @@ async def test_session_start_without_credentials_fails_before_launching(
     finally:
         await session.stop()
     assert [m.get("method") for m in read_log(launched)][:1] == ["initialize"]
+
+
+async def test_one_login_shell_serves_the_checks_of_many_launches(
+    home: Path, tmp_path: Path
+) -> None:
+    runs = home / "profile-runs"
+    write(home / ".bash_profile", f"echo run >> {runs}\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}  # codex only on no PATH: a probe each
+    await assess_credentials(CODEX, env=env, cwd=tmp_path)
+    for _ in range(3):  # the sandbox lookups of this and later launches reuse that answer
+        await inspect_sandbox(CODEX, env=env, cwd=tmp_path / "elsewhere")
+    assert runs.read_text().count("run") == 1
+    # A credentials verdict is never taken from memory: a fixed profile counts at once.
+    await assess_credentials(CODEX, env=env, cwd=tmp_path)
+    assert runs.read_text().count("run") == 2

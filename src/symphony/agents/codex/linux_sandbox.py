@@ -42,9 +42,8 @@ from symphony.agents.codex.credentials import (
     Launch,
     codex_args,
     parse_launches,
-    referenced_names,
 )
-from symphony.agents.codex.preflight import login_shell_values
+from symphony.agents.codex.preflight import login_shell_values, profile_names
 from symphony.logs import get_logger
 from symphony.process import child_environment
 
@@ -256,7 +255,7 @@ async def inspect_sandbox(
             "/" not in launch.program for launch in launches if codex_args(launch) is not None
         )
     if probe_login_shell:
-        names = sorted(({"PATH", "HOME"} | referenced_names(command)) - strip_env)
+        names = profile_names(command, strip_env)  # the credentials check's question: one probe
         profiled = await login_shell_values(
             names, env=child, cwd=cwd, strip_env=strip_env, timeout_s=probe_timeout_s
         )
