@@ -1,5 +1,6 @@
-"""Thousands of issues through the real core with random board edits, agent failures, stalls,
-tracker outages and config reloads; invariants are checked after every single event."""
+"""Thousands of issues through the real core with random board edits (many announced by change
+notices), agent failures, stalls, tracker outages and config reloads; invariants are checked
+after every single event."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def test_random_world_keeps_every_invariant_and_settles(seed: int) -> None:
     assert stats.parked_cleanups > 0  # released issues later closed on the board
     assert stats.tracker_errors > 0 and stats.config_changes > 5 and stats.retries_fired > 50
     assert stats.most_blocked > 0  # undispatchable or unlabelled active issues were listed
+    assert stats.change_reads > 100  # change notices took the targeted path
 
     world.calm_down()
     # Eligible issues not already being worked on must each get a worker.

@@ -26,6 +26,7 @@ from symphony.core.effects import (
     CancelRetryTimer,
     Effect,
     FetchCandidates,
+    FetchChangedIssues,
     FetchRetryIssue,
     FetchRunningIssues,
     FetchTerminalIssues,
@@ -39,6 +40,7 @@ from symphony.core.effects import (
 )
 from symphony.core.events import (
     CandidatesFetched,
+    ChangedIssuesFetched,
     ConfigChanged,
     Event,
     FetchError,
@@ -321,6 +323,11 @@ class OrchestratorRuntime:
                 self._tracker_read(
                     lambda a: a.fetch_issues_by_ids([issue_id]),
                     lambda issues, err: RetryIssueFetched(issue_id, token, issues, err),
+                )
+            case FetchChangedIssues(read_id=read_id, issue_ids=ids):
+                self._tracker_read(
+                    lambda a: a.fetch_issues_by_ids(ids),
+                    lambda issues, err: ChangedIssuesFetched(read_id, issues, err),
                 )
             case RemoveWorkspaces(issues=issues, paths=paths):
                 recorded = dict(paths)
