@@ -65,7 +65,7 @@ def issues_changed(
         if any(b.id in changed for b in row.blockers):
             asked.setdefault(row.issue.id)
     for issue_id in asked:
-        state.change_waiting.setdefault(issue_id, 0)
+        state.change_waiting[issue_id] = 0  # a fresh change: its rounds start again
         if issue_id in state.change_owner:
             state.change_owner[issue_id] = 0  # the read in flight predates this change
     _send(state, out)
