@@ -98,33 +98,29 @@ def workflow(tracker: dict[str, Any], root: Path, stamps: Path, agents: int) -> 
 @contextmanager
 def service(root: Path, env: dict[str, str]) -> Iterator[str]:
     """The real service on a free port; yields its URL once its first poll is done."""
-    process = subprocess.Popen(
-        [
-            str(SYMPHONY),
-            str(root / "WORKFLOW.md"),
-            "--port",
-            "0",
-            "--logs-root",
-            str(root / "logs"),
-        ],
-        cwd=root,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    # Its output goes to a file: a pipe nobody drains would fill and block the service.
+    output = root / "service-output.txt"
+    with output.open("w") as sink:
+        process = subprocess.Popen(
+            [str(SYMPHONY), "WORKFLOW.md", "--port", "0", "--logs-root", str(root / "logs")],
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def dashboard() -> str | None:
+        if process.poll() is not None:
+            raise SystemExit(
+                f"the service exited (code {process.returncode}):\n{output.read_text()}"
+            )
+        match = DASHBOARD.search(output.read_text(encoding="utf-8"))
+        return match.group(1).rstrip("/") + "/" if match else None
+
     try:
-        assert process.stdout is not None
-        url = None
-        for line in process.stdout:
-            match = DASHBOARD.search(line)
-            if match:
-                url = match.group(1).rstrip("/") + "/"
-                break
-        if url is None:
-            raise SystemExit(f"the service exited before serving (code {process.wait()})")
+        url = until(dashboard, 30, "the service to serve")
         with httpx.Client(base_url=url, timeout=10) as client:
             until(
                 lambda: client.get("api/v1/state").json()["tracker"]["last_poll_at"],
@@ -132,6 +128,12 @@ def service(root: Path, env: dict[str, str]) -> Iterator[str]:
                 "the first poll",
             )
         yield url
+    except BaseException:
+        log = root / "logs" / "symphony.log"
+        if log.exists():  # what the service saw, for the failure message
+            tail = log.read_text(encoding="utf-8").splitlines()[-25:]
+            print("\n".join(["service log tail:", *tail]), file=sys.stderr)
+        raise
     finally:
         process.terminate()
         try:
@@ -203,7 +205,7 @@ def bench_board(tmp: Path, count: int) -> tuple[list[float], list[float], list[f
     root = tmp / "local"
     root.mkdir()
     stamps = Stamps(root / "stamps.txt")
-    (root / "WORKFLOW.md").write_text(workflow({"kind": "local"}, root, stamps.path, count + 5))
+    (root / "WORKFLOW.md").write_text(workflow({"kind": "local"}, root, stamps.path, 2 * count + 5))
     turns: list[float] = []
     cli: list[float] = []
     direct: list[float] = []
