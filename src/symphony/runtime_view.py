@@ -1,7 +1,8 @@
 """What the running service exposes to observability surfaces (SPEC §13.3, §13.7).
 
 The orchestrator implements ``RuntimeView``; the HTTP API, web dashboard and terminal view read it
-and never mutate scheduling state (the one exception: ``request_refresh``, an operational trigger).
+and never mutate scheduling state (the exceptions are triggers: ``request_refresh``, and
+``receive_webhook``, which refreshes the issues a verified tracker webhook names).
 Reads return the typed values of ``symphony.view``; ``symphony.view_json`` renders them, and is
 the only place that knows the JSON shape below (timestamps are RFC 3339 UTC strings ending in
 ``Z``).
@@ -62,6 +63,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeAlias
 
 from symphony.view import AgentActivity, IssueDetail, Snapshot, SnapshotChanged
+from symphony.webhooks import WebhookDelivery, WebhookReceipt
 
 RuntimeChange: TypeAlias = SnapshotChanged | AgentActivity
 
@@ -76,6 +78,14 @@ class RuntimeView(Protocol):
     def request_refresh(self) -> dict[str, Any]:
         """Queue an immediate poll + reconcile; returns SPEC's 202 body
         ``{"queued": true, "coalesced": bool, "requested_at": str, "operations": [...]}``."""
+        ...
+
+    async def receive_webhook(self, provider: str, delivery: WebhookDelivery) -> WebhookReceipt:
+        """A tracker's webhook delivery (``POST /api/v1/webhooks/<provider>``): the current
+        adapter checks it, a repeat of an accepted delivery is refused, and the issues it names
+        inside the configured scope get a targeted refresh (fetched by id, then dispatched,
+        stopped or released at once). The receipt carries the HTTP status: 202 ``accepted``,
+        200 ``ignored``, or an error code (404 ``webhooks_not_enabled``, 401, 400, 503)."""
         ...
 
     def subscribe(self, listener: Callable[[RuntimeChange], None]) -> Callable[[], None]:

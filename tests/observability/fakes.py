@@ -32,6 +32,7 @@ from symphony.view import (
     WorkflowStatus,
 )
 from symphony.view_json import snapshot_json
+from symphony.webhooks import WebhookDelivery, WebhookReceipt
 
 NOW = datetime(2026, 2, 24, 20, 15, 30, tzinfo=UTC)
 
@@ -239,6 +240,10 @@ class FakeView:
         self.detail_error: Exception | None = None
         self.refresh_error: Exception | None = None
         self.snapshot_calls = 0
+        self.webhooks: list[tuple[str, WebhookDelivery]] = []
+        self.webhook_receipt = WebhookReceipt(
+            202, "accepted", "refreshing Issue MT-1 (update)", ("id-MT-1",)
+        )
 
     # RuntimeView -------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -262,6 +267,10 @@ class FakeView:
             "requested_at": ts(NOW),
             "operations": ["poll", "reconcile"],
         }
+
+    async def receive_webhook(self, provider: str, delivery: WebhookDelivery) -> WebhookReceipt:
+        self.webhooks.append((provider, delivery))
+        return self.webhook_receipt
 
     def subscribe(self, listener: Callable[[RuntimeChange], None]) -> Callable[[], None]:
         self.listeners.append(listener)

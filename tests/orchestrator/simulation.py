@@ -2,7 +2,8 @@
 
 Everything the runtime would do is done here instantly or after a random simulated latency:
 tracker reads (which may fail), workers (which may succeed, fail, stall, or move their issue like
-a real agent does), retry and poll timers, operator refreshes, board edits and config reloads.
+a real agent does), retry and poll timers, operator refreshes, board edits (optionally announced by
+webhook-style change notices) and config reloads.
 Invariants are checked after every event; a violation raises ``AssertionError`` naming it.
 """
 
@@ -21,6 +22,7 @@ from symphony.core.effects import (
     CancelRetryTimer,
     Effect,
     FetchCandidates,
+    FetchChangedIssues,
     FetchRetryIssue,
     FetchRunningIssues,
     FetchTerminalIssues,
@@ -34,9 +36,11 @@ from symphony.core.effects import (
 from symphony.core.events import (
     AgentUpdate,
     CandidatesFetched,
+    ChangedIssuesFetched,
     ConfigChanged,
     Event,
     FetchError,
+    IssuesChanged,
     RefreshRequested,
     RetryDue,
     RetryIssueFetched,
@@ -79,6 +83,8 @@ class Stats:
     tracker_errors: int = 0
     stalls_killed: int = 0
     config_changes: int = 0
+    # Targeted refreshes the core asked for after change notices.
+    change_reads: int = 0
     # The most issues listed as blocked at once.
     most_blocked: int = 0
     steps: int = 0
@@ -92,8 +98,14 @@ class _Scheduled:
 
 
 class World:
-    def __init__(self, seed: int, n_issues: int, *, max_backoff_ms: int = 60_000) -> None:
+    def __init__(
+        self, seed: int, n_issues: int, *, max_backoff_ms: int = 60_000, notices: bool = False
+    ) -> None:
         self.rng = random.Random(seed)
+        # With ``notices``, half the board edits made while the chaos lasts are announced by a
+        # webhook-style change notice (a targeted refresh). They draw from their own stream.
+        self.notices = notices
+        self.notice_rng = random.Random(seed ^ 0x5EED)
         self.now = 0.0
         self.seq = 0
         self.queue: list[_Scheduled] = []
@@ -220,6 +232,11 @@ class World:
         self.board[issue.id] = issue
         if normalize_state(issue.state) not in {normalize_state(s) for s in TERMINAL}:
             self.claimed_while_terminal.discard(issue.id)
+        rng = self.notice_rng
+        if self.notices and self.chaos and rng.random() < 0.5:
+            # A webhook about the edit, delivered after a while (or, for a few, long after).
+            delay = rng.uniform(1, 300) if rng.random() < 0.9 else 60_000
+            self.at(delay, lambda: self.send(IssuesChanged((issue.id,))))
 
     def calm_down(self) -> None:
         """End chaos: no more edits or errors, a sane config, agents that finish their work."""
@@ -244,6 +261,13 @@ class World:
                 self._read(
                     lambda: tuple(self.board[i] for i in ids if i in self.board),
                     lambda issues, err: RunningRefreshed(tick_id, issues, err),
+                )
+            case FetchChangedIssues(read_id=read_id, issue_ids=ids):
+                self.stats.change_reads += 1
+                self._read(
+                    lambda: tuple(self.board[i] for i in ids if i in self.board),
+                    lambda issues, err: ChangedIssuesFetched(read_id, issues, err),
+                    rng=self.notice_rng,
                 )
             case FetchRetryIssue(issue_id=issue_id, token=token):
                 self.inflight_retry_fetches.add((issue_id, token))
@@ -299,15 +323,19 @@ class World:
         self,
         compute: Callable[[], tuple[Issue, ...]],
         to_event: Callable[[tuple[Issue, ...], FetchError | None], Event],
+        *,
+        rng: random.Random | None = None,
     ) -> None:
+        draw = rng or self.rng
+
         def answer() -> None:
-            if self.rng.random() < self.error_rate:
+            if draw.random() < self.error_rate:
                 self.stats.tracker_errors += 1
                 self.send(to_event((), FetchError("tracker_request", "simulated outage")))
             else:
                 self.send(to_event(compute(), None))
 
-        self.at(self.rng.uniform(5, 800), answer)
+        self.at(draw.uniform(5, 800), answer)
 
     def _start_worker(self, effect: StartWorker) -> None:
         issue = effect.issue

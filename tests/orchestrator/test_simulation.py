@@ -45,3 +45,16 @@ def test_random_world_keeps_every_invariant_and_settles(seed: int) -> None:
     # Terminal issues that ever had a worker lost their workspace while the service ran,
     # including those released earlier with their workspace kept and closed afterwards.
     assert world.terminal_workspaces_left() == set(), "terminal issues kept their workspaces"
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_change_notices_keep_every_invariant(seed: int) -> None:
+    """The same chaos with half the board edits announced by a change notice (a webhook), some
+    late: targeted refreshes race the polls, retries and each other."""
+    world = World(seed, n_issues=1_000, notices=True)
+    world.start()
+    world.schedule_chaos(HOUR_MS)
+    world.run_until(HOUR_MS, max_steps=200_000)
+    stats = world.stats
+    assert stats.change_reads > 100  # the targeted path really ran
+    assert stats.dispatches > 50 and stats.stops > 5 and stats.tracker_errors > 0

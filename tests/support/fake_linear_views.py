@@ -250,6 +250,18 @@ class Root:
         )
         return connection([IssueView(data, i) for i in found], args)
 
+    def projects(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        found = filter_objects(
+            self._data.projects.values(),
+            args.get("filter"),
+            {
+                "id": lambda p, c: compare(p.id, c, "ProjectFilter.id"),
+                "slugId": lambda p, c: compare(p.slug_id, c, "ProjectFilter.slugId"),
+            },
+            "ProjectFilter",
+        )
+        return connection([ProjectView(p) for p in found], args)
+
     def team(self, info: GraphQLResolveInfo, id: str) -> TeamView:
         team = self._data.teams.get(id) or next(
             (t for t in self._data.teams.values() if t.key == id), None

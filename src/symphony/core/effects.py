@@ -46,6 +46,15 @@ class FetchRetryIssue:
 
 
 @dataclass(frozen=True, slots=True)
+class FetchChangedIssues:
+    """Targeted refresh of issues the tracker said changed; answer with
+    ``ChangedIssuesFetched(read_id, ...)``."""
+
+    read_id: int
+    issue_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StartWorker:
     issue: Issue
     attempt: int | None
@@ -145,6 +154,7 @@ Effect = (
     | FetchRunningIssues
     | FetchCandidates
     | FetchRetryIssue
+    | FetchChangedIssues
     | StartWorker
     | StopWorker
     | RemoveWorkspaces

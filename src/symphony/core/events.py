@@ -58,6 +58,22 @@ class RefreshRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class IssuesChanged:
+    """The tracker says these issues changed (a verified webhook): refresh just them, at once."""
+
+    issue_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedIssuesFetched:
+    """The answer to ``FetchChangedIssues``; ``read_id`` names the request it answers."""
+
+    read_id: int
+    issues: Sequence[Issue] = ()
+    error: FetchError | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RetryDue:
     issue_id: str
     token: int
@@ -132,6 +148,8 @@ Event = (
     | RunningRefreshed
     | CandidatesFetched
     | RefreshRequested
+    | IssuesChanged
+    | ChangedIssuesFetched
     | RetryDue
     | RetryIssueFetched
     | WorkerInfo

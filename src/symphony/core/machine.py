@@ -6,8 +6,10 @@ fleet's thousands of agent events per second cheap); every IO need comes back as
 
 The tick is a small chain (SPEC §8.1, §16.2): ``TickDue`` -> stall check -> ``FetchRunningIssues``
 -> ``RunningRefreshed`` (reconcile) -> preflight -> ``FetchCandidates`` -> ``CandidatesFetched``
-(dispatch) -> ``ScheduleTick``. Results are matched to their request by ``tick_id`` / retry
-``token`` / worker ``run_id``, so a late or stale answer is ignored instead of acting twice.
+(dispatch) -> ``ScheduleTick``. A tracker's change notice takes a shorter path beside it
+(``IssuesChanged`` -> ``FetchChangedIssues`` -> ``ChangedIssuesFetched``, ``core/changes.py``).
+Results are matched to their request by ``tick_id`` / retry ``token`` / worker ``run_id`` /
+``read_id``, so a late or stale answer is ignored instead of acting twice.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import assert_never
 
-from symphony.core import blocked, parked, policy, runs
+from symphony.core import blocked, changes, parked, policy, runs
 from symphony.core.effects import (
     AckRefresh,
     CancelRetryTimer,
@@ -31,8 +33,10 @@ from symphony.core.effects import (
 from symphony.core.events import (
     AgentUpdate,
     CandidatesFetched,
+    ChangedIssuesFetched,
     ConfigChanged,
     Event,
+    IssuesChanged,
     RefreshRequested,
     RetryDue,
     RetryIssueFetched,
@@ -46,13 +50,7 @@ from symphony.core.events import (
 )
 from symphony.core.runs import NO_SLOTS_ERROR
 from symphony.core.state import OrchestratorState, Phase, Problem
-from symphony.core.transitions import (
-    Effects,
-    dispatch,
-    schedule_retry,
-    stop,
-    stop_and_release,
-)
+from symphony.core.transitions import Effects, dispatch, reconcile, schedule_retry, stop
 from symphony.issue import Issue
 
 __all__ = ["NO_SLOTS_ERROR", "decide"]
@@ -84,6 +82,10 @@ def decide(
             runs.retry_fetched(state, event, now, out)
         case RefreshRequested():
             _refresh_requested(state, now, out)
+        case IssuesChanged():
+            changes.issues_changed(state, event, now, out)
+        case ChangedIssuesFetched():
+            changes.changed_fetched(state, event, now, out)
         case ConfigChanged():
             _config_changed(state, event, now, out)
         case Started():
@@ -194,28 +196,11 @@ def _running_refreshed(
     else:
         state.tracker_error = None
         fresh = {issue.id: issue for issue in event.issues}
-        config = state.config
         for issue_id, run_id in asked.items():
             entry = state.running.get(issue_id)
             if entry is None or entry.run_id != run_id:
                 continue  # ended while the refresh was in flight
-            issue = fresh.get(issue_id)
-            if issue is None:
-                stop_and_release(state, entry, False, "issue no longer visible", now, out)
-            elif policy.is_terminal(issue, config):
-                entry.issue = issue
-                stop_and_release(state, entry, True, f"issue is {issue.state}", now, out)
-            elif not policy.is_active(issue, config):
-                entry.issue = issue
-                stop_and_release(state, entry, False, f"issue is {issue.state}", now, out)
-                parked.park(state, issue, entry.workspace_path, now, out)
-            elif not policy.is_routable(issue, config):
-                entry.issue = issue
-                stop_and_release(state, entry, False, "issue no longer routable", now, out)
-                parked.park(state, issue, entry.workspace_path, now, out)
-                blocked.observe(state, issue, now, out)
-            else:
-                entry.issue = issue
+            reconcile(state, entry, fresh.get(issue_id), now, out)
         parked.apply_refresh(state, watched, fresh, now, out)
         for issue_id in watched:
             if issue_id in fresh:

@@ -28,6 +28,12 @@ PARKED_BATCH = 50
 PARKED_MAX_IDLE_MS = 7 * 24 * 3_600_000
 # Blocked issues shown to operators; past this many the rest are only counted.
 BLOCKED_LIMIT = 500
+# Targeted refreshes (tracker webhooks): reads in flight at once (more changes wait and share
+# the next read), ids per read (one tracker page), and how often one issue is asked again when
+# its claim changed while it was being read.
+CHANGE_READS = 2
+CHANGE_BATCH = 50
+CHANGE_ROUNDS = 3
 
 RetryKind = Literal["continuation", "failure"]
 
@@ -153,6 +159,20 @@ class BlockedIssue:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangeRead:
+    """A targeted refresh in flight, with each asked issue's claim at the time it was asked.
+
+    The answer acts only on claims that did not change meanwhile: data read before a run began
+    or a claim was released might be older than the data that decided those.
+    """
+
+    issue_ids: tuple[str, ...]
+    runs: Mapping[str, int]  # run_id of each asked issue that was running
+    claimed: frozenset[str]  # asked issues that were running or waiting for a retry
+    rounds: Mapping[str, int]  # how often each was asked again already
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """An operator-visible error with a stable code, e.g. a tracker read that failed."""
 
@@ -202,6 +222,13 @@ class OrchestratorState:
     # candidate fetch found blocked.
     blocked: dict[str, BlockedIssue] = field(default_factory=dict)
     blocked_beyond: int = 0
+    # Targeted refreshes: reads in flight by id; for each asked issue, the one read whose answer
+    # may act on it (0 while it waits for a read), so an older answer never overrides a newer
+    # one; issues waiting for a free read, with their rounds.
+    change_reads: dict[int, ChangeRead] = field(default_factory=dict)
+    change_owner: dict[str, int] = field(default_factory=dict)
+    change_waiting: dict[str, int] = field(default_factory=dict)
+    next_change_read: int = 1
 
     @property
     def claimed(self) -> set[str]:

@@ -94,6 +94,29 @@ def stop_and_release(
     )
 
 
+def reconcile(
+    state: OrchestratorState, entry: RunningEntry, issue: Issue | None, now: float, out: Effects
+) -> None:
+    """SPEC §8.5 part B for one running entry, given its refreshed issue (None: not visible)."""
+    config = state.config
+    if issue is None:
+        stop_and_release(state, entry, False, "issue no longer visible", now, out)
+    elif policy.is_terminal(issue, config):
+        entry.issue = issue
+        stop_and_release(state, entry, True, f"issue is {issue.state}", now, out)
+    elif not policy.is_active(issue, config):
+        entry.issue = issue
+        stop_and_release(state, entry, False, f"issue is {issue.state}", now, out)
+        parked.park(state, issue, entry.workspace_path, now, out)
+    elif not policy.is_routable(issue, config):
+        entry.issue = issue
+        stop_and_release(state, entry, False, "issue no longer routable", now, out)
+        parked.park(state, issue, entry.workspace_path, now, out)
+        blocked.observe(state, issue, now, out)
+    else:
+        entry.issue = issue
+
+
 def schedule_retry(
     state: OrchestratorState,
     target: Issue | RetryEntry,

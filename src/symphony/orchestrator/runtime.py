@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from symphony.agents.base import AgentBackend
-from symphony.core import policy
+from symphony.core import changes, policy
 from symphony.core.effects import (
     AckRefresh,
     CancelRetryTimer,
     Effect,
     FetchCandidates,
+    FetchChangedIssues,
     FetchRetryIssue,
     FetchRunningIssues,
     FetchTerminalIssues,
@@ -40,9 +41,11 @@ from symphony.core.effects import (
 )
 from symphony.core.events import (
     CandidatesFetched,
+    ChangedIssuesFetched,
     ConfigChanged,
     Event,
     FetchError,
+    IssuesChanged,
     RefreshRequested,
     RetryDue,
     RetryIssueFetched,
@@ -63,6 +66,7 @@ from symphony.orchestrator.observers import Observers
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
 from symphony.orchestrator.scheduling import scheduler_config
 from symphony.orchestrator.tracker_binding import AdapterFactory, TrackerBinding
+from symphony.orchestrator.webhooks import WebhookInbox
 from symphony.orchestrator.worker import (
     DEFAULT_TRACKER_TIMEOUT_S,
     Attempt,
@@ -74,6 +78,7 @@ from symphony.runtime_view import RuntimeChange
 from symphony.timefmt import format_timestamp
 from symphony.trackers.base import ChangeFeed, TrackerAdapter
 from symphony.view import IssueDetail, Problem, Snapshot, WorkflowStatus
+from symphony.webhooks import WebhookDelivery, WebhookReceipt
 from symphony.workflow.store import Workflow, WorkflowStore
 from symphony.workspace.keys import workspace_key
 
@@ -126,6 +131,7 @@ class OrchestratorRuntime:
         self._failure: BaseException | None = None
         self._watched: TrackerAdapter | None = None
         self._watch_task: asyncio.Task[None] | None = None
+        self._inbox = WebhookInbox()
         self._failed = asyncio.Event()
         # The log context events are decided in (see ``_apply``): the creator's, never a worker's.
         self._context = contextvars.copy_context()
@@ -222,6 +228,22 @@ class OrchestratorRuntime:
 
     def refresh(self) -> dict[str, Any]:
         return self.request_refresh()
+
+    async def receive_webhook(self, provider: str, delivery: WebhookDelivery) -> WebhookReceipt:
+        if not self._running or self._stopped or self._failure is not None:
+            return WebhookReceipt(
+                503, "orchestrator_unavailable", "the orchestrator is not running"
+            )
+        receipt = await self._inbox.receive(
+            self._tracker.current,
+            provider,
+            delivery,
+            watched=lambda issue_id: changes.watches(self._state, issue_id),
+            timeout_s=self._tracker_timeout_s,
+        )
+        if receipt.issue_ids:
+            self._apply(IssuesChanged(receipt.issue_ids))
+        return receipt
 
     def subscribe(self, listener: Callable[[RuntimeChange], None]) -> Callable[[], None]:
         return self._observers.subscribe(listener)
@@ -323,6 +345,11 @@ class OrchestratorRuntime:
                 self._tracker_read(
                     lambda a: a.fetch_issues_by_ids([issue_id]),
                     lambda issues, err: RetryIssueFetched(issue_id, token, issues, err),
+                )
+            case FetchChangedIssues(read_id=read_id, issue_ids=ids):
+                self._tracker_read(
+                    lambda a: a.fetch_issues_by_ids(ids),
+                    lambda issues, err: ChangedIssuesFetched(read_id, issues, err),
                 )
             case RemoveWorkspaces(issues=issues, paths=paths):
                 recorded = dict(paths)

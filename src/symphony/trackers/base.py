@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.tools import ToolContext, ToolResult, ToolSpec
+from symphony.webhooks import WebhookDelivery, WebhookNotice, WebhookScope
 from symphony.workflow.config import TrackerConfig
 
 # Portable error categories (SPEC §11.4).
@@ -100,6 +101,32 @@ class ChangeFeed(Protocol):
     """
 
     def watch_changes(self) -> AsyncIterator[None]: ...
+
+
+@runtime_checkable
+class WebhookSource(Protocol):
+    """Optional adapter capability: signed change notices the tracker pushes (webhooks).
+
+    ``POST /api/v1/webhooks/<webhook_provider>`` reaches the current adapter when it has this
+    capability. The runtime refuses replays and turns the issues in scope into a targeted
+    refresh; polling stays the safety net.
+    """
+
+    webhook_provider: str
+
+    def webhook_problem(self) -> str | None:
+        """Why deliveries cannot be checked (for example, no secret is configured), or None."""
+        ...
+
+    def verify_webhook(self, delivery: WebhookDelivery, now_ms: float) -> WebhookNotice:
+        """Check the signature and the timestamp (``now_ms``: wall clock, ms since the epoch)
+        and read which issues the event is about. Raises ``WebhookRejected``. No IO."""
+        ...
+
+    async def webhook_scope(self, notice: WebhookNotice) -> WebhookScope:
+        """The notice's issues inside the configured scope. May ask the tracker (once, then
+        cached); raises ``TrackerError`` when it cannot tell."""
+        ...
 
 
 class TrackerProfile(Protocol):

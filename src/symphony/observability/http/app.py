@@ -1,8 +1,8 @@
 """The Starlette application: dashboard, JSON API (SPEC §13.7) and the event stream.
 
-Everything here only reads the runtime (plus the ``refresh`` trigger). A runtime call that raises
-becomes a 503 envelope and the server keeps serving (SPEC §17.6); a bug of our own becomes a 500
-envelope.
+Everything here only reads the runtime (plus two triggers: ``refresh``, and tracker webhooks,
+``webhooks.py``). A runtime call that raises becomes a 503 envelope and the server keeps serving
+(SPEC §17.6); a bug of our own becomes a 500 envelope.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from symphony.observability.http.auth import AccessGuard
 from symphony.observability.http.errors import NO_STORE, error_response
 from symphony.observability.http.events import EventHub, encode_json
 from symphony.observability.http.presenter import present_detail, present_state
+from symphony.observability.http.webhooks import PATH as WEBHOOK_PATH
+from symphony.observability.http.webhooks import WebhookEndpoint
 from symphony.runtime_view import RuntimeView
 from symphony.view import IssueDetail
 
@@ -197,6 +199,7 @@ def create_app(
         Route("/", _guarded(_dashboard), methods=["GET"]),
         Route("/api/v1/state", _guarded(api.state), methods=["GET"]),
         Route("/api/v1/refresh", _guarded(api.refresh), methods=["POST"]),
+        Route(WEBHOOK_PATH, _guarded(WebhookEndpoint(view)), methods=["POST"]),
         Route("/api/v1/events", hub, methods=["GET"]),
         Route("/api/v1/{identifier}", _guarded(api.issue), methods=["GET"]),
         Route("/api/v1/{identifier}/logs/{index:int}", _guarded(api.log_file), methods=["GET"]),

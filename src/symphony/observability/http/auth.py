@@ -8,12 +8,17 @@
   API through DNS rebinding.
 * State-changing requests (``POST``) from another origin are refused (a page on another site must
   not be able to trigger refreshes through the operator's browser).
+* Tracker webhooks (``POST /api/v1/webhooks/<provider>``) skip all of the above: the tracker
+  cannot hold our token, and they arrive through a public reverse proxy under a public host
+  name. Each delivery carries its own credential, a signature of its body, which the runtime
+  checks before anything is read from it (docs/trackers/linear.md, "Webhooks").
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +29,8 @@ from symphony.hosts import is_loopback
 from symphony.observability.http.errors import error_response
 
 COOKIE_NAME = "symphony_session"
+# Exactly the webhook route: one path segment after the prefix, so no other route slips through.
+_WEBHOOK = re.compile(r"/api/v1/webhooks/[^/]+")
 
 
 def session_cookie_value(token: str) -> str:
@@ -53,7 +60,9 @@ class AccessGuard:
         self.loopback_only = loopback_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            scope["method"] == "POST" and _WEBHOOK.fullmatch(scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

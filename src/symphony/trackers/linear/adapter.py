@@ -18,6 +18,8 @@ from symphony.trackers.linear.client import LinearClient
 from symphony.trackers.linear.normalize import MalformedIssue, Routing, normalize_issue
 from symphony.trackers.linear.settings import ASSIGNEE_ME, KIND, LinearSettings
 from symphony.trackers.linear.tool import TOOL_NAME, TOOL_SPEC, run_linear_graphql
+from symphony.trackers.linear.webhook import PROVIDER, LinearWebhooks
+from symphony.webhooks import WebhookDelivery, WebhookNotice, WebhookScope
 
 log = get_logger("symphony.trackers.linear")
 
@@ -27,6 +29,7 @@ _MAX_ERRORS_SHOWN = 3
 
 class LinearAdapter:
     kind = KIND
+    webhook_provider = PROVIDER
 
     def __init__(
         self,
@@ -39,7 +42,8 @@ class LinearAdapter:
         self._client = LinearClient(settings, transport=transport, clock=clock)
         self._viewer_id: str | None = None
         self._viewer_lock = asyncio.Lock()
-        register_secrets([settings.api_key])
+        self._webhooks = LinearWebhooks(settings, self._client)
+        register_secrets(settings.secret_values)
 
     # -- SPEC §11.1 reads ------------------------------------------------------------------
 
@@ -133,8 +137,7 @@ class LinearAdapter:
         return self.settings.secret_environment_names
 
     def secret_values(self) -> frozenset[str]:
-        key = self.settings.api_key
-        return frozenset({key}) if key else frozenset()
+        return self.settings.secret_values
 
     def agent_tool_specs(self) -> list[ToolSpec]:
         return [TOOL_SPEC]
@@ -148,6 +151,17 @@ class LinearAdapter:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    # -- webhooks (``WebhookSource``, see webhook.py) ---------------------------------------
+
+    def webhook_problem(self) -> str | None:
+        return self._webhooks.problem()
+
+    def verify_webhook(self, delivery: WebhookDelivery, now_ms: float) -> WebhookNotice:
+        return self._webhooks.verify(delivery, now_ms)
+
+    async def webhook_scope(self, notice: WebhookNotice) -> WebhookScope:
+        return await self._webhooks.scope(notice)
 
     # -- internals -------------------------------------------------------------------------
 

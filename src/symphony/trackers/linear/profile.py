@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from symphony.logs import register_secrets
-from symphony.trackers.base import TrackerAdapter, TrackerProfile
+from symphony.trackers.base import TrackerAdapter, TrackerProfile, WebhookSource
 from symphony.trackers.linear.adapter import LinearAdapter
 from symphony.trackers.linear.settings import (
     DEFAULT_ACTIVE_STATES,
@@ -36,7 +36,7 @@ class LinearProfile:
         require_secrets: bool = True,
     ) -> None:
         settings = parse_settings(tracker, environ, require_secrets=require_secrets)
-        register_secrets([settings.api_key])
+        register_secrets(settings.secret_values)
 
     def create(
         self, tracker: TrackerConfig, *, workflow_dir: Path, environ: Mapping[str, str]
@@ -51,3 +51,4 @@ PROFILE = LinearProfile()
 # Static conformance checks (mypy): the registry and the orchestrator rely on these protocols.
 _PROFILE_CONFORMS: TrackerProfile = PROFILE
 _ADAPTER_CONFORMS: type[TrackerAdapter] = LinearAdapter
+_WEBHOOKS_CONFORM: type[WebhookSource] = LinearAdapter

@@ -24,7 +24,14 @@ DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 DEFAULT_ACTIVE_STATES = ("Todo", "In Progress")
 DEFAULT_TERMINAL_STATES = ("Closed", "Cancelled", "Canceled", "Duplicate", "Done")
 ASSIGNEE_ME = "me"
-KNOWN_KEYS = ("endpoint", "api_key", "project_slug", "assignee", "request_timeout_ms")
+KNOWN_KEYS = (
+    "endpoint",
+    "api_key",
+    "project_slug",
+    "assignee",
+    "request_timeout_ms",
+    "webhook_secret",
+)
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 
 
@@ -45,13 +52,22 @@ class LinearSettings:
     request_timeout_s: float
     active_states: tuple[str, ...]
     terminal_states: tuple[str, ...]
+    # The signing secret of the Linear webhook (None: webhooks are off), and the `$VAR` it
+    # comes from.
+    webhook_secret: str | None = None
+    webhook_secret_env: str | None = None
 
     @property
     def secret_environment_names(self) -> frozenset[str]:
         names = {DEFAULT_API_KEY_ENV}
-        if self.api_key_env:
-            names.add(self.api_key_env)
+        for name in (self.api_key_env, self.webhook_secret_env):
+            if name:
+                names.add(name)
         return frozenset(names)
+
+    @property
+    def secret_values(self) -> frozenset[str]:
+        return frozenset(s for s in (self.api_key, self.webhook_secret) if s)
 
 
 def parse_settings(
@@ -81,6 +97,9 @@ def parse_settings(
             _missing_key_message(provider, api_key_env),
             category=MISSING_TRACKER_SECRET,
         )
+    webhook_secret, webhook_secret_env = _webhook_secret(
+        provider.get("webhook_secret"), environ, require_secrets=require_secrets
+    )
     return LinearSettings(
         endpoint=endpoint,
         api_key=api_key,
@@ -90,6 +109,8 @@ def parse_settings(
         request_timeout_s=timeout_ms / 1000,
         active_states=tracker.active_states or DEFAULT_ACTIVE_STATES,
         terminal_states=tracker.terminal_states or DEFAULT_TERMINAL_STATES,
+        webhook_secret=webhook_secret,
+        webhook_secret_env=webhook_secret_env,
     )
 
 
@@ -174,6 +195,37 @@ def _api_key(
     name = var_reference(raw)
     resolved = resolve_secret_value(raw, environ)
     return (resolved.strip() if resolved else None), name
+
+
+def _webhook_secret(
+    raw: Any, environ: Mapping[str, str], *, require_secrets: bool
+) -> tuple[str | None, str | None]:
+    """The resolved signing secret (None: webhooks off) and the environment name it comes from.
+
+    Omitting the key turns webhooks off. A `$VAR` that is unset is an error rather than "off":
+    an explicit reference is never silently dropped.
+    """
+    if raw is None:
+        return None, None
+    if not isinstance(raw, str):
+        # Never echo the value: it may be a real secret YAML parsed as something else.
+        raise TrackerConfigError(
+            _key("webhook_secret"),
+            "must be a string: a $VAR reference (recommended) or the signing secret Linear "
+            "shows for the webhook",
+        )
+    name = var_reference(raw)
+    resolved = resolve_secret_value(raw, environ)
+    secret = resolved.strip() if resolved else None
+    if secret is None and require_secrets:
+        where = f"refers to ${name}, which is not set or is empty" if name else "is empty"
+        raise TrackerConfigError(
+            _key("webhook_secret"),
+            f"{where}; export the signing secret Linear shows for the webhook, or remove the "
+            "key to turn webhooks off",
+            category=MISSING_TRACKER_SECRET,
+        )
+    return secret, name
 
 
 def _missing_key_message(provider: Mapping[str, Any], env_name: str | None) -> str:
