@@ -29,13 +29,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TextIO, get_args
+from typing import Any, TextIO
 
 import structlog
 from structlog.contextvars import bind_contextvars, bound_contextvars, get_contextvars
 from structlog.stdlib import BoundLogger, ProcessorFormatter
 from structlog.typing import EventDict, Processor
 
+from symphony.logformat import DEFAULT_LOG_FORMAT, LOG_FORMATS, LogFormat
 from symphony.timefmt import format_timestamp
 
 ROOT_LOGGER = "symphony"
@@ -44,9 +45,6 @@ MAX_LOG_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 5
 REDACTED = "[REDACTED]"
 
-LogFormat = Literal["logfmt", "json"]
-LOG_FORMATS: tuple[str, ...] = get_args(LogFormat)
-DEFAULT_LOG_FORMAT: LogFormat = "logfmt"
 
 # Keys every line has; a field of the same name is written as ``<name>_`` instead.
 _CORE_KEYS = ("ts", "level", "logger", "message", "exception")

@@ -14,9 +14,8 @@ do. Tests can ``register`` implementations that no package declares, or override
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Callable, Iterable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from symphony.errors import SymphonyError
 
@@ -24,8 +23,9 @@ T = TypeVar("T")
 
 PLUGIN_LOAD_FAILED = "plugin_load_failed"
 
-EntryPoint = importlib.metadata.EntryPoint
-Discover = Callable[[str], Iterable[EntryPoint]]
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+Discover = Callable[[str], Iterable["EntryPoint"]]
 
 
 class PluginError(SymphonyError):
@@ -39,6 +39,9 @@ class PluginContractError(Exception):
 
 
 def _discover(group: str) -> Iterable[EntryPoint]:
+    # Imported here: importlib.metadata is slow to import, and `symphony board` never needs it.
+    import importlib.metadata
+
     return importlib.metadata.entry_points(group=group)
 
 

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from symphony.issue import normalize_label, normalize_state
-from symphony.logs import DEFAULT_LOG_FORMAT, LOG_FORMATS, LogFormat
+from symphony.logformat import DEFAULT_LOG_FORMAT, LOG_FORMATS, LogFormat
 from symphony.text import clip
 from symphony.workflow.errors import ConfigError
 
@@ -52,7 +52,9 @@ NonNegativeInt = Annotated[StrictishInt, Field(ge=0)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # defer_build: a section's validator is built when first used, so `symphony board` (which
+    # reads only the tracker section) starts without building the whole configuration's.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 def _state_list(value: Any) -> Any:
@@ -289,7 +291,7 @@ class ServiceConfig(_Section):
 class LoadedConfig(BaseModel):
     """The typed config plus what building it found worth telling the operator."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
     config: ServiceConfig
     warnings: tuple[str, ...] = ()

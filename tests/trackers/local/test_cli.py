@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -394,3 +396,30 @@ def test_symphony_board_dispatches_here(tmp_path: Path, capsys: Any) -> None:
     assert "Created SYM-1" in capsys.readouterr().out
     assert symphony_main(["board", "--db", str(db), "show", "SYM-9"]) == 1
     assert "no issue 'SYM-9'" in capsys.readouterr().err
+
+
+_LIGHT_PROBE = """
+import sys
+from symphony.cli import main
+
+code = main(["board", "--workflow", sys.argv[1], "add", "A quick card"])
+heavy = ["asyncio", "structlog", "liquid", "watchfiles", "httpx", "uvicorn", "starlette"]
+print("exit", code, "loaded", [m for m in heavy if m in sys.modules])
+"""
+
+
+def test_board_writes_do_not_load_the_service(tmp_path: Path) -> None:
+    # `board add` is how a person starts an agent by hand: its start-up time is dispatch latency.
+    workflow = tmp_path / "WORKFLOW.md"
+    workflow.write_text("---\ntracker:\n  kind: local\n---\nWork on {{ issue.identifier }}\n")
+    # The board exists already (creating it logs the schema migration).
+    assert board_main(["--workflow", str(workflow), "add", "First"], stdout=io.StringIO()) == 0
+    done = subprocess.run(
+        [sys.executable, "-c", _LIGHT_PROBE, str(workflow)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "exit 0 loaded []" in done.stdout

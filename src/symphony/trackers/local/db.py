@@ -16,11 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from symphony.logs import get_logger
 from symphony.trackers.local.errors import BoardUnavailable
 from symphony.trackers.local.schema import MIGRATIONS, SCHEMA_VERSION
 
-log = get_logger("symphony.trackers.local")
+_LOGGER = "symphony.trackers.local"
 
 T = TypeVar("T")
 
@@ -151,7 +150,10 @@ class BoardDatabase:
                 conn.execute("ROLLBACK")
             raise
         if version != SCHEMA_VERSION:
-            log.info(
+            # Imported here: the board CLI opens the database without the logging stack.
+            from symphony.logs import get_logger
+
+            get_logger(_LOGGER).info(
                 "local board schema migrated",
                 path=self.path,
                 from_version=version,
