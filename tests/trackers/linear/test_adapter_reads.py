@@ -82,7 +82,8 @@ async def test_terminal_state_fetch_uses_the_same_scoped_query(
 async def test_refresh_by_ids_returns_full_snapshots_in_batches(
     linear: FakeLinear, make_adapter: MakeAdapter
 ) -> None:
-    created = [linear.add_issue(f"Issue {n}", labels=["Team-A"]) for n in range(55)]
+    size = queries.PAGE_SIZE
+    created = [linear.add_issue(f"Issue {n}", labels=["Team-A"]) for n in range(size + 5)]
     outsider = linear.add_issue("Moved out", project="other-project-1234")
     wanted = [c.id for c in reversed(created)] + [outsider.id, "no-such-id", created[0].id]
     issues = await make_adapter().fetch_issues_by_ids(wanted)
@@ -91,8 +92,8 @@ async def test_refresh_by_ids_returns_full_snapshots_in_batches(
     assert issues[0].labels == ("team-a",)
     assert issues[0].title == created[-1].title
     batches = [r.variables for r in linear.requests if r.operation == BY_IDS]
-    assert [len(b["ids"]) for b in batches] == [50, 7]
-    assert [b["first"] for b in batches] == [50, 7]
+    assert [len(b["ids"]) for b in batches] == [size, 7]
+    assert [b["first"] for b in batches] == [size, 7]
     assert all(b["projectSlug"] == linear.project_slug for b in batches)
 
 
