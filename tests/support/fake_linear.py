@@ -223,7 +223,7 @@ class FakeLinear:
                 self._issue(target).id,
                 base_time(),
             )
-            self.data.relations[relation.id] = relation
+            self.data.add_relation(relation)
             return relation
 
     def add_blocker(self, blocked: IssueRecord | str, blocker: IssueRecord | str) -> Relation:
