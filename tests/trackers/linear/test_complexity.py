@@ -26,12 +26,12 @@ FOLLOW_UP = {"id": "i", "first": queries.FOLLOW_UP_PAGE_SIZE, "after": "c"}
 
 # Every document with the largest variables the adapter sends it (a full page, a full batch).
 DOCUMENTS = {
-    queries.CANDIDATES_OPERATION: (queries.CANDIDATES_QUERY, BY_STATES, 8_726),
-    queries.SUMMARIES_OPERATION: (queries.SUMMARIES_QUERY, BY_STATES, 8_651),
+    queries.CANDIDATES_OPERATION: (queries.CANDIDATES_QUERY, BY_STATES, 8_526),
+    queries.SUMMARIES_OPERATION: (queries.SUMMARIES_QUERY, BY_STATES, 8_451),
     queries.BY_IDS_OPERATION: (
         queries.BY_IDS_QUERY,
         {"ids": ["i"] * queries.PAGE_SIZE, "projectSlug": "p", "first": queries.PAGE_SIZE} | NESTED,
-        8_426,
+        8_226,
     ),
     queries.LABELS_OPERATION: (queries.LABELS_QUERY, FOLLOW_UP, 577),
     queries.RELATIONS_OPERATION: (queries.RELATIONS_QUERY, FOLLOW_UP, 1_152),

@@ -66,8 +66,7 @@ async def test_an_issue_with_more_labels_than_the_page_holds_gets_them_all(
     assert found.labels == tuple(name.lower() for name in names)
     follow_ups = [r for r in linear.requests if r.operation == LABELS]
     assert [r.variables["id"] for r in follow_ups] == [issue.id]
-    # It continues after the page's last label instead of reading them again.
-    assert follow_ups[0].variables["after"]
+    assert follow_ups[0].variables["after"] is None  # the whole list, from its start
     assert RELATIONS not in linear.operations()
 
 
@@ -102,25 +101,9 @@ async def test_follow_ups_page_through_long_lists(
     [found] = await make_adapter().fetch_issues_by_ids([issue.id])
     assert found.labels == tuple(name.lower() for name in names)
     follow_ups = [r.variables for r in linear.requests if r.operation == LABELS]
-    assert len(follow_ups) == 3  # 5 more labels, 2 a page
-    assert len({v["after"] for v in follow_ups}) == 3
-
-
-async def test_a_list_cut_off_without_a_cursor_is_read_again_from_its_start(
-    linear: FakeLinear, make_adapter: MakeAdapter
-) -> None:
-    names = [f"Label {n}" for n in range(MANY_LABELS)]
-    linear.add_issue("Many labels", labels=names)
-
-    def drop_cursor(body: dict[str, Any]) -> dict[str, Any]:
-        body["data"]["issues"]["nodes"][0]["labels"]["pageInfo"]["endCursor"] = None
-        return body
-
-    linear.inject(Failure.rewritten(drop_cursor), operation=queries.SUMMARIES_OPERATION)
-    [found] = await make_adapter().fetch_issue_summaries_by_states(["Todo"])
-    assert found.labels == tuple(name.lower() for name in names)
-    [follow_up] = [r.variables for r in linear.requests if r.operation == LABELS]
-    assert follow_up["after"] is None
+    assert len(follow_ups) == 5  # 9 labels, 2 a page
+    assert follow_ups[0]["after"] is None
+    assert len({v["after"] for v in follow_ups}) == 5
 
 
 @pytest.mark.parametrize(
@@ -154,28 +137,21 @@ async def test_a_failed_follow_up_fails_the_read_instead_of_using_a_partial_list
 
 
 async def test_a_follow_up_that_repeats_its_cursor_stops(
-    linear: FakeLinear, make_adapter: MakeAdapter
+    linear: FakeLinear, make_adapter: MakeAdapter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    names = [f"Label {n}" for n in range(MANY_LABELS)]
-    issue = linear.add_issue("Many labels", labels=names)
+    monkeypatch.setattr(queries, "FOLLOW_UP_PAGE_SIZE", 2)
+    issue = linear.add_issue("Many labels", labels=[f"Label {n}" for n in range(MANY_LABELS)])
     cursors: list[str] = []
 
-    def remember(body: dict[str, Any]) -> dict[str, Any]:
-        info = body["data"]["issues"]["nodes"][0]["labels"]["pageInfo"]
-        cursors.append(info["endCursor"])
-        return body
-
     def loop_back(body: dict[str, Any]) -> dict[str, Any]:
-        body["data"]["issue"]["labels"]["pageInfo"] = {
-            "hasNextPage": True,
-            "endCursor": cursors[0],
-        }
+        info = body["data"]["issue"]["labels"]["pageInfo"]
+        cursors.append(info["endCursor"])
+        info["endCursor"] = cursors[0]
         return body
 
-    linear.inject(Failure.rewritten(remember), operation=queries.BY_IDS_OPERATION)
-    linear.inject(Failure.rewritten(loop_back), operation=LABELS)
+    linear.inject(Failure.rewritten(loop_back), operation=LABELS, times=2)
     with pytest.raises(TrackerError) as err:
         await make_adapter().fetch_issues_by_ids([issue.id])
     assert err.value.category == TRACKER_PAGINATION
     assert issue.identifier in err.value.message
-    assert linear.operations().count(LABELS) == 1
+    assert linear.operations().count(LABELS) == 2

@@ -2,10 +2,9 @@
 
 A page of 250 issues can afford only a few labels and relations per issue (see ``queries``). An
 issue with more comes back with ``pageInfo.hasNextPage`` on that list; ``complete_lists`` reads
-the rest for that issue alone, whole pages at a time from where the page stopped, and puts the
-complete list into the node, so normalization never sees a partial one. A partial label list
-could hide a required label and stop a running agent; a partial blocker list could release a Todo
-issue that is still blocked.
+that list for that issue alone, 250 entries a request, and puts the complete list into the node,
+so normalization never sees a partial one. A partial label list could hide a required label and
+stop a running agent; a partial blocker list could release a Todo issue that is still blocked.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ def is_cut_off(node: Any) -> bool:
     """Whether any list of this issue node says there is more than the page held."""
     if not isinstance(node, dict):
         return False
-    return any(_more(node.get(field)) is not None for field, _, _ in _LISTS)
+    return _cut_off(node.get("labels")) or _cut_off(node.get("inverseRelations"))
 
 
 async def complete_lists(client: LinearClient, node: dict[str, Any], *, partial_ok: bool) -> None:
@@ -46,34 +45,25 @@ async def complete_lists(client: LinearClient, node: dict[str, Any], *, partial_
     identifier = node.get("identifier")
     ref = identifier if isinstance(identifier, str) and identifier else issue_id
     for field, query, op in _LISTS:
-        connection = node.get(field)
-        page_info = _more(connection)
-        if page_info is None:
-            continue
-        cursor = page_info.get("endCursor")
-        held = connection.get("nodes") if isinstance(connection, dict) else None
-        if isinstance(cursor, str) and cursor:
-            # Continue after the page's last entry, keeping what it held.
-            first = list(held) if isinstance(held, list) else []
-        else:
-            # No cursor to continue from: read the list again from its start.
-            cursor, first = None, []
-        rest = await _read_rest(client, issue_id, ref, field, query, op, cursor, partial_ok)
-        node[field] = {"nodes": first + rest, "pageInfo": {"hasNextPage": False}}
+        if _cut_off(node.get(field)):
+            # The page carries no cursor per list (it would cost every issue), so the whole list
+            # is read again from its start.
+            nodes = await _read_list(client, issue_id, ref, field, query, op, partial_ok)
+            node[field] = {"nodes": nodes, "pageInfo": {"hasNextPage": False}}
 
 
-async def _read_rest(
+async def _read_list(
     client: LinearClient,
     issue_id: str,
     ref: str,
     field: str,
     query: str,
     op: str,
-    after: str | None,
     partial_ok: bool,
 ) -> list[Any]:
     nodes: list[Any] = []
-    seen: set[str] = {after} if after else set()
+    seen: set[str] = set()
+    after: str | None = None
     page = 0
     while True:
         page += 1
@@ -109,11 +99,8 @@ async def _read_rest(
             return nodes
 
 
-def _more(connection: Any) -> dict[str, Any] | None:
-    """The list's pageInfo when it says there is more, else None."""
+def _cut_off(connection: Any) -> bool:
     if not isinstance(connection, dict):
-        return None
+        return False
     page_info = connection.get("pageInfo")
-    if isinstance(page_info, dict) and page_info.get("hasNextPage") is True:
-        return page_info
-    return None
+    return isinstance(page_info, dict) and page_info.get("hasNextPage") is True

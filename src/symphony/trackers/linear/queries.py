@@ -2,21 +2,24 @@
 
 Page sizes are set by Linear's two limits: `first` is at most 250, and a document may cost at
 most 10,000 complexity points (0.1 per property, 1 per object, everything under a connection
-times its `first`). Issues are read 250 a page, the most Linear returns, so the nested lists must
-stay small; an issue with more labels or inverse relations than fit gets the rest by follow-up
-requests (``SymphonyIssueLabels``, ``SymphonyIssueRelations``). By those rules (everything under a
-connection counted `first` times, `pageInfo` included, which errs high):
+times its `first`, 50 without one). Issues are read 250 a page, the most Linear returns, so the
+nested lists must stay small; an issue with more labels or inverse relations than fit gets that
+list whole by a follow-up request (``SymphonyIssueLabels``, ``SymphonyIssueRelations``). By those
+rules, counting everything under a connection `first` times, `pageInfo` included (which errs
+high):
 
-* each inverse relation costs 4.6 points (the relation, its type, the blocker issue with id and
-  identifier, its state and name, the connection's pageInfo), each label 2.3;
-* a summary issue costs 7 points beside them (itself, six properties, state, assignee, two
-  connection objects, pageInfo), a full issue 0.3 more (description, branchName, updatedAt);
-* a page of 250 summaries: 250 x (7 + 4 x 2.3 + 4 x 4.6) = 8,651 points; 250 full issues by id
-  8,426 (no pageInfo); a follow-up page of 250 labels 577, of 250 relations 1,152.
+* each inverse relation of an issue costs 4.5 points (the relation, its type, the blocker issue
+  with id and identifier, its state and name, the list's pageInfo), each label 2.2;
+* a summary issue costs 7 points beside them (itself, six properties, state, assignee, two list
+  objects, the page's pageInfo); a full issue 0.3 more (description, branchName, updatedAt);
+* so a page of 250 summaries costs 250 x (7 + 4 x 2.2 + 4 x 4.5) = 8,451 points, 250 full
+  issues 8,526 (8,226 by id, without the page's pageInfo); a follow-up page of 250 labels 577,
+  of 250 relations 1,152.
 
-That keeps every document at least 10 % under the limit, room for costs the published rules do
-not show. ``tests/trackers/linear/test_complexity.py`` scores the real documents with these
-rules, and the fake Linear refuses any request over the limit.
+Every document stays at least 10 % under the limit, room for costs the published rules do not
+show; one more label or relation per issue would not. ``tests/trackers/linear/test_complexity.py``
+scores the real documents with these rules, and the fake Linear refuses any request over the
+limit.
 """
 
 from __future__ import annotations
@@ -36,14 +39,15 @@ LABELS_OPERATION = "SymphonyIssueLabels"
 RELATIONS_OPERATION = "SymphonyIssueRelations"
 VIEWER_OPERATION = "SymphonyViewer"
 
-# Lists are read with `pageInfo { hasNextPage endCursor }` so a cut-off list is noticed and the
-# follow-up continues where the page stopped.
-_LABELS = "nodes { name } pageInfo { hasNextPage endCursor }"
+_LABEL = "nodes { name }"
 # `inverseRelations` are relations pointing at this issue: for type "blocks", `issue` is the
 # blocker (IssueRelation.issue is the source side).
-_RELATIONS = (
-    "nodes { type issue { id identifier state { name } } } pageInfo { hasNextPage endCursor }"
-)
+_RELATION = "nodes { type issue { id identifier state { name } } }"
+# A page's nested lists say only whether they were cut off: the follow-up reads the whole list
+# again from its start, since a cursor per list would cost every issue more than re-reading four
+# entries costs the few issues that have more.
+_CUT_OFF = "pageInfo { hasNextPage }"
+_PAGED = "pageInfo { hasNextPage endCursor }"
 
 # What scheduling reads: identity, state, order (priority, createdAt), routing (assignee,
 # labels, blockers) and the url the dashboard links to.
@@ -57,8 +61,8 @@ fragment SymphonyIssueSummary on Issue {{
   createdAt
   state {{ name }}
   assignee {{ id }}
-  labels(first: $labelFirst) {{ {_LABELS} }}
-  inverseRelations(first: $relationFirst) {{ {_RELATIONS} }}
+  labels(first: $labelFirst) {{ {_LABEL} {_CUT_OFF} }}
+  inverseRelations(first: $relationFirst) {{ {_RELATION} {_CUT_OFF} }}
 }}
 """
 
@@ -124,7 +128,7 @@ query SymphonyIssuesById(
 LABELS_QUERY = f"""
 query {LABELS_OPERATION}($id: String!, $first: Int!, $after: String) {{
   issue(id: $id) {{
-    labels(first: $first, after: $after) {{ {_LABELS} }}
+    labels(first: $first, after: $after) {{ {_LABEL} {_PAGED} }}
   }}
 }}
 """
@@ -132,7 +136,7 @@ query {LABELS_OPERATION}($id: String!, $first: Int!, $after: String) {{
 RELATIONS_QUERY = f"""
 query {RELATIONS_OPERATION}($id: String!, $first: Int!, $after: String) {{
   issue(id: $id) {{
-    inverseRelations(first: $first, after: $after) {{ {_RELATIONS} }}
+    inverseRelations(first: $first, after: $after) {{ {_RELATION} {_PAGED} }}
   }}
 }}
 """
