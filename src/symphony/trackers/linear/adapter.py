@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -22,6 +23,23 @@ from symphony.trackers.linear.settings import ASSIGNEE_ME, KIND, LinearSettings
 from symphony.trackers.linear.tool import TOOL_NAME, TOOL_SPEC, run_linear_graphql
 
 log = get_logger("symphony.trackers.linear")
+
+
+@dataclass(slots=True)
+class _Page:
+    entries: list[Issue | dict[str, Any]]  # an issue, or a node waiting for its full lists
+    malformed: list[MalformedIssue]
+    page_info: Any
+
+
+def _refuse_malformed(page: _Page) -> None:
+    if page.malformed:
+        # SPEC §11.1: omission means "no longer visible", so never omit silently.
+        exc = page.malformed[0]
+        raise TrackerError(
+            TRACKER_RESPONSE,
+            f"Linear returned a malformed record for requested issue {exc.ref}: {exc.problem}",
+        )
 
 
 class LinearAdapter:
@@ -59,7 +77,7 @@ class LinearAdapter:
         found: dict[str, Issue] = {}
         for start in range(0, len(ids), queries.PAGE_SIZE):
             batch = ids[start : start + queries.PAGE_SIZE]
-            body = await self._client.graphql(
+            page = await self._client.graphql_read(
                 queries.BY_IDS_QUERY,
                 {
                     "ids": batch,
@@ -69,22 +87,13 @@ class LinearAdapter:
                     "relationFirst": queries.RELATION_PAGE_SIZE,
                 },
                 operation=op,
+                read=lambda body: self._read_page(body, op, routing, partial_ok=False),
             )
+            _refuse_malformed(page)
+            issues = await self._complete(page, routing, partial_ok=False)
+            _refuse_malformed(page)
             wanted = set(batch)
-            for node in self._issues_connection(body, op, partial_ok=False)["nodes"]:
-                if is_cut_off(node):
-                    await complete_lists(self._client, node, partial_ok=False)
-                try:
-                    issue = normalize_issue(node, routing)
-                except MalformedIssue as exc:
-                    # SPEC §11.1: omission means "no longer visible", so never omit silently.
-                    raise TrackerError(
-                        TRACKER_RESPONSE,
-                        f"Linear returned a malformed record for requested issue {exc.ref}: "
-                        f"{exc.problem}",
-                    ) from None
-                if issue.id in wanted:
-                    found[issue.id] = issue
+            found.update((issue.id, issue) for issue in issues if issue.id in wanted)
         return [found[i] for i in ids if i in found]
 
     # -- secrets and agent tools -----------------------------------------------------------
@@ -123,11 +132,11 @@ class LinearAdapter:
         after: str | None = None
         # No page cap: a big board must still dispatch. A cursor that repeats is a paging fault
         # (``next_cursor``), and the runtime bounds the whole read by its tracker timeout. Each
-        # page is normalized before the next is asked for, so no raw page outlives its turn.
-        page = 0
+        # page is normalized as it is decoded, so no raw page outlives its turn.
+        number = 0
         while True:
-            page += 1
-            body = await self._client.graphql(
+            number += 1
+            page = await self._client.graphql_read(
                 query,
                 {
                     "projectSlug": self.settings.project_slug,
@@ -138,20 +147,13 @@ class LinearAdapter:
                     "relationFirst": queries.RELATION_PAGE_SIZE,
                 },
                 operation=op,
+                read=lambda body: self._read_page(body, op, routing, partial_ok=True),
             )
-            connection = self._issues_connection(body, op, partial_ok=True)
-            for node in connection["nodes"]:
-                if is_cut_off(node):
-                    await complete_lists(self._client, node, partial_ok=True)
-                try:
-                    issue = normalize_issue(node, routing)
-                except MalformedIssue as exc:
-                    dropped.append(exc)
-                    continue
+            for issue in await self._complete(page, routing, partial_ok=True):
                 # An issue that moved while we paged can show up twice; the first copy wins.
                 issues.setdefault(issue.id, issue)
-            after = next_cursor(connection.get("pageInfo"), f"Linear {op} page {page}", cursors)
-            del body, connection  # not held while the next page is in flight
+            dropped.extend(page.malformed)
+            after = next_cursor(page.page_info, f"Linear {op} page {number}", cursors)
             if after is None:
                 break
         if dropped:
@@ -162,6 +164,38 @@ class LinearAdapter:
                 records=",".join(f"{d.ref}({d.problem})" for d in dropped[:10]),
             )
         return list(issues.values())
+
+    def _read_page(
+        self, body: dict[str, Any], op: str, routing: Routing, *, partial_ok: bool
+    ) -> _Page:
+        """Normalize a page while its JSON is at hand (``graphql_read``); a node with a cut-off
+        list is kept as it is, for ``_complete`` to finish."""
+        connection = self._issues_connection(body, op, partial_ok=partial_ok)
+        entries: list[Issue | dict[str, Any]] = []
+        malformed: list[MalformedIssue] = []
+        for node in connection["nodes"]:
+            if is_cut_off(node):
+                entries.append(node)
+                continue
+            try:
+                entries.append(normalize_issue(node, routing))
+            except MalformedIssue as exc:
+                malformed.append(exc)
+        return _Page(entries, malformed, connection.get("pageInfo"))
+
+    async def _complete(self, page: _Page, routing: Routing, *, partial_ok: bool) -> list[Issue]:
+        """The page's issues in page order, cut-off lists read in full first."""
+        issues: list[Issue] = []
+        for entry in page.entries:
+            if isinstance(entry, Issue):
+                issues.append(entry)
+                continue
+            await complete_lists(self._client, entry, partial_ok=partial_ok)
+            try:
+                issues.append(normalize_issue(entry, routing))
+            except MalformedIssue as exc:
+                page.malformed.append(exc)
+        return issues
 
     async def _routing(self) -> Routing:
         assignee = self.settings.assignee

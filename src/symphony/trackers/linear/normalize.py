@@ -142,9 +142,10 @@ def _blockers(relations: Any) -> tuple[tuple[BlockerRef, ...], bool]:
         source = rel.get("issue")
         # A blocker we may not read still blocks: keep it with unknown fields.
         if isinstance(source, dict):
+            # Interned: one blocker often blocks many issues of a board.
             blocker = BlockerRef(
-                id=_text(source.get("id")),
-                identifier=_text(source.get("identifier")),
+                id=_interned(source.get("id")),
+                identifier=_interned(source.get("identifier")),
                 state=_name(source.get("state")),
             )
         else:
@@ -165,8 +166,12 @@ def _labels(labels: Any) -> tuple[str, ...]:
 
 def _name(value: Any) -> str | None:
     """``{name}`` of a state: trimmed, interned (every issue in a state shares the string)."""
-    name = _text(value.get("name")) if isinstance(value, dict) else None
-    return intern(name) if name is not None else None
+    return _interned(value.get("name")) if isinstance(value, dict) else None
+
+
+def _interned(value: Any) -> str | None:
+    text = _text(value)
+    return intern(text) if text is not None else None
 
 
 def _text(value: Any) -> str | None:
