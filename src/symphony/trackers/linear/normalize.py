@@ -12,10 +12,15 @@ from dataclasses import dataclass
 from sys import intern
 from typing import Any
 
-from symphony.issue import BlockerRef, Issue, normalize_labels, normalize_state
+from symphony.issue import BlockerRef, Issue, normalize_state
 from symphony.timefmt import parse_timestamp
 
 BLOCKS_RELATION = "blocks"
+_NUMBER = (int, float)
+# Names seen -> their normalized form; cleared when it grows past the limit, which only a
+# workspace with thousands of label names would reach.
+_NORMALIZED: dict[str, str] = {}
+_NORMALIZED_LIMIT = 4096
 # The blocker gate applies only before work starts (reference behaviour): an issue already In
 # Progress keeps its agent even if someone adds an open blocker.
 GATED_STATE = "todo"
@@ -97,7 +102,7 @@ def normalize_priority(value: Any) -> int | None:
 
     Integral floats (``2.0``) are accepted; 0, fractions and non-numbers become null.
     """
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, _NUMBER):
         return None
     if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
         return None
@@ -115,12 +120,12 @@ def _blocked_before_start(
     state: str, blockers: Sequence[BlockerRef], blockers_complete: bool, routing: Routing
 ) -> bool:
     """A Todo issue waits while any blocker is unknown or not in a terminal state."""
-    if normalize_state(state) != GATED_STATE:
+    if _normalized(state) != GATED_STATE:
         return False
     if not blockers_complete:
         return True
     for blocker in blockers:
-        if blocker.state is None or normalize_state(blocker.state) not in routing.terminal_states:
+        if blocker.state is None or _normalized(blocker.state) not in routing.terminal_states:
             return True
     return False
 
@@ -157,11 +162,30 @@ def _blockers(relations: Any) -> tuple[tuple[BlockerRef, ...], bool]:
 
 
 def _labels(labels: Any) -> tuple[str, ...]:
+    """``normalize_labels`` of the label names (trimmed, lowercased, no blanks, first-seen order),
+    interned, without its generality: every issue of every poll passes through here."""
     nodes = labels.get("nodes") if isinstance(labels, dict) else None
     if not isinstance(nodes, list) or not nodes:
         return ()
-    names = normalize_labels(n.get("name") for n in nodes if isinstance(n, dict))
-    return tuple(map(intern, names))
+    seen: dict[str, None] = {}
+    for label in nodes:
+        name = label.get("name") if isinstance(label, dict) else None
+        if isinstance(name, str):
+            norm = _normalized(name)
+            if norm:
+                seen[norm] = None
+    return tuple(seen)
+
+
+def _normalized(name: str) -> str:
+    """``normalize_state`` / ``normalize_label`` (trim, lowercase; the same rule), interned and
+    remembered: a board has a handful of distinct state and label names."""
+    found = _NORMALIZED.get(name)
+    if found is None:
+        if len(_NORMALIZED) >= _NORMALIZED_LIMIT:
+            _NORMALIZED.clear()
+        found = _NORMALIZED[name] = intern(normalize_state(name))
+    return found
 
 
 def _name(value: Any) -> str | None:
