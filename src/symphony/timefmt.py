@@ -63,6 +63,13 @@ class EpochStamps:
 
 def parse_timestamp(value: object) -> datetime | None:
     """RFC 3339 instant or None; unusable values normalize to None (SPEC §11.3)."""
+    if isinstance(value, str) and value.endswith("Z"):
+        # Trackers send UTC instants like 2026-01-02T03:04:05.678Z: this is every issue of every
+        # poll, so they skip the general path (Python 3.11 reads the Z itself).
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()

@@ -13,12 +13,12 @@ from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.observability.transcript import AgentLogs
 from symphony.orchestrator.scheduling import scheduler_config
-from symphony.orchestrator.worker import Attempt, WorkerServices, run_attempt
+from symphony.orchestrator.worker import Attempt, AttemptResult, WorkerServices, run_attempt
 from symphony.tools import ToolContext
 from symphony.trackers.base import TrackerError
 from symphony.usage import TokenUsage
 from symphony.workflow.store import Workflow, WorkflowStore
-from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
+from tests.support.memory_tracker import MemoryAdapter, MemoryBoard, SummaryMemoryAdapter
 
 from .conftest import StoreFactory
 from .fakes import FakeAgents, FakeSession, FakeWorkspaces
@@ -56,7 +56,9 @@ class Harness:
         self.selected_for.append(workflow)
         return self.agents
 
-    async def run(self, issue: Issue, attempt: int | None = None) -> Any:
+    async def run(
+        self, issue: Issue, attempt: int | None = None, *, summaries: bool = False
+    ) -> Any:
         config = scheduler_config(self.store.current.config)
         services = WorkerServices(
             workspaces=self.workspaces,
@@ -65,7 +67,8 @@ class Harness:
             report=self.events.append,
             agent_logs=self.agent_logs,
         )
-        adapter = MemoryAdapter(self.board, secret_env=self.secret_env)
+        kind = SummaryMemoryAdapter if summaries else MemoryAdapter
+        adapter = kind(self.board, secret_env=self.secret_env)
         spec = Attempt(issue, attempt, 7, self.store.current, adapter)
         return await run_attempt(spec, services)
 
@@ -302,3 +305,69 @@ async def test_the_backend_gets_the_adapters_tools_and_its_events_reach_the_core
     ]
     assert update.usage == usage and update.rate_limits == {"primary": None}
     assert update.thread_id == agents.sessions[0].thread_id and update.pid == "4242"
+
+
+async def test_a_polled_summary_is_read_in_full_before_the_hooks_and_the_prompt(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    body = "{{ issue.identifier }}: {{ issue.description }} on {{ issue.branch_name }}"
+    h = harness(make_store, board, workspaces, agents, body=body)
+    board.put(todo(description="The whole story", branch_name="mt-1-fix"))
+    [summary] = await SummaryMemoryAdapter(board).fetch_issue_summaries_by_states(["Todo"])
+    assert summary.description is None
+    board.calls.clear()
+    assert (await h.run(summary, summaries=True)).ok
+    assert agents.sessions[0].prompts[0] == "MT-1: The whole story on mt-1-fix"
+    assert board.calls[0] == ("ids", ("id-1",))
+    assert workspaces.calls[0] == ("prepare", "MT-1")
+
+
+async def test_an_adapter_without_summaries_is_not_read_before_the_first_turn(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents, body="{{ issue.description }}")
+    issue = board.put(todo(description="Already whole"))
+    seen: list[list[tuple[str, tuple[str, ...]]]] = []
+
+    async def note_reads(session: FakeSession, prompt: str, turn: int) -> None:
+        seen.append(list(board.calls))
+
+    agents.scripts["MT-1"] = note_reads
+    assert (await h.run(issue)).ok
+    assert seen[0] == [] and agents.sessions[0].prompts[0] == "Already whole"
+
+
+async def test_a_summary_whose_issue_left_or_vanished_starts_nothing(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents)
+    left = board.put(todo(1))
+    vanished = board.put(todo(2))
+    board.move(left.id, "Done")
+    board.issues.pop(vanished.id)
+    assert (await h.run(left, summaries=True)) == AttemptResult(True)
+    assert (await h.run(vanished, summaries=True)) == AttemptResult(True)
+    assert workspaces.calls == [] and agents.sessions == []
+
+
+async def test_a_failed_full_read_fails_the_attempt_before_the_workspace(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents)
+    issue = board.put(todo())
+    board.fail_next.append(TrackerError("tracker_status", "HTTP 503 from tracker"))
+    result = await h.run(issue, summaries=True)
+    assert result.error == "issue state refresh error: [tracker_status] HTTP 503 from tracker"
+    assert workspaces.calls == [] and agents.sessions == []

@@ -1,8 +1,10 @@
 """A fake Linear GraphQL server on 127.0.0.1 that holds every request to Linear's real schema.
 
 Each request is parsed and validated with graphql-core against the published SDL
-(``/work/shared/schemas/linear.graphql``); a document real Linear would reject gets HTTP 400 with
-Linear-style errors and is recorded in ``rejected``, so a test that sends one fails. Valid
+(``/work/shared/schemas/linear.graphql``) and scored by Linear's published complexity rules
+(``linear_complexity``: at most 250 a page, at most 10,000 points a document); a document real
+Linear would reject gets HTTP 400 with Linear-style errors and is recorded in ``rejected``, so a
+test that sends one fails. Valid
 documents are executed against an in-memory workspace (``LinearData``): queries read it and the
 mutations agents use (``issueUpdate``, ``commentCreate``, ``commentUpdate``, link attachments)
 change it, so an end-to-end test can watch an agent move an issue.
@@ -59,6 +61,7 @@ from tests.support.fake_linear_data import (
 )
 from tests.support.fake_linear_failures import Failure, Injection, RecordedRequest
 from tests.support.fake_linear_views import Root
+from tests.support.linear_complexity import COMPLEXITY_LIMIT, ComplexityError, score
 
 __all__ = ["Failure", "FakeLinear", "RecordedRequest", "load_linear_schema", "schema_available"]
 
@@ -220,7 +223,7 @@ class FakeLinear:
                 self._issue(target).id,
                 base_time(),
             )
-            self.data.relations[relation.id] = relation
+            self.data.add_relation(relation)
             return relation
 
     def add_blocker(self, blocked: IssueRecord | str, blocker: IssueRecord | str) -> Relation:
@@ -309,6 +312,19 @@ class FakeLinear:
             return self._reject(record, exc.message, "GRAPHQL_PARSE_FAILED")
         if problems:
             return self._reject(record, [p.message for p in problems], "GRAPHQL_VALIDATION_FAILED")
+        try:
+            cost = score(self.schema, document, variables, payload.get("operationName"))
+        except ComplexityError as exc:
+            return self._reject(record, str(exc), "INVALID_INPUT")
+        record.complexity = cost.points
+        if cost.points > COMPLEXITY_LIMIT:
+            # Linear refuses such a document before running it, whatever the data.
+            return self._reject(
+                record,
+                f"Query too complex: complexity {cost.points} exceeds the limit of "
+                f"{COMPLEXITY_LIMIT} (Linear's published rules, as the fake scores them)",
+                "INVALID_INPUT",
+            )
         with self.data.lock:
             result = execute(
                 self.schema,

@@ -144,6 +144,8 @@ class LinearData:
     attachments: dict[str, Attachment] = field(default_factory=dict)
     viewer_id: str = ""
     sync_id: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+    # Relation ids by the issue they point at, so a page of issues does not scan every relation.
+    _relations_into: dict[str, list[str]] = field(default_factory=dict)
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -171,6 +173,15 @@ class LinearData:
         label = Label(id=new_id(), name=name)
         self.labels[label.id] = label
         return label
+
+    def add_relation(self, relation: Relation) -> None:
+        self.relations[relation.id] = relation
+        self._relations_into.setdefault(relation.related_issue_id, []).append(relation.id)
+
+    def relations_into(self, issue_id: str) -> list[Relation]:
+        """Relations whose target is ``issue_id`` (its inverse relations), oldest first."""
+        ids = self._relations_into.get(issue_id, ())
+        return [self.relations[i] for i in ids if i in self.relations]
 
     def touch(self, issue: IssueRecord) -> None:
         issue.updated_at = self.clock()
@@ -201,10 +212,7 @@ def connection(items: list[Any], args: Mapping[str, Any]) -> dict[str, Any]:
     """A Relay connection over ``items`` (each with an ``id``), honouring first/after."""
     if args.get("last") is not None or args.get("before") is not None:
         raise user_error("fake Linear supports forward pagination (first/after) only")
-    first = args.get("first")
-    first = DEFAULT_PAGE if first is None else first
-    if first < 0 or first > 250:
-        raise user_error("first must be between 0 and 250")
+    first = _page_size(args)
     start = 0
     if args.get("after"):
         wanted = _cursor_id(args["after"])
@@ -224,6 +232,58 @@ def connection(items: list[Any], args: Mapping[str, Any]) -> dict[str, Any]:
             "endCursor": edges[-1]["cursor"] if edges else None,
         },
     }
+
+
+def lazy_connection(
+    order: list[str],
+    lookup: Callable[[str], Any],
+    matches: Callable[[Any], bool],
+    view: Callable[[Any], Any],
+    args: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``connection`` over the records named by ``order`` that ``matches``, filtering only as far
+    as the page reaches. A cursor is a position in ``order``, as a keyset cursor is, so a page
+    of a big board costs its own size, not the board's."""
+    if args.get("last") is not None or args.get("before") is not None:
+        raise user_error("fake Linear supports forward pagination (first/after) only")
+    first = _page_size(args)
+    start = 0
+    if args.get("after"):
+        wanted = _cursor_id(args["after"])
+        try:
+            start = order.index(wanted) + 1
+        except ValueError:
+            raise user_error("Cursor refers to an entity that is not in this list") from None
+    page: list[Any] = []
+    more = False
+    for key in itertools.islice(order, start, None):
+        record = lookup(key)
+        if record is None or not matches(record):
+            continue
+        if len(page) == first:
+            more = True
+            break
+        page.append(record)
+    views = [view(record) for record in page]
+    edges = [{"node": item, "cursor": _cursor(item.id)} for item in views]
+    return {
+        "nodes": views,
+        "edges": edges,
+        "pageInfo": {
+            "hasNextPage": more,
+            "hasPreviousPage": start > 0,
+            "startCursor": edges[0]["cursor"] if edges else None,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        },
+    }
+
+
+def _page_size(args: Mapping[str, Any]) -> int:
+    first = args.get("first")
+    first = DEFAULT_PAGE if first is None else first
+    if first < 0 or first > 250:
+        raise user_error("first must be between 0 and 250")
+    return int(first)
 
 
 def compare(value: Any, comparator: Mapping[str, Any], where: str) -> bool:
@@ -255,6 +315,16 @@ def filter_objects(
 ) -> list[Any]:
     if not spec:
         return list(items)
+    matches = matcher(spec, fields, type_name)
+    return [item for item in items if matches(item)]
+
+
+def matcher(
+    spec: Mapping[str, Any] | None,
+    fields: Mapping[str, Callable[[Any, Mapping[str, Any]], bool]],
+    type_name: str,
+) -> Callable[[Any], bool]:
+    """The predicate a Linear filter object stands for."""
 
     def matches(item: Any, filt: Mapping[str, Any]) -> bool:
         for key, sub in filt.items():
@@ -273,7 +343,7 @@ def filter_objects(
                 raise user_error(f"fake Linear does not model filter {type_name}.{key}")
         return True
 
-    return [item for item in items if matches(item, spec)]
+    return lambda item: not spec or matches(item, spec)
 
 
 def field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:

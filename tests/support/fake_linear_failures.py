@@ -108,3 +108,4 @@ class RecordedRequest:
     operation: str | None = None
     status: int = 0
     errors: list[str] = field(default_factory=list)  # why the request was rejected
+    complexity: int | None = None  # Linear's published rules, once the document validated

@@ -26,6 +26,8 @@ from tests.support.fake_linear_data import (
     connection,
     filter_objects,
     iso,
+    lazy_connection,
+    matcher,
     new_id,
     user_error,
 )
@@ -94,13 +96,28 @@ class ProjectView:
 
 class RelationView:
     def __init__(self, data: LinearData, relation: Relation) -> None:
+        self._data = data
+        self._relation = relation
         self.id = relation.id
         self.type = relation.type
-        self.issue = IssueView(data, data.issues[relation.issue_id])
-        self.relatedIssue = IssueView(data, data.issues[relation.related_issue_id])
-        self.createdAt = iso(relation.created_at)
-        self.updatedAt = iso(relation.created_at)
         self.archivedAt = None
+
+    # Resolved only when asked for: a page of a big board holds thousands of relations.
+    @property
+    def issue(self) -> IssueView:
+        return IssueView(self._data, self._data.issues[self._relation.issue_id])
+
+    @property
+    def relatedIssue(self) -> IssueView:
+        return IssueView(self._data, self._data.issues[self._relation.related_issue_id])
+
+    @property
+    def createdAt(self) -> str | None:
+        return iso(self._relation.created_at)
+
+    @property
+    def updatedAt(self) -> str | None:
+        return iso(self._relation.created_at)
 
 
 class CommentView:
@@ -148,16 +165,32 @@ class IssueView:
         self._issue = issue
         self.id = issue.id
         self.identifier = issue.identifier
-        self.number = float(issue.number)
         self.title = issue.title
         self.description = issue.description
         self.priority = issue.priority
-        self.priorityLabel = _PRIORITY_LABELS.get(int(issue.priority), "No priority")
         self.branchName = issue.branch_name
-        self.url = f"https://linear.app/fake/issue/{issue.identifier}"
-        self.createdAt = iso(issue.created_at)
-        self.updatedAt = iso(issue.updated_at)
         self.archivedAt = None
+
+    # Computed only when asked for: pages of big boards build thousands of these.
+    @property
+    def number(self) -> float:
+        return float(self._issue.number)
+
+    @property
+    def priorityLabel(self) -> str:
+        return _PRIORITY_LABELS.get(int(self._issue.priority), "No priority")
+
+    @property
+    def url(self) -> str:
+        return f"https://linear.app/fake/issue/{self._issue.identifier}"
+
+    @property
+    def createdAt(self) -> str | None:
+        return iso(self._issue.created_at)
+
+    @property
+    def updatedAt(self) -> str | None:
+        return iso(self._issue.updated_at)
 
     @property
     def state(self) -> StateView:
@@ -182,7 +215,7 @@ class IssueView:
         return connection([LabelView(label) for label in labels], args)
 
     def inverseRelations(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
-        rels = [r for r in self._data.relations.values() if r.related_issue_id == self.id]
+        rels = self._data.relations_into(self.id)
         return connection([RelationView(self._data, r) for r in rels], args)
 
     def relations(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
@@ -233,8 +266,7 @@ class Root:
         if args.get("orderBy") is not None or args.get("sort") is not None:
             raise user_error("fake Linear does not model issue ordering")
         data = self._data
-        found = filter_objects(
-            data.issues.values(),
+        matches = matcher(
             args.get("filter"),
             {
                 "id": lambda i, c: compare(i.id, c, "IssueFilter.id"),
@@ -248,7 +280,15 @@ class Root:
             },
             "IssueFilter",
         )
-        return connection([IssueView(data, i) for i in found], args)
+        # Paged lazily over the workspace's issues, oldest first: the adapter walks boards of
+        # tens of thousands of issues through here.
+        return lazy_connection(
+            list(data.issues),
+            data.issues.get,
+            matches,
+            lambda issue: IssueView(data, issue),
+            args,
+        )
 
     def projects(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
         found = filter_objects(

@@ -89,6 +89,23 @@ class MemoryAdapter:
         return None
 
 
+class SummaryMemoryAdapter(MemoryAdapter):
+    """A ``MemoryAdapter`` that also offers summaries (``IssueSummaries``), which lack what a
+    summary may lack, as a big-board adapter's do."""
+
+    async def fetch_issue_summaries_by_states(self, state_names: Sequence[str]) -> list[Issue]:
+        if not state_names:
+            return []
+        self.board.calls.append(("summaries", tuple(state_names)))
+        self.board._maybe_fail()
+        wanted = {normalize_state(s) for s in state_names}
+        return [
+            replace(i, description=None, branch_name=None, updated_at=None)
+            for i in self.board.issues.values()
+            if i.normalized_state in wanted
+        ]
+
+
 @dataclass
 class MemoryProfile:
     board: MemoryBoard = field(default_factory=MemoryBoard)

@@ -76,7 +76,7 @@ from symphony.orchestrator.worker import (
 from symphony.orchestrator.workers import WorkerPool
 from symphony.runtime_view import RuntimeChange
 from symphony.timefmt import format_timestamp
-from symphony.trackers.base import ChangeFeed, TrackerAdapter
+from symphony.trackers.base import ChangeFeed, TrackerAdapter, read_by_states
 from symphony.view import IssueDetail, Problem, Snapshot, WorkflowStatus
 from symphony.webhooks import WebhookDelivery, WebhookReceipt
 from symphony.workflow.store import Workflow, WorkflowStore
@@ -328,7 +328,7 @@ class OrchestratorRuntime:
                 self._cancel_retry(issue_id)
             case FetchTerminalIssues(states=states):
                 self._tracker_read(
-                    lambda a: a.fetch_issues_by_states(states),
+                    lambda a: read_by_states(a, states),
                     lambda issues, err: TerminalIssuesFetched(issues, err),
                 )
             case FetchRunningIssues(tick_id=tick_id, issue_ids=ids):
@@ -338,7 +338,7 @@ class OrchestratorRuntime:
                 )
             case FetchCandidates(tick_id=tick_id, states=states):
                 self._tracker_read(
-                    lambda a: a.fetch_issues_by_states(states),
+                    lambda a: read_by_states(a, states),
                     lambda issues, err: CandidatesFetched(tick_id, issues, err),
                 )
             case FetchRetryIssue(issue_id=issue_id, token=token):

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.logs import get_logger
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
-from symphony.trackers.base import TrackerAdapter
+from symphony.trackers.base import TrackerAdapter, reads_summaries
 from symphony.workflow.store import Workflow
 
 log = get_logger("symphony.orchestrator.worker")
@@ -88,10 +88,23 @@ def child_secret_names(workflow: Workflow, secrets_of_adapter: frozenset[str]) -
 async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     """Run one attempt; call it in the issue's log context (``WorkerPool`` does), which gives
     every line logged here ``issue_id`` and ``issue_identifier``."""
-    issue = spec.issue
     config = spec.workflow.config
     strip = child_secret_names(spec.workflow, spec.adapter.secret_environment_names())
     log.info("worker attempt starting", attempt=spec.attempt)
+    if reads_summaries(spec.adapter):
+        # The poll read a summary without description, branch name or updatedAt; the hooks,
+        # the prompt and the agent get the whole issue, as the tracker has it now.
+        current = await _current_issue(spec, svc, spec.issue.id)
+        if isinstance(current, AttemptResult):
+            return current
+        if current is None:
+            log.info("issue no longer visible, not starting")
+            return AttemptResult(True)
+        if not svc.still_wanted(current):
+            log.info("issue left the active states, not starting", state=current.state)
+            return AttemptResult(True)
+        spec = replace(spec, issue=current)
+    issue = spec.issue
     try:
         workspace = await svc.workspaces.prepare(
             issue,
@@ -185,19 +198,9 @@ async def _turns(
         text = prompt if turn == 1 else backend.continuation_prompt(turn, max_turns, issue)
         await session.run_turn(text, issue=issue)
         log.info("agent turn completed", turn=turn, max_turns=max_turns)
-        try:
-            refreshed = await asyncio.wait_for(
-                spec.adapter.fetch_issues_by_ids([issue.id]), timeout=svc.tracker_timeout_s
-            )
-        except TimeoutError:
-            return AttemptResult(
-                False,
-                f"issue state refresh error: tracker did not answer within "
-                f"{svc.tracker_timeout_s:g} s",
-            )
-        except SymphonyError as exc:
-            return _failed("issue state refresh error", exc)
-        current = next((i for i in refreshed if i.id == issue.id), None)
+        current = await _current_issue(spec, svc, issue.id)
+        if isinstance(current, AttemptResult):
+            return current
         if current is None:
             log.info("issue no longer visible, ending run")
             return AttemptResult(True)
@@ -209,6 +212,25 @@ async def _turns(
             log.info("max turns reached, handing back to the orchestrator")
             return AttemptResult(True)
         turn += 1
+
+
+async def _current_issue(
+    spec: Attempt, svc: WorkerServices, issue_id: str
+) -> Issue | AttemptResult | None:
+    """The issue as the tracker has it now, None when it is no longer visible, or the failed
+    attempt when the tracker could not say."""
+    try:
+        refreshed = await asyncio.wait_for(
+            spec.adapter.fetch_issues_by_ids([issue_id]), timeout=svc.tracker_timeout_s
+        )
+    except TimeoutError:
+        return AttemptResult(
+            False,
+            f"issue state refresh error: tracker did not answer within {svc.tracker_timeout_s:g} s",
+        )
+    except SymphonyError as exc:
+        return _failed("issue state refresh error", exc)
+    return next((i for i in refreshed if i.id == issue_id), None)
 
 
 def _failed(stage: str, exc: SymphonyError) -> AttemptResult:

@@ -129,6 +129,32 @@ class WebhookSource(Protocol):
         ...
 
 
+@runtime_checkable
+class IssueSummaries(Protocol):
+    """Optional adapter capability: a cheaper read by states for big boards.
+
+    ``fetch_issue_summaries_by_states`` returns what ``fetch_issues_by_states`` returns, except
+    that ``description``, ``branch_name`` and ``updated_at`` may be null: no scheduling decision
+    reads them, and leaving them out keeps the pages small and the memory of a board of tens of
+    thousands of issues bounded. Every other field, ``labels`` and ``blocked_by`` included, is
+    complete. The runtime polls with it, and a worker reads its issue by id before using it.
+    """
+
+    async def fetch_issue_summaries_by_states(self, state_names: Sequence[str]) -> list[Issue]: ...
+
+
+async def read_by_states(adapter: TrackerAdapter, state_names: Sequence[str]) -> list[Issue]:
+    """The issues in ``state_names``, as summaries when the adapter offers them."""
+    if isinstance(adapter, IssueSummaries):
+        return await adapter.fetch_issue_summaries_by_states(state_names)
+    return await adapter.fetch_issues_by_states(state_names)
+
+
+def reads_summaries(adapter: TrackerAdapter) -> bool:
+    """Whether issues polled through ``read_by_states`` may lack fields the worker needs."""
+    return isinstance(adapter, IssueSummaries)
+
+
 class TrackerProfile(Protocol):
     """Static facts and factory for one ``tracker.kind``."""
 

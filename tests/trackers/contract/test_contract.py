@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -19,7 +20,7 @@ from symphony.agents.codex.tools import dynamic_tool, tool_call_result
 from symphony.issue import BlockerRef, Issue
 from symphony.tools import ToolContext, ToolResult
 from symphony.trackers import get_profile
-from symphony.trackers.base import TrackerAdapter
+from symphony.trackers.base import IssueSummaries, TrackerAdapter
 from tests.trackers.contract.harness import IssueSpec, Seeded, TrackerHarness
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -177,6 +178,41 @@ async def test_blockers_are_reported_and_gate_new_work(harness: TrackerHarness) 
     [now] = await adapter.fetch_issues_by_ids([blocked.id])
     assert now.dispatchable is True
     assert [b.state for b in now.blocked_by] == [harness.terminal_state]
+
+
+async def test_summaries_where_offered_are_the_full_read_less_three_fields(
+    harness: TrackerHarness,
+) -> None:
+    adapter = harness.adapter()
+    if not isinstance(adapter, IssueSummaries):
+        pytest.skip(f"{harness.name()} offers no summaries")
+    done = seed(harness, "Done blocker", harness.terminal_state)
+    seed(
+        harness,
+        "Everything",
+        priority=2 if harness.supports_priority else None,
+        labels=("Bug", "UI"),
+        blocked_by=(done,) if harness.supports_blockers else (),
+        description="Body",
+    )
+    seed(harness, "Bare")
+    before = harness.provider_requests()
+    assert await adapter.fetch_issue_summaries_by_states([]) == []
+    assert harness.provider_requests() == before
+    states = [harness.active_state, harness.terminal_state]
+    full = {i.id: i for i in await adapter.fetch_issues_by_states(states)}
+    summaries = await adapter.fetch_issue_summaries_by_states(states)
+    assert sorted(ids(summaries)) == sorted(full)
+    for summary in summaries:
+        whole = full[summary.id]
+        # Only what no scheduling decision reads may be missing.
+        assert summary == replace(
+            whole,
+            description=summary.description,
+            branch_name=summary.branch_name,
+            updated_at=summary.updated_at,
+        )
+        assert summary.description in (None, whole.description)
 
 
 async def test_id_refresh_returns_current_snapshots(harness: TrackerHarness) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -9,7 +10,9 @@ from typing import Any
 import pytest
 
 from symphony.trackers.base import TRACKER_RESPONSE, TrackerError
+from symphony.trackers.linear import adapter as adapter_module
 from symphony.trackers.linear import queries
+from symphony.trackers.linear.normalize import normalize_issue
 from tests.support.fake_linear import Failure, FakeLinear
 from tests.trackers.linear.conftest import MakeAdapter
 
@@ -82,7 +85,8 @@ async def test_terminal_state_fetch_uses_the_same_scoped_query(
 async def test_refresh_by_ids_returns_full_snapshots_in_batches(
     linear: FakeLinear, make_adapter: MakeAdapter
 ) -> None:
-    created = [linear.add_issue(f"Issue {n}", labels=["Team-A"]) for n in range(55)]
+    size = queries.PAGE_SIZE
+    created = [linear.add_issue(f"Issue {n}", labels=["Team-A"]) for n in range(size + 5)]
     outsider = linear.add_issue("Moved out", project="other-project-1234")
     wanted = [c.id for c in reversed(created)] + [outsider.id, "no-such-id", created[0].id]
     issues = await make_adapter().fetch_issues_by_ids(wanted)
@@ -91,8 +95,8 @@ async def test_refresh_by_ids_returns_full_snapshots_in_batches(
     assert issues[0].labels == ("team-a",)
     assert issues[0].title == created[-1].title
     batches = [r.variables for r in linear.requests if r.operation == BY_IDS]
-    assert [len(b["ids"]) for b in batches] == [50, 7]
-    assert [b["first"] for b in batches] == [50, 7]
+    assert [len(b["ids"]) for b in batches] == [size, 7]
+    assert [b["first"] for b in batches] == [size, 7]
     assert all(b["projectSlug"] == linear.project_slug for b in batches)
 
 
@@ -220,3 +224,33 @@ async def test_state_read_uses_partial_data_but_id_refresh_does_not(
         await adapter.fetch_issues_by_ids([issue.id])
     assert err.value.category == TRACKER_RESPONSE
     assert "assignee could not be loaded" in err.value.message
+
+
+async def test_pages_are_read_with_the_collector_paused_and_left_as_found(
+    linear: FakeLinear, make_adapter: MakeAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A collection in the middle of a big page would promote its whole JSON tree for nothing
+    # (client.graphql_read); outside the page the collector is as the service set it.
+    linear.add_issue("One")
+    enabled_while_normalizing: list[bool] = []
+
+    def noting(node: Any, routing: Any) -> Any:
+        enabled_while_normalizing.append(gc.isenabled())
+        return normalize_issue(node, routing)
+
+    monkeypatch.setattr(adapter_module, "normalize_issue", noting)
+    adapter = make_adapter()
+    assert gc.isenabled()
+    assert len(await adapter.fetch_issue_summaries_by_states(["Todo"])) == 1
+    assert enabled_while_normalizing == [False]
+    assert gc.isenabled()
+    linear.inject(Failure.http_status(502))
+    with pytest.raises(TrackerError):
+        await adapter.fetch_issues_by_states(["Todo"])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        await adapter.fetch_issues_by_ids([i.id for i in linear.data.issues.values()])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -12,10 +13,12 @@ import httpx
 from symphony.issue import Issue
 from symphony.logs import get_logger, register_secrets
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
-from symphony.trackers.base import TRACKER_PAGINATION, TRACKER_RESPONSE, TrackerError
+from symphony.trackers.base import TRACKER_RESPONSE, TrackerError
 from symphony.trackers.linear import queries
 from symphony.trackers.linear.client import LinearClient
+from symphony.trackers.linear.lists import complete_lists, is_cut_off
 from symphony.trackers.linear.normalize import MalformedIssue, Routing, normalize_issue
+from symphony.trackers.linear.responses import error_messages, next_cursor, raise_graphql_errors
 from symphony.trackers.linear.settings import ASSIGNEE_ME, KIND, LinearSettings
 from symphony.trackers.linear.tool import TOOL_NAME, TOOL_SPEC, run_linear_graphql
 from symphony.trackers.linear.webhook import PROVIDER, LinearWebhooks
@@ -23,8 +26,22 @@ from symphony.webhooks import WebhookDelivery, WebhookNotice, WebhookScope
 
 log = get_logger("symphony.trackers.linear")
 
-# Reads name no more than this many GraphQL error messages; the rest are counted.
-_MAX_ERRORS_SHOWN = 3
+
+@dataclass(slots=True)
+class _Page:
+    entries: list[Issue | dict[str, Any]]  # an issue, or a node waiting for its full lists
+    malformed: list[MalformedIssue]
+    page_info: Any
+
+
+def _refuse_malformed(page: _Page) -> None:
+    if page.malformed:
+        # SPEC §11.1: omission means "no longer visible", so never omit silently.
+        exc = page.malformed[0]
+        raise TrackerError(
+            TRACKER_RESPONSE,
+            f"Linear returned a malformed record for requested issue {exc.ref}: {exc.problem}",
+        )
 
 
 class LinearAdapter:
@@ -48,53 +65,12 @@ class LinearAdapter:
     # -- SPEC §11.1 reads ------------------------------------------------------------------
 
     async def fetch_issues_by_states(self, state_names: Sequence[str]) -> list[Issue]:
-        # Linear's `in` filter is case-sensitive: names go out exactly as configured.
-        states = list(dict.fromkeys(str(s) for s in state_names))
-        if not states:
-            return []
-        routing = await self._routing()
-        op = queries.CANDIDATES_OPERATION
-        issues: dict[str, Issue] = {}
-        dropped: list[MalformedIssue] = []
-        cursors: set[str] = set()
-        after: str | None = None
-        # No page cap: a big board must still dispatch. A cursor that repeats is a paging fault
-        # (``_next_cursor``), and the runtime bounds the whole read by its tracker timeout.
-        page = 0
-        while True:
-            page += 1
-            body = await self._client.graphql(
-                queries.CANDIDATES_QUERY,
-                {
-                    "projectSlug": self.settings.project_slug,
-                    "stateNames": states,
-                    "first": queries.PAGE_SIZE,
-                    "after": after,
-                    "labelFirst": queries.LABEL_PAGE_SIZE,
-                    "relationFirst": queries.RELATION_PAGE_SIZE,
-                },
-                operation=op,
-            )
-            connection = self._issues_connection(body, op, partial_ok=True)
-            for node in connection["nodes"]:
-                try:
-                    issue = normalize_issue(node, routing)
-                except MalformedIssue as exc:
-                    dropped.append(exc)
-                    continue
-                # An issue that moved while we paged can show up twice; the first copy wins.
-                issues.setdefault(issue.id, issue)
-            after = _next_cursor(connection.get("pageInfo"), page, cursors)
-            if after is None:
-                break
-        if dropped:
-            # SPEC §11.1: a record we cannot normalize was never safe to dispatch.
-            log.warning(
-                "dropping malformed linear issue records",
-                count=len(dropped),
-                records=",".join(f"{d.ref}({d.problem})" for d in dropped[:10]),
-            )
-        return list(issues.values())
+        return await self._walk(state_names, queries.CANDIDATES_QUERY, queries.CANDIDATES_OPERATION)
+
+    async def fetch_issue_summaries_by_states(self, state_names: Sequence[str]) -> list[Issue]:
+        """The poll's read (``IssueSummaries``): no description, branch name or updatedAt, which
+        keeps the pages small and the memory of a big board bounded."""
+        return await self._walk(state_names, queries.SUMMARIES_QUERY, queries.SUMMARIES_OPERATION)
 
     async def fetch_issues_by_ids(self, issue_ids: Sequence[str]) -> list[Issue]:
         ids = list(dict.fromkeys(str(i) for i in issue_ids))
@@ -105,7 +81,7 @@ class LinearAdapter:
         found: dict[str, Issue] = {}
         for start in range(0, len(ids), queries.PAGE_SIZE):
             batch = ids[start : start + queries.PAGE_SIZE]
-            body = await self._client.graphql(
+            page = await self._client.graphql_read(
                 queries.BY_IDS_QUERY,
                 {
                     "ids": batch,
@@ -115,20 +91,13 @@ class LinearAdapter:
                     "relationFirst": queries.RELATION_PAGE_SIZE,
                 },
                 operation=op,
+                read=lambda body: self._read_page(body, op, routing, partial_ok=False),
             )
+            _refuse_malformed(page)
+            issues = await self._complete(page, routing, partial_ok=False)
+            _refuse_malformed(page)
             wanted = set(batch)
-            for node in self._issues_connection(body, op, partial_ok=False)["nodes"]:
-                try:
-                    issue = normalize_issue(node, routing)
-                except MalformedIssue as exc:
-                    # SPEC §11.1: omission means "no longer visible", so never omit silently.
-                    raise TrackerError(
-                        TRACKER_RESPONSE,
-                        f"Linear returned a malformed record for requested issue {exc.ref}: "
-                        f"{exc.problem}",
-                    ) from None
-                if issue.id in wanted:
-                    found[issue.id] = issue
+            found.update((issue.id, issue) for issue in issues if issue.id in wanted)
         return [found[i] for i in ids if i in found]
 
     # -- secrets and agent tools -----------------------------------------------------------
@@ -165,6 +134,83 @@ class LinearAdapter:
 
     # -- internals -------------------------------------------------------------------------
 
+    async def _walk(self, state_names: Sequence[str], query: str, op: str) -> list[Issue]:
+        # Linear's `in` filter is case-sensitive: names go out exactly as configured.
+        states = list(dict.fromkeys(str(s) for s in state_names))
+        if not states:
+            return []
+        routing = await self._routing()
+        issues: dict[str, Issue] = {}
+        dropped: list[MalformedIssue] = []
+        cursors: set[str] = set()
+        after: str | None = None
+        # No page cap: a big board must still dispatch. A cursor that repeats is a paging fault
+        # (``next_cursor``), and the runtime bounds the whole read by its tracker timeout. Each
+        # page is normalized as it is decoded, so no raw page outlives its turn.
+        number = 0
+        while True:
+            number += 1
+            page = await self._client.graphql_read(
+                query,
+                {
+                    "projectSlug": self.settings.project_slug,
+                    "stateNames": states,
+                    "first": queries.PAGE_SIZE,
+                    "after": after,
+                    "labelFirst": queries.LABEL_PAGE_SIZE,
+                    "relationFirst": queries.RELATION_PAGE_SIZE,
+                },
+                operation=op,
+                read=lambda body: self._read_page(body, op, routing, partial_ok=True),
+            )
+            for issue in await self._complete(page, routing, partial_ok=True):
+                # An issue that moved while we paged can show up twice; the first copy wins.
+                issues.setdefault(issue.id, issue)
+            dropped.extend(page.malformed)
+            after = next_cursor(page.page_info, f"Linear {op} page {number}", cursors)
+            if after is None:
+                break
+        if dropped:
+            # SPEC §11.1: a record we cannot normalize was never safe to dispatch.
+            log.warning(
+                "dropping malformed linear issue records",
+                count=len(dropped),
+                records=",".join(f"{d.ref}({d.problem})" for d in dropped[:10]),
+            )
+        return list(issues.values())
+
+    def _read_page(
+        self, body: dict[str, Any], op: str, routing: Routing, *, partial_ok: bool
+    ) -> _Page:
+        """Normalize a page while its JSON is at hand (``graphql_read``); a node with a cut-off
+        list is kept as it is, for ``_complete`` to finish."""
+        connection = self._issues_connection(body, op, partial_ok=partial_ok)
+        entries: list[Issue | dict[str, Any]] = []
+        malformed: list[MalformedIssue] = []
+        for node in connection["nodes"]:
+            if is_cut_off(node):
+                entries.append(node)
+                continue
+            try:
+                entries.append(normalize_issue(node, routing))
+            except MalformedIssue as exc:
+                malformed.append(exc)
+        return _Page(entries, malformed, connection.get("pageInfo"))
+
+    async def _complete(self, page: _Page, routing: Routing, *, partial_ok: bool) -> list[Issue]:
+        """The page's issues in page order, cut-off lists read in full first."""
+        issues: list[Issue] = []
+        for entry in page.entries:
+            if isinstance(entry, Issue):
+                issues.append(entry)
+                continue
+            await complete_lists(self._client, entry, partial_ok=partial_ok)
+            try:
+                issues.append(normalize_issue(entry, routing))
+            except MalformedIssue as exc:
+                page.malformed.append(exc)
+        return issues
+
     async def _routing(self) -> Routing:
         assignee = self.settings.assignee
         if assignee == ASSIGNEE_ME:
@@ -178,7 +224,7 @@ class LinearAdapter:
                 return self._viewer_id
             op = queries.VIEWER_OPERATION
             body = await self._client.graphql(queries.VIEWER_QUERY, {}, operation=op)
-            self._raise_graphql_errors(body, op)
+            raise_graphql_errors(self._client, body, op)
             data = body.get("data")
             viewer = data.get("viewer") if isinstance(data, dict) else None
             viewer_id = viewer.get("id") if isinstance(viewer, dict) else None
@@ -201,11 +247,11 @@ class LinearAdapter:
         failing nested fields); an id refresh must not, since a gap there means "gone".
         """
         if not partial_ok:
-            self._raise_graphql_errors(body, op)
+            raise_graphql_errors(self._client, body, op)
         data = body.get("data")
         connection = data.get("issues") if isinstance(data, dict) else None
         if isinstance(connection, dict) and isinstance(connection.get("nodes"), list):
-            errors = _error_messages(body)
+            errors = error_messages(body)
             if errors:
                 log.warning(
                     "linear returned partial data",
@@ -213,50 +259,7 @@ class LinearAdapter:
                     errors=self._client.scrub("; ".join(errors)),
                 )
             return connection
-        self._raise_graphql_errors(body, op)
+        raise_graphql_errors(self._client, body, op)
         raise TrackerError(
             TRACKER_RESPONSE, f"Linear answered {op} without a data.issues.nodes list"
         )
-
-    def _raise_graphql_errors(self, body: dict[str, Any], op: str) -> None:
-        messages = _error_messages(body)
-        if not messages:
-            return
-        shown = "; ".join(messages[:_MAX_ERRORS_SHOWN])
-        more = len(messages) - _MAX_ERRORS_SHOWN
-        if more > 0:
-            shown += f" (+{more} more)"
-        raise TrackerError(
-            TRACKER_RESPONSE,
-            f"Linear returned GraphQL errors for {op}: {self._client.scrub(shown)}",
-        )
-
-
-def _next_cursor(page_info: Any, page: int, seen: set[str]) -> str | None:
-    """The cursor for the next page, None when done, or a ``tracker_pagination`` failure."""
-    where = f"Linear {queries.CANDIDATES_OPERATION} page {page}"
-    if not isinstance(page_info, dict) or not isinstance(page_info.get("hasNextPage"), bool):
-        raise TrackerError(TRACKER_PAGINATION, f"{where} has no usable pageInfo.hasNextPage")
-    if not page_info["hasNextPage"]:
-        return None
-    cursor = page_info.get("endCursor")
-    if not isinstance(cursor, str) or not cursor:
-        raise TrackerError(TRACKER_PAGINATION, f"{where} says hasNextPage but gives no endCursor")
-    if cursor in seen:
-        raise TrackerError(
-            TRACKER_PAGINATION,
-            f"{where} repeats an earlier endCursor; stopping instead of looping",
-        )
-    seen.add(cursor)
-    return cursor
-
-
-def _error_messages(body: dict[str, Any]) -> list[str]:
-    errors = body.get("errors")
-    if not isinstance(errors, list):
-        return []
-    messages: list[str] = []
-    for error in errors:
-        message = error.get("message") if isinstance(error, dict) else None
-        messages.append(message if isinstance(message, str) and message else repr(error)[:200])
-    return messages

@@ -7,14 +7,20 @@ optional fields that are missing or of the wrong type normalize to null or an em
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from sys import intern
 from typing import Any
 
-from symphony.issue import BlockerRef, Issue, normalize_labels, normalize_state
+from symphony.issue import BlockerRef, Issue, normalize_state
 from symphony.timefmt import parse_timestamp
 
 BLOCKS_RELATION = "blocks"
+_NUMBER = (int, float)
+# Names seen -> their normalized form; cleared when it grows past the limit, which only a
+# workspace with thousands of label names would reach.
+_NORMALIZED: dict[str, str] = {}
+_NORMALIZED_LIMIT = 4096
 # The blocker gate applies only before work starts (reference behaviour): an issue already In
 # Progress keeps its agent even if someone adds an open blocker.
 GATED_STATE = "todo"
@@ -42,43 +48,51 @@ class MalformedIssue(ValueError):
 
 
 def normalize_issue(node: Any, routing: Routing) -> Issue:
-    """Build the normalized issue or raise ``MalformedIssue``."""
-    if not isinstance(node, Mapping):
+    """Build the normalized issue or raise ``MalformedIssue``.
+
+    A board of tens of thousands of issues passes through here on every poll, so nodes are read
+    as the plain dicts JSON decodes to, and the names every issue repeats (states, labels) are
+    interned: one string per name instead of one per issue.
+    """
+    if not isinstance(node, dict):
         raise MalformedIssue("(unnamed record)", f"expected an object, got {_type(node)}")
-    issue_id = _text(node.get("id"))
-    identifier = _text(node.get("identifier"))
+    get = node.get
+    issue_id = _text(get("id"))
+    identifier = _text(get("identifier"))
     ref = identifier or issue_id or "(record without id)"
     if issue_id is None:
         raise MalformedIssue(ref, "missing id")
     if identifier is None:
         raise MalformedIssue(ref, "missing identifier")
-    title = _text(node.get("title"))
+    title = _text(get("title"))
     if title is None:
         raise MalformedIssue(ref, "missing title")
-    state = _text(_get(node, "state", "name"))
+    state = _name(get("state"))
     if state is None:
         raise MalformedIssue(ref, "missing state.name")
 
-    assignee_id = _text(_get(node, "assignee", "id"))
-    blockers, blockers_complete = _blockers(node.get("inverseRelations"))
+    assignee = get("assignee")
+    assignee_id = _text(assignee.get("id")) if isinstance(assignee, dict) else None
+    blockers, blockers_complete = _blockers(get("inverseRelations"))
     dispatchable = _assignee_matches(assignee_id, routing) and not _blocked_before_start(
         state, blockers, blockers_complete, routing
     )
+    description = get("description")
     return Issue(
         id=issue_id,
         identifier=identifier,
         title=title,
         state=state,
         dispatchable=dispatchable,
-        description=node.get("description") if isinstance(node.get("description"), str) else None,
-        priority=normalize_priority(node.get("priority")),
-        branch_name=_text(node.get("branchName")),
-        url=_text(node.get("url")),
+        description=description if isinstance(description, str) else None,
+        priority=normalize_priority(get("priority")),
+        branch_name=_text(get("branchName")),
+        url=_text(get("url")),
         assignee_id=assignee_id,
-        labels=normalize_labels(_label_names(node.get("labels"))),
+        labels=_labels(get("labels")),
         blocked_by=blockers,
-        created_at=parse_timestamp(node.get("createdAt")),
-        updated_at=parse_timestamp(node.get("updatedAt")),
+        created_at=parse_timestamp(get("createdAt")),
+        updated_at=parse_timestamp(get("updatedAt")),
         native_ref=None,
     )
 
@@ -88,7 +102,7 @@ def normalize_priority(value: Any) -> int | None:
 
     Integral floats (``2.0``) are accepted; 0, fractions and non-numbers become null.
     """
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, _NUMBER):
         return None
     if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
         return None
@@ -106,56 +120,82 @@ def _blocked_before_start(
     state: str, blockers: Sequence[BlockerRef], blockers_complete: bool, routing: Routing
 ) -> bool:
     """A Todo issue waits while any blocker is unknown or not in a terminal state."""
-    if normalize_state(state) != GATED_STATE:
+    if _normalized(state) != GATED_STATE:
         return False
     if not blockers_complete:
         return True
     for blocker in blockers:
-        if blocker.state is None or normalize_state(blocker.state) not in routing.terminal_states:
+        if blocker.state is None or _normalized(blocker.state) not in routing.terminal_states:
             return True
     return False
 
 
 def _blockers(relations: Any) -> tuple[tuple[BlockerRef, ...], bool]:
     """Blockers from inverse ``blocks`` relations, and whether the list is complete."""
-    if not isinstance(relations, Mapping):
+    if not isinstance(relations, dict):
         return (), True
     nodes = relations.get("nodes")
     blockers: list[BlockerRef] = []
     for rel in nodes if isinstance(nodes, list) else ():
-        if not isinstance(rel, Mapping):
+        if not isinstance(rel, dict):
             continue
         kind = rel.get("type")
-        if not isinstance(kind, str) or kind.strip().lower() != BLOCKS_RELATION:
+        if kind != BLOCKS_RELATION and (
+            not isinstance(kind, str) or kind.strip().lower() != BLOCKS_RELATION
+        ):
             continue
         source = rel.get("issue")
         # A blocker we may not read still blocks: keep it with unknown fields.
-        source = source if isinstance(source, Mapping) else {}
-        blockers.append(
-            BlockerRef(
-                id=_text(source.get("id")),
-                identifier=_text(source.get("identifier")),
-                state=_text(_get(source, "state", "name")),
+        if isinstance(source, dict):
+            # Interned: one blocker often blocks many issues of a board.
+            blocker = BlockerRef(
+                id=_interned(source.get("id")),
+                identifier=_interned(source.get("identifier")),
+                state=_name(source.get("state")),
             )
-        )
-    has_more = _get(relations, "pageInfo", "hasNextPage")
+        else:
+            blocker = BlockerRef()
+        blockers.append(blocker)
+    page_info = relations.get("pageInfo")
+    has_more = page_info.get("hasNextPage") if isinstance(page_info, dict) else None
     return tuple(blockers), has_more is not True
 
 
-def _label_names(labels: Any) -> list[Any]:
-    nodes = labels.get("nodes") if isinstance(labels, Mapping) else None
-    if not isinstance(nodes, list):
-        return []
-    return [n.get("name") for n in nodes if isinstance(n, Mapping)]
+def _labels(labels: Any) -> tuple[str, ...]:
+    """``normalize_labels`` of the label names (trimmed, lowercased, no blanks, first-seen order),
+    interned, without its generality: every issue of every poll passes through here."""
+    nodes = labels.get("nodes") if isinstance(labels, dict) else None
+    if not isinstance(nodes, list) or not nodes:
+        return ()
+    seen: dict[str, None] = {}
+    for label in nodes:
+        name = label.get("name") if isinstance(label, dict) else None
+        if isinstance(name, str):
+            norm = _normalized(name)
+            if norm:
+                seen[norm] = None
+    return tuple(seen)
 
 
-def _get(node: Mapping[str, Any], *path: str) -> Any:
-    value: Any = node
-    for part in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
+def _normalized(name: str) -> str:
+    """``normalize_state`` / ``normalize_label`` (trim, lowercase; the same rule), interned and
+    remembered: a board has a handful of distinct state and label names."""
+    found = _NORMALIZED.get(name)
+    if found is None:
+        if len(_NORMALIZED) >= _NORMALIZED_LIMIT:
+            _NORMALIZED.clear()
+        found = _NORMALIZED[name] = intern(normalize_state(name))
+    return found
+
+
+def _name(value: Any) -> str | None:
+    """``{name}`` of a state: trimmed, interned (every issue in a state shares the string)."""
+    return _interned(value.get("name")) if isinstance(value, dict) else None
+
+
+def _interned(value: Any) -> str | None:
+    text = _text(value)
+    return intern(text) if text is not None else None
 
 
 def _text(value: Any) -> str | None:

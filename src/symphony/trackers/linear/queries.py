@@ -1,61 +1,111 @@
-"""The GraphQL documents the adapter sends; each is checked against Linear's schema in tests."""
+"""The GraphQL documents the adapter sends; each is checked against Linear's schema in tests.
+
+Page sizes are set by Linear's two limits: `first` is at most 250, and a document may cost at
+most 10,000 complexity points (0.1 per property, 1 per object, everything under a connection
+times its `first`, 50 without one). Issues are read 250 a page, the most Linear returns, so the
+nested lists must stay small; an issue with more labels or inverse relations than fit gets that
+list whole by a follow-up request (``SymphonyIssueLabels``, ``SymphonyIssueRelations``). By those
+rules, counting everything under a connection `first` times, `pageInfo` included (which errs
+high):
+
+* each inverse relation of an issue costs 4.5 points (the relation, its type, the blocker issue
+  with id and identifier, its state and name, the list's pageInfo), each label 2.2;
+* a summary issue costs 7 points beside them (itself, six properties, state, assignee, two list
+  objects, the page's pageInfo); a full issue 0.3 more (description, branchName, updatedAt);
+* so a page of 250 summaries costs 250 x (7 + 4 x 2.2 + 4 x 4.5) = 8,451 points, 250 full
+  issues 8,526 (8,226 by id, without the page's pageInfo); a follow-up page of 250 labels 577,
+  of 250 relations 1,152.
+
+Every document stays at least 10 % under the limit, room for costs the published rules do not
+show; one more label or relation per issue would not. ``tests/trackers/linear/test_complexity.py``
+scores the real documents with these rules, and the fake Linear refuses any request over the
+limit.
+"""
 
 from __future__ import annotations
 
-# Linear caps `first` at 250; 50 keeps each page's complexity cost modest.
-PAGE_SIZE = 50
-RELATION_PAGE_SIZE = 50
-LABEL_PAGE_SIZE = 50
+# The most Linear returns in one page.
+MAX_PAGE_SIZE = 250
+PAGE_SIZE = MAX_PAGE_SIZE
+LABEL_PAGE_SIZE = 4
+RELATION_PAGE_SIZE = 4
+# Follow-ups read one issue's list at a time, so they can take whole pages.
+FOLLOW_UP_PAGE_SIZE = MAX_PAGE_SIZE
 
 CANDIDATES_OPERATION = "SymphonyCandidateIssues"
+SUMMARIES_OPERATION = "SymphonyIssueSummaries"
 BY_IDS_OPERATION = "SymphonyIssuesById"
+LABELS_OPERATION = "SymphonyIssueLabels"
+RELATIONS_OPERATION = "SymphonyIssueRelations"
 VIEWER_OPERATION = "SymphonyViewer"
 
+_LABEL = "nodes { name }"
 # `inverseRelations` are relations pointing at this issue: for type "blocks", `issue` is the
-# blocker (IssueRelation.issue is the source side). Its pageInfo tells us whether blockers were
-# cut off, so a Todo issue is never released on a partial blocker list.
-_ISSUE_FIELDS = """
-fragment SymphonyIssueFields on Issue {
+# blocker (IssueRelation.issue is the source side).
+_RELATION = "nodes { type issue { id identifier state { name } } }"
+# A page's nested lists say only whether they were cut off: the follow-up reads the whole list
+# again from its start, since a cursor per list would cost every issue more than re-reading four
+# entries costs the few issues that have more.
+_CUT_OFF = "pageInfo { hasNextPage }"
+_PAGED = "pageInfo { hasNextPage endCursor }"
+
+# What scheduling reads: identity, state, order (priority, createdAt), routing (assignee,
+# labels, blockers) and the url the dashboard links to.
+_SUMMARY_FIELDS = f"""
+fragment SymphonyIssueSummary on Issue {{
   id
   identifier
   title
-  description
   priority
-  branchName
   url
   createdAt
-  updatedAt
-  state { name }
-  assignee { id }
-  labels(first: $labelFirst) { nodes { name } }
-  inverseRelations(first: $relationFirst) {
-    nodes { type issue { id identifier state { name } } }
-    pageInfo { hasNextPage }
-  }
-}
+  state {{ name }}
+  assignee {{ id }}
+  labels(first: $labelFirst) {{ {_LABEL} {_CUT_OFF} }}
+  inverseRelations(first: $relationFirst) {{ {_RELATION} {_CUT_OFF} }}
+}}
 """
 
-CANDIDATES_QUERY = (
+# The rest of the normalized issue, for the prompt, hooks and agent.
+_FULL_FIELDS = (
     """
-query SymphonyCandidateIssues(
+fragment SymphonyIssueFields on Issue {
+  ...SymphonyIssueSummary
+  description
+  branchName
+  updatedAt
+}
+"""
+    + _SUMMARY_FIELDS
+)
+
+_BY_STATES = """
+query {operation}(
   $projectSlug: String!
   $stateNames: [String!]!
   $first: Int!
   $after: String
   $labelFirst: Int!
   $relationFirst: Int!
-) {
+) {{
   issues(
-    filter: {project: {slugId: {eq: $projectSlug}}, state: {name: {in: $stateNames}}}
+    filter: {{project: {{slugId: {{eq: $projectSlug}}}}, state: {{name: {{in: $stateNames}}}}}}
     first: $first
     after: $after
-  ) {
-    nodes { ...SymphonyIssueFields }
-    pageInfo { hasNextPage endCursor }
-  }
-}
+  ) {{
+    nodes {{ ...{fragment} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
 """
-    + _ISSUE_FIELDS
+
+CANDIDATES_QUERY = (
+    _BY_STATES.format(operation=CANDIDATES_OPERATION, fragment="SymphonyIssueFields") + _FULL_FIELDS
+)
+
+SUMMARIES_QUERY = (
+    _BY_STATES.format(operation=SUMMARIES_OPERATION, fragment="SymphonyIssueSummary")
+    + _SUMMARY_FIELDS
 )
 
 BY_IDS_QUERY = (
@@ -72,8 +122,24 @@ query SymphonyIssuesById(
   }
 }
 """
-    + _ISSUE_FIELDS
+    + _FULL_FIELDS
 )
+
+LABELS_QUERY = f"""
+query {LABELS_OPERATION}($id: String!, $first: Int!, $after: String) {{
+  issue(id: $id) {{
+    labels(first: $first, after: $after) {{ {_LABEL} {_PAGED} }}
+  }}
+}}
+"""
+
+RELATIONS_QUERY = f"""
+query {RELATIONS_OPERATION}($id: String!, $first: Int!, $after: String) {{
+  issue(id: $id) {{
+    inverseRelations(first: $first, after: $after) {{ {_RELATION} {_PAGED} }}
+  }}
+}}
+"""
 
 VIEWER_QUERY = """
 query SymphonyViewer {
