@@ -72,6 +72,9 @@ class Issue:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     native_ref: Mapping[str, Any] | None = field(default=None, compare=False)
+    # True when the tracker left out what no scheduling decision reads (description, branch_name,
+    # updated_at: ``IssueSummaries``); the worker reads such an issue whole before it starts.
+    summary: bool = field(default=False, compare=False)
 
     @property
     def normalized_state(self) -> str:

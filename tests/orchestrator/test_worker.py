@@ -6,6 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from symphony.agents.base import AgentBackend
 from symphony.core.events import AgentUpdate, Event, WorkerInfo
 from symphony.core.policy import still_wanted
@@ -325,12 +327,15 @@ async def test_a_polled_summary_is_read_in_full_before_the_hooks_and_the_prompt(
     assert workspaces.calls[0] == ("prepare", "MT-1")
 
 
-async def test_an_adapter_without_summaries_is_not_read_before_the_first_turn(
+@pytest.mark.parametrize("summaries", [False, True], ids=["plain adapter", "summaries adapter"])
+async def test_a_whole_issue_is_not_read_again_before_the_first_turn(
     make_store: StoreFactory,
     board: MemoryBoard,
     workspaces: FakeWorkspaces,
     agents: FakeAgents,
+    summaries: bool,
 ) -> None:
+    # A whole issue (from a plain poll, or a read by id for a retry or a webhook) is used as is.
     h = harness(make_store, board, workspaces, agents, body="{{ issue.description }}")
     issue = board.put(todo(description="Already whole"))
     seen: list[list[tuple[str, tuple[str, ...]]]] = []
@@ -339,7 +344,7 @@ async def test_an_adapter_without_summaries_is_not_read_before_the_first_turn(
         seen.append(list(board.calls))
 
     agents.scripts["MT-1"] = note_reads
-    assert (await h.run(issue)).ok
+    assert (await h.run(issue, summaries=summaries)).ok
     assert seen[0] == [] and agents.sessions[0].prompts[0] == "Already whole"
 
 
@@ -354,8 +359,8 @@ async def test_a_summary_whose_issue_left_or_vanished_starts_nothing(
     vanished = board.put(todo(2))
     board.move(left.id, "Done")
     board.issues.pop(vanished.id)
-    assert (await h.run(left, summaries=True)) == AttemptResult(True)
-    assert (await h.run(vanished, summaries=True)) == AttemptResult(True)
+    assert (await h.run(replace(left, summary=True), summaries=True)) == AttemptResult(True)
+    assert (await h.run(replace(vanished, summary=True), summaries=True)) == AttemptResult(True)
     assert workspaces.calls == [] and agents.sessions == []
 
 
@@ -368,6 +373,6 @@ async def test_a_failed_full_read_fails_the_attempt_before_the_workspace(
     h = harness(make_store, board, workspaces, agents)
     issue = board.put(todo())
     board.fail_next.append(TrackerError("tracker_status", "HTTP 503 from tracker"))
-    result = await h.run(issue, summaries=True)
+    result = await h.run(replace(issue, summary=True), summaries=True)
     assert result.error == "issue state refresh error: [tracker_status] HTTP 503 from tracker"
     assert workspaces.calls == [] and agents.sessions == []

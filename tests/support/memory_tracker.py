@@ -100,7 +100,7 @@ class SummaryMemoryAdapter(MemoryAdapter):
         self.board._maybe_fail()
         wanted = {normalize_state(s) for s in state_names}
         return [
-            replace(i, description=None, branch_name=None, updated_at=None)
+            replace(i, description=None, branch_name=None, updated_at=None, summary=True)
             for i in self.board.issues.values()
             if i.normalized_state in wanted
         ]

@@ -26,7 +26,7 @@ from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.logs import get_logger
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
-from symphony.trackers.base import TrackerAdapter, reads_summaries
+from symphony.trackers.base import TrackerAdapter
 from symphony.workflow.store import Workflow
 
 log = get_logger("symphony.orchestrator.worker")
@@ -91,9 +91,10 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     config = spec.workflow.config
     strip = child_secret_names(spec.workflow, spec.adapter.secret_environment_names())
     log.info("worker attempt starting", attempt=spec.attempt)
-    if reads_summaries(spec.adapter):
+    if spec.issue.summary:
         # The poll read a summary without description, branch name or updatedAt; the hooks,
-        # the prompt and the agent get the whole issue, as the tracker has it now.
+        # the prompt and the agent get the whole issue, as the tracker has it now. An issue
+        # from a read by id (a retry, a webhook) is whole already: no second request.
         current = await _current_issue(spec, svc, spec.issue.id)
         if isinstance(current, AttemptResult):
             return current

@@ -137,7 +137,8 @@ class IssueSummaries(Protocol):
     that ``description``, ``branch_name`` and ``updated_at`` may be null: no scheduling decision
     reads them, and leaving them out keeps the pages small and the memory of a board of tens of
     thousands of issues bounded. Every other field, ``labels`` and ``blocked_by`` included, is
-    complete. The runtime polls with it, and a worker reads its issue by id before using it.
+    complete, and each issue says ``summary=True``. The runtime polls with it, and a worker reads
+    such an issue by id before using it.
     """
 
     async def fetch_issue_summaries_by_states(self, state_names: Sequence[str]) -> list[Issue]: ...
@@ -148,11 +149,6 @@ async def read_by_states(adapter: TrackerAdapter, state_names: Sequence[str]) ->
     if isinstance(adapter, IssueSummaries):
         return await adapter.fetch_issue_summaries_by_states(state_names)
     return await adapter.fetch_issues_by_states(state_names)
-
-
-def reads_summaries(adapter: TrackerAdapter) -> bool:
-    """Whether issues polled through ``read_by_states`` may lack fields the worker needs."""
-    return isinstance(adapter, IssueSummaries)
 
 
 class TrackerProfile(Protocol):

@@ -94,6 +94,7 @@ def normalize_issue(node: Any, routing: Routing) -> Issue:
         created_at=parse_timestamp(get("createdAt")),
         updated_at=parse_timestamp(get("updatedAt")),
         native_ref=None,
+        summary="description" not in node,  # the summaries query does not ask for it
     )
 
 
