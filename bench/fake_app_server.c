@@ -29,8 +29,12 @@
  * in place, so a reader always sees the current values without any syscall here. Layout: 8 bytes
  * magic "FAKEAPP1", then little-endian int64s: pid, initialize_ns, first_turn_start_ns,
  * last_turn_start_ns, turn_starts, lines_sent, notifications_sent, bytes_sent,
- * requests_received, turns_completed. Times are CLOCK_MONOTONIC nanoseconds (the clock of
- * Python's time.monotonic() on Linux) taken when the request line was read; 0 = not yet.
+ * requests_received, turns_completed, notifications_read. Times are CLOCK_MONOTONIC nanoseconds
+ * (the clock of Python's time.monotonic() on Linux) taken when the request line was read; 0 = not
+ * yet. notifications_read counts the notifications the client has taken out of the stdout pipe
+ * (FIONREAD says how many bytes it has not read yet), as of this agent's latest write: a client
+ * that falls behind leaves up to a pipe's capacity (64 KiB, some 200 lines) unread, so
+ * notifications_sent alone would count events it has not handled.
  *
  * Exits when stdin closes. Build: cc -O2 -o fake_app_server fake_app_server.c
  * Usage: fake_app_server [--rate N] [--turn-seconds S] [--stats PATH|-] [--leak-file PATH]
@@ -45,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +60,7 @@ struct stats {
     char magic[8];
     int64_t pid, initialize_ns, first_turn_start_ns, last_turn_start_ns, turn_starts;
     int64_t lines_sent, notifications_sent, bytes_sent, requests_received, turns_completed;
+    int64_t notifications_read;
 };
 static struct stats fallback;
 static volatile struct stats *stats = &fallback;
@@ -126,6 +132,22 @@ static void put_escaped(const char *s, long n) {
     }
 }
 
+/* Where each of the latest lines ends in the stream, and the notifications sent up to it. */
+#define RING 8192
+static int64_t ring_end[RING], ring_notifications[RING], ring_lines;
+
+static void update_read(void) {
+    int unread = 0;
+    if (ioctl(1, FIONREAD, &unread) != 0) {
+        stats->notifications_read = stats->notifications_sent;
+        return;
+    }
+    int64_t read_upto = stats->bytes_sent - unread;
+    int64_t i = ring_lines - 1;
+    while (i >= 0 && i > ring_lines - RING && ring_end[i % RING] > read_upto) i--;
+    stats->notifications_read = i >= 0 ? ring_notifications[i % RING] : 0;
+}
+
 static void flush_line(int notification) {
     out[out_len++] = '\n';
     size_t done = 0;
@@ -138,6 +160,10 @@ static void flush_line(int notification) {
     stats->lines_sent++;
     stats->bytes_sent += (int64_t)out_len;
     if (notification) stats->notifications_sent++;
+    ring_end[ring_lines % RING] = stats->bytes_sent;
+    ring_notifications[ring_lines % RING] = stats->notifications_sent;
+    ring_lines++;
+    update_read();
     out_len = 0;
 }
 
@@ -409,7 +435,7 @@ static void enqueue_step(void) {
     int c = s % (int)N_COMMANDS;
     enqueue(COMMAND_STARTED, NULL, 0, 0, c);
     for (int j = 0; COMMANDS[c].output[j]; j++) enqueue(COMMAND_OUTPUT, NULL, j, 0, c);
-    if (n_leaks && s % 5 == 4) enqueue(COMMAND_OUTPUT, NULL, -1, 0, c);
+    if (n_leaks && s % 5 == 0) enqueue(COMMAND_OUTPUT, NULL, -1, 0, c);
     enqueue(COMMAND_COMPLETED, NULL, 0, 0, c);
     enqueue(TOKEN_USAGE, NULL, 0, 0, 0);
     enqueue(RATE_LIMITS, NULL, 0, 0, 0);
