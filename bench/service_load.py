@@ -99,28 +99,29 @@ class Target:
 class Figure:
     key: str
     label: str
-    target: str = ""
+    targets: dict[str, str] = field(default_factory=dict)  # scenario -> issue #14's target
     digits: int = 1
 
 
+NOT_SERVICE = {name: "not the service" for name in SCENARIOS}
 FIGURES = (
-    Figure("cpu_ms_per_1k", "CPU per 1,000 agent events (ms)", "<= 60 at 100x50"),
-    Figure("cpu_percent", "service CPU (% of one core)", "< 100 at 1000x10"),
-    Figure("events_per_s", "agent events/s read (fake agents' counters)", "", 0),
-    Figure("backlog_events", "events left unread at window end", "", 0),
-    Figure("dispatch_p50_ms", "tracker response -> turn/start p50 (ms)", "<= 30"),
-    Figure("dispatch_p90_ms", "tracker response -> turn/start p90 (ms)", "<= 80"),
-    Figure("handshake_p50_ms", "initialize -> turn/start p50 (ms)", "was 72; lean 1.6"),
-    Figure("state_p50_ms", "GET /api/v1/state p50 (ms)", "<= 3", 2),
-    Figure("state_p90_ms", "GET /api/v1/state p90 (ms)", "", 2),
-    Figure("state_kb", "GET /api/v1/state body (KB)", "", 0),
-    Figure("rss_mean_mb", "RSS in window, mean (MB)", "< 250 at 1000x10"),
-    Figure("peak_rss_mb", "peak RSS, VmHWM (MB)", "<= 50 at 10 agents"),
+    Figure("cpu_ms_per_1k", "CPU per 1,000 agent events (ms)", {"100x50": "<= 60"}),
+    Figure("cpu_percent", "service CPU (% of one core)", {"1000x10": "< 100"}),
+    Figure("events_per_s", "agent events/s read (fake agents' counters)", digits=0),
+    Figure("backlog_events", "events left unread at window end", digits=0),
+    Figure("dispatch_p50_ms", "tracker response -> turn/start p50 (ms)", {"100x50": "<= 30"}),
+    Figure("dispatch_p90_ms", "tracker response -> turn/start p90 (ms)", {"100x50": "<= 80"}),
+    Figure("handshake_p50_ms", "initialize -> turn/start p50 (ms)", {"100x50": "was 72; 1.6"}),
+    Figure("state_p50_ms", "GET /api/v1/state p50 (ms)", {"100x50": "<= 3"}, 2),
+    Figure("state_p90_ms", "GET /api/v1/state p90 (ms)", digits=2),
+    Figure("state_kb", "GET /api/v1/state body (KB)", digits=0),
+    Figure("rss_mean_mb", "RSS in window, mean (MB)", {"1000x10": "< 250"}),
+    Figure("peak_rss_mb", "peak RSS, VmHWM (MB)", {"10": "<= 50", "1000x10": "< 250"}),
     Figure("ramp_s", "start -> every agent in its turn (s)"),
     Figure("stop_s", "SIGTERM -> exit, all agents stopped (s)"),
-    Figure("fakes_cpu_percent", "fake agents' CPU (% of one core)", "not the service"),
-    Figure("linear_cpu_percent", "fake Linear CPU (% of one core)", "not the service"),
-    Figure("machine_busy_percent", "machine busy (% of all cores)", "noise indicator", 0),
+    Figure("fakes_cpu_percent", "fake agents' CPU (% of one core)", NOT_SERVICE),
+    Figure("linear_cpu_percent", "fake Linear CPU (% of one core)", NOT_SERVICE),
+    Figure("machine_busy_percent", "machine busy (% of all cores)", {}, 0),
 )
 
 
@@ -738,18 +739,19 @@ def render(scenario: Scenario, targets: list[Target], results: list[RunResult], 
     head += f", {runs} run{'s' if runs > 1 else ''} each (medians)" if runs > 1 else ""
     width = max(len(f.label) for f in FIGURES) + 2
     columns = [t.label for t in targets]
-    lines = [head, f"  {'':{width}}{'target':>20}" + "".join(f"{c:>{COLUMN}}" for c in columns)]
+    lines = [head, f"  {'':{width}}{'target':>16}" + "".join(f"{c:>{COLUMN}}" for c in columns)]
     if len(targets) == 2:
-        lines[-1] += f"{'ratio':>8}"
+        lines[-1] += f"{'cur/base':>10}"
     for figure in FIGURES:
         values = [median_of(by_target[t.label], figure.key) for t in targets]
         if all(v is None for v in values):
             continue
         texts = ["-" if v is None else f"{v:.{figure.digits}f}" for v in values]
         cells = "".join(f"{text:>{COLUMN}}" for text in texts)
-        line = f"  {figure.label:{width}}{figure.target:>20}{cells}"
+        target = figure.targets.get(scenario.name, "")
+        line = f"  {figure.label:{width}}{target:>16}{cells}"
         if len(values) == 2 and values[0] and values[1] is not None:
-            line += f"{values[1] / values[0]:>8.2f}"
+            line += f"{values[1] / values[0]:>10.2f}"
         lines.append(line)
     secret_cells = []
     for t in targets:
@@ -758,7 +760,7 @@ def render(scenario: Scenario, targets: list[Target], results: list[RunResult], 
         redacted = sum(r.redactions for r in runs_for)
         secret_cells.append("LEAKED" if leaked else f"none ({redacted} redacted)")
     lines.append(
-        f"  {'secrets in transcripts':{width}}{'none':>20}"
+        f"  {'secrets in transcripts':{width}}{'none':>16}"
         + "".join(f"{c:>{COLUMN}}" for c in secret_cells)
     )
     for r in results:
@@ -767,6 +769,17 @@ def render(scenario: Scenario, targets: list[Target], results: list[RunResult], 
         for note in r.notes:
             lines.append(f"  ! {r.target}: {note}")
     return "\n".join(lines)
+
+
+def show(path: Path) -> None:
+    saved = json.loads(path.read_text())
+    targets = [Target(label, Path()) for label in saved["targets"]]
+    results = [RunResult(**run) for run in saved["runs"]]
+    for fields in saved["scenarios"]:
+        scenario = Scenario(**fields)
+        mine = [r for r in results if r.scenario == scenario.name]
+        runs = max(sum(1 for r in mine if r.target == t.label) for t in targets)
+        print(render(scenario, targets, mine, runs), end="\n\n")
 
 
 def main() -> None:
@@ -798,7 +811,13 @@ def main() -> None:
         help="keep each run's directory (workflow, service output, logs, transcripts) under DIR",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-run progress")
+    parser.add_argument(
+        "--show", type=Path, metavar="FILE", help="print the tables of a --json file; run nothing"
+    )
     args = parser.parse_args()
+    if args.show is not None:
+        show(args.show)
+        return
 
     names = args.scenario or list(SCENARIOS)
     scenarios = [quick(SCENARIOS[n]) if args.quick else SCENARIOS[n] for n in names]
@@ -821,8 +840,7 @@ def main() -> None:
             baseline = stack.enter_context(baseline_install(args.baseline, args.baseline_dir))
             targets.insert(0, baseline)
         results: list[RunResult] = []
-        tables = []
-        for scenario in scenarios:
+        for done, scenario in enumerate(scenarios):
             print(f"== {scenario.name}: {scenario.describe()}", file=sys.stderr, flush=True)
             mine: list[RunResult] = []
             for n in range(runs):
@@ -836,17 +854,14 @@ def main() -> None:
                         if args.keep is None:
                             shutil.rmtree(run.root, ignore_errors=True)
             results.extend(mine)
-            table = render(scenario, targets, mine, runs)
-            tables.append(table)
-            print(table, flush=True)
-            print(flush=True)
-        if args.json is not None:
-            payload = {
-                "targets": [t.label for t in targets],
-                "scenarios": [s.__dict__ for s in scenarios],
-                "runs": [r.__dict__ for r in results],
-            }
-            args.json.write_text(json.dumps(payload, indent=2))
+            print(render(scenario, targets, mine, runs), end="\n\n", flush=True)
+            if args.json is not None:  # after every scenario, so a long run keeps what it has
+                payload = {
+                    "targets": [t.label for t in targets],
+                    "scenarios": [s.__dict__ for s in scenarios[: done + 1]],
+                    "runs": [r.__dict__ for r in results],
+                }
+                args.json.write_text(json.dumps(payload, indent=2))
 
 
 if __name__ == "__main__":
