@@ -1,7 +1,9 @@
 """The orchestrator runtime under load: 500 agents x 20 events/s, and dispatch latency.
 
 Every agent is a real ``CodexSession`` (``bash -lc`` + JSONL over pipes, per-issue transcript
-file) talking to ``tests/orchestrator/fake_app_server.py``; workspaces are made by the real
+file) talking to ``bench/fake_app_server.c`` (what codex 0.169 streams in a turn; with
+``--python-fake`` or no C compiler, ``tests/orchestrator/fake_app_server.py``, a simpler stream
+of deltas, token totals and rate limits); workspaces are made by the real
 ``WorkspaceManager``; the tracker is the in-memory adapter. Prints the service process's CPU
 (targets: under one core) and memory (under 300 MB), the agent events it handled per second, and
 the time from ``refresh()`` to a dispatched worker / a running agent (target: 200 ms), idle and
