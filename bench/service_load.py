@@ -146,11 +146,47 @@ def percentile(values: Sequence[float], q: float) -> float:
 # --- the service process, seen from /proc ------------------------------------------------------
 
 
-def process_cpu_s(pid: int) -> float:
-    """utime + stime of ``pid`` (all its threads; children not included), in seconds."""
+def tick_cpu_s(pid: int) -> float:
+    """utime + stime of ``pid`` (all its threads, exited ones included; children not), from
+    /proc/<pid>/stat. Some kernels only sample these at the timer tick: a process that runs in
+    short bursts (a fake agent waking ten times a second) can be charged nothing at all."""
     text = Path(f"/proc/{pid}/stat").read_text()
     fields = text[text.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) * CLOCK_TICK_S
+
+
+def thread_cpu_s(pid: int) -> dict[int, float]:
+    """Each live thread's exact run time so far (``/proc/<pid>/task/<tid>/schedstat``, the
+    scheduler's nanoseconds); empty where the kernel has no schedstat."""
+    out: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            out[int(task.name)] = int((task / "schedstat").read_text().split()[0]) / 1e9
+    return out
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    ticks: float
+    threads: dict[int, float]
+
+    @classmethod
+    def of(cls, pid: int) -> CpuSample:
+        return cls(tick_cpu_s(pid), thread_cpu_s(pid))
+
+    def until(self, later: CpuSample) -> tuple[float, str | None]:
+        """CPU seconds from this sample to ``later``, and a caveat when there is one.
+
+        The scheduler's exact per-thread times, summed over the threads alive at the end (a
+        thread born meanwhile counts from zero); a thread that ended meanwhile takes its time
+        with it, so then, or without schedstat, the tick-sampled total is used instead."""
+        ticks = later.ticks - self.ticks
+        if not later.threads:
+            return ticks, "no schedstat: CPU from tick-sampled /proc/<pid>/stat"
+        if set(self.threads) - set(later.threads):
+            return ticks, "threads ended in the window: CPU from tick-sampled /proc/<pid>/stat"
+        exact = sum(t - self.threads.get(tid, 0.0) for tid, t in later.threads.items())
+        return exact, None
 
 
 def process_status_mb(pid: int, key: str) -> float:
@@ -161,11 +197,11 @@ def process_status_mb(pid: int, key: str) -> float:
 
 
 def _cpu_of(pids: Sequence[int]) -> float:
-    """CPU seconds of these processes together (the ones that have exited count as 0)."""
+    """Exact CPU seconds of these single-threaded processes together (exited ones count 0)."""
     total = 0.0
     for pid in pids:
         with contextlib.suppress(OSError, ValueError, IndexError):
-            total += process_cpu_s(pid)
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
     return total
 
 
@@ -504,7 +540,7 @@ class Run:
         poller = StatePoller(url, self.access_token)
         agents0 = read_agent_stats(self.workspaces)
         pids = [a.pid for a in agents0.values()]
-        cpu0, linear0 = process_cpu_s(pid), process_cpu_s(linear.proc.pid)
+        cpu0, linear0 = CpuSample.of(pid), CpuSample.of(linear.proc.pid)
         fakes0, machine0 = _cpu_of(pids), machine_jiffies()
         wall0 = time.monotonic()
         poller.start()
@@ -512,7 +548,7 @@ class Run:
         while time.monotonic() - wall0 < scenario.window_s:
             time.sleep(min(1.0, max(0.0, scenario.window_s - (time.monotonic() - wall0))))
             rss.append(process_status_mb(pid, "VmRSS"))
-        cpu1, linear1 = process_cpu_s(pid), process_cpu_s(linear.proc.pid)
+        cpu1, linear1 = CpuSample.of(pid), CpuSample.of(linear.proc.pid)
         fakes1, machine1 = _cpu_of(pids), machine_jiffies()
         wall1 = time.monotonic()
         agents1 = read_agent_stats(self.workspaces)
@@ -525,7 +561,9 @@ class Run:
         sent = sum(a.notifications_sent for a in agents1.values()) - sum(
             a.notifications_sent for a in agents0.values()
         )
-        cpu = cpu1 - cpu0
+        cpu, caveat = cpu0.until(cpu1)
+        if caveat is not None:
+            self.result.notes.append(caveat)
         figures["events_per_s"] = events / wall
         figures["cpu_percent"] = cpu / wall * 100
         figures["cpu_ms_per_1k"] = cpu * 1000 / events * 1000 if events else float("nan")
@@ -535,7 +573,7 @@ class Run:
         )
         figures["rss_mean_mb"] = statistics.fmean(rss)
         figures["fakes_cpu_percent"] = (fakes1 - fakes0) / wall * 100
-        figures["linear_cpu_percent"] = (linear1 - linear0) / wall * 100
+        figures["linear_cpu_percent"] = linear0.until(linear1)[0] / wall * 100
         busy, total = machine1[0] - machine0[0], machine1[1] - machine0[1]
         figures["machine_busy_percent"] = busy / total * 100 if total else float("nan")
         if poller.latencies_ms:
