@@ -125,8 +125,9 @@ def describe(values: list[float]) -> str:
     return f"median {statistics.median(values):6.1f}  p95 {p95:6.1f}  max {max(values):6.1f}"
 
 
-async def run(agents: int, rate: float, window: float, transcripts: bool, prefer_c: bool) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="symphony-bench-"))
+async def run(
+    tmp: Path, agents: int, rate: float, window: float, transcripts: bool, prefer_c: bool
+) -> None:
     home = tmp / "home"
     home.mkdir()
     os.environ["HOME"] = str(home)  # an empty login profile for every `bash -lc`
@@ -235,9 +236,17 @@ def main() -> None:
     parser.add_argument("--no-transcripts", action="store_true")
     parser.add_argument("--python-fake", action="store_true", help="skip the C load generator")
     args = parser.parse_args()
-    asyncio.run(
-        run(args.agents, args.rate, args.window, not args.no_transcripts, not args.python_fake)
-    )
+    with tempfile.TemporaryDirectory(prefix="symphony-bench-", ignore_cleanup_errors=True) as tmp:
+        asyncio.run(
+            run(
+                Path(tmp),
+                args.agents,
+                args.rate,
+                args.window,
+                not args.no_transcripts,
+                not args.python_fake,
+            )
+        )
 
 
 if __name__ == "__main__":
