@@ -209,7 +209,7 @@ def drive(argv: list[str], env: dict[str, str], workspace: Path) -> list[dict[st
             raw = stdout.readline()
             if not raw:
                 raise SystemExit(f"{argv[0]} exited before answering")
-            message = json.loads(raw)
+            message: dict[str, Any] = json.loads(raw)
             lines.append({"t": time.monotonic(), "bytes": len(raw), "message": message})
             if predicate(message):
                 return message
