@@ -1,7 +1,9 @@
 """The orchestrator runtime under load: 500 agents x 20 events/s, and dispatch latency.
 
 Every agent is a real ``CodexSession`` (``bash -lc`` + JSONL over pipes, per-issue transcript
-file) talking to ``tests/orchestrator/fake_app_server.py``; workspaces are made by the real
+file) talking to ``bench/fake_app_server.c`` (what codex 0.169 streams in a turn; with
+``--python-fake`` or no C compiler, ``tests/orchestrator/fake_app_server.py``, a simpler stream
+of deltas, token totals and rate limits); workspaces are made by the real
 ``WorkspaceManager``; the tracker is the in-memory adapter. Prints the service process's CPU
 (targets: under one core) and memory (under 300 MB), the agent events it handled per second, and
 the time from ``refresh()`` to a dispatched worker / a running agent (target: 200 ms), idle and
@@ -123,8 +125,9 @@ def describe(values: list[float]) -> str:
     return f"median {statistics.median(values):6.1f}  p95 {p95:6.1f}  max {max(values):6.1f}"
 
 
-async def run(agents: int, rate: float, window: float, transcripts: bool, prefer_c: bool) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="symphony-bench-"))
+async def run(
+    tmp: Path, agents: int, rate: float, window: float, transcripts: bool, prefer_c: bool
+) -> None:
     home = tmp / "home"
     home.mkdir()
     os.environ["HOME"] = str(home)  # an empty login profile for every `bash -lc`
@@ -233,9 +236,17 @@ def main() -> None:
     parser.add_argument("--no-transcripts", action="store_true")
     parser.add_argument("--python-fake", action="store_true", help="skip the C load generator")
     args = parser.parse_args()
-    asyncio.run(
-        run(args.agents, args.rate, args.window, not args.no_transcripts, not args.python_fake)
-    )
+    with tempfile.TemporaryDirectory(prefix="symphony-bench-", ignore_cleanup_errors=True) as tmp:
+        asyncio.run(
+            run(
+                Path(tmp),
+                args.agents,
+                args.rate,
+                args.window,
+                not args.no_transcripts,
+                not args.python_fake,
+            )
+        )
 
 
 if __name__ == "__main__":
