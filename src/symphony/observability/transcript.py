@@ -36,7 +36,7 @@ LATEST = "latest.log"
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_LINE_BYTES = 64 * 1024
 DEFAULT_KEEP = 20
-FLUSH_INTERVAL_S = 0.1  # `tail -f` and the dashboard's log view see a line this late at most
+FLUSH_INTERVAL_S = 0.5  # `tail -f` and the dashboard's log view see a line this late at most
 
 # SPEC §4.1.5: the first run has no attempt number (file ``-attempt-0``); retries count from 1.
 _ATTEMPT_FILE = re.compile(r"^(\d{8}T\d{6}Z)-attempt-(\d+)(?:-\d+)?\.log$")

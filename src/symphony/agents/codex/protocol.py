@@ -194,15 +194,14 @@ class CodexProtocol:
     # -- server → client --------------------------------------------------------------------
 
     def receive_line(self, line: str, now: datetime) -> list[Action]:
-        text = line.strip()
-        if not text:
+        if not line or line.isspace():
             return []
         try:
-            message = orjson.loads(text)
+            message = orjson.loads(line)  # JSON allows the whitespace around it: no strip copy
         except ValueError as exc:
-            return [self._malformed(text, now, f"not JSON: {exc}")]
+            return [self._malformed(line.strip(), now, f"not JSON: {exc}")]
         if not isinstance(message, dict):
-            return [self._malformed(text, now, "JSON value is not an object")]
+            return [self._malformed(line.strip(), now, "JSON value is not an object")]
         return self._receive(message, now)
 
     def _malformed(self, text: str, now: datetime, reason: str) -> Emit:
