@@ -10,7 +10,6 @@ in and reported as ``Oversized``.
 from __future__ import annotations
 
 import asyncio
-from asyncio.subprocess import SubprocessStreamProtocol
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -80,15 +79,16 @@ class LineFramer:
             self._partial += data
 
 
-class LinePipes(SubprocessStreamProtocol):
-    """The subprocess protocol behind ``spawn_login_shell(..., lines=True)``.
+class LinePipes:
+    """A child's stdout and stderr as lines, behind ``spawn_login_shell_lines``.
 
+    Each pipe is read by its own read-pipe transport, whose read callback hands the chunk
+    straight to the framer (the subprocess transport would add a ``call_soon`` per chunk).
     Lines that arrive before ``attach`` are kept and delivered by it, so nothing the child says
     between its start and its reader's start is lost. ``closed(fd)`` completes at end of stream.
     """
 
     def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(limit=limit, loop=loop)
         self._framers = {STDOUT: LineFramer(limit), STDERR: LineFramer(limit)}
         self._sinks: dict[int, LineSink] = {}
         self._early: dict[int, list[Line]] = {STDOUT: [], STDERR: []}
@@ -103,28 +103,19 @@ class LinePipes(SubprocessStreamProtocol):
     def closed(self, fd: int) -> asyncio.Future[None]:
         return self._closed[fd]
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        for fd in (STDOUT, STDERR):
-            if fd not in self._pipe_fds:  # type: ignore[attr-defined]
-                self._closed[fd].set_result(None)  # not a pipe: nothing will ever arrive
+    def reader(self, fd: int) -> asyncio.Protocol:
+        """The protocol for ``loop.connect_read_pipe`` of the child's ``fd``."""
+        return _PipeReader(self, fd)
 
-    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
-        framer = self._framers.get(fd)
-        if framer is None:
-            return
-        assert isinstance(data, bytes)
-        self._deliver(fd, framer.feed(data))
+    def received(self, fd: int, data: bytes) -> None:
+        self._deliver(fd, self._framers[fd].feed(data))
 
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        framer = self._framers.get(fd)
-        if framer is not None:
-            last = framer.finish()
-            if last is not None:
-                self._deliver(fd, [last])
-            if not self._closed[fd].done():
-                self._closed[fd].set_result(None)
-        super().pipe_connection_lost(fd, exc)
+    def ended(self, fd: int) -> None:
+        last = self._framers[fd].finish()
+        if last is not None:
+            self._deliver(fd, [last])
+        if not self._closed[fd].done():
+            self._closed[fd].set_result(None)
 
     def _deliver(self, fd: int, lines: list[Line]) -> None:
         sink = self._sinks.get(fd)
@@ -133,3 +124,18 @@ class LinePipes(SubprocessStreamProtocol):
             return
         for line in lines:
             sink(line)
+
+
+class _PipeReader(asyncio.Protocol):
+    def __init__(self, pipes: LinePipes, fd: int) -> None:
+        self._pipes = pipes
+        self._fd = fd
+
+    def data_received(self, data: bytes) -> None:
+        self._pipes.received(self._fd, data)
+
+    def eof_received(self) -> bool:
+        return False  # close the transport; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._pipes.ended(self._fd)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import signal
 import sys
 from collections.abc import Iterable, Mapping
 
-from symphony.linestream import LinePipes
+from symphony.linestream import STDERR, STDOUT, LinePipes
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DEFAULT_KILL_GRACE_S = 2.0
@@ -75,23 +76,46 @@ async def spawn_login_shell_lines(
     strip: Iterable[str] = (),
     limit: int,
 ) -> tuple[asyncio.subprocess.Process, LinePipes]:
-    """Like ``spawn_login_shell`` with every stream piped, stdout and stderr read as lines.
+    """Like ``spawn_login_shell`` with stdin piped, stdout and stderr read as lines.
 
     The lines go to the sinks given to ``LinePipes.attach``; ``process.stdout`` and
-    ``process.stderr`` stay empty.
+    ``process.stderr`` are None. The two output pipes are made here and read directly by the
+    loop, not through the subprocess transport.
     """
     loop = asyncio.get_running_loop()
-    transport, pipes = await loop.subprocess_exec(
-        lambda: LinePipes(limit, loop),
-        *login_shell_argv(script, strip),
-        cwd=os.fspath(cwd),
-        env=dict(env),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
-    return asyncio.subprocess.Process(transport, pipes, loop), pipes
+    pipes = LinePipes(limit, loop)
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    try:
+        transport, protocol = await loop.subprocess_exec(
+            lambda: asyncio.subprocess.SubprocessStreamProtocol(limit=limit, loop=loop),
+            *login_shell_argv(script, strip),
+            cwd=os.fspath(cwd),
+            env=dict(env),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=out_write,
+            stderr=err_write,
+            start_new_session=True,
+        )
+    except BaseException:
+        os.close(out_read)
+        os.close(err_read)
+        raise
+    finally:
+        os.close(out_write)  # the child has its copies; ours would keep the pipes from ending
+        os.close(err_write)
+    process = asyncio.subprocess.Process(transport, protocol, loop)
+    pending = {STDOUT: out_read, STDERR: err_read}
+    try:
+        for fd in (STDOUT, STDERR):
+            reader = functools.partial(pipes.reader, fd)
+            await loop.connect_read_pipe(reader, os.fdopen(pending.pop(fd), "rb", 0))
+    except BaseException:
+        for read_end in pending.values():
+            os.close(read_end)
+        await terminate_group(process)
+        raise
+    return process, pipes
 
 
 def watch_children_with_pidfds() -> bool:
