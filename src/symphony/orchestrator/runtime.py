@@ -62,6 +62,7 @@ from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.logs import get_logger, issue_task_context
 from symphony.orchestrator.clock import LoopClock
+from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.observers import Observers
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
 from symphony.orchestrator.scheduling import scheduler_config
@@ -109,6 +110,7 @@ class OrchestratorRuntime:
         self._workspaces = workspaces
         self._agents = agents
         self._backend: tuple[Workflow, AgentBackend] | None = None
+        self._issue_reads = IssueReads()
         self._agent_logs = agent_logs
         self._tracker_timeout_s = tracker_timeout_s
         workflow = store.current
@@ -493,6 +495,7 @@ class OrchestratorRuntime:
             on_agent_event=self._observers.agent_event,
             agent_logs=self._agent_logs,
             tracker_timeout_s=self._tracker_timeout_s,
+            issue_reads=self._issue_reads,
         )
 
     def _backend_for(self, workflow: Workflow) -> AgentBackend:

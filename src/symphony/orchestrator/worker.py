@@ -25,6 +25,7 @@ from symphony.core.events import AgentUpdate, Event, WorkerInfo
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.logs import get_logger
+from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
 from symphony.trackers.base import TrackerAdapter
 from symphony.workflow.store import Workflow
@@ -61,6 +62,8 @@ class WorkerServices:
     on_agent_event: Callable[[Issue, int, AgentEvent], None] | None = None
     agent_logs: AgentLogSource | None = None
     tracker_timeout_s: float = DEFAULT_TRACKER_TIMEOUT_S
+    # Reads by id of workers starting together share requests; None: each asks on its own.
+    issue_reads: IssueReads | None = None
 
 
 def agent_update(issue_id: str, run_id: int, event: AgentEvent) -> AgentUpdate:
@@ -221,6 +224,10 @@ async def _current_issue(
     """The issue as the tracker has it now, None when it is no longer visible, or the failed
     attempt when the tracker could not say."""
     try:
+        if svc.issue_reads is not None:
+            read = svc.issue_reads.read(spec.adapter, issue_id)
+            current = await asyncio.wait_for(read, timeout=svc.tracker_timeout_s)
+            return current
         refreshed = await asyncio.wait_for(
             spec.adapter.fetch_issues_by_ids([issue_id]), timeout=svc.tracker_timeout_s
         )
