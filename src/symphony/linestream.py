@@ -55,8 +55,11 @@ class LineFramer:
             self._partial.clear()
         *complete, tail = data.split(b"\n")
         limit = self._limit
-        for line in complete:
-            lines.append(line if len(line) <= limit else Oversized(len(line)))
+        if len(data) <= limit:
+            lines.extend(complete)  # no line of a chunk this small can be over the limit
+        else:
+            for line in complete:
+                lines.append(line if len(line) <= limit else Oversized(len(line)))
         self._keep(tail)
         return lines
 
