@@ -34,9 +34,8 @@ from symphony.core.state import (
     CHANGE_ROUNDS,
     ChangeRead,
     OrchestratorState,
-    Problem,
 )
-from symphony.core.transitions import Effects, dispatch, reconcile
+from symphony.core.transitions import Effects, dispatch, reconcile, tracker_read_failed
 from symphony.issue import Issue
 
 
@@ -83,14 +82,13 @@ def changed_fetched(
     if state.shutting_down:
         return
     if event.error is not None:
-        state.tracker_error = Problem(event.error.code, event.error.message, now)
-        out.append(
-            Log.warning(
-                "changed issue refresh failed, the next poll covers them",
-                code=event.error.code,
-                error=event.error.message,
-                issues=len(mine),
-            )
+        tracker_read_failed(
+            state,
+            event.error,
+            "changed issue refresh failed, the next poll covers them",
+            now,
+            out,
+            issues=len(mine),
         )
     else:
         _apply(state, read, mine, {issue.id: issue for issue in event.issues}, now, out)

@@ -49,8 +49,15 @@ from symphony.core.events import (
     WorkerInfo,
 )
 from symphony.core.runs import NO_SLOTS_ERROR
-from symphony.core.state import OrchestratorState, Phase, Problem
-from symphony.core.transitions import Effects, dispatch, reconcile, schedule_retry, stop
+from symphony.core.state import OrchestratorState, Phase
+from symphony.core.transitions import (
+    Effects,
+    dispatch,
+    reconcile,
+    schedule_retry,
+    stop,
+    tracker_read_failed,
+)
 from symphony.issue import Issue
 
 __all__ = ["NO_SLOTS_ERROR", "decide"]
@@ -185,13 +192,8 @@ def _running_refreshed(
     asked, state.reconcile_runs = state.reconcile_runs, {}
     watched, state.reconcile_parked = state.reconcile_parked, ()
     if event.error is not None:
-        state.tracker_error = Problem(event.error.code, event.error.message, now)
-        out.append(
-            Log.warning(
-                "running issue refresh failed, keeping workers",
-                code=event.error.code,
-                error=event.error.message,
-            )
+        tracker_read_failed(
+            state, event.error, "running issue refresh failed, keeping workers", now, out
         )
     else:
         state.tracker_error = None
@@ -226,13 +228,8 @@ def _candidates_fetched(
     if event.tick_id != state.tick_id or state.phase is not Phase.FETCHING_CANDIDATES:
         return
     if event.error is not None:
-        state.tracker_error = Problem(event.error.code, event.error.message, now)
-        out.append(
-            Log.warning(
-                "candidate fetch failed, skipping dispatch",
-                code=event.error.code,
-                error=event.error.message,
-            )
+        tracker_read_failed(
+            state, event.error, "candidate fetch failed, skipping dispatch", now, out
         )
     else:
         state.tracker_error = None

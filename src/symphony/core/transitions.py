@@ -6,6 +6,8 @@ matching effects always change together.
 
 from __future__ import annotations
 
+from typing import Any
+
 from symphony.core import blocked, parked, policy
 from symphony.core.effects import (
     CancelRetryTimer,
@@ -15,9 +17,11 @@ from symphony.core.effects import (
     StartWorker,
     StopWorker,
 )
+from symphony.core.events import FetchError
 from symphony.core.records import end_run, remember_retry
 from symphony.core.state import (
     OrchestratorState,
+    Problem,
     RetryEntry,
     RetryKind,
     RunningEntry,
@@ -161,3 +165,16 @@ def schedule_retry(
             error=error,
         )
     )
+
+
+def tracker_read_failed(
+    state: OrchestratorState,
+    error: FetchError,
+    message: str,
+    now: float,
+    out: Effects,
+    **fields: Any,
+) -> None:
+    """A tracker read failed: the tracker's problem (shown until a read succeeds), logged once."""
+    state.tracker_error = Problem(error.code, error.message, now)
+    out.append(Log.warning(message, code=error.code, error=error.message, **fields))
