@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,8 @@ class WorkerServices:
     on_agent_event: Callable[[Issue, int, AgentEvent], None] | None = None
     agent_logs: AgentLogSource | None = None
     tracker_timeout_s: float = DEFAULT_TRACKER_TIMEOUT_S
-    # Reads by id of workers starting together share requests; None: each asks on its own.
-    issue_reads: IssueReads | None = None
+    # Reads by id of workers starting together share requests (the runtime passes its one).
+    issue_reads: IssueReads = field(default_factory=IssueReads)
 
 
 def agent_update(issue_id: str, run_id: int, event: AgentEvent) -> AgentUpdate:
@@ -224,13 +224,8 @@ async def _current_issue(
     """The issue as the tracker has it now, None when it is no longer visible, or the failed
     attempt when the tracker could not say."""
     try:
-        if svc.issue_reads is not None:
-            read = svc.issue_reads.read(spec.adapter, issue_id)
-            current = await asyncio.wait_for(read, timeout=svc.tracker_timeout_s)
-            return current
-        refreshed = await asyncio.wait_for(
-            spec.adapter.fetch_issues_by_ids([issue_id]), timeout=svc.tracker_timeout_s
-        )
+        read = svc.issue_reads.read(spec.adapter, issue_id)
+        return await asyncio.wait_for(read, timeout=svc.tracker_timeout_s)
     except TimeoutError:
         return AttemptResult(
             False,
@@ -238,7 +233,6 @@ async def _current_issue(
         )
     except SymphonyError as exc:
         return _failed("issue state refresh error", exc)
-    return next((i for i in refreshed if i.id == issue_id), None)
 
 
 def _failed(stage: str, exc: SymphonyError) -> AttemptResult:
