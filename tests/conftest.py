@@ -4,8 +4,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from graphql import GraphQLSchema
 
 from symphony.logs import reset_logging
+from tests.support.fake_linear import (
+    SCHEMA_PATH,
+    FakeLinear,
+    load_linear_schema,
+    schema_available,
+)
 from tests.support.memory_tracker import (
     MemoryProfile,
     install_memory_tracker,
@@ -53,3 +60,29 @@ def _clean_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
 def _reset_logging() -> Iterator[None]:
     yield
     reset_logging()
+
+
+# The schema-checked fake Linear, for every suite that talks to Linear.
+
+
+@pytest.fixture(scope="session")
+def linear_schema() -> GraphQLSchema:
+    if not schema_available():
+        pytest.skip(
+            f"Linear's published schema is not at {SCHEMA_PATH}; the fake Linear validates "
+            "every request against it and cannot run without it"
+        )
+    return load_linear_schema()
+
+
+@pytest.fixture
+def linear(linear_schema: GraphQLSchema) -> Iterator[FakeLinear]:
+    fake = FakeLinear(schema=linear_schema).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+    if not fake.rejections_expected:
+        # A document real Linear would reject fails the test that sent it.
+        details = [f"{r.operation}: {r.errors}" for r in fake.rejected]
+        assert not fake.rejected, f"fake Linear rejected requests: {details}"

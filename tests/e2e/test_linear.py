@@ -38,7 +38,7 @@ from tests.e2e.harness import (
     per_issue_responder,
     running_row,
 )
-from tests.support.fake_linear import SCHEMA_PATH, FakeLinear, load_linear_schema, schema_available
+from tests.support.fake_linear import FakeLinear
 from tests.support.fake_model import FakeModelServer, RecordedRequest, Reply
 from tests.support.waiting import wait_until_sync
 
@@ -59,16 +59,6 @@ mutation MoveIssue($id: String!, $stateId: String!) {
   issueUpdate(id: $id, input: {stateId: $stateId}) { success issue { identifier state { name } } }
 }
 """
-
-
-@pytest.fixture
-def linear_schema() -> GraphQLSchema:
-    if not schema_available():
-        pytest.skip(
-            f"Linear's published schema is not at {SCHEMA_PATH}; the fake Linear validates "
-            "every request against it and cannot run without it"
-        )
-    return load_linear_schema()
 
 
 @pytest.fixture

@@ -10,14 +10,12 @@ is refused. The signing secret, like the API key, never reaches a log.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from graphql import GraphQLSchema
 
 from tests.e2e.harness import Project, local_front_matter, per_issue_responder, running_row
-from tests.support.fake_linear import SCHEMA_PATH, FakeLinear, load_linear_schema, schema_available
+from tests.support.fake_linear import FakeLinear
 from tests.support.fake_model import FakeModelServer, Reply
 from tests.support.linear_webhooks import Delivery, deliver, issue_payload
 from tests.support.waiting import wait_until_sync
@@ -29,19 +27,6 @@ SECRET_ENV = "LINEAR_WEBHOOK_SECRET"
 SECRET = "lin_wh_e2eSECRETe2eSECRET0123456789"
 TEN_MINUTES_MS = 600_000
 CANDIDATES = "SymphonyCandidateIssues"
-
-
-@pytest.fixture
-def linear() -> Iterator[FakeLinear]:
-    if not schema_available():
-        pytest.skip(f"Linear's published schema is not at {SCHEMA_PATH}")
-    schema: GraphQLSchema = load_linear_schema()
-    fake = FakeLinear(schema=schema).start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-    assert not fake.rejected, [f"{r.operation}: {r.errors}" for r in fake.rejected]
 
 
 def post(url: str, delivery: Delivery) -> httpx.Response:

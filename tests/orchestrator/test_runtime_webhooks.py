@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from graphql import GraphQLSchema
 
 from symphony.observability.http import serve_http
 from symphony.orchestrator.runtime import OrchestratorRuntime
@@ -22,10 +21,7 @@ from symphony.trackers.resolve import resolve_tracker
 from symphony.webhooks import MAX_BODY_BYTES
 from symphony.workflow.store import WorkflowStore
 from tests.support.fake_linear import (
-    SCHEMA_PATH,
     FakeLinear,
-    load_linear_schema,
-    schema_available,
 )
 from tests.support.linear_webhooks import Delivery, comment_payload, deliver, issue_payload, sign
 from tests.support.waiting import wait_until
@@ -43,23 +39,6 @@ async def hold(session: FakeSession, prompt: str, turn: int) -> None:
     """An agent that keeps working until it is stopped."""
     session.emit("notification", message="working")
     await asyncio.Event().wait()
-
-
-@pytest.fixture(scope="module")
-def linear_schema() -> GraphQLSchema:
-    if not schema_available():
-        pytest.skip(f"Linear's published schema is not at {SCHEMA_PATH}")
-    return load_linear_schema()
-
-
-@pytest.fixture
-def linear(linear_schema: GraphQLSchema) -> Iterator[FakeLinear]:
-    fake = FakeLinear(schema=linear_schema).start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-    assert not fake.rejected, [f"{r.operation}: {r.errors}" for r in fake.rejected]
 
 
 @dataclass

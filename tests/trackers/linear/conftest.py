@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from graphql import GraphQLSchema
 
 from symphony.trackers.linear import PROFILE, LinearAdapter
 from symphony.workflow.config import TrackerConfig
 from tests.support.fake_linear import (
-    SCHEMA_PATH,
     FakeLinear,
-    load_linear_schema,
-    schema_available,
 )
 
 KEY_VAR = "TEST_LINEAR_KEY"
-
-
-@pytest.fixture(scope="session")
-def linear_schema() -> GraphQLSchema:
-    if not schema_available():
-        pytest.skip(
-            f"Linear's published schema is not at {SCHEMA_PATH}; the Linear adapter tests "
-            "validate every query against it and cannot run without it"
-        )
-    return load_linear_schema()
-
-
-@pytest.fixture
-def linear(linear_schema: GraphQLSchema) -> Iterator[FakeLinear]:
-    fake = FakeLinear(schema=linear_schema).start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-    if not fake.rejections_expected:
-        # A document real Linear would reject fails the test that sent it.
-        details = [f"{r.operation}: {r.errors}" for r in fake.rejected]
-        assert not fake.rejected, f"fake Linear rejected requests: {details}"
 
 
 def tracker_config(provider: Mapping[str, Any], **fields: Any) -> TrackerConfig:
