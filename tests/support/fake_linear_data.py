@@ -210,8 +210,6 @@ def _cursor_id(cursor: str) -> str:
 
 def connection(items: list[Any], args: Mapping[str, Any]) -> dict[str, Any]:
     """A Relay connection over ``items`` (each with an ``id``), honouring first/after."""
-    if args.get("last") is not None or args.get("before") is not None:
-        raise user_error("fake Linear supports forward pagination (first/after) only")
     first = _page_size(args)
     start = 0
     if args.get("after"):
@@ -220,18 +218,7 @@ def connection(items: list[Any], args: Mapping[str, Any]) -> dict[str, Any]:
         if wanted not in ids:
             raise user_error("Cursor refers to an entity that is not in this list")
         start = ids.index(wanted) + 1
-    page = items[start : start + first]
-    edges = [{"node": item, "cursor": _cursor(item.id)} for item in page]
-    return {
-        "nodes": page,
-        "edges": edges,
-        "pageInfo": {
-            "hasNextPage": start + first < len(items),
-            "hasPreviousPage": start > 0,
-            "startCursor": edges[0]["cursor"] if edges else None,
-            "endCursor": edges[-1]["cursor"] if edges else None,
-        },
-    }
+    return _page(items[start : start + first], start, more=start + first < len(items))
 
 
 def lazy_connection(
@@ -244,8 +231,6 @@ def lazy_connection(
     """``connection`` over the records named by ``order`` that ``matches``, filtering only as far
     as the page reaches. A cursor is a position in ``order``, as a keyset cursor is, so a page
     of a big board costs its own size, not the board's."""
-    if args.get("last") is not None or args.get("before") is not None:
-        raise user_error("fake Linear supports forward pagination (first/after) only")
     first = _page_size(args)
     start = 0
     if args.get("after"):
@@ -264,10 +249,14 @@ def lazy_connection(
             more = True
             break
         page.append(record)
-    views = [view(record) for record in page]
-    edges = [{"node": item, "cursor": _cursor(item.id)} for item in views]
+    return _page([view(record) for record in page], start, more=more)
+
+
+def _page(nodes: list[Any], start: int, *, more: bool) -> dict[str, Any]:
+    """One page of a Relay connection (each node with an ``id``) that began at ``start``."""
+    edges = [{"node": item, "cursor": _cursor(item.id)} for item in nodes]
     return {
-        "nodes": views,
+        "nodes": nodes,
         "edges": edges,
         "pageInfo": {
             "hasNextPage": more,
@@ -279,6 +268,9 @@ def lazy_connection(
 
 
 def _page_size(args: Mapping[str, Any]) -> int:
+    """``first``, for forward pagination (the only kind the fake offers)."""
+    if args.get("last") is not None or args.get("before") is not None:
+        raise user_error("fake Linear supports forward pagination (first/after) only")
     first = args.get("first")
     first = DEFAULT_PAGE if first is None else first
     if first < 0 or first > 250:
