@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 
 from symphony.issue import BlockerRef, Issue
-from symphony.observability.http import serve_http
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.store import WorkflowStore
+from tests.support.api import api_client
 from tests.support.memory_tracker import MemoryBoard
 from tests.support.waiting import wait_until
 
@@ -37,29 +35,6 @@ def todo(n: int, **changes: object) -> Issue:
         priority=n,
     )
     return replace(base, **changes)  # type: ignore[arg-type]
-
-
-@asynccontextmanager
-async def api(runtime: OrchestratorRuntime) -> AsyncIterator[httpx.AsyncClient]:
-    stop = asyncio.Event()
-    bound: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(
-        serve_http(
-            runtime,
-            host="127.0.0.1",
-            port=0,
-            access_token=None,
-            stop=stop,
-            on_bound=bound.set_result,
-        )
-    )
-    try:
-        url = await asyncio.wait_for(bound, timeout=START_TIMEOUT_S)
-        async with httpx.AsyncClient(base_url=url, timeout=5.0) as client:
-            yield client
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=10)
 
 
 async def test_blocked_issues_are_visible_in_the_api_until_they_become_eligible(
@@ -95,7 +70,7 @@ polling:
     agents.scripts["MT-1"] = hold
     runtime = make_runtime(store)
     await runtime.start()
-    async with api(runtime) as client:
+    async with api_client(runtime, start_timeout_s=START_TIMEOUT_S, client_timeout_s=5.0) as client:
         await wait_until(lambda: runtime.snapshot().counts.blocked == 2)
         state = (await client.get("/api/v1/state")).json()
         assert [

@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from symphony.observability.http import serve_http
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.service import create_adapter
 from symphony.trackers.resolve import resolve_tracker
 from symphony.webhooks import MAX_BODY_BYTES
 from symphony.workflow.store import WorkflowStore
+from tests.support.api import api_client
 from tests.support.fake_linear import (
     FakeLinear,
 )
@@ -99,26 +99,11 @@ async def service(
         store, workspaces=FakeWorkspaces(), agents=agents.select, adapter_factory=create_adapter
     )
     await runtime.start()
-    stop = asyncio.Event()
-    bound: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    server = asyncio.create_task(
-        serve_http(
-            runtime,
-            host="127.0.0.1",
-            port=0,
-            access_token=None,
-            stop=stop,
-            on_bound=bound.set_result,
-        )
-    )
     try:
-        url = await asyncio.wait_for(bound, timeout=10)
-        await wait_until(lambda: runtime.state.last_poll_ms is not None, "the first poll")
-        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        async with api_client(runtime, start_timeout_s=10, client_timeout_s=10) as client:
+            await wait_until(lambda: runtime.state.last_poll_ms is not None, "the first poll")
             yield Service(runtime, agents, client, linear)
     finally:
-        stop.set()
-        await asyncio.wait_for(server, timeout=10)
         await runtime.stop()
 
 
