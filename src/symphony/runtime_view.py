@@ -46,8 +46,9 @@ counts them all. ``blocked_by`` holds only open (non-terminal) blockers.
 ``GET /api/v1/<identifier>`` (status, workspace, attempts, running, retry,
 logs.codex_session_logs, recent_events, last_error, tracked) plus ``blocked``
 (``{"state", "reason", "blocked_by", "blocked_at"}`` when ``status`` is ``"blocked"``, else
-null); ``status`` is ``running``, ``retrying``, ``blocked`` or ``released``. It returns None for
-an identifier the runtime does not know.
+null) and ``pending_requests`` (``view_json.request_json`` rows, docs/human-requests.md);
+``status`` is ``running``, ``retrying``, ``blocked`` or ``released``. It returns None for an
+identifier the runtime does not know.
 
 ``subscribe(listener)`` delivers ``RuntimeChange`` values on the event loop thread: a
 ``SnapshotChanged`` (``kind == "snapshot"``) when scheduling state changed, carrying the new
@@ -62,6 +63,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeAlias
 
+from symphony.human import AnswerOutcome, RequestRecord, SteerRecord
 from symphony.view import AgentActivity, IssueDetail, Snapshot, SnapshotChanged
 from symphony.webhooks import WebhookDelivery, WebhookReceipt
 
@@ -86,6 +88,19 @@ class RuntimeView(Protocol):
         inside the configured scope get a targeted refresh (fetched by id, then dispatched,
         stopped or released at once). The receipt carries the HTTP status: 202 ``accepted``,
         200 ``ignored``, or an error code (404 ``webhooks_not_enabled``, 401, 400, 503)."""
+        ...
+
+    def pending_requests(self) -> list[RequestRecord]:
+        """Every request an agent parked for a human and nobody answered yet, oldest first."""
+        ...
+
+    def answer_request(self, identifier: str, request_id: str, body: object) -> AnswerOutcome:
+        """Answer a parked request with an operator's decoded JSON ``body``
+        (docs/human-requests.md); the outcome says whether it was taken and why not."""
+        ...
+
+    async def steer(self, identifier: str, message: str) -> SteerRecord | None:
+        """Give the identifier's running agent ``message``; None when no agent runs for it."""
         ...
 
     def subscribe(self, listener: Callable[[RuntimeChange], None]) -> Callable[[], None]:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from symphony.fastdata import record
+from symphony.human import RequestRecord
 
 RetryKind = Literal["continuation", "failure"]
 IssueStatus = Literal["running", "retrying", "blocked", "released"]
@@ -62,6 +63,8 @@ class RunningRow:
     last_event_at: datetime | None
     workspace_path: str | None
     tokens: Tokens
+    # Requests the agent parked for a human (docs/human-requests.md).
+    pending_request_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +202,8 @@ class IssueDetail:
     recent_events: tuple[TimelineEvent, ...]
     last_error: str | None
     issue_url: str | None
+    # Requests its agent parked for a human, oldest first (docs/human-requests.md).
+    pending_requests: tuple[RequestRecord, ...] = ()
 
 
 @record

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from symphony.human import RequestRecord
 from symphony.timefmt import format_timestamp
 from symphony.view import (
     AgentActivity,
@@ -81,6 +82,7 @@ def running_row_json(row: RunningRow) -> dict[str, Any]:
         "last_event_at": format_timestamp(row.last_event_at),
         "workspace_path": row.workspace_path,
         "tokens": tokens_json(row.tokens),
+        "pending_request_count": row.pending_request_count,
     }
 
 
@@ -195,6 +197,42 @@ def issue_detail_json(detail: IssueDetail) -> dict[str, Any]:
         "recent_events": [timeline_event_json(event) for event in detail.recent_events],
         "last_error": detail.last_error,
         "tracked": {"issue_url": detail.issue_url},
+        "pending_requests": [request_json(r) for r in detail.pending_requests],
+    }
+
+
+def request_json(record: RequestRecord) -> dict[str, Any]:
+    """One human request: ``GET /api/v1/<identifier>`` ``pending_requests`` and
+    ``GET /api/v1/requests``; ``status``/``decision``/``answers`` tell how it ended."""
+    request = record.request
+    answer = record.answer
+    return {
+        "id": record.id,
+        "issue_id": record.issue_id,
+        "issue_identifier": record.issue_identifier,
+        "attempt": record.attempt,
+        "kind": request.kind,
+        "summary": request.summary,
+        "command": request.command,
+        "cwd": request.cwd,
+        "reason": request.reason,
+        "diff": request.diff,
+        "questions": [
+            {
+                "id": q.id,
+                "header": q.header,
+                "question": q.question,
+                "options": list(q.options),
+                "allows_other": q.allows_other,
+                "secret": q.secret,
+            }
+            for q in request.questions
+        ],
+        "created_at": format_timestamp(record.created_at),
+        "status": record.status,
+        "decision": answer.decision if answer is not None and request.kind != "question" else None,
+        "answers": dict(answer.answers) if answer is not None else None,
+        "answered_at": format_timestamp(record.answered_at),
     }
 
 

@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from symphony.agents import AgentError, AgentEvent, ToolRegistry, continuation_guidance, events
+from symphony.agents import (
+    AgentError,
+    AgentEvent,
+    HumanChannel,
+    ToolRegistry,
+    continuation_guidance,
+    events,
+)
 from symphony.agents.codex import errors
 from symphony.agents.codex.session import CodexSession
 from symphony.core.tokens import counted_growth
@@ -71,6 +78,7 @@ class Harness:
         *,
         tools: ToolRegistry | None = None,
         strip_env: frozenset[str] = frozenset(),
+        human: HumanChannel | None = None,
         **overrides: Any,
     ) -> CodexSession:
         return await CodexSession.start(
@@ -82,6 +90,7 @@ class Harness:
             on_event=self.events.append,
             issue=ISSUE,
             env=self.env,
+            human=human,
         )
 
     def named(self, name: str) -> list[AgentEvent]:

@@ -6,10 +6,14 @@ drift from what production reports.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from symphony.human import AnswerOutcome, RequestRecord, SteerRecord
+from symphony.orchestrator.human_desk import HumanDesk
 from symphony.runtime_view import RuntimeChange
 from symphony.view import (
     AgentActivity,
@@ -244,6 +248,10 @@ class FakeView:
         self.webhook_receipt = WebhookReceipt(
             202, "accepted", "refreshing Issue MT-1 (update)", ("id-MT-1",)
         )
+        # The real desk: tests park requests on it through ``desk.open_run(...).ask``.
+        self.desk = HumanDesk(
+            timeout_ms=lambda: 3_600_000, clock=asyncio.get_running_loop, now=lambda: NOW
+        )
 
     # RuntimeView -------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -255,7 +263,9 @@ class FakeView:
     def issue_detail(self, identifier: str) -> IssueDetail | None:
         if self.detail_error is not None:
             raise self.detail_error
-        return self.details.get(identifier)
+        detail = self.details.get(identifier)
+        pending = tuple(self.desk.pending(identifier=identifier))
+        return replace(detail, pending_requests=pending) if detail and pending else detail
 
     def request_refresh(self) -> dict[str, Any]:
         if self.refresh_error is not None:
@@ -271,6 +281,15 @@ class FakeView:
     async def receive_webhook(self, provider: str, delivery: WebhookDelivery) -> WebhookReceipt:
         self.webhooks.append((provider, delivery))
         return self.webhook_receipt
+
+    def pending_requests(self) -> list[RequestRecord]:
+        return self.desk.pending()
+
+    def answer_request(self, identifier: str, request_id: str, body: object) -> AnswerOutcome:
+        return self.desk.answer(identifier, request_id, body)
+
+    async def steer(self, identifier: str, message: str) -> SteerRecord | None:
+        return await self.desk.steer(identifier, message)
 
     def subscribe(self, listener: Callable[[RuntimeChange], None]) -> Callable[[], None]:
         self.listeners.append(listener)

@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from symphony.agents.base import AgentBackend, EventSink, TurnOutcome
+from symphony.agents.base import AgentBackend, EventSink, HumanChannel, TurnOutcome
 from symphony.agents.events import AgentEvent
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
 from symphony.errors import SymphonyError
+from symphony.human import SteerDelivery
 from symphony.issue import Issue
 from symphony.usage import TokenUsage
 from symphony.workflow.config import HooksConfig
@@ -126,10 +127,18 @@ async def complete_turn(session: FakeSession, prompt: str, turn: int) -> None:
 class FakeSession:
     """An ``AgentSession``: each turn emits ``session_started``, then runs the issue's script."""
 
-    def __init__(self, agents: FakeAgents, issue: Issue, on_event: EventSink) -> None:
+    def __init__(
+        self,
+        agents: FakeAgents,
+        issue: Issue,
+        on_event: EventSink,
+        human: HumanChannel | None = None,
+    ) -> None:
         self.agents = agents
         self.issue = issue
         self.on_event = on_event
+        self.human = human
+        self.steers: list[str] = []
         self.thread_id = f"thread-{issue.identifier}-{agents.started}"
         self.prompts: list[str] = []
         self.stopped = False
@@ -166,6 +175,11 @@ class FakeSession:
             last_message=None,
             duration_ms=0,
         )
+
+    async def steer(self, message: str) -> SteerDelivery:
+        self.steers.append(message)
+        self.emit("steered", message=message)
+        return "running_turn"
 
     async def stop(self) -> None:
         if not self.stopped:
@@ -206,6 +220,7 @@ class FakeAgents(AgentBackend):
         on_event: EventSink,
         transcript: Transcript | None,
         workflow: Workflow,
+        human: HumanChannel | None = None,
     ) -> FakeSession:
         self.tools, self.strip_env = tools, strip_env
         if issue.identifier in self.fail_start:
@@ -213,7 +228,7 @@ class FakeAgents(AgentBackend):
         if any(s.issue.id == issue.id for s in self.live):
             self.overlaps.append(issue.identifier)
         self.started += 1
-        session = FakeSession(self, issue, on_event)
+        session = FakeSession(self, issue, on_event, human)
         self.sessions.append(session)
         self.live.add(session)
         self.log.append(("start", issue.identifier))

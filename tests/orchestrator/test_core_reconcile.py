@@ -7,6 +7,7 @@ from symphony.core.events import (
     AgentUpdate,
     CandidatesFetched,
     FetchError,
+    HumanRequestsChanged,
     RetryDue,
     RetryIssueFetched,
     RunningRefreshed,
@@ -117,6 +118,29 @@ def test_stall_kills_the_worker_and_schedules_a_backoff_retry_keeping_the_claim(
     out = d.send(RunningRefreshed(d.state.tick_id, (issue(2),)))
     out = d.send(CandidatesFetched(d.state.tick_id, (issue(1), issue(2))))
     assert of_type(out, StartWorker) == []
+
+
+def test_an_agent_waiting_on_a_human_is_not_stalled_until_answered() -> None:
+    d = running(issue(1), stall_timeout_ms=60_000)
+    run = d.state.running["id-1"].run_id
+    d.send(HumanRequestsChanged("id-1", run, 1))
+    assert d.state.running["id-1"].pending_requests == 1
+    d.advance(10 * 60_000)  # parked far beyond the stall timeout
+    assert of_type(d.send(TickDue()), StopWorker) == []
+    d.tick(running=[issue(1)])
+    d.send(HumanRequestsChanged("id-1", run, 0))  # answered: the stall clock restarts now
+    d.advance(59_000)
+    assert of_type(d.send(TickDue()), StopWorker) == []
+    d.tick(running=[issue(1)])
+    d.advance(2_000)
+    assert [s.issue_id for s in of_type(d.send(TickDue()), StopWorker)] == ["id-1"]
+
+
+def test_pending_counts_of_a_stopped_run_change_nothing() -> None:
+    d = running(issue(1))
+    run = d.state.running["id-1"].run_id
+    assert d.send(HumanRequestsChanged("id-1", run + 1, 3)) == []
+    assert d.state.running["id-1"].pending_requests == 0
 
 
 def test_stall_detection_is_disabled_by_a_non_positive_timeout() -> None:

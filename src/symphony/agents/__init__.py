@@ -4,7 +4,13 @@ Codex app-server (``agents/codex``) is the shipped backend; ``registry.py`` maps
 to a backend. Importing this package imports no backend.
 """
 
-from symphony.agents.base import AgentBackend, AgentSession, EventSink, TurnOutcome
+from symphony.agents.base import (
+    AgentBackend,
+    AgentSession,
+    EventSink,
+    HumanChannel,
+    TurnOutcome,
+)
 from symphony.agents.continuation import continuation_guidance
 from symphony.agents.errors import AgentError
 from symphony.agents.events import AgentEvent
@@ -17,6 +23,7 @@ __all__ = [
     "AgentEvent",
     "AgentSession",
     "EventSink",
+    "HumanChannel",
     "ToolRegistry",
     "Transcript",
     "TranscriptStream",

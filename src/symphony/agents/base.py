@@ -9,7 +9,10 @@ it never learns which backend runs. Everything crossing the seam is neutral:
   the backend advertises them and answers tool calls in its own wire format;
 - events come out as ``AgentEvent`` (``agents/events.py``), token usage as absolute thread
   totals in ``TokenUsage``;
-- failures are ``AgentError`` (``agents/errors.py``).
+- failures are ``AgentError`` (``agents/errors.py``);
+- what the agent asks a human goes out as a ``HumanRequest`` through the session's
+  ``HumanChannel`` and comes back as a ``HumanAnswer`` (``symphony.human``); operator guidance
+  goes in through ``AgentSession.steer``.
 
 See docs/extending/agents.md for how to add a backend.
 """
@@ -26,6 +29,7 @@ from symphony.agents.continuation import continuation_guidance
 from symphony.agents.events import AgentEvent
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
+from symphony.human import HumanAnswer, HumanRequest, SteerDelivery
 from symphony.issue import Issue
 from symphony.usage import TokenUsage
 from symphony.workflow.store import Workflow
@@ -33,6 +37,15 @@ from symphony.workflow.store import Workflow
 # Receives every event of a session, on the event loop; it must be quick. A backend keeps going
 # when it raises (log it once).
 EventSink = Callable[[AgentEvent], None]
+
+
+class HumanChannel(Protocol):
+    """Where a session parks what its agent asks a human (one channel per run)."""
+
+    async def ask(self, request: HumanRequest) -> HumanAnswer:
+        """Wait for the operator's answer; returns ``HumanAnswer.declined()`` once the
+        configured human time-out passed. Cancelling the call withdraws the request."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +78,11 @@ class AgentSession(Protocol):
         """
         ...
 
+    async def steer(self, message: str) -> SteerDelivery:
+        """Add operator guidance: to the running turn when the agent can take it there, else
+        to the input of the next turn. Raises ``AgentError`` when the session is closed."""
+        ...
+
     async def stop(self) -> None:
         """End the session and kill the agent's processes; safe to call twice."""
         ...
@@ -87,6 +105,7 @@ class AgentBackend(abc.ABC):
         on_event: EventSink,
         transcript: Transcript | None,
         workflow: Workflow,
+        human: HumanChannel | None = None,
     ) -> AgentSession:
         """Launch the agent in ``workspace`` and get it ready for the first turn.
 
@@ -94,6 +113,8 @@ class AgentBackend(abc.ABC):
         environment variables the agent's processes must not inherit (tracker secrets);
         ``transcript`` receives every raw protocol line; ``workflow`` is the snapshot the attempt
         runs under (the backend reads its own settings from it, e.g. ``workflow.config.codex``).
+        ``human``, when given, receives the agent's approval requests and questions that its
+        own policy leaves to a human; without it the backend answers them itself.
         Raises ``AgentError`` and leaves nothing running when it does.
         """
 

@@ -97,6 +97,15 @@ class WorkerInfo:
     log_paths: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class HumanRequestsChanged:
+    """The run's agent now waits on ``pending`` human requests (docs/human-requests.md)."""
+
+    issue_id: str
+    run_id: int
+    pending: int
+
+
 @record
 class AgentUpdate:
     """One agent event (SPEC §10.4), whichever backend runs. ``usage`` holds the absolute
@@ -154,6 +163,7 @@ Event = (
     | RetryIssueFetched
     | WorkerInfo
     | AgentUpdate
+    | HumanRequestsChanged
     | WorkerExited
     | ConfigChanged
     | ShutdownRequested

@@ -36,6 +36,7 @@ from symphony.core.events import (
     ChangedIssuesFetched,
     ConfigChanged,
     Event,
+    HumanRequestsChanged,
     IssuesChanged,
     RefreshRequested,
     RetryDue,
@@ -77,6 +78,8 @@ def decide(
             runs.worker_info(state, event, now, out)
         case WorkerExited():
             runs.worker_exited(state, event, now, out)
+        case HumanRequestsChanged():
+            runs.human_requests_changed(state, event, now, out)
         case TickDue():
             _tick_due(state, now, out)
         case RunningRefreshed():
@@ -174,7 +177,12 @@ def _reconcile_stalls(state: OrchestratorState, now: float, out: Effects) -> Non
     timeout = state.config.stall_timeout_ms
     if timeout <= 0:
         return
-    stalled = [e for e in state.running.values() if now - e.activity_ms > timeout]
+    # An agent waiting on a human is not stalled; agent.human_timeout_ms bounds that wait.
+    stalled = [
+        e
+        for e in state.running.values()
+        if now - e.activity_ms > timeout and not e.pending_requests
+    ]
     for entry in stalled:
         elapsed = int(now - entry.activity_ms)
         error = f"stalled for {elapsed} ms without agent activity"

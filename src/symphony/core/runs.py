@@ -12,6 +12,7 @@ from symphony.core import blocked, parked, policy
 from symphony.core.effects import FetchRetryIssue, Log, Notify, RemoveWorkspaces
 from symphony.core.events import (
     AgentUpdate,
+    HumanRequestsChanged,
     RetryDue,
     RetryIssueFetched,
     WorkerExited,
@@ -60,6 +61,19 @@ def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, _out:
     entry.last_message = message
     entry.last_event_ms = now
     entry.recent.append(RecentEvent(now, event.event, message))
+
+
+def human_requests_changed(
+    state: OrchestratorState, event: HumanRequestsChanged, now: float, out: Effects
+) -> None:
+    entry = state.running.get(event.issue_id)
+    if entry is None or entry.run_id != event.run_id or entry.pending_requests == event.pending:
+        return
+    if not event.pending:
+        # The stall clock restarts when the last answer goes out, not from the last event.
+        entry.last_event_ms = now
+    entry.pending_requests = event.pending
+    out.append(Notify())
 
 
 def worker_exited(state: OrchestratorState, event: WorkerExited, now: float, out: Effects) -> None:

@@ -75,6 +75,7 @@ def running_row(entry: RunningEntry, now: Instant) -> view.RunningRow:
         last_event_at=now.at(entry.last_event_ms),
         workspace_path=entry.workspace_path,
         tokens=tokens(entry.tokens),
+        pending_request_count=entry.pending_requests,
     )
 
 

@@ -89,6 +89,8 @@ class RunningEntry:
     # Absolute thread totals already accounted for (SPEC §13.5 high-water marks).
     last_reported: TokenUsage = field(default_factory=TokenUsage)
     recent: deque[RecentEvent] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
+    # Requests of this run parked for a human; the stall check skips the run meanwhile.
+    pending_requests: int = 0
 
     @property
     def activity_ms(self) -> float:

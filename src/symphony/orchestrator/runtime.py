@@ -45,6 +45,7 @@ from symphony.core.events import (
     ConfigChanged,
     Event,
     FetchError,
+    HumanRequestsChanged,
     IssuesChanged,
     RefreshRequested,
     RetryDue,
@@ -59,9 +60,11 @@ from symphony.core.machine import decide
 from symphony.core.snapshot import Instant, build_issue_detail, build_snapshot, log_files
 from symphony.core.state import OrchestratorState
 from symphony.errors import SymphonyError
+from symphony.human import AnswerOutcome, RequestRecord, SteerRecord
 from symphony.issue import Issue
 from symphony.logs import get_logger, issue_task_context
 from symphony.orchestrator.clock import LoopClock
+from symphony.orchestrator.human_desk import HumanDesk
 from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.observers import Observers
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
@@ -135,6 +138,13 @@ class OrchestratorRuntime:
         self._watch_task: asyncio.Task[None] | None = None
         self._inbox = WebhookInbox()
         self._failed = asyncio.Event()
+        self._human = HumanDesk(
+            timeout_ms=lambda: self._workflow.config.agent.human_timeout_ms,
+            clock=self._timers,
+            on_pending=lambda issue_id, run_id, count: self._apply(
+                HumanRequestsChanged(issue_id, run_id, count)
+            ),
+        )
         # The log context events are decided in (see ``_apply``): the creator's, never a worker's.
         self._context = contextvars.copy_context()
 
@@ -165,6 +175,8 @@ class OrchestratorRuntime:
         if not self._running or self._stopped:
             return
         self._stopped = True
+        # Before the workers are cancelled, so their open requests end expired, not canceled.
+        self._human.expire_all()
         self._apply(ShutdownRequested())
         self._cancel_timers()
         await self._pool.drain()
@@ -215,7 +227,26 @@ class OrchestratorRuntime:
                 paths = ()
             if paths:
                 detail = replace(detail, logs=log_files(paths))
+        if detail is not None:
+            pending = self._human.pending(identifier=identifier)
+            if pending:
+                detail = replace(detail, pending_requests=tuple(pending))
         return detail
+
+    def pending_requests(self) -> list[RequestRecord]:
+        return self._human.pending()
+
+    def answer_request(self, identifier: str, request_id: str, body: object) -> AnswerOutcome:
+        return self._human.answer(identifier, request_id, body)
+
+    async def steer(self, identifier: str, message: str) -> SteerRecord | None:
+        return await self._human.steer(identifier, message)
+
+    @property
+    def human(self) -> HumanDesk:
+        """Requests parked for a human and steering; ``human.subscribe`` is the persistence
+        seam (docs/human-requests.md)."""
+        return self._human
 
     def request_refresh(self) -> dict[str, Any]:
         self._ack = None
@@ -496,6 +527,7 @@ class OrchestratorRuntime:
             agent_logs=self._agent_logs,
             tracker_timeout_s=self._tracker_timeout_s,
             issue_reads=self._issue_reads,
+            human=self._human,
         )
 
     def _backend_for(self, workflow: Workflow) -> AgentBackend:

@@ -25,6 +25,7 @@ from symphony.core.events import AgentUpdate, Event, WorkerInfo
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.logs import get_logger
+from symphony.orchestrator.human_desk import HumanDesk
 from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
 from symphony.trackers.base import TrackerAdapter
@@ -64,6 +65,9 @@ class WorkerServices:
     tracker_timeout_s: float = DEFAULT_TRACKER_TIMEOUT_S
     # Reads by id of workers starting together share requests (the runtime passes its one).
     issue_reads: IssueReads = field(default_factory=IssueReads)
+    # Parks what the agent asks a human and routes steering to the session (None: the backend
+    # answers such requests itself).
+    human: HumanDesk | None = None
 
 
 def agent_update(issue_id: str, run_id: int, event: AgentEvent) -> AgentUpdate:
@@ -170,20 +174,29 @@ async def _run_in_workspace(
         backend = svc.agents(spec.workflow)
         # Bound to the adapter of this attempt for the session's lifetime (SPEC §10.5).
         tools = ToolRegistry(spec.adapter.agent_tool_specs(), spec.adapter.execute_agent_tool)
-        session = await backend.start_session(
-            workspace=Path(workspace.path),
-            issue=issue,
-            tools=tools,
-            strip_env=strip,
-            on_event=on_event,
-            transcript=transcript,
-            workflow=spec.workflow,
-        )
+        desk = svc.human
+        channel = desk.open_run(issue, spec.run_id, spec.attempt) if desk is not None else None
         try:
-            stage = "agent turn error"
-            return await _turns(spec, svc, backend, session, prompt)
+            session = await backend.start_session(
+                workspace=Path(workspace.path),
+                issue=issue,
+                tools=tools,
+                strip_env=strip,
+                on_event=on_event,
+                transcript=transcript,
+                workflow=spec.workflow,
+                human=channel,
+            )
+            if desk is not None:
+                desk.attach_session(issue.id, spec.run_id, session)
+            try:
+                stage = "agent turn error"
+                return await _turns(spec, svc, backend, session, prompt)
+            finally:
+                await _stop_session(session)
         finally:
-            await _stop_session(session)
+            if desk is not None:
+                desk.close_run(issue.id, spec.run_id)
     except SymphonyError as exc:
         return _failed(stage, exc)
 

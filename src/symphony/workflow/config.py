@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -186,6 +187,9 @@ class AgentConfig(_Section):
     max_turns: PositiveInt = 20
     max_retry_backoff_ms: PositiveInt = 300_000
     max_concurrent_agents_by_state: dict[str, int] = Field(default_factory=dict)
+    # How long a request parked for a human waits before it is declined (docs/human-requests.md).
+    human_timeout_ms: PositiveInt = 3_600_000
+    notify_tracker_on_request: StrictBool = False
 
     @field_validator("kind", mode="before")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from symphony.agents.codex.server_requests import AskHuman
 from symphony.agents.errors import AgentError
 from symphony.agents.events import AgentEvent
 from symphony.fastdata import record
@@ -38,6 +39,14 @@ class RunTool:
 
 
 @dataclass(frozen=True, slots=True)
+class ParkRequest:
+    """Hand codex's request to the human channel, then answer with ``human_answered``."""
+
+    request_id: RequestId
+    ask: AskHuman
+
+
+@dataclass(frozen=True, slots=True)
 class Resolved:
     """The answer to one of our requests arrived (``error`` set when it failed)."""
 
@@ -57,4 +66,4 @@ class TurnEnded:
     turn: dict[str, Any] = field(default_factory=dict)
 
 
-Action = Send | Emit | RunTool | Resolved | TurnEnded
+Action = Send | Emit | RunTool | ParkRequest | Resolved | TurnEnded

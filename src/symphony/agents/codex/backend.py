@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from symphony.agents.base import AgentBackend, EventSink
+from symphony.agents.base import AgentBackend, EventSink, HumanChannel
 from symphony.agents.codex import linux_sandbox
 from symphony.agents.codex.preflight import assess_credentials
 from symphony.agents.codex.session import CodexSession
@@ -36,6 +36,7 @@ class CodexBackend(AgentBackend):
         on_event: EventSink,
         transcript: Transcript | None,
         workflow: Workflow,
+        human: HumanChannel | None = None,
     ) -> CodexSession:
         config = workflow.config
         return await CodexSession.start(
@@ -47,6 +48,7 @@ class CodexBackend(AgentBackend):
             on_event=on_event,
             issue=issue,
             transcript=transcript,
+            human=human,
         )
 
     async def preflight(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[str]:

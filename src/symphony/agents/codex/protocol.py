@@ -27,6 +27,7 @@ from symphony.agents.codex import server_requests
 from symphony.agents.codex.actions import (
     Action,
     Emit,
+    ParkRequest,
     RequestId,
     Resolved,
     RunTool,
@@ -40,11 +41,12 @@ from symphony.agents.codex.errors import (
     turn_failure,
 )
 from symphony.agents.codex.policy import CLIENT_INFO, SessionPolicy
-from symphony.agents.codex.server_requests import CallTool, NeedsHuman
+from symphony.agents.codex.server_requests import AskHuman, CallTool, NeedsHuman, human_result
 from symphony.agents.codex.summary import clip, rate_limit_summary, summarize, usage_summary
 from symphony.agents.codex.tools import tool_call_result
 from symphony.agents.codex.usage import rate_limits, thread_totals
 from symphony.agents.events import AgentEvent
+from symphony.human import TEXT_LIMIT, HumanAnswer
 from symphony.tools import ToolResult
 from symphony.usage import TokenUsage
 
@@ -53,6 +55,7 @@ THREAD_START: Final = "thread/start"
 THREAD_SET_NAME: Final = "thread/name/set"
 TURN_START: Final = "turn/start"
 TURN_INTERRUPT: Final = "turn/interrupt"
+TURN_STEER: Final = "turn/steer"
 # turn/failed and turn/cancelled do not exist in 0.169; accepted for other servers.
 TURN_END_METHODS: Final = frozenset({"turn/completed", "turn/failed", "turn/cancelled"})
 PREVIEW = 200
@@ -83,8 +86,11 @@ class CodexProtocol:
         tool_names: Sequence[str] = (),
         pid: int | None = None,
         client_info: Mapping[str, str] = CLIENT_INFO,
+        ask_human: bool = False,
     ) -> None:
         self.policy = policy
+        # The session has a human channel: requests the policy leaves to a human are parked.
+        self.ask_human = ask_human
         self.tool_names = frozenset(tool_names)
         self.pid = pid
         self.client_info = dict(client_info)
@@ -99,6 +105,10 @@ class CodexProtocol:
         self._turn: _Turn | None = None
         # turn/completed seen before the turn/start response told us the turn id.
         self._early_endings: dict[str, dict[str, Any]] = {}
+        # Diffs of file changes in progress, by item id: a file-change approval names only the item.
+        self._diffs: dict[str, str] = {}
+        # Operator guidance that found no running turn: it opens the next turn's input.
+        self._queued_steers: list[str] = []
 
     @property
     def session_id(self) -> str | None:
@@ -171,9 +181,12 @@ class CodexProtocol:
             raise RuntimeError("turn/start before thread/start completed")
         if self.turn_active:
             raise RuntimeError("turn/start while another turn is active")
-        request_id, send = self.request(
-            TURN_START, self.policy.turn_start_params(self.thread_id, text, cwd)
-        )
+        params = self.policy.turn_start_params(self.thread_id, text, cwd)
+        if self._queued_steers:
+            steers = [{"type": "text", "text": steer} for steer in self._queued_steers]
+            params["input"] = [*steers, *params["input"]]
+            self._queued_steers = []
+        request_id, send = self.request(TURN_START, params)
         self._turn = _Turn(request_id)
         self.turn_id = None
         self.last_error_message = None
@@ -185,6 +198,21 @@ class CodexProtocol:
             return None
         _, send = self.request(TURN_INTERRUPT, {"threadId": self.thread_id, "turnId": self.turn_id})
         return send
+
+    def steer(self, text: str) -> tuple[RequestId, Send] | None:
+        """``turn/steer`` into the running turn, or None when no turn runs (then the text is
+        queued for the next ``turn/start``; see ``queue_steer``)."""
+        if self.thread_id is None or self.turn_id is None or not self.turn_active:
+            return None
+        params = {
+            "threadId": self.thread_id,
+            "expectedTurnId": self.turn_id,
+            "input": [{"type": "text", "text": text}],
+        }
+        return self.request(TURN_STEER, params)
+
+    def queue_steer(self, text: str) -> None:
+        self._queued_steers.append(text)
 
     def abandon_turn(self) -> None:
         """The shell gave up on the active turn (timeout); later messages for it are stale."""
@@ -343,12 +371,33 @@ class CodexProtocol:
                 text = rate_limit_summary(limits)
                 return [self._emit(events.RATE_LIMITS_UPDATED, now, text, message, limits=limits)]
         item = _dict(params.get("item"))
+        if item.get("type") == "fileChange":
+            self._track_diff(method, item)
         if method == "item/completed" and ours and item.get("type") == "agentMessage":
             self.last_agent_message = _str(item.get("text")) or self.last_agent_message
         if method == "error" and ours and not params.get("willRetry"):
             error_text = _str(_dict(params.get("error")).get("message"))
             self.last_error_message = error_text or self.last_error_message
         return [self._notification(method, params, message, now)]
+
+    def _track_diff(self, method: str, item: dict[str, Any]) -> None:
+        item_id = _str(item.get("id"))
+        if item_id is None:
+            return
+        if method != "item/started":
+            self._diffs.pop(item_id, None)
+            return
+        changes = item.get("changes")
+        parts = (
+            [
+                f"{change.get('path')}\n{change.get('diff') or ''}".rstrip()
+                for change in changes
+                if isinstance(change, Mapping)
+            ]
+            if isinstance(changes, list)
+            else []
+        )
+        self._diffs[item_id] = "\n\n".join(parts)[:TEXT_LIMIT]
 
     def _on_turn_end(self, message: dict[str, Any], now: datetime) -> list[Action]:
         method = str(message.get("method"))
@@ -405,7 +454,15 @@ class CodexProtocol:
             auto_approve=self.policy.auto_approve,
             tool_names=self.tool_names,
             now=now,
+            ask_human=self.ask_human,
+            diffs=self._diffs,
         )
+        if isinstance(decision, AskHuman):
+            text = f"waiting for a human: {decision.request.summary}"
+            return [
+                self._emit(events.HUMAN_REQUEST, now, text, message),
+                ParkRequest(request_id, decision),
+            ]
         if isinstance(decision, CallTool):
             return [
                 self._emit(events.TOOL_CALL_STARTED, now, f"tool {decision.name} called", message),
@@ -450,6 +507,24 @@ class CodexProtocol:
             )
             actions.append(TurnEnded(self.turn_id, "input_required", failure))
         return actions
+
+    def human_answered(
+        self, park: ParkRequest, answer: HumanAnswer, now: datetime, *, how: str
+    ) -> list[Action]:
+        """Answer a parked request; ``how`` says who decided (``answered``, ``timed_out``)."""
+        result, decision = human_result(park.ask, answer)
+        payload = {
+            "method": park.ask.method,
+            "request_id": park.request_id,
+            "kind": park.ask.request.kind,
+            "decision": decision,
+            "how": how,
+        }
+        text = f"{decision} ({how}): {park.ask.request.summary}"
+        return [
+            Send({"id": park.request_id, "result": result}),
+            self._emit(events.HUMAN_REQUEST_ANSWERED, now, text, payload),
+        ]
 
     def tool_finished(
         self, call: RunTool, result: ToolResult, now: datetime, *, duration_ms: int | None = None

@@ -2,16 +2,19 @@
 
 Posture (docs/codex.md): with ``approval_policy: never`` codex sends no approval requests; any
 that still arrive are accepted for the session, like the spec's high-trust example. Under any
-other policy a request means codex wants a human decision and Symphony has no operator channel,
-so it *declines*: the command or patch does not run, the model is told, the turn continues.
-Requests for more sandbox permissions are always declined. Genuine questions for a human
-(``item/tool/requestUserInput``, MCP form elicitations) cannot be answered and fail the turn with
-``turn_input_required``; they are still answered first so codex never waits on us. Unknown
-requests get a JSON-RPC error. Nothing is ever left unanswered.
+other policy a request means codex wants a human decision: when the session has a human channel
+(the orchestrator's, docs/human-requests.md) the request is *parked* there (``AskHuman``) and
+answered with the operator's decision; without one Symphony *declines*: the command or patch
+does not run, the model is told, the turn continues. Questions for a human
+(``item/tool/requestUserInput``) are parked the same way; without a channel they, and MCP form
+elicitations that are not tool approvals, fail the turn with ``turn_input_required`` (answered
+first so codex never waits on us). Requests for more sandbox permissions are always declined.
+Unknown requests get a JSON-RPC error. Nothing is ever left unanswered.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +23,7 @@ from typing import Any, Final
 from symphony.agents import events
 from symphony.agents.codex.summary import clip
 from symphony.agents.codex.tools import tool_call_result
+from symphony.human import HumanAnswer, HumanRequest, Question
 from symphony.tools import unsupported_tool
 
 COMMAND_APPROVAL: Final = "item/commandExecution/requestApproval"
@@ -83,7 +87,17 @@ class CallTool:
     turn_id: str | None
 
 
-Decision = Reply | NeedsHuman | CallTool
+@dataclass(frozen=True, slots=True)
+class AskHuman:
+    """Park the request with the session's human channel; ``human_result`` turns the answer into
+    codex's result."""
+
+    method: str
+    params: Mapping[str, Any]
+    request: HumanRequest
+
+
+Decision = Reply | NeedsHuman | CallTool | AskHuman
 
 
 def decide(
@@ -93,13 +107,28 @@ def decide(
     auto_approve: bool,
     tool_names: Collection[str],
     now: datetime,
+    ask_human: bool = False,
+    diffs: Mapping[str, str] | None = None,
 ) -> Decision:
+    """``ask_human``: the session has a human channel; ``diffs`` maps codex item ids to the text
+    of their pending file changes (a file-change approval names only the item)."""
+    human = ask_human and not auto_approve
+    if method in (COMMAND_APPROVAL, FILE_CHANGE_APPROVAL) and human:
+        return AskHuman(method, params, _approval_request(method, params, diffs or {}))
     if method in APPROVAL_METHODS:
         return _approval(method, params, auto_approve)
     if method == USER_INPUT:
+        if human and _all_mcp_approvals(params):
+            return AskHuman(method, params, _mcp_question_request(params))
         reply = _mcp_approval_questions(params, auto_approve)
-        return reply or NeedsHuman({"answers": {}}, _needs_human_text(params))
+        if reply is not None:
+            return reply
+        if ask_human and _questions(params):
+            return AskHuman(method, params, _question_request(params))
+        return NeedsHuman({"answers": {}}, _needs_human_text(params))
     if method == MCP_ELICITATION:
+        if human and _is_tool_approval(params):
+            return AskHuman(method, params, _elicitation_request(params))
         reply = _tool_approval_elicitation(params, auto_approve)
         return reply or NeedsHuman({"action": "cancel", "content": None}, _needs_human_text(params))
     if method == TOOL_CALL:
@@ -185,10 +214,14 @@ def _mcp_approval_questions(params: Mapping[str, Any], auto_approve: bool) -> Re
     return _approved("MCP tool call", {"answers": answers}, decision, auto_approve)
 
 
+def _is_tool_approval(params: Mapping[str, Any]) -> bool:
+    meta = params.get("_meta")
+    return isinstance(meta, Mapping) and meta.get("codex_approval_kind") == "mcp_tool_call"
+
+
 def _tool_approval_elicitation(params: Mapping[str, Any], auto_approve: bool) -> Reply | None:
     """In 0.169 MCP tool approvals arrive as elicitations tagged ``mcp_tool_call``."""
-    meta = params.get("_meta")
-    if not isinstance(meta, Mapping) or meta.get("codex_approval_kind") != "mcp_tool_call":
+    if not _is_tool_approval(params):
         return None
     subject = _subject(MCP_ELICITATION, params)
     if auto_approve:
@@ -230,6 +263,125 @@ def _subject(method: str, params: Mapping[str, Any]) -> str:
     if isinstance(meta, Mapping) and meta.get("tool_name"):
         return f"MCP tool {meta.get('tool_name')}"
     return method
+
+
+# -- parking for a human --------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _command_text(command: Any) -> str | None:
+    if isinstance(command, list):
+        return " ".join(str(part) for part in command) or None
+    return _text(command)
+
+
+def _approval_request(
+    method: str, params: Mapping[str, Any], diffs: Mapping[str, str]
+) -> HumanRequest:
+    reason = _text(params.get("reason"))
+    if method == COMMAND_APPROVAL:
+        command = _command_text(params.get("command"))
+        return HumanRequest(
+            kind="command_approval",
+            summary=clip(f"run {command}" if command else "run a command"),
+            command=command,
+            cwd=_text(params.get("cwd")),
+            reason=reason,
+        )
+    item_id = params.get("itemId")
+    diff = diffs.get(item_id) if isinstance(item_id, str) else None
+    grant_root = _text(params.get("grantRoot"))
+    summary = f"write under {grant_root}" if grant_root else "apply a file change"
+    return HumanRequest(
+        kind="file_change_approval", summary=summary, cwd=grant_root, reason=reason, diff=diff
+    )
+
+
+def _questions(params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    questions = params.get("questions")
+    if not isinstance(questions, Sequence) or isinstance(questions, str):
+        return []
+    found = [q for q in questions if isinstance(q, Mapping) and isinstance(q.get("id"), str)]
+    return found if len(found) == len(questions) else []
+
+
+def _all_mcp_approvals(params: Mapping[str, Any]) -> bool:
+    questions = _questions(params)
+    return bool(questions) and all(
+        str(q["id"]).startswith(MCP_APPROVAL_QUESTION_PREFIX) for q in questions
+    )
+
+
+def _question_request(params: Mapping[str, Any]) -> HumanRequest:
+    questions = tuple(
+        Question(
+            id=str(q["id"]),
+            question=_text(q.get("question")) or "",
+            header=_text(q.get("header")) or "",
+            options=tuple(_labels(q)),
+            allows_other=bool(q.get("isOther")) or not _labels(q),
+            secret=bool(q.get("isSecret")),
+        )
+        for q in _questions(params)
+    )
+    first = questions[0].question or questions[0].header if questions else ""
+    return HumanRequest(
+        kind="question", summary=clip(first or "the agent asks a question"), questions=questions
+    )
+
+
+def _mcp_question_request(params: Mapping[str, Any]) -> HumanRequest:
+    first = _questions(params)[0]
+    text = _text(first.get("question")) or "use an MCP tool"
+    return HumanRequest(kind="mcp_approval", summary=clip(text), reason=text)
+
+
+def _elicitation_request(params: Mapping[str, Any]) -> HumanRequest:
+    meta = params.get("_meta")
+    tool = meta.get("tool_name") if isinstance(meta, Mapping) else None
+    server = _text(params.get("serverName"))
+    subject = f"MCP tool {tool}" if tool else "an MCP tool"
+    if server:
+        subject += f" ({server})"
+    tool_params = meta.get("tool_params") if isinstance(meta, Mapping) else None
+    arguments = json.dumps(tool_params, sort_keys=True) if tool_params is not None else None
+    return HumanRequest(
+        kind="mcp_approval",
+        summary=clip(f"call {subject}"),
+        command=clip(f"{tool} {arguments}") if tool and arguments else None,
+        reason=_text(params.get("message")),
+    )
+
+
+_WIRE_DECISIONS = {
+    "approve": "accept",
+    "approve_for_session": "acceptForSession",
+    "deny": "decline",
+}
+
+
+def human_result(ask: AskHuman, answer: HumanAnswer) -> tuple[dict[str, Any], str]:
+    """Codex's result for a parked request, and the decision word for the event."""
+    method, params = ask.method, ask.params
+    if method in (COMMAND_APPROVAL, FILE_CHANGE_APPROVAL):
+        decision = _WIRE_DECISIONS[answer.decision or "deny"]
+        return {"decision": decision}, decision
+    if method == MCP_ELICITATION:
+        if answer.approves:
+            return {"action": "accept", "content": {}}, "accept"
+        return {"action": "decline", "content": None}, "decline"
+    if ask.request.kind == "mcp_approval":
+        answers: dict[str, Any] = {}
+        for question in _questions(params):
+            label = _pick(_labels(question), approve=answer.approves)
+            if label is not None:
+                answers[str(question["id"])] = {"answers": [label]}
+        return {"answers": answers}, "approve" if answer.approves else "decline"
+    given = {qid: {"answers": [text]} for qid, text in answer.answers.items()}
+    return {"answers": given}, "answered" if given else "unanswered"
 
 
 def _needs_human_text(params: Mapping[str, Any]) -> str:

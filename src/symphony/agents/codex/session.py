@@ -4,7 +4,9 @@ Launch (SPEC §10.1): ``bash -lc <codex.command>`` in the validated workspace, i
 group, tracker secrets removed from the environment and unset after the login profile. Every
 request waits at most ``read_timeout_ms``; a turn fails after ``turn_timeout_ms`` of silence from
 the app-server (any stdout or stderr line resets it, and so does the end of a host-side tool
-call, during which codex is waiting on us). Tool calls run as tasks so the stream keeps flowing.
+call, during which codex is waiting on us). Tool calls run as tasks so the stream keeps flowing,
+and so do requests parked for a human (docs/human-requests.md): codex waits on us then too, so the
+silence timer is paused until the answer is sent.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from symphony.agents.base import EventSink, TurnOutcome
+from symphony.agents.base import EventSink, HumanChannel, TurnOutcome
 from symphony.agents.codex.actions import (
     Action,
     Emit,
+    ParkRequest,
     RequestId,
     Resolved,
     RunTool,
@@ -28,6 +31,7 @@ from symphony.agents.codex.actions import (
     TurnEnded,
 )
 from symphony.agents.codex.errors import (
+    RESPONSE_ERROR,
     RESPONSE_TIMEOUT,
     SESSION_CLOSED,
     TURN_TIMEOUT,
@@ -41,9 +45,10 @@ from symphony.agents.codex.preflight import ensure_credentials
 from symphony.agents.codex.protocol import CodexProtocol
 from symphony.agents.codex.tools import dynamic_tools
 from symphony.agents.codex.transport import StdioTransport
-from symphony.agents.events import SESSION_STARTED, AgentEvent
+from symphony.agents.events import SESSION_STARTED, STEERED, AgentEvent
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
+from symphony.human import HumanAnswer, SteerDelivery
 from symphony.issue import Issue
 from symphony.linestream import LinePipes, Oversized
 from symphony.logs import get_logger
@@ -76,8 +81,10 @@ class CodexSession:
         on_event: EventSink,
         issue: Issue,
         transcript: Transcript | None,
+        human: HumanChannel | None = None,
     ) -> None:
         self._protocol = protocol
+        self._human = human
         self.workspace = workspace
         self._codex = codex
         self._tools = tools
@@ -88,6 +95,8 @@ class CodexSession:
         self._waiters: dict[RequestId, asyncio.Future[Resolved]] = {}
         self._turn_end: asyncio.Future[TurnEnded] | None = None
         self._tool_tasks: set[asyncio.Task[None]] = set()
+        # Requests parked with the human channel; codex waits on us while any is open.
+        self._human_tasks: set[asyncio.Task[None]] = set()
         self._initialized = False
         self._closed_error: AgentError | None = None
         self._stopping = False
@@ -140,6 +149,7 @@ class CodexSession:
         issue: Issue,
         transcript: Transcript | None = None,
         env: Mapping[str, str] | None = None,
+        human: HumanChannel | None = None,
     ) -> CodexSession:
         """Launch the app-server in ``workspace`` and run the handshake up to ``thread/start``.
 
@@ -157,7 +167,10 @@ class CodexSession:
             codex.command, cwd=cwd, base_env=base_env, strip_env=strip_env, prelude=prelude
         )
         protocol = CodexProtocol(
-            SessionPolicy.from_config(codex, cwd), tool_names=sorted(tools.names), pid=process.pid
+            SessionPolicy.from_config(codex, cwd),
+            tool_names=sorted(tools.names),
+            pid=process.pid,
+            ask_human=human is not None,
         )
         session = cls(
             process=process,
@@ -169,6 +182,7 @@ class CodexSession:
             on_event=on_event,
             issue=issue,
             transcript=transcript,
+            human=human,
         )
         session._log(logging.INFO, "codex app-server launched", cwd=cwd)
         try:
@@ -208,6 +222,8 @@ class CodexSession:
             raise
         finally:
             self._turn_end = None
+            # A request still parked belongs to the turn that just ended: withdraw it.
+            self._cancel_human_requests()
         duration_ms = int((self._loop.time() - started) * 1000)
         usage = self._protocol.latest_usage
         if ended.error is not None:
@@ -239,16 +255,46 @@ class CodexSession:
             duration_ms=duration_ms,
         )
 
+    async def steer(self, message: str) -> SteerDelivery:
+        """``turn/steer`` into the running turn; without one (or when codex refuses because the
+        turn just ended) the message opens the next turn's input instead."""
+        self._ensure_open()
+        call = self._protocol.steer(message)
+        delivery: SteerDelivery = "next_turn"
+        if call is not None:
+            try:
+                await self._call(*call)
+                delivery = "running_turn"
+            except AgentError as exc:
+                if exc.code != RESPONSE_ERROR:
+                    raise
+                self._log(logging.INFO, "codex refused turn/steer", error=exc.message)
+        if delivery == "next_turn":
+            self._protocol.queue_steer(message)
+        self._emit(
+            AgentEvent(
+                event=STEERED,
+                timestamp=_now(),
+                pid=self.pid,
+                session_id=self.session_id,
+                thread_id=self.thread_id,
+                turn_id=self.turn_id,
+                message=f"operator guidance ({delivery.replace('_', ' ')}): {message}"[:500],
+                payload={"delivery": delivery, "text": message},
+            )
+        )
+        return delivery
+
     async def stop(self) -> None:
         """End the session: close stdin, give codex a moment to exit, then kill its group."""
         if self._stopping:
             return
         self._stopping = True
-        for task in list(self._tool_tasks):
+        for task in [*self._tool_tasks, *self._human_tasks]:
             task.cancel()
         exit_code = await self._transport.close()
-        if self._tool_tasks:
-            await asyncio.gather(*self._tool_tasks, return_exceptions=True)
+        if self._tool_tasks or self._human_tasks:
+            await asyncio.gather(*self._tool_tasks, *self._human_tasks, return_exceptions=True)
         stderr = self._transport.stderr
         self._log(
             logging.INFO,
@@ -338,8 +384,9 @@ class CodexSession:
         assert future is not None
         silence_s = self._codex.turn_timeout_ms / 1000
         while True:
-            if self._tool_tasks:
-                remaining = silence_s  # codex waits on us; the clock restarts when tools finish
+            if self._tool_tasks or self._human_tasks:
+                # Codex waits on us; the clock restarts when the tools or the human answered.
+                remaining = silence_s
             else:
                 remaining = self._transport.last_activity + silence_s - self._loop.time()
             if remaining <= 0:
@@ -396,6 +443,8 @@ class CodexSession:
                 task = asyncio.create_task(self._run_tool(action), name=f"tool-{action.name}")
                 self._tool_tasks.add(task)
                 task.add_done_callback(self._tool_tasks.discard)
+            elif isinstance(action, ParkRequest):
+                self._park(action)
             elif isinstance(action, Resolved):
                 waiter = self._waiters.get(action.request_id)
                 if waiter is not None and not waiter.done():
@@ -421,6 +470,32 @@ class CodexSession:
                     exc_info=True,
                     agent_event=event.event,
                 )
+
+    def _park(self, park: ParkRequest) -> None:
+        human = self._human
+        if human is None:  # the protocol parks only when a channel exists
+            raise RuntimeError("request parked without a human channel")
+        task = asyncio.create_task(self._ask_human(human, park), name="human-request")
+        self._human_tasks.add(task)
+        task.add_done_callback(self._human_tasks.discard)
+
+    async def _ask_human(self, human: HumanChannel, park: ParkRequest) -> None:
+        try:
+            answer = await human.ask(park.ask.request)
+            how = "answered"
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A broken channel must not leave codex waiting: decline, as after a time-out.
+            self._log(logging.ERROR, "human channel failed; declining", exc_info=True)
+            answer, how = HumanAnswer.declined(), "failed"
+        self._transport.touch()
+        if self.alive:
+            self._apply(self._protocol.human_answered(park, answer, _now(), how=how))
+
+    def _cancel_human_requests(self) -> None:
+        for task in list(self._human_tasks):
+            task.cancel()
 
     async def _run_tool(self, call: RunTool) -> None:
         started = self._loop.time()

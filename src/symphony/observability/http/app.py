@@ -1,8 +1,9 @@
 """The Starlette application: dashboard, JSON API (SPEC §13.7) and the event stream.
 
-Everything here only reads the runtime (plus two triggers: ``refresh``, and tracker webhooks,
-``webhooks.py``). A runtime call that raises becomes a 503 envelope and the server keeps serving
-(SPEC §17.6); a bug of our own becomes a 500 envelope.
+Everything here only reads the runtime (plus the triggers: ``refresh``, tracker webhooks,
+``webhooks.py``, and an operator's answers and steering, ``human.py``). A runtime call that
+raises becomes a 503 envelope and the server keeps serving (SPEC §17.6); a bug of our own becomes
+a 500 envelope.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from symphony.logs import get_logger
 from symphony.observability.http.auth import AccessGuard
 from symphony.observability.http.errors import NO_STORE, error_response
 from symphony.observability.http.events import EventHub, encode_json
+from symphony.observability.http.human import HumanApi
 from symphony.observability.http.presenter import present_detail, present_state
 from symphony.observability.http.webhooks import PATH as WEBHOOK_PATH
 from symphony.observability.http.webhooks import WebhookEndpoint
@@ -48,7 +50,7 @@ _DASHBOARD_CSP = (
 )
 
 # Fixed API names that the ``/api/v1/<identifier>`` pattern would otherwise capture.
-_RESERVED = {"refresh": "POST", "state": "GET", "events": "GET"}
+_RESERVED = {"refresh": "POST", "state": "GET", "events": "GET", "requests": "GET"}
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -195,14 +197,22 @@ def create_app(
     loopback_only: bool = True,
 ) -> Starlette:
     api = Api(view)
+    human = HumanApi(view)
     routes = [
         Route("/", _guarded(_dashboard), methods=["GET"]),
         Route("/api/v1/state", _guarded(api.state), methods=["GET"]),
         Route("/api/v1/refresh", _guarded(api.refresh), methods=["POST"]),
         Route(WEBHOOK_PATH, _guarded(WebhookEndpoint(view)), methods=["POST"]),
         Route("/api/v1/events", hub, methods=["GET"]),
+        Route("/api/v1/requests", _guarded(human.requests), methods=["GET"]),
         Route("/api/v1/{identifier}", _guarded(api.issue), methods=["GET"]),
         Route("/api/v1/{identifier}/logs/{index:int}", _guarded(api.log_file), methods=["GET"]),
+        Route(
+            "/api/v1/{identifier}/requests/{request_id}",
+            _guarded(human.answer),
+            methods=["POST"],
+        ),
+        Route("/api/v1/{identifier}/steer", _guarded(human.steer), methods=["POST"]),
         Mount("/assets", app=StaticFiles(directory=WEB_ROOT), name="assets"),
     ]
     return Starlette(

@@ -1,0 +1,114 @@
+"""Human requests and steering through the whole runtime, with scripted agents."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from symphony.human import HumanAnswer, HumanRequest, RequestRecord, SteerRecord
+from symphony.orchestrator.runtime import OrchestratorRuntime
+from tests.support.memory_tracker import MemoryBoard
+from tests.support.waiting import wait_until
+
+from .conftest import StoreFactory
+from .fakes import FakeAgents, FakeSession
+from .test_runtime import todo
+
+Make = Callable[..., OrchestratorRuntime]
+REQUEST = HumanRequest(kind="command_approval", summary="run make", command="make")
+
+
+def asking(answers: list[HumanAnswer]) -> Any:
+    """A turn that parks one request, silent while it waits, and records the answer."""
+
+    async def script(session: FakeSession, prompt: str, turn: int) -> None:
+        assert session.human is not None
+        answers.append(await session.human.ask(REQUEST))
+        await asyncio.sleep(30)  # keep the run alive; the test stops it
+
+    return script
+
+
+async def test_a_parked_request_survives_the_stall_check_and_is_answered(
+    make_store: StoreFactory, make_runtime: Make, board: MemoryBoard, agents: FakeAgents
+) -> None:
+    board.put(todo(1))
+    answers: list[HumanAnswer] = []
+    agents.scripts["MT-1"] = asking(answers)
+    runtime = make_runtime(make_store("codex:\n  stall_timeout_ms: 200"))
+    seen: list[RequestRecord | SteerRecord] = []
+    runtime.human.subscribe(seen.append)
+    await runtime.start()
+    await wait_until(lambda: runtime.pending_requests())
+    (pending,) = runtime.pending_requests()
+    await wait_until(lambda: runtime.snapshot().running[0].pending_request_count == 1)
+    # Polls every 50 ms pass the 200 ms stall timeout without stopping the waiting agent.
+    ticks = runtime.state.tick_id
+    await wait_until(lambda: runtime.state.tick_id >= ticks + 6, timeout=10)
+    assert runtime.snapshot().counts.running == 1 and runtime.snapshot().counts.retrying == 0
+    detail = runtime.issue_detail("MT-1")
+    assert detail is not None and [r.id for r in detail.pending_requests] == [pending.id]
+
+    outcome = runtime.answer_request("MT-1", pending.id, {"decision": "approve"})
+
+    assert outcome.status == "accepted"
+    await wait_until(lambda: answers == [HumanAnswer(decision="approve")])
+    await wait_until(lambda: runtime.snapshot().running[0].pending_request_count == 0)
+    assert [(r.id, r.status) for r in seen if isinstance(r, RequestRecord)] == [
+        (pending.id, "pending"),
+        (pending.id, "answered"),
+    ]
+    await runtime.stop()
+
+
+async def test_the_human_timeout_declines_and_the_agent_goes_on(
+    make_store: StoreFactory, make_runtime: Make, board: MemoryBoard, agents: FakeAgents
+) -> None:
+    board.put(todo(1))
+    answers: list[HumanAnswer] = []
+    agents.scripts["MT-1"] = asking(answers)
+    runtime = make_runtime(make_store("agent:\n  human_timeout_ms: 100"))
+    await runtime.start()
+    await wait_until(lambda: answers == [HumanAnswer.declined()])
+    (record,) = runtime.human.records("id-1")
+    assert record.status == "timed_out"
+    await runtime.stop()
+
+
+async def test_shutdown_expires_pending_requests(
+    make_store: StoreFactory, make_runtime: Make, board: MemoryBoard, agents: FakeAgents
+) -> None:
+    board.put(todo(1))
+    agents.scripts["MT-1"] = asking([])
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    await wait_until(lambda: runtime.pending_requests())
+    await asyncio.wait_for(runtime.stop(), timeout=5)
+    (record,) = runtime.human.records("id-1")
+    assert record.status == "expired"
+
+
+async def test_steering_reaches_the_running_session_and_the_timeline(
+    make_store: StoreFactory, make_runtime: Make, board: MemoryBoard, agents: FakeAgents
+) -> None:
+    board.put(todo(1))
+    gate = asyncio.Event()
+
+    async def working(session: FakeSession, prompt: str, turn: int) -> None:
+        await asyncio.wait_for(gate.wait(), timeout=10)
+
+    agents.scripts["MT-1"] = working
+    runtime = make_runtime(make_store())
+    assert await runtime.steer("MT-1", "too early") is None
+    await runtime.start()
+    await wait_until(lambda: len(agents.live) == 1)
+    await wait_until(lambda: runtime.human.steerable("MT-1"))
+    steered = await runtime.steer("MT-1", "use tabs")
+    assert steered is not None
+    assert steered.delivery == "running_turn"
+    assert agents.sessions[0].steers == ["use tabs"]
+    detail = runtime.issue_detail("MT-1")
+    assert detail is not None and "steered" in [e.event for e in detail.recent_events]
+    gate.set()
+    await runtime.stop()
