@@ -1,7 +1,8 @@
 """Command line (SPEC §17.7): ``symphony [WORKFLOW.md] [--port N] [--logs-root DIR]``.
 
-Subcommands (``validate``, ``board``) are recognised by the first argument; a workflow file that
-happens to share a subcommand's name can be passed as ``./validate``.
+Subcommands (``validate``, ``board``, and ``requests``, ``answer``, ``steer`` against the running
+service) are recognised by the first argument; a workflow file that happens to share a
+subcommand's name can be passed as ``./validate``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ def run_parser() -> argparse.ArgumentParser:
         epilog=(
             "other commands:\n"
             "  symphony validate [WORKFLOW.md]   check a workflow without starting anything\n"
-            "  symphony board ...                manage the local board (symphony board --help)"
+            "  symphony board ...                manage the local board (symphony board --help)\n"
+            "  symphony requests                 list what running agents wait for\n"
+            "  symphony answer ID REQUEST ...    answer one (--approve, --deny, --answer ID=TEXT)\n"
+            "  symphony steer ID -m TEXT         give a running agent guidance"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -108,9 +112,23 @@ def _cmd_board(argv: Sequence[str]) -> int:
     return code
 
 
+def _operator(command: str) -> Callable[[Sequence[str]], int]:
+    """A command that talks to the running service's API (docs/human-requests.md)."""
+
+    def call(argv: Sequence[str]) -> int:
+        from symphony.operator_cli import run
+
+        return run(command, argv)
+
+    return call
+
+
 SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "validate": _cmd_validate,
     "board": _cmd_board,
+    "requests": _operator("requests"),
+    "answer": _operator("answer"),
+    "steer": _operator("steer"),
 }
 
 

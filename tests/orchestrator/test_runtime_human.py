@@ -76,6 +76,35 @@ async def test_the_human_timeout_declines_and_the_agent_goes_on(
     await runtime.stop()
 
 
+async def test_the_tracker_is_told_once_per_request_when_configured(
+    make_store: StoreFactory, make_runtime: Make, board: MemoryBoard, agents: FakeAgents
+) -> None:
+    board.put(todo(1))
+    agents.scripts["MT-1"] = asking([])
+    runtime = make_runtime(make_store("agent:\n  notify_tracker_on_request: true"))
+    await runtime.start()
+    (pending,) = await wait_until(lambda: runtime.pending_requests())
+    ((identifier, body),) = await wait_until(lambda: board.comments)
+    assert identifier == "MT-1"
+    assert "waits for a human" in body and "run make" in body
+    assert f"symphony answer MT-1 {pending.id} --approve" in body
+    runtime.answer_request("MT-1", pending.id, {"decision": "deny"})
+    await runtime.stop()
+    assert len(board.comments) == 1
+
+
+async def test_no_tracker_comment_by_default(
+    make_store: StoreFactory, make_runtime: Make, board: MemoryBoard, agents: FakeAgents
+) -> None:
+    board.put(todo(1))
+    agents.scripts["MT-1"] = asking([])
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    await wait_until(lambda: runtime.pending_requests())
+    await runtime.stop()
+    assert board.comments == []
+
+
 async def test_shutdown_expires_pending_requests(
     make_store: StoreFactory, make_runtime: Make, board: MemoryBoard, agents: FakeAgents
 ) -> None:

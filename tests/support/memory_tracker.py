@@ -21,6 +21,8 @@ class MemoryBoard:
     issues: dict[str, Issue] = field(default_factory=dict)
     calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     fail_next: list[TrackerError] = field(default_factory=list)
+    # (issue identifier, body) of every comment Symphony posted (IssueComments).
+    comments: list[tuple[str, str]] = field(default_factory=list)
 
     def put(self, issue: Issue) -> Issue:
         self.issues[issue.id] = issue
@@ -58,6 +60,10 @@ class MemoryAdapter:
 
     def secret_environment_names(self) -> frozenset[str]:
         return self._secret_env
+
+    async def post_comment(self, issue_id: str, identifier: str, body: str) -> None:
+        self.board._maybe_fail()
+        self.board.comments.append((identifier, body))
 
     def secret_values(self) -> frozenset[str]:
         return frozenset()

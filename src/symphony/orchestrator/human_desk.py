@@ -54,6 +54,31 @@ class _Run:
     session: AgentSession | None = None
 
 
+def request_comment(record: RequestRecord) -> str:
+    """The tracker comment that tells people what the agent waits for, and where to answer."""
+    request = record.request
+    lines = [f"**Symphony: the agent working on {record.issue_identifier} waits for a human.**"]
+    lines.append(f"It asks: {request.summary}")
+    if request.command:
+        lines.append(f"Command: `{request.command}`")
+    if request.reason:
+        lines.append(f"Reason: {request.reason}")
+    for question in request.questions:
+        options = f" (options: {', '.join(question.options)})" if question.options else ""
+        lines.append(f"Question {question.id}: {question.question}{options}")
+    how = (
+        "--answer ID=TEXT"
+        if request.kind == "question"
+        else "--approve | --approve-for-session | --deny"
+    )
+    lines.append(
+        f"Answer it on the Symphony dashboard (issue {record.issue_identifier}, "
+        f'"Waiting for you"), or with `symphony answer {record.issue_identifier} {record.id} '
+        f"{how}`. Without an answer it is declined after agent.human_timeout_ms."
+    )
+    return "\n\n".join(lines)
+
+
 class RunChannel:
     """The ``HumanChannel`` of one run (``symphony.agents.base``)."""
 

@@ -64,7 +64,7 @@ from symphony.human import AnswerOutcome, RequestRecord, SteerRecord
 from symphony.issue import Issue
 from symphony.logs import get_logger, issue_task_context
 from symphony.orchestrator.clock import LoopClock
-from symphony.orchestrator.human_desk import HumanDesk
+from symphony.orchestrator.human_desk import HumanDesk, request_comment
 from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.observers import Observers
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
@@ -80,7 +80,7 @@ from symphony.orchestrator.worker import (
 from symphony.orchestrator.workers import WorkerPool
 from symphony.runtime_view import RuntimeChange
 from symphony.timefmt import format_timestamp
-from symphony.trackers.base import ChangeFeed, TrackerAdapter, read_by_states
+from symphony.trackers.base import ChangeFeed, IssueComments, TrackerAdapter, read_by_states
 from symphony.view import IssueDetail, Problem, Snapshot, WorkflowStatus
 from symphony.webhooks import WebhookDelivery, WebhookReceipt
 from symphony.workflow.store import Workflow, WorkflowStore
@@ -145,6 +145,7 @@ class OrchestratorRuntime:
                 HumanRequestsChanged(issue_id, run_id, count)
             ),
         )
+        self._human.subscribe(self._notify_tracker)
         # The log context events are decided in (see ``_apply``): the creator's, never a worker's.
         self._context = contextvars.copy_context()
 
@@ -579,6 +580,35 @@ class OrchestratorRuntime:
             name=f"cleanup-{identifier}",
             context=issue_task_context(issue_id, identifier),
         )
+
+    def _notify_tracker(self, record: RequestRecord | SteerRecord) -> None:
+        """``agent.notify_tracker_on_request``: one comment per request when it is parked."""
+        if not isinstance(record, RequestRecord) or record.status != "pending":
+            return
+        if not self._workflow.config.agent.notify_tracker_on_request:
+            return
+        adapter = self._tracker.current
+        if not isinstance(adapter, IssueComments):
+            log.info("tracker cannot comment; not notifying", tracker=adapter.kind)
+            return
+
+        async def post() -> None:
+            try:
+                await asyncio.wait_for(
+                    adapter.post_comment(
+                        record.issue_id, record.issue_identifier, request_comment(record)
+                    ),
+                    timeout=self._tracker_timeout_s,
+                )
+            except (SymphonyError, TimeoutError) as exc:
+                log.warning(
+                    "could not tell the tracker that an agent waits",
+                    issue_id=record.issue_id,
+                    issue_identifier=record.issue_identifier,
+                    error=getattr(exc, "message", None) or type(exc).__name__,
+                )
+
+        self._spawn(post(), name=f"notify-{record.issue_identifier}")
 
     def _stop_grace_s(self) -> float:
         return self._workflow.config.hooks.timeout_ms / 1000.0 + STOP_MARGIN_S

@@ -104,6 +104,17 @@ class ChangeFeed(Protocol):
 
 
 @runtime_checkable
+class IssueComments(Protocol):
+    """Optional adapter capability: Symphony itself posts a comment on an issue.
+
+    Used to tell people an agent waits for them (``agent.notify_tracker_on_request``,
+    docs/human-requests.md). Raises ``TrackerError`` when the tracker refuses.
+    """
+
+    async def post_comment(self, issue_id: str, identifier: str, body: str) -> None: ...
+
+
+@runtime_checkable
 class WebhookSource(Protocol):
     """Optional adapter capability: signed change notices the tracker pushes (webhooks).
 

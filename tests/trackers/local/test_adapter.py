@@ -15,7 +15,7 @@ import pytest
 
 from symphony.agents.codex.tools import dynamic_tool
 from symphony.issue import Issue
-from symphony.trackers.base import TRACKER_REQUEST, TRACKER_RESPONSE, TrackerError
+from symphony.trackers.base import TRACKER_REQUEST, TRACKER_RESPONSE, IssueComments, TrackerError
 from symphony.trackers.local import BoardSettings, BoardStore, LocalAdapter
 from tests.support.waiting import wait_until
 
@@ -256,3 +256,13 @@ def test_tool_specs_are_well_formed(adapter: LocalAdapter) -> None:
     assert move["enum"] == list(adapter.settings.states)
     create_state = specs[4].input_schema["properties"]["state"]["enum"]
     assert "Todo" not in create_state and "Backlog" in create_state
+
+
+async def test_symphony_comments_on_a_board_issue(
+    adapter: LocalAdapter, store: BoardStore, add: Callable[..., str]
+) -> None:
+    issue = store.get(add())
+    assert isinstance(adapter, IssueComments)
+    await adapter.post_comment(issue.id, issue.identifier, "The agent waits for you.")
+    (comment,) = store.detail(issue.identifier).comments
+    assert (comment.author, comment.body) == ("symphony", "The agent waits for you.")

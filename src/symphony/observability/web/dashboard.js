@@ -8,12 +8,14 @@ import {
 } from "./model.js";
 import { cell, el, issueCell, setText, syncRows } from "./dom.js";
 import { closeDetail, mergeEvents, renderTimeline, route, scheduleDetailFetch } from "./detail.js";
+import { followSnapshot, startHuman } from "./requests.js";
 
 function applySnapshot(snapshot) {
   app.snapshot = snapshot;
   const generated = parseTime(snapshot.generated_at);
   if (generated != null) app.skewMs = Date.now() - generated;
   sampleThroughput();
+  followSnapshot(snapshot);
   scheduleRender("all");
   if (app.detailId) scheduleDetailFetch();
 }
@@ -84,6 +86,7 @@ function renderRunning(s) {
       cell(el("span", { "data-since": r.started_at || "" }, fmtDuration(secondsSince(r.started_at))), { class: "nowrap", sig: `age:${r.started_at}` }),
       cell(fmtInt(t.total_tokens || 0), { class: "num", flash: true }),
       cell([
+        r.pending_request_count ? el("span", { class: "badge badge-warn" }, `waiting for you (${r.pending_request_count})`) : null,
         el("span", { class: "event-summary" }, String(summary)),
         el("span", { class: "event-meta" }, [shown.event, clockTime(shown.at)].filter(Boolean).join(" · ")),
       ], { class: "event-cell", flash: true }),
@@ -330,6 +333,7 @@ function start() {
   }
   app.connected = false;
   $("refresh-button").addEventListener("click", requestRefresh);
+  startHuman(toast);
   $("timeline-chatter-input").addEventListener("change", (e) => {
     app.showChatter = e.target.checked;
     renderTimeline(false);

@@ -6,11 +6,13 @@ import {
   secondsSince, TIMELINE_LIMIT, tokens,
 } from "./model.js";
 import { el, setText } from "./dom.js";
+import { renderSteer } from "./requests.js";
 
 function eventClass(name, summary) {
   const n = String(name || "");
   const text = String(summary || "");
   if (/fail|error|malformed|stalled|declined|input_required/.test(n) || /^error/.test(text)) return "ev-error";
+  if (/human_request|steered/.test(n)) return "ev-human";
   if (/^\$ |^ran: |^running: |^command /.test(text)) return "ev-command";
   if (/tool/.test(n) || /^tool |^MCP /.test(text)) return "ev-tool";
   if (/token/.test(n)) return "ev-tokens";
@@ -47,6 +49,7 @@ export function renderDetail() {
   const d = app.detail;
   const id = app.detailId;
   setText("detail-heading", id || "Issue");
+  renderSteer(d);
   const status = $("detail-status");
   const facts = $("detail-facts");
   const logs = $("detail-logs");

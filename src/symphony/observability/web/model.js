@@ -17,6 +17,7 @@ export const app = {
   showChatter: false,
   detailFetchAt: 0,
   liveSummary: "",
+  requests: [], // pending human requests (docs/human-requests.md)
 };
 
 // --- clock and number formatting -------------------------------------------------------------------------

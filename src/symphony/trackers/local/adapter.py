@@ -26,6 +26,8 @@ log = get_logger("symphony.trackers.local")
 
 # How long a burst of writes is gathered into one notice; small, since a poll of the board is
 # cheap and a new card should start its agent at once.
+# The author of the comments Symphony itself posts (IssueComments).
+COMMENT_AUTHOR = "symphony"
 CHANGE_DEBOUNCE_MS = 30
 CHANGE_STEP_MS = 10
 
@@ -62,6 +64,10 @@ class LocalAdapter:
         self, name: str, arguments: Any, context: ToolContext
     ) -> ToolResult:
         return await self._tools.execute(name, arguments, context)
+
+    async def post_comment(self, issue_id: str, identifier: str, body: str) -> None:
+        """``IssueComments``: a plain comment by ``symphony`` on the board issue."""
+        await asyncio.to_thread(self.store.comment, identifier, body, author=COMMENT_AUTHOR)
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.store.close)
