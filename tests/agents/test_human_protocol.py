@@ -57,7 +57,7 @@ def test_command_approval_is_parked_and_answered_with_the_decision(
         "needs to write",
     )
     assert d.protocol.turn_active  # the turn goes on while the human decides
-    actions = d.protocol.human_answered(park, HumanAnswer(decision=decision), NOW, how="answered")
+    actions = d.protocol.human_answered(park, HumanAnswer(decision=decision), NOW)
     assert sends(actions) == [{"id": 3, "result": {"decision": wire}}]
     assert names(actions) == [events.HUMAN_REQUEST_ANSWERED]
 
@@ -65,7 +65,7 @@ def test_command_approval_is_parked_and_answered_with_the_decision(
 def test_a_declined_answer_declines() -> None:
     d = human_driver()
     park = parked(request(d, "item/commandExecution/requestApproval", COMMAND))
-    actions = d.protocol.human_answered(park, HumanAnswer.declined(), NOW, how="timed_out")
+    actions = d.protocol.human_answered(park, HumanAnswer.declined(), NOW)
     assert sends(actions) == [{"id": 0, "result": {"decision": "decline"}}]
 
 
@@ -96,9 +96,9 @@ def test_question_is_parked_and_the_answers_go_back_by_question_id() -> None:
     (asked,) = park.ask.request.questions
     assert (asked.id, asked.options, asked.allows_other) == ("color", ("Red",), False)
     answer = HumanAnswer(answers={"color": "Red"})
-    actions = d.protocol.human_answered(park, answer, NOW, how="answered")
+    actions = d.protocol.human_answered(park, answer, NOW)
     assert sends(actions) == [{"id": 0, "result": {"answers": {"color": {"answers": ["Red"]}}}}]
-    timed_out = d.protocol.human_answered(park, HumanAnswer.declined(), NOW, how="timed_out")
+    timed_out = d.protocol.human_answered(park, HumanAnswer.declined(), NOW)
     assert sends(timed_out) == [{"id": 0, "result": {"answers": {}}}]
 
 
@@ -114,7 +114,7 @@ def test_mcp_tool_elicitation_is_parked_and_answered(decision: Any, action: str)
     park = parked(request(d, "mcpServer/elicitation/request", params))
     assert park.ask.request.kind == "mcp_approval"
     assert "write_file" in park.ask.request.summary
-    actions = d.protocol.human_answered(park, HumanAnswer(decision=decision), NOW, how="answered")
+    actions = d.protocol.human_answered(park, HumanAnswer(decision=decision), NOW)
     assert sends(actions)[0]["result"]["action"] == action
 
 

@@ -80,7 +80,8 @@ class AgentSession(Protocol):
 
     async def steer(self, message: str) -> SteerDelivery:
         """Add operator guidance: to the running turn when the agent can take it there, else
-        to the input of the next turn. Raises ``AgentError`` when the session is closed."""
+        to the input of the next turn. Emits a ``steered`` event (the issue's timeline shows
+        it). Raises ``AgentError`` when the session is closed."""
         ...
 
     async def stop(self) -> None:

@@ -508,19 +508,16 @@ class CodexProtocol:
             actions.append(TurnEnded(self.turn_id, "input_required", failure))
         return actions
 
-    def human_answered(
-        self, park: ParkRequest, answer: HumanAnswer, now: datetime, *, how: str
-    ) -> list[Action]:
-        """Answer a parked request; ``how`` says who decided (``answered``, ``timed_out``)."""
+    def human_answered(self, park: ParkRequest, answer: HumanAnswer, now: datetime) -> list[Action]:
+        """Answer a parked request with what the human channel returned."""
         result, decision = human_result(park.ask, answer)
         payload = {
             "method": park.ask.method,
             "request_id": park.request_id,
             "kind": park.ask.request.kind,
             "decision": decision,
-            "how": how,
         }
-        text = f"{decision} ({how}): {park.ask.request.summary}"
+        text = f"{decision}: {park.ask.request.summary}"
         return [
             Send({"id": park.request_id, "result": result}),
             self._emit(events.HUMAN_REQUEST_ANSWERED, now, text, payload),

@@ -482,16 +482,15 @@ class CodexSession:
     async def _ask_human(self, human: HumanChannel, park: ParkRequest) -> None:
         try:
             answer = await human.ask(park.ask.request)
-            how = "answered"
         except asyncio.CancelledError:
             raise
         except Exception:
             # A broken channel must not leave codex waiting: decline, as after a time-out.
             self._log(logging.ERROR, "human channel failed; declining", exc_info=True)
-            answer, how = HumanAnswer.declined(), "failed"
+            answer = HumanAnswer.declined()
         self._transport.touch()
         if self.alive:
-            self._apply(self._protocol.human_answered(park, answer, _now(), how=how))
+            self._apply(self._protocol.human_answered(park, answer, _now()))
 
     def _cancel_human_requests(self) -> None:
         for task in list(self._human_tasks):

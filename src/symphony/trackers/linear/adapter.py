@@ -118,6 +118,19 @@ class LinearAdapter:
             return unsupported_tool(name, [TOOL_NAME])
         return await run_linear_graphql(self._client, arguments, context)
 
+    async def post_comment(self, issue_id: str, identifier: str, body: str) -> None:
+        """``IssueComments``: a comment by the API key's user."""
+        op = queries.COMMENT_OPERATION
+        variables = {"issueId": issue_id, "body": body}
+        response = await self._client.graphql(queries.COMMENT_MUTATION, variables, operation=op)
+        raise_graphql_errors(self._client, response, op)
+        data = response.get("data")
+        created = data.get("commentCreate") if isinstance(data, dict) else None
+        if not isinstance(created, dict) or created.get("success") is not True:
+            raise TrackerError(
+                TRACKER_RESPONSE, f"Linear did not create the comment on {identifier}"
+            )
+
     async def aclose(self) -> None:
         await self._client.aclose()
 

@@ -141,6 +141,14 @@ query {RELATIONS_OPERATION}($id: String!, $first: Int!, $after: String) {{
 }}
 """
 
+COMMENT_OPERATION = "SymphonyComment"
+# Symphony's own note on an issue (agent.notify_tracker_on_request), as the API key's user.
+COMMENT_MUTATION = """
+mutation SymphonyComment($issueId: String!, $body: String!) {
+  commentCreate(input: { issueId: $issueId, body: $body }) { success }
+}
+"""
+
 VIEWER_QUERY = """
 query SymphonyViewer {
   viewer { id }
