@@ -206,6 +206,13 @@ def request_json(record: RequestRecord) -> dict[str, Any]:
     ``GET /api/v1/requests``; ``status``/``decision``/``answers`` tell how it ended."""
     request = record.request
     answer = record.answer
+    # A question marked secret (a password, a token) keeps its answer out of every surface.
+    secret = {q.id for q in request.questions if q.secret}
+    answers = (
+        {qid: "(secret)" if qid in secret else text for qid, text in answer.answers.items()}
+        if answer is not None
+        else None
+    )
     return {
         "id": record.id,
         "issue_id": record.issue_id,
@@ -231,7 +238,7 @@ def request_json(record: RequestRecord) -> dict[str, Any]:
         "created_at": format_timestamp(record.created_at),
         "status": record.status,
         "decision": answer.decision if answer is not None and request.kind != "question" else None,
-        "answers": dict(answer.answers) if answer is not None else None,
+        "answers": answers,
         "answered_at": format_timestamp(record.answered_at),
     }
 

@@ -84,6 +84,23 @@ async def test_a_question_is_answered_by_question_id(server: RunningServer) -> N
     assert await task == HumanAnswer(answers={"color": "Blue"})
 
 
+async def test_a_secret_answer_is_never_shown(server: RunningServer) -> None:
+    secret = HumanRequest(
+        kind="question",
+        summary="Token?",
+        questions=(Question(id="token", question="Token?", secret=True),),
+    )
+    task, request_id = await park(server.view, secret)
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        response = await client.post(
+            f"/api/v1/MT-1/requests/{request_id}", json={"answers": {"token": "hunter2"}}
+        )
+    assert response.status_code == 202
+    assert response.json()["request"]["answers"] == {"token": "(secret)"}
+    assert "hunter2" not in response.text
+    assert await task == HumanAnswer(answers={"token": "hunter2"})
+
+
 async def test_unknown_requests_are_404(server: RunningServer) -> None:
     task, request_id = await park(server.view)
     async with httpx.AsyncClient(base_url=server.url) as client:
