@@ -156,3 +156,34 @@ async def test_steer_between_turns_opens_the_next_turn(harness: Harness) -> None
 
     assert delivery == "next_turn"
     assert any("between turns 51c2" in text for text in harness.model.requests[1].user_texts())
+
+
+PATCH = """apply_patch <<'EOF'
+*** Begin Patch
+*** Add File: patched.txt
++patched by the agent
+*** End Patch
+EOF"""
+
+
+@pytest.mark.parametrize(("decision", "written"), [("approve", True), ("deny", False)])
+async def test_file_change_approval_shows_the_diff_and_the_answer_decides(
+    harness: Harness, decision: str, written: bool
+) -> None:
+    harness.model.script(Reply.exec_command(PATCH), Reply.message("Done."))
+    human = ScriptedHuman()
+    session = await harness.start(approval_policy="untrusted", human=human)
+    try:
+        turn = asyncio.create_task(session.run_turn(PROMPT, issue=ISSUE))
+        await wait_until(lambda: human.asked, "the file change reached the human")
+        (request,) = human.asked
+        human.answers.put_nowait(HumanAnswer(decision=decision))  # type: ignore[arg-type]
+        result = await asyncio.wait_for(turn, timeout=30)
+    finally:
+        await session.stop()
+
+    assert result.status == "completed"
+    assert request.kind == "file_change_approval"
+    assert request.diff is not None and "patched by the agent" in request.diff
+    assert "patched.txt" in request.diff
+    assert (harness.workspace / "patched.txt").exists() is written

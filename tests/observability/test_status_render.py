@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -242,6 +243,16 @@ def test_event_column_strips_control_bytes_and_ansi() -> None:
     line = next(line for line in frame.splitlines() if "MT-5" in line)
     assert line.endswith("red ok tab")
     assert "\x1b" not in frame and "\x07" not in frame
+
+
+def test_an_agent_waiting_for_a_human_says_so() -> None:
+    row = replace(
+        running_row("MT-6", last_event="human_request", last_message="waiting: run make"),
+        pending_request_count=2,
+    )
+    frame = render_status(snapshot(running=[row]), NOW, width=160).plain
+    line = next(line for line in frame.splitlines() if "MT-6" in line)
+    assert "WAITING FOR YOU (2)" in line
 
 
 def test_runtime_ticks_from_the_snapshot_for_active_sessions() -> None:

@@ -276,6 +276,10 @@ def _running(
                 summary = remembered
             elif not row.last_event:
                 summary = "no agent event yet"
+        if row.pending_request_count:
+            # Parked for a human: the one thing an operator must act on (symphony requests).
+            summary = f"WAITING FOR YOU ({row.pending_request_count}): {summary}"
+            style = "bold yellow"
         values = {
             "STAGE": (_cell(row.state, 14), style),
             "PID": (_cell(row.pid, 8), "yellow"),
