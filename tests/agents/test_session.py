@@ -511,3 +511,23 @@ async def test_stop_kills_what_the_app_server_left_in_its_group(
     await session.stop()
     # The kill is delivered asynchronously.
     await wait_until(lambda: not alive(sleeper), "the background sleeper to be killed", timeout=2.0)
+
+
+async def test_a_steer_while_the_turn_starts_goes_into_that_turn(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    # codex answers turn/start late; the steer arrives before the turn's id is known.
+    steps = [{"sleep": 0.3}, RESPOND_TURN, {"sleep": 0.2}, {"complete": "completed"}]
+    codex, log = fake_codex({"turn/start": [steps]})
+    session = await _start(codex, workspace, clean_env)
+    try:
+        turn = asyncio.create_task(session.run_turn("go", issue=ISSUE))
+        await wait_until(lambda: any(m.get("method") == "turn/start" for m in read_log(log)))
+        delivery = await session.steer("use tabs")
+        result = await asyncio.wait_for(turn, timeout=10)
+    finally:
+        await session.stop()
+    assert delivery == "running_turn"
+    (steer,) = [m for m in read_log(log) if m.get("method") == "turn/steer"]
+    assert steer["params"]["expectedTurnId"] == result.turn_id
+    assert steer["params"]["input"] == [{"type": "text", "text": "use tabs"}]

@@ -94,6 +94,8 @@ class CodexSession:
         self._transport = StdioTransport(process, pipes, transcript=transcript, log=self._log)
         self._waiters: dict[RequestId, asyncio.Future[Resolved]] = {}
         self._turn_end: asyncio.Future[TurnEnded] | None = None
+        # Done once codex answered turn/start (the turn's id is known from then on).
+        self._turn_starting: asyncio.Future[None] | None = None
         self._tool_tasks: set[asyncio.Task[None]] = set()
         # Requests parked with the human channel; codex waits on us while any is open.
         self._human_tasks: set[asyncio.Task[None]] = set()
@@ -209,11 +211,14 @@ class CodexSession:
         usage_before = self._protocol.latest_usage or TokenUsage()
         request_id, send = self._protocol.start_turn(prompt, self.workspace)
         self._turn_end = self._loop.create_future()
+        starting: asyncio.Future[None] = self._loop.create_future()
+        self._turn_starting = starting
         self.turn_count += 1
         started = self._loop.time()
         self._transport.touch()
         try:
             await self._call(request_id, send)
+            starting.set_result(None)
             self._log(logging.INFO, "codex turn started", turn=self.turn_count)
             ended = await self._await_turn_end()
         except BaseException:
@@ -222,6 +227,9 @@ class CodexSession:
             raise
         finally:
             self._turn_end = None
+            self._turn_starting = None
+            if not starting.done():
+                starting.cancel()
             # A request still parked belongs to the turn that just ended: withdraw it.
             self._cancel_human_requests()
         duration_ms = int((self._loop.time() - started) * 1000)
@@ -259,6 +267,10 @@ class CodexSession:
         """``turn/steer`` into the running turn; without one (or when codex refuses because the
         turn just ended) the message opens the next turn's input instead."""
         self._ensure_open()
+        starting = self._turn_starting
+        if starting is not None and not starting.done():
+            # A turn is starting: steer into it once its id is known, not into the next one.
+            await asyncio.wait({starting}, timeout=self._codex.read_timeout_ms / 1000)
         call = self._protocol.steer(message)
         delivery: SteerDelivery = "next_turn"
         if call is not None:
