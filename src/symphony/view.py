@@ -17,7 +17,8 @@ from typing import Any, Literal
 from symphony.fastdata import record
 
 RetryKind = Literal["continuation", "failure"]
-IssueStatus = Literal["running", "retrying", "blocked", "released"]
+# ``idle``: known only from the stored history of runs before the last restart.
+IssueStatus = Literal["running", "retrying", "blocked", "released", "idle"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +180,23 @@ class TimelineEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryRun:
+    """One finished run of an issue (``history`` of ``GET /api/v1/<identifier>``)."""
+
+    attempt: int | None
+    started_at: datetime
+    ended_at: datetime
+    outcome: str
+    error: str | None
+    thread_id: str | None
+    turns: int
+    tokens: Tokens
+    session_ids: tuple[str, ...] = ()
+    workspace_path: str | None = None
+    worker_host: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class IssueDetail:
     """``RuntimeView.issue_detail()``: SPEC §13.7.2 ``GET /api/v1/<identifier>``.
 
@@ -199,6 +217,8 @@ class IssueDetail:
     recent_events: tuple[TimelineEvent, ...]
     last_error: str | None
     issue_url: str | None
+    # Oldest first; survives restarts (docs/storage.md).
+    history: tuple[HistoryRun, ...] = ()
 
 
 @record

@@ -39,6 +39,7 @@ DEFAULT_TRACKER_TIMEOUT_S = 60.0
 class AttemptResult:
     ok: bool
     error: str | None = None
+    code: str | None = None  # the error's stable code, e.g. turn_timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,8 @@ class Attempt:
     run_id: int
     workflow: Workflow
     adapter: TrackerAdapter
+    # Continue this agent thread (a run a restart cut short) instead of starting a new one.
+    resume_thread_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +173,8 @@ async def _run_in_workspace(
         backend = svc.agents(spec.workflow)
         # Bound to the adapter of this attempt for the session's lifetime (SPEC §10.5).
         tools = ToolRegistry(spec.adapter.agent_tool_specs(), spec.adapter.execute_agent_tool)
+        # Only when resuming, so backends written before resuming existed keep working.
+        resume = {"resume_thread_id": spec.resume_thread_id} if spec.resume_thread_id else {}
         session = await backend.start_session(
             workspace=Path(workspace.path),
             issue=issue,
@@ -178,7 +183,12 @@ async def _run_in_workspace(
             on_event=on_event,
             transcript=transcript,
             workflow=spec.workflow,
+            **resume,
         )
+        if getattr(session, "resumed", False):
+            # The thread holds the conversation already: carry on rather than start over.
+            log.info("agent thread resumed", thread_id=spec.resume_thread_id)
+            prompt = backend.continuation_prompt(2, spec.workflow.config.agent.max_turns, issue)
         try:
             stage = "agent turn error"
             return await _turns(spec, svc, backend, session, prompt)
@@ -230,6 +240,7 @@ async def _current_issue(
         return AttemptResult(
             False,
             f"issue state refresh error: tracker did not answer within {svc.tracker_timeout_s:g} s",
+            "tracker_timeout",
         )
     except SymphonyError as exc:
         return _failed("issue state refresh error", exc)
@@ -238,7 +249,7 @@ async def _current_issue(
 def _failed(stage: str, exc: SymphonyError) -> AttemptResult:
     # The orchestrator logs the returned error once as a warning ("agent run failed").
     log.debug("worker attempt failed", stage=stage, code=exc.code, error=exc)
-    return AttemptResult(False, f"{stage}: [{exc.code}] {exc.message}")
+    return AttemptResult(False, f"{stage}: [{exc.code}] {exc.message}", exc.code)
 
 
 async def _stop_session(session: AgentSession) -> None:

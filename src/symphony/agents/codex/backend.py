@@ -36,6 +36,7 @@ class CodexBackend(AgentBackend):
         on_event: EventSink,
         transcript: Transcript | None,
         workflow: Workflow,
+        resume_thread_id: str | None = None,
     ) -> CodexSession:
         config = workflow.config
         return await CodexSession.start(
@@ -47,6 +48,7 @@ class CodexBackend(AgentBackend):
             on_event=on_event,
             issue=issue,
             transcript=transcript,
+            resume_thread_id=resume_thread_id,
         )
 
     async def preflight(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[str]:
