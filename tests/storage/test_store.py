@@ -3,9 +3,6 @@ startup, and one clear error for every store that cannot be used (real SQLite, r
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +30,7 @@ from symphony.storage.writes import (
     RunStarted,
     TotalsSaved,
 )
+from tests.support.read_only import read_only_directory
 from tests.support.waiting import wait_until_sync
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC)
@@ -222,29 +220,6 @@ def test_a_store_from_a_newer_symphony_is_refused(path: Path) -> None:
     assert error.code == STORAGE_NEWER_SCHEMA
     assert f"schema version {SCHEMA_VERSION + 1}" in error.message
     assert str(path) in error.message and "--reset-storage" in error.message
-
-
-@contextlib.contextmanager
-def read_only_directory(directory: Path) -> Iterator[None]:
-    """``directory`` unwritable for this process: mode 0555, or for root (who ignores modes)
-    the immutable attribute; skipped where neither is possible."""
-    if os.geteuid() != 0:
-        directory.chmod(0o555)
-        try:
-            yield
-        finally:
-            directory.chmod(0o755)
-        return
-    chattr = shutil.which("chattr")
-    if chattr is None:
-        pytest.skip("running as root without chattr: no way to make a directory read-only")
-    made = subprocess.run([chattr, "+i", str(directory)], capture_output=True, check=False)
-    if made.returncode != 0:
-        pytest.skip(f"chattr +i refused here: {made.stderr.decode().strip()}")
-    try:
-        yield
-    finally:
-        subprocess.run([chattr, "-i", str(directory)], check=True)
 
 
 def test_a_store_in_a_read_only_directory_is_refused(tmp_path: Path) -> None:
