@@ -23,6 +23,7 @@ import pytest
 
 from tests.e2e.harness import (
     Project,
+    is_idle,
     local_front_matter,
     process_start_time,
     retry_row,
@@ -147,6 +148,12 @@ def test_a_run_cut_short_by_a_restart_resumes_its_thread_in_a_new_agent(
     )
     # Totals continue from before the restart.
     assert continued["codex_totals"]["total_tokens"] >= tokens_before
+    # The thread has the task already: the resumed run carries on instead of starting over.
+    [turn] = [
+        m for m in received(tmp_path) if m["pid"] == new_pid and m.get("method") == "turn/start"
+    ]
+    text = turn["params"]["input"][0]["text"]
+    assert "Continuation guidance" in text and "Work on SYM-1" not in text
 
     detail = again.issue("SYM-1")
     assert detail is not None and detail["status"] == "running"
@@ -226,5 +233,22 @@ def test_a_retry_pending_at_sigkill_fires_at_its_original_time_with_its_attempt(
         what="the second failure's retry",
     )
     assert later["codex_totals"]["total_tokens"] > totals["total_tokens"]
+
+    # Handed to a human meanwhile: the retry lets go of it, and after another restart the
+    # issue is known from its history only.
+    project.board("move", "SYM-1", "Human Review")
+    again.wait_until(is_idle, BACKOFF_MS / 1000 + 10, what="the retry to let go")
     code, output = again.stop()
+    assert code == 0, output
+    with project.start() as third:
+        detail = third.issue("SYM-1")
+        assert detail is not None and detail["status"] == "idle", detail
+        assert [(h["attempt"], h["outcome"]) for h in detail["history"]] == [
+            (None, "failed"),
+            (1, "failed"),
+        ]
+        assert all(h["error"] and h["ended_at"] >= h["started_at"] for h in detail["history"])
+        final = third.state()["codex_totals"]["total_tokens"]
+        assert final == later["codex_totals"]["total_tokens"]
+        code, output = third.stop()
     assert code == 0, output

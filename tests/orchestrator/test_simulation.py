@@ -65,7 +65,7 @@ def test_restarts_at_random_moments_keep_every_invariant_and_lose_nothing(seed: 
     """The same chaos while the service is stopped or killed and started again every ten
     minutes or so: never two agents on one issue, no retry lost or fired early, interrupted
     runs continue with their attempt and thread, totals go on; afterwards the world settles."""
-    world = World(seed, n_issues=1_000)
+    world = World(seed, n_issues=500)
     world.start()
     chaos_ms = 2 * HOUR_MS
     world.schedule_chaos(chaos_ms)

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -253,3 +254,31 @@ def test_reset_moves_the_store_and_its_wal_aside(path: Path) -> None:
     finally:
         fresh.close()
     assert reset_storage(tmp := path.with_name("absent.sqlite")) is None, tmp
+
+
+@dataclass
+class FullDisk:
+    """A write that fails like SQLite on a full disk until ``failures`` runs out."""
+
+    failures: int
+
+    def apply(self, db: sqlite3.Connection) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise sqlite3.OperationalError("database or disk is full")
+        db.execute("INSERT OR REPLACE INTO totals VALUES (1, 1, 1, 2, 0.5)")
+
+
+def test_a_full_disk_is_logged_and_the_batch_written_once_space_is_back(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "RETRY_FIRST_S", 0.01)
+    write = FullDisk(failures=3)
+    store.submit(RetrySaved("id-1", "MT-1", None, 1, T0, "failure", "x"))
+    store.submit(write)
+    assert store.flush(timeout_s=10)
+    assert write.failures == 0 and store.failed_batches == 3
+    loaded = store.load()
+    # The batch is one transaction: what came before the failing write was not lost either.
+    assert [r.issue_id for r in loaded.retries] == ["id-1"]
+    assert loaded.totals.total_tokens == 2
