@@ -64,6 +64,14 @@ def run_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="directory for log files (default: <workflow dir>/.symphony/logs)",
     )
+    parser.add_argument(
+        "--reset-storage",
+        action="store_true",
+        help=(
+            "move the workflow's state store (storage.path) aside to <name>.<timestamp>.bak "
+            "and exit; the next start begins with empty state"
+        ),
+    )
     parser.add_argument("--version", action="version", version=f"symphony {__version__}")
     return parser
 
@@ -87,7 +95,12 @@ def _cmd_run(argv: Sequence[str]) -> int:
     from symphony.service import ServiceOptions, run_service
 
     return run_service(
-        ServiceOptions(workflow=args.workflow, port=args.port, logs_root=args.logs_root)
+        ServiceOptions(
+            workflow=args.workflow,
+            port=args.port,
+            logs_root=args.logs_root,
+            reset_storage=args.reset_storage,
+        )
     )
 
 

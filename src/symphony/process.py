@@ -14,7 +14,10 @@ import os
 import re
 import signal
 import sys
+import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 from symphony.linestream import STDERR, STDOUT, LinePipes
 
@@ -170,3 +173,96 @@ async def terminate_group(
 def reap_group(pgid: int) -> None:
     """Kill leftovers of a group whose leader already exited normally."""
     signal_group(pgid, signal.SIGKILL)
+
+
+# --- agents left behind by a crashed service ------------------------------------------------
+# A killed service cannot stop its agents (they lead their own groups). The store keeps each
+# agent's group id with its leader's start time, so the next start can kill exactly those
+# processes, never an unrelated one that reuses a recycled pid.
+
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+STALE_GROUP_WAIT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessIdentity:
+    """A process as the kernel knows it: start time in clock ticks since boot, and the boot."""
+
+    started: int
+    boot_id: str
+
+
+def boot_id() -> str | None:
+    try:
+        return _BOOT_ID.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """``(process group, start time)`` of a live process; None if gone or a zombie."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[2]), int(fields[19])
+
+
+def process_identity(pid: int) -> ProcessIdentity | None:
+    """Who ``pid`` is now, or None when it is gone (or this is no Linux ``/proc``)."""
+    found = _stat(pid)
+    boot = boot_id()
+    if found is None or boot is None:
+        return None
+    return ProcessIdentity(found[1], boot)
+
+
+def _members(pgid: int, started: int) -> list[int]:
+    """Live members of group ``pgid`` that started no earlier than its leader did."""
+    members: list[int] = []
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return members
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        found = _stat(int(entry.name))
+        if found is not None and found[0] == pgid and found[1] >= started:
+            members.append(int(entry.name))
+    return members
+
+
+def kill_stale_group(
+    pgid: int, leader: ProcessIdentity, *, wait_s: float = STALE_GROUP_WAIT_S
+) -> int:
+    """SIGKILL what is left of the group ``pgid`` whose leader was ``leader``, and wait (at most
+    ``wait_s``) until it is gone; returns how many processes were killed.
+
+    Only the same process is killed: after a reboot nothing is left; a live pid with another
+    start time is someone else's; once the leader is gone, only members that started after it
+    (its descendants, e.g. the native codex under its node wrapper) are. Blocking: call it from a
+    thread.
+    """
+    if boot_id() != leader.boot_id:
+        return 0
+    now = _stat(pgid)
+    if now is not None and now[1] != leader.started:
+        return 0  # the pid was recycled
+    victims = _members(pgid, leader.started)
+    killed = len(victims)
+    for pid in victims:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + wait_s
+    # Not our children (their parent died), so init reaps them; /proc tells when they are gone.
+    while victims and time.monotonic() < deadline:
+        victims = [pid for pid in victims if _stat(pid) is not None]
+        if victims:
+            time.sleep(0.02)
+    if victims:
+        raise TimeoutError(f"processes {victims} of group {pgid} outlived SIGKILL for {wait_s} s")
+    return killed

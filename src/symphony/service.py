@@ -25,6 +25,7 @@ from symphony.observability.http.server import HttpSettings, http_settings, serv
 from symphony.observability.status_view import StatusView
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.process import watch_children_with_pidfds
+from symphony.storage import StateStore, reset_storage
 from symphony.trackers import get_profile
 from symphony.trackers.base import UNSUPPORTED_TRACKER_KIND, TrackerAdapter
 from symphony.trackers.resolve import resolve_tracker
@@ -45,6 +46,7 @@ class ServiceOptions:
     port: int | None = None
     logs_root: Path | None = None
     console: TextIO | None = None
+    reset_storage: bool = False
 
 
 def default_logs_root(workflow_path: Path) -> Path:
@@ -83,10 +85,44 @@ def _run(options: ServiceOptions, console: TextIO) -> int:
     setup = configure_logging(logs_root=logs_root, console=console)
     try:
         store = WorkflowStore.open(path, resolver=resolve_workflow)
+        if options.reset_storage:
+            return _reset_storage(store.current, console)
+        storage = StateStore.open(store.current.config.storage.path)
     except SymphonyError as exc:
         log.error("startup failed", path=path, code=exc.code, error=exc.message)
         print(f"symphony: cannot start [{exc.code}]\n{exc.message}", file=console)
         return 1
+    try:
+        return _run_with_storage(store, storage, options, path, setup.log_file, console)
+    finally:
+        storage.close()
+
+
+def _reset_storage(workflow: Workflow, console: TextIO) -> int:
+    """``symphony --reset-storage``: move the state store aside; the next start begins empty."""
+    path = workflow.config.storage.path
+    try:
+        moved = reset_storage(path)
+    except SymphonyError as exc:
+        print(f"symphony: cannot reset the state store [{exc.code}]\n{exc.message}", file=console)
+        return 1
+    if moved is None:
+        print(f"symphony: no state store at {path}, nothing to reset", file=console)
+    else:
+        log.warning("state store moved aside", path=path, backup=moved)
+        print(f"symphony: moved the state store {path} to {moved}", file=console)
+    return 0
+
+
+def _run_with_storage(
+    store: WorkflowStore,
+    storage: StateStore,
+    options: ServiceOptions,
+    path: Path,
+    log_file: Path | None,
+    console: TextIO,
+) -> int:
+    logs_root = options.logs_root if options.logs_root is not None else default_logs_root(path)
     _register_workflow_secrets(store.current)
     store.subscribe(_register_workflow_secrets)
     apply_log_settings(store.current)
@@ -96,11 +132,12 @@ def _run(options: ServiceOptions, console: TextIO) -> int:
     log.info(
         "symphony starting",
         workflow=path,
-        log_file=setup.log_file,
+        log_file=log_file,
         tracker=store.current.config.tracker.kind,
+        storage=storage.path,
     )
     try:
-        return asyncio.run(_serve(store, options, logs_root, console))
+        return asyncio.run(_serve(store, storage, options, logs_root, console))
     except KeyboardInterrupt:
         raise _StartupInterrupted from None
     except Exception:
@@ -118,10 +155,14 @@ def apply_log_settings(workflow: Workflow) -> None:
 
 
 async def _serve(
-    store: WorkflowStore, options: ServiceOptions, logs_root: Path, console: TextIO
+    store: WorkflowStore,
+    storage: StateStore,
+    options: ServiceOptions,
+    logs_root: Path,
+    console: TextIO,
 ) -> int:
     watch_children_with_pidfds()
-    runtime = build_runtime(store, logs_root=logs_root)
+    runtime = build_runtime(store, logs_root=logs_root, storage=storage)
     try:
         await runtime.start()
     except SymphonyError as exc:
@@ -291,9 +332,11 @@ def select_backend(workflow: Workflow) -> AgentBackend:
     return require_backend(workflow.config.agent.kind)
 
 
-def build_runtime(store: WorkflowStore, *, logs_root: Path | None) -> OrchestratorRuntime:
+def build_runtime(
+    store: WorkflowStore, *, logs_root: Path | None, storage: StateStore | None = None
+) -> OrchestratorRuntime:
     """The production runtime: real workspaces, the configured agent backend, per-issue agent
-    transcripts."""
+    transcripts, durable state in ``storage``."""
     from symphony.observability.transcript import AgentLogs
     from symphony.workspace import WorkspaceManager
 
@@ -303,4 +346,5 @@ def build_runtime(store: WorkflowStore, *, logs_root: Path | None) -> Orchestrat
         agents=select_backend,
         adapter_factory=create_adapter,
         agent_logs=AgentLogs(logs_root) if logs_root is not None else None,
+        storage=storage,
     )

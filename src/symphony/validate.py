@@ -74,6 +74,7 @@ def _print_summary(workflow: Workflow, rendered: str, out: TextIO) -> None:
         ("active states", ", ".join(tracker.active_states or ())),
         ("terminal states", ", ".join(tracker.terminal_states or ())),
         ("workspaces", str(cfg.workspace.root)),
+        ("state store", str(cfg.storage.path)),
         (
             "agents",
             f"up to {cfg.agent.max_concurrent_agents} at once, {cfg.agent.max_turns} turns each, "

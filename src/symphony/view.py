@@ -18,7 +18,8 @@ from symphony.fastdata import record
 from symphony.human import RequestRecord
 
 RetryKind = Literal["continuation", "failure"]
-IssueStatus = Literal["running", "retrying", "blocked", "released"]
+# ``idle``: known only from the stored history of runs before the last restart.
+IssueStatus = Literal["running", "retrying", "blocked", "released", "idle"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +183,23 @@ class TimelineEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryRun:
+    """One finished run of an issue (``history`` of ``GET /api/v1/<identifier>``)."""
+
+    attempt: int | None
+    started_at: datetime
+    ended_at: datetime
+    outcome: str
+    error: str | None
+    thread_id: str | None
+    turns: int
+    tokens: Tokens
+    session_ids: tuple[str, ...] = ()
+    workspace_path: str | None = None
+    worker_host: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class IssueDetail:
     """``RuntimeView.issue_detail()``: SPEC §13.7.2 ``GET /api/v1/<identifier>``.
 
@@ -204,6 +222,8 @@ class IssueDetail:
     issue_url: str | None
     # Requests its agent parked for a human, oldest first (docs/human-requests.md).
     pending_requests: tuple[RequestRecord, ...] = ()
+    # Oldest first; survives restarts (docs/storage.md).
+    history: tuple[HistoryRun, ...] = ()
 
 
 @record

@@ -16,6 +16,7 @@ from symphony.timefmt import format_timestamp
 from symphony.view import (
     AgentActivity,
     BlockedRow,
+    HistoryRun,
     IssueDetail,
     LogFile,
     Problem,
@@ -198,6 +199,23 @@ def issue_detail_json(detail: IssueDetail) -> dict[str, Any]:
         "last_error": detail.last_error,
         "tracked": {"issue_url": detail.issue_url},
         "pending_requests": [request_json(r) for r in detail.pending_requests],
+        "history": [history_run_json(run) for run in detail.history],
+    }
+
+
+def history_run_json(run: HistoryRun) -> dict[str, Any]:
+    return {
+        "attempt": run.attempt,
+        "started_at": format_timestamp(run.started_at),
+        "ended_at": format_timestamp(run.ended_at),
+        "outcome": run.outcome,
+        "error": run.error,
+        "thread_id": run.thread_id,
+        "turns": run.turns,
+        "tokens": tokens_json(run.tokens),
+        "session_ids": list(run.session_ids),
+        "workspace_path": run.workspace_path,
+        "worker_host": run.worker_host,
     }
 
 

@@ -7,6 +7,7 @@ clean temp dir.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from symphony.agents import (
 from symphony.agents.codex import errors
 from symphony.agents.codex.session import CodexSession
 from symphony.core.tokens import counted_growth
+from symphony.process import kill_stale_group, process_identity
 from symphony.tools import ToolContext, ToolResult, ToolSpec
 from symphony.usage import TokenUsage
 from symphony.workflow.config import CodexConfig
@@ -277,3 +279,46 @@ async def test_tracker_secret_never_reaches_codex_or_its_commands(harness: Harne
     (output,) = harness.model.requests[1].function_call_outputs().values()
     assert "CODEX_HOME=" in output  # the model really saw the command's environment
     assert secret not in output and "TRACKER_API_KEY" not in output
+
+
+async def test_a_new_app_server_resumes_the_thread_of_a_killed_one(harness: Harness) -> None:
+    """What a restart after ``kill -9`` does (docs/storage.md): the old app-server's process
+    group is killed by its stored id and start time, then a new app-server resumes the stored
+    thread, and the model sees the earlier conversation."""
+    harness.model.script(
+        Reply.message("Noted: the code word is PLUM-42."),
+        Reply.message("The code word was PLUM-42."),
+    )
+    first = await harness.start()
+    try:
+        await first.run_turn("Remember the code word PLUM-42. (SYM-1 original prompt)", issue=ISSUE)
+        thread_id = first.thread_id
+        assert thread_id is not None and first.pid is not None
+        leader = process_identity(first.pid)
+        assert leader is not None
+        # The crashed service's agent: the npm wrapper and the native codex under it.
+        assert await asyncio.to_thread(kill_stale_group, first.pid, leader) >= 2
+    finally:
+        await first.stop()
+
+    second = await CodexSession.start(
+        workspace=harness.workspace,
+        workspace_root=harness.root,
+        codex=harness.config(),
+        tools=ToolRegistry.empty(),
+        strip_env=frozenset(),
+        on_event=harness.events.append,
+        issue=ISSUE,
+        env=harness.env,
+        resume_thread_id=thread_id,
+    )
+    try:
+        assert second.resumed and second.thread_id == thread_id
+        outcome = await second.run_turn("What was the code word?", issue=ISSUE)
+    finally:
+        await second.stop()
+    assert outcome.thread_id == thread_id
+    resumed = harness.model.requests[-1]
+    said = "\n".join(resumed.user_texts())
+    assert "Remember the code word PLUM-42" in said and "What was the code word?" in said
+    assert "Noted: the code word is PLUM-42." in resumed.text()

@@ -3,8 +3,11 @@
 Everything the runtime would do is done here instantly or after a random simulated latency:
 tracker reads (which may fail), workers (which may succeed, fail, stall, or move their issue like
 a real agent does), retry and poll timers, operator refreshes, board edits (optionally announced by
-webhook-style change notices) and config reloads.
-Invariants are checked after every event; a violation raises ``AssertionError`` naming it.
+webhook-style change notices) and config reloads. With ``schedule_restarts`` the service also
+restarts at random moments, cleanly or by crashing (its agents then die at the next start, as
+the runtime kills their process groups), from what the core asked the store to keep
+(``sim_store.py``). Invariants are checked after every event; a violation raises
+``AssertionError`` naming it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,13 @@ from symphony.core.effects import (
     FetchRetryIssue,
     FetchRunningIssues,
     FetchTerminalIssues,
+    ForgetResume,
+    ForgetRetry,
     Log,
+    RecordRetry,
+    RecordRunEnded,
+    RecordRunProgress,
+    RecordRunStarted,
     RemoveWorkspaces,
     ScheduleTick,
     SetRetryTimer,
@@ -45,6 +54,7 @@ from symphony.core.events import (
     RetryDue,
     RetryIssueFetched,
     RunningRefreshed,
+    ShutdownRequested,
     Started,
     TerminalIssuesFetched,
     TickDue,
@@ -55,6 +65,8 @@ from symphony.core.machine import decide
 from symphony.core.state import BLOCKED_LIMIT, OrchestratorState
 from symphony.issue import Issue, normalize_state
 from symphony.usage import TokenUsage
+
+from .sim_store import SimStore
 
 ACTIVE = ("Todo", "In Progress")
 TERMINAL = ("Done", "Cancelled")
@@ -88,6 +100,11 @@ class Stats:
     # The most issues listed as blocked at once.
     most_blocked: int = 0
     steps: int = 0
+    restarts: int = 0
+    crashes: int = 0
+    # Runs a restart cut short that the next start continued on their thread.
+    resumed: int = 0
+    retries_restored: int = 0
 
 
 @dataclass(order=True)
@@ -134,6 +151,12 @@ class World:
         self.error_rate = 0.1
         self.chaos = True
         self.stats = Stats()
+        self.store = SimStore()
+        # Bumped by every restart: timers, reads and agents of the service before it are void.
+        self.epoch = 0
+        self.restart_rng = random.Random(seed ^ 0xB007)
+        # Issue id -> (attempt, thread id) of the runs the last restart may continue.
+        self.expect_resume: dict[str, tuple[int | None, str | None]] = {}
 
     # --- setup ------------------------------------------------------------------------------
 
@@ -168,8 +191,17 @@ class World:
 
     # --- event loop -------------------------------------------------------------------------
 
-    def at(self, delay_ms: float, action: Callable[[], None]) -> None:
+    def at(self, delay_ms: float, action: Callable[[], None], *, service: bool = True) -> None:
+        """``service``: the action belongs to the running service (a timer, a read, an agent)
+        and dies with it at a restart; board edits and notices come from outside."""
         self.seq += 1
+        if service:
+            epoch, inner = self.epoch, action
+
+            def action() -> None:
+                if epoch == self.epoch:
+                    inner()
+
         heapq.heappush(self.queue, _Scheduled(self.now + max(delay_ms, 0.0), self.seq, action))
 
     def send(self, event: Event) -> None:
@@ -211,9 +243,9 @@ class World:
             else:
                 self.error_rate = self.rng.choice([0.0, 0.05, 0.3, 0.9])
             if self.now < until_ms:
-                self.at(self.rng.expovariate(1 / 2_000), chaos)
+                self.at(self.rng.expovariate(1 / 2_000), chaos, service=False)
 
-        self.at(0, chaos)
+        self.at(0, chaos, service=False)
 
     def _random_board_edit(self) -> None:
         issue = self.board[self.rng.choice(list(self.board))]
@@ -236,7 +268,7 @@ class World:
         if self.notices and self.chaos and rng.random() < 0.5:
             # A webhook about the edit, delivered after a while (or, for a few, long after).
             delay = rng.uniform(1, 300) if rng.random() < 0.9 else 60_000
-            self.at(delay, lambda: self.send(IssuesChanged((issue.id,))))
+            self.at(delay, lambda: self.send(IssuesChanged((issue.id,))), service=False)
 
     def calm_down(self) -> None:
         """End chaos: no more edits or errors, a sane config, agents that finish their work."""
@@ -312,6 +344,17 @@ class World:
                 self.at(delay, fire)
             case CancelRetryTimer(issue_id=issue_id):
                 self.retry_timers.pop(issue_id, None)
+            case (
+                RecordRunStarted()
+                | RecordRunProgress()
+                | RecordRetry()
+                | ForgetRetry()
+                | ForgetResume()
+            ):
+                self.store.apply(effect)
+            case RecordRunEnded():
+                self.store.apply(effect)
+                self.store.save_totals(self.state.totals)  # as the runtime does at a run's end
             case _:
                 pass
 
@@ -347,6 +390,11 @@ class World:
         assert in_state <= state.config.state_limit(norm), f"per-state slots exceeded for {norm}"
         assert state.config_error is None, "dispatched while the workflow was invalid"
         assert self.now >= self.not_before.get(issue.id, 0.0), "re-dispatched before its retry"
+        expected = self.expect_resume.pop(issue.id, None)
+        if effect.resume_thread_id is not None:
+            assert expected is not None, "resumed a thread no restart cut short"
+            assert (effect.attempt, effect.resume_thread_id) == expected, "resumed the wrong run"
+            self.stats.resumed += 1
         self.stats.dispatches += 1
         self.dispatched.add(issue.id)
         self.worked.add(issue.id)
@@ -423,6 +471,51 @@ class World:
         if effect.cleanup:
             self.stats.cleanups += 1
             self.workspaces.discard(effect.identifier)
+
+    # --- restarts ---------------------------------------------------------------------------
+
+    def schedule_restarts(self, until_ms: float, *, mean_ms: float = 600_000) -> None:
+        def restart() -> None:
+            if self.now < until_ms:
+                self.restart(crash=self.restart_rng.random() < 0.5)
+                self.at(self.restart_rng.expovariate(1 / mean_ms), restart, service=False)
+
+        self.at(self.restart_rng.expovariate(1 / mean_ms), restart, service=False)
+
+    def restart(self, *, crash: bool) -> None:
+        """Stop the service (SIGTERM) or kill it, then start a new one on the store."""
+        self.stats.restarts += 1
+        if crash:
+            self.stats.crashes += 1
+            self.store.crashed(self.now)
+        else:
+            self.send(ShutdownRequested())
+        # The old service's timers and reads are gone with it; so are its agents: a clean stop
+        # kills them, and after a crash the next start kills their process groups first.
+        self.epoch += 1
+        for worker in self.workers.values():
+            worker.alive = False
+        self.workers.clear()
+        self.retry_timers.clear()
+        self.inflight_retry_fetches.clear()
+        self.tick_token += 1
+        stored_retries = dict(self.store.retries)
+        saved_tokens = self.store.tokens
+        self.state = OrchestratorState(config=self.config, config_error=self.config_error)
+        event = self.store.restored()
+        self.expect_resume = {r.issue_id: (r.attempt, r.thread_id) for r in event.resumable}
+        self.send(event)
+        # No retry lost: each comes back with its attempt and its due time.
+        restored = self.state.retry_attempts
+        assert set(restored) == set(stored_retries), "a stored retry was not restored"
+        for issue_id, entry in restored.items():
+            kept = stored_retries[issue_id]
+            assert (entry.attempt, entry.due_ms) == (kept.attempt, kept.due_ms), "retry changed"
+            # Its timer is the new service's: it must not fire before the stored due time.
+            self.not_before[issue_id] = kept.due_ms
+        self.stats.retries_restored += len(restored)
+        assert self.state.totals.tokens.total_tokens == saved_tokens, "totals did not continue"
+        self.send(Started())
 
     # --- invariants -------------------------------------------------------------------------
 

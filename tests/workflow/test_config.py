@@ -102,6 +102,28 @@ def test_unset_var_in_path_names_key_and_variable(tmp_path: Path) -> None:
     assert "NOPE_ROOT" in found["workspace.root"]
 
 
+def test_storage_path_defaults_beside_the_workflow_and_resolves_like_other_paths(
+    tmp_path: Path,
+) -> None:
+    assert build({}, tmp_path).config.storage.path == tmp_path / ".symphony" / "state.sqlite"
+    assert build({"storage": {"path": None}}, tmp_path).config.storage.path == (
+        tmp_path / ".symphony" / "state.sqlite"
+    )
+    env = {"STATE_DIR": str(tmp_path / "state")}
+    path = build({"storage": {"path": "$STATE_DIR/s.db"}}, tmp_path, env).config.storage.path
+    assert path == tmp_path / "state" / "s.db"
+    assert build({"storage": {"path": "~/s.db"}}, tmp_path).config.storage.path == (
+        Path.home() / "s.db"
+    )
+    assert build({"storage": {"path": "db/s.db"}}, tmp_path).config.storage.path == (
+        tmp_path / "db" / "s.db"
+    )
+    assert (
+        "STATE_NOPE" in problems({"storage": {"path": "$STATE_NOPE/x"}}, tmp_path)["storage.path"]
+    )
+    assert "non-empty path" in problems({"storage": {"path": " "}}, tmp_path)["storage.path"]
+
+
 def test_secret_var_resolution_and_empty_means_missing() -> None:
     assert resolve_secret_value("$TOKEN", {"TOKEN": "abc"}) == "abc"
     assert resolve_secret_value("$TOKEN", {"TOKEN": ""}) is None

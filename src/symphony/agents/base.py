@@ -107,8 +107,13 @@ class AgentBackend(abc.ABC):
         transcript: Transcript | None,
         workflow: Workflow,
         human: HumanChannel | None = None,
+        resume_thread_id: str | None = None,
     ) -> AgentSession:
         """Launch the agent in ``workspace`` and get it ready for the first turn.
+
+        ``resume_thread_id`` (passed only when set) names the conversation of a run a restart
+        cut short: continue it when the backend can, and say so with a true ``resumed``
+        attribute on the session; otherwise start a new one.
 
         ``tools`` are bound to the tracker adapter current at dispatch; ``strip_env`` names
         environment variables the agent's processes must not inherit (tracker secrets);

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from symphony.core.state import RetryKind, RunRecord
 from symphony.issue import Issue
 
 
@@ -59,6 +60,8 @@ class StartWorker:
     issue: Issue
     attempt: int | None
     run_id: int
+    # Continue this agent thread instead of starting a new one (a run a restart cut short).
+    resume_thread_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +152,70 @@ def _fields(about: Issue | None, fields: dict[str, Any]) -> Mapping[str, Any]:
     return {"issue_id": about.id, "issue_identifier": about.identifier, **fields}
 
 
+# --- durable state (docs/storage.md): what the runtime writes to the store -------------------
+# Times are the core's monotonic milliseconds; the runtime turns them into wall-clock instants.
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRunStarted:
+    run_id: int
+    issue_id: str
+    identifier: str
+    issue_url: str | None
+    attempt: int | None
+    started_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRunProgress:
+    """The run's agent process or thread became known: enough to clean up and resume it after a
+    crash. Emitted when one of them changes, never per agent event."""
+
+    run_id: int
+    pid: str | None
+    thread_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRunEnded:
+    """``resume``: the run was cut short by the shutdown, continue it after the restart."""
+
+    issue_id: str
+    identifier: str
+    run: RunRecord
+    resume: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRetry:
+    issue_id: str
+    identifier: str
+    issue_url: str | None
+    attempt: int
+    due_ms: float
+    kind: RetryKind
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetRetry:
+    """The retry was dispatched or released (a shutdown keeps retries: they survive it)."""
+
+    issue_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetResume:
+    """The cut-short run of this issue was dispatched again, or the tracker no longer wants it."""
+
+    issue_id: str
+
+
+StoreEffect = (
+    RecordRunStarted | RecordRunProgress | RecordRunEnded | RecordRetry | ForgetRetry | ForgetResume
+)
+
+
 Effect = (
     FetchTerminalIssues
     | FetchRunningIssues
@@ -164,4 +231,5 @@ Effect = (
     | AckRefresh
     | Notify
     | Log
+    | StoreEffect
 )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from symphony.core.config import SchedulerConfig
+from symphony.core.state import Resumable, RetryKind, RunRecord
 from symphony.fastdata import record
 from symphony.issue import Issue
 from symphony.usage import TokenUsage
@@ -125,12 +126,50 @@ class AgentUpdate:
 
 @dataclass(frozen=True, slots=True)
 class WorkerExited:
-    """The attempt ended by itself: ``ok`` is a normal exit, otherwise ``error`` says why."""
+    """The attempt ended by itself: ``ok`` is a normal exit, otherwise ``error`` says why and
+    ``code`` is the error's stable code when there is one (e.g. ``turn_timeout``)."""
 
     issue_id: str
     run_id: int
     ok: bool
     error: str | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredRetry:
+    issue_id: str
+    identifier: str
+    issue_url: str | None
+    attempt: int
+    due_ms: float
+    kind: RetryKind
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredRun:
+    issue_id: str
+    identifier: str
+    issue_url: str | None
+    run: RunRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """What the store kept from before the restart, fed once before ``Started`` (times already
+    turned into this process's monotonic milliseconds). The core's own rules decide what
+    happens to it: retries keep their due time and attempt, cut-short runs are offered to the
+    first poll, history and totals continue."""
+
+    retries: tuple[RestoredRetry, ...] = ()
+    resumable: tuple[Resumable, ...] = ()
+    history: tuple[RestoredRun, ...] = ()  # oldest first
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    seconds_running: float = 0.0
+    next_run_id: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +190,8 @@ class ShutdownRequested:
 
 
 Event = (
-    Started
+    Restored
+    | Started
     | TerminalIssuesFetched
     | TickDue
     | RunningRefreshed

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import assert_never
 
-from symphony.core import blocked, changes, parked, policy, runs
+from symphony.core import blocked, changes, parked, policy, restore, runs
 from symphony.core.effects import (
     AckRefresh,
     CancelRetryTimer,
@@ -39,6 +39,7 @@ from symphony.core.events import (
     HumanRequestsChanged,
     IssuesChanged,
     RefreshRequested,
+    Restored,
     RetryDue,
     RetryIssueFetched,
     RunningRefreshed,
@@ -98,6 +99,8 @@ def decide(
             changes.changed_fetched(state, event, now, out)
         case ConfigChanged():
             _config_changed(state, event, now, out)
+        case Restored():
+            restore.restored(state, event, now, out)
         case Started():
             _started(state, now, out)
         case TerminalIssuesFetched():
@@ -137,6 +140,7 @@ def _terminal_fetched(
             )
         )
     else:
+        restore.release_terminal_retries(state, event.issues, out)
         stale = tuple(
             (i.id, i.identifier)
             for i in event.issues
@@ -186,7 +190,7 @@ def _reconcile_stalls(state: OrchestratorState, now: float, out: Effects) -> Non
     for entry in stalled:
         elapsed = int(now - entry.activity_ms)
         error = f"stalled for {elapsed} ms without agent activity"
-        stop(state, entry, cleanup=False, reason=error, now=now, out=out)
+        stop(state, entry, cleanup=False, reason=error, now=now, out=out, outcome="stalled")
         schedule_retry(
             state, entry.issue, (entry.attempt or 0) + 1, "failure", error, now=now, out=out
         )
@@ -245,7 +249,10 @@ def _candidates_fetched(
         ordered = sorted(event.issues, key=policy.dispatch_sort_key)
         blocked.replace_from_fetch(state, ordered, now, out)
         if state.config_error is None:
-            _dispatch_candidates(state, ordered, now, out)
+            _dispatch_candidates(state, restore.resumable_first(state, ordered), now, out)
+            restore.drop_unwanted(
+                state, [i for i in ordered if policy.is_candidate(i, state.config)], out
+            )
     _finish_tick(state, now, out)
 
 
@@ -321,7 +328,17 @@ def _shutdown(state: OrchestratorState, now: float, out: Effects) -> None:
         return
     state.shutting_down = True
     for entry in list(state.running.values()):
-        stop(state, entry, cleanup=False, reason="service shutting down", now=now, out=out)
+        # Not a failure: the restarted service continues the run (docs/storage.md).
+        stop(
+            state,
+            entry,
+            cleanup=False,
+            reason="service shutting down",
+            now=now,
+            out=out,
+            outcome="interrupted",
+        )
+    # The store keeps the retries: a restart honours their due times and attempts.
     for issue_id in list(state.retry_attempts):
         out.append(CancelRetryTimer(issue_id))
     state.retry_attempts.clear()

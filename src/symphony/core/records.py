@@ -6,12 +6,15 @@ events) for ``issue_detail``; it is bounded so a long-lived service does not gro
 
 from __future__ import annotations
 
+from symphony.core.effects import Effect, RecordRunEnded
 from symphony.core.state import (
     HISTORY_LIMIT,
     IssueRecord,
     OrchestratorState,
     RetryEntry,
     RunningEntry,
+    RunOutcome,
+    RunRecord,
 )
 
 
@@ -24,17 +27,48 @@ def record_for(state: OrchestratorState, issue_id: str, identifier: str) -> Issu
             state.history.popitem(last=False)
     else:
         state.history.move_to_end(identifier)
+    record.restored = False
     return record
 
 
 def end_run(
-    state: OrchestratorState, entry: RunningEntry, now: float, *, error: str | None
+    state: OrchestratorState,
+    entry: RunningEntry,
+    now: float,
+    *,
+    outcome: RunOutcome,
+    error: str | None,
+    out: list[Effect],
+    note_error: bool = True,
 ) -> None:
-    """Remove the running entry and fold its runtime into the totals (SPEC §13.5)."""
+    """Remove the running entry, fold its runtime into the totals (SPEC §13.5), add the run to
+    the issue's history and have the store record it. ``error`` says why the run ended (None
+    only for ``succeeded``); ``note_error`` makes it the issue's last error too (a stop for a
+    terminal issue is no error of the issue's)."""
     issue = entry.issue
     state.running.pop(issue.id, None)
     state.totals.ended_seconds += max(now - entry.started_ms, 0.0) / 1000.0
+    if outcome != "succeeded" and not error:
+        error = outcome.replace("_", " ")
+    tokens = entry.tokens
+    run = RunRecord(
+        run_id=entry.run_id,
+        attempt=entry.attempt,
+        started_ms=entry.started_ms,
+        ended_ms=now,
+        outcome=outcome,
+        error=error if outcome != "succeeded" else None,
+        thread_id=entry.thread_id,
+        session_ids=tuple(entry.session_ids),
+        turns=entry.turn_count,
+        input_tokens=tokens.input_tokens,
+        output_tokens=tokens.output_tokens,
+        total_tokens=tokens.total_tokens,
+        workspace_path=entry.workspace_path,
+    )
+    out.append(RecordRunEnded(issue.id, issue.identifier, run, resume=outcome == "interrupted"))
     record = record_for(state, issue.id, issue.identifier)
+    record.runs_history.append(run)
     record.issue_url = issue.url
     record.state = issue.state
     record.runs += 1
@@ -44,7 +78,7 @@ def end_run(
         record.log_paths = entry.log_paths
     if entry.recent:
         record.recent = tuple(entry.recent)
-    if error is not None:
+    if note_error and error is not None:
         record.last_error = error
 
 

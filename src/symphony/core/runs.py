@@ -9,7 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from symphony.core import blocked, parked, policy
-from symphony.core.effects import FetchRetryIssue, Log, Notify, RemoveWorkspaces
+from symphony.core.effects import (
+    FetchRetryIssue,
+    ForgetRetry,
+    Log,
+    Notify,
+    RecordRunProgress,
+    RemoveWorkspaces,
+)
 from symphony.core.events import (
     AgentUpdate,
     HumanRequestsChanged,
@@ -19,7 +26,7 @@ from symphony.core.events import (
     WorkerInfo,
 )
 from symphony.core.records import end_run
-from symphony.core.state import OrchestratorState, RecentEvent, RetryEntry
+from symphony.core.state import OrchestratorState, RecentEvent, RetryEntry, RunOutcome
 from symphony.core.tokens import apply_usage
 from symphony.core.transitions import Effects, dispatch, schedule_retry
 from symphony.issue import Issue
@@ -27,6 +34,8 @@ from symphony.text import clip
 
 NO_SLOTS_ERROR = "no available orchestrator slots"
 MESSAGE_LIMIT = 500
+# Error codes of attempts that ran out of time (agents/errors.py, the runtime's tracker reads).
+TIMEOUT_CODES = frozenset({"turn_timeout", "response_timeout", "tracker_timeout"})
 
 
 def worker_info(state: OrchestratorState, event: WorkerInfo, _now: float, _out: Effects) -> None:
@@ -36,7 +45,7 @@ def worker_info(state: OrchestratorState, event: WorkerInfo, _now: float, _out: 
         entry.log_paths = event.log_paths
 
 
-def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, _out: Effects) -> None:
+def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, out: Effects) -> None:
     entry = state.running.get(event.issue_id)
     if entry is None or entry.run_id != event.run_id:
         return
@@ -47,13 +56,17 @@ def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, _out:
     if event.session_id and event.session_id != entry.session_id:
         # SPEC §4.1.6: turns started in this worker's lifetime; one session id per turn.
         entry.session_id = event.session_id
+        entry.session_ids.append(event.session_id)
         entry.turn_count += 1
-    if event.thread_id:
-        entry.thread_id = event.thread_id
     if event.turn_id:
         entry.turn_id = event.turn_id
-    if event.pid:
-        entry.pid = event.pid
+    if (event.thread_id and event.thread_id != entry.thread_id) or (
+        event.pid and event.pid != entry.pid
+    ):
+        # Once per run (twice at most): what a restart needs to kill the agent and resume.
+        entry.thread_id = event.thread_id or entry.thread_id
+        entry.pid = event.pid or entry.pid
+        out.append(RecordRunProgress(entry.run_id, entry.pid, entry.thread_id))
     message = event.message
     if message is not None and len(message) > MESSAGE_LIMIT:
         message = clip(message, MESSAGE_LIMIT)
@@ -82,14 +95,15 @@ def worker_exited(state: OrchestratorState, event: WorkerExited, now: float, out
         return  # a worker we already stopped; its exit changes nothing
     issue = entry.issue
     if event.ok:
-        end_run(state, entry, now, error=None)
+        end_run(state, entry, now, outcome="succeeded", error=None, out=out)
         state.completed.add(issue.id)
         out.append(Log.info("agent run completed", issue, session_id=entry.session_id))
         if not state.shutting_down:
             schedule_retry(state, issue, 1, "continuation", None, now=now, out=out)
     else:
         error = f"worker exited: {event.error or 'unknown error'}"
-        end_run(state, entry, now, error=error)
+        outcome: RunOutcome = "timed_out" if event.code in TIMEOUT_CODES else "failed"
+        end_run(state, entry, now, outcome=outcome, error=error, out=out)
         out.append(Log.warning("agent run failed", issue, error=event.error))
         if not state.shutting_down:
             attempt = (entry.attempt or 0) + 1
@@ -153,6 +167,7 @@ def _requeue(
 
 def _release_retry(state: OrchestratorState, entry: RetryEntry, reason: str, out: Effects) -> None:
     del state.retry_attempts[entry.issue_id]
+    out.append(ForgetRetry(entry.issue_id))
     out.append(
         Log.info(
             "claim released",

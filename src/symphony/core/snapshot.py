@@ -23,6 +23,7 @@ from symphony.core.state import (
     RecentEvent,
     RetryEntry,
     RunningEntry,
+    RunRecord,
     TokenCounts,
 )
 
@@ -207,7 +208,7 @@ def build_issue_detail(
         issue_id, status = held.issue.id, "blocked"
     else:
         assert record is not None
-        issue_id, status = record.issue_id, "released"
+        issue_id, status = record.issue_id, "idle" if record.restored else "released"
     workspace = (
         (running.workspace_path if running is not None else None)
         or (record.workspace_path if record is not None else None)
@@ -249,4 +250,21 @@ def build_issue_detail(
         recent_events=_events(recent, now),
         last_error=last_error,
         issue_url=issue_url,
+        history=tuple(history_run(r, now) for r in record.runs_history) if record else (),
+    )
+
+
+def history_run(run: RunRecord, now: Instant) -> view.HistoryRun:
+    return view.HistoryRun(
+        attempt=run.attempt,
+        started_at=now.at(run.started_ms),
+        ended_at=now.at(run.ended_ms),
+        outcome=run.outcome,
+        error=run.error,
+        thread_id=run.thread_id,
+        turns=run.turns,
+        tokens=view.Tokens(run.input_tokens, run.output_tokens, run.total_tokens),
+        session_ids=run.session_ids,
+        workspace_path=run.workspace_path,
+        worker_host=run.worker_host,
     )

@@ -36,6 +36,18 @@ CHANGE_BATCH = 50
 CHANGE_ROUNDS = 3
 
 RetryKind = Literal["continuation", "failure"]
+# How a run ended, as its history row says. Every outcome but ``succeeded`` carries an error.
+RunOutcome = Literal["succeeded", "failed", "timed_out", "stalled", "canceled", "interrupted"]
+RUN_OUTCOMES: tuple[RunOutcome, ...] = (
+    "succeeded",
+    "failed",
+    "timed_out",
+    "stalled",
+    "canceled",
+    "interrupted",
+)
+# Runs remembered per issue for ``issue_detail`` (the store keeps every one).
+RUN_HISTORY_LIMIT = 50
 
 
 class Phase(enum.Enum):
@@ -91,6 +103,9 @@ class RunningEntry:
     recent: deque[RecentEvent] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
     # Requests of this run parked for a human; the stall check skips the run meanwhile.
     pending_requests: int = 0
+    session_ids: list[str] = field(default_factory=list)
+    # The thread a run cut short by a restart had: this run continues it.
+    resume_thread_id: str | None = None
 
     @property
     def activity_ms(self) -> float:
@@ -114,6 +129,39 @@ class RetryEntry:
     fetching: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One finished run of an issue, as its history shows it (and the store keeps it)."""
+
+    run_id: int
+    attempt: int | None
+    started_ms: float
+    ended_ms: float
+    outcome: RunOutcome
+    error: str | None
+    thread_id: str | None = None
+    session_ids: tuple[str, ...] = ()
+    turns: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    workspace_path: str | None = None
+    # Where the agent ran; None while every agent runs on this machine.
+    worker_host: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resumable:
+    """A run a restart cut short: the first poll that still finds the issue a candidate
+    dispatches it again with the same attempt, on the same thread."""
+
+    issue_id: str
+    identifier: str
+    attempt: int | None
+    thread_id: str | None
+    workspace_path: str | None
+
+
 @dataclass(slots=True)
 class IssueRecord:
     """What the runtime remembers about an issue after its worker ended (for issue_detail)."""
@@ -127,6 +175,9 @@ class IssueRecord:
     runs: int = 0
     last_error: str | None = None
     recent: tuple[RecentEvent, ...] = ()
+    runs_history: deque[RunRecord] = field(default_factory=lambda: deque(maxlen=RUN_HISTORY_LIMIT))
+    # Known only from the store (it ran before the restart), not from this process.
+    restored: bool = False
 
 
 @dataclass(slots=True)
@@ -231,6 +282,8 @@ class OrchestratorState:
     change_owner: dict[str, int] = field(default_factory=dict)
     change_waiting: dict[str, int] = field(default_factory=dict)
     next_change_read: int = 1
+    # Runs the last restart cut short, by issue id, until a poll dispatches or drops them.
+    resumable: dict[str, Resumable] = field(default_factory=dict)
 
     @property
     def claimed(self) -> set[str]:

@@ -12,7 +12,11 @@ from symphony.core import blocked, parked, policy
 from symphony.core.effects import (
     CancelRetryTimer,
     Effect,
+    ForgetResume,
+    ForgetRetry,
     Log,
+    RecordRetry,
+    RecordRunStarted,
     SetRetryTimer,
     StartWorker,
     StopWorker,
@@ -25,6 +29,7 @@ from symphony.core.state import (
     RetryEntry,
     RetryKind,
     RunningEntry,
+    RunOutcome,
 )
 from symphony.issue import Issue
 
@@ -36,14 +41,27 @@ def dispatch(
 ) -> None:
     run_id = state.next_run_id
     state.next_run_id += 1
+    # A cut-short run's issue dispatched by any path continues that run's thread.
+    resume = state.resumable.pop(issue.id, None)
+    resume_thread = resume.thread_id if resume is not None else None
+    if resume is not None:
+        attempt = resume.attempt  # not a failure: the run goes on as the same attempt
     state.running[issue.id] = RunningEntry(
-        issue=issue, run_id=run_id, attempt=attempt, started_ms=now
+        issue=issue,
+        run_id=run_id,
+        attempt=attempt,
+        started_ms=now,
+        resume_thread_id=resume_thread,
     )
     if state.retry_attempts.pop(issue.id, None) is not None:
         out.append(CancelRetryTimer(issue.id))
+        out.append(ForgetRetry(issue.id))
+    if resume is not None:
+        out.append(ForgetResume(issue.id))
     parked.unpark(state, issue.id)
     blocked.forget(state, issue.id)
-    out.append(StartWorker(issue, attempt, run_id))
+    out.append(RecordRunStarted(run_id, issue.id, issue.identifier, issue.url, attempt, now))
+    out.append(StartWorker(issue, attempt, run_id, resume_thread))
     out.append(
         Log.info(
             "dispatching issue",
@@ -51,6 +69,7 @@ def dispatch(
             state=issue.state,
             attempt=attempt,
             run_id=run_id,
+            **({"resume_thread_id": resume_thread} if resume_thread else {}),
         )
     )
 
@@ -63,8 +82,9 @@ def stop(
     reason: str,
     now: float,
     out: Effects,
+    outcome: RunOutcome = "canceled",
 ) -> None:
-    end_run(state, entry, now, error=None if cleanup else reason)
+    end_run(state, entry, now, outcome=outcome, error=reason, out=out, note_error=not cleanup)
     issue = entry.issue
     out.append(
         StopWorker(issue.id, issue.identifier, entry.run_id, cleanup, reason, entry.workspace_path)
@@ -154,6 +174,7 @@ def schedule_retry(
     state.retry_attempts[issue_id] = entry
     remember_retry(state, entry)
     out.append(SetRetryTimer(issue_id, token, delay))
+    out.append(RecordRetry(issue_id, identifier, url, attempt, entry.due_ms, kind, error))
     out.append(
         Log.info(
             "retry scheduled",

@@ -31,13 +31,20 @@ from symphony.core.effects import (
     FetchRetryIssue,
     FetchRunningIssues,
     FetchTerminalIssues,
+    ForgetResume,
+    ForgetRetry,
     Log,
     Notify,
+    RecordRetry,
+    RecordRunEnded,
+    RecordRunProgress,
+    RecordRunStarted,
     RemoveWorkspaces,
     ScheduleTick,
     SetRetryTimer,
     StartWorker,
     StopWorker,
+    StoreEffect,
 )
 from symphony.core.events import (
     CandidatesFetched,
@@ -67,6 +74,7 @@ from symphony.orchestrator.clock import LoopClock
 from symphony.orchestrator.human_desk import HumanDesk, request_comment
 from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.observers import Observers
+from symphony.orchestrator.persistence import TOTALS_EVERY_S, Persistence
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
 from symphony.orchestrator.scheduling import scheduler_config
 from symphony.orchestrator.tracker_binding import AdapterFactory, TrackerBinding
@@ -79,6 +87,7 @@ from symphony.orchestrator.worker import (
 )
 from symphony.orchestrator.workers import WorkerPool
 from symphony.runtime_view import RuntimeChange
+from symphony.storage import StateStore
 from symphony.timefmt import format_timestamp
 from symphony.trackers.base import ChangeFeed, IssueComments, TrackerAdapter, read_by_states
 from symphony.view import IssueDetail, Problem, Snapshot, WorkflowStatus
@@ -108,6 +117,7 @@ class OrchestratorRuntime:
         agent_logs: AgentLogSource | None = None,
         tracker_timeout_s: float = DEFAULT_TRACKER_TIMEOUT_S,
         clock: LoopClock | None = None,
+        storage: StateStore | None = None,
     ) -> None:
         self._store = store
         self._workspaces = workspaces
@@ -148,6 +158,9 @@ class OrchestratorRuntime:
         self._human.subscribe(self._notify_tracker)
         # The log context events are decided in (see ``_apply``): the creator's, never a worker's.
         self._context = contextvars.copy_context()
+        # Durable state (docs/storage.md); None keeps everything in memory (SPEC §14.3).
+        self._persistence = Persistence(storage) if storage is not None else None
+        self._totals_handle: asyncio.TimerHandle | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -160,6 +173,11 @@ class OrchestratorRuntime:
             return
         self._loop = asyncio.get_running_loop()
         adapter = self._tracker.open(self._workflow)
+        if self._persistence is not None:
+            # Before anything is dispatched: agents a crash left behind die first.
+            restored = await asyncio.to_thread(self._persistence.restore, self._instant())
+            self._apply(restored)
+            self._save_totals_later()
         self._store.subscribe(self._on_reload)
         self._running = True
         log.info(
@@ -186,6 +204,8 @@ class OrchestratorRuntime:
         if self._io_tasks:
             await asyncio.wait(self._io_tasks, timeout=5.0)
         await self._tracker.close_all()
+        if self._persistence is not None:
+            self._persistence.save_totals(self._state.totals)
         self._running = False
         log.info("orchestrator stopped")
 
@@ -393,8 +413,34 @@ class OrchestratorRuntime:
                 self._ack = effect
             case Notify():
                 self._observers.state_changed()
+            case (
+                RecordRunStarted()
+                | RecordRunProgress()
+                | RecordRunEnded()
+                | RecordRetry()
+                | ForgetRetry()
+                | ForgetResume()
+            ):
+                self._persist(effect)
             case _:
                 assert_never(effect)
+
+    def _persist(self, effect: StoreEffect) -> None:
+        if self._persistence is not None:
+            self._persistence.execute(effect, self._instant())
+            if isinstance(effect, RecordRunEnded):
+                # The run's tokens and runtime are in the totals now: keep both in step.
+                self._persistence.save_totals(self._state.totals)
+
+    def _save_totals_later(self) -> None:
+        """Totals grow with every agent event; they are written every few seconds at most."""
+
+        def save() -> None:
+            if self._persistence is not None and not self._stopped:
+                self._persistence.save_totals(self._state.totals)
+                self._save_totals_later()
+
+        self._totals_handle = self._timers().call_later(TOTALS_EVERY_S, save)
 
     # --- timers -----------------------------------------------------------------------------
 
@@ -421,6 +467,9 @@ class OrchestratorRuntime:
         for handle in self._retry_handles.values():
             handle.cancel()
         self._retry_handles.clear()
+        if self._totals_handle is not None:
+            self._totals_handle.cancel()
+            self._totals_handle = None
 
     def _schedule_tick(self, delay_ms: float) -> None:
         if self._tick_handle is not None:
@@ -542,7 +591,14 @@ class OrchestratorRuntime:
 
     def _start_worker(self, effect: StartWorker) -> None:
         adapter = self._tracker.current
-        spec = Attempt(effect.issue, effect.attempt, effect.run_id, self._workflow, adapter)
+        spec = Attempt(
+            effect.issue,
+            effect.attempt,
+            effect.run_id,
+            self._workflow,
+            adapter,
+            resume_thread_id=effect.resume_thread_id,
+        )
         self._pool.start(spec, self._services())
 
     def _stop_worker(self, effect: StopWorker) -> None:

@@ -40,6 +40,7 @@ DEFAULT_TRACKER_TIMEOUT_S = 60.0
 class AttemptResult:
     ok: bool
     error: str | None = None
+    code: str | None = None  # the error's stable code, e.g. turn_timeout
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,8 @@ class Attempt:
     run_id: int
     workflow: Workflow
     adapter: TrackerAdapter
+    # Continue this agent thread (a run a restart cut short) instead of starting a new one.
+    resume_thread_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +179,8 @@ async def _run_in_workspace(
         tools = ToolRegistry(spec.adapter.agent_tool_specs(), spec.adapter.execute_agent_tool)
         desk = svc.human
         channel = desk.open_run(issue, spec.run_id, spec.attempt) if desk is not None else None
+        # Only when resuming, so backends written before resuming existed keep working.
+        resume = {"resume_thread_id": spec.resume_thread_id} if spec.resume_thread_id else {}
         try:
             session = await backend.start_session(
                 workspace=Path(workspace.path),
@@ -186,9 +191,14 @@ async def _run_in_workspace(
                 transcript=transcript,
                 workflow=spec.workflow,
                 human=channel,
+                **resume,
             )
             if desk is not None:
                 desk.attach_session(issue.id, spec.run_id, session)
+            if getattr(session, "resumed", False):
+                # The thread holds the conversation already: carry on rather than start over.
+                log.info("agent thread resumed", thread_id=spec.resume_thread_id)
+                prompt = backend.continuation_prompt(2, spec.workflow.config.agent.max_turns, issue)
             try:
                 stage = "agent turn error"
                 return await _turns(spec, svc, backend, session, prompt)
@@ -243,6 +253,7 @@ async def _current_issue(
         return AttemptResult(
             False,
             f"issue state refresh error: tracker did not answer within {svc.tracker_timeout_s:g} s",
+            "tracker_timeout",
         )
     except SymphonyError as exc:
         return _failed("issue state refresh error", exc)
@@ -251,7 +262,7 @@ async def _current_issue(
 def _failed(stage: str, exc: SymphonyError) -> AttemptResult:
     # The orchestrator logs the returned error once as a warning ("agent run failed").
     log.debug("worker attempt failed", stage=stage, code=exc.code, error=exc)
-    return AttemptResult(False, f"{stage}: [{exc.code}] {exc.message}")
+    return AttemptResult(False, f"{stage}: [{exc.code}] {exc.message}", exc.code)
 
 
 async def _stop_session(session: AgentSession) -> None:

@@ -279,6 +279,25 @@ class LogsConfig(_Section):
         return norm
 
 
+DEFAULT_STORAGE_PATH = ".symphony/state.sqlite"
+
+
+class StorageConfig(_Section):
+    """Where durable state lives (docs/storage.md); read at startup, a reload does not move it."""
+
+    path: Path
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _path(cls, value: Any, info: ValidationInfo) -> Any:
+        ctx = info.context or {}
+        if value is None:
+            value = DEFAULT_STORAGE_PATH
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("must be a non-empty path string")
+        return resolve_path_value(value, ctx["workflow_dir"], ctx["environ"])
+
+
 class ServiceConfig(_Section):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     polling: PollingConfig = Field(default_factory=PollingConfig)
@@ -290,6 +309,9 @@ class ServiceConfig(_Section):
     codex: CodexConfig = Field(default_factory=CodexConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
+    storage: StorageConfig = Field(
+        default_factory=lambda: StorageConfig(path=Path(DEFAULT_STORAGE_PATH))
+    )
 
 
 class LoadedConfig(BaseModel):
@@ -313,6 +335,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "codex": CodexConfig,
     "server": ServerConfig,
     "logs": LogsConfig,
+    "storage": StorageConfig,
 }
 # Extensions a later version or a sibling tool may own; never warn about them.
 _KNOWN_TOP_LEVEL = set(_SECTIONS) | {"worker", "observability", "logging"}
@@ -365,6 +388,9 @@ def build_config(
     context: dict[str, Any] = {"workflow_dir": workflow_dir, "environ": env, "warnings": warnings}
     if "workspace" not in cleaned or "root" not in cleaned["workspace"]:
         cleaned.setdefault("workspace", {})["root"] = None
+    if "storage" not in cleaned or "path" not in cleaned["storage"]:
+        # The default is relative to the workflow file, so it is resolved like a set value.
+        cleaned.setdefault("storage", {})["path"] = None
     try:
         config = ServiceConfig.model_validate(cleaned, context=context)
     except ValidationError as exc:

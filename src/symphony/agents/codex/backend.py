@@ -37,6 +37,7 @@ class CodexBackend(AgentBackend):
         transcript: Transcript | None,
         workflow: Workflow,
         human: HumanChannel | None = None,
+        resume_thread_id: str | None = None,
     ) -> CodexSession:
         config = workflow.config
         return await CodexSession.start(
@@ -49,6 +50,7 @@ class CodexBackend(AgentBackend):
             issue=issue,
             transcript=transcript,
             human=human,
+            resume_thread_id=resume_thread_id,
         )
 
     async def preflight(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[str]:

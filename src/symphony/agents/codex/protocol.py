@@ -52,6 +52,7 @@ from symphony.usage import TokenUsage
 
 INITIALIZE: Final = "initialize"
 THREAD_START: Final = "thread/start"
+THREAD_RESUME: Final = "thread/resume"
 THREAD_SET_NAME: Final = "thread/name/set"
 TURN_START: Final = "turn/start"
 TURN_INTERRUPT: Final = "turn/interrupt"
@@ -171,6 +172,12 @@ class CodexProtocol:
     ) -> tuple[RequestId, Send]:
         return self.request(THREAD_START, self.policy.thread_start_params(cwd, dynamic_tools))
 
+    def resume_thread(self, thread_id: str, cwd: Path) -> tuple[RequestId, Send]:
+        """Continue a stored thread (a run a restart cut short) with this session's policy."""
+        params = self.policy.thread_start_params(cwd, ())
+        # The conversation is what the restarted run needs; not its turns in the response.
+        return self.request(THREAD_RESUME, {**params, "threadId": thread_id, "excludeTurns": True})
+
     def set_thread_name(self, name: str) -> tuple[RequestId, Send]:
         if self.thread_id is None:
             raise RuntimeError("thread/name/set before thread/start completed")
@@ -278,7 +285,7 @@ class CodexProtocol:
         result = message.get("result")
         if not isinstance(result, dict):
             return self._bad_result(request_id, method, "without a result object", message, now)
-        if method == THREAD_START:
+        if method in (THREAD_START, THREAD_RESUME):
             thread_id = _str(_dict(result.get("thread")).get("id"))
             if thread_id is None:
                 return self._bad_result(request_id, method, "without result.thread.id", result, now)

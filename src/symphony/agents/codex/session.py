@@ -58,6 +58,12 @@ from symphony.workflow.config import CodexConfig
 
 log = get_logger("symphony.agents.codex")
 
+# While the app-server of the run a restart cut short still exits, codex refuses to resume its
+# thread ("already has an active writer"); it is asked again for this long.
+RESUME_RETRY_S = 10.0
+RESUME_RETRY_INTERVAL_S = 0.25
+ACTIVE_WRITER = "active writer"
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -105,6 +111,8 @@ class CodexSession:
         self._event_failures = 0
         self._thread_name: str | None = None
         self.turn_count = 0
+        # True when the session continues a stored thread (``resume_thread_id`` of ``start``).
+        self.resumed = False
         self._transport.start(self._on_line, self._on_closed)
 
     # -- public surface ---------------------------------------------------------------------
@@ -152,8 +160,10 @@ class CodexSession:
         transcript: Transcript | None = None,
         env: Mapping[str, str] | None = None,
         human: HumanChannel | None = None,
+        resume_thread_id: str | None = None,
     ) -> CodexSession:
-        """Launch the app-server in ``workspace`` and run the handshake up to ``thread/start``.
+        """Launch the app-server in ``workspace`` and run the handshake up to ``thread/start``
+        (``thread/resume`` of ``resume_thread_id`` when given and codex accepts it).
 
         Raises ``AgentError`` (``invalid_workspace_cwd``, ``codex_not_authenticated``,
         ``codex_not_found``, ``port_exit``, ``response_timeout``, ``response_error``); nothing is
@@ -188,7 +198,7 @@ class CodexSession:
         )
         session._log(logging.INFO, "codex app-server launched", cwd=cwd)
         try:
-            await session._handshake()
+            await session._handshake(resume_thread_id)
         except BaseException:
             await session.stop()
             raise
@@ -330,16 +340,45 @@ class CodexSession:
 
     # -- handshake ----------------------------------------------------------------------------
 
-    async def _handshake(self) -> None:
+    async def _handshake(self, resume_thread_id: str | None) -> None:
         request_id, send = self._protocol.initialize()
         await self._call(request_id, send)
         self._initialized = True
         await self._transport.send(self._protocol.initialized().message)
+        if resume_thread_id is not None and await self._resume(resume_thread_id):
+            self.resumed = True
+            self._name_thread(thread_title(self._issue))
+            return
         request_id, send = self._protocol.start_thread(
             self.workspace, dynamic_tools(self._tools.specs)
         )
         await self._call(request_id, send)
         self._name_thread(thread_title(self._issue))
+
+    async def _resume(self, thread_id: str) -> bool:
+        """``thread/resume``, asked again while the old app-server still holds the thread;
+        False (logged) when codex will not resume it, so a new thread starts instead."""
+        deadline = self._loop.time() + RESUME_RETRY_S
+        while True:
+            request_id, send = self._protocol.resume_thread(thread_id, self.workspace)
+            try:
+                await self._call(request_id, send)
+                self._log(logging.INFO, "codex thread resumed", thread_id=thread_id)
+                return True
+            except AgentError as exc:
+                if exc.code != RESPONSE_ERROR:
+                    raise  # the app-server died or hung: no point in a new thread either
+                busy = ACTIVE_WRITER in exc.message
+                if busy and self._loop.time() < deadline:
+                    await asyncio.sleep(RESUME_RETRY_INTERVAL_S)
+                    continue
+                self._log(
+                    logging.WARNING,
+                    "codex could not resume the thread, starting a new one",
+                    thread_id=thread_id,
+                    error=exc.message,
+                )
+                return False
 
     def _name_thread(self, name: str) -> None:
         """Name the thread without waiting for the answer: naming is cosmetic, and a round trip

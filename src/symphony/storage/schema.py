@@ -1,0 +1,65 @@
+"""The store's schema, as an ordered list of migrations (``PRAGMA user_version`` counts them).
+
+``MIGRATIONS[n]`` brings a store from version ``n`` to ``n + 1``; each runs in its own
+transaction together with the version bump, so a crash leaves a store at one version or the
+next, never in between. A later feature adds its tables by appending a migration here (never by
+editing a released one) and its writes as ``Write`` objects (``writes.py``). A store whose
+version is higher than ``len(MIGRATIONS)`` was written by a newer Symphony and is refused.
+
+Timestamps are RFC 3339 UTC text (``2026-01-02T03:04:05.678Z``); token counts are integers.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+_V1: Final = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,            -- the core's run id, unique across restarts
+    issue_id TEXT NOT NULL,
+    identifier TEXT NOT NULL,
+    issue_url TEXT,
+    attempt INTEGER,                   -- NULL: a first dispatch (SPEC §4.1.5)
+    started_at TEXT NOT NULL,
+    ended_at TEXT,                     -- NULL while the run is live (or the service crashed)
+    outcome TEXT,                      -- succeeded|failed|timed_out|stalled|canceled|interrupted
+    error TEXT,
+    thread_id TEXT,
+    session_ids TEXT NOT NULL DEFAULT '[]',  -- JSON list, one per turn
+    turns INTEGER NOT NULL DEFAULT 0,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    total_tokens INTEGER NOT NULL DEFAULT 0,
+    workspace TEXT,
+    worker_host TEXT,
+    pgid INTEGER,                      -- the agent's process group, to kill it after a crash
+    pgid_started INTEGER,              -- its leader's start time (/proc clock ticks since boot)
+    boot_id TEXT,                      -- the boot that start time counts from
+    resume INTEGER NOT NULL DEFAULT 0  -- 1: cut short by a restart, to be continued
+);
+CREATE INDEX runs_by_issue ON runs (issue_id, id);
+CREATE INDEX runs_to_resume ON runs (resume) WHERE resume = 1;
+
+CREATE TABLE retries (
+    issue_id TEXT PRIMARY KEY,
+    identifier TEXT NOT NULL,
+    issue_url TEXT,
+    attempt INTEGER NOT NULL,
+    due_at TEXT NOT NULL,
+    kind TEXT NOT NULL,                -- continuation|failure
+    error TEXT
+);
+
+CREATE TABLE totals (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    total_tokens INTEGER NOT NULL,
+    seconds_running REAL NOT NULL
+);
+"""
+
+# Append new versions at the end (e.g. a table of pending human requests); never edit one.
+MIGRATIONS: Final[tuple[str, ...]] = (_V1,)
+
+SCHEMA_VERSION: Final = len(MIGRATIONS)
