@@ -8,6 +8,7 @@ clean temp dir.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from symphony.agents import (
     events,
 )
 from symphony.agents.codex import errors
+from symphony.agents.codex import session as session_module
 from symphony.agents.codex.session import CodexSession
 from symphony.core.tokens import counted_growth
 from symphony.process import kill_stale_group, process_identity
@@ -322,3 +324,40 @@ async def test_a_new_app_server_resumes_the_thread_of_a_killed_one(harness: Harn
     said = "\n".join(resumed.user_texts())
     assert "Remember the code word PLUM-42" in said and "What was the code word?" in said
     assert "Noted: the code word is PLUM-42." in resumed.text()
+
+
+async def test_a_thread_another_app_server_still_holds_falls_back_to_a_new_thread(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Codex refuses ``thread/resume`` while another app-server holds the thread ("active
+    writer"); the session asks again until its deadline, then starts a new thread."""
+    monkeypatch.setattr(session_module, "RESUME_RETRY_S", 1.0)
+    caplog.set_level(logging.WARNING, logger="symphony.agents.codex")
+    harness.model.script(Reply.message("First."), Reply.message("Second."))
+    first = await harness.start()
+    try:
+        await first.run_turn("Say something. (SYM-1 original prompt)", issue=ISSUE)
+        assert first.thread_id is not None
+        second = await CodexSession.start(
+            workspace=harness.workspace,
+            workspace_root=harness.root,
+            codex=harness.config(),
+            tools=ToolRegistry.empty(),
+            strip_env=frozenset(),
+            on_event=harness.events.append,
+            issue=ISSUE,
+            env=harness.env,
+            resume_thread_id=first.thread_id,
+        )
+        try:
+            assert not second.resumed
+            assert second.thread_id is not None and second.thread_id != first.thread_id
+            await second.run_turn("Start over.", issue=ISSUE)
+        finally:
+            await second.stop()
+    finally:
+        await first.stop()
+    fresh = harness.model.requests[-1]
+    assert "Say something." not in "\n".join(fresh.user_texts())
+    [why] = [r for r in caplog.records if "could not resume" in r.getMessage()]
+    assert "already has an active writer" in why.getMessage()

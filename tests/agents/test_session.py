@@ -16,6 +16,7 @@ import pytest
 
 from symphony.agents import events
 from symphony.agents.codex import errors, launch
+from symphony.agents.codex import session as session_module
 from symphony.agents.codex.errors import AgentError
 from symphony.agents.codex.session import CodexSession
 from symphony.agents.codex.tools import dynamic_tool
@@ -531,3 +532,54 @@ async def test_a_steer_while_the_turn_starts_goes_into_that_turn(
     (steer,) = [m for m in read_log(log) if m.get("method") == "turn/steer"]
     assert steer["params"]["expectedTurnId"] == result.turn_id
     assert steer["params"]["input"] == [{"type": "text", "text": "use tabs"}]
+
+
+async def _resume(
+    codex: CodexConfig, workspace: tuple[Path, Path], env: dict[str, str], thread_id: str
+) -> CodexSession:
+    return await CodexSession.start(
+        workspace=workspace[0],
+        workspace_root=workspace[1],
+        codex=codex,
+        tools=ToolRegistry.empty(),
+        strip_env=frozenset(),
+        on_event=Recorder(),
+        issue=ISSUE,
+        env=env,
+        resume_thread_id=thread_id,
+    )
+
+
+async def test_resume_is_asked_again_while_another_app_server_holds_the_thread(
+    fake_codex: FakeCodexFactory,
+    workspace: tuple[Path, Path],
+    clean_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(session_module, "RESUME_RETRY_INTERVAL_S", 0.01)
+    busy = {"error": {"code": -32600, "message": "thread old-1 already has an active writer"}}
+    resumed = {"respond": {"thread": {"id": "old-1"}}}
+    codex, log_path = fake_codex({"thread/resume": [[busy], [busy], [resumed]]})
+    session = await _resume(codex, workspace, clean_env, "old-1")
+    try:
+        assert session.resumed and session.thread_id == "old-1"
+    finally:
+        await session.stop()
+    sent = [m for m in read_log(log_path) if m.get("method", "").startswith("thread/")]
+    methods = [m["method"] for m in sent]
+    assert methods[:3] == ["thread/resume"] * 3 and "thread/start" not in methods
+    assert sent[0]["params"]["threadId"] == "old-1" and sent[0]["params"]["cwd"]
+
+
+async def test_a_thread_codex_will_not_resume_gets_a_new_thread(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    gone = {"error": {"code": -32600, "message": "no rollout found for thread id old-1"}}
+    codex, log_path = fake_codex({"thread/resume": [[gone]]})
+    session = await _resume(codex, workspace, clean_env, "old-1")
+    try:
+        assert not session.resumed and session.thread_id == "thread-fake"
+    finally:
+        await session.stop()
+    methods = [m.get("method") for m in read_log(log_path)]
+    assert methods.count("thread/resume") == 1 and "thread/start" in methods
