@@ -24,6 +24,8 @@ SteerDelivery = Literal["running_turn", "next_turn"]
 DECISIONS: Final[tuple[Decision, ...]] = get_args(Decision)
 APPROVAL_KINDS: Final = frozenset({"command_approval", "file_change_approval", "mcp_approval"})
 DEFAULT_HUMAN_TIMEOUT_MS: Final = 3_600_000
+# What every surface (and the store) shows instead of an answer to a question marked secret.
+HIDDEN_ANSWER: Final = "(secret)"
 # Long enough for a long command or a diff, short enough for a JSON row per request.
 TEXT_LIMIT: Final = 20_000
 

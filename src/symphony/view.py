@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from symphony.fastdata import record
-from symphony.human import RequestRecord
+from symphony.human import RequestRecord, SteerRecord
 
 RetryKind = Literal["continuation", "failure"]
 # ``idle``: known only from the stored history of runs before the last restart.
@@ -197,6 +197,10 @@ class HistoryRun:
     session_ids: tuple[str, ...] = ()
     workspace_path: str | None = None
     worker_host: str | None = None
+    run_id: int | None = None
+    # What its agent asked a human, with the answers, and the operators' steer messages.
+    requests: tuple[RequestRecord, ...] = ()
+    steers: tuple[SteerRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

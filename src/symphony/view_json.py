@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.human import RequestRecord
+from symphony.human import HIDDEN_ANSWER, RequestRecord, SteerRecord
 from symphony.timefmt import format_timestamp
 from symphony.view import (
     AgentActivity,
@@ -216,6 +216,19 @@ def history_run_json(run: HistoryRun) -> dict[str, Any]:
         "session_ids": list(run.session_ids),
         "workspace_path": run.workspace_path,
         "worker_host": run.worker_host,
+        "requests": [request_json(request) for request in run.requests],
+        "steers": [steer_json(steer) for steer in run.steers],
+    }
+
+
+def steer_json(steer: SteerRecord) -> dict[str, Any]:
+    """One steer message: ``POST /api/v1/<identifier>/steer`` and ``history[].steers``."""
+    return {
+        "id": steer.id,
+        "issue_identifier": steer.issue_identifier,
+        "message": steer.message,
+        "delivery": steer.delivery,
+        "at": format_timestamp(steer.at),
     }
 
 
@@ -227,7 +240,7 @@ def request_json(record: RequestRecord) -> dict[str, Any]:
     # A question marked secret (a password, a token) keeps its answer out of every surface.
     secret = {q.id for q in request.questions if q.secret}
     answers = (
-        {qid: "(secret)" if qid in secret else text for qid, text in answer.answers.items()}
+        {qid: HIDDEN_ANSWER if qid in secret else text for qid, text in answer.answers.items()}
         if answer is not None
         else None
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from symphony.human import HumanAnswer, HumanRequest, RequestRecord, SteerRecord
 from symphony.orchestrator.runtime import OrchestratorRuntime
+from symphony.storage import StateStore
 from tests.support.memory_tracker import MemoryBoard
 from tests.support.waiting import wait_until
 
@@ -141,3 +143,53 @@ async def test_steering_reaches_the_running_session_and_the_timeline(
     assert detail is not None and "steered" in [e.event for e in detail.recent_events]
     gate.set()
     await runtime.stop()
+
+
+async def test_requests_and_steers_are_kept_in_the_history_across_a_restart(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    tmp_path: Path,
+) -> None:
+    board.put(todo(1))
+    answers: list[HumanAnswer] = []
+
+    async def asks_twice(session: FakeSession, prompt: str, turn: int) -> None:
+        assert session.human is not None
+        answers.append(await session.human.ask(REQUEST))
+        answers.append(await session.human.ask(REQUEST))  # still open when the service stops
+
+    agents.scripts["MT-1"] = asks_twice
+    path = tmp_path / "state.sqlite"
+    store = StateStore.open(path)
+    runtime = make_runtime(make_store(), storage=store)
+    await runtime.start()
+    (first,) = await wait_until(lambda: runtime.pending_requests())
+    await wait_until(lambda: runtime.human.steerable("MT-1"))
+    steered = await runtime.steer("MT-1", "keep the tests green")
+    assert steered is not None
+    assert runtime.answer_request("MT-1", first.id, {"decision": "approve"}).status == "accepted"
+    (second,) = await wait_until(
+        lambda: [r for r in runtime.pending_requests() if r.id != first.id]
+    )
+    await asyncio.wait_for(runtime.stop(), timeout=5)
+    store.close()
+
+    agents.scripts["MT-1"] = asking([])  # the next run asks again and waits
+    again = StateStore.open(path)
+    restarted = make_runtime(make_store(), storage=again)
+    await restarted.start()
+    try:
+        detail = await wait_until(lambda: restarted.issue_detail("MT-1"))
+        (run,) = [r for r in detail.history if r.requests]
+        assert [(r.id, r.status, r.answer) for r in run.requests] == [
+            (first.id, "answered", HumanAnswer(decision="approve")),
+            (second.id, "expired", HumanAnswer.declined()),
+        ]
+        assert [(s.id, s.message) for s in run.steers] == [(steered.id, "keep the tests green")]
+        # Nothing from before the restart is offered as still open.
+        assert all(r.id not in (first.id, second.id) for r in restarted.pending_requests())
+    finally:
+        await restarted.stop()
+        again.close()

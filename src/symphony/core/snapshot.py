@@ -267,4 +267,5 @@ def history_run(run: RunRecord, now: Instant) -> view.HistoryRun:
         session_ids=run.session_ids,
         workspace_path=run.workspace_path,
         worker_host=run.worker_host,
+        run_id=run.run_id,
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -136,6 +136,15 @@ class HumanDesk:
         self._closed = True
         for record in self.pending():
             self._finish(record.id, "expired", HumanAnswer.declined())
+
+    def restore(self, records: Iterable[RequestRecord], steers: Iterable[SteerRecord]) -> None:
+        """Startup: the records a durable store kept from earlier runs (none of them pending:
+        the store expires those first), so issue histories show them again."""
+        for record in records:
+            self._records[record.id] = record
+        self._trim()
+        self._steers[:0] = list(steers)
+        del self._steers[:-STEER_LIMIT]
 
     # -- reads ----------------------------------------------------------------------------------
 

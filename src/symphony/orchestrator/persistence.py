@@ -27,9 +27,11 @@ from symphony.core.effects import (
 from symphony.core.events import Restored, RestoredRetry, RestoredRun
 from symphony.core.snapshot import Instant
 from symphony.core.state import RUN_OUTCOMES, Resumable, RetryKind, RunOutcome, RunRecord, Totals
+from symphony.human import HumanAnswer, RequestRecord, SteerRecord
 from symphony.logs import get_logger
 from symphony.process import ProcessIdentity, kill_stale_group, process_identity
 from symphony.storage import StateStore, StoredRun, StoredState
+from symphony.storage.human import RequestSaved, SteerSaved
 from symphony.storage.writes import (
     ResumeSettled,
     RetryDropped,
@@ -58,6 +60,8 @@ class Persistence:
     def __init__(self, store: StateStore) -> None:
         self.store = store
         self._saved: _Totals | None = None
+        # What ``restore`` read of the human requests and steers, for the human desk.
+        self.human_records: tuple[tuple[RequestRecord, ...], tuple[SteerRecord, ...]] = ((), ())
 
     # --- startup ----------------------------------------------------------------------------
 
@@ -73,6 +77,17 @@ class Persistence:
                 run = _cut_short(run, ended_at)
                 self.store.submit(_ended(run))
             runs.append(run)
+        requests: list[RequestRecord] = []
+        for request in stored.requests:
+            if request.status == "pending":
+                # Its agent died with the service: it was never answered (the resumed thread's
+                # agent may ask again).
+                request = replace(
+                    request, status="expired", answer=HumanAnswer.declined(), answered_at=ended_at
+                )
+                self.store.submit(RequestSaved(request))
+            requests.append(request)
+        self.human_records = (tuple(requests), stored.steers)
         self.store.start()
         self._saved = _Totals(
             stored.totals.input_tokens,
@@ -153,6 +168,13 @@ class Persistence:
                 self.store.submit(ResumeSettled(issue_id))
             case _:
                 assert_never(effect)
+
+    def record_human(self, record: RequestRecord | SteerRecord) -> None:
+        """The human desk's listener: every request at each status change, every steer."""
+        if isinstance(record, RequestRecord):
+            self.store.submit(RequestSaved(record))
+        else:
+            self.store.submit(SteerSaved(record))
 
     def save_totals(self, totals: Totals) -> None:
         """Queue the totals when they changed since the last save."""

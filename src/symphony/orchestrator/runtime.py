@@ -177,6 +177,8 @@ class OrchestratorRuntime:
             # Before anything is dispatched: agents a crash left behind die first.
             restored = await asyncio.to_thread(self._persistence.restore, self._instant())
             self._apply(restored)
+            self._human.restore(*self._persistence.human_records)
+            self._human.subscribe(self._persistence.record_human)
             self._save_totals_later()
         self._store.subscribe(self._on_reload)
         self._running = True
@@ -249,10 +251,29 @@ class OrchestratorRuntime:
             if paths:
                 detail = replace(detail, logs=log_files(paths))
         if detail is not None:
-            pending = self._human.pending(identifier=identifier)
-            if pending:
-                detail = replace(detail, pending_requests=tuple(pending))
+            detail = self._with_human_records(detail)
         return detail
+
+    def _with_human_records(self, detail: IssueDetail) -> IssueDetail:
+        """The requests still pending, and each finished run's requests and steers."""
+        pending = self._human.pending(identifier=detail.issue_identifier)
+        if pending:
+            detail = replace(detail, pending_requests=tuple(pending))
+        if not detail.history:
+            return detail
+        requests = self._human.records(detail.issue_id)
+        steers = self._human.steers(detail.issue_id)
+        if not requests and not steers:
+            return detail
+        history = tuple(
+            replace(
+                run,
+                requests=tuple(r for r in requests if r.run_id == run.run_id),
+                steers=tuple(s for s in steers if s.run_id == run.run_id),
+            )
+            for run in detail.history
+        )
+        return replace(detail, history=history)
 
     def pending_requests(self) -> list[RequestRecord]:
         return self._human.pending()

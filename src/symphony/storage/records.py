@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from symphony.human import RequestRecord, SteerRecord
+
 
 @dataclass(frozen=True, slots=True)
 class StoredRetry:
@@ -57,6 +59,9 @@ class StoredState:
     runs: tuple[StoredRun, ...] = ()
     retries: tuple[StoredRetry, ...] = ()
     totals: StoredTotals = field(default_factory=StoredTotals)
+    # Human requests and steers, the newest ones, oldest first (storage/human.py).
+    requests: tuple[RequestRecord, ...] = ()
+    steers: tuple[SteerRecord, ...] = ()
 
     @property
     def max_run_id(self) -> int:

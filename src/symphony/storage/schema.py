@@ -59,7 +59,30 @@ CREATE TABLE totals (
 );
 """
 
-# Append new versions at the end (e.g. a table of pending human requests); never edit one.
-MIGRATIONS: Final[tuple[str, ...]] = (_V1,)
+# Requests agents parked for a human and operators' steer messages (docs/human-requests.md),
+# each with the run it belonged to; ``body`` is the record as JSON (storage/human.py).
+_V2: Final = """
+CREATE TABLE requests (
+    id TEXT PRIMARY KEY,               -- the opaque request id the API shows
+    issue_id TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    status TEXT NOT NULL,              -- pending|answered|timed_out|expired|canceled
+    created_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX requests_by_created ON requests (created_at);
+
+CREATE TABLE steers (
+    id TEXT PRIMARY KEY,
+    issue_id TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX steers_by_at ON steers (at);
+"""
+
+# Append new versions at the end; never edit one.
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

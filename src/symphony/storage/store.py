@@ -27,9 +27,10 @@ from typing import Any
 
 from symphony.logs import get_logger
 from symphony.storage import errors
+from symphony.storage.human import request_from_row, steer_from_row
 from symphony.storage.records import StoredRetry, StoredRun, StoredState, StoredTotals
 from symphony.storage.schema import MIGRATIONS, SCHEMA_VERSION
-from symphony.storage.writes import Write
+from symphony.storage.writes import Write, parse_stamp
 
 log = get_logger("symphony.storage")
 
@@ -42,17 +43,14 @@ RETRY_MAX_S = 30.0
 # one wake-up of this thread) for a burst of run starts and ends instead of one per write.
 BATCH_WINDOW_S = 0.1
 CLOSE_TIMEOUT_S = 10.0
+# Human requests and steers read back at startup (the human desk keeps as many in memory).
+HUMAN_RECORDS_LOADED = 2_000
+STEERS_LOADED = 200
 _STOP = object()
 
 
 def lock_path(path: Path) -> Path:
     return path.with_name(path.name + ".lock")
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def _translate(path: Path, exc: sqlite3.Error) -> errors.StorageError:
@@ -159,11 +157,29 @@ class StateStore:
                     if row is not None
                     else StoredTotals()
                 )
+                # The newest ones, as many as the human desk keeps in memory; oldest first.
+                requests = tuple(
+                    request_from_row(row)
+                    for row in db.execute(
+                        "SELECT * FROM (SELECT * FROM requests ORDER BY created_at DESC LIMIT ?) "
+                        "ORDER BY created_at",
+                        (HUMAN_RECORDS_LOADED,),
+                    )
+                )
+                steers = tuple(
+                    steer_from_row(row)
+                    for row in db.execute(
+                        "SELECT * FROM (SELECT * FROM steers ORDER BY at DESC LIMIT ?) ORDER BY at",
+                        (STEERS_LOADED,),
+                    )
+                )
         except sqlite3.Error as exc:
             raise _translate(self.path, exc) from None
         except (ValueError, TypeError, KeyError) as exc:
             raise errors.corrupt(self.path, f"unreadable row: {exc}") from None
-        return StoredState(runs=runs, retries=retries, totals=totals)
+        return StoredState(
+            runs=runs, retries=retries, totals=totals, requests=requests, steers=steers
+        )
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -291,7 +307,7 @@ def _connection(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def _required_time(text: str) -> datetime:
-    value = _parse_time(text)
+    value = parse_stamp(text)
     if value is None:
         raise ValueError("missing timestamp")
     return value
@@ -305,7 +321,7 @@ def _run(row: sqlite3.Row) -> StoredRun:
         issue_url=row["issue_url"],
         attempt=row["attempt"],
         started_at=_required_time(row["started_at"]),
-        ended_at=_parse_time(row["ended_at"]),
+        ended_at=parse_stamp(row["ended_at"]),
         outcome=row["outcome"],
         error=row["error"],
         thread_id=row["thread_id"],

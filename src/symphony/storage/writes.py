@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from symphony.timefmt import format_timestamp
@@ -21,6 +21,12 @@ class Write(Protocol):
 
 def stamp(value: datetime) -> str:
     return format_timestamp(value, timespec="milliseconds")
+
+
+def parse_stamp(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

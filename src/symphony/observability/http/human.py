@@ -20,8 +20,7 @@ from symphony.logs import get_logger
 from symphony.observability.http.errors import NO_STORE, error_response
 from symphony.observability.http.webhooks import read_body
 from symphony.runtime_view import RuntimeView
-from symphony.timefmt import format_timestamp
-from symphony.view_json import request_json
+from symphony.view_json import request_json, steer_json
 
 log = get_logger("symphony.observability.http")
 
@@ -99,12 +98,4 @@ class HumanApi:
             return error_response(409, "not_running", f"{identifier}: {exc.message}")
         if steered is None:
             return error_response(409, "not_running", f"No agent is running for {identifier}")
-        return _json(
-            {
-                "id": steered.id,
-                "issue_identifier": steered.issue_identifier,
-                "delivery": steered.delivery,
-                "at": format_timestamp(steered.at),
-            },
-            status=202,
-        )
+        return _json(steer_json(steered), status=202)
