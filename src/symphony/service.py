@@ -31,7 +31,7 @@ from symphony.trackers.base import UNSUPPORTED_TRACKER_KIND, TrackerAdapter
 from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.config import LoadedConfig
 from symphony.workflow.loader import WorkflowDefinition, resolve_workflow_path
-from symphony.workflow.store import Workflow, WorkflowStore
+from symphony.workflow.store import Workflow, WorkflowStore, load_workflow_file
 
 log = get_logger("symphony.service")
 
@@ -83,10 +83,10 @@ def _run(options: ServiceOptions, console: TextIO) -> int:
         return 1
     logs_root = options.logs_root if options.logs_root is not None else default_logs_root(path)
     setup = configure_logging(logs_root=logs_root, console=console)
+    if options.reset_storage:
+        return _reset_storage(path, console)
     try:
         store = WorkflowStore.open(path, resolver=resolve_workflow)
-        if options.reset_storage:
-            return _reset_storage(store.current, console)
         storage = StateStore.open(store.current.config.storage.path)
     except SymphonyError as exc:
         log.error("startup failed", path=path, code=exc.code, error=exc.message)
@@ -98,10 +98,13 @@ def _run(options: ServiceOptions, console: TextIO) -> int:
         storage.close()
 
 
-def _reset_storage(workflow: Workflow, console: TextIO) -> int:
-    """``symphony --reset-storage``: move the state store aside; the next start begins empty."""
-    path = workflow.config.storage.path
+def _reset_storage(workflow_path: Path, console: TextIO) -> int:
+    """``symphony --reset-storage``: move the state store aside; the next start begins empty.
+
+    Needs only ``storage.path`` from the workflow: a tracker that cannot start (a missing API
+    key, say) does not keep an operator from resetting."""
     try:
+        path = load_workflow_file(workflow_path).config.storage.path
         moved = reset_storage(path)
     except SymphonyError as exc:
         print(f"symphony: cannot reset the state store [{exc.code}]\n{exc.message}", file=console)

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import assert_never
 
@@ -48,18 +48,10 @@ TOTALS_EVERY_S = 5.0
 CUT_SHORT_ERROR = "the service stopped during the run (it continues after the restart)"
 
 
-@dataclass(frozen=True, slots=True)
-class _Totals:
-    input_tokens: int
-    output_tokens: int
-    total_tokens: int
-    seconds_running: float
-
-
 class Persistence:
     def __init__(self, store: StateStore) -> None:
         self.store = store
-        self._saved: _Totals | None = None
+        self._saved: TotalsSaved | None = None
         # What ``restore`` read of the human requests and steers, for the human desk.
         self.human_records: tuple[tuple[RequestRecord, ...], tuple[SteerRecord, ...]] = ((), ())
 
@@ -89,11 +81,9 @@ class Persistence:
             requests.append(request)
         self.human_records = (tuple(requests), stored.steers)
         self.store.start()
-        self._saved = _Totals(
-            stored.totals.input_tokens,
-            stored.totals.output_tokens,
-            stored.totals.total_tokens,
-            stored.totals.seconds_running,
+        totals = stored.totals
+        self._saved = TotalsSaved(
+            totals.input_tokens, totals.output_tokens, totals.total_tokens, totals.seconds_running
         )
         event = restored_event(stored, runs, now)
         log.info(
@@ -179,7 +169,7 @@ class Persistence:
     def save_totals(self, totals: Totals) -> None:
         """Queue the totals when they changed since the last save."""
         tokens = totals.tokens
-        current = _Totals(
+        current = TotalsSaved(
             tokens.input_tokens,
             tokens.output_tokens,
             tokens.total_tokens,
@@ -187,11 +177,7 @@ class Persistence:
         )
         if current != self._saved:
             self._saved = current
-            self.store.submit(TotalsSaved(*_fields(current)))
-
-
-def _fields(totals: _Totals) -> tuple[int, int, int, float]:
-    return totals.input_tokens, totals.output_tokens, totals.total_tokens, totals.seconds_running
+            self.store.submit(current)
 
 
 def _identity(pid: str | None) -> ProcessIdentity | None:
