@@ -100,6 +100,29 @@ class RequestRecord:
         return self.request.kind
 
 
+def question_fields(question: Question) -> dict[str, Any]:
+    """A question as JSON fields (the API's ``questions[]`` and the store's copy)."""
+    return {
+        "id": question.id,
+        "header": question.header,
+        "question": question.question,
+        "options": list(question.options),
+        "allows_other": question.allows_other,
+        "secret": question.secret,
+    }
+
+
+def shown_answers(record: RequestRecord) -> dict[str, str] | None:
+    """The record's answers with those to secret questions replaced by ``HIDDEN_ANSWER``: what
+    every surface shows and the store keeps."""
+    if record.answer is None:
+        return None
+    secret = {q.id for q in record.request.questions if q.secret}
+    return {
+        qid: HIDDEN_ANSWER if qid in secret else text for qid, text in record.answer.answers.items()
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class SteerRecord:
     """One operator message to a running agent; ``delivery`` says where it went."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.human import HIDDEN_ANSWER, RequestRecord, SteerRecord
+from symphony.human import RequestRecord, SteerRecord, question_fields, shown_answers
 from symphony.timefmt import format_timestamp
 from symphony.view import (
     AgentActivity,
@@ -237,13 +237,6 @@ def request_json(record: RequestRecord) -> dict[str, Any]:
     ``GET /api/v1/requests``; ``status``/``decision``/``answers`` tell how it ended."""
     request = record.request
     answer = record.answer
-    # A question marked secret (a password, a token) keeps its answer out of every surface.
-    secret = {q.id for q in request.questions if q.secret}
-    answers = (
-        {qid: HIDDEN_ANSWER if qid in secret else text for qid, text in answer.answers.items()}
-        if answer is not None
-        else None
-    )
     return {
         "id": record.id,
         "issue_id": record.issue_id,
@@ -255,21 +248,11 @@ def request_json(record: RequestRecord) -> dict[str, Any]:
         "cwd": request.cwd,
         "reason": request.reason,
         "diff": request.diff,
-        "questions": [
-            {
-                "id": q.id,
-                "header": q.header,
-                "question": q.question,
-                "options": list(q.options),
-                "allows_other": q.allows_other,
-                "secret": q.secret,
-            }
-            for q in request.questions
-        ],
+        "questions": [question_fields(q) for q in request.questions],
         "created_at": format_timestamp(record.created_at),
         "status": record.status,
         "decision": answer.decision if answer is not None and request.kind != "question" else None,
-        "answers": answers,
+        "answers": shown_answers(record),
         "answered_at": format_timestamp(record.answered_at),
     }
 

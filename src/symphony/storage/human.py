@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from symphony.human import (
-    HIDDEN_ANSWER,
     HumanAnswer,
     HumanRequest,
     Question,
@@ -22,6 +21,8 @@ from symphony.human import (
     RequestStatus,
     SteerDelivery,
     SteerRecord,
+    question_fields,
+    shown_answers,
 )
 from symphony.storage.writes import parse_stamp, stamp
 
@@ -74,7 +75,6 @@ class SteerSaved:
 def request_body(record: RequestRecord) -> dict[str, Any]:
     request = record.request
     answer = record.answer
-    secret = {q.id for q in request.questions if q.secret}
     return {
         "issue_identifier": record.issue_identifier,
         "attempt": record.attempt,
@@ -85,26 +85,10 @@ def request_body(record: RequestRecord) -> dict[str, Any]:
             "cwd": request.cwd,
             "reason": request.reason,
             "diff": request.diff,
-            "questions": [
-                {
-                    "id": q.id,
-                    "question": q.question,
-                    "header": q.header,
-                    "options": list(q.options),
-                    "allows_other": q.allows_other,
-                    "secret": q.secret,
-                }
-                for q in request.questions
-            ],
+            "questions": [question_fields(q) for q in request.questions],
         },
         "answer": (
-            {
-                "decision": answer.decision,
-                "answers": {
-                    qid: HIDDEN_ANSWER if qid in secret else text
-                    for qid, text in answer.answers.items()
-                },
-            }
+            {"decision": answer.decision, "answers": shown_answers(record)}
             if answer is not None
             else None
         ),
