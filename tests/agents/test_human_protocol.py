@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from symphony.agents import events
-from symphony.agents.codex.actions import Action, ParkRequest
+from symphony.agents.codex.actions import Action, ParkRequest, WithdrawRequest
 from symphony.agents.codex.protocol import CodexProtocol
 from symphony.human import HumanAnswer
 from tests.agents.conftest import NOW, WORKSPACE, Driver, make_policy, names, only, sends
@@ -98,8 +98,10 @@ def test_question_is_parked_and_the_answers_go_back_by_question_id() -> None:
     answer = HumanAnswer(answers={"color": "Red"})
     actions = d.protocol.human_answered(park, answer, NOW)
     assert sends(actions) == [{"id": 0, "result": {"answers": {"color": {"answers": ["Red"]}}}}]
-    timed_out = d.protocol.human_answered(park, HumanAnswer.declined(), NOW)
-    assert sends(timed_out) == [{"id": 0, "result": {"answers": {}}}]
+    assert d.protocol.human_answered(park, answer, NOW) == [], "answered once only"
+    again = parked(request(d, "item/tool/requestUserInput", {"questions": [question]}, rid=1))
+    timed_out = d.protocol.human_answered(again, HumanAnswer.declined(), NOW)
+    assert sends(timed_out) == [{"id": 1, "result": {"answers": {}}}]
 
 
 @pytest.mark.parametrize(("decision", "action"), [("approve", "accept"), ("deny", "decline")])
@@ -158,3 +160,32 @@ def test_steer_without_a_running_turn_opens_the_next_turn(driver: Driver) -> Non
     driver.complete("turn-2")
     _, later = driver.protocol.start_turn("continue again", WORKSPACE)
     assert [item["text"] for item in later.message["params"]["input"]] == ["continue again"]
+
+
+def test_a_request_codex_settles_itself_is_withdrawn_and_never_answered() -> None:
+    d = human_driver()
+    park = parked(request(d, "item/commandExecution/requestApproval", COMMAND, rid=5))
+    other = parked(request(d, "item/commandExecution/requestApproval", COMMAND, rid=6))
+
+    actions = d.feed(
+        {"method": "serverRequest/resolved", "params": {"threadId": "thr-1", "requestId": 5}}
+    )
+
+    assert only(actions, WithdrawRequest) == WithdrawRequest(5)
+    assert d.protocol.human_answered(park, HumanAnswer(decision="approve"), NOW) == []
+    # The other request still waits, and is answered as usual.
+    assert sends(d.protocol.human_answered(other, HumanAnswer(decision="deny"), NOW)) == [
+        {"id": 6, "result": {"decision": "decline"}}
+    ]
+
+
+def test_a_resolved_notice_after_the_answer_withdraws_nothing() -> None:
+    d = human_driver()
+    park = parked(request(d, "item/commandExecution/requestApproval", COMMAND, rid=7))
+    d.protocol.human_answered(park, HumanAnswer(decision="approve"), NOW)
+
+    actions = d.feed(
+        {"method": "serverRequest/resolved", "params": {"threadId": "thr-1", "requestId": 7}}
+    )
+
+    assert [a for a in actions if isinstance(a, WithdrawRequest)] == []

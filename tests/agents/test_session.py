@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from symphony.agents import events
+from symphony.agents.base import HumanChannel
 from symphony.agents.codex import errors, launch
 from symphony.agents.codex import session as session_module
 from symphony.agents.codex.errors import AgentError
@@ -22,6 +23,7 @@ from symphony.agents.codex.session import CodexSession
 from symphony.agents.codex.tools import dynamic_tool
 from symphony.agents.events import AgentEvent
 from symphony.agents.tools import ToolRegistry
+from symphony.human import HumanAnswer, HumanRequest
 from symphony.tools import ToolContext, ToolResult, ToolSpec
 from symphony.workflow.config import CodexConfig
 from tests.agents.conftest import FAKE_CODEX, FakeCodexFactory, make_issue, read_log
@@ -54,6 +56,7 @@ async def _start(
     recorder: Recorder | None = None,
     tools: ToolRegistry | None = None,
     strip_env: frozenset[str] = frozenset(),
+    human: HumanChannel | None = None,
 ) -> CodexSession:
     rec = recorder or Recorder()
     return await CodexSession.start(
@@ -66,6 +69,7 @@ async def _start(
         issue=ISSUE,
         transcript=rec,
         env=env,
+        human=human,
     )
 
 
@@ -583,3 +587,50 @@ async def test_a_thread_codex_will_not_resume_gets_a_new_thread(
         await session.stop()
     methods = [m.get("method") for m in read_log(log_path)]
     assert methods.count("thread/resume") == 1 and "thread/start" in methods
+
+
+class _WaitingHuman:
+    """A human channel nobody answers: records each request and whether its wait was cancelled."""
+
+    def __init__(self) -> None:
+        self.asked: list[HumanRequest] = []
+        self.cancelled = 0
+
+    async def ask(self, request: HumanRequest) -> HumanAnswer:
+        self.asked.append(request)
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        return HumanAnswer.declined()
+
+
+async def test_a_request_codex_withdraws_stops_waiting_for_the_human_and_is_not_answered(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    approval = {
+        "id": 90,
+        "method": "item/commandExecution/requestApproval",
+        "params": {"threadId": "$THREAD", "turnId": "$TURN", "itemId": "c1", "command": "make"},
+    }
+    resolved = {
+        "method": "serverRequest/resolved",
+        "params": {"threadId": "$THREAD", "requestId": 90},
+    }
+    # The turn goes on well after codex withdrew the request.
+    steps = [RESPOND_TURN, {"send": approval}, {"sleep": 0.3}, {"send": resolved}, {"sleep": 1.5}]
+    codex, log = fake_codex(
+        {"turn/start": [[*steps, {"complete": "completed"}]]}, approval_policy="untrusted"
+    )
+    human = _WaitingHuman()
+    session = await _start(codex, workspace, clean_env, human=human)
+    try:
+        turn = asyncio.create_task(session.run_turn("go", issue=ISSUE))
+        await wait_until(lambda: human.cancelled == 1, "the parked wait to be cancelled")
+        assert not turn.done(), "withdrawn by codex's notice, not by the end of the turn"
+        await asyncio.wait_for(turn, timeout=10)
+    finally:
+        await session.stop()
+    assert [r.command for r in human.asked] == ["make"]
+    assert [m for m in read_log(log) if m.get("id") == 90] == [], "no answer to a withdrawn request"

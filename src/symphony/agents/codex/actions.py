@@ -47,6 +47,14 @@ class ParkRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class WithdrawRequest:
+    """Codex settled a parked request itself (``serverRequest/resolved``, e.g. its turn was
+    interrupted): stop waiting for the human and send no answer."""
+
+    request_id: RequestId
+
+
+@dataclass(frozen=True, slots=True)
 class Resolved:
     """The answer to one of our requests arrived (``error`` set when it failed)."""
 
@@ -66,4 +74,4 @@ class TurnEnded:
     turn: dict[str, Any] = field(default_factory=dict)
 
 
-Action = Send | Emit | RunTool | ParkRequest | Resolved | TurnEnded
+Action = Send | Emit | RunTool | ParkRequest | WithdrawRequest | Resolved | TurnEnded

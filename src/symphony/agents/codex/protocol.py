@@ -33,6 +33,7 @@ from symphony.agents.codex.actions import (
     RunTool,
     Send,
     TurnEnded,
+    WithdrawRequest,
 )
 from symphony.agents.codex.errors import (
     RESPONSE_ERROR,
@@ -92,6 +93,8 @@ class CodexProtocol:
         self.policy = policy
         # The session has a human channel: requests the policy leaves to a human are parked.
         self.ask_human = ask_human
+        # Parked requests not answered yet, by codex's request id.
+        self._parked: set[RequestId] = set()
         self.tool_names = frozenset(tool_names)
         self.pid = pid
         self.client_info = dict(client_info)
@@ -371,6 +374,14 @@ class CodexProtocol:
                 self.latest_usage = totals
                 text = usage_summary(totals)
                 return [self._emit(events.TOKEN_USAGE_UPDATED, now, text, message, usage=totals)]
+        if self._parked and method == "serverRequest/resolved":
+            request_id = params.get("requestId")
+            if request_id in self._parked:
+                self._parked.discard(request_id)
+                return [
+                    self._notification(method, params, message, now),
+                    WithdrawRequest(request_id),
+                ]
         if method == "account/rateLimits/updated":
             limits = rate_limits(params)
             if limits is not None:
@@ -466,6 +477,7 @@ class CodexProtocol:
         )
         if isinstance(decision, AskHuman):
             text = f"waiting for a human: {decision.request.summary}"
+            self._parked.add(request_id)
             return [
                 self._emit(events.HUMAN_REQUEST, now, text, message),
                 ParkRequest(request_id, decision),
@@ -517,6 +529,9 @@ class CodexProtocol:
 
     def human_answered(self, park: ParkRequest, answer: HumanAnswer, now: datetime) -> list[Action]:
         """Answer a parked request with what the human channel returned."""
+        if park.request_id not in self._parked:
+            return []  # codex withdrew it meanwhile: an answer now would be to nothing
+        self._parked.discard(park.request_id)
         result, decision = human_result(park.ask, answer)
         payload = {
             "method": park.ask.method,

@@ -29,6 +29,7 @@ from symphony.agents.codex.actions import (
     RunTool,
     Send,
     TurnEnded,
+    WithdrawRequest,
 )
 from symphony.agents.codex.errors import (
     RESPONSE_ERROR,
@@ -105,6 +106,7 @@ class CodexSession:
         self._tool_tasks: set[asyncio.Task[None]] = set()
         # Requests parked with the human channel; codex waits on us while any is open.
         self._human_tasks: set[asyncio.Task[None]] = set()
+        self._parked_tasks: dict[RequestId, asyncio.Task[None]] = {}
         self._initialized = False
         self._closed_error: AgentError | None = None
         self._stopping = False
@@ -496,6 +498,10 @@ class CodexSession:
                 task.add_done_callback(self._tool_tasks.discard)
             elif isinstance(action, ParkRequest):
                 self._park(action)
+            elif isinstance(action, WithdrawRequest):
+                parked = self._parked_tasks.pop(action.request_id, None)
+                if parked is not None:
+                    parked.cancel()  # the human desk marks the request canceled
             elif isinstance(action, Resolved):
                 waiter = self._waiters.get(action.request_id)
                 if waiter is not None and not waiter.done():
@@ -528,7 +534,9 @@ class CodexSession:
             raise RuntimeError("request parked without a human channel")
         task = asyncio.create_task(self._ask_human(human, park), name="human-request")
         self._human_tasks.add(task)
+        self._parked_tasks[park.request_id] = task
         task.add_done_callback(self._human_tasks.discard)
+        task.add_done_callback(lambda _: self._parked_tasks.pop(park.request_id, None))
 
     async def _ask_human(self, human: HumanChannel, park: ParkRequest) -> None:
         try:
