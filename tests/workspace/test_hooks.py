@@ -183,8 +183,11 @@ async def test_a_hook_cancelled_before_its_output_is_connected_is_killed_too(
     pid_file = tmp_path / "pid"
     hooks = make_hooks(after_create=f"sleep 1000 & echo $! > {pid_file}; wait")
     task = asyncio.create_task(manager.prepare(issue, root=root, hooks=hooks, attempt=None))
-    await wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", timeout=10)
-    assert connecting.is_set()
+    # The script may write its pid before the parent reaches the pipe: wait for both.
+    await wait_until(
+        lambda: connecting.is_set() and pid_file.exists() and pid_file.read_text().strip() != "",
+        timeout=10,
+    )
     child = int(pid_file.read_text())
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
