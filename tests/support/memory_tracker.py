@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from symphony.issue import Issue, normalize_state
+from symphony.issue import Issue, IssueComment, normalize_state
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
 from symphony.trackers import register_profile, unregister_profile
 from symphony.trackers.base import TrackerConfigError, TrackerError
@@ -23,6 +23,8 @@ class MemoryBoard:
     fail_next: list[TrackerError] = field(default_factory=list)
     # (issue identifier, body) of every comment Symphony posted (IssueComments).
     comments: list[tuple[str, str]] = field(default_factory=list)
+    # Comments people wrote, by issue id, oldest first (``ConversationMemoryAdapter``).
+    threads: dict[str, list[IssueComment]] = field(default_factory=dict)
 
     def put(self, issue: Issue) -> Issue:
         self.issues[issue.id] = issue
@@ -110,6 +112,16 @@ class SummaryMemoryAdapter(MemoryAdapter):
             for i in self.board.issues.values()
             if i.normalized_state in wanted
         ]
+
+
+class ConversationMemoryAdapter(MemoryAdapter):
+    """A ``MemoryAdapter`` that also gives the prompt the issue's comments
+    (``IssueConversation``), from ``board.threads``."""
+
+    async def fetch_issue_comments(self, issue_id: str, identifier: str) -> list[IssueComment]:
+        self.board.calls.append(("comments", (issue_id,)))
+        self.board._maybe_fail()
+        return list(self.board.threads.get(issue_id, []))
 
 
 @dataclass
