@@ -16,6 +16,8 @@ Usage::
         linear.inject(Failure.rate_limited(retry_after="30"))
         ... point tracker.provider.endpoint at linear.url ...
         assert linear.state_of(issue.identifier) == "Human Review"
+        linear.add_comment(issue, "Rework: ...", user=linear.add_user("Rita Reviewer"))
+        assert [m.operation for m in linear.mutations()] == ["SymphonyMoveIssue"]
 
 The server runs in a background thread, so it serves sync and async tests and subprocesses alike.
 """

@@ -226,6 +226,12 @@ class MemoryHarness(TrackerHarness):
     def delete(self, issue: Seeded) -> None:
         del self.profile.board.issues[issue.id]
 
+    def add_comment(self, issue: Seeded, body: str) -> None:
+        self.profile.board.comments.append((issue.identifier, body))
+
+    def comment_bodies(self, issue: Seeded) -> list[str]:
+        return [body for on, body in self.profile.board.comments if on == issue.identifier]
+
     def adapter(self) -> TrackerAdapter:
         return _create("memory", {}, Path())
 
@@ -250,6 +256,12 @@ class TwoStateMemoryHarness(MemoryHarness):
     @classmethod
     def name(cls) -> str:
         return "memory-two-state"
+
+    @classmethod
+    def setup(cls, request: pytest.FixtureRequest) -> MemoryHarness:
+        harness = super().setup(request)
+        harness.profile.board.states = (cls.active_state, cls.terminal_state)
+        return harness
 
 
 HARNESSES: list[type[TrackerHarness]] = [
