@@ -56,6 +56,22 @@ class BlockerRef:
 
 
 @dataclass(frozen=True, slots=True)
+class IssueComment:
+    """One comment on an issue, as the prompt shows it (``issue.comments``)."""
+
+    author: str
+    body: str
+    created_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "author": self.author,
+            "body": self.body,
+            "created_at": format_timestamp(self.created_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Issue:
     id: str
     identifier: str
@@ -75,6 +91,9 @@ class Issue:
     # True when the tracker left out what no scheduling decision reads (description, branch_name,
     # updated_at: ``IssueSummaries``); the worker reads such an issue whole before it starts.
     summary: bool = field(default=False, compare=False)
+    # The conversation, oldest first, filled in only for the prompt (``IssueConversation``);
+    # reads by state or id leave it empty.
+    comments: tuple[IssueComment, ...] = field(default=(), compare=False)
 
     @property
     def normalized_state(self) -> str:
@@ -101,6 +120,7 @@ class Issue:
             "created_at": format_timestamp(self.created_at),
             "updated_at": format_timestamp(self.updated_at),
             "native_ref": dict(self.native_ref) if self.native_ref is not None else None,
+            "comments": [c.to_dict() for c in self.comments],
         }
 
 

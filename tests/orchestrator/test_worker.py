@@ -12,7 +12,7 @@ from symphony.agents.base import AgentBackend
 from symphony.core.events import AgentUpdate, Event, WorkerInfo
 from symphony.core.policy import still_wanted
 from symphony.errors import SymphonyError
-from symphony.issue import Issue
+from symphony.issue import Issue, IssueComment
 from symphony.observability.transcript import AgentLogs
 from symphony.orchestrator.scheduling import scheduler_config
 from symphony.orchestrator.worker import Attempt, AttemptResult, WorkerServices, run_attempt
@@ -20,7 +20,12 @@ from symphony.tools import ToolContext
 from symphony.trackers.base import TrackerError
 from symphony.usage import TokenUsage
 from symphony.workflow.store import Workflow, WorkflowStore
-from tests.support.memory_tracker import MemoryAdapter, MemoryBoard, SummaryMemoryAdapter
+from tests.support.memory_tracker import (
+    ConversationMemoryAdapter,
+    MemoryAdapter,
+    MemoryBoard,
+    SummaryMemoryAdapter,
+)
 
 from .conftest import StoreFactory
 from .fakes import FakeAgents, FakeSession, FakeWorkspaces
@@ -59,7 +64,12 @@ class Harness:
         return self.agents
 
     async def run(
-        self, issue: Issue, attempt: int | None = None, *, summaries: bool = False
+        self,
+        issue: Issue,
+        attempt: int | None = None,
+        *,
+        summaries: bool = False,
+        conversation: bool = False,
     ) -> Any:
         config = scheduler_config(self.store.current.config)
         services = WorkerServices(
@@ -70,6 +80,8 @@ class Harness:
             agent_logs=self.agent_logs,
         )
         kind = SummaryMemoryAdapter if summaries else MemoryAdapter
+        if conversation:
+            kind = ConversationMemoryAdapter
         adapter = kind(self.board, secret_env=self.secret_env)
         spec = Attempt(issue, attempt, 7, self.store.current, adapter)
         return await run_attempt(spec, services)
@@ -376,3 +388,51 @@ async def test_a_failed_full_read_fails_the_attempt_before_the_workspace(
     result = await h.run(replace(issue, summary=True), summaries=True)
     assert result.error == "issue state refresh error: [tracker_status] HTTP 503 from tracker"
     assert workspaces.calls == [] and agents.sessions == []
+
+
+CONVERSATION = (
+    "Work on {{ issue.identifier }}"
+    "{% for c in issue.comments %}\n{{ c.author }}: {{ c.body }}{% endfor %}"
+)
+
+
+async def test_the_prompt_carries_the_issue_comments_read_once_per_attempt(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents, body=CONVERSATION)
+    issue = board.put(todo())
+    board.threads[issue.id] = [
+        IssueComment("symphony", "Proof of work"),
+        IssueComment("rita", "Rework: the empty case crashes"),
+    ]
+
+    async def finish(session: FakeSession, prompt: str, turn: int) -> None:
+        board.move(issue.id, "Human Review")
+
+    agents.scripts["MT-1"] = finish
+    result = await h.run(issue, conversation=True)
+    assert result.ok
+    (session,) = agents.sessions
+    assert session.prompts == [
+        "Work on MT-1\nsymphony: Proof of work\nrita: Rework: the empty case crashes"
+    ]
+    assert [c for c in board.calls if c[0] == "comments"] == [("comments", ("id-1",))]
+
+
+async def test_a_failed_comment_read_fails_the_attempt_before_the_agent_starts(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents, body=CONVERSATION)
+    issue = board.put(todo())
+    board.fail_next.append(TrackerError("tracker_request", "board offline"))
+    result = await h.run(issue, conversation=True)
+    assert not result.ok
+    assert result.error is not None and "issue comments error" in result.error
+    assert "board offline" in result.error
+    assert agents.sessions == []

@@ -16,6 +16,8 @@ Usage::
         linear.inject(Failure.rate_limited(retry_after="30"))
         ... point tracker.provider.endpoint at linear.url ...
         assert linear.state_of(issue.identifier) == "Human Review"
+        linear.add_comment(issue, "Rework: ...", user=linear.add_user("Rita Reviewer"))
+        assert [m.operation for m in linear.mutations()] == ["SymphonyMoveIssue"]
 
 The server runs in a background thread, so it serves sync and async tests and subprocesses alike.
 """
@@ -239,6 +241,25 @@ class FakeLinear:
             self.data.touch(record)
             self._changed.notify_all()
 
+    def add_comment(
+        self, issue: IssueRecord | str, body: str, *, user: User | None = None
+    ) -> Comment:
+        """A comment by ``user`` (default: the viewer, i.e. the API key's user)."""
+        with self.data.lock:
+            record = self._issue(issue)
+            now = self.data.clock()
+            comment = Comment(
+                id=new_id(),
+                issue_id=record.id,
+                body=body,
+                user_id=(user or self.viewer).id,
+                created_at=now,
+                updated_at=now,
+            )
+            self.data.comments[comment.id] = comment
+            self._changed.notify_all()
+            return comment
+
     def remove_issue(self, issue: IssueRecord | str) -> None:
         with self.data.lock:
             del self.data.issues[self._issue(issue).id]
@@ -261,6 +282,18 @@ class FakeLinear:
     def operations(self) -> list[str | None]:
         with self.data.lock:
             return [r.operation for r in self.requests]
+
+    def mutations(self) -> list[RecordedRequest]:
+        """The answered requests that were mutations, in order (``record.variables`` says what
+        they asked for)."""
+        with self.data.lock:
+            return [
+                r
+                for r in self.requests
+                if r.status == 200
+                and r.query is not None
+                and r.query.lstrip().startswith("mutation")
+            ]
 
     def wait_for(self, predicate: Callable[[FakeLinear], bool], timeout: float) -> bool:
         """Block until ``predicate(self)`` holds after some request or change, or time out."""

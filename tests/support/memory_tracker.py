@@ -7,10 +7,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from symphony.issue import Issue, normalize_state
+from symphony.issue import Issue, IssueComment, normalize_state
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
 from symphony.trackers import register_profile, unregister_profile
-from symphony.trackers.base import TrackerConfigError, TrackerError
+from symphony.trackers.base import (
+    TRACKER_ISSUE_NOT_FOUND,
+    TrackerConfigError,
+    TrackerError,
+    UnknownState,
+    has_marker,
+    with_marker,
+)
 from symphony.workflow.config import TrackerConfig
 
 
@@ -23,6 +30,19 @@ class MemoryBoard:
     fail_next: list[TrackerError] = field(default_factory=list)
     # (issue identifier, body) of every comment Symphony posted (IssueComments).
     comments: list[tuple[str, str]] = field(default_factory=list)
+    # The states ``move_issue`` accepts (``IssueWrites``); reads accept any state.
+    states: tuple[str, ...] = (
+        "Backlog",
+        "Todo",
+        "In Progress",
+        "Human Review",
+        "Rework",
+        "Merging",
+        "Done",
+        "Cancelled",
+    )
+    # Comments people wrote, by issue id, oldest first (``ConversationMemoryAdapter``).
+    threads: dict[str, list[IssueComment]] = field(default_factory=dict)
 
     def put(self, issue: Issue) -> Issue:
         self.issues[issue.id] = issue
@@ -64,6 +84,36 @@ class MemoryAdapter:
     async def post_comment(self, issue_id: str, identifier: str, body: str) -> None:
         self.board._maybe_fail()
         self.board.comments.append((identifier, body))
+
+    async def move_issue(self, issue_id: str, identifier: str, state: str) -> str:
+        self.board.calls.append(("move", (issue_id, state)))
+        self.board._maybe_fail()
+        self._require(issue_id, identifier)
+        wanted = normalize_state(state)
+        name = next((s for s in self.board.states if normalize_state(s) == wanted), None)
+        if name is None:
+            raise UnknownState(identifier, state, self.board.states)
+        self.board.move(issue_id, name)
+        return name
+
+    async def upsert_own_comment(self, issue_id: str, identifier: str, key: str, body: str) -> bool:
+        """Symphony's own comment lives in ``board.comments`` like its plain ones."""
+        self.board._maybe_fail()
+        self._require(issue_id, identifier)
+        stored = with_marker(key, body)
+        comments = self.board.comments
+        for index, (on, text) in enumerate(comments):
+            if on == identifier and has_marker(key, text):
+                comments[index] = (identifier, stored)
+                return False
+        comments.append((identifier, stored))
+        return True
+
+    def _require(self, issue_id: str, identifier: str) -> None:
+        if issue_id not in self.board.issues:
+            raise TrackerError(
+                TRACKER_ISSUE_NOT_FOUND, f"no issue {identifier} on the memory board"
+            )
 
     def secret_values(self) -> frozenset[str]:
         return frozenset()
@@ -110,6 +160,16 @@ class SummaryMemoryAdapter(MemoryAdapter):
             for i in self.board.issues.values()
             if i.normalized_state in wanted
         ]
+
+
+class ConversationMemoryAdapter(MemoryAdapter):
+    """A ``MemoryAdapter`` that also gives the prompt the issue's comments
+    (``IssueConversation``), from ``board.threads``."""
+
+    async def fetch_issue_comments(self, issue_id: str, identifier: str) -> list[IssueComment]:
+        self.board.calls.append(("comments", (issue_id,)))
+        self.board._maybe_fail()
+        return list(self.board.threads.get(issue_id, []))
 
 
 @dataclass

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from symphony.issue import BlockerRef, Issue
+from symphony.issue import BlockerRef, Issue, IssueComment
 from symphony.workflow.errors import TemplateParseError, TemplateRenderError
 from symphony.workflow.loader import load_workflow
 from symphony.workflow.template import DEFAULT_PROMPT, PromptTemplate, sample_issue
@@ -123,6 +123,7 @@ def test_sample_issue_renders_every_field() -> None:
         "branch_name",
         "url",
         "assignee_id",
+        "comments",
         "labels",
         "blocked_by",
         "dispatchable",
@@ -130,3 +131,49 @@ def test_sample_issue_renders_every_field() -> None:
         "updated_at",
         "native_ref",
     }
+
+
+def test_comments_reach_the_template_oldest_first() -> None:
+    issue = replace(
+        ISSUE,
+        comments=(
+            IssueComment("alice", "First", datetime(2026, 1, 1, tzinfo=UTC)),
+            IssueComment("bob", "Rework: handle empty input", None),
+        ),
+    )
+    source = (
+        "{% for c in issue.comments %}{{ c.author }}@{{ c.created_at }}: {{ c.body }}\n{% endfor %}"
+    )
+    text = compile_(source).render(issue, None)
+    assert text == ("alice@2026-01-01T00:00:00Z: First\nbob@: Rework: handle empty input\n")
+    assert compile_("{{ issue.comments | size }}").render(ISSUE, None) == "0"
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*/WORKFLOW.md"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.parent.name)
+def test_the_examples_show_the_conversation_only_when_there_is_one(path: Path) -> None:
+    wf = load_workflow(path)
+    tpl = PromptTemplate.compile(wf.prompt_template, path=path, line_offset=wf.prompt_line_offset)
+    issue = replace(
+        sample_issue(),
+        comments=(
+            IssueComment("symphony", "<!-- symphony:proof -->\n## Proof of work"),
+            IssueComment(
+                "rita", "Rework: the empty case crashes", datetime(2026, 2, 1, tzinfo=UTC)
+            ),
+        ),
+    )
+    prompt = tpl.render(issue, None)
+    assert "## Conversation" in prompt
+    assert "**symphony**:\n\n<!-- symphony:proof -->\n## Proof of work" in prompt
+    assert "**rita** (2026-02-01T00:00:00Z):\n\nRework: the empty case crashes" in prompt
+    assert prompt.index("## Proof of work") < prompt.index("Rework: the empty case")
+    quiet = tpl.render(replace(issue, comments=()), None)
+    assert "## Conversation" not in quiet
+    assert "\n\n\n" not in quiet.split("This is an unattended session")[0]
+
+
+def test_the_examples_are_found() -> None:
+    assert {p.parent.name for p in EXAMPLES} >= {"local", "linear"}

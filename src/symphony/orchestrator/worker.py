@@ -28,7 +28,7 @@ from symphony.logs import get_logger
 from symphony.orchestrator.human_desk import HumanDesk
 from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
-from symphony.trackers.base import TrackerAdapter
+from symphony.trackers.base import TRACKER_REQUEST, IssueConversation, TrackerAdapter, TrackerError
 from symphony.workflow.store import Workflow
 
 log = get_logger("symphony.orchestrator.worker")
@@ -164,6 +164,8 @@ async def _run_in_workspace(
         await svc.workspaces.before_run(
             workspace, issue, hooks=config.hooks, attempt=spec.attempt, strip_env=strip
         )
+        stage = "issue comments error"
+        issue = await _with_comments(spec, svc, issue)
         stage = "prompt error"
         # Rendered before launching the agent: a template error costs no process (SPEC §12.4).
         prompt = spec.workflow.render_prompt(issue, spec.attempt)
@@ -239,6 +241,27 @@ async def _turns(
             log.info("max turns reached, handing back to the orchestrator")
             return AttemptResult(True)
         turn += 1
+
+
+async def _with_comments(spec: Attempt, svc: WorkerServices, issue: Issue) -> Issue:
+    """``issue`` with its conversation (``issue.comments``) when the tracker offers one. Read
+    here, once per attempt, rather than with the issue: polls and refreshes never need it."""
+    adapter = spec.adapter
+    if not isinstance(adapter, IssueConversation):
+        return issue
+    try:
+        comments = await asyncio.wait_for(
+            adapter.fetch_issue_comments(issue.id, issue.identifier),
+            timeout=svc.tracker_timeout_s,
+        )
+    except TimeoutError:
+        raise TrackerError(
+            TRACKER_REQUEST,
+            f"the tracker did not return the comments of {issue.identifier} within "
+            f"{svc.tracker_timeout_s:g} s",
+            retryable=True,
+        ) from None
+    return replace(issue, comments=tuple(comments))
 
 
 async def _current_issue(

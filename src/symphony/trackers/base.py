@@ -7,12 +7,13 @@ adapter: defaults, config validation and construction from the effective config.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from symphony.errors import SymphonyError
-from symphony.issue import Issue
+from symphony.issue import Issue, IssueComment
 from symphony.tools import ToolContext, ToolResult, ToolSpec
 from symphony.webhooks import WebhookDelivery, WebhookNotice, WebhookScope
 from symphony.workflow.config import TrackerConfig
@@ -26,6 +27,10 @@ TRACKER_STATUS = "tracker_status"
 TRACKER_RESPONSE = "tracker_response"
 TRACKER_PAGINATION = "tracker_pagination"
 TRACKER_RATE_LIMITED = "tracker_rate_limited"
+# A write named a state the issue's workflow does not have.
+TRACKER_UNKNOWN_STATE = "tracker_unknown_state"
+# A write named an issue the tracker does not have (or no longer shows).
+TRACKER_ISSUE_NOT_FOUND = "tracker_issue_not_found"
 
 
 class TrackerError(SymphonyError):
@@ -47,6 +52,19 @@ class TrackerError(SymphonyError):
         self.retryable = retryable
         self.retry_after_ms = retry_after_ms
         self.status = status
+
+
+class UnknownState(TrackerError):
+    """``IssueWrites.move_issue`` named a state the issue cannot move to."""
+
+    def __init__(self, identifier: str, state: str, available: Sequence[str]) -> None:
+        shown = ", ".join(available) if available else "(none)"
+        super().__init__(
+            TRACKER_UNKNOWN_STATE,
+            f"cannot move {identifier} to {state!r}: no such state; available states: {shown}",
+        )
+        self.state = state
+        self.available = tuple(available)
 
 
 class TrackerConfigError(SymphonyError):
@@ -112,6 +130,76 @@ class IssueComments(Protocol):
     """
 
     async def post_comment(self, issue_id: str, identifier: str, body: str) -> None: ...
+
+
+# A marker key: lowercase letters, digits, ``-`` and ``_``, so the marker is a plain HTML comment.
+_MARKER_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def own_comment_marker(key: str) -> str:
+    """The hidden first line of Symphony's own comment of kind ``key`` (e.g. ``proof``).
+
+    Markdown renderers hide HTML comments, so people see the body while Symphony finds the
+    comment again by this line. Raises ``ValueError`` for a key that would not make one.
+    """
+    if not isinstance(key, str) or not _MARKER_KEY.match(key):
+        raise ValueError(
+            f"own comment key {key!r} is not valid: use 1-64 lowercase letters, digits, "
+            "'-' or '_', starting with a letter or digit"
+        )
+    return f"<!-- symphony:{key} -->"
+
+
+def with_marker(key: str, body: str) -> str:
+    """``body`` as stored in the tracker: the marker line, then the Markdown."""
+    return f"{own_comment_marker(key)}\n{body}"
+
+
+def has_marker(key: str, stored_body: str) -> bool:
+    """Whether a comment's stored body is Symphony's own comment of kind ``key``."""
+    first_line = stored_body.lstrip().split("\n", 1)[0].strip()
+    return first_line == own_comment_marker(key)
+
+
+@runtime_checkable
+class IssueWrites(IssueComments, Protocol):
+    """Optional adapter capability: the writes the review loop makes (docs/extending).
+
+    Every method raises ``TrackerError``: ``UnknownState`` for a state the issue cannot move
+    to, category ``tracker_issue_not_found`` for an issue the tracker does not have, and the
+    usual request categories when the tracker refuses or cannot be reached.
+    """
+
+    async def move_issue(self, issue_id: str, identifier: str, state: str) -> str:
+        """Move the issue to ``state`` (matched like every state name: trimmed, any case) and
+        return the state's name as the tracker spells it. Moving to the current state is a
+        no-op that succeeds."""
+        ...
+
+    async def upsert_own_comment(self, issue_id: str, identifier: str, key: str, body: str) -> bool:
+        """Create Symphony's own comment of kind ``key`` on the issue, or replace the body of the
+        one already there (found by ``own_comment_marker(key)`` on its first line). The stored
+        body is ``with_marker(key, body)``. Returns True when it created the comment."""
+        ...
+
+
+@runtime_checkable
+class IssueConversation(Protocol):
+    """Optional adapter capability: the comments on an issue, for the prompt (``issue.comments``).
+
+    Read once when a worker builds an agent's prompt, never on a poll: a comment read per issue
+    per poll would cost a big board a request per issue.
+    """
+
+    async def fetch_issue_comments(self, issue_id: str, identifier: str) -> list[IssueComment]:
+        """At most ``MAX_PROMPT_COMMENTS`` comments, the newest ones, oldest first. Raises
+        ``TrackerError``."""
+        ...
+
+
+# How many comments the prompt gets: enough for a review conversation, bounded so a long
+# thread cannot crowd the issue itself out of the agent's context.
+MAX_PROMPT_COMMENTS = 50
 
 
 @runtime_checkable

@@ -13,7 +13,7 @@ from typing import Any
 from liquid import Environment, StrictUndefined
 from liquid.exceptions import LiquidError, LiquidSyntaxError
 
-from symphony.issue import BlockerRef, Issue
+from symphony.issue import BlockerRef, Issue, IssueComment
 from symphony.workflow.errors import TemplateParseError, TemplateRenderError
 
 DEFAULT_PROMPT = "You are working on an issue from the configured tracker."
@@ -56,7 +56,8 @@ class PromptTemplate:
                 f"{_where(exc, self.path, self.line_offset)}: cannot render the prompt: "
                 f"{_first_line(exc)}. Available variables: issue.* (id, identifier, title, "
                 "description, priority, state, branch_name, url, assignee_id, labels, "
-                "blocked_by, dispatchable, created_at, updated_at, native_ref) and attempt."
+                "blocked_by, dispatchable, created_at, updated_at, native_ref, comments) and "
+                "attempt."
             ) from None
 
 
@@ -78,6 +79,13 @@ def sample_issue() -> Issue:
         created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
         updated_at=datetime(2026, 1, 3, 3, 4, 5, tzinfo=UTC),
         native_ref=None,
+        comments=(
+            IssueComment(
+                author="reviewer",
+                body="Please also cover the empty case.",
+                created_at=datetime(2026, 1, 3, 4, 0, 0, tzinfo=UTC),
+            ),
+        ),
     )
 
 

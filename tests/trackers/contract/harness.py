@@ -96,5 +96,14 @@ class TrackerHarness(ABC):
         A harness may shrink the adapter's page size for the test to keep this small.
         """
 
+    def add_comment(self, issue: Seeded, body: str) -> None:
+        """A comment by a person, made directly in the backend. Harnesses whose adapter offers
+        ``IssueWrites`` or ``IssueConversation`` implement it."""
+        pytest.skip(f"{self.name()} cannot seed comments")
+
+    def comment_bodies(self, issue: Seeded) -> list[str]:
+        """Every comment's body as the backend stores it, oldest first."""
+        pytest.skip(f"{self.name()} cannot list comments")
+
     def close(self) -> None:  # noqa: B027 (optional hook)
         """Release what ``setup`` and ``adapter`` made that fixtures do not release already."""

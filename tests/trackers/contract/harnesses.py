@@ -75,6 +75,12 @@ class LocalHarness(TrackerHarness):
     def delete(self, issue: Seeded) -> None:
         self.store.delete(issue.identifier)
 
+    def add_comment(self, issue: Seeded, body: str) -> None:
+        self.store.comment(issue.identifier, body, author="reviewer")
+
+    def comment_bodies(self, issue: Seeded) -> list[str]:
+        return [c.body for c in self.store.detail(issue.identifier).comments]
+
     def adapter(self) -> TrackerAdapter:
         adapter = _create("local", {"path": str(self.store.settings.db_path)}, self.workdir)
         assert isinstance(adapter, LocalAdapter)
@@ -114,6 +120,7 @@ class LinearHarness(TrackerHarness):
     def __init__(self, linear: FakeLinear, make_adapter: MakeAdapter) -> None:
         self.linear = linear
         self.make_adapter = make_adapter
+        self.reviewer = linear.add_user("Rita Reviewer")
 
     @classmethod
     def setup(cls, request: pytest.FixtureRequest) -> LinearHarness:
@@ -136,6 +143,12 @@ class LinearHarness(TrackerHarness):
 
     def delete(self, issue: Seeded) -> None:
         self.linear.remove_issue(issue.id)
+
+    def add_comment(self, issue: Seeded, body: str) -> None:
+        self.linear.add_comment(issue.id, body, user=self.reviewer)
+
+    def comment_bodies(self, issue: Seeded) -> list[str]:
+        return [c.body for c in self.linear.comments_on(issue.id)]
 
     def adapter(self) -> TrackerAdapter:
         # make_adapter builds through the kind's profile and closes what it built.
@@ -213,6 +226,12 @@ class MemoryHarness(TrackerHarness):
     def delete(self, issue: Seeded) -> None:
         del self.profile.board.issues[issue.id]
 
+    def add_comment(self, issue: Seeded, body: str) -> None:
+        self.profile.board.comments.append((issue.identifier, body))
+
+    def comment_bodies(self, issue: Seeded) -> list[str]:
+        return [body for on, body in self.profile.board.comments if on == issue.identifier]
+
     def adapter(self) -> TrackerAdapter:
         return _create("memory", {}, Path())
 
@@ -237,6 +256,12 @@ class TwoStateMemoryHarness(MemoryHarness):
     @classmethod
     def name(cls) -> str:
         return "memory-two-state"
+
+    @classmethod
+    def setup(cls, request: pytest.FixtureRequest) -> MemoryHarness:
+        harness = super().setup(request)
+        harness.profile.board.states = (cls.active_state, cls.terminal_state)
+        return harness
 
 
 HARNESSES: list[type[TrackerHarness]] = [

@@ -20,7 +20,20 @@ from symphony.agents.codex.tools import dynamic_tool, tool_call_result
 from symphony.issue import BlockerRef, Issue
 from symphony.tools import ToolContext, ToolResult
 from symphony.trackers import get_profile
-from symphony.trackers.base import IssueSummaries, TrackerAdapter
+from symphony.trackers.base import (
+    MAX_PROMPT_COMMENTS,
+    TRACKER_ISSUE_NOT_FOUND,
+    TRACKER_UNKNOWN_STATE,
+    IssueConversation,
+    IssueSummaries,
+    IssueWrites,
+    TrackerAdapter,
+    TrackerError,
+    UnknownState,
+    has_marker,
+    own_comment_marker,
+    with_marker,
+)
 from tests.trackers.contract.harness import IssueSpec, Seeded, TrackerHarness
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -302,3 +315,120 @@ async def test_aclose_is_idempotent(harness: TrackerHarness) -> None:
     for adapter in (used, unused):
         await adapter.aclose()
         await adapter.aclose()
+
+
+# -- the review loop's writes (IssueWrites) and the prompt's comments (IssueConversation) -----
+
+
+def writer(harness: TrackerHarness) -> IssueWrites:
+    adapter = harness.adapter()
+    if not isinstance(adapter, IssueWrites):
+        pytest.skip(f"{harness.name()} offers no writes")
+    return adapter
+
+
+async def test_move_issue_moves_and_names_the_state_as_the_tracker_spells_it(
+    harness: TrackerHarness,
+) -> None:
+    adapter = writer(harness)
+    issue = seed(harness, "Ready for review")
+    target = harness.other_states[-1] if harness.other_states else harness.terminal_state
+    assert await adapter.move_issue(issue.id, issue.identifier, f"  {target.upper()} ") == target
+    [moved] = await adapter.fetch_issues_by_ids([issue.id])
+    assert moved.state == target
+    # Already there: nothing to do, and no error.
+    assert await adapter.move_issue(issue.id, issue.identifier, target) == target
+    [still] = await adapter.fetch_issues_by_ids([issue.id])
+    assert still.state == target
+
+
+async def test_move_to_an_unknown_state_names_it_and_the_states_there_are(
+    harness: TrackerHarness,
+) -> None:
+    adapter = writer(harness)
+    issue = seed(harness, "Stays put")
+    with pytest.raises(UnknownState) as info:
+        await adapter.move_issue(issue.id, issue.identifier, "Limbo")
+    error = info.value
+    assert error.code == TRACKER_UNKNOWN_STATE
+    assert error.state == "Limbo"
+    assert {harness.active_state, harness.terminal_state} <= set(error.available)
+    assert issue.identifier in error.message and "'Limbo'" in error.message
+    assert harness.terminal_state in error.message
+    [same] = await adapter.fetch_issues_by_ids([issue.id])
+    assert same.state == harness.active_state
+
+
+async def test_writes_to_an_unknown_issue_say_it_is_not_found(harness: TrackerHarness) -> None:
+    adapter = writer(harness)
+    seed(harness, "Someone else")
+    missing = "00000000-0000-4000-8000-000000000000"
+    with pytest.raises(TrackerError) as moved:
+        await adapter.move_issue(missing, "SYM-404", harness.terminal_state)
+    with pytest.raises(TrackerError) as commented:
+        await adapter.upsert_own_comment(missing, "SYM-404", "proof", "body")
+    for error in (moved.value, commented.value):
+        assert error.code == TRACKER_ISSUE_NOT_FOUND
+        assert "SYM-404" in error.message
+
+
+async def test_own_comment_is_created_once_then_updated_in_place(harness: TrackerHarness) -> None:
+    adapter = writer(harness)
+    issue = seed(harness, "Handed off twice")
+    harness.add_comment(issue, "Looks close; please check the empty case.")
+    assert await adapter.upsert_own_comment(issue.id, issue.identifier, "proof", "## Proof 1")
+    assert not await adapter.upsert_own_comment(issue.id, issue.identifier, "proof", "## Proof 2")
+    # Another kind of own comment is a comment of its own.
+    assert await adapter.upsert_own_comment(issue.id, issue.identifier, "notes", "Notes")
+    bodies = harness.comment_bodies(issue)
+    assert bodies == [
+        "Looks close; please check the empty case.",
+        "<!-- symphony:proof -->\n## Proof 2",
+        "<!-- symphony:notes -->\nNotes",
+    ]
+    assert all(has_marker("proof", b) == (i == 1) for i, b in enumerate(bodies))
+
+
+async def test_a_marker_quoted_below_the_first_line_is_not_an_own_comment(
+    harness: TrackerHarness,
+) -> None:
+    adapter = writer(harness)
+    issue = seed(harness, "Quoted marker")
+    quoted = f"Someone pasted this:\n{own_comment_marker('proof')}\nold proof"
+    harness.add_comment(issue, quoted)
+    assert await adapter.upsert_own_comment(issue.id, issue.identifier, "proof", "Fresh")
+    assert harness.comment_bodies(issue) == [quoted, with_marker("proof", "Fresh")]
+
+
+async def test_post_comment_adds_a_comment_each_time(harness: TrackerHarness) -> None:
+    adapter = writer(harness)
+    issue = seed(harness, "Two notes")
+    await adapter.post_comment(issue.id, issue.identifier, "one")
+    await adapter.post_comment(issue.id, issue.identifier, "one")
+    assert harness.comment_bodies(issue) == ["one", "one"]
+
+
+@pytest.mark.parametrize("key", ["", "Proof", "a b", "x-->", "k" * 65])
+def test_own_comment_keys_that_make_no_marker_are_refused(key: str) -> None:
+    with pytest.raises(ValueError, match="own comment key"):
+        own_comment_marker(key)
+
+
+async def test_issue_comments_come_oldest_first_at_most_fifty(harness: TrackerHarness) -> None:
+    adapter = harness.adapter()
+    if not isinstance(adapter, IssueConversation):
+        pytest.skip(f"{harness.name()} offers no comments for the prompt")
+    quiet, busy = seed(harness, "No comments"), seed(harness, "A long thread")
+    assert await adapter.fetch_issue_comments(quiet.id, quiet.identifier) == []
+    for n in range(MAX_PROMPT_COMMENTS + 2):
+        harness.add_comment(busy, f"comment {n}")
+    comments = await adapter.fetch_issue_comments(busy.id, busy.identifier)
+    assert len(comments) == MAX_PROMPT_COMMENTS
+    numbers = [int(c.body.split()[1]) for c in comments]
+    assert numbers == sorted(numbers)
+    assert all(c.author and aware(c.created_at) for c in comments)
+    times = [c.created_at for c in comments if c.created_at is not None]
+    assert times == sorted(times)
+    # The read by id stays cheap: comments are the prompt's, not every refresh's.
+    [whole] = await adapter.fetch_issues_by_ids([busy.id])
+    assert whole.comments == ()

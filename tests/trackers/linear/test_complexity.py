@@ -39,6 +39,33 @@ DOCUMENTS = {
 }
 
 
+# The review loop's writes and the prompt's comments, one issue each.
+WRITE_DOCUMENTS = {
+    queries.ISSUE_STATES_OPERATION: (
+        queries.ISSUE_STATES_QUERY,
+        {"id": "i", "first": queries.MAX_PAGE_SIZE},
+        305,
+    ),
+    queries.MOVE_OPERATION: (queries.MOVE_MUTATION, {"id": "i", "stateId": "s"}, 4),
+    queries.OWN_COMMENTS_OPERATION: (
+        queries.OWN_COMMENTS_QUERY,
+        {"id": "i", "first": queries.MAX_PAGE_SIZE, "after": "c"},
+        602,
+    ),
+    queries.COMMENT_OPERATION: (queries.COMMENT_MUTATION, {"issueId": "i", "body": "b"}, 2),
+    queries.COMMENT_UPDATE_OPERATION: (
+        queries.COMMENT_UPDATE_MUTATION,
+        {"id": "i", "body": "b"},
+        2,
+    ),
+    queries.PROMPT_COMMENTS_OPERATION: (
+        queries.PROMPT_COMMENTS_QUERY,
+        {"id": "i", "first": 50},
+        117,
+    ),
+}
+
+
 def points(schema: GraphQLSchema, query: str, variables: dict[str, Any] | None = None) -> int:
     return score(schema, parse(query), variables).points
 
@@ -52,6 +79,16 @@ def test_each_document_scores_under_the_ceiling(
     # The figure queries.py's docstring derives by hand, so the two cannot drift apart.
     assert found.points == expected
     assert found.points <= CEILING
+    assert found.largest_page <= queries.MAX_PAGE_SIZE
+
+
+@pytest.mark.parametrize("operation", sorted(WRITE_DOCUMENTS))
+def test_each_write_document_scores_what_queries_py_says(
+    linear_schema: GraphQLSchema, operation: str
+) -> None:
+    query, variables, expected = WRITE_DOCUMENTS[operation]
+    found = score(linear_schema, parse(query), variables)
+    assert found.points == expected
     assert found.largest_page <= queries.MAX_PAGE_SIZE
 
 

@@ -15,7 +15,15 @@ import pytest
 
 from symphony.agents.codex.tools import dynamic_tool
 from symphony.issue import Issue
-from symphony.trackers.base import TRACKER_REQUEST, TRACKER_RESPONSE, IssueComments, TrackerError
+from symphony.trackers.base import (
+    MAX_PROMPT_COMMENTS,
+    TRACKER_ISSUE_NOT_FOUND,
+    TRACKER_REQUEST,
+    TRACKER_RESPONSE,
+    IssueComments,
+    IssueWrites,
+    TrackerError,
+)
 from symphony.trackers.local import BoardSettings, BoardStore, LocalAdapter
 from tests.support.waiting import wait_until
 
@@ -266,3 +274,51 @@ async def test_symphony_comments_on_a_board_issue(
     await adapter.post_comment(issue.id, issue.identifier, "The agent waits for you.")
     (comment,) = store.detail(issue.identifier).comments
     assert (comment.author, comment.body) == ("symphony", "The agent waits for you.")
+
+
+async def test_symphony_moves_are_in_the_issue_history(
+    adapter: LocalAdapter, store: BoardStore, add: Callable[..., str]
+) -> None:
+    issue = store.get(add())
+    assert isinstance(adapter, IssueWrites)
+    assert await adapter.move_issue(issue.id, issue.identifier, "human review") == "Human Review"
+    last = store.detail(issue.identifier).history[-1]
+    assert (last.from_state, last.to_state, last.actor) == (issue.state, "Human Review", "symphony")
+
+
+async def test_own_comment_leaves_the_workpad_and_other_comments_alone(
+    adapter: LocalAdapter, store: BoardStore, add: Callable[..., str]
+) -> None:
+    issue = store.get(add())
+    store.upsert_workpad(issue.identifier, "agent notes", author="agent")
+    await adapter.upsert_own_comment(issue.id, issue.identifier, "proof", "one")
+    await adapter.upsert_own_comment(issue.id, issue.identifier, "proof", "two")
+    workpad, proof = store.detail(issue.identifier).comments
+    assert (workpad.is_workpad, workpad.body) == (True, "agent notes")
+    assert (proof.is_workpad, proof.author, proof.body) == (
+        False,
+        "symphony",
+        "<!-- symphony:proof -->\ntwo",
+    )
+
+
+async def test_prompt_comments_are_the_newest_fifty(
+    adapter: LocalAdapter, store: BoardStore, add: Callable[..., str]
+) -> None:
+    issue = store.get(add())
+    for n in range(MAX_PROMPT_COMMENTS + 3):
+        store.comment(issue.identifier, f"note {n}", author="alice")
+    comments = await adapter.fetch_issue_comments(issue.id, issue.identifier)
+    assert [c.body for c in comments] == [f"note {n}" for n in range(3, MAX_PROMPT_COMMENTS + 3)]
+    assert {c.author for c in comments} == {"alice"}
+
+
+async def test_a_board_issue_deleted_under_a_write_is_not_found(
+    adapter: LocalAdapter, store: BoardStore, add: Callable[..., str]
+) -> None:
+    issue = store.get(add())
+    store.delete(issue.identifier)
+    with pytest.raises(TrackerError) as info:
+        await adapter.post_comment(issue.id, issue.identifier, "hello?")
+    assert info.value.code == TRACKER_ISSUE_NOT_FOUND
+    assert issue.identifier in info.value.message

@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 
-from symphony.issue import Issue
+from symphony.issue import Issue, IssueComment
 from symphony.logs import get_logger, register_secrets
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
 from symphony.trackers.base import TRACKER_RESPONSE, TrackerError
-from symphony.trackers.linear import queries
+from symphony.trackers.linear import queries, writes
 from symphony.trackers.linear.client import LinearClient
 from symphony.trackers.linear.lists import complete_lists, is_cut_off
 from symphony.trackers.linear.normalize import MalformedIssue, Routing, normalize_issue
@@ -130,6 +130,18 @@ class LinearAdapter:
             raise TrackerError(
                 TRACKER_RESPONSE, f"Linear did not create the comment on {identifier}"
             )
+
+    async def move_issue(self, issue_id: str, identifier: str, state: str) -> str:
+        """``IssueWrites``: ``stateId`` resolved by name among the issue's team's states."""
+        return await writes.move_issue(self._client, issue_id, identifier, state)
+
+    async def upsert_own_comment(self, issue_id: str, identifier: str, key: str, body: str) -> bool:
+        """``IssueWrites``: found by reading the issue's comments for the marker line."""
+        return await writes.upsert_own_comment(self._client, issue_id, identifier, key, body)
+
+    async def fetch_issue_comments(self, issue_id: str, identifier: str) -> list[IssueComment]:
+        """``IssueConversation``: one request, on the prompt's side only."""
+        return await writes.prompt_comments(self._client, issue_id, identifier)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -154,3 +154,55 @@ query SymphonyViewer {
   viewer { id }
 }
 """
+
+# -- the review loop's writes (``IssueWrites``) and the prompt's comments (``IssueConversation``).
+# Each reads or writes one issue, so none comes near the limit: a team's 250 states cost 305
+# points (250 x 1.2 and the issue, its state and team), a page of 250 comments 602 (250 x 2.4,
+# pageInfo counted per comment as above), the prompt's 50 comments 117 (50 x 2.3, the author
+# an object), each mutation at most 4. test_complexity.py scores them with these figures.
+
+ISSUE_STATES_OPERATION = "SymphonyIssueStates"
+# The issue's current state and its team's workflow states: Linear moves by state id, and a
+# state name means something only within the issue's team.
+ISSUE_STATES_QUERY = f"""
+query {ISSUE_STATES_OPERATION}($id: String!, $first: Int!) {{
+  issue(id: $id) {{
+    state {{ id name }}
+    team {{ key states(first: $first) {{ nodes {{ id name }} }} }}
+  }}
+}}
+"""
+
+MOVE_OPERATION = "SymphonyMoveIssue"
+MOVE_MUTATION = f"""
+mutation {MOVE_OPERATION}($id: String!, $stateId: String!) {{
+  issueUpdate(id: $id, input: {{ stateId: $stateId }}) {{ success issue {{ state {{ name }} }} }}
+}}
+"""
+
+OWN_COMMENTS_OPERATION = "SymphonyOwnComments"
+# Every comment's id and body, page by page, to find Symphony's own by its marker line.
+OWN_COMMENTS_QUERY = f"""
+query {OWN_COMMENTS_OPERATION}($id: String!, $first: Int!, $after: String) {{
+  issue(id: $id) {{
+    comments(first: $first, after: $after) {{ nodes {{ id body }} {_PAGED} }}
+  }}
+}}
+"""
+
+COMMENT_UPDATE_OPERATION = "SymphonyCommentUpdate"
+COMMENT_UPDATE_MUTATION = f"""
+mutation {COMMENT_UPDATE_OPERATION}($id: String!, $body: String!) {{
+  commentUpdate(id: $id, input: {{ body: $body }}) {{ success }}
+}}
+"""
+
+PROMPT_COMMENTS_OPERATION = "SymphonyIssueComments"
+# One page ordered by creation; the adapter sorts it oldest first whichever way Linear pages.
+PROMPT_COMMENTS_QUERY = f"""
+query {PROMPT_COMMENTS_OPERATION}($id: String!, $first: Int!) {{
+  issue(id: $id) {{
+    comments(first: $first, orderBy: createdAt) {{ nodes {{ body createdAt user {{ name }} }} }}
+  }}
+}}
+"""

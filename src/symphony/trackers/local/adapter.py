@@ -7,16 +7,25 @@ event loop; the store's own retries and timeouts bound how long a call can take.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import watchfiles
 
-from symphony.issue import Issue
+from symphony.issue import Issue, IssueComment
 from symphony.logs import get_logger
 from symphony.tools import ToolContext, ToolResult, ToolSpec
-from symphony.trackers.local.errors import MalformedIssue
+from symphony.trackers.base import (
+    MAX_PROMPT_COMMENTS,
+    TRACKER_ISSUE_NOT_FOUND,
+    TrackerError,
+    UnknownState,
+    has_marker,
+    with_marker,
+)
+from symphony.trackers.local.errors import InvalidState, IssueNotFound, MalformedIssue
 from symphony.trackers.local.normalize import to_issue
 from symphony.trackers.local.settings import KIND, BoardSettings
 from symphony.trackers.local.store import BoardStore
@@ -24,10 +33,12 @@ from symphony.trackers.local.tools import LocalTools, tool_specs
 
 log = get_logger("symphony.trackers.local")
 
+_T = TypeVar("_T")
+
+# The author of the comments Symphony itself posts (IssueComments) and of its moves.
+COMMENT_AUTHOR = "symphony"
 # How long a burst of writes is gathered into one notice; small, since a poll of the board is
 # cheap and a new card should start its agent at once.
-# The author of the comments Symphony itself posts (IssueComments).
-COMMENT_AUTHOR = "symphony"
 CHANGE_DEBOUNCE_MS = 30
 CHANGE_STEP_MS = 10
 
@@ -67,7 +78,45 @@ class LocalAdapter:
 
     async def post_comment(self, issue_id: str, identifier: str, body: str) -> None:
         """``IssueComments``: a plain comment by ``symphony`` on the board issue."""
-        await asyncio.to_thread(self.store.comment, identifier, body, author=COMMENT_AUTHOR)
+        write = partial(self.store.comment, issue_id, body, author=COMMENT_AUTHOR)
+        await self._write(identifier, write)
+
+    async def move_issue(self, issue_id: str, identifier: str, state: str) -> str:
+        """``IssueWrites``: the move is recorded in the issue's history as made by ``symphony``."""
+        write = partial(self.store.move, issue_id, state, actor=COMMENT_AUTHOR)
+        record, _previous = await self._write(identifier, write)
+        return record.state
+
+    async def upsert_own_comment(self, issue_id: str, identifier: str, key: str, body: str) -> bool:
+        """``IssueWrites``: Symphony's own comment of kind ``key``, created or replaced."""
+        write = partial(
+            self.store.upsert_marked,
+            issue_id,
+            with_marker(key, body),
+            is_marked=partial(has_marker, key),
+            author=COMMENT_AUTHOR,
+        )
+        _comment, created = await self._write(identifier, write)
+        return created
+
+    async def fetch_issue_comments(self, issue_id: str, identifier: str) -> list[IssueComment]:
+        """``IssueConversation``: the newest comments, the workpad included, oldest first."""
+        read = partial(self.store.recent_comments, issue_id, MAX_PROMPT_COMMENTS)
+        comments = await self._write(identifier, read)
+        return [IssueComment(c.author, c.body, c.created_at) for c in comments]
+
+    async def _write(self, identifier: str, call: Callable[[], _T]) -> _T:
+        """``call`` in a worker thread, with the board's own errors as the contract's."""
+        try:
+            return await asyncio.to_thread(call)
+        except IssueNotFound as exc:
+            raise TrackerError(
+                TRACKER_ISSUE_NOT_FOUND,
+                f"no issue {identifier} (id {exc.ref}) on the board {self.settings.db_path}; "
+                "it was deleted, or the workflow points at another board",
+            ) from None
+        except InvalidState as exc:
+            raise UnknownState(identifier, exc.state, self.settings.states) from None
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.store.close)

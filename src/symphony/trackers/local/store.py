@@ -11,7 +11,7 @@ import json
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -343,6 +343,52 @@ class BoardStore:
             return _comment(conn, comment_id), created
 
         return self.db.run(write, write=True)
+
+    def upsert_marked(
+        self, ref: str, body: str, *, is_marked: Callable[[str], bool], author: str
+    ) -> tuple[Comment, bool]:
+        """Create or replace the first comment whose body ``is_marked`` (Symphony's own comment
+        of one kind), in one transaction so two writers cannot both create it; True when it was
+        created."""
+        text = clean_body(body)
+
+        def write(conn: sqlite3.Connection) -> tuple[Comment, bool]:
+            row = self._row(conn, ref)
+            now = _now()
+            existing = next(
+                (c for c in comments_of(conn, str(row["id"])) if is_marked(c.body)), None
+            )
+            if existing is not None:
+                conn.execute(
+                    "UPDATE comments SET body = ?, updated_at = ? WHERE id = ?",
+                    (text, now, existing.id),
+                )
+                comment_id, created = existing.id, False
+            else:
+                cursor = conn.execute(
+                    "INSERT INTO comments (issue_id, kind, author, body, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (row["id"], COMMENT, author, text, now, now),
+                )
+                comment_id, created = int(cursor.lastrowid or 0), True
+            _touch(conn, str(row["id"]), now)
+            return _comment(conn, comment_id), created
+
+        return self.db.run(write, write=True)
+
+    def recent_comments(self, ref: str, limit: int) -> tuple[Comment, ...]:
+        """The issue's newest ``limit`` comments (workpad included), oldest first."""
+
+        def read(conn: sqlite3.Connection) -> tuple[Comment, ...]:
+            row = self._row(conn, ref)
+            rows = conn.execute(
+                "SELECT * FROM (SELECT * FROM comments WHERE issue_id = ? ORDER BY id DESC LIMIT ?)"
+                " ORDER BY id",
+                (row["id"], limit),
+            ).fetchall()
+            return tuple(comment_from_row(r) for r in rows)
+
+        return self.db.run(read, write=False)
 
     def delete(self, ref: str) -> IssueRecord:
         def write(conn: sqlite3.Connection) -> IssueRecord:
