@@ -1,6 +1,10 @@
 """Approval and sandbox posture sent to codex (SPEC §5.3.6, §10.2, §10.5); see docs/codex.md.
 
-Every ``codex.*`` value the operator sets is passed to codex verbatim. Only an unset
+Every ``codex.*`` value the operator sets is passed to codex verbatim, with one exception: while
+``codex.workspace_git_writable`` is on (the default), the workspace's own ``.git`` is added to the
+``writableRoots`` of a ``workspaceWrite`` turn policy, so the agent can commit. Codex keeps every
+writable root's ``.git`` read-only unless that directory is itself listed, and it takes only
+absolute paths, so a workflow cannot name the per-issue path itself. An unset
 ``codex.turn_sandbox_policy`` is filled in here: workspace-write limited to the issue's workspace,
 no network. The defaults for ``approval_policy`` (``never``) and ``thread_sandbox``
 (``workspace-write``) live in the typed config.
@@ -24,9 +28,34 @@ CLIENT_INFO: dict[str, str] = {
 }
 
 
-def default_turn_sandbox_policy(workspace: Path) -> dict[str, Any]:
+def default_turn_sandbox_policy(
+    workspace: Path, *, workspace_git_writable: bool = True
+) -> dict[str, Any]:
     """Writes only inside the workspace, no network (SandboxPolicy as codex 0.169 defines it)."""
-    return {"type": "workspaceWrite", "writableRoots": [str(workspace)], "networkAccess": False}
+    policy: dict[str, Any] = {
+        "type": "workspaceWrite",
+        "writableRoots": [str(workspace)],
+        "networkAccess": False,
+    }
+    return with_workspace_git(policy, workspace) if workspace_git_writable else policy
+
+
+def with_workspace_git(policy: Mapping[str, Any], workspace: Path) -> dict[str, Any]:
+    """``policy`` with ``<workspace>/.git`` among its writable roots, if it is ``workspaceWrite``.
+
+    Other policy types either already write everywhere or write nowhere, and a malformed
+    ``writableRoots`` is left for codex to reject with its own message.
+    """
+    result = dict(policy)
+    if result.get("type") != "workspaceWrite":
+        return result
+    roots = result.get("writableRoots", [])
+    if not isinstance(roots, list):
+        return result
+    git_dir = str(workspace / ".git")
+    if git_dir not in roots:
+        result["writableRoots"] = [*roots, git_dir]
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +68,17 @@ class SessionPolicy:
 
     @classmethod
     def from_config(cls, codex: CodexConfig, workspace: Path) -> SessionPolicy:
-        turn_policy = codex.turn_sandbox_policy
+        turn_policy: dict[str, Any] = (
+            dict(codex.turn_sandbox_policy)
+            if codex.turn_sandbox_policy is not None
+            else default_turn_sandbox_policy(workspace, workspace_git_writable=False)
+        )
+        if codex.workspace_git_writable:
+            turn_policy = with_workspace_git(turn_policy, workspace)
         return cls(
             approval_policy=codex.approval_policy,
             thread_sandbox=codex.thread_sandbox,
-            turn_sandbox_policy=(
-                dict(turn_policy)
-                if turn_policy is not None
-                else default_turn_sandbox_policy(workspace)
-            ),
+            turn_sandbox_policy=turn_policy,
         )
 
     @property
