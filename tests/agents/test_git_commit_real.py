@@ -70,6 +70,17 @@ def git_log(workspace: Path) -> list[str]:
     return result.stdout.splitlines()
 
 
+def git_log_fails(workspace: Path) -> bool:
+    result = subprocess.run(
+        ["git", "-C", str(workspace), "rev-parse", "--git-dir"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(workspace.parent)},
+    )
+    return result.returncode != 0
+
+
 async def run_command(harness: Harness, command: str, **posture: Any) -> str:
     """One turn in which the model runs ``command``; returns what codex told the model."""
     harness.model.script(Reply.exec_command(command), Reply.message("Done."))
@@ -142,6 +153,8 @@ async def test_the_default_posture_keeps_everything_else_read_only(
     probes = {
         "workspace": "touch planted",
         "git": "touch .git/planted",
+        # A listed .git is a mount point: it cannot be swapped for a symlink mid-session.
+        "rename": "mv .git moved",
         "outside": f"touch {outside}/planted",
         "codex": "touch .codex/planted",
         "agents": "touch .agents/planted",
@@ -153,7 +166,8 @@ async def test_the_default_posture_keeps_everything_else_read_only(
     output = await run_command(harness, command, **example_posture())
 
     assert "workspace-done" in output and "git-done" in output, output
-    for refused in ("outside", "codex", "agents", "network"):
+    assert "mv: cannot move '.git' to 'moved': Device or resource busy" in output
+    for refused in ("rename", "outside", "codex", "agents", "network"):
         assert f"{refused}-done" not in output, output
     assert not (outside / "planted").exists()
     assert f"touch: cannot touch '{outside}/planted': Read-only file system" in output
@@ -176,17 +190,32 @@ async def test_without_workspace_git_writable_codex_keeps_git_read_only(harness:
     assert (harness.workspace / "hello.txt").exists()  # the workspace itself is writable
 
 
-async def test_an_agent_that_runs_git_init_itself_can_commit(harness: Harness) -> None:
-    # No .git when the session starts: the listed root does not exist yet, and codex accepts it.
-    command = (
-        "git init -q && git config user.name Agent && git config user.email agent@example.invalid"
-        f" && {COMMIT}"
-    )
+async def test_without_a_repository_at_session_start_the_agent_cannot_make_one(
+    harness: Harness, outside: Path
+) -> None:
+    # Nothing is listed, and codex keeps a missing .git read-only too: no `git init`, and no
+    # .git symlink that a later session's writable root could follow.
+    output = await run_command(harness, f"git init -q; ln -s {outside} .git", **example_posture())
 
-    output = await run_command(harness, command, **example_posture())
+    assert "Read-only file system" in output, output
+    assert "ln: failed to create symbolic link" in output
+    assert not (harness.workspace / ".git").is_symlink()
+    assert git_log_fails(harness.workspace)
 
-    assert "exited with code 0" in output, output
-    assert git_log(harness.workspace) == ["Add hello.txt"]
+
+async def test_a_git_symlink_in_the_workspace_opens_nothing_outside(
+    harness: Harness, outside: Path
+) -> None:
+    # Codex binds a writable root through a symlink, so listing this .git would open `outside`.
+    # Symphony lists .git only when it is a real directory; unlisted, codex refuses to build
+    # the sandbox at all (every command fails) rather than leave it writable.
+    (harness.workspace / ".git").symlink_to(outside)
+
+    output = await run_command(harness, "touch .git/planted", **example_posture())
+
+    assert "cannot enforce sandbox read-only path" in output, output
+    assert "because it crosses writable symlink" in output
+    assert list(outside.iterdir()) == []
 
 
 async def test_a_linked_worktree_keeps_its_git_dir_read_only(

@@ -62,7 +62,7 @@ def test_turn_start_carries_text_cwd_and_policies(driver: Driver) -> None:
         "approvalPolicy": "never",
         "sandboxPolicy": {
             "type": "workspaceWrite",
-            "writableRoots": [str(WORKSPACE), str(WORKSPACE / ".git")],
+            "writableRoots": [str(WORKSPACE)],
             "networkAccess": False,
         },
     }

@@ -1,10 +1,10 @@
 """Approval and sandbox posture sent to codex (SPEC §5.3.6, §10.2, §10.5); see docs/codex.md.
 
 Every ``codex.*`` value the operator sets is passed to codex verbatim, with one exception: while
-``codex.workspace_git_writable`` is on (the default), the workspace's own ``.git`` is added to the
-``writableRoots`` of a ``workspaceWrite`` turn policy, so the agent can commit. Codex keeps every
-writable root's ``.git`` read-only unless that directory is itself listed, and it takes only
-absolute paths, so a workflow cannot name the per-issue path itself. An unset
+``codex.workspace_git_writable`` is on (the default), the workspace's own ``.git`` directory is
+added to the ``writableRoots`` of a ``workspaceWrite`` turn policy, so the agent can commit. Codex
+keeps every writable root's ``.git`` read-only unless that directory is itself listed, and it
+takes only absolute paths, so a workflow cannot name the per-issue path itself. An unset
 ``codex.turn_sandbox_policy`` is filled in here: workspace-write limited to the issue's workspace,
 no network. The defaults for ``approval_policy`` (``never``) and ``thread_sandbox``
 (``workspace-write``) live in the typed config.
@@ -28,21 +28,18 @@ CLIENT_INFO: dict[str, str] = {
 }
 
 
-def default_turn_sandbox_policy(
-    workspace: Path, *, workspace_git_writable: bool = True
-) -> dict[str, Any]:
+def default_turn_sandbox_policy(workspace: Path) -> dict[str, Any]:
     """Writes only inside the workspace, no network (SandboxPolicy as codex 0.169 defines it)."""
-    policy: dict[str, Any] = {
-        "type": "workspaceWrite",
-        "writableRoots": [str(workspace)],
-        "networkAccess": False,
-    }
-    return with_workspace_git(policy, workspace) if workspace_git_writable else policy
+    return {"type": "workspaceWrite", "writableRoots": [str(workspace)], "networkAccess": False}
 
 
 def with_workspace_git(policy: Mapping[str, Any], workspace: Path) -> dict[str, Any]:
-    """``policy`` with ``<workspace>/.git`` among its writable roots, if it is ``workspaceWrite``.
+    """``policy`` with ``<workspace>/.git`` among its writable roots, if it is ``workspaceWrite``
+    and that ``.git`` is a real directory now.
 
+    Codex binds a writable root through a symlink, so a ``.git`` the agent made a symlink (or a
+    gitdir file) would open whatever it points to; a real directory is a mount point inside the
+    sandbox that the agent cannot replace. Checked before codex runs any command of the session.
     Other policy types either already write everywhere or write nowhere, and a malformed
     ``writableRoots`` is left for codex to reject with its own message.
     """
@@ -52,9 +49,11 @@ def with_workspace_git(policy: Mapping[str, Any], workspace: Path) -> dict[str, 
     roots = result.get("writableRoots", [])
     if not isinstance(roots, list):
         return result
-    git_dir = str(workspace / ".git")
-    if git_dir not in roots:
-        result["writableRoots"] = [*roots, git_dir]
+    git_dir = workspace / ".git"
+    if git_dir.is_symlink() or not git_dir.is_dir():
+        return result
+    if str(git_dir) not in roots:
+        result["writableRoots"] = [*roots, str(git_dir)]
     return result
 
 
@@ -71,7 +70,7 @@ class SessionPolicy:
         turn_policy: dict[str, Any] = (
             dict(codex.turn_sandbox_policy)
             if codex.turn_sandbox_policy is not None
-            else default_turn_sandbox_policy(workspace, workspace_git_writable=False)
+            else default_turn_sandbox_policy(workspace)
         )
         if codex.workspace_git_writable:
             turn_policy = with_workspace_git(turn_policy, workspace)
