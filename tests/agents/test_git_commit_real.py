@@ -2,8 +2,10 @@
 
 Codex's ``workspaceWrite`` sandbox keeps every writable root's ``.git`` read-only; Symphony's
 default turn policy lists the workspace's ``.git`` as a writable root of its own, which codex
-honours (docs/codex.md, "What an agent can write"). Everything else stays as codex's sandbox
-makes it: outside the workspace (and ``/tmp``) read-only, the workspace's ``.codex`` read-only.
+honours (docs/codex.md, "What an agent can write"), but only when that ``.git`` is a real
+directory, since codex binds a writable root through a symlink. Everything else stays as codex's
+sandbox makes it: read-only outside the workspace and ``/tmp``, ``.codex`` and ``.agents``
+read-only, no network.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def git_log(workspace: Path) -> list[str]:
     return result.stdout.splitlines()
 
 
-def git_log_fails(workspace: Path) -> bool:
+def is_not_a_repository(workspace: Path) -> bool:
     result = subprocess.run(
         ["git", "-C", str(workspace), "rev-parse", "--git-dir"],
         capture_output=True,
@@ -200,7 +202,7 @@ async def test_without_a_repository_at_session_start_the_agent_cannot_make_one(
     assert "Read-only file system" in output, output
     assert "ln: failed to create symbolic link" in output
     assert not (harness.workspace / ".git").is_symlink()
-    assert git_log_fails(harness.workspace)
+    assert is_not_a_repository(harness.workspace)
 
 
 async def test_a_git_symlink_in_the_workspace_opens_nothing_outside(
