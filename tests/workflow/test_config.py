@@ -43,6 +43,7 @@ def test_defaults_apply_when_optional_values_missing(tmp_path: Path) -> None:
     assert cfg.codex.approval_policy == "never"
     assert cfg.codex.thread_sandbox == "workspace-write"
     assert cfg.codex.turn_sandbox_policy is None
+    assert cfg.codex.workspace_git_writable is True
     assert cfg.codex.turn_timeout_ms == 3_600_000
     assert cfg.codex.read_timeout_ms == 5_000
     assert cfg.codex.stall_timeout_ms == 300_000
@@ -72,8 +73,10 @@ def test_codex_policies_pass_through(tmp_path: Path) -> None:
         "approval_policy": {"granular": {"sandbox_approval": True, "rules": False}},
         "thread_sandbox": "danger-full-access",
         "turn_sandbox_policy": {"type": "workspaceWrite", "networkAccess": True},
+        "workspace_git_writable": False,
     }
     cfg = build({"codex": codex}, tmp_path).config.codex
+    assert cfg.workspace_git_writable is False
     assert cfg.approval_policy == codex["approval_policy"]
     assert cfg.thread_sandbox == "danger-full-access"
     assert cfg.turn_sandbox_policy == codex["turn_sandbox_policy"]
@@ -187,6 +190,7 @@ def test_required_labels_normalized(tmp_path: Path) -> None:
         ({"codex": {"command": "   "}}, "codex.command", "non-empty"),
         ({"codex": {"read_timeout_ms": 0}}, "codex.read_timeout_ms", "greater than 0"),
         ({"codex": {"turn_sandbox_policy": "workspaceWrite"}}, "codex.turn_sandbox_policy", "map"),
+        ({"codex": {"workspace_git_writable": "no"}}, "codex.workspace_git_writable", "boolean"),
         ({"tracker": {"active_states": "Todo, In Progress"}}, "tracker.active_states", "list"),
         ({"tracker": {"kind": 3}}, "tracker.kind", "string"),
         ({"server": {"port": -1}}, "server.port", "greater than or equal to 0"),

@@ -211,6 +211,9 @@ class CodexConfig(_Section):
     approval_policy: str | dict[str, Any] = DEFAULT_APPROVAL_POLICY
     thread_sandbox: str = DEFAULT_THREAD_SANDBOX
     turn_sandbox_policy: dict[str, Any] | None = None
+    # Codex keeps a writable root's `.git` read-only and takes only absolute writable roots, so a
+    # workflow cannot name the per-issue `<workspace>/.git` itself: Symphony adds it when asked.
+    workspace_git_writable: StrictBool = True
     turn_timeout_ms: PositiveInt = 3_600_000
     read_timeout_ms: PositiveInt = 5_000
     stall_timeout_ms: StrictishInt = 300_000

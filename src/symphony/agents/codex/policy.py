@@ -1,6 +1,10 @@
 """Approval and sandbox posture sent to codex (SPEC §5.3.6, §10.2, §10.5); see docs/codex.md.
 
-Every ``codex.*`` value the operator sets is passed to codex verbatim. Only an unset
+Every ``codex.*`` value the operator sets is passed to codex verbatim, with one exception: while
+``codex.workspace_git_writable`` is on (the default), the workspace's own ``.git`` directory is
+added to the ``writableRoots`` of a ``workspaceWrite`` turn policy, so the agent can commit. Codex
+keeps every writable root's ``.git`` read-only unless that directory is itself listed, and it
+takes only absolute paths, so a workflow cannot name the per-issue path itself. An unset
 ``codex.turn_sandbox_policy`` is filled in here: workspace-write limited to the issue's workspace,
 no network. The defaults for ``approval_policy`` (``never``) and ``thread_sandbox``
 (``workspace-write``) live in the typed config.
@@ -29,6 +33,30 @@ def default_turn_sandbox_policy(workspace: Path) -> dict[str, Any]:
     return {"type": "workspaceWrite", "writableRoots": [str(workspace)], "networkAccess": False}
 
 
+def with_workspace_git(policy: Mapping[str, Any], workspace: Path) -> dict[str, Any]:
+    """``policy`` with ``<workspace>/.git`` among its writable roots, if it is ``workspaceWrite``
+    and that ``.git`` is a real directory now.
+
+    Codex binds a writable root through a symlink, so a ``.git`` the agent made a symlink (or a
+    gitdir file) would open whatever it points to; a real directory is a mount point inside the
+    sandbox that the agent cannot replace. Checked before codex runs any command of the session.
+    Other policy types either already write everywhere or write nowhere, and a malformed
+    ``writableRoots`` is left for codex to reject with its own message.
+    """
+    result = dict(policy)
+    if result.get("type") != "workspaceWrite":
+        return result
+    roots = result.get("writableRoots", [])
+    if not isinstance(roots, list):
+        return result
+    git_dir = workspace / ".git"
+    if git_dir.is_symlink() or not git_dir.is_dir():
+        return result
+    if str(git_dir) not in roots:
+        result["writableRoots"] = [*roots, str(git_dir)]
+    return result
+
+
 @dataclass(frozen=True, slots=True)
 class SessionPolicy:
     """The effective policy values of one session, fixed when the session starts."""
@@ -39,15 +67,17 @@ class SessionPolicy:
 
     @classmethod
     def from_config(cls, codex: CodexConfig, workspace: Path) -> SessionPolicy:
-        turn_policy = codex.turn_sandbox_policy
+        turn_policy: dict[str, Any] = (
+            dict(codex.turn_sandbox_policy)
+            if codex.turn_sandbox_policy is not None
+            else default_turn_sandbox_policy(workspace)
+        )
+        if codex.workspace_git_writable:
+            turn_policy = with_workspace_git(turn_policy, workspace)
         return cls(
             approval_policy=codex.approval_policy,
             thread_sandbox=codex.thread_sandbox,
-            turn_sandbox_policy=(
-                dict(turn_policy)
-                if turn_policy is not None
-                else default_turn_sandbox_policy(workspace)
-            ),
+            turn_sandbox_policy=turn_policy,
         )
 
     @property
