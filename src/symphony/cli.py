@@ -1,8 +1,8 @@
 """Command line (SPEC §17.7): ``symphony [WORKFLOW.md] [--port N] [--logs-root DIR]``.
 
-Subcommands (``validate``, ``board``, and ``requests``, ``answer``, ``steer`` against the running
-service) are recognised by the first argument; a workflow file that happens to share a
-subcommand's name can be passed as ``./validate``.
+Subcommands (``validate``, ``board``, and ``requests``, ``answer``, ``steer``, ``review``
+against the running service) are recognised by the first argument; a workflow file that happens
+to share a subcommand's name can be passed as ``./validate``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def run_parser() -> argparse.ArgumentParser:
             "  symphony board ...                manage the local board (symphony board --help)\n"
             "  symphony requests                 list what running agents wait for\n"
             "  symphony answer ID REQUEST ...    answer one (--approve, --deny, --answer ID=TEXT)\n"
-            "  symphony steer ID -m TEXT         give a running agent guidance"
+            "  symphony steer ID -m TEXT         give a running agent guidance\n"
+            "  symphony review ID --approve | --rework -m TEXT   decide on a reviewed issue"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -142,6 +143,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "requests": _operator("requests"),
     "answer": _operator("answer"),
     "steer": _operator("steer"),
+    "review": _operator("review"),
 }
 
 

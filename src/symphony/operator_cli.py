@@ -1,9 +1,10 @@
-"""``symphony requests | answer | steer``: the operator's commands against the running service.
+"""``symphony requests | answer | steer | review``: the operator's commands against the running
+service.
 
-They talk to the service's HTTP API (docs/human-requests.md). The URL is ``--url``, else
-``SYMPHONY_URL``, else ``http://127.0.0.1:<server.port>`` from the workflow (``--workflow``,
-default ``./WORKFLOW.md``); the access token is ``--token``, else ``SYMPHONY_ACCESS_TOKEN``,
-else the workflow's ``server.access_token``.
+They talk to the service's HTTP API (docs/human-requests.md, docs/review.md). The URL is
+``--url``, else ``SYMPHONY_URL``, else ``http://127.0.0.1:<server.port>`` from the workflow
+(``--workflow``, default ``./WORKFLOW.md``); the access token is ``--token``, else
+``SYMPHONY_ACCESS_TOKEN``, else the workflow's ``server.access_token``.
 """
 
 from __future__ import annotations
@@ -92,6 +93,27 @@ def steer_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("identifier", help="the issue, e.g. SYM-1")
     parser.add_argument("-m", "--message", required=True, help="the guidance")
+    return _common(parser)
+
+
+def review_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="symphony review",
+        description="Decide on an issue waiting for review: approve it or send it back.",
+    )
+    parser.add_argument("identifier", help="the issue, e.g. SYM-1")
+    choice = parser.add_mutually_exclusive_group(required=True)
+    choice.add_argument(
+        "--approve", action="store_true", help="move it to review.approve_state (Merging)"
+    )
+    choice.add_argument(
+        "--rework",
+        action="store_true",
+        help="comment, then move it to review.rework_state (Rework); needs -m",
+    )
+    parser.add_argument(
+        "-m", "--message", help="the comment posted on the issue first (required with --rework)"
+    )
     return _common(parser)
 
 
@@ -203,10 +225,15 @@ def run(
     environ: Mapping[str, str] | None = None,
 ) -> int:
     env = os.environ if environ is None else environ
-    parser = {"requests": requests_parser, "answer": answer_parser, "steer": steer_parser}[
-        command
-    ]()
+    parser = {
+        "requests": requests_parser,
+        "answer": answer_parser,
+        "steer": steer_parser,
+        "review": review_parser,
+    }[command]()
     args = parser.parse_args(argv)
+    if command == "review" and args.rework and not (args.message or "").strip():
+        parser.error("--rework needs -m TEXT: the comment says what to change")
     try:
         service = target(args, env)
         if command == "requests":
@@ -225,6 +252,17 @@ def run(
             if response.status_code != 202:
                 raise _error(response)
             print(f"answered {args.request_id} ({args.identifier})", file=out)
+        elif command == "review":
+            body = {"decision": "approve" if args.approve else "rework"}
+            if args.message:
+                body["comment"] = args.message
+            path = f"/api/v1/{quote(args.identifier, safe='')}/review"
+            response = call(service, "POST", path, body)
+            if response.status_code != 202:
+                raise _error(response)
+            moved = response.json()
+            posted = ", comment posted" if moved.get("comment_posted") else ""
+            print(f"{args.identifier} moved to {moved.get('state')}{posted}", file=out)
         else:
             path = f"/api/v1/{quote(args.identifier, safe='')}/steer"
             response = call(service, "POST", path, {"message": args.message})

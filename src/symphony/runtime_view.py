@@ -64,6 +64,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeAlias
 
 from symphony.human import AnswerOutcome, RequestRecord, SteerRecord
+from symphony.review import ReviewDecision, ReviewOutcome
 from symphony.view import AgentActivity, IssueDetail, Snapshot, SnapshotChanged
 from symphony.webhooks import WebhookDelivery, WebhookReceipt
 
@@ -101,6 +102,11 @@ class RuntimeView(Protocol):
 
     async def steer(self, identifier: str, message: str) -> SteerRecord | None:
         """Give the identifier's running agent ``message``; None when no agent runs for it."""
+        ...
+
+    async def review(self, identifier: str, decision: ReviewDecision) -> ReviewOutcome:
+        """A human's review decision (docs/review.md): check in the tracker that the issue waits
+        in one of ``review.states``, post the comment, move it, then refresh."""
         ...
 
     def subscribe(self, listener: Callable[[RuntimeChange], None]) -> Callable[[], None]:

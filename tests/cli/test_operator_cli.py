@@ -15,7 +15,7 @@ from symphony.human import HumanAnswer, HumanRequest, Question, SteerDelivery
 from symphony.issue import Issue
 from symphony.operator_cli import run
 from tests.observability.conftest import RunningServer, start_server
-from tests.observability.fakes import FakeView
+from tests.observability.fakes import FakeView, detail_for, running_row
 from tests.support.waiting import wait_until
 
 ISSUE = Issue(id="id-SYM-1", identifier="SYM-1", title="t", state="Todo", dispatchable=True)
@@ -147,3 +147,55 @@ def test_the_subcommands_are_wired_and_check_their_usage() -> None:
     assert usage.value.code == 2
     assert main(["steer", "SYM-1"]) == 2
     assert main(["requests", "--url", "http://127.0.0.1:9"]) == 1
+
+
+def in_review(view: FakeView, identifier: str) -> None:
+    view.board.put(
+        Issue(
+            id=f"id-{identifier}",
+            identifier=identifier,
+            title="t",
+            state="Human Review",
+            dispatchable=True,
+        )
+    )
+
+
+async def test_review_approves_and_reworks(server: RunningServer) -> None:
+    in_review(server.view, "SYM-1")
+    in_review(server.view, "SYM-2")
+    code, out, err = await cli("review", "SYM-1", "--approve", "--url", server.url)
+    assert (code, out, err) == (0, "SYM-1 moved to Merging\n", "")
+    code, out, _ = await cli(
+        "review", "SYM-2", "--rework", "-m", "split the PR", "--url", server.url
+    )
+    assert (code, out) == (0, "SYM-2 moved to Rework, comment posted\n")
+    assert server.view.board.comments == [("SYM-2", "split the PR")]
+    # The runtime knows SYM-2, so the tracker is asked for its state by id.
+    server.view.details["SYM-2"] = detail_for(running_row("SYM-2"))
+    code, _, err = await cli("review", "SYM-2", "--approve", "--url", server.url)
+    assert code == 1 and "HTTP 409 not_in_review" in err and "'Rework'" in err
+    assert err.startswith("symphony review: ")
+    code, _, err = await cli("review", "SYM-9", "--approve", "-m", "ok", "--url", server.url)
+    assert code == 1 and "HTTP 404 issue_not_found" in err
+
+
+async def test_review_uses_the_workflow_token(tmp_path: Path) -> None:
+    async with start_server(FakeView(), access_token=TOKEN) as guarded:
+        in_review(guarded.view, "SYM-1")
+        code, _, err = await cli("review", "SYM-1", "--approve", "--url", guarded.url)
+        assert code == 1 and "unauthorized" in err and "--token" in err
+        port = guarded.url.rstrip("/").rsplit(":", 1)[1]
+        workflow = tmp_path / "WORKFLOW.md"
+        workflow.write_text(f"---\nserver:\n  port: {port}\n  access_token: {TOKEN}\n---\np\n")
+        code, out, err = await cli("review", "SYM-1", "--approve", "--workflow", str(workflow))
+        assert (code, out, err) == (0, "SYM-1 moved to Merging\n", "")
+
+
+def test_review_checks_its_usage() -> None:
+    for argv in (["SYM-1"], ["SYM-1", "--approve", "--rework"], ["SYM-1", "--rework"]):
+        with pytest.raises(SystemExit) as usage:
+            run("review", argv, err=io.StringIO())
+        assert usage.value.code == 2
+    assert main(["review", "SYM-1", "--rework", "-m", " "]) == 2
+    assert main(["review", "SYM-1", "--approve", "--url", "http://127.0.0.1:9"]) == 1

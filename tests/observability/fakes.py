@@ -14,7 +14,10 @@ from typing import Any
 
 from symphony.human import AnswerOutcome, RequestRecord, SteerRecord
 from symphony.orchestrator.human_desk import HumanDesk
+from symphony.orchestrator.review import carry_out_review
+from symphony.review import ReviewDecision, ReviewOutcome
 from symphony.runtime_view import RuntimeChange
+from symphony.trackers.base import TrackerAdapter
 from symphony.view import (
     AgentActivity,
     BlockedRow,
@@ -37,6 +40,8 @@ from symphony.view import (
 )
 from symphony.view_json import snapshot_json
 from symphony.webhooks import WebhookDelivery, WebhookReceipt
+from symphony.workflow.config import ReviewConfig
+from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
 
 NOW = datetime(2026, 2, 24, 20, 15, 30, tzinfo=UTC)
 
@@ -248,6 +253,11 @@ class FakeView:
         self.webhook_receipt = WebhookReceipt(
             202, "accepted", "refreshing Issue MT-1 (update)", ("id-MT-1",)
         )
+        # Review decisions go through the real logic to this board (or another adapter).
+        self.board = MemoryBoard()
+        self.tracker: TrackerAdapter = MemoryAdapter(self.board)
+        self.review_config = ReviewConfig()
+        self.reviews: list[tuple[str, ReviewDecision]] = []
         # The real desk: tests park requests on it through ``desk.open_run(...).ask``.
         self.desk = HumanDesk(
             timeout_ms=lambda: 3_600_000, clock=asyncio.get_running_loop, now=lambda: NOW
@@ -290,6 +300,21 @@ class FakeView:
 
     async def steer(self, identifier: str, message: str) -> SteerRecord | None:
         return await self.desk.steer(identifier, message)
+
+    async def review(self, identifier: str, decision: ReviewDecision) -> ReviewOutcome:
+        self.reviews.append((identifier, decision))
+        detail = self.details.get(identifier)
+        outcome = await carry_out_review(
+            self.tracker,
+            self.review_config,
+            identifier,
+            decision,
+            known_issue_id=detail.issue_id if detail is not None else None,
+            timeout_s=5.0,
+        )
+        if outcome.status == "accepted":
+            self.request_refresh()
+        return outcome
 
     def subscribe(self, listener: Callable[[RuntimeChange], None]) -> Callable[[], None]:
         self.listeners.append(listener)

@@ -261,3 +261,31 @@ def test_logs_typos_and_a_logging_section_are_pointed_out(tmp_path: Path) -> Non
     (warning,) = build({"logging": {"format": "json"}}, tmp_path).warnings
     assert warning.startswith("logging: ignored") and "logs.format" in warning
     assert build({"logging": {"level": "debug"}}, tmp_path).warnings == ()
+
+
+def test_review_defaults_and_matching(tmp_path: Path) -> None:
+    review = build({}, tmp_path).config.review
+    assert review.states == ("Human Review",)
+    assert (review.approve_state, review.rework_state) == ("Merging", "Rework")
+    assert review.in_review(" human REVIEW ") and not review.in_review("Human Reviewed")
+    custom = build(
+        {
+            "review": {
+                "states": [" QA ", "Review"],
+                "approve_state": " Ship ",
+                "rework_state": "Redo",
+            }
+        },
+        tmp_path,
+    ).config.review
+    assert custom.states == ("QA", "Review") and custom.in_review("qa")
+    assert (custom.approve_state, custom.rework_state) == ("Ship", "Redo")
+
+
+def test_bad_review_settings_name_the_key(tmp_path: Path) -> None:
+    found = problems(
+        {"review": {"states": "Human Review", "approve_state": " ", "rework_state": 3}}, tmp_path
+    )
+    assert set(found) == {"review.states", "review.approve_state", "review.rework_state"}
+    assert "list" in found["review.states"]
+    assert "review.states" in problems({"review": {"states": []}}, tmp_path)

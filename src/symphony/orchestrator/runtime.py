@@ -76,6 +76,7 @@ from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.observers import Observers
 from symphony.orchestrator.persistence import TOTALS_EVERY_S, Persistence
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
+from symphony.orchestrator.review import carry_out_review
 from symphony.orchestrator.scheduling import scheduler_config
 from symphony.orchestrator.tracker_binding import AdapterFactory, TrackerBinding
 from symphony.orchestrator.webhooks import WebhookInbox
@@ -86,6 +87,7 @@ from symphony.orchestrator.worker import (
     child_secret_names,
 )
 from symphony.orchestrator.workers import WorkerPool
+from symphony.review import ReviewDecision, ReviewOutcome
 from symphony.runtime_view import RuntimeChange
 from symphony.storage import StateStore
 from symphony.timefmt import format_timestamp
@@ -283,6 +285,28 @@ class OrchestratorRuntime:
 
     async def steer(self, identifier: str, message: str) -> SteerRecord | None:
         return await self._human.steer(identifier, message)
+
+    async def review(self, identifier: str, decision: ReviewDecision) -> ReviewOutcome:
+        detail = self.issue_detail(identifier)
+        outcome = await carry_out_review(
+            self._tracker.current,
+            self._workflow.config.review,
+            identifier,
+            decision,
+            known_issue_id=detail.issue_id if detail is not None else None,
+            timeout_s=self._tracker_timeout_s,
+        )
+        if outcome.status == "accepted":
+            # The board changed under us: pick the new state up now, not at the next poll.
+            self.request_refresh()
+        log.info(
+            "review decision",
+            issue_identifier=identifier,
+            decision=decision.decision,
+            outcome=outcome.status,
+            state=outcome.state,
+        )
+        return outcome
 
     @property
     def human(self) -> HumanDesk:

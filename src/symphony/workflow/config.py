@@ -301,6 +301,34 @@ class StorageConfig(_Section):
         return resolve_path_value(value, ctx["workflow_dir"], ctx["environ"])
 
 
+def _required_state(value: Any) -> Any:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty state name")
+    return value.strip()
+
+
+RequiredState = Annotated[str, BeforeValidator(_required_state)]
+
+
+class ReviewConfig(_Section):
+    """The human's review decision (docs/review.md); names match like every state name."""
+
+    # Where issues wait for a human decision; a decision is refused for an issue elsewhere.
+    states: Annotated[tuple[str, ...], BeforeValidator(_state_list)] = ("Human Review",)
+    approve_state: RequiredState = "Merging"
+    rework_state: RequiredState = "Rework"
+
+    @field_validator("states")
+    @classmethod
+    def _states(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("must name at least one state where issues wait for a review")
+        return value
+
+    def in_review(self, state: str) -> bool:
+        return normalize_state(state) in {normalize_state(s) for s in self.states}
+
+
 class ServiceConfig(_Section):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     polling: PollingConfig = Field(default_factory=PollingConfig)
@@ -312,6 +340,7 @@ class ServiceConfig(_Section):
     codex: CodexConfig = Field(default_factory=CodexConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
     storage: StorageConfig = Field(
         default_factory=lambda: StorageConfig(path=Path(DEFAULT_STORAGE_PATH))
     )
@@ -338,6 +367,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "codex": CodexConfig,
     "server": ServerConfig,
     "logs": LogsConfig,
+    "review": ReviewConfig,
     "storage": StorageConfig,
 }
 # Extensions a later version or a sibling tool may own; never warn about them.

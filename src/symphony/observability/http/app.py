@@ -1,9 +1,9 @@
 """The Starlette application: dashboard, JSON API (SPEC §13.7) and the event stream.
 
 Everything here only reads the runtime (plus the triggers: ``refresh``, tracker webhooks,
-``webhooks.py``, and an operator's answers and steering, ``human.py``). A runtime call that
-raises becomes a 503 envelope and the server keeps serving (SPEC §17.6); a bug of our own becomes
-a 500 envelope.
+``webhooks.py``, an operator's answers and steering, ``human.py``, and review decisions,
+``review.py``). A runtime call that raises becomes a 503 envelope and the server keeps serving
+(SPEC §17.6); a bug of our own becomes a 500 envelope.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from symphony.observability.http.errors import NO_STORE, error_response
 from symphony.observability.http.events import EventHub, encode_json
 from symphony.observability.http.human import HumanApi
 from symphony.observability.http.presenter import present_detail, present_state
+from symphony.observability.http.review import ReviewApi
 from symphony.observability.http.webhooks import PATH as WEBHOOK_PATH
 from symphony.observability.http.webhooks import WebhookEndpoint
 from symphony.runtime_view import RuntimeView
@@ -198,6 +199,7 @@ def create_app(
 ) -> Starlette:
     api = Api(view)
     human = HumanApi(view)
+    review = ReviewApi(view)
     routes = [
         Route("/", _guarded(_dashboard), methods=["GET"]),
         Route("/api/v1/state", _guarded(api.state), methods=["GET"]),
@@ -213,6 +215,7 @@ def create_app(
             methods=["POST"],
         ),
         Route("/api/v1/{identifier}/steer", _guarded(human.steer), methods=["POST"]),
+        Route("/api/v1/{identifier}/review", _guarded(review.review), methods=["POST"]),
         Mount("/assets", app=StaticFiles(directory=WEB_ROOT), name="assets"),
     ]
     return Starlette(

@@ -33,7 +33,7 @@ def _json(content: Any, status: int = 200) -> Response:
     return JSONResponse(content, status_code=status, headers=NO_STORE)
 
 
-async def _body(request: Request, code: str) -> Any:
+async def json_body(request: Request, code: str) -> Any:
     """The decoded JSON body, or the 400 response that says what was wrong with it."""
     raw = await read_body(request, MAX_BODY_BYTES)
     if isinstance(raw, Response):
@@ -59,7 +59,7 @@ class HumanApi:
     async def answer(self, request: Request) -> Response:
         identifier = request.path_params["identifier"]
         request_id = request.path_params["request_id"]
-        body = await _body(request, "invalid_answer")
+        body = await json_body(request, "invalid_answer")
         if isinstance(body, Response):
             return body
         outcome = self.view.answer_request(identifier, request_id, body)
@@ -79,7 +79,7 @@ class HumanApi:
 
     async def steer(self, request: Request) -> Response:
         identifier = request.path_params["identifier"]
-        body = await _body(request, "invalid_steer")
+        body = await json_body(request, "invalid_steer")
         if isinstance(body, Response):
             return body
         message = body.get("message") if isinstance(body, dict) else None
