@@ -132,6 +132,7 @@ async def test_collects_commits_and_every_kind_of_change(repo: Path) -> None:
     (repo / "keep.txt").write_text("one\nTWO\nthree\nfour\nfive\n")  # uncommitted edit
     (repo / "untracked.txt").write_text("new\nfile\n")
     (repo / "ignored.log").write_text("noise\n")
+    (repo / "link").symlink_to("/etc/passwd")  # untracked: its target is the content
 
     proof = await collect_git_proof(repo, base)
 
@@ -142,7 +143,16 @@ async def test_collects_commits_and_every_kind_of_change(repo: Path) -> None:
         (second, "rename, delete, binary"),
     ]
     files = by_path(proof)
-    assert set(files) == {"keep.txt", "gone.txt", "renamed.txt", "image.bin", "untracked.txt"}
+    assert set(files) == {
+        "keep.txt",
+        "gone.txt",
+        "renamed.txt",
+        "image.bin",
+        "untracked.txt",
+        "link",
+    }
+    assert files["link"].added == 1 and "new file mode 120000" in proof.diff
+    assert "root:" not in proof.diff
     assert (files["keep.txt"].added, files["keep.txt"].removed) == (3, 1)
     assert files["keep.txt"].uncommitted
     assert (files["gone.txt"].added, files["gone.txt"].removed) == (0, 1)
@@ -179,6 +189,14 @@ async def test_big_diff_is_truncated_with_a_note(repo: Path) -> None:
     assert proof.diff.endswith("[diff truncated at 4096 bytes]\n")
     assert len(proof.diff.encode()) < 4096 + 100
     assert by_path(proof)["big-untracked.txt"].added == 10_000
+
+
+async def test_untracked_file_beyond_the_read_limit_is_counted_whole(repo: Path) -> None:
+    base = await read_head(repo)
+    (repo / "huge.txt").write_bytes(b"z\n" * 1_500_000)  # 3 MB, past the 2 MiB read limit
+    proof = await collect_git_proof(repo, base, max_diff_bytes=8 * 1024 * 1024)
+    assert by_path(proof)["huge.txt"].added == 1_500_000
+    assert proof.diff_truncated
 
 
 async def test_not_a_repository_and_no_base(tmp_path: Path, repo: Path) -> None:
@@ -237,6 +255,8 @@ async def test_a_timed_out_git_becomes_an_error_and_its_group_dies(
 
 async def test_planted_programs_never_run(tmp_path: Path, repo: Path) -> None:
     base = await read_head(repo)
+    (repo / "x.cfg").write_text("k=v\n")
+    head = commit_all(repo, "a tracked file for the filter whose name holds '='")
     marker = tmp_path / "ran"
     script = tmp_path / "evil.sh"
     script.write_text(f'#!/bin/sh\necho "$0 $*" >> {marker}\ncat\n')
@@ -255,6 +275,7 @@ async def test_planted_programs_never_run(tmp_path: Path, repo: Path) -> None:
         ("filter.evil.smudge", os.fspath(script)),
         ("filter.evil.required", "true"),
         ("filter.proc.process", os.fspath(script)),
+        ("filter.a=b.clean", os.fspath(script)),  # "-c filter.a=b.clean=" would miss it
         ("core.pager", os.fspath(script)),
         ("pager.diff", os.fspath(script)),
         ("pager.log", os.fspath(script)),
@@ -263,9 +284,12 @@ async def test_planted_programs_never_run(tmp_path: Path, repo: Path) -> None:
         ("core.worktree", os.fspath(tmp_path)),
     ]:
         git(repo, "config", key, value)
-    (repo / ".gitattributes").write_text("*.txt filter=evil diff=evil\n*.md filter=proc\n")
+    (repo / ".gitattributes").write_text(
+        "*.txt filter=evil diff=evil\n*.md filter=proc\n*.cfg filter=a=b\n"
+    )
     (repo / "keep.txt").write_text("changed\n")
     (repo / "notes.md").write_text("hello\n")
+    (repo / "x.cfg").write_text("k=w\n")
     git(
         repo,
         "-c",
@@ -278,9 +302,9 @@ async def test_planted_programs_never_run(tmp_path: Path, repo: Path) -> None:
     )
 
     proof = await collect_git_proof(repo, base)
-    assert await read_head(repo) == base
+    assert await read_head(repo) == head
 
     assert not marker.exists(), marker.read_text()
     assert proof.git and proof.error is None, proof
     assert "+changed" in proof.diff  # the raw content: no textconv, no filter
-    assert {"keep.txt", "notes.md", ".gitattributes"} <= set(by_path(proof))
+    assert {"keep.txt", "notes.md", "x.cfg", ".gitattributes"} <= set(by_path(proof))

@@ -273,8 +273,12 @@ def git_environment(workspace: Path, base_env: Mapping[str, str] | None = None) 
     )
 
 
-def safe_config_args(filter_names: Sequence[str] = ()) -> list[str]:
-    """``-c`` overrides (they beat the repository's config) that stop git running programs."""
+def safe_config(filter_names: Sequence[str] = ()) -> dict[str, str]:
+    """Config overrides that stop git running programs, as ``GIT_CONFIG_*`` variables.
+
+    They count as command-line config, which beats the repository's own. Variables rather than
+    ``-c key=value``: a filter name may itself contain ``=``, which ``-c`` would split wrongly.
+    """
     pairs = [
         ("core.hooksPath", os.devnull),
         ("core.fsmonitor", "false"),
@@ -292,10 +296,11 @@ def safe_config_args(filter_names: Sequence[str] = ()) -> list[str]:
     for name in filter_names:
         pairs.extend((f"filter.{name}.{key}", "") for key in _FILTER_KEYS)
         pairs.append((f"filter.{name}.required", "false"))
-    args: list[str] = ["--no-pager"]
-    for key, value in pairs:
-        args += ["-c", f"{key}={value}"]
-    return args
+    env = {"GIT_CONFIG_COUNT": str(len(pairs))}
+    for index, (key, value) in enumerate(pairs):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return env
 
 
 @dataclass(slots=True)
@@ -313,12 +318,14 @@ class GitRunner:
         self, *args: str, max_bytes: int = MAX_LISTING_BYTES, allow_truncation: bool = False
     ) -> tuple[bytes, bool]:
         """stdout of ``git args`` and whether it was cut at ``max_bytes``; raises GitCallError."""
-        argv = [self.git, *safe_config_args(self.filter_names), *args]
+        argv = [self.git, "--no-pager", *args]
+        env = git_environment(self.workspace, self.base_env)
+        env.update(safe_config(self.filter_names))
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
                 cwd=os.fspath(self.workspace),
-                env=git_environment(self.workspace, self.base_env),
+                env=env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -389,9 +396,16 @@ def _is_real_git_dir(workspace: Path) -> bool:
 
 
 async def _prepared_runner(
-    workspace: Path, *, timeout_s: float, base_env: Mapping[str, str] | None, git: str
+    workspace: Path,
+    *,
+    timeout_s: float,
+    base_env: Mapping[str, str] | None,
+    git: str,
+    kill_grace_s: float = DEFAULT_KILL_GRACE_S,
 ) -> GitRunner:
-    runner = GitRunner(workspace, timeout_s=timeout_s, base_env=base_env, git=git)
+    runner = GitRunner(
+        workspace, timeout_s=timeout_s, kill_grace_s=kill_grace_s, base_env=base_env, git=git
+    )
     # Reading config runs nothing; its filter names are then blanked for every later call.
     try:
         out, _ = await runner.run("config", "-z", "--name-only", "--get-regexp", r"^filter\.")
@@ -409,12 +423,15 @@ async def read_head(
     timeout_s: float = GIT_TIMEOUT_S,
     base_env: Mapping[str, str] | None = None,
     git: str = "git",
+    kill_grace_s: float = DEFAULT_KILL_GRACE_S,
 ) -> str | None:
     """The workspace's HEAD commit, or None when it is no git repository or has no commit."""
     if not _is_real_git_dir(workspace):
         return None
     try:
-        runner = await _prepared_runner(workspace, timeout_s=timeout_s, base_env=base_env, git=git)
+        runner = await _prepared_runner(
+            workspace, timeout_s=timeout_s, base_env=base_env, git=git, kill_grace_s=kill_grace_s
+        )
         out, _ = await runner.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
     except GitCallError:
         return None
@@ -497,17 +514,18 @@ async def _collect(
         "ls-files", "--others", "--exclude-standard", "-z", "--full-name"
     )
     untracked_paths = parse_paths_z(untracked_out)
-    untracked_data = [
-        (p, await asyncio.to_thread(_read_untracked, workspace, p)) for p in untracked_paths
-    ]
-    untracked_files = []
-    for path, (data, _mode) in untracked_data:
-        lines, binary = count_text(data)
-        untracked_files.append(
-            ProofFile(
-                path, lines, None if binary else 0, uncommitted=True, binary=binary, untracked=True
-            )
+    untracked = await asyncio.to_thread(_read_untracked_all, workspace, untracked_paths)
+    untracked_files = [
+        ProofFile(
+            u.path,
+            u.lines,
+            None if u.binary else 0,
+            uncommitted=True,
+            binary=u.binary,
+            untracked=True,
         )
+        for u in untracked
+    ]
     files = merge_files(parse_numstat_z(numstat), set(parse_paths_z(dirty_out)), untracked_files)
 
     diff_out, truncated = await runner.run(
@@ -523,11 +541,11 @@ async def _collect(
     )
     parts = [diff_out]
     size = len(diff_out)
-    for path, (data, mode) in untracked_data:
+    for u in untracked:
         if truncated:
             break
-        piece = new_file_diff(path, data, mode=mode).encode("utf-8", errors="replace")
-        if size + len(piece) > max_diff_bytes:
+        piece = new_file_diff(u.path, u.head, mode=u.mode).encode("utf-8", errors="replace")
+        if size + len(piece) > max_diff_bytes or not u.complete:
             parts.append(piece[: max_diff_bytes - size])
             truncated = True
             break
@@ -548,16 +566,48 @@ async def _collect(
     )
 
 
-def _read_untracked(workspace: Path, relative: str) -> tuple[bytes, str]:
-    """Content and git mode of an untracked entry; symlinks are read, never followed."""
+@dataclass(frozen=True, slots=True)
+class _Untracked:
+    path: str
+    head: bytes  # at most MAX_DIFF_BYTES: enough for the diff, which is capped anyway
+    mode: str
+    lines: int | None
+    binary: bool
+    complete: bool = True  # False when ``head`` is only the start of the file
+
+
+def _read_untracked_all(workspace: Path, paths: Sequence[str]) -> list[_Untracked]:
+    found = []
+    for relative in paths:
+        try:
+            found.append(_read_untracked(workspace, relative))
+        except FileNotFoundError:
+            continue  # gone since git listed it
+    return found
+
+
+def _read_untracked(workspace: Path, relative: str) -> _Untracked:
+    """One untracked entry; symlinks are read, never followed; big files counted in chunks."""
     path = workspace / relative
     info = os.lstat(path)
     if stat.S_ISLNK(info.st_mode):
-        return os.fsencode(path.readlink()), "120000"
+        target = os.fsencode(path.readlink())
+        return _Untracked(relative, target, "120000", 1, False)
     if not stat.S_ISREG(info.st_mode):
-        return b"", "100644"
+        return _Untracked(relative, b"", "100644", None, True)
+    mode = "100755" if info.st_mode & 0o111 else "100644"
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     with os.fdopen(fd, "rb") as handle:
-        data = handle.read(MAX_DIFF_BYTES + 1)
-    mode = "100755" if info.st_mode & 0o111 else "100644"
-    return data, mode
+        head = handle.read(MAX_DIFF_BYTES)
+        lines, binary = count_text(head)
+        if binary or lines is None:
+            return _Untracked(relative, head, mode, None, True)
+        last = head[-1:]
+        newlines = head.count(b"\n")
+        complete = True
+        while chunk := handle.read(1024 * 1024):
+            complete = False
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    total = newlines + (1 if last and last != b"\n" else 0)
+    return _Untracked(relative, head, mode, total, False, complete)
