@@ -212,6 +212,8 @@ async def test_not_a_repository_and_no_base(tmp_path: Path, repo: Path) -> None:
 async def test_unknown_base_and_empty_repository(tmp_path: Path, repo: Path) -> None:
     proof = await collect_git_proof(repo, "0" * 40)
     assert not proof.git and proof.reason and "not in the repository" in proof.reason
+    proof = await collect_git_proof(repo, "--output=/tmp/x")
+    assert not proof.git and proof.reason and "not a commit id" in proof.reason
     empty = tmp_path / "empty"
     empty.mkdir()
     git(empty, "init", "-q")

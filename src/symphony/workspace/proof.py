@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ MAX_LISTING_BYTES = 16 * 1024 * 1024
 BINARY_SNIFF_BYTES = 8000
 
 _FILTER_KEYS = ("clean", "smudge", "process")
+# Only a full object name is accepted as a base: anything else could be read as an option.
+_COMMIT_ID = re.compile(r"\A[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +295,10 @@ def safe_config(filter_names: Sequence[str] = ()) -> dict[str, str]:
         ("color.ui", "false"),
         ("credential.helper", ""),
         ("protocol.allow", "never"),
+        # Submodules are separate repositories with their own config; never look inside them.
+        ("diff.submodule", "short"),
+        ("submodule.recurse", "false"),
+        ("status.submoduleSummary", "false"),
     ]
     for name in filter_names:
         pairs.extend((f"filter.{name}.{key}", "") for key in _FILTER_KEYS)
@@ -459,6 +466,8 @@ async def collect_git_proof(
         return GitProof(git=False, reason="the workspace is not a git repository", base=base)
     if base is None:
         return GitProof(git=False, reason="no base commit was recorded for this workspace")
+    if not _COMMIT_ID.match(base):
+        return GitProof(git=False, reason=f"base {base!r} is not a commit id", base=base)
     try:
         return await _collect(
             workspace, base, timeout_s, max_diff_bytes, max_commits, base_env, git
@@ -504,7 +513,7 @@ async def _collect(
         "--no-textconv",
         "--no-color",
         "--no-relative",
-        "--ignore-submodules=none",
+        "--ignore-submodules=dirty",
     ]
     numstat, _ = await runner.run("diff", *diff_opts, "-M", "--numstat", "-z", base, "--")
     dirty_out, _ = await runner.run(
