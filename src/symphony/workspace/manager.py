@@ -7,6 +7,7 @@ to the next hook or removal. Slow filesystem work runs in a thread; hooks run as
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import weakref
 from collections.abc import Mapping
@@ -15,9 +16,10 @@ from pathlib import Path
 
 from symphony.issue import Issue
 from symphony.logs import get_logger
-from symphony.process import DEFAULT_KILL_GRACE_S
+from symphony.process import DEFAULT_KILL_GRACE_S, child_environment
 from symphony.workflow.config import HooksConfig
 from symphony.workspace import fs
+from symphony.workspace.base import read_base, remove_base, write_base
 from symphony.workspace.errors import (
     WORKSPACE_EQUALS_ROOT,
     WORKSPACE_HOOK_FAILED,
@@ -34,6 +36,7 @@ from symphony.workspace.paths import (
     lexical_path,
     validate_workspace_path,
 )
+from symphony.workspace.proof import read_head
 
 log = get_logger("symphony.workspace")
 
@@ -46,6 +49,8 @@ class Workspace:
     path: Path
     key: str
     created_now: bool
+    # HEAD right after after_create (see symphony.workspace.base); None without git or a commit.
+    base_commit: str | None = None
 
 
 class WorkspaceManager:
@@ -81,8 +86,11 @@ class WorkspaceManager:
             ensured = await asyncio.to_thread(fs.ensure_directory, path, canonical_root)
             workspace = Workspace(path=ensured.path, key=key, created_now=ensured.created_now)
             log.info("workspace ready", workspace=workspace.path, created_now=workspace.created_now)
-            if not workspace.created_now or hooks.after_create is None:
-                return workspace
+            if not workspace.created_now:
+                base = await asyncio.to_thread(read_base, canonical_root, key)
+                return dataclasses.replace(workspace, base_commit=base)
+            if hooks.after_create is None:
+                return await self._record_base(workspace, canonical_root, strip_env)
             context = HookContext(workspace.path, canonical_root, issue.identifier, issue, attempt)
             try:
                 result = await self._run(
@@ -94,7 +102,31 @@ class WorkspaceManager:
             if not result.ok:
                 await self._discard_new(workspace, issue)
                 raise _hook_error(result, issue.identifier, workspace.path)
+            return await self._record_base(workspace, canonical_root, strip_env)
+
+    async def _record_base(
+        self, workspace: Workspace, root: Path, strip_env: frozenset[str] | None
+    ) -> Workspace:
+        """Remember where a new workspace starts, so its proof of work has a base."""
+        env = child_environment(
+            self.strip_env if strip_env is None else strip_env, base=self._base_env
+        )
+        head = await read_head(workspace.path, base_env=env, kill_grace_s=self._kill_grace_s)
+        try:
+            if head is None:
+                # A stale record of an earlier workspace under this key must not be reused.
+                await asyncio.to_thread(remove_base, root, workspace.key)
+            else:
+                await asyncio.to_thread(write_base, root, workspace.key, head)
+        except OSError as exc:
+            # The workspace is usable without it; the review then reports "no base".
+            log.warning(
+                "could not record the workspace base", workspace=workspace.path, error=str(exc)
+            )
             return workspace
+        if head is not None:
+            log.info("workspace base recorded", workspace=workspace.path, base=head)
+        return dataclasses.replace(workspace, base_commit=head)
 
     async def _discard_new(self, workspace: Workspace, issue: Issue) -> None:
         """Remove a half-prepared new workspace so the next attempt reruns after_create."""
@@ -239,6 +271,10 @@ class WorkspaceManager:
                 # The hook is arbitrary code: check again that nothing was swapped in.
                 await asyncio.to_thread(validate_workspace_path, path, root)
             await asyncio.to_thread(fs.remove_entry, canonical)
+            try:
+                await asyncio.to_thread(remove_base, root, path.name)
+            except OSError as exc:
+                log.warning("could not remove the workspace base record", error=str(exc))
             # Removal runs outside any attempt; the runtime's removal task binds the issue.
             ids = {"issue_id": issue.id} if issue is not None else {}
             log.info("workspace removed", **ids, issue_identifier=identifier, workspace=canonical)
