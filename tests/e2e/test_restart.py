@@ -61,14 +61,14 @@ def received(tmp_path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def stored(project: Project, query: str) -> list[tuple[Any, ...]]:
+def stored(project: Project, query: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Read the service's state store as another program would (WAL allows it while it runs)."""
     path = project.root / STORE
     if not path.exists():
         return []
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:
-        return db.execute(query).fetchall()
+        return db.execute(query, args).fetchall()
     except sqlite3.OperationalError:
         return []  # not migrated yet
     finally:
@@ -111,6 +111,15 @@ def test_a_run_cut_short_by_a_restart_resumes_its_thread_in_a_new_agent(
         timeout=10,
     )
     tokens_before = busy["codex_totals"]["total_tokens"]
+    # Totals reach the store every few seconds (docs/storage.md): a SIGKILL before that loses
+    # the latest growth by design, so wait until what this test compares with is stored.
+    wait_until_sync(
+        lambda: stored(
+            project, "SELECT total_tokens FROM totals WHERE total_tokens >= ?", (tokens_before,)
+        ),
+        "the store to hold the totals",
+        timeout=15,
+    )
 
     service.stop(sig)
     if sig is signal.SIGKILL:
