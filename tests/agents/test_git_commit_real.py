@@ -24,8 +24,11 @@ import pytest
 
 from symphony.agents import AgentError
 from symphony.workflow.store import load_workflow_file
-from tests.agents.test_codex_real import CODEX_BIN, ISSUE, PROMPT, REPO, Harness
-from tests.support.fake_model import FAKE_API_KEY_ENV, FakeModelServer, Reply, write_codex_home
+from tests.agents.test_codex_real import CODEX_BIN, ISSUE, PROMPT, REPO, Harness, harness
+from tests.support.fake_model import Reply
+
+# The real-codex harness fixture, shared with test_codex_real.
+__all__ = ["harness"]
 
 EXAMPLE = REPO / "examples" / "local" / "WORKFLOW.md"
 
@@ -94,24 +97,6 @@ async def run_command(harness: Harness, command: str, **posture: Any) -> str:
     assert result.status == "completed"
     (output,) = harness.model.requests[1].function_call_outputs().values()
     return output
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    """As in test_codex_real: a fake model, an absolute CODEX_HOME, a clean HOME."""
-    home = tmp_path / "home"
-    home.mkdir()
-    workspace = tmp_path / "workspaces" / "SYM-1"
-    workspace.mkdir(parents=True)
-    with FakeModelServer() as model:
-        env = {
-            "PATH": os.environ["PATH"],
-            "HOME": str(home),
-            "LANG": "C.UTF-8",
-            "CODEX_HOME": str(write_codex_home(tmp_path / "codex-home", base_url=model.base_url)),
-            FAKE_API_KEY_ENV: "fake-key",
-        }
-        yield Harness(model=model, workspace=workspace, root=workspace.parent, env=env)
 
 
 @pytest.fixture

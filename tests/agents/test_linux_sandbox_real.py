@@ -8,18 +8,19 @@ codex ignored a stand-in ``bwrap`` put on PATH from a temporary directory, so it
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from symphony.agents import events
 from symphony.agents.codex import linux_sandbox
-from tests.agents.test_codex_real import CODEX_BIN, ISSUE, PROMPT, Harness
-from tests.support.fake_model import FAKE_API_KEY_ENV, FakeModelServer, Reply, write_codex_home
+from tests.agents.test_codex_real import CODEX_BIN, ISSUE, PROMPT, Harness, harness
+from tests.support.fake_model import Reply
+
+# The real-codex harness fixture, shared with test_codex_real.
+__all__ = ["harness"]
 
 SYSTEM_BWRAP = shutil.which("bwrap")
 
@@ -34,24 +35,6 @@ pytestmark = [
 ]
 
 COMMAND = "printf 'written in the sandbox' > made.txt"
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    """As in test_codex_real: a fake model, an absolute CODEX_HOME, a clean HOME."""
-    home = tmp_path / "home"
-    home.mkdir()
-    workspace = tmp_path / "workspaces" / "SYM-1"
-    workspace.mkdir(parents=True)
-    with FakeModelServer() as model:
-        env = {
-            "PATH": os.environ["PATH"],
-            "HOME": str(home),
-            "LANG": "C.UTF-8",
-            "CODEX_HOME": str(write_codex_home(tmp_path / "codex-home", base_url=model.base_url)),
-            FAKE_API_KEY_ENV: "fake-key",
-        }
-        yield Harness(model=model, workspace=workspace, root=workspace.parent, env=env)
 
 
 async def run_one_command(harness: Harness) -> str:
