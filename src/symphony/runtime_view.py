@@ -109,6 +109,16 @@ class RuntimeView(Protocol):
         in one of ``review.states``, post the comment, move it, then refresh."""
         ...
 
+    async def proof(self, identifier: str) -> dict[str, Any] | None:
+        """The proof of work of the identifier's last hand-off as JSON (``proof`` in
+        docs/review.md), None when it has none. Read from the store; never from the tracker."""
+        ...
+
+    async def proof_diff(self, identifier: str) -> str | None:
+        """That proof's unified diff against the workspace base (``GET
+        /api/v1/<identifier>/diff``); None when the identifier has no proof."""
+        ...
+
     def subscribe(self, listener: Callable[[RuntimeChange], None]) -> Callable[[], None]:
         """Register a listener; returns a function that unsubscribes it."""
         ...

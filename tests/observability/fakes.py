@@ -258,6 +258,9 @@ class FakeView:
         self.tracker: TrackerAdapter = MemoryAdapter(self.board)
         self.review_config = ReviewConfig()
         self.reviews: list[tuple[str, ReviewDecision]] = []
+        # Proofs of work by identifier, as ``RuntimeView.proof`` returns them, and their diffs.
+        self.proofs: dict[str, dict[str, Any]] = {}
+        self.diffs: dict[str, str] = {}
         # The real desk: tests park requests on it through ``desk.open_run(...).ask``.
         self.desk = HumanDesk(
             timeout_ms=lambda: 3_600_000, clock=asyncio.get_running_loop, now=lambda: NOW
@@ -300,6 +303,12 @@ class FakeView:
 
     async def steer(self, identifier: str, message: str) -> SteerRecord | None:
         return await self.desk.steer(identifier, message)
+
+    async def proof(self, identifier: str) -> dict[str, Any] | None:
+        return self.proofs.get(identifier)
+
+    async def proof_diff(self, identifier: str) -> str | None:
+        return self.diffs.get(identifier)
 
     async def review(self, identifier: str, decision: ReviewDecision) -> ReviewOutcome:
         self.reviews.append((identifier, decision))

@@ -308,6 +308,12 @@ class OrchestratorRuntime:
         )
         return outcome
 
+    async def proof(self, identifier: str) -> dict[str, Any] | None:
+        return None  # proofs are not collected yet
+
+    async def proof_diff(self, identifier: str) -> str | None:
+        return None
+
     @property
     def human(self) -> HumanDesk:
         """Requests parked for a human and steering; ``human.subscribe`` is the persistence
