@@ -10,13 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from symphony.errors import SymphonyError
 from symphony.issue import Issue, IssueComment
 from symphony.tools import ToolContext, ToolResult, ToolSpec
 from symphony.webhooks import WebhookDelivery, WebhookNotice, WebhookScope
-from symphony.workflow.config import TrackerConfig
+
+if TYPE_CHECKING:
+    # Only named in annotations: importing the configuration models would make every command
+    # that touches a tracker (``symphony board``) pay for their validation library.
+    from symphony.workflow.config import TrackerConfig
 
 # Portable error categories (SPEC §11.4).
 UNSUPPORTED_TRACKER_KIND = "unsupported_tracker_kind"

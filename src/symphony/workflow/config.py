@@ -26,18 +26,25 @@ from pydantic import (
     field_validator,
 )
 
-from symphony.issue import normalize_label, normalize_state
+from symphony.issue import normalize_state
 from symphony.logformat import DEFAULT_LOG_FORMAT, LOG_FORMATS, LogFormat
 from symphony.text import clip
 from symphony.workflow.errors import ConfigError
+from symphony.workflow.values import (
+    label_list,
+    resolve_path_value,
+    resolve_secret_value,
+    state_list,
+    tracker_kind,
+    tracker_provider,
+    var_reference,
+)
 
 DEFAULT_AGENT_KIND = "codex"
 DEFAULT_CODEX_COMMAND = "codex app-server"
 DEFAULT_APPROVAL_POLICY = "never"
 DEFAULT_THREAD_SANDBOX = "workspace-write"
 SECRETISH_KEY = re.compile(r"(token|secret|password|api_?key|authorization)", re.IGNORECASE)
-_VAR_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
-_WHOLE_VAR_REF = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
 
 
 def _reject_bool(value: Any) -> Any:
@@ -58,65 +65,28 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
-def _state_list(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        raise ValueError(
-            "must be a YAML list of state names (one per line with '- '), not a single string"
-        )
-    if not isinstance(value, list):
-        raise ValueError("must be a list of state names")
-    for item in value:
-        if not isinstance(item, str) or not item.strip():
-            raise ValueError(f"every state name must be a non-empty string (got {item!r})")
-    return [item.strip() for item in value]
-
-
 class TrackerConfig(_Section):
     kind: str | None = None
     # Adapter-owned; preserved verbatim including unknown keys (SPEC §5.3.1).
     provider: dict[str, Any] = Field(default_factory=dict)
     required_labels: tuple[str, ...] = ()
-    active_states: Annotated[tuple[str, ...] | None, BeforeValidator(_state_list)] = None
-    terminal_states: Annotated[tuple[str, ...] | None, BeforeValidator(_state_list)] = None
+    active_states: Annotated[tuple[str, ...] | None, BeforeValidator(state_list)] = None
+    terminal_states: Annotated[tuple[str, ...] | None, BeforeValidator(state_list)] = None
 
     @field_validator("kind", mode="before")
     @classmethod
     def _kind(cls, value: Any) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise ValueError("must be a string naming a tracker adapter (for example: local)")
-        return value.strip() or None
+        return tracker_kind(value)
 
     @field_validator("provider", mode="before")
     @classmethod
     def _provider(cls, value: Any) -> Any:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise ValueError("must be a map of adapter settings")
-        return {str(k): v for k, v in value.items()}
+        return tracker_provider(value)
 
     @field_validator("required_labels", mode="before")
     @classmethod
     def _labels(cls, value: Any) -> Any:
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            raise ValueError("must be a YAML list of label names, not a single string")
-        if not isinstance(value, list):
-            raise ValueError("must be a list of label names")
-        out: list[str] = []
-        for item in value:
-            if not isinstance(item, str):
-                raise ValueError(f"every label must be a string (got {item!r})")
-            # A blank label is kept as "" so that it matches no issue (SPEC §5.3.1).
-            norm = normalize_label(item)
-            if norm not in out:
-                out.append(norm)
-        return tuple(out)
+        return label_list(value)
 
 
 class PollingConfig(_Section):
@@ -314,7 +284,7 @@ class ReviewConfig(_Section):
     """The human's review decision (docs/review.md); names match like every state name."""
 
     # Where issues wait for a human decision; a decision is refused for an issue elsewhere.
-    states: Annotated[tuple[str, ...], BeforeValidator(_state_list)] = ("Human Review",)
+    states: Annotated[tuple[str, ...], BeforeValidator(state_list)] = ("Human Review",)
     approve_state: RequiredState = "Merging"
     rework_state: RequiredState = "Rework"
 
@@ -464,35 +434,3 @@ def _did_you_mean(word: str, choices: Any) -> str:
 
 def default_workspace_root() -> Path:
     return Path(tempfile.gettempdir()) / "symphony_workspaces"
-
-
-def var_reference(value: str) -> str | None:
-    """The NAME of a value that is exactly ``$NAME`` or ``${NAME}``, else None."""
-    match = _WHOLE_VAR_REF.match(value.strip())
-    return (match.group(1) or match.group(2)) if match else None
-
-
-def resolve_secret_value(value: str, environ: Mapping[str, str]) -> str | None:
-    """``$VAR`` -> its value; an unset or empty variable means the secret is missing (None)."""
-    name = var_reference(value)
-    if name is None:
-        return value if value.strip() else None
-    resolved = environ.get(name, "")
-    return resolved if resolved.strip() else None
-
-
-def resolve_path_value(value: str, base_dir: Path, environ: Mapping[str, str]) -> Path:
-    """Expand ``$VAR``/``${VAR}`` then ``~``; relative paths resolve against ``base_dir``."""
-
-    def substitute(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        resolved = environ.get(name)
-        if resolved is None or not resolved.strip():
-            raise ValueError(f"refers to ${name}, which is not set in the environment")
-        return resolved
-
-    expanded = _VAR_REF.sub(substitute, value.strip())
-    path = Path(expanded).expanduser()
-    if not path.is_absolute():
-        path = base_dir / path
-    return Path(os.path.normpath(path))

@@ -11,12 +11,14 @@ import pytest
 from symphony.trackers import get_profile
 from symphony.trackers.base import TrackerAdapter, TrackerConfigError
 from symphony.trackers.local import PROFILE, LocalAdapter
+from symphony.trackers.local.locate import settings_for_workflow
 from symphony.trackers.local.settings import DEFAULT_STATES, BoardSettings
 from symphony.trackers.resolve import resolve_tracker
 from symphony.validate import validate_command
 from symphony.workflow.config import TrackerConfig
 from symphony.workflow.errors import ConfigError
 from symphony.workflow.store import load_workflow_file
+from symphony.workflow.values import read_tracker_section
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "local" / "WORKFLOW.md"
 
@@ -197,3 +199,44 @@ def test_example_workflow_validates() -> None:
     assert config.hooks.after_create is not None and "git init" in config.hooks.after_create
     for tool in ("board_move_issue", "board_upsert_workpad", "Human Review"):
         assert tool in workflow.definition.prompt_template
+
+
+def test_the_board_reads_its_tracker_section_by_the_model_rules(
+    write_workflow: Callable[..., Path],
+) -> None:
+    # `symphony board` checks the section without the configuration models; the service's
+    # model must agree with it, key by key.
+    path = write_workflow(
+        "tracker:\n  kind: ' local '\n  active_states: [' Todo ']\n"
+        "  required_labels: [' Bot ', bot]\n  provider:\n    prefix: ABC\n"
+    )
+    settings = settings_for_workflow(path)
+    assert settings.prefix == "ABC" and settings.active_states == ("Todo",)
+    model = load_workflow_file(path, environ={}, resolver=resolve_tracker).config.tracker
+    section = read_tracker_section(
+        {
+            "kind": " local ",
+            "active_states": [" Todo "],
+            "required_labels": [" Bot ", "bot"],
+            "provider": {"prefix": "ABC"},
+        },
+        source="x",
+    )
+    assert (section.kind, section.active_states, section.required_labels) == (
+        model.kind,
+        model.active_states,
+        model.required_labels,
+    )
+
+    bad = write_workflow(
+        "tracker:\n  kind: 3\n  active_states: Todo\n  provider: [1]\n", name="bad.md"
+    )
+    with pytest.raises(ConfigError) as info:
+        settings_for_workflow(bad)
+    message = info.value.message
+    assert str(bad) in message
+    for key in ("tracker.kind", "tracker.active_states", "tracker.provider"):
+        assert key in message
+    with pytest.raises(ConfigError) as info:
+        read_tracker_section(["local"], source="flow.md")
+    assert "tracker" in info.value.message and "flow.md" in info.value.message

@@ -15,7 +15,8 @@ import httpx
 
 from symphony.hosts import is_loopback
 from symphony.trackers.base import MISSING_TRACKER_SECRET, TrackerConfigError
-from symphony.workflow.config import TrackerConfig, resolve_secret_value, var_reference
+from symphony.workflow.config import TrackerConfig
+from symphony.workflow.values import resolve_secret_value, var_reference
 
 KIND = "linear"
 DEFAULT_ENDPOINT = "https://api.linear.app/graphql"

@@ -7,25 +7,25 @@ Exit codes: 0 done, 1 the board refused (unknown issue or state, bad value, busy
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any, TextIO
 
 from symphony.errors import SymphonyError
 from symphony.trackers.local.cli_parser import board_parser
-from symphony.trackers.local.cli_render import print_detail, print_list, print_states
 from symphony.trackers.local.errors import InvalidInput, InvalidState
 from symphony.trackers.local.locate import open_db_board, open_workflow_board
 from symphony.trackers.local.normalize import detail_dict, record_dict
 from symphony.trackers.local.records import NewIssue
 from symphony.trackers.local.store import BoardStore
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -47,7 +47,17 @@ class _Run:
         self.json = bool(getattr(args, "json", False))
         self.out = out
         self.err = err
-        self.console = Console(file=out, highlight=False, soft_wrap=False)
+
+    @functools.cached_property
+    def console(self) -> Console:
+        # Only tables and issue details need rich; one-line answers (``add``, ``move``, the
+        # commands scripts and agents run most) start faster without importing it.
+        from rich.console import Console
+
+        return Console(file=self.out, highlight=False, soft_wrap=False)
+
+    def say(self, line: str) -> None:
+        self.out.write(line + "\n")
 
     def open(self) -> BoardStore:
         db = getattr(self.args, "db", None)
@@ -94,31 +104,32 @@ def _cmd_add(run: _Run, store: BoardStore) -> int:
     )
     run.emit(
         record_dict(record, store.settings),
-        lambda: run.console.print(
-            f"Created [bold]{escape(record.identifier)}[/] in {escape(record.state)}: "
-            f"{escape(record.title)}"
-        ),
+        lambda: run.say(f"Created {record.identifier} in {record.state}: {record.title}"),
     )
     return EXIT_OK
 
 
 def _cmd_list(run: _Run, store: BoardStore) -> int:
+    from symphony.trackers.local import cli_render  # rich: see _Run.console
+
     a = run.args
     records = store.list_issues(states=a.state, labels=a.label, include_terminal=a.all)
     if a.limit is not None:
         records = records[: a.limit]
     run.emit(
         [record_dict(r, store.settings) for r in records],
-        lambda: print_list(run.console, records, store.settings),
+        lambda: cli_render.print_list(run.console, records, store.settings),
     )
     return EXIT_OK
 
 
 def _cmd_show(run: _Run, store: BoardStore) -> int:
+    from symphony.trackers.local import cli_render  # rich: see _Run.console
+
     detail = store.detail(run.args.issue)
     run.emit(
         detail_dict(detail, store.settings),
-        lambda: print_detail(run.console, detail, store.settings),
+        lambda: cli_render.print_detail(run.console, detail, store.settings),
     )
     return EXIT_OK
 
@@ -130,9 +141,9 @@ def _cmd_move(run: _Run, store: BoardStore) -> int:
 
     def human() -> None:
         if previous == record.state:
-            run.console.print(f"{record.identifier} is already in {record.state}", markup=False)
+            run.say(f"{record.identifier} is already in {record.state}")
         else:
-            run.console.print(f"{record.identifier}: {previous} → {record.state}", markup=False)
+            run.say(f"{record.identifier}: {previous} → {record.state}")
 
     run.emit({**record_dict(record, store.settings), "from": previous}, human)
     return EXIT_OK
@@ -149,7 +160,7 @@ def _cmd_comment(run: _Run, store: BoardStore) -> int:
     identifier = store.get(a.issue).identifier
     run.emit(
         {"identifier": identifier, **comment.to_dict()},
-        lambda: run.console.print(f"Commented on {identifier} (#{comment.id})", markup=False),
+        lambda: run.say(f"Commented on {identifier} (#{comment.id})"),
     )
     return EXIT_OK
 
@@ -158,9 +169,7 @@ def _cmd_label(run: _Run, store: BoardStore) -> int:
     record = store.relabel(run.args.issue, add=run.args.add, remove=run.args.remove)
     run.emit(
         record_dict(record, store.settings),
-        lambda: run.console.print(
-            f"{record.identifier} labels: {', '.join(record.labels) or '(none)'}", markup=False
-        ),
+        lambda: run.say(f"{record.identifier} labels: {', '.join(record.labels) or '(none)'}"),
     )
     return EXIT_OK
 
@@ -177,7 +186,7 @@ def _cmd_block(run: _Run, store: BoardStore) -> int:
     refs = [b.identifier or "?" for b in record.blocked_by]
     run.emit(
         record_dict(record, store.settings),
-        lambda: run.console.print(_blockers_line(record.identifier, refs), markup=False),
+        lambda: run.say(_blockers_line(record.identifier, refs)),
     )
     return EXIT_OK
 
@@ -199,7 +208,7 @@ def _cmd_edit(run: _Run, store: BoardStore) -> int:
     record = store.edit(a.issue, changes)
     run.emit(
         record_dict(record, store.settings),
-        lambda: run.console.print(f"Updated {record.identifier}", markup=False),
+        lambda: run.say(f"Updated {record.identifier}"),
     )
     return EXIT_OK
 
@@ -218,12 +227,14 @@ def _cmd_delete(run: _Run, store: BoardStore) -> int:
     deleted = store.delete(record.id)
     run.emit(
         {"deleted": deleted.identifier, "id": deleted.id},
-        lambda: run.console.print(f"Deleted {deleted.identifier}: {deleted.title}", markup=False),
+        lambda: run.say(f"Deleted {deleted.identifier}: {deleted.title}"),
     )
     return EXIT_OK
 
 
 def _cmd_states(run: _Run, store: BoardStore) -> int:
+    from symphony.trackers.local import cli_render  # rich: see _Run.console
+
     s = store.settings
     run.emit(
         {
@@ -233,7 +244,7 @@ def _cmd_states(run: _Run, store: BoardStore) -> int:
             "default_state": s.default_state,
             "path": str(s.db_path),
         },
-        lambda: print_states(run.console, s),
+        lambda: cli_render.print_states(run.console, s),
     )
     return EXIT_OK
 

@@ -10,15 +10,13 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from symphony.trackers.base import TrackerConfigError
 from symphony.trackers.local.errors import BoardError
 from symphony.trackers.local.settings import KIND, BoardSettings, settings_from_tracker
 from symphony.trackers.local.store import BoardStore
-from symphony.workflow.config import TrackerConfig
 from symphony.workflow.errors import ConfigError
 from symphony.workflow.loader import load_workflow
+from symphony.workflow.values import read_tracker_section
 
 
 def settings_for_workflow(path: Path, environ: Mapping[str, str] | None = None) -> BoardSettings:
@@ -26,20 +24,7 @@ def settings_for_workflow(path: Path, environ: Mapping[str, str] | None = None) 
     env = os.environ if environ is None else environ
     definition = load_workflow(path)
     source = str(path)
-    raw = definition.config.get("tracker")
-    if raw is not None and not isinstance(raw, dict):
-        raise ConfigError([("tracker", "must be a map of settings")], source=source)
-    try:
-        tracker = TrackerConfig.model_validate(raw or {})
-    except ValidationError as exc:
-        problems = [
-            (
-                ".".join(["tracker", *(str(p) for p in err["loc"])]),
-                str(err["msg"]).removeprefix("Value error, "),
-            )
-            for err in exc.errors(include_url=False)
-        ]
-        raise ConfigError(problems, source=source) from None
+    tracker = read_tracker_section(definition.config.get("tracker"), source=source)
     if tracker.kind != KIND:
         found = "no tracker.kind" if tracker.kind is None else f"tracker.kind {tracker.kind!r}"
         raise BoardError(

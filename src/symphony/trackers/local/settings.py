@@ -16,7 +16,7 @@ from typing import Any
 
 from symphony.issue import normalize_state
 from symphony.trackers.base import TrackerConfigError
-from symphony.workflow.config import TrackerConfig, resolve_path_value
+from symphony.workflow.values import TrackerFields, resolve_path_value
 
 KIND = "local"
 DEFAULT_DB_PATH = ".symphony/board.sqlite"
@@ -114,7 +114,7 @@ def _tuple_or(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def settings_from_tracker(
-    tracker: TrackerConfig, *, workflow_dir: Path, environ: Mapping[str, str]
+    tracker: TrackerFields, *, workflow_dir: Path, environ: Mapping[str, str]
 ) -> BoardSettings:
     provider = tracker.provider
     unknown = [k for k in provider if k not in PROVIDER_KEYS]
