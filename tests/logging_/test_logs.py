@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import io
 import logging
+import random
 from pathlib import Path
 
+from symphony import logs
 from symphony.logs import (
     REDACTED,
     ROOT_LOGGER,
@@ -130,7 +132,9 @@ def test_every_token_shape_and_case_is_redacted_and_plain_lines_pass_untouched()
         f"ghs_{'e' * 24}": REDACTED,
         f"BEARER {'f' * 20}": f"BEARER {REDACTED}",
         f"bearer {'f' * 20}==": f"bearer {REDACTED}",
+        f"BeArEr {'f' * 20}": f"BeArEr {REDACTED}",
         "the correct-horse-battery staple": f"the {REDACTED} staple",
+        "the Correct-Horse-Battery staple": "the Correct-Horse-Battery staple",
     }
     for text, expected in shapes.items():
         assert redactor.redact(text) == expected, text
@@ -139,3 +143,33 @@ def test_every_token_shape_and_case_is_redacted_and_plain_lines_pass_untouched()
     # A secret registered later is caught by the next line.
     redactor.register(["late-secret-value"])
     assert redactor.redact("x late-secret-value y") == f"x {REDACTED} y"
+
+
+def test_the_quick_pre_check_never_skips_a_line_the_pattern_would_change() -> None:
+    # Lines without any mark skip the pattern; that shortcut must never hide a secret. Compare
+    # with the pattern applied to every line, over lines built from near-misses and real shapes.
+    secrets = ["Mixed-Case-Secret", "correct-horse-battery"]
+    redactor = Redactor()
+    redactor.register(secrets)
+    pattern = logs._compile(secrets)
+    pieces = [
+        "plain text ",
+        '{"delta":"',
+        f"lin_api_{'a' * 16}",
+        f"LIN_API_{'a' * 16}",
+        f"sk-{'b' * 16}",
+        f"SK-{'b' * 16}",
+        f"ghr_{'c' * 20}",
+        f"GHP_{'c' * 20}",
+        f"Bearer {'d' * 12}",
+        f"bEaReR\t{'d' * 12}",
+        "bearer short",
+        "mixed-case-secret",
+        "Mixed-Case-Secret",
+        "correct-horse-battery",
+        "İstanbul ẞ ﬁ ",
+    ]
+    rng = random.Random(14)
+    for _ in range(2_000):
+        line = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 5)))
+        assert redactor.redact(line) == pattern.sub(logs._replacement, line), line
