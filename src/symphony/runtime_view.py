@@ -63,6 +63,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeAlias
 
+from symphony.board import BoardOutcome, NewBoardIssue
 from symphony.human import AnswerOutcome, RequestRecord, SteerRecord
 from symphony.review import ReviewDecision, ReviewOutcome
 from symphony.view import AgentActivity, IssueDetail, Snapshot, SnapshotChanged
@@ -117,6 +118,30 @@ class RuntimeView(Protocol):
     async def proof_diff(self, identifier: str) -> str | None:
         """That proof's unified diff against the workspace base (``GET
         /api/v1/<identifier>/diff``); None when the identifier has no proof."""
+        ...
+
+    async def review_queue(self) -> list[dict[str, Any]]:
+        """The tracker's issues in ``review.states`` now, oldest change first, each
+        ``{issue_id, issue_identifier, title, state, url, labels, updated_at, proof}`` with
+        ``proof`` as ``proof(identifier)`` returns it (``GET /api/v1/review``, docs/review.md).
+        Raises ``TrackerError`` when the tracker fails or does not answer within its timeout."""
+        ...
+
+    async def read_board(self) -> BoardOutcome:
+        """The local board: ``{states, default_state, active_states, terminal_states, counts,
+        issues}`` (docs/observability.md, "Board"); ``unsupported`` for any other tracker."""
+        ...
+
+    async def board_create(self, issue: NewBoardIssue) -> BoardOutcome:
+        """Create an issue on the local board (``created``, ``{issue}``), then refresh."""
+        ...
+
+    async def board_move(self, identifier: str, state: str) -> BoardOutcome:
+        """Move a board issue to ``state`` (``ok``, ``{issue, previous_state}``), then refresh."""
+        ...
+
+    async def board_comment(self, identifier: str, body: str) -> BoardOutcome:
+        """Comment on a board issue (``created``, ``{issue_identifier, comment}``)."""
         ...
 
     def subscribe(self, listener: Callable[[RuntimeChange], None]) -> Callable[[], None]:

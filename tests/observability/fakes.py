@@ -12,7 +12,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from symphony.board import BoardOutcome, NewBoardIssue
 from symphony.human import AnswerOutcome, RequestRecord, SteerRecord
+from symphony.orchestrator.board import BoardDesk, review_queue
 from symphony.orchestrator.human_desk import HumanDesk
 from symphony.orchestrator.review import carry_out_review
 from symphony.review import ReviewDecision, ReviewOutcome
@@ -322,6 +324,26 @@ class FakeView:
             timeout_s=5.0,
         )
         if outcome.status == "accepted":
+            self.request_refresh()
+        return outcome
+
+    async def review_queue(self) -> list[dict[str, Any]]:
+        return await review_queue(self.tracker, self.review_config, self.proof, timeout_s=5.0)
+
+    async def read_board(self) -> BoardOutcome:
+        return await BoardDesk(self.tracker, timeout_s=5.0).read()
+
+    async def board_create(self, issue: NewBoardIssue) -> BoardOutcome:
+        return self._refreshed(await BoardDesk(self.tracker, timeout_s=5.0).create(issue))
+
+    async def board_move(self, identifier: str, state: str) -> BoardOutcome:
+        return self._refreshed(await BoardDesk(self.tracker, timeout_s=5.0).move(identifier, state))
+
+    async def board_comment(self, identifier: str, body: str) -> BoardOutcome:
+        return await BoardDesk(self.tracker, timeout_s=5.0).comment(identifier, body)
+
+    def _refreshed(self, outcome: BoardOutcome) -> BoardOutcome:
+        if outcome.status in ("ok", "created"):
             self.request_refresh()
         return outcome
 

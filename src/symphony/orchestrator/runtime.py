@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from symphony.agents.base import AgentBackend
+from symphony.board import BoardOutcome, NewBoardIssue
 from symphony.core import changes, policy
 from symphony.core.effects import (
     AckRefresh,
@@ -70,6 +71,7 @@ from symphony.errors import SymphonyError
 from symphony.human import AnswerOutcome, RequestRecord, SteerRecord
 from symphony.issue import Issue
 from symphony.logs import get_logger, issue_task_context
+from symphony.orchestrator.board import BoardDesk, review_queue
 from symphony.orchestrator.clock import LoopClock
 from symphony.orchestrator.human_desk import HumanDesk, request_comment
 from symphony.orchestrator.issue_reads import IssueReads
@@ -313,6 +315,35 @@ class OrchestratorRuntime:
 
     async def proof_diff(self, identifier: str) -> str | None:
         return None
+
+    async def review_queue(self) -> list[dict[str, Any]]:
+        return await review_queue(
+            self._tracker.current,
+            self._workflow.config.review,
+            self.proof,
+            timeout_s=self._tracker_timeout_s,
+        )
+
+    async def read_board(self) -> BoardOutcome:
+        return await self._board().read()
+
+    async def board_create(self, issue: NewBoardIssue) -> BoardOutcome:
+        return self._refreshed(await self._board().create(issue))
+
+    async def board_move(self, identifier: str, state: str) -> BoardOutcome:
+        return self._refreshed(await self._board().move(identifier, state))
+
+    async def board_comment(self, identifier: str, body: str) -> BoardOutcome:
+        return await self._board().comment(identifier, body)
+
+    def _board(self) -> BoardDesk:
+        return BoardDesk(self._tracker.current, timeout_s=self._tracker_timeout_s)
+
+    def _refreshed(self, outcome: BoardOutcome) -> BoardOutcome:
+        if outcome.status in ("ok", "created"):
+            # A new Todo card should start its agent now, not at the next poll.
+            self.request_refresh()
+        return outcome
 
     @property
     def human(self) -> HumanDesk:

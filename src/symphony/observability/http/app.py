@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from symphony.logs import get_logger
 from symphony.observability.http.auth import AccessGuard
+from symphony.observability.http.board import BoardApi
 from symphony.observability.http.errors import NO_STORE, error_response
 from symphony.observability.http.events import EventHub, encode_json
 from symphony.observability.http.human import HumanApi
@@ -51,7 +52,14 @@ _DASHBOARD_CSP = (
 )
 
 # Fixed API names that the ``/api/v1/<identifier>`` pattern would otherwise capture.
-_RESERVED = {"refresh": "POST", "state": "GET", "events": "GET", "requests": "GET"}
+_RESERVED = {
+    "refresh": "POST",
+    "state": "GET",
+    "events": "GET",
+    "requests": "GET",
+    "review": "GET",
+    "board": "GET",
+}
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -200,6 +208,7 @@ def create_app(
     api = Api(view)
     human = HumanApi(view)
     review = ReviewApi(view)
+    board = BoardApi(view)
     routes = [
         Route("/", _guarded(_dashboard), methods=["GET"]),
         Route("/api/v1/state", _guarded(api.state), methods=["GET"]),
@@ -207,6 +216,16 @@ def create_app(
         Route(WEBHOOK_PATH, _guarded(WebhookEndpoint(view)), methods=["POST"]),
         Route("/api/v1/events", hub, methods=["GET"]),
         Route("/api/v1/requests", _guarded(human.requests), methods=["GET"]),
+        Route("/api/v1/review", _guarded(review.queue), methods=["GET"]),
+        Route("/api/v1/review/{identifier}/diff", _guarded(review.diff), methods=["GET"]),
+        Route("/api/v1/board", _guarded(board.board), methods=["GET"]),
+        Route("/api/v1/board/issues", _guarded(board.create), methods=["POST"]),
+        Route("/api/v1/board/issues/{identifier}/move", _guarded(board.move), methods=["POST"]),
+        Route(
+            "/api/v1/board/issues/{identifier}/comments",
+            _guarded(board.comment),
+            methods=["POST"],
+        ),
         Route("/api/v1/{identifier}", _guarded(api.issue), methods=["GET"]),
         Route("/api/v1/{identifier}/logs/{index:int}", _guarded(api.log_file), methods=["GET"]),
         Route(

@@ -1,5 +1,10 @@
 """``POST /api/v1/<identifier>/review``: approve an issue or send it back (docs/review.md).
 
+``GET /api/v1/review`` lists the issues waiting for a decision with their proof (200
+``{issues}``; 502 ``tracker_error``), and ``GET /api/v1/review/<identifier>/diff`` is that proof's
+diff split per file and highlighted for the Review view (200 ``{issue_identifier, files,
+truncated}``; 404 ``no_proof``).
+
 202 ``{issue_identifier, decision, state, comment_posted}``; 400 ``invalid_review`` or
 ``comment_required``; 404 ``issue_not_found``; 409 ``not_in_review``; 501
 ``review_not_supported`` (the tracker cannot move issues); 502 ``tracker_error``. The POST passes
@@ -8,13 +13,20 @@ the same access checks as every other POST (``auth.py``).
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from symphony.logs import get_logger
+from symphony.observability.diff_view import render_diff
 from symphony.observability.http.errors import NO_STORE, error_response
 from symphony.observability.http.human import json_body
 from symphony.review import CommentRequired, InvalidReview, parse_review
 from symphony.runtime_view import RuntimeView
+from symphony.trackers.base import TrackerError
+
+log = get_logger("symphony.observability.http")
 
 _STATUS = {
     "not_found": (404, "issue_not_found"),
@@ -50,3 +62,21 @@ class ReviewApi:
             "comment_posted": outcome.comment_posted,
         }
         return JSONResponse(content, status_code=202, headers=NO_STORE)
+
+    async def queue(self, request: Request) -> Response:
+        try:
+            issues = await self.view.review_queue()
+        except TrackerError as exc:
+            log.warning("review queue unavailable", error=exc.message)
+            return error_response(502, "tracker_error", exc.message)
+        return JSONResponse({"issues": issues}, headers=NO_STORE)
+
+    async def diff(self, request: Request) -> Response:
+        identifier = request.path_params["identifier"]
+        text = await self.view.proof_diff(identifier)
+        if text is None:
+            return error_response(404, "no_proof", f"{identifier} has no proof of work")
+        # Highlighting a big diff takes a moment: not on the event loop.
+        rendered = await asyncio.to_thread(render_diff, text)
+        content = {"issue_identifier": identifier, **rendered}
+        return JSONResponse(content, headers=NO_STORE)

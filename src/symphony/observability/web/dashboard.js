@@ -9,6 +9,8 @@ import {
 import { cell, el, issueCell, setText, syncRows } from "./dom.js";
 import { closeDetail, mergeEvents, renderTimeline, route, scheduleDetailFetch } from "./detail.js";
 import { followSnapshot, startHuman } from "./requests.js";
+import { reviewOnSnapshot, showReview, startReview } from "./review.js";
+import { boardOnSnapshot, showBoard, startBoard } from "./board.js";
 
 function applySnapshot(snapshot) {
   app.snapshot = snapshot;
@@ -16,6 +18,8 @@ function applySnapshot(snapshot) {
   if (generated != null) app.skewMs = Date.now() - generated;
   sampleThroughput();
   followSnapshot(snapshot);
+  reviewOnSnapshot(snapshot);
+  boardOnSnapshot(snapshot);
   scheduleRender("all");
   if (app.detailId) scheduleDetailFetch();
 }
@@ -324,6 +328,27 @@ async function requestRefresh() {
 
 renderers.all = renderAll;
 
+// Views by address: #/review, #/board, else the overview (#/issues/<id> opens the detail there).
+function currentView() {
+  if (/^#\/review\/?$/.test(location.hash)) return "review";
+  if (/^#\/board\/?$/.test(location.hash)) return "board";
+  return "overview";
+}
+
+function showView(focus) {
+  const view = currentView();
+  for (const name of ["overview", "review", "board"]) {
+    $(`view-${name}`).hidden = name !== view;
+    const tab = $(`tab-${name}`);
+    if (name === view) tab.setAttribute("aria-current", "page");
+    else tab.removeAttribute("aria-current");
+  }
+  showReview(view === "review");
+  showBoard(view === "board");
+  if (focus && view !== "overview") $(`${view}-heading`).focus();
+  route(focus);
+}
+
 function start() {
   // A ?token= in the address bar has done its job (the server set a session cookie).
   const url = new URL(location.href);
@@ -334,6 +359,8 @@ function start() {
   app.connected = false;
   $("refresh-button").addEventListener("click", requestRefresh);
   startHuman(toast);
+  startReview();
+  startBoard();
   $("timeline-chatter-input").addEventListener("change", (e) => {
     app.showChatter = e.target.checked;
     renderTimeline(false);
@@ -342,8 +369,8 @@ function start() {
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && app.detailId) { history.pushState(null, "", location.pathname + location.search); closeDetail(); }
   });
-  window.addEventListener("hashchange", () => route(true));
-  loadInitial().then(() => route(true));
+  window.addEventListener("hashchange", () => showView(true));
+  loadInitial().then(() => showView(true));
   connect();
   setInterval(tick, 1000);
 }

@@ -1,0 +1,133 @@
+"""The Review view and the local board in the web dashboard, in headless Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.observability.board_support import DIFF, add, local_view, proof
+from tests.observability.conftest import start_server
+from tests.observability.test_dashboard_browser import (
+    ARTIFACTS,
+    Browser,
+    browser,
+    expect,
+    open_dashboard,
+    pytestmark,
+)
+from tests.support.waiting import wait_until
+
+__all__ = ["browser", "pytestmark"]
+
+
+async def test_review_decisions_and_the_board_from_the_dashboard(
+    browser: Browser, tmp_path: Path
+) -> None:
+    view, store = local_view(tmp_path)
+    good = add(store, "Greet with hello", "Human Review")
+    bad = add(store, "Rename the module", "Human Review", labels=("refactor",))
+    stale = add(store, "Moved on meanwhile", "Human Review")
+    view.proofs[good] = proof()
+    view.diffs[good] = DIFF
+    view.proofs[bad] = {
+        **proof(passed=False, message="Renamed, but a test fails."),
+        "files": [],
+        "note": "the workspace is not a git repository: no diff",
+    }
+    async with start_server(view, keepalive_s=1) as server:
+        page = await browser.new_page(viewport={"width": 1440, "height": 1000})
+        errors = await open_dashboard(page, server.url)
+
+        await page.get_by_role("link", name="Review").click()
+        cards = page.locator(".review-card")
+        await expect(cards).to_have_count(3)
+        first = page.locator(f'.review-card[data-issue="{good}"]')
+        second = page.locator(f'.review-card[data-issue="{bad}"]')
+        await expect(first.locator(".verify")).to_have_text("verify passed (2s)")
+        await expect(second.locator(".verify")).to_have_text("verify failed: exit 1")
+        await expect(second.locator(".verify-output")).to_contain_text("FAILED tests/test_greet")
+        await expect(first.locator(".final-message")).to_have_text("Greets with hello now.")
+        await expect(first.locator(".files")).to_contain_text("uncommitted")
+        # The diff: per file, highlighted, and a file's content stays text.
+        files = first.locator(".diff-file")
+        await expect(files).to_have_count(2)
+        await expect(files.nth(0).locator(".hl-k").first).to_have_text("def")
+        await expect(files.nth(0).locator(".dl-add")).to_have_count(2)
+        await expect(files.nth(1)).to_contain_text('<script>alert("not markup")</script>')
+        assert await first.locator(".diff script").count() == 0
+        await files.nth(0).locator("summary").click()  # collapses
+        await expect(files.nth(0).locator(".diff")).to_be_hidden()
+        await files.nth(0).locator("summary").click()
+        await expect(second).to_contain_text("No file differs from the base.")
+        await expect(second.locator(".review-note")).to_contain_text("not a git repository")
+        assert await second.locator(".diff-box").count() == 0
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-review.png"), full_page=True)
+
+        # Someone moved this one on the board since the page read the queue: refused, and said
+        # (the service never ran it, so it is looked for among the review states: a 404).
+        store.move(stale, "Todo", actor="test")
+        third = page.locator(f'.review-card[data-issue="{stale}"]')
+        await third.get_by_role("button", name="Approve").click()
+        outcome = third.locator(".review-outcome")
+        await expect(outcome).to_contain_text("Not done: 404 issue_not_found")
+        await expect(outcome).to_contain_text("not in a review state (Human Review)")
+        assert store.get(stale).state == "Todo"
+
+        await first.get_by_role("button", name="Approve").click()
+        await expect(first.locator(".review-outcome")).to_have_text(f"{good} moved to Merging.")
+        assert store.get(good).state == "Merging"
+
+        await second.get_by_role("button", name="Rework").click()
+        await second.get_by_role("button", name="Send back for rework").click()
+        await expect(second.locator(".review-outcome")).to_contain_text("comment is required")
+        assert store.get(bad).state == "Human Review"
+        await second.get_by_label("Rework comment (required)").fill("Keep the old name as alias.")
+        await second.get_by_role("button", name="Send back for rework").click()
+        await expect(second.locator(".review-outcome")).to_have_text(
+            f"{bad} moved to Rework, comment posted."
+        )
+        assert store.get(bad).state == "Rework"
+        assert [c.body for c in store.detail(bad).comments] == ["Keep the old name as alias."]
+        await page.get_by_role("button", name="Reload").click()
+        await expect(cards).to_have_count(0)
+        await expect(page.locator("#review-empty")).to_be_visible()
+
+        await page.get_by_role("link", name="Board").click()
+        await expect(page.locator(".board-column")).to_have_count(len(store.settings.states))
+        await page.get_by_label("Title").fill("Write a CHANGELOG")
+        await page.get_by_label("Priority").select_option("2")
+        await page.get_by_label("Labels").fill("docs, release")
+        await page.get_by_label("Description").fill("Keep a Changelog format.")
+        await page.get_by_role("button", name="Create issue").click()
+        await expect(page.locator("#board-outcome")).to_have_text("SYM-4 created in Todo.")
+        created = store.get("SYM-4")
+        assert (created.title, created.priority, created.labels) == (
+            "Write a CHANGELOG",
+            2,
+            ("docs", "release"),
+        )
+        todo = page.locator('.board-column[data-state="Todo"] .board-card[data-issue="SYM-4"]')
+        await expect(todo).to_have_count(1)
+        await expect(todo).to_contain_text("P2 high")
+        await page.get_by_label("Move SYM-4 to").select_option("In Progress")
+        await expect(page.locator("#board-outcome")).to_have_text("SYM-4 moved to In Progress.")
+        assert store.get("SYM-4").state == "In Progress"
+        moved = page.locator('.board-column[data-state="In Progress"] .board-card')
+        await expect(moved).to_have_count(1)
+        await moved.locator("summary").click()
+        await moved.get_by_label("Comment on SYM-4").fill("Start from the git log.")
+        await moved.get_by_role("button", name="Post comment").click()
+        await expect(page.locator("#board-outcome")).to_have_text("Comment posted on SYM-4.")
+        assert [c.body for c in store.detail("SYM-4").comments] == ["Start from the git log."]
+        # Dragging a card onto a column moves it too.
+        backlog = page.locator('.board-column[data-state="Backlog"]')
+        await moved.locator(".card-title").drag_to(backlog)
+        await wait_until(lambda: store.get("SYM-4").state == "Backlog")
+        await expect(backlog.locator(".board-card")).to_have_count(1)
+        merging = page.locator('.board-column[data-state="Merging"]')
+        await expect(merging).not_to_contain_text("null")
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-board.png"), full_page=True)
+        assert view.refreshes == 5  # two decisions, the creation, two moves
+        # The refused decision is the only failed request; nothing else went wrong on the page.
+        assert errors == [
+            "Failed to load resource: the server responded with a status of 404 (Not Found)"
+        ]
