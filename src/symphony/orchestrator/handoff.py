@@ -348,6 +348,12 @@ class HandOff:
             verify_failures=failures,
             sent_back=state is not None,
         )
+        body |= {
+            "issue_id": issue.id,
+            "issue_identifier": issue.identifier,
+            "issue_url": issue.url,
+            "workspace": str(self.workspace.path),
+        }
         await self._save(issue, body, git.diff, failures, created)
         if review.post_proof:
             await self._comment(issue, proof_comment(body, max_retries=review.max_verify_retries))
