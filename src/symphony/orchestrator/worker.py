@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,7 +26,7 @@ from symphony.core.events import AgentUpdate, Event, WorkerInfo
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.logs import get_logger
-from symphony.orchestrator.handoff import HandOff, HandOffServices
+from symphony.orchestrator.handoff import HandOff, HandOffServices, RunLedger
 from symphony.orchestrator.human_desk import HumanDesk
 from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
@@ -103,6 +104,7 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     """Run one attempt; call it in the issue's log context (``WorkerPool`` does), which gives
     every line logged here ``issue_id`` and ``issue_identifier``."""
     config = spec.workflow.config
+    started = time.monotonic()  # the run's wall time, for its proof of work
     strip = child_secret_names(spec.workflow, spec.adapter.secret_environment_names())
     log.info("worker attempt starting", attempt=spec.attempt)
     if spec.issue.summary:
@@ -142,7 +144,7 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     )
     result: AttemptResult | None = None
     try:
-        result = await _run_in_workspace(spec, svc, workspace, transcript, strip)
+        result = await _run_in_workspace(spec, svc, workspace, transcript, strip, started)
         return result
     finally:
         # The transcript says how the attempt ended, so a log with no protocol lines (a launch
@@ -160,6 +162,7 @@ async def _run_in_workspace(
     workspace: Any,
     transcript: Any,
     strip: frozenset[str],
+    started: float,
 ) -> AttemptResult:
     issue = spec.issue
     config = spec.workflow.config
@@ -207,7 +210,7 @@ async def _run_in_workspace(
                 prompt = backend.continuation_prompt(2, spec.workflow.config.agent.max_turns, issue)
             try:
                 stage = "agent turn error"
-                hand_off = _hand_off(spec, svc, workspace, strip)
+                hand_off = _hand_off(spec, svc, workspace, strip, started)
                 return await _turns(spec, svc, backend, session, prompt, hand_off)
             finally:
                 await _stop_session(session)
@@ -260,7 +263,7 @@ async def _turns(
 
 
 def _hand_off(
-    spec: Attempt, svc: WorkerServices, workspace: Any, strip: frozenset[str]
+    spec: Attempt, svc: WorkerServices, workspace: Any, strip: frozenset[str], started: float
 ) -> HandOff | None:
     if svc.hand_offs is None:
         return None
@@ -275,6 +278,7 @@ def _hand_off(
         attempt=spec.attempt,
         strip_env=strip,
         tracker_timeout_s=svc.tracker_timeout_s,
+        ledger=RunLedger(started=started),
     )
 
 
