@@ -475,3 +475,50 @@ def test_every_sent_message_is_plain_json_without_jsonrpc(driver: Driver) -> Non
     for message in messages:
         assert "jsonrpc" not in message
         assert json.loads(json.dumps(message)) == message
+
+
+def _command_item(
+    command: object, exit_code: object = 0, duration: object = 12, thread: str = "thr-1"
+) -> dict[str, object]:
+    item = {
+        "type": "commandExecution",
+        "id": "call-1",
+        "command": command,
+        "cwd": str(WORKSPACE),
+        "status": "completed",
+        "exitCode": exit_code,
+        "durationMs": duration,
+        "aggregatedOutput": "ok\n",
+    }
+    return {"method": "item/completed", "params": {"threadId": thread, "item": item}}
+
+
+def test_completed_commands_of_the_turn_are_kept_for_the_proof(driver: Driver) -> None:
+    from symphony.agents.base import CommandRun
+
+    driver.start_turn()
+    started = _command_item("pytest -q")
+    started["method"] = "item/started"
+    driver.feed(started)  # not finished yet: not a command run
+    driver.feed(_command_item("pytest -q", 1, 340))
+    driver.feed(_command_item(["git", "commit", "-m", "x"], None, None))
+    driver.feed(_command_item("ls", 0, 1, thread="sub-agent"))  # another thread's
+    driver.feed(_command_item(42))  # not a command: ignored
+    assert list(driver.protocol.turn_commands) == [
+        CommandRun("pytest -q", 1, 340),
+        CommandRun("git commit -m x", None, None),
+    ]
+    driver.complete()
+    driver.start_turn("turn-2")
+    assert list(driver.protocol.turn_commands) == []  # per turn
+
+
+def test_a_turn_keeps_only_its_last_commands(driver: Driver) -> None:
+    from symphony.agents.codex.protocol import MAX_TURN_COMMANDS
+
+    driver.start_turn()
+    for n in range(MAX_TURN_COMMANDS + 5):
+        driver.feed(_command_item(f"echo {n}"))
+    kept = list(driver.protocol.turn_commands)
+    assert len(kept) == MAX_TURN_COMMANDS
+    assert kept[0].command == "echo 5" and kept[-1].command == f"echo {MAX_TURN_COMMANDS + 4}"

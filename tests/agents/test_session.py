@@ -634,3 +634,30 @@ async def test_a_request_codex_withdraws_stops_waiting_for_the_human_and_is_not_
         await session.stop()
     assert [r.command for r in human.asked] == ["make"]
     assert [m for m in read_log(log) if m.get("id") == 90] == [], "no answer to a withdrawn request"
+
+
+async def test_a_turn_reports_the_commands_the_agent_finished(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    from symphony.agents.base import CommandRun
+
+    def command(status: str, **more: Any) -> dict[str, Any]:
+        item = {"type": "commandExecution", "id": "c1", "command": "pytest -q", "status": status}
+        method = "item/completed" if status != "inProgress" else "item/started"
+        return {"send": {"method": method, "params": {"threadId": "$THREAD", "item": item | more}}}
+
+    steps = [
+        RESPOND_TURN,
+        command("inProgress"),
+        command("completed", exitCode=1, durationMs=321),
+        {"complete": "completed"},
+    ]
+    codex, _ = fake_codex({"turn/start": [steps, [RESPOND_TURN, {"complete": "completed"}]]})
+    session = await _start(codex, workspace, clean_env)
+    try:
+        first = await session.run_turn("go", issue=ISSUE)
+        second = await session.run_turn("again", issue=ISSUE)
+    finally:
+        await session.stop()
+    assert first.commands == (CommandRun("pytest -q", 1, 321),)
+    assert second.commands == ()

@@ -20,6 +20,7 @@ from symphony.issue import Issue
 from symphony.usage import TokenUsage
 from symphony.workflow.config import HooksConfig
 from symphony.workflow.store import Workflow
+from symphony.workspace.hooks import HookResult, run_hook
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,28 @@ class FakeWorkspaces:
         if gate is not None:
             await asyncio.wait_for(gate.wait(), timeout=10)
         self.calls.append(("after_run", issue.identifier))
+
+    async def verify(
+        self,
+        ws: Any,
+        issue: Issue,
+        *,
+        hooks: HooksConfig,
+        attempt: int | None,
+        strip_env: frozenset[str] | None = None,
+    ) -> HookResult | None:
+        """The real hook runner, in the fake workspace's directory."""
+        self.calls.append(("verify", issue.identifier))
+        if hooks.verify is None:
+            return None
+        return await run_hook(
+            "verify",
+            hooks.verify,
+            cwd=ws.path,
+            timeout_ms=hooks.timeout_ms,
+            env_extra={"SYMPHONY_HOOK": "verify"},
+            strip=strip_env or (),
+        )
 
     async def remove(
         self,

@@ -116,10 +116,36 @@ async def test_non_active_issue_is_stopped_and_its_workspace_kept(
     runtime = make_runtime(make_store())
     await runtime.start()
     await wait_until(lambda: len(agents.live) == 1)
-    board.move(issue.id, "Human Review")
+    board.move(issue.id, "Backlog")
     await wait_until(lambda: workspaces.names("after_run") == ["MT-1"])
     assert (ws_root / "MT-1").is_dir() and "remove" not in dict(workspaces.calls)
     assert not runtime.state.is_claimed(issue.id)
+
+
+async def test_an_issue_moved_to_review_mid_turn_finishes_its_turn_and_hands_off(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    workspaces: FakeWorkspaces,
+) -> None:
+    issue = board.put(todo(1))
+    release = asyncio.Event()
+    agents.scripts["MT-1"] = block_until(release)
+    runtime = make_runtime(make_store())
+    await runtime.start()
+    await wait_until(lambda: len(agents.live) == 1)
+    board.move(issue.id, "Human Review")  # the agent hands off mid-turn
+    runtime.request_refresh()
+    await wait_until(lambda: runtime.state.running["id-1"].issue.state == "Human Review")
+    assert len(agents.live) == 1  # reconciled, not stopped: the turn goes on
+    release.set()
+    await wait_until(lambda: workspaces.names("after_run") == ["MT-1"])
+    proof = await runtime.proof("MT-1")
+    assert proof is not None and proof["turns"] == 1 and proof["verify"] is None
+    assert await runtime.proof_diff("MT-1") == ""
+    (comment,) = [body for on, body in board.comments if on == "MT-1"]
+    assert "## Proof of work" in comment
 
 
 async def test_stalled_agent_is_killed_and_retried_with_its_claim_kept(

@@ -123,8 +123,9 @@ async def test_a_signed_webhook_starts_the_agent_without_waiting_for_the_poll(
         assert svc.runtime.state.tick_id == ticks  # no poll was needed
         assert linear.operations().count(BY_IDS) == 1
 
-        # The agent's issue leaves the active states: the next webhook stops it at once.
-        linear.move(issue, "Human Review")
+        # The agent's issue leaves the active states (not for review, where its turn would
+        # finish first): the next webhook stops it at once.
+        linear.move(issue, "Backlog")
         response = await svc.post(deliver(SECRET, issue_payload(linear, issue)))
         assert response.status_code == 202, response.text
         await wait_until(lambda: not svc.runtime.state.running, "the agent to be stopped")

@@ -79,7 +79,7 @@ def test_a_new_store_is_created_in_wal_mode_at_the_latest_schema(path: Path) -> 
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     finally:
         db.close()
-    assert tables >= {"runs", "retries", "totals", "requests", "steers"}
+    assert tables >= {"runs", "retries", "totals", "requests", "steers", "proofs"}
 
 
 def test_migrations_run_in_order_from_the_version_found(

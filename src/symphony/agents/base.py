@@ -49,6 +49,23 @@ class HumanChannel(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class CommandRun:
+    """One shell command the agent ran and finished during a turn (for the proof of work).
+    ``exit_code`` and ``duration_ms`` are None when the backend did not report them."""
+
+    command: str
+    exit_code: int | None = None
+    duration_ms: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "command": self.command,
+            "exit_code": self.exit_code,
+            "duration_ms": self.duration_ms,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class TurnOutcome:
     """A turn that completed normally; every other ending raises ``AgentError``.
 
@@ -65,6 +82,9 @@ class TurnOutcome:
     usage_delta: TokenUsage  # what this turn added to the thread totals
     last_message: str | None
     duration_ms: int
+    # Commands the agent finished during the turn, oldest first; bounded by the backend (the
+    # Codex backend keeps the last ``MAX_TURN_COMMANDS``). Backends that cannot tell leave it empty.
+    commands: tuple[CommandRun, ...] = ()
 
 
 class AgentSession(Protocol):

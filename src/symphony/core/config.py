@@ -24,8 +24,12 @@ class SchedulerConfig:
     max_retry_backoff_ms: int = 300_000
     stall_timeout_ms: int = 300_000
     poll_interval_ms: int = 30_000
+    # ``review.states``: an agent that moves its issue there mid-turn hands it off; the run
+    # finishes its turn instead of being stopped (docs/orchestrator.md, hand-offs).
+    review_state_names: tuple[str, ...] = ()
     active_states: frozenset[str] = field(init=False)
     terminal_states: frozenset[str] = field(init=False)
+    review_states: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -35,6 +39,9 @@ class SchedulerConfig:
             self,
             "terminal_states",
             frozenset(normalize_state(s) for s in self.terminal_state_names),
+        )
+        object.__setattr__(
+            self, "review_states", frozenset(normalize_state(s) for s in self.review_state_names)
         )
         object.__setattr__(
             self,

@@ -125,6 +125,19 @@ class AgentUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class HandingOff:
+    """The run's issue left the active states for a non-terminal one (e.g. ``Human Review``):
+    the worker collects the proof of work and runs ``hooks.verify``. While ``active`` is true,
+    reconciliation keeps the run for a non-active state and the stall check skips it;
+    ``active=False`` says the hand-off is over (verify failed and the agent goes on, or the
+    worker is about to exit)."""
+
+    issue_id: str
+    run_id: int
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerExited:
     """The attempt ended by itself: ``ok`` is a normal exit, otherwise ``error`` says why and
     ``code`` is the error's stable code when there is one (e.g. ``turn_timeout``)."""
@@ -204,6 +217,7 @@ Event = (
     | WorkerInfo
     | AgentUpdate
     | HumanRequestsChanged
+    | HandingOff
     | WorkerExited
     | ConfigChanged
     | ShutdownRequested

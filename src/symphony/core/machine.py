@@ -36,6 +36,7 @@ from symphony.core.events import (
     ChangedIssuesFetched,
     ConfigChanged,
     Event,
+    HandingOff,
     HumanRequestsChanged,
     IssuesChanged,
     RefreshRequested,
@@ -81,6 +82,8 @@ def decide(
             runs.worker_exited(state, event, now, out)
         case HumanRequestsChanged():
             runs.human_requests_changed(state, event, now, out)
+        case HandingOff():
+            runs.handing_off(state, event, now, out)
         case TickDue():
             _tick_due(state, now, out)
         case RunningRefreshed():
@@ -181,11 +184,12 @@ def _reconcile_stalls(state: OrchestratorState, now: float, out: Effects) -> Non
     timeout = state.config.stall_timeout_ms
     if timeout <= 0:
         return
-    # An agent waiting on a human is not stalled; agent.human_timeout_ms bounds that wait.
+    # An agent waiting on a human is not stalled; agent.human_timeout_ms bounds that wait. A
+    # hand-off being verified is bounded by hooks.timeout_ms.
     stalled = [
         e
         for e in state.running.values()
-        if now - e.activity_ms > timeout and not e.pending_requests
+        if now - e.activity_ms > timeout and not e.pending_requests and not e.handing_off
     ]
     for entry in stalled:
         elapsed = int(now - entry.activity_ms)

@@ -44,6 +44,11 @@ def is_terminal(issue: Issue, config: SchedulerConfig) -> bool:
     return normalize_state(issue.state) in config.terminal_states
 
 
+def in_review(issue: Issue, config: SchedulerConfig) -> bool:
+    """In one of ``review.states``: where an agent hands its issue to a human."""
+    return normalize_state(issue.state) in config.review_states
+
+
 def is_routable(issue: Issue, config: SchedulerConfig) -> bool:
     return issue_routable(issue, config.required_labels)
 

@@ -19,6 +19,7 @@ from symphony.core.effects import (
 )
 from symphony.core.events import (
     AgentUpdate,
+    HandingOff,
     HumanRequestsChanged,
     RetryDue,
     RetryIssueFetched,
@@ -86,6 +87,18 @@ def human_requests_changed(
         # The stall clock restarts when the last answer goes out, not from the last event.
         entry.last_event_ms = now
     entry.pending_requests = event.pending
+    out.append(Notify())
+
+
+def handing_off(state: OrchestratorState, event: HandingOff, now: float, out: Effects) -> None:
+    entry = state.running.get(event.issue_id)
+    if entry is None or entry.run_id != event.run_id or entry.handing_off == event.active:
+        return
+    entry.handing_off = event.active
+    if not event.active:
+        # The stall clock restarts when the agent gets the turn back.
+        entry.last_event_ms = now
+    out.append(Log.info("issue handing off" if event.active else "hand-off over", entry.issue))
     out.append(Notify())
 
 

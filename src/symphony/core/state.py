@@ -106,6 +106,9 @@ class RunningEntry:
     session_ids: list[str] = field(default_factory=list)
     # The thread a run cut short by a restart had: this run continues it.
     resume_thread_id: str | None = None
+    # The worker is collecting the proof and verifying a hand-off: kept in a non-active state,
+    # skipped by the stall check (hooks.timeout_ms bounds the verify hook).
+    handing_off: bool = False
 
     @property
     def activity_ms(self) -> float:

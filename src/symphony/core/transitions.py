@@ -128,6 +128,12 @@ def reconcile(
     elif policy.is_terminal(issue, config):
         entry.issue = issue
         stop_and_release(state, entry, True, f"issue is {issue.state}", now, out)
+    elif entry.handing_off or (
+        not policy.is_active(issue, config) and policy.in_review(issue, config)
+    ):
+        # A hand-off: the worker sees it at the end of the turn, collects the proof and runs
+        # hooks.verify, which may send the issue back (docs/orchestrator.md, hand-offs).
+        entry.issue = issue
     elif not policy.is_active(issue, config):
         entry.issue = issue
         stop_and_release(state, entry, False, f"issue is {issue.state}", now, out)

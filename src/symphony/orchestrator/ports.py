@@ -16,6 +16,7 @@ from symphony.agents.base import AgentBackend
 from symphony.issue import Issue
 from symphony.workflow.config import HooksConfig
 from symphony.workflow.store import Workflow
+from symphony.workspace.hooks import HookResult
 
 
 class WorkspaceLike(Protocol):
@@ -53,6 +54,16 @@ class Workspaces(Protocol):
         attempt: int | None,
         strip_env: frozenset[str] | None = None,
     ) -> None: ...
+
+    async def verify(
+        self,
+        ws: Any,
+        issue: Issue,
+        *,
+        hooks: HooksConfig,
+        attempt: int | None,
+        strip_env: frozenset[str] | None = None,
+    ) -> HookResult | None: ...
 
     async def remove(
         self,

@@ -73,11 +73,13 @@ from symphony.issue import Issue
 from symphony.logs import get_logger, issue_task_context
 from symphony.orchestrator.board import BoardDesk, review_queue
 from symphony.orchestrator.clock import LoopClock
+from symphony.orchestrator.handoff import HandOffServices
 from symphony.orchestrator.human_desk import HumanDesk, request_comment
 from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.observers import Observers
 from symphony.orchestrator.persistence import TOTALS_EVERY_S, Persistence
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
+from symphony.orchestrator.proofs import MemoryProofBook, ProofBook, StoredProofBook
 from symphony.orchestrator.review import carry_out_review
 from symphony.orchestrator.scheduling import scheduler_config
 from symphony.orchestrator.tracker_binding import AdapterFactory, TrackerBinding
@@ -164,6 +166,10 @@ class OrchestratorRuntime:
         self._context = contextvars.copy_context()
         # Durable state (docs/storage.md); None keeps everything in memory (SPEC §14.3).
         self._persistence = Persistence(storage) if storage is not None else None
+        # Proofs of work of hand-offs (docs/review.md), beside the rest of the durable state.
+        self._proofs: ProofBook = (
+            StoredProofBook(storage) if storage is not None else MemoryProofBook()
+        )
         self._totals_handle: asyncio.TimerHandle | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -311,10 +317,17 @@ class OrchestratorRuntime:
         return outcome
 
     async def proof(self, identifier: str) -> dict[str, Any] | None:
-        return None  # proofs are not collected yet
+        record = await self._proofs.get(identifier)
+        return record.body if record is not None else None
 
     async def proof_diff(self, identifier: str) -> str | None:
-        return None
+        return await self._proofs.diff(identifier)
+
+    @property
+    def proofs(self) -> ProofBook:
+        """The proofs of hand-offs; ``needs_reset``/``mark_reset`` serve
+        ``workspace.reset_states``."""
+        return self._proofs
 
     async def review_queue(self) -> list[dict[str, Any]]:
         return await review_queue(
@@ -660,7 +673,12 @@ class OrchestratorRuntime:
             tracker_timeout_s=self._tracker_timeout_s,
             issue_reads=self._issue_reads,
             human=self._human,
+            hand_offs=HandOffServices(proofs=self._proofs, is_hand_off=self._is_hand_off),
         )
+
+    def _is_hand_off(self, issue: Issue) -> bool:
+        config = self._state.config
+        return not policy.is_active(issue, config) and not policy.is_terminal(issue, config)
 
     def _backend_for(self, workflow: Workflow) -> AgentBackend:
         """The selector's answer, kept while the workflow stays the same: finding a backend

@@ -18,4 +18,5 @@ def scheduler_config(config: ServiceConfig) -> SchedulerConfig:
         max_retry_backoff_ms=config.agent.max_retry_backoff_ms,
         stall_timeout_ms=config.codex.stall_timeout_ms,
         poll_interval_ms=config.polling.interval_ms,
+        review_state_names=tuple(config.review.states),
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from symphony.core.events import AgentUpdate, Event, WorkerInfo
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.logs import get_logger
+from symphony.orchestrator.handoff import HandOff, HandOffServices, RunLedger
 from symphony.orchestrator.human_desk import HumanDesk
 from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
@@ -71,6 +73,9 @@ class WorkerServices:
     # Parks what the agent asks a human and routes steering to the session (None: the backend
     # answers such requests itself).
     human: HumanDesk | None = None
+    # Proofs of work and the verify gate (None: a run whose issue leaves the active states
+    # just ends, as before hand-offs existed).
+    hand_offs: HandOffServices | None = None
 
 
 def agent_update(issue_id: str, run_id: int, event: AgentEvent) -> AgentUpdate:
@@ -99,6 +104,7 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     """Run one attempt; call it in the issue's log context (``WorkerPool`` does), which gives
     every line logged here ``issue_id`` and ``issue_identifier``."""
     config = spec.workflow.config
+    started = time.monotonic()  # the run's wall time, for its proof of work
     strip = child_secret_names(spec.workflow, spec.adapter.secret_environment_names())
     log.info("worker attempt starting", attempt=spec.attempt)
     if spec.issue.summary:
@@ -138,7 +144,7 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     )
     result: AttemptResult | None = None
     try:
-        result = await _run_in_workspace(spec, svc, workspace, transcript, strip)
+        result = await _run_in_workspace(spec, svc, workspace, transcript, strip, started)
         return result
     finally:
         # The transcript says how the attempt ended, so a log with no protocol lines (a launch
@@ -156,6 +162,7 @@ async def _run_in_workspace(
     workspace: Any,
     transcript: Any,
     strip: frozenset[str],
+    started: float,
 ) -> AttemptResult:
     issue = spec.issue
     config = spec.workflow.config
@@ -203,7 +210,8 @@ async def _run_in_workspace(
                 prompt = backend.continuation_prompt(2, spec.workflow.config.agent.max_turns, issue)
             try:
                 stage = "agent turn error"
-                return await _turns(spec, svc, backend, session, prompt)
+                hand_off = _hand_off(spec, svc, workspace, strip, started)
+                return await _turns(spec, svc, backend, session, prompt, hand_off)
             finally:
                 await _stop_session(session)
         finally:
@@ -219,13 +227,17 @@ async def _turns(
     backend: AgentBackend,
     session: AgentSession,
     prompt: str,
+    hand_off: HandOff | None,
 ) -> AttemptResult:
     issue = spec.issue
     max_turns = spec.workflow.config.agent.max_turns
     turn = 1
+    text = prompt
     while True:
-        text = prompt if turn == 1 else backend.continuation_prompt(turn, max_turns, issue)
-        await session.run_turn(text, issue=issue)
+        came_from = issue.state
+        outcome = await session.run_turn(text, issue=issue)
+        if hand_off is not None:
+            hand_off.ledger.add(outcome)
         log.info("agent turn completed", turn=turn, max_turns=max_turns)
         current = await _current_issue(spec, svc, issue.id)
         if isinstance(current, AttemptResult):
@@ -234,13 +246,40 @@ async def _turns(
             log.info("issue no longer visible, ending run")
             return AttemptResult(True)
         issue = current
+        retry: str | None = None
         if not svc.still_wanted(issue):
-            log.info("issue left the active states, ending run", state=issue.state)
-            return AttemptResult(True)
-        if turn >= max_turns:
+            if hand_off is None or svc.hand_offs is None or not svc.hand_offs.is_hand_off(issue):
+                log.info("issue left the active states, ending run", state=issue.state)
+                return AttemptResult(True)
+            issue, retry = await hand_off.run(issue, came_from)
+            if retry is None:
+                return AttemptResult(True)
+        elif turn >= max_turns:
             log.info("max turns reached, handing back to the orchestrator")
             return AttemptResult(True)
         turn += 1
+        # A verify retry turn runs even past agent.max_turns: review.max_verify_retries bounds it.
+        text = retry if retry is not None else backend.continuation_prompt(turn, max_turns, issue)
+
+
+def _hand_off(
+    spec: Attempt, svc: WorkerServices, workspace: Any, strip: frozenset[str], started: float
+) -> HandOff | None:
+    if svc.hand_offs is None:
+        return None
+    return HandOff(
+        services=svc.hand_offs,
+        workspaces=svc.workspaces,
+        report=svc.report,
+        adapter=spec.adapter,
+        config=spec.workflow.config,
+        workspace=workspace,
+        run_id=spec.run_id,
+        attempt=spec.attempt,
+        strip_env=strip,
+        tracker_timeout_s=svc.tracker_timeout_s,
+        ledger=RunLedger(started=started),
+    )
 
 
 async def _with_comments(spec: Attempt, svc: WorkerServices, issue: Issue) -> Issue:

@@ -82,7 +82,24 @@ CREATE TABLE steers (
 CREATE INDEX steers_by_at ON steers (at);
 """
 
+# The proof of work of each issue's last hand-off (docs/review.md), ``body`` as the API's JSON,
+# ``diff`` the unified diff against the workspace base. ``verify_failures`` counts the
+# consecutive failed ``hooks.verify`` runs (a pass resets it); ``reset_at`` is set once a
+# workspace reset consumed the hand-off and cleared by the next hand-off.
+_V3: Final = """
+CREATE TABLE proofs (
+    issue_id TEXT PRIMARY KEY,
+    identifier TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    body TEXT NOT NULL,
+    diff TEXT NOT NULL DEFAULT '',
+    verify_failures INTEGER NOT NULL DEFAULT 0,
+    reset_at TEXT
+);
+CREATE INDEX proofs_by_identifier ON proofs (identifier, created_at);
+"""
+
 # Append new versions at the end; never edit one.
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3)
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

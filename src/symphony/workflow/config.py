@@ -112,9 +112,13 @@ class HooksConfig(_Section):
     before_run: str | None = None
     after_run: str | None = None
     before_remove: str | None = None
+    # Run by Symphony in the workspace when a run hands its issue off (docs/review.md).
+    verify: str | None = None
     timeout_ms: PositiveInt = 60_000
 
-    @field_validator("after_create", "before_run", "after_run", "before_remove", mode="before")
+    @field_validator(
+        "after_create", "before_run", "after_run", "before_remove", "verify", mode="before"
+    )
     @classmethod
     def _script(cls, value: Any) -> Any:
         if value is None:
@@ -287,6 +291,10 @@ class ReviewConfig(_Section):
     states: Annotated[tuple[str, ...], BeforeValidator(state_list)] = ("Human Review",)
     approve_state: RequiredState = "Merging"
     rework_state: RequiredState = "Rework"
+    # Failed hooks.verify runs that send the issue back to the agent before it reaches review.
+    max_verify_retries: NonNegativeInt = 2
+    # Post the proof of work on the issue as one comment, updated by later hand-offs.
+    post_proof: StrictBool = True
 
     @field_validator("states")
     @classmethod

@@ -32,7 +32,7 @@ from symphony.process import (
     terminate_group,
 )
 
-HOOK_NAMES = ("after_create", "before_run", "after_run", "before_remove")
+HOOK_NAMES = ("after_create", "before_run", "after_run", "before_remove", "verify")
 OUTPUT_TAIL_BYTES = 4096
 DRAIN_AFTER_EXIT_S = 1.0
 

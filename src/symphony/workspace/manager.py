@@ -193,6 +193,22 @@ class WorkspaceManager:
         except Exception as exc:  # after_run must never fail the worker (SPEC §9.4)
             log.warning("after_run hook could not run", error=str(exc))
 
+    async def verify(
+        self,
+        ws: Workspace,
+        issue: Issue,
+        *,
+        hooks: HooksConfig,
+        attempt: int | None,
+        strip_env: frozenset[str] | None = None,
+    ) -> HookResult | None:
+        """Run ``hooks.verify`` in the workspace (None when it is not configured). Its result is
+        the verdict, never an error: a hook that cannot start or times out did not pass."""
+        if hooks.verify is None:
+            return None
+        context = _attempt_context(ws, issue, attempt)
+        return await self._run("verify", hooks.verify, context, hooks.timeout_ms, strip_env)
+
     async def remove(
         self,
         identifier: str,

@@ -14,6 +14,7 @@ completed/interrupted/failed.
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from typing import Any, Final
 import orjson
 
 from symphony.agents import events
+from symphony.agents.base import CommandRun
 from symphony.agents.codex import server_requests
 from symphony.agents.codex.actions import (
     Action,
@@ -61,6 +63,9 @@ TURN_STEER: Final = "turn/steer"
 # turn/failed and turn/cancelled do not exist in 0.169; accepted for other servers.
 TURN_END_METHODS: Final = frozenset({"turn/completed", "turn/failed", "turn/cancelled"})
 PREVIEW = 200
+# Commands of one turn kept for the proof of work; a turn running more keeps the last ones.
+MAX_TURN_COMMANDS: Final = 200
+COMMAND_LIMIT: Final = 2_000
 
 
 @dataclass(slots=True)
@@ -72,6 +77,10 @@ class _Turn:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -104,6 +113,8 @@ class CodexProtocol:
         self.latest_rate_limits: dict[str, Any] | None = None
         self.last_error_message: str | None = None
         self.last_agent_message: str | None = None
+        # Completed ``commandExecution`` items of the current turn, oldest first.
+        self.turn_commands: deque[CommandRun] = deque(maxlen=MAX_TURN_COMMANDS)
         self._next_id = 1
         self._pending: dict[RequestId, str] = {}
         self._turn: _Turn | None = None
@@ -201,6 +212,7 @@ class CodexProtocol:
         self.turn_id = None
         self.last_error_message = None
         self.last_agent_message = None
+        self.turn_commands.clear()
         return request_id, send
 
     def interrupt_turn(self) -> Send | None:
@@ -391,12 +403,30 @@ class CodexProtocol:
         item = _dict(params.get("item"))
         if item.get("type") == "fileChange":
             self._track_diff(method, item)
-        if method == "item/completed" and ours and item.get("type") == "agentMessage":
-            self.last_agent_message = _str(item.get("text")) or self.last_agent_message
+        if method == "item/completed" and ours:
+            kind = item.get("type")
+            if kind == "agentMessage":
+                self.last_agent_message = _str(item.get("text")) or self.last_agent_message
+            elif kind == "commandExecution":
+                self._command_done(item)
         if method == "error" and ours and not params.get("willRetry"):
             error_text = _str(_dict(params.get("error")).get("message"))
             self.last_error_message = error_text or self.last_error_message
         return [self._notification(method, params, message, now)]
+
+    def _command_done(self, item: dict[str, Any]) -> None:
+        command = item.get("command")
+        if isinstance(command, list):  # older servers sent argv
+            command = " ".join(str(part) for part in command)
+        if not isinstance(command, str):
+            return
+        self.turn_commands.append(
+            CommandRun(
+                clip(command, COMMAND_LIMIT),
+                _int(item.get("exitCode")),
+                _int(item.get("durationMs")),
+            )
+        )
 
     def _track_diff(self, method: str, item: dict[str, Any]) -> None:
         item_id = _str(item.get("id"))

@@ -273,6 +273,7 @@ class CodexSession:
             usage_delta=(usage or TokenUsage()).minus(usage_before),
             last_message=_last_agent_message(ended.turn) or self._protocol.last_agent_message,
             duration_ms=duration_ms,
+            commands=tuple(self._protocol.turn_commands),
         )
 
     async def steer(self, message: str) -> SteerDelivery:

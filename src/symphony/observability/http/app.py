@@ -30,7 +30,11 @@ from symphony.observability.http.board import BoardApi
 from symphony.observability.http.errors import NO_STORE, error_response
 from symphony.observability.http.events import EventHub, encode_json
 from symphony.observability.http.human import HumanApi
-from symphony.observability.http.presenter import present_detail, present_state
+from symphony.observability.http.presenter import (
+    present_detail,
+    present_handed_off,
+    present_state,
+)
 from symphony.observability.http.review import ReviewApi
 from symphony.observability.http.webhooks import PATH as WEBHOOK_PATH
 from symphony.observability.http.webhooks import WebhookEndpoint
@@ -108,10 +112,48 @@ class Api:
             response = error_response(405, "method_not_allowed", "Method not allowed")
             response.headers["Allow"] = _RESERVED[identifier]
             return response
-        found = self._detail(identifier)
-        if isinstance(found, Response):
-            return found
-        return _json(present_detail(identifier, found))
+        try:
+            detail = self.view.issue_detail(identifier)
+        except Exception as exc:
+            log.warning("issue detail failed", issue_identifier=identifier, error=repr(exc))
+            return error_response(503, "snapshot_unavailable", "Issue details unavailable")
+        proof = await self._proof(identifier)
+        if isinstance(proof, Response):
+            return proof
+        if detail is None:
+            if proof is None:
+                return self._not_found(identifier)
+            # Not running, not waiting for a retry, but handed off: waiting for a human.
+            return _json(present_handed_off(identifier, proof))
+        return _json({**present_detail(identifier, detail), "proof": proof})
+
+    async def diff(self, request: Request) -> Response:
+        identifier = request.path_params["identifier"]
+        if identifier in _RESERVED:
+            return error_response(404, "not_found", "Route not found")
+        try:
+            diff = await self.view.proof_diff(identifier)
+        except Exception as exc:
+            log.warning("proof diff failed", issue_identifier=identifier, error=repr(exc))
+            return error_response(503, "proof_unavailable", "The proof of work is unavailable")
+        if diff is None:
+            return error_response(
+                404, "no_proof", f"Issue {identifier} has no proof of work (it never handed off)"
+            )
+        return Response(diff, media_type="text/x-diff; charset=utf-8", headers=NO_STORE)
+
+    async def _proof(self, identifier: str) -> dict[str, Any] | Response | None:
+        try:
+            return await self.view.proof(identifier)
+        except Exception as exc:
+            log.warning("proof read failed", issue_identifier=identifier, error=repr(exc))
+            return error_response(503, "proof_unavailable", "The proof of work is unavailable")
+
+    @staticmethod
+    def _not_found(identifier: str) -> Response:
+        return error_response(
+            404, "issue_not_found", f"Issue {identifier} is not known to the running service"
+        )
 
     async def refresh(self, request: Request) -> Response:
         try:
@@ -143,9 +185,7 @@ class Api:
             log.warning("issue detail failed", issue_identifier=identifier, error=repr(exc))
             return error_response(503, "snapshot_unavailable", "Issue details unavailable")
         if detail is None:
-            return error_response(
-                404, "issue_not_found", f"Issue {identifier} is not known to the running service"
-            )
+            return self._not_found(identifier)
         return detail
 
 
@@ -227,6 +267,7 @@ def create_app(
             methods=["POST"],
         ),
         Route("/api/v1/{identifier}", _guarded(api.issue), methods=["GET"]),
+        Route("/api/v1/{identifier}/diff", _guarded(api.diff), methods=["GET"]),
         Route("/api/v1/{identifier}/logs/{index:int}", _guarded(api.log_file), methods=["GET"]),
         Route(
             "/api/v1/{identifier}/requests/{request_id}",

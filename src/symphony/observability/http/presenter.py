@@ -44,6 +44,28 @@ def present_detail(identifier: str, detail: IssueDetail) -> dict[str, Any]:
     return result
 
 
+def present_handed_off(identifier: str, proof: dict[str, Any]) -> dict[str, Any]:
+    """``GET /api/v1/<identifier>`` for an issue the runtime does not track but that has a
+    proof of work: it handed off and waits for a human (docs/review.md)."""
+    return {
+        "issue_identifier": proof.get("issue_identifier", identifier),
+        "issue_id": proof.get("issue_id"),
+        "status": "handed_off",
+        "workspace": {"path": proof.get("workspace")},
+        "attempts": {"restart_count": 0, "current_retry_attempt": None},
+        "running": None,
+        "retry": None,
+        "blocked": None,
+        "logs": {"codex_session_logs": []},
+        "recent_events": [],
+        "last_error": None,
+        "tracked": {"issue_url": proof.get("issue_url")},
+        "pending_requests": [],
+        "history": [],
+        "proof": proof,
+    }
+
+
 def present_agent_event(activity: AgentActivity) -> dict[str, Any]:
     return {
         **agent_activity_json(activity),
