@@ -75,6 +75,19 @@ class Workspaces(Protocol):
     ) -> bool: ...
 
 
+class HandOffMarks(Protocol):
+    """Whether an issue handed off since its workspace last started over (``ProofBook``).
+
+    ``workspace.reset_states`` (docs/review.md): the first dispatch in a reset state after a
+    hand-off starts from scratch; ``mark_reset`` makes the retries of that round keep the new
+    workspace. Both are durable when the service has a store.
+    """
+
+    async def needs_reset(self, issue_id: str) -> bool: ...
+
+    async def mark_reset(self, issue_id: str) -> None: ...
+
+
 class AgentLogSource(Protocol):
     """Per-issue agent transcripts (``AgentLogs``): one per attempt, listed for issue_detail."""
 
