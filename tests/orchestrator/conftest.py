@@ -37,12 +37,14 @@ def make_store(
         body: str = "Work on {{ issue.identifier }}: {{ issue.title }}",
         *,
         poll_ms: int = 50,
+        reset_states: tuple[str, ...] = (),
     ) -> WorkflowStore:
         front = f"""
 tracker:
   kind: memory
 workspace:
   root: {ws_root}
+  reset_states: {list(reset_states)}
 polling:
   interval_ms: {poll_ms}
 {extra}

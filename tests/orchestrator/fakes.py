@@ -165,6 +165,8 @@ class FakeSession:
         self.thread_id = f"thread-{issue.identifier}-{agents.started}"
         self.prompts: list[str] = []
         self.stopped = False
+        # The thread the worker asked to continue (None: a new one).
+        self.resume_thread_id: str | None = None
 
     def emit(self, event: str, **fields: Any) -> None:
         turn = len(self.prompts)
@@ -244,6 +246,7 @@ class FakeAgents(AgentBackend):
         transcript: Transcript | None,
         workflow: Workflow,
         human: HumanChannel | None = None,
+        resume_thread_id: str | None = None,
     ) -> FakeSession:
         self.tools, self.strip_env = tools, strip_env
         if issue.identifier in self.fail_start:
@@ -252,6 +255,7 @@ class FakeAgents(AgentBackend):
             self.overlaps.append(issue.identifier)
         self.started += 1
         session = FakeSession(self, issue, on_event, human)
+        session.resume_thread_id = resume_thread_id
         self.sessions.append(session)
         self.live.add(session)
         self.log.append(("start", issue.identifier))

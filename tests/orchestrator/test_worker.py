@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from symphony.core.policy import still_wanted
 from symphony.errors import SymphonyError
 from symphony.issue import Issue, IssueComment
 from symphony.observability.transcript import AgentLogs
+from symphony.orchestrator.handoff import HandOffServices
+from symphony.orchestrator.proofs import MemoryProofBook, ProofRecord
 from symphony.orchestrator.scheduling import scheduler_config
 from symphony.orchestrator.worker import Attempt, AttemptResult, WorkerServices, run_attempt
 from symphony.tools import ToolContext
@@ -70,6 +73,8 @@ class Harness:
         *,
         summaries: bool = False,
         conversation: bool = False,
+        handoffs: Any = None,
+        resume_thread_id: str | None = None,
     ) -> Any:
         config = scheduler_config(self.store.current.config)
         services = WorkerServices(
@@ -78,12 +83,21 @@ class Harness:
             still_wanted=lambda i: still_wanted(i, config),
             report=self.events.append,
             agent_logs=self.agent_logs,
+            # Rework from scratch needs only the proof book here: no run below counts as a
+            # hand-off (tests/orchestrator/test_worker_handoff.py covers those).
+            hand_offs=(
+                HandOffServices(proofs=handoffs, is_hand_off=lambda _: False)
+                if handoffs is not None
+                else None
+            ),
         )
         kind = SummaryMemoryAdapter if summaries else MemoryAdapter
         if conversation:
             kind = ConversationMemoryAdapter
         adapter = kind(self.board, secret_env=self.secret_env)
-        spec = Attempt(issue, attempt, 7, self.store.current, adapter)
+        spec = Attempt(
+            issue, attempt, 7, self.store.current, adapter, resume_thread_id=resume_thread_id
+        )
         return await run_attempt(spec, services)
 
 
@@ -436,3 +450,104 @@ async def test_a_failed_comment_read_fails_the_attempt_before_the_agent_starts(
     assert result.error is not None and "issue comments error" in result.error
     assert "board offline" in result.error
     assert agents.sessions == []
+
+
+class Marks(MemoryProofBook):
+    """A proof book holding a hand-off of each of ``handed_off``; records the reset calls."""
+
+    def __init__(self, *handed_off: str) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, str]] = []
+        self.handed_off = set(handed_off)
+
+    async def arm(self) -> Marks:
+        for issue_id in self.handed_off:
+            when = datetime(2026, 1, 1, tzinfo=UTC)
+            await self.save(ProofRecord(issue_id, "MT-" + issue_id[3:], when, {}))
+        return self
+
+    async def needs_reset(self, issue_id: str) -> bool:
+        self.calls.append(("needs_reset", issue_id))
+        return await super().needs_reset(issue_id)
+
+    async def mark_reset(self, issue_id: str) -> None:
+        self.calls.append(("mark_reset", issue_id))
+        await super().mark_reset(issue_id)
+
+
+async def test_rework_after_a_hand_off_starts_over_once_in_a_new_workspace(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+    ws_root: Path,
+) -> None:
+    store = make_store(reset_states=("Rework",))
+    h = Harness(store, board, workspaces, agents)
+    issue = board.put(replace(todo(), state="Rework"))
+    old = ws_root / "MT-1"
+    old.mkdir(parents=True)
+    (old / "attempt-1.txt").write_text("the rejected attempt")
+    marks = await Marks("id-1").arm()
+
+    async def finish(session: FakeSession, prompt: str, turn: int) -> None:
+        board.move(issue.id, "Human Review")
+
+    agents.scripts["MT-1"] = finish
+    # A run a restart cut short would continue its thread; starting over never does.
+    result = await h.run(issue, handoffs=marks, resume_thread_id="thread-old")
+    assert result.ok, result.error
+    assert workspaces.calls[:2] == [("remove", "MT-1"), ("prepare", "MT-1")]
+    assert not (old / "attempt-1.txt").exists() and old.is_dir()
+    assert marks.calls == [("needs_reset", "id-1"), ("mark_reset", "id-1")]
+    (session,) = agents.sessions
+    assert session.resume_thread_id is None
+
+    # A retry inside the same Rework round keeps the new workspace.
+    (old / "work-in-progress.txt").write_text("kept")
+    board.move(issue.id, "Rework")
+    again = await h.run(board.issues[issue.id], attempt=1, handoffs=marks)
+    assert again.ok
+    assert workspaces.names("remove") == ["MT-1"]
+    assert (old / "work-in-progress.txt").read_text() == "kept"
+
+
+async def test_only_reset_states_start_over(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    store = make_store(reset_states=("Rework",))
+    h = Harness(store, board, workspaces, agents)
+    issue = board.put(todo())
+    marks = await Marks("id-1").arm()
+
+    async def finish(session: FakeSession, prompt: str, turn: int) -> None:
+        board.move(issue.id, "Human Review")
+
+    agents.scripts["MT-1"] = finish
+    assert (await h.run(issue, handoffs=marks)).ok
+    assert marks.calls == [] and workspaces.names("remove") == []
+
+
+async def test_a_failed_reset_fails_the_attempt_and_starts_over_on_the_retry(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    store = make_store(reset_states=("Rework",))
+    h = Harness(store, board, workspaces, agents)
+    issue = board.put(replace(todo(), state="Rework"))
+    marks = await Marks("id-1").arm()
+
+    async def refuse(identifier: str, **kw: Any) -> bool:
+        raise SymphonyError("before_remove hook timed out", code="workspace_hook_timeout")
+
+    workspaces.remove = refuse  # type: ignore[method-assign]
+    result = await h.run(issue, handoffs=marks)
+    assert not result.ok
+    assert result.error == "workspace error: [workspace_hook_timeout] before_remove hook timed out"
+    assert marks.calls == [("needs_reset", "id-1")] and await marks.needs_reset("id-1")
+    assert agents.sessions == [] and workspaces.names("prepare") == []

@@ -282,6 +282,17 @@ def test_review_defaults_and_matching(tmp_path: Path) -> None:
     assert (custom.approve_state, custom.rework_state) == ("Ship", "Redo")
 
 
+def test_reset_states_default_to_none_and_match_like_state_names(tmp_path: Path) -> None:
+    assert build({}, tmp_path).config.workspace.reset_states == ()
+    unset = build({"workspace": {"reset_states": None}}, tmp_path).config.workspace
+    assert unset.reset_states == ()
+    workspace = build({"workspace": {"reset_states": [" Rework "]}}, tmp_path).config.workspace
+    assert workspace.reset_states == ("Rework",)
+    assert workspace.resets_in("rework") and not workspace.resets_in("Human Review")
+    found = problems({"workspace": {"reset_states": "Rework"}}, tmp_path)
+    assert "list" in found["workspace.reset_states"]
+
+
 def test_bad_review_settings_name_the_key(tmp_path: Path) -> None:
     found = problems(
         {"review": {"states": "Human Review", "approve_state": " ", "rework_state": 3}}, tmp_path

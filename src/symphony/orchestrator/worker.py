@@ -14,10 +14,10 @@ import asyncio
 import contextlib
 import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from symphony.agents.base import AgentBackend, AgentSession
 from symphony.agents.events import AgentEvent
@@ -36,6 +36,7 @@ from symphony.workflow.store import Workflow
 log = get_logger("symphony.orchestrator.worker")
 
 DEFAULT_TRACKER_TIMEOUT_S = 60.0
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +74,8 @@ class WorkerServices:
     # Parks what the agent asks a human and routes steering to the session (None: the backend
     # answers such requests itself).
     human: HumanDesk | None = None
-    # Proofs of work and the verify gate (None: a run whose issue leaves the active states
-    # just ends, as before hand-offs existed).
+    # Proofs of work, the verify gate and Rework from scratch (None: a run whose issue leaves
+    # the active states just ends, as before hand-offs existed, and workspaces never reset).
     hand_offs: HandOffServices | None = None
 
 
@@ -123,6 +124,9 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
         spec = replace(spec, issue=current)
     issue = spec.issue
     try:
+        if await _start_over(spec, svc, strip):
+            # A new workspace gets a new conversation, even for a run a restart cut short.
+            spec = replace(spec, resume_thread_id=None)
         workspace = await svc.workspaces.prepare(
             issue,
             root=config.workspace.root,
@@ -154,6 +158,41 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
             workspace, issue, hooks=config.hooks, attempt=spec.attempt, strip_env=strip
         )
         await _close(transcript)
+
+
+async def _start_over(spec: Attempt, svc: WorkerServices, strip: frozenset[str]) -> bool:
+    """Rework from scratch (``workspace.reset_states``): remove the workspace of an issue sent
+    back after a hand-off, so ``prepare`` creates it anew. The mark is set only after the removal,
+    so a failure or a crash in between starts over again on the retry instead of reusing half of
+    the old attempt."""
+    issue = spec.issue
+    config = spec.workflow.config
+    if svc.hand_offs is None or not config.workspace.resets_in(issue.state):
+        return False
+    marks = svc.hand_offs.proofs
+    if not await _bounded_mark(marks.needs_reset(issue.id), issue, svc.tracker_timeout_s):
+        return False
+    log.info("issue sent back after its hand-off, starting over", state=issue.state)
+    await svc.workspaces.remove(
+        issue.identifier,
+        root=config.workspace.root,
+        hooks=config.hooks,
+        issue=issue,
+        strip_env=strip,
+    )
+    await _bounded_mark(marks.mark_reset(issue.id), issue, svc.tracker_timeout_s)
+    return True
+
+
+async def _bounded_mark(call: Awaitable[_T], issue: Issue, timeout_s: float) -> _T:
+    try:
+        return await asyncio.wait_for(call, timeout=timeout_s)
+    except TimeoutError:
+        raise SymphonyError(
+            f"the state store did not answer within {timeout_s:g} s while checking whether "
+            f"{issue.identifier} starts over",
+            code="storage_timeout",
+        ) from None
 
 
 async def _run_in_workspace(

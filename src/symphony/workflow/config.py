@@ -65,6 +65,10 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
+def _state_list_or_empty(value: Any) -> Any:
+    return () if value is None else state_list(value)
+
+
 class TrackerConfig(_Section):
     kind: str | None = None
     # Adapter-owned; preserved verbatim including unknown keys (SPEC §5.3.1).
@@ -95,6 +99,12 @@ class PollingConfig(_Section):
 
 class WorkspaceConfig(_Section):
     root: Path
+    # Rework from scratch (docs/review.md): an issue that was handed off and is dispatched in
+    # one of these states gets a new workspace and a new thread, once per entry into the state.
+    reset_states: Annotated[tuple[str, ...], BeforeValidator(_state_list_or_empty)] = ()
+
+    def resets_in(self, state: str) -> bool:
+        return normalize_state(state) in {normalize_state(s) for s in self.reset_states}
 
     @field_validator("root", mode="before")
     @classmethod
