@@ -475,6 +475,25 @@ class Marks(MemoryProofBook):
         await super().mark_reset(issue_id)
 
 
+async def rework_setup(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+    state: str,
+) -> tuple[Harness, Issue, Marks]:
+    """A workflow that resets in Rework, MT-1 in ``state`` with a hand-off on record, and an
+    agent that hands it off again."""
+    h = Harness(make_store(reset_states=("Rework",)), board, workspaces, agents)
+    issue = board.put(replace(todo(), state=state))
+
+    async def finish(session: FakeSession, prompt: str, turn: int) -> None:
+        board.move(issue.id, "Human Review")
+
+    agents.scripts["MT-1"] = finish
+    return h, issue, await Marks("id-1").arm()
+
+
 async def test_rework_after_a_hand_off_starts_over_once_in_a_new_workspace(
     make_store: StoreFactory,
     board: MemoryBoard,
@@ -482,18 +501,10 @@ async def test_rework_after_a_hand_off_starts_over_once_in_a_new_workspace(
     agents: FakeAgents,
     ws_root: Path,
 ) -> None:
-    store = make_store(reset_states=("Rework",))
-    h = Harness(store, board, workspaces, agents)
-    issue = board.put(replace(todo(), state="Rework"))
+    h, issue, marks = await rework_setup(make_store, board, workspaces, agents, "Rework")
     old = ws_root / "MT-1"
     old.mkdir(parents=True)
     (old / "attempt-1.txt").write_text("the rejected attempt")
-    marks = await Marks("id-1").arm()
-
-    async def finish(session: FakeSession, prompt: str, turn: int) -> None:
-        board.move(issue.id, "Human Review")
-
-    agents.scripts["MT-1"] = finish
     # A run a restart cut short would continue its thread; starting over never does.
     result = await h.run(issue, handoffs=marks, resume_thread_id="thread-old")
     assert result.ok, result.error
@@ -518,15 +529,7 @@ async def test_only_reset_states_start_over(
     workspaces: FakeWorkspaces,
     agents: FakeAgents,
 ) -> None:
-    store = make_store(reset_states=("Rework",))
-    h = Harness(store, board, workspaces, agents)
-    issue = board.put(todo())
-    marks = await Marks("id-1").arm()
-
-    async def finish(session: FakeSession, prompt: str, turn: int) -> None:
-        board.move(issue.id, "Human Review")
-
-    agents.scripts["MT-1"] = finish
+    h, issue, marks = await rework_setup(make_store, board, workspaces, agents, "Todo")
     assert (await h.run(issue, handoffs=marks)).ok
     assert marks.calls == [] and workspaces.names("remove") == []
 
@@ -537,10 +540,7 @@ async def test_a_failed_reset_fails_the_attempt_and_starts_over_on_the_retry(
     workspaces: FakeWorkspaces,
     agents: FakeAgents,
 ) -> None:
-    store = make_store(reset_states=("Rework",))
-    h = Harness(store, board, workspaces, agents)
-    issue = board.put(replace(todo(), state="Rework"))
-    marks = await Marks("id-1").arm()
+    h, issue, marks = await rework_setup(make_store, board, workspaces, agents, "Rework")
 
     async def refuse(identifier: str, **kw: Any) -> bool:
         raise SymphonyError("before_remove hook timed out", code="workspace_hook_timeout")
