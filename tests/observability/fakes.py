@@ -263,6 +263,8 @@ class FakeView:
         # Proofs of work by identifier, as ``RuntimeView.proof`` returns them, and their diffs.
         self.proofs: dict[str, dict[str, Any]] = {}
         self.diffs: dict[str, str] = {}
+        # The review queue's ``runs`` (``history`` rows) by identifier.
+        self.runs: dict[str, list[dict[str, Any]]] = {}
         # The real desk: tests park requests on it through ``desk.open_run(...).ask``.
         self.desk = HumanDesk(
             timeout_ms=lambda: 3_600_000, clock=asyncio.get_running_loop, now=lambda: NOW
@@ -328,7 +330,13 @@ class FakeView:
         return outcome
 
     async def review_queue(self) -> list[dict[str, Any]]:
-        return await review_queue(self.tracker, self.review_config, self.proof, timeout_s=5.0)
+        return await review_queue(
+            self.tracker,
+            self.review_config,
+            self.proof,
+            timeout_s=5.0,
+            runs=lambda identifier: self.runs.get(identifier, []),
+        )
 
     async def read_board(self) -> BoardOutcome:
         return await BoardDesk(self.tracker, timeout_s=5.0).read()

@@ -28,6 +28,17 @@ async def test_review_decisions_and_the_board_from_the_dashboard(
     stale = add(store, "Moved on meanwhile", "Human Review")
     view.proofs[good] = proof()
     view.diffs[good] = DIFF
+    view.runs[good] = [
+        {
+            "attempt": None,
+            "started_at": "2026-02-24T20:13:00Z",
+            "ended_at": "2026-02-24T20:14:35Z",
+            "outcome": "succeeded",
+            "error": None,
+            "turns": 3,
+            "tokens": {"input_tokens": 12_000, "output_tokens": 800, "total_tokens": 12_800},
+        }
+    ]
     view.proofs[bad] = {
         **proof(passed=False, message="Renamed, but a test fails."),
         "files": [],
@@ -47,6 +58,17 @@ async def test_review_decisions_and_the_board_from_the_dashboard(
         await expect(second.locator(".verify-output")).to_contain_text("FAILED tests/test_greet")
         await expect(first.locator(".final-message")).to_have_text("Greets with hello now.")
         await expect(first.locator(".files")).to_contain_text("uncommitted")
+        # The timeline: the run that led here, then the hand-off with its verify result.
+        timeline = first.locator("details.review-more", has_text="Timeline")
+        await timeline.locator("summary").click()
+        steps = timeline.locator("li")
+        await expect(steps).to_have_count(2)
+        await expect(steps.nth(0)).to_contain_text("3 turns · 12,800 tokens · succeeded")
+        await expect(steps.nth(1)).to_contain_text("Handed off")
+        await expect(steps.nth(1)).to_contain_text("verify passed")
+        await expect(second.locator("details.review-more", has_text="Timeline")).to_contain_text(
+            "Timeline (1)"
+        )
         # The diff: per file, highlighted, and a file's content stays text.
         files = first.locator(".diff-file")
         await expect(files).to_have_count(2)

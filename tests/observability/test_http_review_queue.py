@@ -46,6 +46,8 @@ async def test_the_queue_lists_issues_in_review_states_with_their_proof(
     waiting(server, "MT-1", updated_at=datetime(2026, 2, 1, tzinfo=UTC))
     waiting(server, "MT-3", state="In Progress")
     server.view.proofs["MT-2"] = proof()
+    run = {"attempt": None, "outcome": "succeeded", "turns": 2}
+    server.view.runs["MT-2"] = [run]
     response = await get(server, "/api/v1/review")
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
@@ -61,6 +63,7 @@ async def test_the_queue_lists_issues_in_review_states_with_their_proof(
         "labels": ["ui"],
         "updated_at": "2026-02-02T00:00:00Z",
         "proof": proof(),
+        "runs": [run],
     }
 
 

@@ -10,7 +10,7 @@ from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.service import create_adapter
 from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.store import WorkflowStore
-from tests.orchestrator.fakes import FakeAgents, FakeWorkspaces
+from tests.orchestrator.fakes import FakeAgents, FakeSession, FakeWorkspaces
 from tests.support.waiting import wait_until
 
 FRONT_MATTER = """---
@@ -68,5 +68,34 @@ async def test_board_writes_go_to_the_board_and_wake_the_scheduler(tmp_path: Pat
         unknown = await runtime.board_move("SYM-9", "Done")
         assert unknown.status == "not_found"
         assert (await runtime.board_move("SYM-1", "Nowhere")).status == "invalid"
+    finally:
+        await runtime.stop()
+
+
+async def test_the_review_queue_shows_the_runs_that_led_to_a_hand_off(tmp_path: Path) -> None:
+    agents = FakeAgents()
+    runtime = runtime_on(tmp_path, agents)
+
+    async def hand_off(session: FakeSession, prompt: str, turn: int) -> None:
+        await runtime.board_move("SYM-1", "Human Review")
+
+    agents.scripts["SYM-1"] = hand_off
+    await runtime.start()
+    try:
+        await runtime.board_create(NewBoardIssue("Do it", state="Todo"))
+
+        # The proof is saved before the run ends, so a finished run has its proof.
+        await wait_until(
+            lambda: (
+                not runtime.state.running
+                and (record := runtime.state.history.get("SYM-1")) is not None
+                and record.runs_history
+            ),
+            "SYM-1's run to hand off and end",
+        )
+        (row,) = await runtime.review_queue()
+        (run,) = row["runs"]
+        assert (run["attempt"], run["outcome"], run["turns"]) == (None, "succeeded", 1)
+        assert row["proof"] is not None and row["proof"]["created_at"] >= run["started_at"]
     finally:
         await runtime.stop()

@@ -28,13 +28,25 @@ DASHBOARD_AUTHOR = "dashboard"
 MAX_CARDS_PER_STATE = 200
 
 Proof = Callable[[str], Awaitable[dict[str, Any] | None]]
+# An issue's finished runs as ``history`` of ``GET /api/v1/<identifier>`` shows them.
+Runs = Callable[[str], list[dict[str, Any]]]
+
+
+def no_runs(identifier: str) -> list[dict[str, Any]]:
+    return []
 
 
 async def review_queue(
-    adapter: TrackerAdapter, config: ReviewConfig, proof: Proof, *, timeout_s: float
+    adapter: TrackerAdapter,
+    config: ReviewConfig,
+    proof: Proof,
+    *,
+    timeout_s: float,
+    runs: Runs = no_runs,
 ) -> list[dict[str, Any]]:
-    """The issues waiting in ``review.states`` with their proof (``GET /api/v1/review``);
-    raises ``TrackerError`` when the tracker fails or does not answer in time."""
+    """The issues waiting in ``review.states`` with their proof and the runs that led there
+    (``GET /api/v1/review``); raises ``TrackerError`` when the tracker fails or does not answer
+    in time."""
     try:
         waiting = await asyncio.wait_for(read_by_states(adapter, config.states), timeout_s)
     except TimeoutError:
@@ -42,14 +54,19 @@ async def review_queue(
             "tracker_timeout", f"the tracker did not list the issues within {timeout_s:g}s"
         ) from None
     waiting.sort(key=lambda issue: (_ordered(issue.updated_at), issue.identifier))
-    return [_review_row(issue, await proof(issue.identifier)) for issue in waiting]
+    return [
+        _review_row(issue, await proof(issue.identifier), runs(issue.identifier))
+        for issue in waiting
+    ]
 
 
 def _ordered(moment: datetime | None) -> str:
     return format_timestamp(moment) or ""
 
 
-def _review_row(issue: Issue, proof: dict[str, Any] | None) -> dict[str, Any]:
+def _review_row(
+    issue: Issue, proof: dict[str, Any] | None, runs: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "issue_id": issue.id,
         "issue_identifier": issue.identifier,
@@ -59,6 +76,7 @@ def _review_row(issue: Issue, proof: dict[str, Any] | None) -> dict[str, Any]:
         "labels": list(issue.labels),
         "updated_at": format_timestamp(issue.updated_at),
         "proof": proof,
+        "runs": runs,
     }
 
 

@@ -97,6 +97,7 @@ from symphony.storage import StateStore
 from symphony.timefmt import format_timestamp
 from symphony.trackers.base import ChangeFeed, IssueComments, TrackerAdapter, read_by_states
 from symphony.view import IssueDetail, Problem, Snapshot, WorkflowStatus
+from symphony.view_json import history_run_json
 from symphony.webhooks import WebhookDelivery, WebhookReceipt
 from symphony.workflow.store import Workflow, WorkflowStore
 from symphony.workspace.keys import workspace_key
@@ -335,7 +336,13 @@ class OrchestratorRuntime:
             self._workflow.config.review,
             self.proof,
             timeout_s=self._tracker_timeout_s,
+            runs=self._runs_of,
         )
+
+    def _runs_of(self, identifier: str) -> list[dict[str, Any]]:
+        now = self._instant()
+        detail = build_issue_detail(self._state, identifier, now, default_workspace=None)
+        return [history_run_json(run) for run in detail.history] if detail is not None else []
 
     async def read_board(self) -> BoardOutcome:
         return await self._board().read()

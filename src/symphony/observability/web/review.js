@@ -133,6 +133,26 @@ function listBlock(title, items, render) {
   return el("details", { class: "review-more" }, el("summary", {}, `${title} (${items.length})`), el("ul", { class: "review-items" }, ...items.map((item) => el("li", {}, ...render(item)))));
 }
 
+function when(text) {
+  const at = parseTime(text);
+  return at == null ? "?" : new Date(at).toLocaleString();
+}
+
+// The runs that led to this hand-off, oldest first, ending with the hand-off itself.
+function timeline(item) {
+  const runs = Array.isArray(item.runs) ? item.runs : [];
+  const steps = runs.map((run) => ({
+    text: `${run.attempt ? `Retry #${run.attempt}` : "Run"} · ${when(run.started_at)} → ${when(run.ended_at)} · ${run.turns} turn${run.turns === 1 ? "" : "s"} · ${fmtInt((run.tokens || {}).total_tokens)} tokens`,
+    outcome: run.outcome,
+    error: run.error,
+  }));
+  if (item.proof) steps.push({ text: `Handed off · ${when(item.proof.created_at)}`, outcome: item.proof.verify ? (item.proof.verify.passed ? "verify passed" : "verify failed") : null });
+  return listBlock("Timeline", steps, (step) => [
+    step.text,
+    step.outcome ? el("span", { class: step.outcome === "succeeded" || step.outcome === "verify passed" ? "ok-text" : "error-text" }, ` · ${step.outcome}`) : "",
+    step.error ? el("span", { class: "review-note" }, ` (${step.error})`) : ""]);
+}
+
 function proofBlock(item) {
   const proof = item.proof;
   if (!proof) return [el("p", { class: "empty" }, "No proof of work was recorded for this hand-off.")];
@@ -148,6 +168,7 @@ function proofBlock(item) {
     el("code", {}, c.command || ""), " ",
     el("span", { class: c.exit_code === 0 ? "ok-text" : "error-text" }, `exit ${c.exit_code ?? "?"}`),
     c.duration_ms != null ? ` · ${fmtMs(c.duration_ms)}` : ""]));
+  blocks.push(timeline(item));
   if (Array.isArray(proof.files) && proof.files.length) {
     const diff = el("div", { class: "diff-box", "data-diff": item.issue_identifier }, el("p", { class: "empty" }, "Loading the diff…"));
     blocks.push(el("h4", {}, "Diff"), diff);
