@@ -1,0 +1,1 @@
+"""GitHub as a tracker (docs/trackers/github.md)."""
