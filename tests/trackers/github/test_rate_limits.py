@@ -146,5 +146,16 @@ async def test_a_low_budget_slows_polls_down_and_says_so(
     assert "polls slowed" in info.value.message and "no request sent" in info.value.message
     assert info.value.retry_after_ms is not None and info.value.retry_after_ms > 50_000
     assert len(github.requests) == sent
+    # Another read (the review view's states) has its own turn.
+    assert await adapter.fetch_issues_by_states(["Human Review"]) == []
     # Reads by id (a running agent's reconciliation) are not held back.
     assert await adapter.fetch_issues_by_ids(["I_nope"]) == []
+
+
+async def test_a_403_without_a_rate_limit_names_the_scopes(
+    github: FakeGitHub, make_github_adapter: MakeAdapter
+) -> None:
+    github.inject(Failure.http_status(403, {"message": "Resource not accessible by integration"}))
+    error = await read_error(make_github_adapter)
+    assert error.category == TRACKER_STATUS and error.status == 403 and not error.retryable
+    assert "scope" in error.message and "Resource not accessible" in error.message

@@ -10,7 +10,9 @@ import pytest
 from symphony.trackers.base import MISSING_TRACKER_SECRET, TrackerConfigError
 from symphony.trackers.github import PROFILE, parse_settings
 from symphony.trackers.github.settings import DEFAULT_ENDPOINT
+from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.config import TrackerConfig
+from symphony.workflow.store import load_workflow_file
 
 ENV = {"GITHUB_TOKEN": "ghp_abc"}
 
@@ -127,3 +129,23 @@ def test_validate_and_create_through_the_profile(tmp_path: Path) -> None:
     PROFILE.validate(config(), workflow_dir=tmp_path, environ={}, require_secrets=False)
     adapter = PROFILE.create(config(), workflow_dir=tmp_path, environ={})
     assert adapter.kind == "github"
+
+
+@pytest.mark.parametrize(
+    ("states", "expected"),
+    [
+        ("", ("Done", "Closed")),
+        ("  terminal_states: [Done, Cancelled]\n", ("Done", "Cancelled", "Closed")),
+        ("  terminal_states: [Done, CLOSED]\n", ("Done", "CLOSED")),
+    ],
+)
+def test_the_scheduler_sees_closed_as_terminal(
+    tmp_path: Path, states: str, expected: tuple[str, ...]
+) -> None:
+    path = tmp_path / "WORKFLOW.md"
+    path.write_text(
+        "---\ntracker:\n  kind: github\n  provider:\n    repository: acme/app\n"
+        f"{states}---\nWork on {{{{ issue.identifier }}}}.\n"
+    )
+    workflow = load_workflow_file(path, environ=ENV, resolver=resolve_tracker)
+    assert workflow.config.tracker.terminal_states == expected

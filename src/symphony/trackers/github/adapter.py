@@ -42,6 +42,9 @@ from symphony.trackers.github.settings import CLOSED_STATE, KIND, GitHubSettings
 
 log = get_logger("symphony.trackers.github")
 
+# Distinct state sets whose last read is remembered for poll spacing; a workflow has a few.
+_MAX_POLL_KINDS = 32
+
 
 @dataclass(frozen=True, slots=True)
 class RateLimitState:
@@ -85,7 +88,9 @@ class GitHubAdapter:
         )
         self._project: ProjectInfo | None = None
         self._project_lock = asyncio.Lock()
-        self._last_poll: float | None = None
+        # By requested state set: the poll, the startup cleanup and the review view each read
+        # their own states, and one must not use up another's turn.
+        self._last_poll: dict[frozenset[str], float] = {}
         self._poll_cost = 0
         self._slowed_logged = False
         register_secrets(settings.secret_values)
@@ -96,8 +101,11 @@ class GitHubAdapter:
         wanted = {normalize_state(str(s)) for s in state_names}
         if not wanted:
             return []
-        self._check_poll_budget()
-        self._last_poll = self._clock()
+        key = frozenset(wanted)
+        self._check_poll_budget(key)
+        if len(self._last_poll) >= _MAX_POLL_KINDS:
+            self._last_poll.clear()
+        self._last_poll[key] = self._clock()
         if self.settings.uses_project:
             candidates, cost = await self._walk_board()
         else:
@@ -157,7 +165,7 @@ class GitHubAdapter:
             cooldown_ms=self._client.cooldown_remaining_ms(),
         )
 
-    def _check_poll_budget(self) -> None:
+    def _check_poll_budget(self, key: frozenset[str]) -> None:
         """Space polls out so the points left last until the reset; a poll that comes too soon
         is refused without a request, as a rate limit, so the log and the status views say so."""
         state = self.rate_limit_state()
@@ -173,9 +181,10 @@ class GitHubAdapter:
                 poll_cost=state.poll_cost,
                 min_interval_s=round(state.min_poll_interval_s, 1),
             )
-        if self._last_poll is None:
+        last = self._last_poll.get(key)
+        if last is None:
             return
-        wait_s = self._last_poll + state.min_poll_interval_s - self._clock()
+        wait_s = last + state.min_poll_interval_s - self._clock()
         if wait_s <= 0:
             return
         raise TrackerError(

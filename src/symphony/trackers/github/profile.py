@@ -11,6 +11,7 @@ from symphony.logs import register_secrets
 from symphony.trackers.base import IssueConversation, IssueWrites, TrackerAdapter, TrackerProfile
 from symphony.trackers.github.adapter import GitHubAdapter
 from symphony.trackers.github.settings import (
+    CLOSED_STATE,
     DEFAULT_ACTIVE_STATES,
     DEFAULT_TERMINAL_STATES,
     KIND,
@@ -23,6 +24,8 @@ class GitHubProfile:
     kind = KIND
     default_active_states: tuple[str, ...] | None = DEFAULT_ACTIVE_STATES
     default_terminal_states: tuple[str, ...] | None = DEFAULT_TERMINAL_STATES
+    # A closed issue is finished whatever its board or labels say (trackers/resolve.py).
+    always_terminal_states: tuple[str, ...] = (CLOSED_STATE,)
 
     def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._transport = transport
