@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from graphql import parse, validate
 from graphql.type import GraphQLSchema
 
+from symphony.trackers.base import TRACKER_RESPONSE, TrackerError
 from symphony.trackers.github import queries
-from tests.support.fake_github import FakeGitHub
+from symphony.workspace.keys import workspace_key
+from tests.support.fake_github import Failure, FakeGitHub
 from tests.trackers.github.conftest import MakeAdapter
 
 
@@ -43,6 +46,7 @@ async def test_board_mode_reads_this_repository_s_issues_with_their_board_status
     [issue] = await adapter.fetch_issues_by_states(["todo"])
     assert issue.id == todo.id
     assert issue.identifier == "app#1" and issue.url == "https://github.com/acme/app/issues/1"
+    assert workspace_key(issue.identifier).startswith("app_1--")
     assert (issue.title, issue.state, issue.description) == ("Fix login", "Todo", "Steps")
     assert issue.labels == ("bug", "ui") and issue.assignee_id == "ana"
     assert issue.priority == 2 and issue.blocked_by == () and issue.dispatchable
@@ -155,3 +159,14 @@ async def test_unknown_ids_are_omitted(
     adapter = make_github_adapter()
     found = await adapter.fetch_issues_by_ids(["I_nope", issue.id])
     assert [i.id for i in found] == [issue.id]
+
+
+async def test_an_id_read_with_other_errors_fails_rather_than_omits(
+    github: FakeGitHub, make_github_adapter: MakeAdapter
+) -> None:
+    issue = github.add_issue("Known", labels=["status: Todo"])
+    github.inject(Failure.graphql_errors("Timeout on a field", data={"nodes": [None]}))
+    adapter = make_github_adapter()
+    with pytest.raises(TrackerError) as info:
+        await adapter.fetch_issues_by_ids([issue.id])
+    assert info.value.category == TRACKER_RESPONSE and "Timeout on a field" in info.value.message

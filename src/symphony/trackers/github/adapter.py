@@ -387,10 +387,10 @@ class GitHubAdapter:
             },
             operation=op,
         )
-        # An id GitHub cannot resolve is null with a NOT_FOUND error: it is simply gone.
-        if any(t != "NOT_FOUND" for t in error_types(body)) or (
-            error_messages(body) and not error_types(body)
-        ):
+        # An id GitHub cannot resolve is null with a NOT_FOUND error: it is simply gone. Any
+        # other error (or one without a type) fails the read: a gap would mean "gone".
+        kinds = error_types(body)
+        if len(kinds) != len(error_messages(body)) or any(k != "NOT_FOUND" for k in kinds):
             self._client.raise_errors(body, op)
         data = body.get("data")
         nodes = data.get("nodes") if isinstance(data, dict) else None
