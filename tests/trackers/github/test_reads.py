@@ -47,6 +47,7 @@ async def test_board_mode_reads_this_repository_s_issues_with_their_board_status
     assert issue.id == todo.id
     assert issue.identifier == "app#1" and issue.url == "https://github.com/acme/app/issues/1"
     assert workspace_key(issue.identifier).startswith("app_1--")
+    assert issue.native_ref == {"repository": "acme/app", "number": 1}
     assert (issue.title, issue.state, issue.description) == ("Fix login", "Todo", "Steps")
     assert issue.labels == ("bug", "ui") and issue.assignee_id == "ana"
     assert issue.priority == 2 and issue.blocked_by == () and issue.dispatchable
@@ -170,3 +171,19 @@ async def test_an_id_read_with_other_errors_fails_rather_than_omits(
     with pytest.raises(TrackerError) as info:
         await adapter.fetch_issues_by_ids([issue.id])
     assert info.value.category == TRACKER_RESPONSE and "Timeout on a field" in info.value.message
+
+
+async def test_polling_a_100_item_board_every_30_s_stays_under_600_points_an_hour(
+    github: FakeGitHub, make_github_adapter: MakeAdapter
+) -> None:
+    board = github.add_project("acme", 1, priority=["P0", "P1"])
+    for n in range(100):
+        labels = [f"area-{n % 7}", "bug"] if n % 2 else []
+        github.add_item(board, github.add_issue(f"Issue {n}", labels=labels), status="Todo")
+    adapter = make_github_adapter(board=True, priority_field="Priority")
+    await adapter.fetch_issues_by_states(["Todo", "In Progress"])  # also reads the board's fields
+    before = github.points_spent()
+    await adapter.fetch_issues_by_states(["Todo", "In Progress"])
+    per_poll = github.points_spent() - before
+    assert per_poll == 2
+    assert per_poll * 3600 // 30 < 600

@@ -131,6 +131,8 @@ def normalize_issue(
         labels=normalize_labels(label_names(node) if labels is None else labels),
         created_at=parse_timestamp(node.get("createdAt")),
         updated_at=parse_timestamp(node.get("updatedAt")),
+        # What a prompt or a hook needs to name the issue to GitHub's own tools and API.
+        native_ref={"repository": full_name, "number": number},
     )
 
 
