@@ -325,11 +325,7 @@ class IssueView:
         self.number = record.number
         self.title = record.title
         self.body = record.body
-        self.state = (
-            record.state
-            if not record.pull_request
-            else {"OPEN": "OPEN"}.get(record.state, "CLOSED")
-        )
+        self.state = record.state  # OPEN or CLOSED (the fake merges no pull requests)
         self.closed = record.state != "OPEN"
         self.createdAt = iso(record.created_at)
         self.updatedAt = iso(record.updated_at)
@@ -416,9 +412,8 @@ class ProjectView:
 
 class FieldView:
     def __init__(self, configured: Field) -> None:
-        self.typename = "ProjectV2SingleSelectField" if configured.options else "ProjectV2Field"
-        if configured.data_type == "SINGLE_SELECT":
-            self.typename = "ProjectV2SingleSelectField"
+        single = configured.data_type == "SINGLE_SELECT"
+        self.typename = "ProjectV2SingleSelectField" if single else "ProjectV2Field"
         self.id = configured.id
         self.name = configured.name
         self.dataType = configured.data_type

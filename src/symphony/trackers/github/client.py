@@ -59,21 +59,11 @@ class GitHubClient:
         self._http: httpx.AsyncClient | None = None
         self._cooldown_until: float | None = None
         self.budget = Budget(wall_clock)
-        # Points the answers since the last ``take_spent`` reported, so a poll knows its cost.
-        self._spent = 0
-
-    @property
-    def has_key(self) -> bool:
-        return self._settings.api_key is not None
 
     def scrub(self, text: str) -> str:
         """Remove the token from text that may echo request data back (defence in depth)."""
         key = self._settings.api_key
         return text.replace(key, "[REDACTED]") if key else text
-
-    def take_spent(self) -> int:
-        spent, self._spent = self._spent, 0
-        return spent
 
     async def graphql(
         self, query: str, variables: Mapping[str, Any], *, operation: str
@@ -132,9 +122,7 @@ class GitHubClient:
                 f"(content-type {response.headers.get('content-type', 'unknown')}): {summary}",
             )
         data = payload.get("data")
-        report = self.budget.note(data.get("rateLimit") if isinstance(data, dict) else None)
-        if report is not None:
-            self._spent += report.cost
+        self.budget.note(data.get("rateLimit") if isinstance(data, dict) else None)
         return payload
 
     def raise_errors(self, body: dict[str, Any], operation: str) -> None:
