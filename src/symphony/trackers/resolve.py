@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from symphony.issue import normalize_state
 from symphony.trackers import get_profile, supported_kinds
 from symphony.trackers.base import UNSUPPORTED_TRACKER_KIND, TrackerConfigError
 from symphony.workflow.config import LoadedConfig
@@ -52,6 +53,15 @@ def resolve_tracker(
                 source=source,
             )
         updates[key] = default
+    # A profile may name states that are terminal whatever the workflow says (GitHub's Closed:
+    # a closed issue is finished); they join the configured list so the scheduler agrees.
+    always = tuple(getattr(profile, "always_terminal_states", ()) or ())
+    terminal = updates.get("terminal_states", tracker.terminal_states)
+    if always and isinstance(terminal, tuple):
+        known = {normalize_state(s) for s in terminal}
+        missing = tuple(s for s in always if normalize_state(s) not in known)
+        if missing:
+            updates["terminal_states"] = (*terminal, *missing)
     if updates:
         tracker = tracker.model_copy(update=updates)
     try:

@@ -18,14 +18,18 @@ import pytest
 from symphony.issue import BlockerRef, Issue, normalize_labels, normalize_state
 from symphony.trackers import get_profile
 from symphony.trackers.base import TrackerAdapter
+from symphony.trackers.github import queries as github_queries
 from symphony.trackers.linear import queries
 from symphony.trackers.local import BoardStore, LocalAdapter
 from symphony.trackers.local import store as local_store_module
 from symphony.trackers.local.records import NewIssue
 from symphony.workflow.config import TrackerConfig
+from tests.support.fake_github import FakeGitHub
+from tests.support.fake_github_data import IssueRecord
 from tests.support.fake_linear import FakeLinear
 from tests.support.memory_tracker import MemoryProfile
 from tests.trackers.contract.harness import IssueSpec, Seeded, TrackerHarness
+from tests.trackers.github.conftest import MakeAdapter as MakeGitHubAdapter
 from tests.trackers.linear.conftest import MakeAdapter
 
 
@@ -162,6 +166,117 @@ class LinearHarness(TrackerHarness):
         return queries.PAGE_SIZE * 2 + 7
 
 
+class GitHubBoardHarness(TrackerHarness):
+    """The fake GitHub (tests/trackers/github/conftest.py), states on a Projects (v2) board.
+
+    Every request is validated against GitHub's published schema; the ``github`` fixture fails
+    the test if the adapter sent one real GitHub would refuse.
+    """
+
+    kind = "github"
+    # GitHub's public schema has no "blocked by" relation (docs/trackers/github.md).
+    supports_blockers = False
+    priorities = ("Urgent", "High", "Medium", "Low")
+
+    def __init__(
+        self,
+        github: FakeGitHub,
+        make_adapter: MakeGitHubAdapter,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        self.github = github
+        self.make_adapter = make_adapter
+        self.monkeypatch = monkeypatch
+        self.records: dict[str, IssueRecord] = {}
+        self.board = github.add_project(
+            github.repo.owner,
+            1,
+            statuses=(self.active_state, *self.other_states, self.terminal_state),
+            priority=self.priorities,
+        )
+
+    @classmethod
+    def name(cls) -> str:
+        return "github-board"
+
+    @classmethod
+    def setup(cls, request: pytest.FixtureRequest) -> TrackerHarness:
+        return cls(
+            request.getfixturevalue("github"),
+            request.getfixturevalue("make_github_adapter"),
+            request.getfixturevalue("monkeypatch"),
+        )
+
+    def seed(self, spec: IssueSpec) -> Seeded:
+        record = self.github.add_issue(spec.title, body=spec.description or "", labels=spec.labels)
+        priority = self.priorities[spec.priority - 1] if spec.priority else None
+        self.github.add_item(self.board, record, status=spec.state, priority=priority)
+        self.records[record.id] = record
+        return Seeded(record.id, f"app#{record.number}", spec)
+
+    def move(self, issue: Seeded, state: str) -> None:
+        self.github.set_status(self.board, self.records[issue.id], state)
+
+    def delete(self, issue: Seeded) -> None:
+        self.github.remove_issue(self.records[issue.id])
+
+    def add_comment(self, issue: Seeded, body: str) -> None:
+        self.github.add_comment(self.records[issue.id], body)
+
+    def comment_bodies(self, issue: Seeded) -> list[str]:
+        return [c.body for c in self.github.comments_on(self.records[issue.id])]
+
+    def adapter(self) -> TrackerAdapter:
+        assert get_profile("github") is not None
+        return self.make_adapter(board=True, priority_field="Priority")
+
+    def provider_requests(self) -> int:
+        return len(self.github.requests)
+
+    def issues_spanning_pages(self) -> int:
+        self.monkeypatch.setattr(github_queries, "PAGE_SIZE", 3)
+        return 8
+
+
+class GitHubLabelsHarness(GitHubBoardHarness):
+    """The fake GitHub, states from ``status: X`` labels (no board configured)."""
+
+    supports_priority = False
+
+    def __init__(
+        self,
+        github: FakeGitHub,
+        make_adapter: MakeGitHubAdapter,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        super().__init__(github, make_adapter, monkeypatch)
+        for state in (self.active_state, *self.other_states, self.terminal_state):
+            if state != "Backlog":
+                github.add_label(f"status: {state}")
+
+    @classmethod
+    def name(cls) -> str:
+        return "github-labels"
+
+    def seed(self, spec: IssueSpec) -> Seeded:
+        labels = (*spec.labels, *self._state_labels(spec.state))
+        record = self.github.add_issue(spec.title, body=spec.description or "", labels=labels)
+        self.records[record.id] = record
+        return Seeded(record.id, f"app#{record.number}", spec)
+
+    def move(self, issue: Seeded, state: str) -> None:
+        record = self.records[issue.id]
+        kept = [n for n in self.github.label_names(record) if not n.startswith("status: ")]
+        self.github.set_labels(record, [*kept, *self._state_labels(state)])
+
+    def adapter(self) -> TrackerAdapter:
+        return self.make_adapter()
+
+    @staticmethod
+    def _state_labels(state: str) -> list[str]:
+        return [] if state == "Backlog" else [f"status: {state}"]
+
+
 class MemoryHarness(TrackerHarness):
     """The in-memory tracker other layers' tests use (tests/support/memory_tracker.py).
 
@@ -267,6 +382,8 @@ class TwoStateMemoryHarness(MemoryHarness):
 HARNESSES: list[type[TrackerHarness]] = [
     LocalHarness,
     LinearHarness,
+    GitHubBoardHarness,
+    GitHubLabelsHarness,
     MemoryHarness,
     TwoStateMemoryHarness,
 ]

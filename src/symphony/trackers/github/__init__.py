@@ -1,1 +1,14 @@
-"""GitHub as a tracker (docs/trackers/github.md)."""
+"""GitHub adapter (``tracker.kind: github``); profile documented in docs/trackers/github.md."""
+
+from symphony.trackers.github.adapter import GitHubAdapter, RateLimitState
+from symphony.trackers.github.profile import PROFILE, GitHubProfile
+from symphony.trackers.github.settings import GitHubSettings, parse_settings
+
+__all__ = [
+    "PROFILE",
+    "GitHubAdapter",
+    "GitHubProfile",
+    "GitHubSettings",
+    "RateLimitState",
+    "parse_settings",
+]

@@ -1,0 +1,231 @@
+"""HTTP transport to GitHub's GraphQL API and the mapping of failures to SPEC §11.4 categories.
+
+One POST per query, with a timeout. The token goes in ``Authorization: bearer`` and never into a
+message or log line. Every answer's ``data.rateLimit`` updates the points ``Budget``; when GitHub
+says a limit is reached, no further request is sent until the time it asked us to wait has
+passed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from symphony import __version__
+from symphony.logs import get_logger
+from symphony.text import clip
+from symphony.trackers.base import (
+    MISSING_TRACKER_SECRET,
+    TRACKER_REQUEST,
+    TRACKER_RESPONSE,
+    TRACKER_STATUS,
+    TrackerError,
+)
+from symphony.trackers.github.rate_limit import (
+    Budget,
+    RateLimit,
+    detect_rate_limit,
+    rate_limit_error,
+)
+from symphony.trackers.github.settings import GitHubSettings
+
+log = get_logger("symphony.trackers.github")
+
+BODY_SUMMARY_CHARS = 500
+TRUNCATED = "...<truncated>"
+# Reads name no more than this many GraphQL error messages; the rest are counted.
+MAX_ERRORS_SHOWN = 3
+_WHITESPACE = re.compile(r"\s+")
+
+
+class GitHubClient:
+    def __init__(
+        self,
+        settings: GitHubSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._clock = clock
+        self._wall = wall_clock
+        self._http: httpx.AsyncClient | None = None
+        self._cooldown_until: float | None = None
+        self.budget = Budget(wall_clock)
+
+    def scrub(self, text: str) -> str:
+        """Remove the token from text that may echo request data back (defence in depth)."""
+        key = self._settings.api_key
+        return text.replace(key, "[REDACTED]") if key else text
+
+    async def graphql(
+        self, query: str, variables: Mapping[str, Any], *, operation: str
+    ) -> dict[str, Any]:
+        """The decoded body of a successful (HTTP 200, JSON object) answer.
+
+        GraphQL ``errors`` inside it are left to the caller, except rate limiting.
+        """
+        key = self._settings.api_key
+        if key is None:
+            raise TrackerError(
+                MISSING_TRACKER_SECRET,
+                "no GitHub token: set tracker.provider.api_key in WORKFLOW.md or export "
+                "GITHUB_TOKEN",
+            )
+        self._check_cooldown(operation)
+        started = self._clock()
+        try:
+            response = await self._client().post(
+                self._settings.endpoint,
+                json={"query": query, "variables": dict(variables), "operationName": operation},
+                headers={"Authorization": f"bearer {key}"},
+            )
+        except httpx.TimeoutException as exc:
+            detail = (
+                f"timed out after {self._settings.request_timeout_s:g} s ({type(exc).__name__})"
+            )
+            raise self._request_error(operation, detail) from None
+        except httpx.HTTPError as exc:
+            raise self._request_error(operation, f"{type(exc).__name__}: {exc}") from None
+        text = response.text
+        try:
+            payload: Any = json.loads(text)
+        except ValueError:
+            payload = None
+        log.debug(
+            "github request",
+            operation=operation,
+            status=response.status_code,
+            duration_ms=round((self._clock() - started) * 1000),
+        )
+        limit = detect_rate_limit(
+            response.status_code, response.headers, payload, now_ms=lambda: self._wall() * 1000
+        )
+        if limit is not None:
+            self._cool_down(limit)
+            raise rate_limit_error(limit, operation)
+        if response.status_code != 200:
+            raise self._status_error(response.status_code, text, operation)
+        if not isinstance(payload, dict):
+            summary = self.summarize(text)
+            log.warning("github response unreadable", operation=operation, body=summary)
+            raise TrackerError(
+                TRACKER_RESPONSE,
+                f"GitHub answered {operation} with a body that is not a JSON object "
+                f"(content-type {response.headers.get('content-type', 'unknown')}): {summary}",
+            )
+        data = payload.get("data")
+        self.budget.note(data.get("rateLimit") if isinstance(data, dict) else None)
+        return payload
+
+    def raise_errors(self, body: dict[str, Any], operation: str) -> None:
+        """A ``tracker_response`` failure naming GitHub's GraphQL errors, if there are any."""
+        messages = error_messages(body)
+        if not messages:
+            return
+        shown = "; ".join(messages[:MAX_ERRORS_SHOWN])
+        more = len(messages) - MAX_ERRORS_SHOWN
+        if more > 0:
+            shown += f" (+{more} more)"
+        raise TrackerError(
+            TRACKER_RESPONSE, f"GitHub returned GraphQL errors for {operation}: {self.scrub(shown)}"
+        )
+
+    def summarize(self, text: str) -> str:
+        flat = _WHITESPACE.sub(" ", self.scrub(text)).strip() or "(empty body)"
+        return clip(flat, BODY_SUMMARY_CHARS, marker=TRUNCATED, within=False)
+
+    def cooldown_remaining_ms(self) -> int | None:
+        if self._cooldown_until is None:
+            return None
+        remaining = self._cooldown_until - self._clock()
+        if remaining <= 0:
+            self._cooldown_until = None
+            return None
+        return max(1, round(remaining * 1000))
+
+    def _cool_down(self, limit: RateLimit) -> None:
+        self._cooldown_until = self._clock() + limit.retry_after_ms / 1000
+        log.warning(
+            "github rate limited",
+            status=limit.status,
+            retry_after_ms=limit.retry_after_ms,
+            signal=limit.signal,
+        )
+
+    def _check_cooldown(self, operation: str) -> None:
+        remaining = self.cooldown_remaining_ms()
+        if remaining is not None:
+            raise rate_limit_error(RateLimit(remaining, "cooldown", None), operation)
+
+    def _status_error(self, status: int, text: str, operation: str) -> TrackerError:
+        summary = self.summarize(text)
+        log.warning("github request failed", operation=operation, status=status, body=summary)
+        if status == 401:
+            message = (
+                f"GitHub rejected the token (HTTP 401, bad credentials) for {operation}: check "
+                "tracker.provider.api_key / GITHUB_TOKEN"
+            )
+        elif status == 403:
+            message = (
+                f"GitHub refused {operation} (HTTP 403): the token lacks a scope or access "
+                f"(classic: repo and project; fine-grained: issues and projects): {summary}"
+            )
+        else:
+            message = f"GitHub answered {operation} with HTTP {status}: {summary}"
+        return TrackerError(TRACKER_STATUS, message, retryable=status >= 500, status=status)
+
+    def _request_error(self, operation: str, detail: str) -> TrackerError:
+        message = (
+            f"GitHub request {operation} to {self._settings.endpoint} failed before a response "
+            f"arrived: {self.scrub(detail)}"
+        )
+        log.warning("github request failed", operation=operation, error=self.scrub(detail))
+        return TrackerError(TRACKER_REQUEST, message, retryable=True)
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self._settings.request_timeout_s),
+                transport=self._transport,
+                follow_redirects=False,
+                headers={
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                    "User-Agent": f"symphony/{__version__}",
+                },
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+
+def error_messages(body: dict[str, Any]) -> list[str]:
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        return []
+    messages: list[str] = []
+    for error in errors:
+        message = error.get("message") if isinstance(error, dict) else None
+        messages.append(message if isinstance(message, str) and message else repr(error)[:200])
+    return messages
+
+
+def error_types(body: dict[str, Any]) -> list[str]:
+    errors = body.get("errors")
+    found: list[str] = []
+    for error in errors if isinstance(errors, list) else ():
+        kind = error.get("type") if isinstance(error, dict) else None
+        if isinstance(kind, str):
+            found.append(kind)
+    return found

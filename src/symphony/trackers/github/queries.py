@@ -1,0 +1,337 @@
+"""Every GraphQL document the GitHub adapter sends; each is checked against GitHub's public schema
+in tests (tests/trackers/github, through the schema-validating fake).
+
+Reads ask only for what scheduling needs. A board page of 100 items with the issue's first
+``LABEL_PAGE_SIZE`` labels and ``ASSIGNEE_PAGE_SIZE`` assignees costs 2 points (GitHub prices a
+query by the connection requests it implies: 1 for the items, 100 for each nested connection).
+A nested ``labels(first: 100)`` would cost the same points but ask GitHub for up to 10,000 label
+nodes a page; a nested ``projectItems`` inside that would cost a hundred times more.
+"""
+
+from __future__ import annotations
+
+# GitHub's maximum page size for every connection.
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 100
+# An issue with more labels gets the rest in a request of its own (rare: labels are few).
+LABEL_PAGE_SIZE = 20
+ASSIGNEE_PAGE_SIZE = 5
+# The boards an issue is on, searched for this adapter's board on a read by id.
+ITEM_PAGE_SIZE = 20
+MAX_PROMPT_COMMENTS = 50
+
+RATE_LIMIT = "rateLimit { cost remaining resetAt limit used }"
+
+ISSUE_FIELDS = """
+fragment SymphonyIssue on Issue {
+  id
+  number
+  title
+  body
+  url
+  state
+  createdAt
+  updatedAt
+  repository { nameWithOwner }
+  assignees(first: $assigneeFirst) { nodes { login } }
+  labels(first: $labelFirst) { pageInfo { hasNextPage } nodes { name } }
+}
+"""
+
+BOARD_OPERATION = "SymphonyBoardItems"
+BOARD_QUERY = (
+    """
+query SymphonyBoardItems(
+  $owner: String!, $number: Int!, $first: Int!, $after: String,
+  $statusField: String!, $priorityField: String!, $withPriority: Boolean!,
+  $labelFirst: Int!, $assigneeFirst: Int!
+) {
+  """
+    + RATE_LIMIT
+    + """
+  repositoryOwner(login: $owner) {
+    ... on ProjectV2Owner {
+      projectV2(number: $number) {
+        id
+        items(first: $first, after: $after) {
+          pageInfo { hasNextPage endCursor }
+          nodes {
+            isArchived
+            status: fieldValueByName(name: $statusField) {
+              ... on ProjectV2ItemFieldSingleSelectValue { name }
+            }
+            priority: fieldValueByName(name: $priorityField) @include(if: $withPriority) {
+              ... on ProjectV2ItemFieldSingleSelectValue { optionId }
+              ... on ProjectV2ItemFieldNumberValue { number }
+            }
+            content { __typename ...SymphonyIssue }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+    + ISSUE_FIELDS
+)
+
+REPOSITORY_OPERATION = "SymphonyRepositoryIssues"
+REPOSITORY_QUERY = (
+    """
+query SymphonyRepositoryIssues(
+  $owner: String!, $name: String!, $states: [IssueState!]!, $first: Int!, $after: String,
+  $labelFirst: Int!, $assigneeFirst: Int!
+) {
+  """
+    + RATE_LIMIT
+    + """
+  repository(owner: $owner, name: $name) {
+    issues(first: $first, after: $after, states: $states,
+           orderBy: {field: CREATED_AT, direction: ASC}) {
+      pageInfo { hasNextPage endCursor }
+      nodes { ...SymphonyIssue }
+    }
+  }
+}
+"""
+    + ISSUE_FIELDS
+)
+
+BY_IDS_OPERATION = "SymphonyIssuesById"
+BY_IDS_QUERY = (
+    """
+query SymphonyIssuesById(
+  $ids: [ID!]!, $withItems: Boolean!, $itemFirst: Int!,
+  $statusField: String!, $priorityField: String!, $withPriority: Boolean!,
+  $labelFirst: Int!, $assigneeFirst: Int!
+) {
+  """
+    + RATE_LIMIT
+    + """
+  nodes(ids: $ids) {
+    __typename
+    ...SymphonyIssue
+    ... on Issue {
+      projectItems(first: $itemFirst) @include(if: $withItems) {
+        nodes {
+          isArchived
+          project { id }
+          status: fieldValueByName(name: $statusField) {
+            ... on ProjectV2ItemFieldSingleSelectValue { name }
+          }
+          priority: fieldValueByName(name: $priorityField) @include(if: $withPriority) {
+            ... on ProjectV2ItemFieldSingleSelectValue { optionId }
+            ... on ProjectV2ItemFieldNumberValue { number }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+    + ISSUE_FIELDS
+)
+
+LABELS_OPERATION = "SymphonyIssueLabels"
+LABELS_QUERY = (
+    """
+query SymphonyIssueLabels($id: ID!, $first: Int!, $after: String) {
+  """
+    + RATE_LIMIT
+    + """
+  node(id: $id) {
+    ... on Issue {
+      labels(first: $first, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { name }
+      }
+    }
+  }
+}
+"""
+)
+
+PROJECT_OPERATION = "SymphonyProject"
+PROJECT_QUERY = (
+    """
+query SymphonyProject(
+  $owner: String!, $number: Int!, $statusField: String!, $priorityField: String!,
+  $withPriority: Boolean!
+) {
+  """
+    + RATE_LIMIT
+    + """
+  repositoryOwner(login: $owner) {
+    ... on ProjectV2Owner {
+      projectV2(number: $number) {
+        id
+        status: field(name: $statusField) {
+          __typename
+          ... on ProjectV2SingleSelectField { id options { id name } }
+        }
+        priority: field(name: $priorityField) @include(if: $withPriority) {
+          __typename
+          ... on ProjectV2SingleSelectField { id options { id name } }
+          ... on ProjectV2Field { id dataType }
+        }
+      }
+    }
+  }
+}
+"""
+)
+
+ISSUE_ITEMS_OPERATION = "SymphonyIssueItems"
+ISSUE_ITEMS_QUERY = (
+    """
+query SymphonyIssueItems($id: ID!, $itemFirst: Int!, $statusField: String!) {
+  """
+    + RATE_LIMIT
+    + """
+  node(id: $id) {
+    ... on Issue {
+      id
+      state
+      projectItems(first: $itemFirst) {
+        nodes {
+          id
+          isArchived
+          project { id }
+          status: fieldValueByName(name: $statusField) {
+            ... on ProjectV2ItemFieldSingleSelectValue { name optionId }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+)
+
+ISSUE_STATE_LABELS_OPERATION = "SymphonyIssueStateLabels"
+ISSUE_STATE_LABELS_QUERY = (
+    """
+query SymphonyIssueStateLabels($id: ID!, $first: Int!, $prefix: String!) {
+  """
+    + RATE_LIMIT
+    + """
+  node(id: $id) {
+    ... on Issue {
+      id
+      state
+      labels(first: $first) { nodes { id name } }
+      repository {
+        labels(first: $first, query: $prefix) { nodes { id name } }
+      }
+    }
+  }
+}
+"""
+)
+
+PROMPT_COMMENTS_OPERATION = "SymphonyIssueComments"
+PROMPT_COMMENTS_QUERY = (
+    """
+query SymphonyIssueComments($id: ID!, $last: Int!) {
+  """
+    + RATE_LIMIT
+    + """
+  node(id: $id) {
+    ... on Issue {
+      comments(last: $last) { nodes { author { login } body createdAt } }
+    }
+  }
+}
+"""
+)
+
+OWN_COMMENTS_OPERATION = "SymphonyOwnComments"
+OWN_COMMENTS_QUERY = (
+    """
+query SymphonyOwnComments($id: ID!, $first: Int!, $after: String) {
+  """
+    + RATE_LIMIT
+    + """
+  node(id: $id) {
+    ... on Issue {
+      comments(first: $first, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { id body viewerDidAuthor }
+      }
+    }
+  }
+}
+"""
+)
+
+SET_STATUS_OPERATION = "SymphonySetStatus"
+SET_STATUS_MUTATION = """
+mutation SymphonySetStatus($project: ID!, $item: ID!, $field: ID!, $option: String!) {
+  updateProjectV2ItemFieldValue(input: {
+    projectId: $project, itemId: $item, fieldId: $field,
+    value: {singleSelectOptionId: $option}
+  }) { projectV2Item { id } }
+}
+"""
+
+CLOSE_OPERATION = "SymphonyCloseIssue"
+CLOSE_MUTATION = """
+mutation SymphonyCloseIssue($id: ID!) {
+  closeIssue(input: {issueId: $id}) { issue { id state } }
+}
+"""
+
+REOPEN_OPERATION = "SymphonyReopenIssue"
+REOPEN_MUTATION = """
+mutation SymphonyReopenIssue($id: ID!) {
+  reopenIssue(input: {issueId: $id}) { issue { id state } }
+}
+"""
+
+ADD_LABELS_OPERATION = "SymphonyAddLabels"
+ADD_LABELS_MUTATION = """
+mutation SymphonyAddLabels($id: ID!, $labels: [ID!]!) {
+  addLabelsToLabelable(input: {labelableId: $id, labelIds: $labels}) { clientMutationId }
+}
+"""
+
+REMOVE_LABELS_OPERATION = "SymphonyRemoveLabels"
+REMOVE_LABELS_MUTATION = """
+mutation SymphonyRemoveLabels($id: ID!, $labels: [ID!]!) {
+  removeLabelsFromLabelable(input: {labelableId: $id, labelIds: $labels}) { clientMutationId }
+}
+"""
+
+COMMENT_OPERATION = "SymphonyAddComment"
+COMMENT_MUTATION = """
+mutation SymphonyAddComment($id: ID!, $body: String!) {
+  addComment(input: {subjectId: $id, body: $body}) { commentEdge { node { id } } }
+}
+"""
+
+COMMENT_UPDATE_OPERATION = "SymphonyUpdateComment"
+COMMENT_UPDATE_MUTATION = """
+mutation SymphonyUpdateComment($id: ID!, $body: String!) {
+  updateIssueComment(input: {id: $id, body: $body}) { issueComment { id } }
+}
+"""
+
+# Every document, for the schema test.
+ALL = {
+    BOARD_OPERATION: BOARD_QUERY,
+    REPOSITORY_OPERATION: REPOSITORY_QUERY,
+    BY_IDS_OPERATION: BY_IDS_QUERY,
+    LABELS_OPERATION: LABELS_QUERY,
+    PROJECT_OPERATION: PROJECT_QUERY,
+    ISSUE_ITEMS_OPERATION: ISSUE_ITEMS_QUERY,
+    ISSUE_STATE_LABELS_OPERATION: ISSUE_STATE_LABELS_QUERY,
+    PROMPT_COMMENTS_OPERATION: PROMPT_COMMENTS_QUERY,
+    OWN_COMMENTS_OPERATION: OWN_COMMENTS_QUERY,
+    SET_STATUS_OPERATION: SET_STATUS_MUTATION,
+    CLOSE_OPERATION: CLOSE_MUTATION,
+    REOPEN_OPERATION: REOPEN_MUTATION,
+    ADD_LABELS_OPERATION: ADD_LABELS_MUTATION,
+    REMOVE_LABELS_OPERATION: REMOVE_LABELS_MUTATION,
+    COMMENT_OPERATION: COMMENT_MUTATION,
+    COMMENT_UPDATE_OPERATION: COMMENT_UPDATE_MUTATION,
+}
