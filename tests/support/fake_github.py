@@ -29,13 +29,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import (
     DocumentNode,
@@ -58,6 +60,9 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_directive_values, get_variable_values
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from tests.support.fake_github_data import (
     Account,
@@ -94,6 +99,21 @@ DEFAULT_TOKEN = "ghp_fakeFAKEfake0123456789abcdefABCDEF01"
 DEFAULT_REPOSITORY = "acme/app"
 MAX_PAGE = 100
 MAX_NODES = 500_000
+INSTALLATION_TOKEN_LIFETIME_S = 3600
+_TOKEN_PATH = re.compile(r"^/app/installations/(\d+)/access_tokens$")
+
+
+@dataclass
+class FakeApp:
+    """A GitHub App installed once: the JWTs it signs are checked with its public key."""
+
+    app_id: str
+    public_key: RSAPublicKey
+    installation_id: int
+    clock: Callable[[], float]
+    # token -> expiry (seconds since the epoch, on ``clock``)
+    tokens: dict[str, float]
+    revoked: set[str]
 
 
 @functools.cache
@@ -147,6 +167,7 @@ class FakeGitHub:
         # Tests that send invalid documents on purpose set this; fixtures check it otherwise.
         self.rejections_expected = False
         self._injections: list[Injection] = []
+        self.app: FakeApp | None = None
         self._changed = threading.Condition(self.data.lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -401,13 +422,78 @@ class FakeGitHub:
                     return injection.failure
         return None
 
+    # -- GitHub App ---------------------------------------------------------------------------
+
+    def install_app(
+        self,
+        app_id: str,
+        public_key: RSAPublicKey,
+        installation_id: int,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> FakeApp:
+        """Accept installation tokens of this App (``POST /app/installations/<id>/access_tokens``
+        with an RS256 JWT it signed) as well as ``token``; tokens expire an hour after ``clock``
+        says they were issued."""
+        self.app = FakeApp(app_id, public_key, installation_id, clock, {}, set())
+        return self.app
+
+    def revoke_installation_tokens(self) -> None:
+        with self.data.lock:
+            assert self.app is not None
+            self.app.revoked |= set(self.app.tokens)
+
+    def issue_installation_token(self, path: str, header: str | None) -> tuple[int, Any]:
+        """What GitHub answers at ``/app/installations/<id>/access_tokens``."""
+        import jwt
+
+        app = self.app
+        match = _TOKEN_PATH.match(path)
+        if app is None or match is None or int(match.group(1)) != app.installation_id:
+            return 404, {"message": "Not Found"}
+        scheme, _, signed = (header or "").partition(" ")
+        if scheme.lower() != "bearer":
+            return 401, {"message": "A JSON web token could not be decoded"}
+        try:
+            claims = jwt.decode(
+                signed,
+                app.public_key,
+                algorithms=["RS256"],
+                options={
+                    "require": ["iat", "exp", "iss"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.PyJWTError:
+            return 401, {"message": "A JSON web token could not be decoded"}
+        now = app.clock()
+        if str(claims["iss"]) != app.app_id:
+            return 401, {"message": "Integration not found"}
+        if not claims["iat"] <= now < claims["exp"] or claims["exp"] - claims["iat"] > 600:
+            return 401, {"message": "'Expiration time' claim ('exp') is too far in the future"}
+        with self.data.lock:
+            token = f"ghs_{new_id('T')}{len(app.tokens):06d}"
+            expires = now + INSTALLATION_TOKEN_LIFETIME_S
+            app.tokens[token] = expires
+        stamp = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return 201, {"token": token, "expires_at": stamp, "permissions": {"issues": "write"}}
+
     # -- request handling (server threads) --------------------------------------------------
 
     def authorized(self, header: str | None) -> bool:
         if self.token is None:
             return True
         scheme, _, value = (header or "").partition(" ")
-        return scheme.lower() in ("bearer", "token") and value == self.token
+        if scheme.lower() not in ("bearer", "token"):
+            return False
+        if value == self.token:
+            return True
+        app = self.app
+        if app is None or value in app.revoked:
+            return False
+        expires = app.tokens.get(value)
+        return expires is not None and app.clock() < expires
 
     def answer(self, record: RecordedRequest) -> tuple[int, Any, dict[str, str]]:
         try:
@@ -638,6 +724,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
+        path = self.path.split("?")[0]
+        if _TOKEN_PATH.match(path):
+            # REST, not GraphQL: kept out of ``requests`` and of failure injection.
+            status, answer = self.fake.issue_installation_token(
+                path, self.headers.get("Authorization")
+            )
+            self._send(status, answer, "application/json", {})
+            return
         record = RecordedRequest(
             path=self.path,
             headers={k.lower(): v for k, v in self.headers.items()},

@@ -107,18 +107,39 @@ def test_the_token_and_the_usual_variables_are_secret() -> None:
 
 
 def test_app_credentials_are_checked_together(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = tmp_path / "app.pem"
-    key.write_text("-----BEGIN RSA PRIVATE KEY-----\n")
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    key.write_text(pem)
     app = {"app_id": "$APP_ID", "private_key_path": "app.pem", "installation_id": 42}
     settings = parse_settings(config(**app), {**ENV, "APP_ID": "12"}, workflow_dir=tmp_path)
     assert settings.app is not None
     assert (settings.app.app_id, settings.app.installation_id) == (12, 42)
-    assert settings.app.private_key_path == key
+    assert settings.app.private_key_path == key and settings.app.private_key == pem
+    # The App, not an exported GITHUB_TOKEN; the key is a secret and never in a repr.
+    assert settings.uses_app and settings.api_key is None
+    assert pem in settings.secret_values and pem not in repr(settings)
     with pytest.raises(TrackerConfigError) as info:
         parse_settings(config(**app), {**ENV, "APP_ID": "12"}, workflow_dir=tmp_path / "x")
     assert info.value.key == "tracker.provider.private_key_path"
-    # App authentication alone is not available yet: the error says what to use instead.
-    with pytest.raises(TrackerConfigError, match="set api_key"):
+    assert info.value.code == MISSING_TRACKER_SECRET
+    with pytest.raises(TrackerConfigError, match="not both") as info:
+        parse_settings(
+            config(api_key="$T", **app), {"APP_ID": "12", "T": "x"}, workflow_dir=tmp_path
+        )
+    assert info.value.key == "tracker.provider.api_key"
+    key.write_text("-----BEGIN RSA PRIVATE KEY-----\n")
+    with pytest.raises(TrackerConfigError, match="not a usable RSA private key"):
         parse_settings(config(**app), {"APP_ID": "12"}, workflow_dir=tmp_path)
 
 

@@ -1,9 +1,11 @@
 """HTTP transport to GitHub's GraphQL API and the mapping of failures to SPEC §11.4 categories.
 
-One POST per query, with a timeout. The token goes in ``Authorization: bearer`` and never into a
-message or log line. Every answer's ``data.rateLimit`` updates the points ``Budget``; when GitHub
-says a limit is reached, no further request is sent until the time it asked us to wait has
-passed.
+One POST per query, with a timeout. The token (a personal token, or a GitHub App's installation
+token from ``app_auth.InstallationTokens``) goes in ``Authorization: bearer`` and never into a
+message or log line. An installation token GitHub refuses (401: revoked, or the App's access
+changed) is dropped and the request sent once more with a new one. Every answer's
+``data.rateLimit`` updates the points ``Budget``; when GitHub says a limit is reached, no
+further request is sent until the time it asked us to wait has passed.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import httpx
 
 from symphony import __version__
-from symphony.logs import get_logger
+from symphony.logs import REDACTOR, get_logger
 from symphony.text import clip
 from symphony.trackers.base import (
     MISSING_TRACKER_SECRET,
@@ -26,6 +28,7 @@ from symphony.trackers.base import (
     TRACKER_STATUS,
     TrackerError,
 )
+from symphony.trackers.github.app_auth import AppCredentials, InstallationTokens
 from symphony.trackers.github.rate_limit import (
     Budget,
     RateLimit,
@@ -58,12 +61,38 @@ class GitHubClient:
         self._wall = wall_clock
         self._http: httpx.AsyncClient | None = None
         self._cooldown_until: float | None = None
+        self._tokens: InstallationTokens | None = None
         self.budget = Budget(wall_clock)
+
+    @property
+    def has_credentials(self) -> bool:
+        app = self._settings.app
+        return self._settings.api_key is not None or (app is not None and bool(app.private_key))
 
     def scrub(self, text: str) -> str:
         """Remove the token from text that may echo request data back (defence in depth)."""
         key = self._settings.api_key
-        return text.replace(key, "[REDACTED]") if key else text
+        text = text.replace(key, "[REDACTED]") if key else text
+        # Installation tokens and the App's key are registered secrets.
+        return REDACTOR.redact(text)
+
+    async def post(
+        self, query: str, variables: Mapping[str, Any], *, operation: str
+    ) -> httpx.Response:
+        """One authenticated POST of a document, whatever the answer; request failures, a
+        missing credential and a rate limit still in effect raise ``TrackerError``."""
+        self._check_cooldown(operation)
+        payload = {"query": query, "variables": dict(variables), "operationName": operation}
+        retried = False
+        while True:
+            token = await self._token()
+            response = await self._send(payload, token, operation)
+            if response.status_code != 401 or self._tokens is None or retried:
+                return response
+            # Revoked, or the installation's access changed: one new token, one more try.
+            log.warning("github refused the installation token; fetching a new one")
+            self._tokens.invalidate(token)
+            retried = True
 
     async def graphql(
         self, query: str, variables: Mapping[str, Any], *, operation: str
@@ -72,28 +101,8 @@ class GitHubClient:
 
         GraphQL ``errors`` inside it are left to the caller, except rate limiting.
         """
-        key = self._settings.api_key
-        if key is None:
-            raise TrackerError(
-                MISSING_TRACKER_SECRET,
-                "no GitHub token: set tracker.provider.api_key in WORKFLOW.md or export "
-                "GITHUB_TOKEN",
-            )
-        self._check_cooldown(operation)
         started = self._clock()
-        try:
-            response = await self._client().post(
-                self._settings.endpoint,
-                json={"query": query, "variables": dict(variables), "operationName": operation},
-                headers={"Authorization": f"bearer {key}"},
-            )
-        except httpx.TimeoutException as exc:
-            detail = (
-                f"timed out after {self._settings.request_timeout_s:g} s ({type(exc).__name__})"
-            )
-            raise self._request_error(operation, detail) from None
-        except httpx.HTTPError as exc:
-            raise self._request_error(operation, f"{type(exc).__name__}: {exc}") from None
+        response = await self.post(query, variables, operation=operation)
         text = response.text
         try:
             payload: Any = json.loads(text)
@@ -124,6 +133,48 @@ class GitHubClient:
         data = payload.get("data")
         self.budget.note(data.get("rateLimit") if isinstance(data, dict) else None)
         return payload
+
+    async def _token(self) -> str:
+        settings = self._settings
+        if settings.api_key is not None:
+            return settings.api_key
+        app = settings.app
+        if app is None:
+            raise TrackerError(
+                MISSING_TRACKER_SECRET,
+                "no GitHub token: set tracker.provider.api_key in WORKFLOW.md or export "
+                "GITHUB_TOKEN",
+            )
+        if not app.private_key:
+            raise TrackerError(
+                MISSING_TRACKER_SECRET,
+                f"the GitHub App's private key {app.private_key_path} is missing: put the .pem "
+                "file GitHub generated there, or fix tracker.provider.private_key_path",
+            )
+        if self._tokens is None:
+            self._tokens = InstallationTokens(
+                AppCredentials(str(app.app_id), app.private_key, app.installation_id),
+                endpoint=settings.endpoint,
+                http=self._client(),
+                timeout_s=settings.request_timeout_s,
+                clock=self._wall,
+            )
+        return await self._tokens.token()
+
+    async def _send(self, payload: dict[str, Any], token: str, operation: str) -> httpx.Response:
+        try:
+            return await self._client().post(
+                self._settings.endpoint,
+                json=payload,
+                headers={"Authorization": f"bearer {token}"},
+            )
+        except httpx.TimeoutException as exc:
+            detail = (
+                f"timed out after {self._settings.request_timeout_s:g} s ({type(exc).__name__})"
+            )
+            raise self._request_error(operation, detail) from None
+        except httpx.HTTPError as exc:
+            raise self._request_error(operation, f"{type(exc).__name__}: {exc}") from None
 
     def raise_errors(self, body: dict[str, Any], operation: str) -> None:
         """A ``tracker_response`` failure naming GitHub's GraphQL errors, if there are any."""
@@ -168,7 +219,14 @@ class GitHubClient:
     def _status_error(self, status: int, text: str, operation: str) -> TrackerError:
         summary = self.summarize(text)
         log.warning("github request failed", operation=operation, status=status, body=summary)
-        if status == 401:
+        app = self._settings.app
+        if status == 401 and self._settings.uses_app and app is not None:
+            message = (
+                f"GitHub rejected a new installation token of App {app.app_id} "
+                f"(HTTP 401, bad credentials) for {operation}: check that the App is still "
+                "installed and has access to the repository and the board"
+            )
+        elif status == 401:
             message = (
                 f"GitHub rejected the token (HTTP 401, bad credentials) for {operation}: check "
                 "tracker.provider.api_key / GITHUB_TOKEN"

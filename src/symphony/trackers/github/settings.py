@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import httpx
 from symphony.hosts import is_loopback
 from symphony.issue import normalize_state
 from symphony.trackers.base import MISSING_TRACKER_SECRET, TrackerConfigError
+from symphony.trackers.github.app_auth import load_private_key
 from symphony.workflow.config import TrackerConfig
 from symphony.workflow.values import resolve_path_value, resolve_secret_value, var_reference
 
@@ -65,6 +66,9 @@ class GitHubApp:
     app_id: int
     private_key_path: Path
     installation_id: int
+    # The PEM text, once read; None while the file is missing (a request then fails as a
+    # missing secret). Never in a repr.
+    private_key: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +110,13 @@ class GitHubSettings:
         return frozenset(names)
 
     @property
+    def uses_app(self) -> bool:
+        return self.api_key is None and self.app is not None
+
+    @property
     def secret_values(self) -> frozenset[str]:
-        return frozenset(s for s in (self.api_key, self.webhook_secret) if s)
+        key = self.app.private_key if self.app is not None else None
+        return frozenset(s for s in (self.api_key, self.webhook_secret, key) if s)
 
 
 def parse_settings(
@@ -131,6 +140,15 @@ def parse_settings(
     timeout_ms = _timeout_ms(provider.get("request_timeout_ms"))
     app = _app(provider, environ, workflow_dir or Path.cwd(), require_secrets=require_secrets)
     api_key, api_key_env = _api_key(provider, environ)
+    if app is not None:
+        if provider.get("api_key") is not None:
+            raise TrackerConfigError(
+                _key("api_key"),
+                "is set together with app_id, private_key_path and installation_id; keep "
+                "either the token or the GitHub App, not both",
+            )
+        # An exported GITHUB_TOKEN does not override the App the workflow names.
+        api_key, api_key_env = None, None
     if api_key is not None and not _HEADER_SAFE.fullmatch(api_key):
         # httpx would fail deep inside a request; say what is wrong without showing the value.
         source = f"${api_key_env}" if api_key_env else "the value"
@@ -139,13 +157,7 @@ def parse_settings(
             f"{source} contains spaces, line breaks or non-ASCII characters; "
             "use the token exactly as GitHub shows it",
         )
-    if api_key is None and app is not None:
-        raise TrackerConfigError(
-            _key("app_id"),
-            "GitHub App authentication is not available in this version of Symphony; "
-            "set api_key to a $VAR that holds a personal access token",
-        )
-    if api_key is None and require_secrets:
+    if api_key is None and app is None and require_secrets:
         raise TrackerConfigError(
             _key("api_key"),
             _missing_key_message(provider, api_key_env),
@@ -317,13 +329,15 @@ def _app(
             f"must be the path of the App's private key (.pem); got {raw_path!r}",
         )
     path = resolve_path_value(raw_path.strip(), workflow_dir, environ)
-    if require_secrets and not path.is_file():
-        raise TrackerConfigError(
-            _key("private_key_path"),
-            f"{path} is not a file; download the App's private key (.pem) from its settings",
-            category=MISSING_TRACKER_SECRET,
-        )
-    return GitHubApp(ids["app_id"], path, ids["installation_id"])
+    if not path.is_file():
+        if require_secrets:
+            raise TrackerConfigError(
+                _key("private_key_path"),
+                f"{path} is not a file; download the App's private key (.pem) from its settings",
+                category=MISSING_TRACKER_SECRET,
+            )
+        return GitHubApp(ids["app_id"], path, ids["installation_id"])
+    return GitHubApp(ids["app_id"], path, ids["installation_id"], load_private_key(path))
 
 
 def _positive_id(value: Any, key: str, environ: Mapping[str, str]) -> int:
