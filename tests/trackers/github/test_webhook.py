@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from symphony.trackers.github.webhook import project_scope, read_delivery, repository_scope
 from symphony.webhooks import WebhookDelivery, WebhookRejected
+from tests.support.fake_github import FakeGitHub
+from tests.trackers.github.conftest import MakeAdapter
 
 SECRET = "whsec-github-test"
 ISSUE_NODE = "I_kwDOAbc123"
@@ -149,3 +152,34 @@ def test_signed_but_malformed_deliveries_are_bad_requests() -> None:
     for fragment, delivery in cases.items():
         error = rejected(delivery)
         assert error.status == 400 and fragment in error.message, (fragment, error.message)
+
+
+async def test_the_adapter_answers_for_its_repository_and_its_board(
+    github: FakeGitHub, make_github_adapter: MakeAdapter
+) -> None:
+    board = github.add_project("acme", 1)
+    off = make_github_adapter(board=True)
+    assert off.webhook_provider == "github"
+    assert "tracker.provider.webhook_secret" in (off.webhook_problem() or "")
+    with pytest.raises(WebhookRejected) as info:
+        off.verify_webhook(signed("issues", issues_event()), 0)
+    assert info.value.status == 404
+
+    adapter = make_github_adapter(board=True, webhook_secret=SECRET)
+    assert adapter.webhook_problem() is None
+    ours = adapter.verify_webhook(signed("issues", issues_event()), 0)
+    assert (await adapter.webhook_scope(ours)).issue_ids == (ISSUE_NODE,)
+    on_board = read_delivery(SECRET, signed("projects_v2_item", item_event()))
+    on_board = replace(on_board, scopes=frozenset({project_scope(board.id)}))
+    assert (await adapter.webhook_scope(on_board)).issue_ids == (ISSUE_NODE,)
+    elsewhere = await adapter.webhook_scope(
+        read_delivery(SECRET, signed("projects_v2_item", item_event()))
+    )
+    assert elsewhere.issue_ids == () and "board acme/1" in (elsewhere.note or "")
+
+    # Labels mode: only the repository counts, and no board is asked for.
+    labels = make_github_adapter(webhook_secret=SECRET)
+    before = len(github.requests)
+    assert (await labels.webhook_scope(on_board)).issue_ids == ()
+    assert (await labels.webhook_scope(ours)).issue_ids == (ISSUE_NODE,)
+    assert len(github.requests) == before

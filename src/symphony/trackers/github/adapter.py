@@ -39,6 +39,8 @@ from symphony.trackers.github.normalize import (
 )
 from symphony.trackers.github.project import ProjectInfo, load_project
 from symphony.trackers.github.settings import CLOSED_STATE, KIND, GitHubSettings
+from symphony.trackers.github.webhook import PROVIDER, GitHubWebhooks
+from symphony.webhooks import WebhookDelivery, WebhookNotice, WebhookScope
 
 log = get_logger("symphony.trackers.github")
 
@@ -72,6 +74,7 @@ class _Candidate:
 
 class GitHubAdapter:
     kind = KIND
+    webhook_provider = PROVIDER
 
     def __init__(
         self,
@@ -93,6 +96,7 @@ class GitHubAdapter:
         self._last_poll: dict[frozenset[str], float] = {}
         self._poll_cost = 0
         self._slowed_logged = False
+        self._webhooks = GitHubWebhooks(settings, self._board_id if settings.uses_project else None)
         register_secrets(settings.secret_values)
 
     # -- SPEC §11.1 reads ------------------------------------------------------------------
@@ -234,6 +238,18 @@ class GitHubAdapter:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    # -- webhooks (``WebhookSource``, see webhook.py) ---------------------------------------
+
+    def webhook_problem(self) -> str | None:
+        return self._webhooks.problem()
+
+    def verify_webhook(self, delivery: WebhookDelivery, now_ms: float) -> WebhookNotice:
+        # GitHub's deliveries carry no timestamp; replays are refused by their id and body.
+        return self._webhooks.verify(delivery)
+
+    async def webhook_scope(self, notice: WebhookNotice) -> WebhookScope:
+        return await self._webhooks.scope(notice)
+
     # -- internals -------------------------------------------------------------------------
 
     async def _project_info(self) -> ProjectInfo:
@@ -242,6 +258,9 @@ class GitHubAdapter:
             if self._project is None:
                 self._project = await load_project(self._client, self.settings)
             return self._project
+
+    async def _board_id(self) -> str:
+        return (await self._project_info()).id
 
     def _common_variables(self) -> dict[str, Any]:
         return {

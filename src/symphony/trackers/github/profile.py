@@ -8,7 +8,13 @@ from pathlib import Path
 import httpx
 
 from symphony.logs import register_secrets
-from symphony.trackers.base import IssueConversation, IssueWrites, TrackerAdapter, TrackerProfile
+from symphony.trackers.base import (
+    IssueConversation,
+    IssueWrites,
+    TrackerAdapter,
+    TrackerProfile,
+    WebhookSource,
+)
 from symphony.trackers.github.adapter import GitHubAdapter
 from symphony.trackers.github.settings import (
     CLOSED_STATE,
@@ -60,3 +66,4 @@ _PROFILE_CONFORMS: TrackerProfile = PROFILE
 _ADAPTER_CONFORMS: type[TrackerAdapter] = GitHubAdapter
 _WRITES_CONFORM: type[IssueWrites] = GitHubAdapter
 _CONVERSATION_CONFORMS: type[IssueConversation] = GitHubAdapter
+_WEBHOOKS_CONFORM: type[WebhookSource] = GitHubAdapter

@@ -25,9 +25,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from symphony.webhooks import WebhookDelivery, WebhookNotice, WebhookRejected
+from symphony.trackers.github.settings import GitHubSettings
+from symphony.webhooks import (
+    WEBHOOKS_NOT_ENABLED,
+    WebhookDelivery,
+    WebhookNotice,
+    WebhookRejected,
+    WebhookScope,
+)
 
 PROVIDER = "github"
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -156,3 +164,44 @@ def _item_event(payload: dict[str, Any], delivery_id: str, fingerprint: str) -> 
         issue_ids=(content,),
         scopes=frozenset({project_scope(project)}),
     )
+
+
+class GitHubWebhooks:
+    """The webhook side of one GitHub adapter: its secret, and the scope it answers for (the
+    repository, and in board mode the board's node id, which the adapter resolves once)."""
+
+    def __init__(
+        self, settings: GitHubSettings, board_id: Callable[[], Awaitable[str]] | None
+    ) -> None:
+        self._settings = settings
+        self._board_id = board_id
+
+    def problem(self) -> str | None:
+        if self._settings.webhook_secret:
+            return None
+        return (
+            "GitHub webhooks are off: set tracker.provider.webhook_secret to the secret of the "
+            "repository's (or organization's) webhook (for example "
+            "webhook_secret: $GITHUB_WEBHOOK_SECRET)"
+        )
+
+    def verify(self, delivery: WebhookDelivery) -> WebhookNotice:
+        secret = self._settings.webhook_secret
+        if not secret:
+            raise WebhookRejected(404, WEBHOOKS_NOT_ENABLED, self.problem() or "")
+        return read_delivery(secret, delivery)
+
+    async def scope(self, notice: WebhookNotice) -> WebhookScope:
+        if not notice.issue_ids:
+            return WebhookScope((), notice.note)
+        settings = self._settings
+        ours = {repository_scope(settings.repository)}
+        where = f"repository {settings.repository}"
+        if self._board_id is not None:
+            # A board item event names only the board; an issue event names its repository, and
+            # the targeted read then asks for the issue's status on this board.
+            ours.add(project_scope(await self._board_id()))
+            where += f" or board {settings.project_owner}/{settings.project_number}"
+        if notice.scopes & ours:
+            return WebhookScope(notice.issue_ids)
+        return WebhookScope((), f"{notice.subject} is not in {where}")
