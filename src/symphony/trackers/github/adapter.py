@@ -39,6 +39,7 @@ from symphony.trackers.github.normalize import (
 )
 from symphony.trackers.github.project import ProjectInfo, load_project
 from symphony.trackers.github.settings import CLOSED_STATE, KIND, GitHubSettings
+from symphony.trackers.github.tool import TOOL_NAME, TOOL_SPEC, run_github_graphql
 from symphony.trackers.github.webhook import PROVIDER, GitHubWebhooks
 from symphony.webhooks import WebhookDelivery, WebhookNotice, WebhookScope
 
@@ -209,12 +210,14 @@ class GitHubAdapter:
         return self.settings.secret_values
 
     def agent_tool_specs(self) -> list[ToolSpec]:
-        return []
+        return [TOOL_SPEC]
 
     async def execute_agent_tool(
         self, name: str, arguments: Any, context: ToolContext
     ) -> ToolResult:
-        return unsupported_tool(name, [])
+        if name != TOOL_NAME:
+            return unsupported_tool(name, [TOOL_NAME])
+        return await run_github_graphql(self._client, arguments, context)
 
     # -- writes (``IssueWrites``, ``IssueConversation``) ----------------------------------
 

@@ -77,12 +77,20 @@ class GitHubClient:
         return REDACTOR.redact(text)
 
     async def post(
-        self, query: str, variables: Mapping[str, Any], *, operation: str
+        self,
+        query: str,
+        variables: Mapping[str, Any],
+        *,
+        operation: str,
+        operation_name: str | None = None,
     ) -> httpx.Response:
         """One authenticated POST of a document, whatever the answer; request failures, a
-        missing credential and a rate limit still in effect raise ``TrackerError``."""
+        missing credential and a rate limit still in effect raise ``TrackerError``.
+        ``operation`` names the request in logs and errors; ``operation_name`` is sent as
+        ``operationName`` (by default ``operation``; None for an anonymous operation)."""
         self._check_cooldown(operation)
-        payload = {"query": query, "variables": dict(variables), "operationName": operation}
+        name = operation if operation_name is None else operation_name or None
+        payload = {"query": query, "variables": dict(variables), "operationName": name}
         retried = False
         while True:
             token = await self._token()
@@ -114,11 +122,8 @@ class GitHubClient:
             status=response.status_code,
             duration_ms=round((self._clock() - started) * 1000),
         )
-        limit = detect_rate_limit(
-            response.status_code, response.headers, payload, now_ms=lambda: self._wall() * 1000
-        )
+        limit = self.note_rate_limit(response, payload)
         if limit is not None:
-            self._cool_down(limit)
             raise rate_limit_error(limit, operation)
         if response.status_code != 200:
             raise self._status_error(response.status_code, text, operation)
@@ -133,6 +138,20 @@ class GitHubClient:
         data = payload.get("data")
         self.budget.note(data.get("rateLimit") if isinstance(data, dict) else None)
         return payload
+
+    def note_rate_limit(self, response: httpx.Response, payload: Any) -> RateLimit | None:
+        """The rate limit ``response`` signals, if any (no further request goes out until it
+        has passed)."""
+        limit = detect_rate_limit(
+            response.status_code, response.headers, payload, now_ms=lambda: self._wall() * 1000
+        )
+        if limit is not None:
+            self._cool_down(limit)
+        return limit
+
+    def note_budget(self, payload: Any) -> None:
+        data = payload.get("data") if isinstance(payload, dict) else None
+        self.budget.note(data.get("rateLimit") if isinstance(data, dict) else None)
 
     async def _token(self) -> str:
         settings = self._settings
