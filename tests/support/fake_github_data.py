@@ -274,6 +274,7 @@ class RepoView:
         self.name = repo.name
         self.nameWithOwner = repo.name_with_owner
         self.url = f"https://github.com/{repo.name_with_owner}"
+        self.defaultBranchRef = {"name": "main", "prefix": "refs/heads/"}
 
     @property
     def owner(self) -> AccountView:
