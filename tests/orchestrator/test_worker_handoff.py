@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,7 @@ class Run:
         self.agents = agents
         self.events: list[Event] = []
         self.proofs: ProofBook = MemoryProofBook()
+        self.adapter: Callable[[MemoryBoard], MemoryAdapter] = MemoryAdapter
 
     async def __call__(self, issue: Issue, attempt: int | None = None) -> AttemptResult:
         config: SchedulerConfig = scheduler_config(self.store.current.config)
@@ -98,7 +100,7 @@ class Run:
                 is_hand_off=lambda i: not is_active(i, config) and not is_terminal(i, config),
             ),
         )
-        spec = Attempt(issue, attempt, 7, self.store.current, MemoryAdapter(self.board))
+        spec = Attempt(issue, attempt, 7, self.store.current, self.adapter(self.board))
         return await asyncio.wait_for(run_attempt(spec, services), timeout=30)
 
     def hand_offs(self) -> list[bool]:

@@ -266,6 +266,27 @@ class FakeGitHub:
             self._changed.notify_all()
             return record
 
+    def add_pull_request(
+        self,
+        title: str,
+        *,
+        head: str,
+        closes: Iterable[IssueRecord] = (),
+        state: str = "OPEN",
+        review_decision: str | None = None,
+        checks: tuple[str, list[tuple[str, str, str]]] | None = None,
+    ) -> IssueRecord:
+        """A pull request from branch ``head`` (``state`` OPEN, CLOSED or MERGED) whose body
+        closes ``closes``; ``checks`` is its head commit's rollup (see ``IssueRecord.checks``)."""
+        record = self.add_issue(title, pull_request=True, closed=state != "OPEN")
+        with self.data.lock:
+            record.head_ref = head
+            record.merged = state == "MERGED"
+            record.closes = tuple(i.id for i in closes)
+            record.review_decision = review_decision
+            record.checks = checks
+        return record
+
     def add_project(
         self,
         owner: str,

@@ -76,6 +76,14 @@ class IssueRecord:
     created_at: datetime
     updated_at: datetime
     pull_request: bool = False
+    # Pull requests only: what the proof of work reads.
+    head_ref: str = ""
+    merged: bool = False
+    closes: tuple[str, ...] = ()  # issue ids its body closes
+    review_decision: str | None = None
+    # The head commit's status check rollup: (state, [(kind, name, result)]) with kind
+    # "check" (result: a CheckConclusionState) or "status" (result: a StatusState).
+    checks: tuple[str, list[tuple[str, str, str]]] | None = None
 
 
 @dataclass
@@ -276,6 +284,18 @@ class RepoView:
         self.url = f"https://github.com/{repo.name_with_owner}"
         self.defaultBranchRef = {"name": "main", "prefix": "refs/heads/"}
 
+    def pullRequests(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        states = args.get("states")
+        found = [
+            IssueView(self._data, r)
+            for r in sorted(self._data.issues.values(), key=lambda r: r.created_at, reverse=True)
+            if r.pull_request
+            and r.repo_id == self.id
+            and (not args.get("headRefName") or r.head_ref == args["headRefName"])
+            and (not states or _pull_state(r) in states)
+        ]
+        return connection(found, args)
+
     @property
     def owner(self) -> AccountView:
         return account_view(self._data, self._repo.owner)
@@ -317,6 +337,10 @@ class RepoView:
         return None
 
 
+def _pull_state(record: IssueRecord) -> str:
+    return "MERGED" if record.merged else record.state
+
+
 class IssueView:
     def __init__(self, data: GitHubData, record: IssueRecord) -> None:
         self._data = data
@@ -326,7 +350,7 @@ class IssueView:
         self.number = record.number
         self.title = record.title
         self.body = record.body
-        self.state = record.state  # OPEN or CLOSED (the fake merges no pull requests)
+        self.state = _pull_state(record)
         self.closed = record.state != "OPEN"
         self.createdAt = iso(record.created_at)
         self.updatedAt = iso(record.updated_at)
@@ -353,6 +377,46 @@ class IssueView:
         ]
         return connection(found, args)
 
+    # -- pull requests ---------------------------------------------------------------------
+
+    @property
+    def headRefName(self) -> str:
+        return self.record.head_ref
+
+    @property
+    def reviewDecision(self) -> str | None:
+        return self.record.review_decision
+
+    @property
+    def merged(self) -> bool:
+        return self.record.merged
+
+    def closedByPullRequestsReferences(
+        self, info: GraphQLResolveInfo, **args: Any
+    ) -> dict[str, Any]:
+        found = [
+            IssueView(self._data, r)
+            for r in self._data.issues.values()
+            if r.pull_request
+            and self.id in r.closes
+            and (args.get("includeClosedPrs") or r.state == "OPEN")
+        ]
+        return connection(found, args)
+
+    def commits(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        checks = self.record.checks
+        rollup = None
+        if checks is not None:
+            state, contexts = checks
+            rollup = {
+                "state": state,
+                "contexts": lambda _info, **a: connection(
+                    [_CheckContext(kind, name, result) for kind, name, result in contexts], a
+                ),
+            }
+        commit = {"commit": {"oid": "0" * 40, "statusCheckRollup": rollup}}
+        return connection([commit], args)
+
     def projectItems(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
         found = [
             ItemView(self._data, project, item)
@@ -360,6 +424,16 @@ class IssueView:
             if args.get("includeArchived", True) or not item.archived
         ]
         return connection(found, args)
+
+
+class _CheckContext:
+    def __init__(self, kind: str, name: str, result: str) -> None:
+        self.typename = "CheckRun" if kind == "check" else "StatusContext"
+        if kind == "check":
+            self.name, self.conclusion = name, result
+            self.status = "COMPLETED" if result else "IN_PROGRESS"
+        else:
+            self.context, self.state = name, result
 
 
 class CommentView:

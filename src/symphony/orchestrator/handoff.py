@@ -6,7 +6,8 @@ reconciliation and the stall check leave the run alone meanwhile) and ``HandOff.
 
 1. runs ``hooks.verify`` in the workspace (bounded by ``hooks.timeout_ms``);
 2. collects the proof: the git changes since the workspace's base commit, the agent's final
-   message, the commands of every turn of the run, tokens, wall time, turns and attempts;
+   message, the commands of every turn of the run, tokens, wall time, turns and attempts, and,
+   when the tracker links pull requests to issues (``LinkedChanges``), those pull requests;
 3. applies the gate: a failed verify with retries left (``review.max_verify_retries``, counted
    across runs in the stored proof) moves the issue back to the state it had before the turn,
    and the worker runs one more turn whose prompt carries the failure;
@@ -34,11 +35,11 @@ from symphony.orchestrator.ports import Workspaces
 from symphony.orchestrator.proofs import ProofBook, ProofRecord
 from symphony.text import clip
 from symphony.timefmt import format_timestamp
-from symphony.trackers.base import IssueWrites, TrackerAdapter
+from symphony.trackers.base import IssueWrites, LinkedChanges, TrackerAdapter
 from symphony.usage import TokenUsage
 from symphony.workflow.config import ServiceConfig
 from symphony.workspace.hooks import HookResult
-from symphony.workspace.proof import GitProof, collect_git_proof
+from symphony.workspace.proof import GitProof, collect_git_proof, read_branch
 
 log = get_logger("symphony.orchestrator.handoff")
 
@@ -53,6 +54,7 @@ COMMENT_MESSAGE_CHARS = 4_000
 COMMENT_FILES = 50
 COMMENT_COMMITS = 20
 COMMENT_COMMANDS = 20
+COMMENT_PULL_REQUESTS = 10
 COMMENT_COMMAND_CHARS = 200
 PROMPT_OUTPUT_CHARS = 4_096
 
@@ -189,6 +191,7 @@ def proof_comment(body: dict[str, Any], *, max_retries: int) -> str:
             lines.append(f"- `{_code(f['path'])}` {counts}{extra}")
         if len(files) > COMMENT_FILES:
             lines.append(f"- \N{HORIZONTAL ELLIPSIS} and {len(files) - COMMENT_FILES} more")
+    lines += _pull_request_lines(body)
     commits = body.get("commits") or []
     if commits:
         lines += ["", f"**Commits** ({len(commits)})", ""]
@@ -218,6 +221,32 @@ def proof_comment(body: dict[str, Any], *, max_retries: int) -> str:
     if len(text) > COMMENT_LIMIT:
         text = clip(text, COMMENT_LIMIT - 40) + "\n\n_(proof shortened)_"
     return text
+
+
+def _pull_request_lines(body: dict[str, Any]) -> list[str]:
+    if "pull_requests" not in body:
+        return []  # the tracker has no pull requests
+    found = body["pull_requests"]
+    if found is None:
+        return ["", "**Pull requests**", "", "_The tracker could not list them._"]
+    if not found:
+        return ["", "**Pull requests**", "", "_None closes this issue or comes from its branch._"]
+    lines = ["", f"**Pull requests** ({len(found)})", ""]
+    for pr in found[:COMMENT_PULL_REQUESTS]:
+        parts = [str(pr.get("state") or "?").lower()]
+        if pr.get("review_decision"):
+            parts.append("review " + str(pr["review_decision"]).lower().replace("_", " "))
+        checks = pr.get("checks") or {}
+        if checks.get("state"):
+            text = "checks " + str(checks["state"]).lower()
+            failing = [str(n) for n in checks.get("failing") or []]
+            if failing:
+                text += ": " + ", ".join(f"`{_code(_one_line(n))}`" for n in failing[:10])
+                if len(failing) > 10:
+                    text += f" and {len(failing) - 10} more"
+            parts.append(text)
+        lines.append(f"- {pr.get('url')} — " + " · ".join(parts))
+    return lines
 
 
 def _verify_lines(body: dict[str, Any], max_retries: int) -> list[str]:
@@ -354,6 +383,8 @@ class HandOff:
             "issue_url": issue.url,
             "workspace": str(self.workspace.path),
         }
+        if isinstance(self.adapter, LinkedChanges):
+            body["pull_requests"] = await self._pull_requests(self.adapter, issue)
         await self._save(issue, body, git.diff, failures, created)
         if review.post_proof:
             await self._comment(issue, proof_comment(body, max_retries=review.max_verify_retries))
@@ -387,6 +418,23 @@ class HandOff:
             )
         except TimeoutError:
             return GitProof(git=True, base=base, error=f"timed out after {GIT_PROOF_TIMEOUT_S:g} s")
+
+    async def _pull_requests(
+        self, adapter: LinkedChanges, issue: Issue
+    ) -> list[dict[str, Any]] | None:
+        """The issue's pull requests, or None when the tracker could not say (logged)."""
+        try:
+            branch = await read_branch(Path(self.workspace.path))
+            found = await asyncio.wait_for(
+                adapter.linked_pull_requests(issue, branch=branch), self.tracker_timeout_s
+            )
+        except Exception as exc:  # the proof goes without them, the run is not failed
+            log.warning(
+                "pull requests of the issue not read",
+                error=exc if str(exc) else type(exc).__name__,
+            )
+            return None
+        return [pr.to_json() for pr in found]
 
     async def _prior_failures(self, issue_id: str, max_retries: int) -> int:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -245,6 +246,44 @@ class IssueSummaries(Protocol):
     """
 
     async def fetch_issue_summaries_by_states(self, state_names: Sequence[str]) -> list[Issue]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedPullRequest:
+    """A pull request that closes an issue or was pushed from its branch, for the proof of work.
+
+    ``state`` is the tracker's (GitHub: ``OPEN``, ``CLOSED``, ``MERGED``); ``review_decision``
+    is ``APPROVED``, ``CHANGES_REQUESTED``, ``REVIEW_REQUIRED`` or None (no review required);
+    ``checks_state`` is the CI rollup of its head commit (``SUCCESS``, ``FAILURE``, ``PENDING``,
+    ``ERROR``, ``EXPECTED``) or None without checks; ``failing`` names the failing checks.
+    """
+
+    url: str
+    state: str
+    review_decision: str | None = None
+    checks_state: str | None = None
+    failing: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "state": self.state,
+            "review_decision": self.review_decision,
+            "checks": {"state": self.checks_state, "failing": list(self.failing)},
+        }
+
+
+@runtime_checkable
+class LinkedChanges(Protocol):
+    """Optional adapter capability: the pull requests linked to an issue (docs/review.md).
+
+    The hand-off adds them to the proof of work. ``branch`` is the workspace's current branch,
+    when it has one: pull requests pushed from it count as well as those that close the issue.
+    """
+
+    async def linked_pull_requests(
+        self, issue: Issue, *, branch: str | None = None
+    ) -> list[LinkedPullRequest]: ...
 
 
 async def read_by_states(adapter: TrackerAdapter, state_names: Sequence[str]) -> list[Issue]:

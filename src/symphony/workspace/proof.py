@@ -446,6 +446,27 @@ async def read_head(
     return sha or None
 
 
+async def read_branch(
+    workspace: Path,
+    *,
+    timeout_s: float = GIT_TIMEOUT_S,
+    base_env: Mapping[str, str] | None = None,
+    git: str = "git",
+    kill_grace_s: float = DEFAULT_KILL_GRACE_S,
+) -> str | None:
+    """The workspace's current branch, or None (no git repository, a detached HEAD)."""
+    if not _is_real_git_dir(workspace):
+        return None
+    try:
+        runner = await _prepared_runner(
+            workspace, timeout_s=timeout_s, base_env=base_env, git=git, kill_grace_s=kill_grace_s
+        )
+        out, _ = await runner.run("symbolic-ref", "--quiet", "--short", "HEAD")
+    except GitCallError:
+        return None
+    return _text(out).strip() or None
+
+
 async def collect_git_proof(
     workspace: Path,
     base: str | None,

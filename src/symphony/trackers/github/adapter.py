@@ -23,9 +23,10 @@ from symphony.trackers.base import (
     TRACKER_PAGINATION,
     TRACKER_RATE_LIMITED,
     TRACKER_RESPONSE,
+    LinkedPullRequest,
     TrackerError,
 )
-from symphony.trackers.github import queries, writes
+from symphony.trackers.github import pulls, queries, writes
 from symphony.trackers.github.client import GitHubClient, error_messages, error_types
 from symphony.trackers.github.normalize import (
     MalformedIssue,
@@ -237,6 +238,12 @@ class GitHubAdapter:
 
     async def fetch_issue_comments(self, issue_id: str, identifier: str) -> list[IssueComment]:
         return await writes.prompt_comments(self._client, issue_id, identifier)
+
+    async def linked_pull_requests(
+        self, issue: Issue, *, branch: str | None = None
+    ) -> list[LinkedPullRequest]:
+        """``LinkedChanges``: for the proof of work (pulls.py)."""
+        return await pulls.linked_pull_requests(self._client, self.settings, issue, branch)
 
     async def aclose(self) -> None:
         await self._client.aclose()

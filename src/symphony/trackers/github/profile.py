@@ -11,6 +11,7 @@ from symphony.logs import register_secrets
 from symphony.trackers.base import (
     IssueConversation,
     IssueWrites,
+    LinkedChanges,
     TrackerAdapter,
     TrackerProfile,
     WebhookSource,
@@ -67,3 +68,4 @@ _ADAPTER_CONFORMS: type[TrackerAdapter] = GitHubAdapter
 _WRITES_CONFORM: type[IssueWrites] = GitHubAdapter
 _CONVERSATION_CONFORMS: type[IssueConversation] = GitHubAdapter
 _WEBHOOKS_CONFORM: type[WebhookSource] = GitHubAdapter
+_LINKED_CHANGES_CONFORM: type[LinkedChanges] = GitHubAdapter

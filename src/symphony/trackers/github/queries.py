@@ -317,7 +317,62 @@ mutation SymphonyUpdateComment($id: ID!, $body: String!) {
 """
 
 # Every document, for the schema test.
+# The proof of work's pull requests: those that close the issue, and those from its branch.
+PULL_REQUEST_PAGE_SIZE = 10
+CHECK_PAGE_SIZE = 50
+PULL_REQUEST_FIELDS = """
+fragment SymphonyPullRequest on PullRequest {
+  id
+  url
+  state
+  reviewDecision
+  commits(last: 1) {
+    nodes {
+      commit {
+        statusCheckRollup {
+          state
+          contexts(first: $checkFirst) {
+            nodes {
+              __typename
+              ... on CheckRun { name status conclusion }
+              ... on StatusContext { context state }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+LINKED_PULL_REQUESTS_OPERATION = "SymphonyLinkedPullRequests"
+LINKED_PULL_REQUESTS_QUERY = (
+    """
+query SymphonyLinkedPullRequests(
+  $id: ID!, $owner: String!, $name: String!, $head: String!, $withHead: Boolean!,
+  $first: Int!, $checkFirst: Int!
+) {
+  """
+    + RATE_LIMIT
+    + """
+  node(id: $id) {
+    ... on Issue {
+      closedByPullRequestsReferences(first: $first, includeClosedPrs: true) {
+        nodes { ...SymphonyPullRequest }
+      }
+    }
+  }
+  repository(owner: $owner, name: $name) @include(if: $withHead) {
+    pullRequests(headRefName: $head, first: $first, orderBy: {field: CREATED_AT, direction: DESC}) {
+      nodes { ...SymphonyPullRequest }
+    }
+  }
+}
+"""
+    + PULL_REQUEST_FIELDS
+)
+
 ALL = {
+    LINKED_PULL_REQUESTS_OPERATION: LINKED_PULL_REQUESTS_QUERY,
     BOARD_OPERATION: BOARD_QUERY,
     REPOSITORY_OPERATION: REPOSITORY_QUERY,
     BY_IDS_OPERATION: BY_IDS_QUERY,
