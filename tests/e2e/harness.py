@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -419,7 +420,8 @@ class ServiceProcess:
 
     def issue(self, identifier: str) -> dict[str, Any] | None:
         """``GET /api/v1/<identifier>``: the detail, or None on 404."""
-        response = self.get(f"api/v1/{identifier}")
+        # GitHub's identifiers (app#42) hold a '#', which a URL path must escape.
+        response = self.get(f"api/v1/{quote(identifier, safe='')}")
         if response.status_code == 404:
             return None
         assert response.status_code == 200, response.text
