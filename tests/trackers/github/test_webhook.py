@@ -169,6 +169,7 @@ async def test_the_adapter_answers_for_its_repository_and_its_board(
     assert adapter.webhook_problem() is None
     ours = adapter.verify_webhook(signed("issues", issues_event()), 0)
     assert (await adapter.webhook_scope(ours)).issue_ids == (ISSUE_NODE,)
+    assert github.requests == []  # the repository decides; the board's id is not needed
     on_board = read_delivery(SECRET, signed("projects_v2_item", item_event()))
     on_board = replace(on_board, scopes=frozenset({project_scope(board.id)}))
     assert (await adapter.webhook_scope(on_board)).issue_ids == (ISSUE_NODE,)

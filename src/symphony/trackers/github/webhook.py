@@ -195,13 +195,14 @@ class GitHubWebhooks:
         if not notice.issue_ids:
             return WebhookScope((), notice.note)
         settings = self._settings
-        ours = {repository_scope(settings.repository)}
+        # An issue event names its repository (the targeted read then asks for the issue's
+        # status on this board); a board item event names only its board, whose id is asked
+        # for once per adapter.
+        if repository_scope(settings.repository) in notice.scopes:
+            return WebhookScope(notice.issue_ids)
         where = f"repository {settings.repository}"
         if self._board_id is not None:
-            # A board item event names only the board; an issue event names its repository, and
-            # the targeted read then asks for the issue's status on this board.
-            ours.add(project_scope(await self._board_id()))
+            if project_scope(await self._board_id()) in notice.scopes:
+                return WebhookScope(notice.issue_ids)
             where += f" or board {settings.project_owner}/{settings.project_number}"
-        if notice.scopes & ours:
-            return WebhookScope(notice.issue_ids)
         return WebhookScope((), f"{notice.subject} is not in {where}")
