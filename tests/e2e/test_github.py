@@ -178,7 +178,8 @@ def test_a_board_item_is_moved_to_human_review_with_github_graphql_and_the_token
         "before_remove to run for the closed issue and its workspace to be deleted",
         timeout=20,
     )
-    assert removed.split()[-1] == str(agent.workspace.resolve())
+    # The hook is told the tracker's identifier, not the workspace key (app_1--<hash>).
+    assert removed.split() == [IDENTIFIER, str(agent.workspace.resolve())]
     code, output = service.stop()
     assert code == 0, output
     assert token not in output

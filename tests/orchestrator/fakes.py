@@ -126,6 +126,7 @@ class FakeWorkspaces:
         hooks: HooksConfig,
         issue: Issue | None = None,
         strip_env: frozenset[str] | None = None,
+        identifier: str | None = None,
     ) -> bool:
         self.calls.append(("remove", path.name))
         if not path.exists():

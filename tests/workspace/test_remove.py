@@ -198,6 +198,19 @@ async def test_remove_path_works_after_the_root_changed(
     assert root.is_dir()
 
 
+async def test_remove_path_tells_before_remove_the_identifier_it_is_given(
+    manager: WorkspaceManager, root: Path, tmp_path: Path
+) -> None:
+    # A GitHub identifier's key differs from it; a removal by path without the issue (a
+    # terminal issue seen by a poll) still gives the hook the identifier the tracker uses.
+    ws = await manager.prepare(make_issue("app#1"), root=root, hooks=make_hooks(), attempt=None)
+    assert ws.path.name != "app#1"
+    log = tmp_path / "removed.log"
+    hooks = make_hooks(before_remove=f'echo "$SYMPHONY_ISSUE_IDENTIFIER" >> {log}')
+    assert await manager.remove_path(ws.path, root=root, hooks=hooks, identifier="app#1")
+    assert log.read_text().splitlines() == ["app#1"]
+
+
 async def test_remove_path_refuses_the_root_itself(
     manager: WorkspaceManager, root: Path, tmp_path: Path
 ) -> None:

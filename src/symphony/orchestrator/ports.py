@@ -83,6 +83,7 @@ class Workspaces(Protocol):
         hooks: HooksConfig,
         issue: Issue | None = None,
         strip_env: frozenset[str] | None = None,
+        identifier: str | None = None,
     ) -> bool: ...
 
 

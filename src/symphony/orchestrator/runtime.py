@@ -725,6 +725,7 @@ class OrchestratorRuntime:
                         root=config.workspace.root,
                         hooks=config.hooks,
                         strip_env=strip,
+                        identifier=identifier,
                     )
                 else:
                     await self._workspaces.remove(

@@ -235,6 +235,7 @@ class WorkspaceManager:
         hooks: HooksConfig,
         issue: Issue | None = None,
         strip_env: frozenset[str] | None = None,
+        identifier: str | None = None,
     ) -> bool:
         """Remove a workspace by its recorded path, which may lie under an older root.
 
@@ -260,7 +261,10 @@ class WorkspaceManager:
                 code=WORKSPACE_EQUALS_ROOT,
                 path=path,
             )
-        identifier = issue.identifier if issue is not None else name
+        # The hook's SYMPHONY_ISSUE_IDENTIFIER: the tracker's identifier when the caller knows it
+        # (``app#1`` has the key ``app_1--<hash>``), else the key itself.
+        if identifier is None:
+            identifier = issue.identifier if issue is not None else name
         return await self._remove(candidate, parent, identifier, hooks, issue, strip_env)
 
     async def _remove(
