@@ -26,7 +26,17 @@ async def test_review_decisions_and_the_board_from_the_dashboard(
     good = add(store, "Greet with hello", "Human Review")
     bad = add(store, "Rename the module", "Human Review", labels=("refactor",))
     stale = add(store, "Moved on meanwhile", "Human Review")
-    view.proofs[good] = proof()
+    view.proofs[good] = {
+        **proof(),
+        "pull_requests": [
+            {
+                "url": "https://github.com/acme/app/pull/7",
+                "state": "OPEN",
+                "review_decision": "REVIEW_REQUIRED",
+                "checks": {"state": "FAILURE", "failing": ["lint", "test (3.12)"]},
+            }
+        ],
+    }
     view.diffs[good] = DIFF
     view.runs[good] = [
         {
@@ -58,6 +68,14 @@ async def test_review_decisions_and_the_board_from_the_dashboard(
         await expect(second.locator(".verify-output")).to_contain_text("FAILED tests/test_greet")
         await expect(first.locator(".final-message")).to_have_text("Greets with hello now.")
         await expect(first.locator(".files")).to_contain_text("uncommitted")
+        pull = first.locator(".review-prs li")
+        await expect(pull).to_contain_text("open · review required · checks failure")
+        await expect(pull).to_contain_text("(failing: lint, test (3.12))")
+        await expect(pull.locator("a")).to_have_attribute(
+            "href", "https://github.com/acme/app/pull/7"
+        )
+        # A tracker that links no pull requests (the local board here) shows no such section.
+        assert await second.locator(".review-prs").count() == 0
         # The timeline: the run that led here, then the hand-off with its verify result.
         timeline = first.locator("details.review-more", has_text="Timeline")
         await timeline.locator("summary").click()

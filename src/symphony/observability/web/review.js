@@ -133,6 +133,25 @@ function listBlock(title, items, render) {
   return el("details", { class: "review-more" }, el("summary", {}, `${title} (${items.length})`), el("ul", { class: "review-items" }, ...items.map((item) => el("li", {}, ...render(item)))));
 }
 
+// Trackers that link pull requests (GitHub) put them in the proof: null when the read failed.
+function pullRequests(prs) {
+  if (prs === undefined) return null;
+  if (prs === null) return el("p", { class: "empty" }, "The linked pull requests could not be read at the hand-off.");
+  if (!prs.length) return el("p", { class: "empty review-prs" }, "No pull request is linked to this issue.");
+  const rows = prs.map((pr) => {
+    const checks = pr.checks || {};
+    const failing = Array.isArray(checks.failing) ? checks.failing : [];
+    const ok = checks.state === "SUCCESS";
+    return el("li", {},
+      isHttpUrl(pr.url) ? el("a", { href: pr.url, rel: "noopener noreferrer", target: "_blank" }, pr.url) : el("code", {}, String(pr.url || "")),
+      ` · ${String(pr.state || "?").toLowerCase()}`,
+      pr.review_decision ? ` · ${String(pr.review_decision).toLowerCase().replaceAll("_", " ")}` : "",
+      checks.state ? el("span", { class: ok ? "ok-text" : "error-text" }, ` · checks ${String(checks.state).toLowerCase()}`) : "",
+      failing.length ? el("span", { class: "error-text" }, ` (failing: ${failing.join(", ")})`) : "");
+  });
+  return el("div", { class: "review-prs" }, el("h4", {}, "Pull requests"), el("ul", { class: "review-items" }, ...rows));
+}
+
 function when(text) {
   const at = parseTime(text);
   return at == null ? "?" : new Date(at).toLocaleString();
@@ -162,6 +181,7 @@ function proofBlock(item) {
   if (verify && !verify.passed && verify.output_tail) blocks.push(el("pre", { class: "mono verify-output", "aria-label": "Verify output" }, verify.output_tail));
   if (proof.final_message) blocks.push(el("div", { class: "review-summary" }, el("h4", {}, "Summary"), el("p", { class: "final-message" }, proof.final_message)));
   blocks.push(proofFacts(proof));
+  blocks.push(pullRequests(proof.pull_requests));
   blocks.push(el("h4", {}, "Files"), filesTable(Array.isArray(proof.files) ? proof.files : []));
   blocks.push(listBlock("Commits", Array.isArray(proof.commits) ? proof.commits : [], (c) => [el("code", {}, String(c.sha || "").slice(0, 10)), " ", c.subject || ""]));
   blocks.push(listBlock("Commands", Array.isArray(proof.commands) ? proof.commands : [], (c) => [
