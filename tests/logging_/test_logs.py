@@ -5,6 +5,9 @@ import logging
 import random
 from pathlib import Path
 
+from hypothesis import example, given
+from hypothesis import strategies as st
+
 from symphony import logs
 from symphony.logs import (
     REDACTED,
@@ -173,3 +176,17 @@ def test_the_quick_pre_check_never_skips_a_line_the_pattern_would_change() -> No
     for _ in range(2_000):
         line = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 5)))
         assert redactor.redact(line) == pattern.sub(logs._replacement, line), line
+
+
+@given(
+    st.lists(
+        st.sampled_from(["_", "lin", "gh", "p", "o", "s", "x", "sk-", "LIN_", "bearer", "a_b"]),
+        max_size=25,
+    ).map("".join)
+)
+@example("a_b_c_d_e_f_ghp_token")  # the mark after more underscores than are looked at
+@example("a_b_c_d_e_f_g")
+def test_the_secret_precheck_finds_every_token_mark_however_many_underscores(text: str) -> None:
+    lowered = text.lower()
+    marks = ("lin_", "sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "bearer")
+    assert logs.Redactor().may_match(text) == any(mark in lowered for mark in marks)

@@ -158,6 +158,7 @@ async def test_slow_client_is_dropped_without_slowing_the_runtime() -> None:
     view = FakeView()
     hub = EventHub(view, queue_size=4, keepalive_s=30, send_timeout_s=0.3)
     hub.start()
+    assert view.listeners == []  # nobody watches: agent events cost the runtime nothing
     send = _StuckSend()
     scope = {"type": "http", "method": "GET", "path": "/api/v1/events", "headers": []}
     task = asyncio.create_task(hub(scope, _no_disconnect, send))
@@ -175,6 +176,7 @@ async def test_slow_client_is_dropped_without_slowing_the_runtime() -> None:
     assert len(view.listeners) == 1  # the hub's own listener never raised
 
     await asyncio.wait_for(task, timeout=WAIT_S)  # its stuck write times out; the task ends
+    assert view.listeners == []  # the last client left
     hub.close()
     assert view.listeners == []
 

@@ -76,8 +76,11 @@ async def test_summary_mode_logs_only_when_something_changed(
 
 async def test_summary_mode_runs_on_its_own_and_stops(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="symphony.status")
-    status = StatusView(FakeView(), stream=io.StringIO(), summary_interval_s=30)
+    view = FakeView()
+    status = StatusView(view, stream=io.StringIO(), summary_interval_s=30)
     await status.start()
+    # The summary reads snapshots: it does not listen, so agent events cost it nothing.
+    assert view.listeners == []
     await wait_until(lambda: any(r.name == "symphony.status" for r in caplog.records))
     await status.stop()
     assert status.frames == 1

@@ -101,11 +101,13 @@ class StatusView:
     async def start(self) -> None:
         if self.mode == "off" or self._task is not None:
             return
-        try:
-            self._unsubscribe = self._view.subscribe(self._on_change)
-        except Exception as exc:
-            log.warning("status view cannot subscribe", error=repr(exc))
         if self.mode == "live":
+            # Only the live frame shows what agents said; the summary line reads the snapshot,
+            # so in summary mode no agent event is delivered here at all.
+            try:
+                self._unsubscribe = self._view.subscribe(self._on_change)
+            except Exception as exc:
+                log.warning("status view cannot subscribe", error=repr(exc))
             self._live = Live(
                 console=self._console,
                 auto_refresh=False,

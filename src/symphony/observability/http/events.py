@@ -4,7 +4,9 @@ The runtime calls our listener on its own loop for every change; the listener on
 frame to each client's bounded backlog (never waiting), so a slow client can never slow the
 orchestrator. Snapshots supersede each other; agent events queue up to a limit. A client whose
 backlog overflows is disconnected; its browser reconnects by itself and starts again from a
-fresh snapshot. Frames are serialized once, lazily, by the first client that sends them.
+fresh snapshot. Frames are serialized once, lazily, by the first client that sends them. The
+hub listens to the runtime only while a client is connected: with no dashboard open, agent
+events cost nothing here.
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ class EventHub:
         self._send_timeout_s = send_timeout_s
         self._clients: set[_Client] = set()
         self._unsubscribe: Callable[[], None] | None = None
+        self._started = False
         self._closed = False
         self.dropped = 0
 
@@ -132,18 +135,27 @@ class EventHub:
         return len(self._clients)
 
     def start(self) -> None:
-        if self._unsubscribe is None and not self._closed:
+        """Serve changes from now on; the hub subscribes when the first client connects."""
+        self._started = True
+        if self._clients:
+            self._listen()
+
+    def _listen(self) -> None:
+        if self._unsubscribe is None and self._started and not self._closed:
             self._unsubscribe = self._view.subscribe(self._on_change)
 
-    def close(self) -> None:
-        """Ends every stream (clean shutdown) and stops listening to the runtime."""
-        self._closed = True
+    def _stop_listening(self) -> None:
         if self._unsubscribe is not None:
             unsubscribe, self._unsubscribe = self._unsubscribe, None
             try:
                 unsubscribe()
             except Exception:
                 log.exception("runtime unsubscribe failed", component="sse")
+
+    def close(self) -> None:
+        """Ends every stream (clean shutdown) and stops listening to the runtime."""
+        self._closed = True
+        self._stop_listening()
         for client in list(self._clients):
             client.close("shutdown")
         self._clients.clear()
@@ -196,6 +208,7 @@ class EventHub:
             client.close("shutdown")
         else:
             self._clients.add(client)
+            self._listen()  # before the initial snapshot: no change falls in between
         watcher = asyncio.create_task(self._watch_disconnect(receive, client))
         try:
             await self._send(
@@ -222,6 +235,8 @@ class EventHub:
             pass  # the client went away mid-write
         finally:
             self._clients.discard(client)
+            if not self._clients:
+                self._stop_listening()
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
