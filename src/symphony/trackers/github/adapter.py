@@ -20,14 +20,13 @@ from symphony.issue import Issue, IssueComment, normalize_state
 from symphony.logs import get_logger, register_secrets
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
 from symphony.trackers.base import (
-    TRACKER_PAGINATION,
     TRACKER_RATE_LIMITED,
     TRACKER_RESPONSE,
     LinkedPullRequest,
     TrackerError,
 )
 from symphony.trackers.github import pulls, queries, writes
-from symphony.trackers.github.client import GitHubClient, error_messages, error_types
+from symphony.trackers.github.client import GitHubClient, error_types
 from symphony.trackers.github.normalize import (
     MalformedIssue,
     board_state,
@@ -42,6 +41,7 @@ from symphony.trackers.github.project import ProjectInfo, load_project
 from symphony.trackers.github.settings import CLOSED_STATE, KIND, GitHubSettings
 from symphony.trackers.github.tool import TOOL_NAME, TOOL_SPEC, run_github_graphql
 from symphony.trackers.github.webhook import PROVIDER, GitHubWebhooks
+from symphony.trackers.graphql_http import error_messages, next_cursor
 from symphony.webhooks import WebhookDelivery, WebhookNotice, WebhookScope
 
 log = get_logger("symphony.trackers.github")
@@ -313,7 +313,7 @@ class GitHubAdapter:
                 candidate = self._board_candidate(item, project)
                 if candidate is not None:
                     candidates.append(candidate)
-            after = _next_cursor(connection.get("pageInfo"), f"GitHub {op} page {number}", cursors)
+            after = next_cursor(connection.get("pageInfo"), f"GitHub {op} page {number}", cursors)
             if after is None:
                 return candidates, cost
 
@@ -391,7 +391,7 @@ class GitHubAdapter:
             for node in connection["nodes"]:
                 if isinstance(node, dict):
                     candidates.append(await self._label_candidate(node))
-            after = _next_cursor(connection.get("pageInfo"), f"GitHub {op} page {number}", cursors)
+            after = next_cursor(connection.get("pageInfo"), f"GitHub {op} page {number}", cursors)
             if after is None:
                 return candidates, cost
 
@@ -475,7 +475,7 @@ class GitHubAdapter:
             if not isinstance(labels, dict):
                 raise TrackerError(TRACKER_RESPONSE, f"GitHub answered {op} without labels")
             names.extend(label_names({"labels": labels}))
-            after = _next_cursor(labels.get("pageInfo"), f"GitHub {op}", cursors)
+            after = next_cursor(labels.get("pageInfo"), f"GitHub {op}", cursors)
             if after is None:
                 return names
 
@@ -497,20 +497,3 @@ def _cost(body: dict[str, Any]) -> int:
     limit = data.get("rateLimit") if isinstance(data, dict) else None
     cost = limit.get("cost") if isinstance(limit, dict) else None
     return cost if isinstance(cost, int) and not isinstance(cost, bool) else 0
-
-
-def _next_cursor(page_info: Any, where: str, seen: set[str]) -> str | None:
-    """The cursor for the next page, None when done, or a ``tracker_pagination`` failure."""
-    if not isinstance(page_info, dict) or not isinstance(page_info.get("hasNextPage"), bool):
-        raise TrackerError(TRACKER_PAGINATION, f"{where} has no usable pageInfo.hasNextPage")
-    if not page_info["hasNextPage"]:
-        return None
-    cursor = page_info.get("endCursor")
-    if not isinstance(cursor, str) or not cursor:
-        raise TrackerError(TRACKER_PAGINATION, f"{where} says hasNextPage but gives no endCursor")
-    if cursor in seen:
-        raise TrackerError(
-            TRACKER_PAGINATION, f"{where} repeats an earlier endCursor; stopping instead of looping"
-        )
-    seen.add(cursor)
-    return cursor

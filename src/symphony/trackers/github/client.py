@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 
-from symphony import __version__
 from symphony.logs import REDACTOR, get_logger
 from symphony.text import clip
 from symphony.trackers.base import (
@@ -36,6 +35,7 @@ from symphony.trackers.github.rate_limit import (
     rate_limit_error,
 )
 from symphony.trackers.github.settings import GitHubSettings
+from symphony.trackers.graphql_http import error_messages, new_http_client
 
 log = get_logger("symphony.trackers.github")
 
@@ -269,33 +269,13 @@ class GitHubClient:
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._settings.request_timeout_s),
-                transport=self._transport,
-                follow_redirects=False,
-                headers={
-                    "Content-Type": "application/json",
-                    "Accept": "application/json",
-                    "User-Agent": f"symphony/{__version__}",
-                },
-            )
+            self._http = new_http_client(self._settings.request_timeout_s, self._transport)
         return self._http
 
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
-
-
-def error_messages(body: dict[str, Any]) -> list[str]:
-    errors = body.get("errors")
-    if not isinstance(errors, list):
-        return []
-    messages: list[str] = []
-    for error in errors:
-        message = error.get("message") if isinstance(error, dict) else None
-        messages.append(message if isinstance(message, str) and message else repr(error)[:200])
-    return messages
 
 
 def error_types(body: dict[str, Any]) -> list[str]:

@@ -7,8 +7,9 @@ from typing import Any
 
 from symphony.trackers.base import TRACKER_RESPONSE, TrackerError
 from symphony.trackers.github import queries
-from symphony.trackers.github.client import GitHubClient, error_messages
+from symphony.trackers.github.client import GitHubClient
 from symphony.trackers.github.settings import GitHubSettings
+from symphony.trackers.graphql_http import error_messages
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 import httpx
 
-from symphony import __version__
 from symphony.logs import get_logger
 from symphony.text import clip
 from symphony.trackers.base import (
@@ -27,6 +26,7 @@ from symphony.trackers.base import (
     TRACKER_STATUS,
     TrackerError,
 )
+from symphony.trackers.graphql_http import new_http_client
 from symphony.trackers.linear.rate_limit import (
     RateLimit,
     detect_rate_limit,
@@ -234,16 +234,7 @@ class LinearClient:
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._settings.request_timeout_s),
-                transport=self._transport,
-                follow_redirects=False,
-                headers={
-                    "Content-Type": "application/json",
-                    "Accept": "application/json",
-                    "User-Agent": f"symphony/{__version__}",
-                },
-            )
+            self._http = new_http_client(self._settings.request_timeout_s, self._transport)
         return self._http
 
     async def aclose(self) -> None:

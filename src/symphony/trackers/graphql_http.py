@@ -1,0 +1,62 @@
+"""What every GraphQL-over-HTTP tracker client shares (Linear, GitHub): the HTTP client it
+sends with, and reading an answer's errors and page cursors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from symphony import __version__
+from symphony.trackers.base import TRACKER_PAGINATION, TrackerError
+
+
+def new_http_client(
+    timeout_s: float, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """JSON in and out, no redirects (a GraphQL endpoint never redirects; following one could
+    send the credentials elsewhere)."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_s),
+        transport=transport,
+        follow_redirects=False,
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": f"symphony/{__version__}",
+        },
+    )
+
+
+def error_messages(body: dict[str, Any]) -> list[str]:
+    """The messages of a GraphQL answer's ``errors`` (an odd entry shows as its repr, bounded)."""
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        return []
+    messages: list[str] = []
+    for error in errors:
+        message = error.get("message") if isinstance(error, dict) else None
+        messages.append(message if isinstance(message, str) and message else repr(error)[:200])
+    return messages
+
+
+def next_cursor(page_info: Any, where: str, seen: set[str]) -> str | None:
+    """The cursor for the next page, None when done, or a ``tracker_pagination`` failure.
+
+    ``where`` names the page for the message (``Linear SymphonyIssueSummaries page 2``); a cursor
+    seen before stops the walk instead of looping.
+    """
+    if not isinstance(page_info, dict) or not isinstance(page_info.get("hasNextPage"), bool):
+        raise TrackerError(TRACKER_PAGINATION, f"{where} has no usable pageInfo.hasNextPage")
+    if not page_info["hasNextPage"]:
+        return None
+    cursor = page_info.get("endCursor")
+    if not isinstance(cursor, str) or not cursor:
+        raise TrackerError(TRACKER_PAGINATION, f"{where} says hasNextPage but gives no endCursor")
+    if cursor in seen:
+        raise TrackerError(
+            TRACKER_PAGINATION,
+            f"{where} repeats an earlier endCursor; stopping instead of looping",
+        )
+    seen.add(cursor)
+    return cursor
