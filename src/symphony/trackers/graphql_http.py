@@ -3,6 +3,9 @@ sends with, and reading an answer's errors and page cursors."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -60,3 +63,29 @@ def next_cursor(page_info: Any, where: str, seen: set[str]) -> str | None:
         )
     seen.add(cursor)
     return cursor
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's trimmed value, None when absent or blank; ``name`` in lower case."""
+    # httpx.Headers is case-insensitive; a plain dict from a test may not be.
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def retry_after_ms(value: str | None, now_ms: float) -> int | None:
+    """``Retry-After`` (seconds, or an HTTP date) as a wait from ``now_ms`` (epoch ms)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        return max(0, round(when.timestamp() * 1000 - now_ms))
+    return max(0, round(seconds * 1000)) if math.isfinite(seconds) else None

@@ -19,11 +19,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from symphony.timefmt import parse_timestamp
 from symphony.trackers.base import TRACKER_RATE_LIMITED, TrackerError
+from symphony.trackers.graphql_http import header, retry_after_ms
 
 RATE_LIMITED_TYPE = "RATE_LIMITED"
 # GitHub: "wait at least one minute" when a secondary limit names no Retry-After.
@@ -105,9 +105,9 @@ def detect_rate_limit(
 ) -> RateLimit | None:
     """A rate-limit signal in one answer, or None (a plain 403 is a permission problem)."""
     now = now_ms()
-    retry_after = _retry_after_ms(_header(headers, "retry-after"), now)
-    reset = _reset_ms(_header(headers, "x-ratelimit-reset"), now)
-    spent = _header(headers, "x-ratelimit-remaining") == "0"
+    retry_after = retry_after_ms(header(headers, "retry-after"), now)
+    reset = _reset_ms(header(headers, "x-ratelimit-reset"), now)
+    spent = header(headers, "x-ratelimit-remaining") == "0"
     if has_error_type(payload, RATE_LIMITED_TYPE):
         wait = retry_after if retry_after is not None else reset
         return RateLimit(_bounded(wait, SECONDARY_DEFAULT_WAIT_MS), "graphql_rate_limited", status)
@@ -161,29 +161,6 @@ def _mentions_rate_limit(payload: Any) -> bool:
 
 def _bounded(wait_ms: int | None, default_ms: int) -> int:
     return min(default_ms if wait_ms is None else wait_ms, MAX_COOLDOWN_MS)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == name), None)
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _retry_after_ms(value: str | None, now_ms: float) -> int | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            return None
-        return max(0, round(when.timestamp() * 1000 - now_ms))
-    return max(0, round(seconds * 1000)) if math.isfinite(seconds) else None
 
 
 def _reset_ms(value: str | None, now_ms: float) -> int | None:

@@ -11,10 +11,11 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from symphony.trackers.base import TRACKER_RATE_LIMITED, TrackerError
+from symphony.trackers.graphql_http import header
+from symphony.trackers.graphql_http import retry_after_ms as parse_retry_after
 
 RATELIMITED_CODE = "RATELIMITED"
 # Header values beyond this are nonsense or an hourly bucket; trying again sooner is harmless.
@@ -50,18 +51,18 @@ def detect_rate_limit(
 
 
 def retry_after_ms(headers: Mapping[str, str], now_ms: float) -> int | None:
-    retry_after = _header(headers, "retry-after")
+    retry_after = header(headers, "retry-after")
     if retry_after is not None:
-        waited = _parse_retry_after(retry_after, now_ms)
+        waited = parse_retry_after(retry_after, now_ms)
         if waited is not None:
             return waited
     # Prefer the budget that is actually spent; otherwise the later of the two resets.
     resets: list[int] = []
     for budget in ("requests", "complexity"):
-        reset = _parse_reset(_header(headers, f"x-ratelimit-{budget}-reset"), now_ms)
+        reset = _parse_reset(header(headers, f"x-ratelimit-{budget}-reset"), now_ms)
         if reset is None:
             continue
-        if _header(headers, f"x-ratelimit-{budget}-remaining") == "0":
+        if header(headers, f"x-ratelimit-{budget}-remaining") == "0":
             return reset
         resets.append(reset)
     return max(resets) if resets else None
@@ -94,28 +95,6 @@ def has_error_code(payload: Any, code: str) -> bool:
         if isinstance(ext, dict) and str(ext.get("code", "")).upper() == code:
             return True
     return False
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    # httpx.Headers is case-insensitive; a plain dict from a test may not be.
-    value = headers.get(name)
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == name), None)
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _parse_retry_after(value: str, now_ms: float) -> int | None:
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            return None
-        return max(0, round(when.timestamp() * 1000 - now_ms))
-    return max(0, round(seconds * 1000)) if math.isfinite(seconds) else None
 
 
 def _parse_reset(value: str | None, now_ms: float) -> int | None:
