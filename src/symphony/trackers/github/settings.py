@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from symphony.hosts import is_loopback
 from symphony.issue import normalize_state
 from symphony.trackers.base import MISSING_TRACKER_SECRET, TrackerConfigError
 from symphony.trackers.github.app_auth import load_private_key
+from symphony.trackers.settings_rules import endpoint_url
 from symphony.workflow.config import TrackerConfig
 from symphony.workflow.values import resolve_path_value, resolve_secret_value, var_reference
 
@@ -191,28 +189,15 @@ def parse_settings(
 
 
 def _endpoint(value: Any) -> str:
-    if value is None:
-        return DEFAULT_ENDPOINT
-    problem = (
-        f"must be the URL of GitHub's GraphQL API (default {DEFAULT_ENDPOINT}; GitHub "
-        "Enterprise Server: https://<host>/api/graphql)"
+    return endpoint_url(
+        _key("endpoint"),
+        value,
+        default=DEFAULT_ENDPOINT,
+        problem=(
+            f"must be the URL of GitHub's GraphQL API (default {DEFAULT_ENDPOINT}; GitHub "
+            "Enterprise Server: https://<host>/api/graphql)"
+        ),
     )
-    if not isinstance(value, str) or not value.strip():
-        raise TrackerConfigError(_key("endpoint"), f"{problem}; got {value!r}")
-    text = value.strip()
-    try:
-        url = httpx.URL(text)
-    except httpx.InvalidURL:
-        raise TrackerConfigError(_key("endpoint"), f"{problem}; got {text!r}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise TrackerConfigError(_key("endpoint"), f"{problem}; got {text!r}")
-    # The token travels in a header: plain http is only acceptable on this machine.
-    if url.scheme == "http" and not is_loopback(url.host):
-        raise TrackerConfigError(
-            _key("endpoint"),
-            f"must use https (plain http is allowed only for 127.0.0.1/localhost); got {text!r}",
-        )
-    return text
 
 
 def _repository(value: Any) -> tuple[str, str]:

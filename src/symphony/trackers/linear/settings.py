@@ -11,10 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from symphony.hosts import is_loopback
 from symphony.trackers.base import MISSING_TRACKER_SECRET, TrackerConfigError
+from symphony.trackers.settings_rules import endpoint_url
 from symphony.workflow.config import TrackerConfig
 from symphony.workflow.values import resolve_secret_value, var_reference
 
@@ -116,25 +114,12 @@ def parse_settings(
 
 
 def _endpoint(value: Any) -> str:
-    if value is None:
-        return DEFAULT_ENDPOINT
-    problem = f"must be the URL of Linear's GraphQL API (default {DEFAULT_ENDPOINT})"
-    if not isinstance(value, str) or not value.strip():
-        raise TrackerConfigError(_key("endpoint"), f"{problem}; got {value!r}")
-    text = value.strip()
-    try:
-        url = httpx.URL(text)
-    except httpx.InvalidURL:
-        raise TrackerConfigError(_key("endpoint"), f"{problem}; got {text!r}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise TrackerConfigError(_key("endpoint"), f"{problem}; got {text!r}")
-    # The API key travels in a header: plain http is only acceptable on this machine.
-    if url.scheme == "http" and not is_loopback(url.host):
-        raise TrackerConfigError(
-            _key("endpoint"),
-            f"must use https (plain http is allowed only for 127.0.0.1/localhost); got {text!r}",
-        )
-    return text
+    return endpoint_url(
+        _key("endpoint"),
+        value,
+        default=DEFAULT_ENDPOINT,
+        problem=f"must be the URL of Linear's GraphQL API (default {DEFAULT_ENDPOINT})",
+    )
 
 
 def _project_slug(value: Any) -> str:
