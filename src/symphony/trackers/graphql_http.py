@@ -4,14 +4,17 @@ sends with, and reading an answer's errors and page cursors."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from symphony import __version__
-from symphony.trackers.base import TRACKER_PAGINATION, TrackerError
+from symphony.issue import IssueComment
+from symphony.timefmt import parse_timestamp
+from symphony.trackers.base import TRACKER_PAGINATION, TRACKER_REQUEST, TrackerError
 
 
 def new_http_client(
@@ -28,6 +31,16 @@ def new_http_client(
             "Accept": "application/json",
             "User-Agent": f"symphony/{__version__}",
         },
+    )
+
+
+def request_error(tracker: str, operation: str, endpoint: str, detail: str) -> TrackerError:
+    """No answer at all (connection refused, timeout, TLS): worth retrying. ``detail`` must be
+    scrubbed of secrets already."""
+    return TrackerError(
+        TRACKER_REQUEST,
+        f"{tracker} request {operation} to {endpoint} failed before a response arrived: {detail}",
+        retryable=True,
     )
 
 
@@ -89,3 +102,25 @@ def retry_after_ms(value: str | None, now_ms: float) -> int | None:
             return None
         return max(0, round(when.timestamp() * 1000 - now_ms))
     return max(0, round(seconds * 1000)) if math.isfinite(seconds) else None
+
+
+# Sorts comments without a timestamp first, as the oldest.
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def comments_from_nodes(
+    nodes: Iterable[Any], *, author: str, name: str, unknown: str
+) -> list[IssueComment]:
+    """Comment nodes as ``issue.comments``, oldest first: each node's ``body`` and
+    ``createdAt``, its author's name at ``node[author][name]`` (``unknown`` when there is none,
+    e.g. a deleted account). Nodes without a text body are skipped."""
+    comments: list[IssueComment] = []
+    for node in nodes:
+        if not isinstance(node, dict) or not isinstance(node.get("body"), str):
+            continue
+        who = node.get(author)
+        value = who.get(name) if isinstance(who, dict) else None
+        label = value.strip() if isinstance(value, str) and value.strip() else unknown
+        comments.append(IssueComment(label, node["body"], parse_timestamp(node.get("createdAt"))))
+    comments.sort(key=lambda c: c.created_at or _NO_TIME)
+    return comments

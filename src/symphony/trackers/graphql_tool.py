@@ -9,7 +9,7 @@ its client call, its rate-limit reading and its wording.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,25 @@ class ToolRequest:
     @property
     def label(self) -> str:
         return self.operation_name or f"anonymous {self.operation_type}"
+
+
+async def run_graphql_tool(
+    arguments: Any,
+    context: ToolContext,
+    execute: Callable[[ToolRequest], Awaitable[ToolResult]],
+    *,
+    tool: str,
+    tracker: str,
+    log: BoundLogger,
+) -> ToolResult:
+    """Check the agent's arguments, ``execute`` the one operation, and log the call either way."""
+    request = parse_arguments(arguments, tool=tool, tracker=tracker)
+    if isinstance(request, ToolResult):
+        log_tool_call(log, tool, context, None, request, reason="invalid_arguments")
+        return request
+    result = await execute(request)
+    log_tool_call(log, tool, context, request, result)
+    return result
 
 
 def parse_arguments(arguments: Any, *, tool: str, tracker: str) -> ToolRequest | ToolResult:

@@ -22,7 +22,6 @@ from symphony.logs import REDACTOR, get_logger
 from symphony.text import clip
 from symphony.trackers.base import (
     MISSING_TRACKER_SECRET,
-    TRACKER_REQUEST,
     TRACKER_RESPONSE,
     TRACKER_STATUS,
     TrackerError,
@@ -35,7 +34,7 @@ from symphony.trackers.github.rate_limit import (
     rate_limit_error,
 )
 from symphony.trackers.github.settings import GitHubSettings
-from symphony.trackers.graphql_http import error_messages, new_http_client
+from symphony.trackers.graphql_http import error_messages, new_http_client, request_error
 
 log = get_logger("symphony.trackers.github")
 
@@ -260,12 +259,9 @@ class GitHubClient:
         return TrackerError(TRACKER_STATUS, message, retryable=status >= 500, status=status)
 
     def _request_error(self, operation: str, detail: str) -> TrackerError:
-        message = (
-            f"GitHub request {operation} to {self._settings.endpoint} failed before a response "
-            f"arrived: {self.scrub(detail)}"
-        )
-        log.warning("github request failed", operation=operation, error=self.scrub(detail))
-        return TrackerError(TRACKER_REQUEST, message, retryable=True)
+        scrubbed = self.scrub(detail)
+        log.warning("github request failed", operation=operation, error=scrubbed)
+        return request_error("GitHub", operation, self._settings.endpoint, scrubbed)
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:

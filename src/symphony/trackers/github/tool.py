@@ -19,11 +19,10 @@ from symphony.trackers.graphql_tool import (
     ToolRequest,
     answer,
     graphql_tool_spec,
-    log_tool_call,
-    parse_arguments,
     rate_limited,
     request_failed,
     response_body,
+    run_graphql_tool,
 )
 
 log = get_logger("symphony.trackers.github")
@@ -44,13 +43,14 @@ TOOL_SPEC = graphql_tool_spec(
 async def run_github_graphql(
     client: GitHubClient, arguments: Any, context: ToolContext
 ) -> ToolResult:
-    request = parse_arguments(arguments, tool=TOOL_NAME, tracker=TRACKER)
-    if isinstance(request, ToolResult):
-        log_tool_call(log, TOOL_NAME, context, None, request, reason="invalid_arguments")
-        return request
-    result = await _execute(client, request)
-    log_tool_call(log, TOOL_NAME, context, request, result)
-    return result
+    return await run_graphql_tool(
+        arguments,
+        context,
+        lambda request: _execute(client, request),
+        tool=TOOL_NAME,
+        tracker=TRACKER,
+        log=log,
+    )
 
 
 async def _execute(client: GitHubClient, request: ToolRequest) -> ToolResult:

@@ -6,11 +6,9 @@ closes the issue, and any other state reopens a closed one. Writes go out as the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from symphony.issue import IssueComment, normalize_state
-from symphony.timefmt import parse_timestamp
 from symphony.trackers.base import (
     MAX_PROMPT_COMMENTS,
     TRACKER_ISSUE_NOT_FOUND,
@@ -26,10 +24,10 @@ from symphony.trackers.github.client import GitHubClient, error_types
 from symphony.trackers.github.normalize import is_closed
 from symphony.trackers.github.project import ProjectInfo
 from symphony.trackers.github.settings import BACKLOG_STATE, CLOSED_STATE, GitHubSettings
+from symphony.trackers.graphql_http import comments_from_nodes
 
 # Who a comment is by when GitHub shows no author (a deleted account).
 UNKNOWN_AUTHOR = "ghost"
-_NO_TIME = datetime.min.replace(tzinfo=UTC)
 
 
 def _match(state: str, names: list[str]) -> str | None:
@@ -182,16 +180,8 @@ async def prompt_comments(
         queries.PROMPT_COMMENTS_QUERY, {"id": issue_id, "last": MAX_PROMPT_COMMENTS}, operation=op
     )
     issue = _issue(client, body, op, identifier)
-    comments: list[IssueComment] = []
-    for node in _comment_nodes(issue, op, identifier)[0]:
-        if not isinstance(node, dict) or not isinstance(node.get("body"), str):
-            continue
-        author = node.get("author")
-        login = author.get("login") if isinstance(author, dict) else None
-        name = login.strip() if isinstance(login, str) and login.strip() else UNKNOWN_AUTHOR
-        comments.append(IssueComment(name, node["body"], parse_timestamp(node.get("createdAt"))))
-    comments.sort(key=lambda c: c.created_at or _NO_TIME)
-    return comments
+    nodes = _comment_nodes(issue, op, identifier)[0]
+    return comments_from_nodes(nodes, author="author", name="login", unknown=UNKNOWN_AUTHOR)
 
 
 async def _find_marked(

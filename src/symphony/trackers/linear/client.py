@@ -21,12 +21,11 @@ from symphony.logs import get_logger
 from symphony.text import clip
 from symphony.trackers.base import (
     MISSING_TRACKER_SECRET,
-    TRACKER_REQUEST,
     TRACKER_RESPONSE,
     TRACKER_STATUS,
     TrackerError,
 )
-from symphony.trackers.graphql_http import new_http_client
+from symphony.trackers.graphql_http import new_http_client, request_error
 from symphony.trackers.linear.rate_limit import (
     RateLimit,
     detect_rate_limit,
@@ -224,13 +223,10 @@ class LinearClient:
                 RateLimit(retry_after_ms=remaining, signal="cooldown", status=None), label
             )
 
-    def _request_error(self, label: str, detail: str) -> TrackerError:
-        message = (
-            f"Linear request {label} to {self._settings.endpoint} failed before a response "
-            f"arrived: {self.scrub(detail)}"
-        )
-        log.warning("linear request failed", operation=label, error=self.scrub(detail))
-        return TrackerError(TRACKER_REQUEST, message, retryable=True)
+    def _request_error(self, operation: str, detail: str) -> TrackerError:
+        scrubbed = self.scrub(detail)
+        log.warning("linear request failed", operation=operation, error=scrubbed)
+        return request_error("Linear", operation, self._settings.endpoint, scrubbed)
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:

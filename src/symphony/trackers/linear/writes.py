@@ -6,11 +6,9 @@ as the API key's user.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from symphony.issue import IssueComment, normalize_state
-from symphony.timefmt import parse_timestamp
 from symphony.trackers.base import (
     MAX_PROMPT_COMMENTS,
     TRACKER_ISSUE_NOT_FOUND,
@@ -20,14 +18,13 @@ from symphony.trackers.base import (
     has_marker,
     with_marker,
 )
+from symphony.trackers.graphql_http import comments_from_nodes
 from symphony.trackers.linear import queries
 from symphony.trackers.linear.client import LinearClient
 from symphony.trackers.linear.responses import error_messages, next_cursor, raise_graphql_errors
 
 # Who a comment is by when Linear shows no user (an integration or a deleted account).
 UNKNOWN_AUTHOR = "unknown"
-# Sorts comments without a timestamp first, as the oldest.
-_NO_TIME = datetime.min.replace(tzinfo=UTC)
 
 
 async def move_issue(client: LinearClient, issue_id: str, identifier: str, state: str) -> str:
@@ -100,16 +97,8 @@ async def prompt_comments(
     op = queries.PROMPT_COMMENTS_OPERATION
     variables = {"id": issue_id, "first": MAX_PROMPT_COMMENTS}
     body = await client.graphql(queries.PROMPT_COMMENTS_QUERY, variables, operation=op)
-    comments: list[IssueComment] = []
-    for node in _comment_nodes(client, body, op, identifier)[0]:
-        if not isinstance(node, dict) or not isinstance(node.get("body"), str):
-            continue
-        user = node.get("user")
-        name = user.get("name") if isinstance(user, dict) else None
-        author = name.strip() if isinstance(name, str) and name.strip() else UNKNOWN_AUTHOR
-        comments.append(IssueComment(author, node["body"], parse_timestamp(node.get("createdAt"))))
-    comments.sort(key=lambda c: c.created_at or _NO_TIME)
-    return comments
+    nodes = _comment_nodes(client, body, op, identifier)[0]
+    return comments_from_nodes(nodes, author="user", name="name", unknown=UNKNOWN_AUTHOR)
 
 
 async def _find_marked(
