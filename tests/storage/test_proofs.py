@@ -68,7 +68,8 @@ async def test_a_saved_proof_is_read_back_by_identifier_and_issue(book: ProofBoo
     assert got.created_at == T0
     assert await book.diff("MT-1") == "diff --git a/x.py b/x.py\n+ünïcode\n"
     assert await book.of_issue("id-1") == got
-    assert await book.get("MT-2") is None
+    assert await book.body("MT-1") == got.body
+    assert await book.get("MT-2") is None and await book.body("MT-2") is None
 
 
 async def test_a_later_hand_off_replaces_the_proof(book: ProofBook) -> None:
@@ -135,6 +136,9 @@ def test_the_store_keeps_proofs_across_a_restart(path: Path, store: StateStore) 
     reopened = StateStore.open(path)
     try:
         got = read_proof(path, issue_id="id-1")
+        light = read_proof(path, identifier="MT-1", with_diff=False)
     finally:
         reopened.close()
-    assert got is not None and got.identifier == "MT-1"
+    assert got is not None and got.identifier == "MT-1" and got.diff == "d"
+    # Without the diff: everything else as stored, the diff not read.
+    assert light is not None and light.diff == "" and light.body == got.body

@@ -13,6 +13,7 @@ and a read after a save sees it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable
@@ -54,6 +55,10 @@ class ProofBook(Protocol):
 
     async def of_issue(self, issue_id: str) -> ProofRecord | None: ...
 
+    async def body(self, identifier: str) -> dict[str, Any] | None:
+        """The newest proof's JSON only (the API's ``proof``), None when there is none."""
+        ...
+
     async def diff(self, identifier: str) -> str | None:
         """That proof's unified diff ("" when it has none), None when there is no proof."""
         ...
@@ -91,6 +96,10 @@ class MemoryProofBook:
 
     async def of_issue(self, issue_id: str) -> ProofRecord | None:
         return self._by_issue.get(issue_id)
+
+    async def body(self, identifier: str) -> dict[str, Any] | None:
+        record = await self.get(identifier)
+        return record.body if record is not None else None
 
     async def diff(self, identifier: str) -> str | None:
         record = await self.get(identifier)
@@ -132,6 +141,10 @@ class StoredProofBook:
     async def of_issue(self, issue_id: str) -> ProofRecord | None:
         return await self._read(issue_id=issue_id)
 
+    async def body(self, identifier: str) -> dict[str, Any] | None:
+        record = await self._read(identifier=identifier, with_diff=False)
+        return record.body if record is not None else None
+
     async def diff(self, identifier: str) -> str | None:
         record = await self.get(identifier)
         return record.diff if record is not None else None
@@ -149,11 +162,17 @@ class StoredProofBook:
             log.warning("proof write still pending", timeout_s=WRITE_TIMEOUT_S)
 
     async def _read(
-        self, *, identifier: str | None = None, issue_id: str | None = None
+        self, *, identifier: str | None = None, issue_id: str | None = None, with_diff: bool = True
     ) -> ProofRecord | None:
         try:
             stored = await asyncio.to_thread(
-                read_proof, self._store.path, identifier=identifier, issue_id=issue_id
+                functools.partial(
+                    read_proof,
+                    self._store.path,
+                    identifier=identifier,
+                    issue_id=issue_id,
+                    with_diff=with_diff,
+                )
             )
         except (sqlite3.Error, OSError, ValueError) as exc:
             # The store's writer logs and retries its own failures; a read says what it could.

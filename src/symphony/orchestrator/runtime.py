@@ -318,8 +318,7 @@ class OrchestratorRuntime:
         return outcome
 
     async def proof(self, identifier: str) -> dict[str, Any] | None:
-        record = await self._proofs.get(identifier)
-        return record.body if record is not None else None
+        return await self._proofs.body(identifier)
 
     async def proof_diff(self, identifier: str) -> str | None:
         return await self._proofs.diff(identifier)

@@ -70,28 +70,29 @@ class ProofReset:
         )
 
 
-_BY_ISSUE = (
-    "SELECT issue_id, identifier, created_at, body, diff, verify_failures, reset_at "
-    "FROM proofs WHERE issue_id = ?"
-)
-_BY_IDENTIFIER = (
-    "SELECT issue_id, identifier, created_at, body, diff, verify_failures, reset_at "
-    "FROM proofs WHERE identifier = ? ORDER BY created_at DESC LIMIT 1"
-)
+_COLUMNS = "SELECT issue_id, identifier, created_at, body, {diff}, verify_failures, reset_at "
+_BY_ISSUE = "FROM proofs WHERE issue_id = ?"
+_BY_IDENTIFIER = "FROM proofs WHERE identifier = ? ORDER BY created_at DESC LIMIT 1"
 
 
 def read_proof(
-    path: Path, *, identifier: str | None = None, issue_id: str | None = None
+    path: Path,
+    *,
+    identifier: str | None = None,
+    issue_id: str | None = None,
+    with_diff: bool = True,
 ) -> StoredProof | None:
-    """The proof kept for ``issue_id``, or the newest one for ``identifier``; blocking."""
+    """The proof kept for ``issue_id``, or the newest one for ``identifier``; blocking. Without
+    ``with_diff`` its ``diff`` is "" and is not read (it may hold megabytes the caller would
+    drop: the API and the review queue show the JSON only)."""
+    where: str
     if issue_id is not None:
-        query = _BY_ISSUE
-        key = issue_id
+        where, key = _BY_ISSUE, issue_id
     elif identifier is not None:
-        query = _BY_IDENTIFIER
-        key = identifier
+        where, key = _BY_IDENTIFIER, identifier
     else:
         raise ValueError("read_proof needs an identifier or an issue id")
+    query = _COLUMNS.format(diff="diff" if with_diff else "''") + where
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
     try:
         row = db.execute(query, (key,)).fetchone()
