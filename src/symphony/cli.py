@@ -46,7 +46,8 @@ def run_parser() -> argparse.ArgumentParser:
             "  symphony requests                 list what running agents wait for\n"
             "  symphony answer ID REQUEST ...    answer one (--approve, --deny, --answer ID=TEXT)\n"
             "  symphony steer ID -m TEXT         give a running agent guidance\n"
-            "  symphony review ID --approve | --rework -m TEXT   decide on a reviewed issue"
+            "  symphony review ID --approve | --rework -m TEXT   decide on a reviewed issue\n"
+            "  symphony release ID               let a held issue run again"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -144,6 +145,7 @@ SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "answer": _operator("answer"),
     "steer": _operator("steer"),
     "review": _operator("review"),
+    "release": _operator("release"),
 }
 
 

@@ -117,6 +117,15 @@ def review_parser() -> argparse.ArgumentParser:
     return _common(parser)
 
 
+def release_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="symphony release",
+        description="Release an issue Symphony holds (docs/holds.md): the next poll may run it.",
+    )
+    parser.add_argument("identifier", help="the issue, e.g. SYM-1")
+    return _common(parser)
+
+
 def target(args: argparse.Namespace, environ: Mapping[str, str]) -> Target:
     url = args.url or environ.get(URL_ENV)
     token = args.token or environ.get(TOKEN_ENV)
@@ -230,6 +239,7 @@ def run(
         "answer": answer_parser,
         "steer": steer_parser,
         "review": review_parser,
+        "release": release_parser,
     }[command]()
     args = parser.parse_args(argv)
     if command == "review" and args.rework and not (args.message or "").strip():
@@ -263,6 +273,13 @@ def run(
             moved = response.json()
             posted = ", comment posted" if moved.get("comment_posted") else ""
             print(f"{args.identifier} moved to {moved.get('state')}{posted}", file=out)
+        elif command == "release":
+            path = f"/api/v1/{quote(args.identifier, safe='')}/release"
+            response = call(service, "POST", path)
+            if response.status_code != 202:
+                raise _error(response)
+            reason = str(response.json().get("reason", "")).replace("_", " ")
+            print(f"released {args.identifier} (was held: {reason})", file=out)
         else:
             path = f"/api/v1/{quote(args.identifier, safe='')}/steer"
             response = call(service, "POST", path, {"message": args.message})

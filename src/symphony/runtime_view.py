@@ -101,6 +101,11 @@ class RuntimeView(Protocol):
         (docs/human-requests.md); the outcome says whether it was taken and why not."""
         ...
 
+    def release_hold(self, identifier: str) -> dict[str, Any] | None:
+        """End the identifier's hold (docs/holds.md): ``{issue_identifier, reason, released_at}``,
+        or None when it is not held. The next poll may dispatch it again."""
+        ...
+
     async def steer(self, identifier: str, message: str) -> SteerRecord | None:
         """Give the identifier's running agent ``message``; None when no agent runs for it."""
         ...

@@ -30,10 +30,18 @@ class ToolResult:
 
     success: bool
     output: Any
+    # The call changed the tracker (a move, a comment, a mutation): progress, for the
+    # unproductive-turn check (docs/holds.md). Reads leave it False.
+    wrote: bool = False
 
     @classmethod
     def ok(cls, output: Any) -> ToolResult:
         return cls(True, output)
+
+    @classmethod
+    def written(cls, output: Any) -> ToolResult:
+        """A successful call that changed the tracker."""
+        return cls(True, output, wrote=True)
 
     @classmethod
     def fail(cls, message: str, **detail: Any) -> ToolResult:

@@ -19,7 +19,7 @@ from symphony.human import RequestRecord, SteerRecord
 
 RetryKind = Literal["continuation", "failure"]
 # ``idle``: known only from the stored history of runs before the last restart.
-IssueStatus = Literal["running", "retrying", "blocked", "released", "idle"]
+IssueStatus = Literal["running", "retrying", "blocked", "held", "released", "idle"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,8 @@ class Counts:
     retrying: int
     # Every blocked issue, also the ones beyond the listed rows.
     blocked: int
+    # Issues Symphony stopped and keeps from running (docs/holds.md).
+    held: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,18 @@ class BlockedRow:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldRow:
+    """An issue Symphony stopped and will not run again by itself (docs/holds.md)."""
+
+    issue_id: str
+    issue_identifier: str
+    issue_url: str | None
+    reason: str
+    message: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class CodexTotals:
     input_tokens: int
     output_tokens: int
@@ -163,6 +177,8 @@ class Snapshot:
     workflow: WorkflowStatus
     tracker: TrackerStatus
     polling: Polling
+    # Oldest first.
+    held: tuple[HeldRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +244,7 @@ class IssueDetail:
     pending_requests: tuple[RequestRecord, ...] = ()
     # Oldest first; survives restarts (docs/storage.md).
     history: tuple[HistoryRun, ...] = ()
+    hold: HeldRow | None = None
 
 
 @record

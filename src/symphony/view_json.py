@@ -16,6 +16,7 @@ from symphony.timefmt import format_timestamp
 from symphony.view import (
     AgentActivity,
     BlockedRow,
+    HeldRow,
     HistoryRun,
     IssueDetail,
     LogFile,
@@ -109,6 +110,24 @@ def blocked_row_json(row: BlockedRow) -> dict[str, Any]:
     }
 
 
+def held_row_json(row: HeldRow) -> dict[str, Any]:
+    return {
+        "issue_id": row.issue_id,
+        "issue_identifier": row.issue_identifier,
+        "issue_url": row.issue_url,
+        "reason": row.reason,
+        "message": row.message,
+        "since": format_timestamp(row.since),
+    }
+
+
+def hold_json(row: HeldRow | None) -> dict[str, Any] | None:
+    """The ``hold`` of ``GET /api/v1/<identifier>``."""
+    if row is None:
+        return None
+    return {"reason": row.reason, "message": row.message, "since": format_timestamp(row.since)}
+
+
 def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
     """``GET /api/v1/state`` and the event stream's ``snapshot`` event (before display fields)."""
     totals = snapshot.codex_totals
@@ -121,6 +140,7 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
             "running": snapshot.counts.running,
             "retrying": snapshot.counts.retrying,
             "blocked": snapshot.counts.blocked,
+            "held": snapshot.counts.held,
         },
         "limits": {
             "max_concurrent_agents": snapshot.limits.max_concurrent_agents,
@@ -129,6 +149,7 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
         "running": [running_row_json(row) for row in snapshot.running],
         "retrying": [retry_row_json(row) for row in snapshot.retrying],
         "blocked": [blocked_row_json(row) for row in snapshot.blocked],
+        "held": [held_row_json(row) for row in snapshot.held],
         "codex_totals": {
             "input_tokens": totals.input_tokens,
             "output_tokens": totals.output_tokens,
@@ -200,6 +221,7 @@ def issue_detail_json(detail: IssueDetail) -> dict[str, Any]:
         "tracked": {"issue_url": detail.issue_url},
         "pending_requests": [request_json(r) for r in detail.pending_requests],
         "history": [history_run_json(run) for run in detail.history],
+        "hold": hold_json(detail.hold),
     }
 
 

@@ -218,7 +218,7 @@ def test_service_serves_api_on_ephemeral_port_and_prints_url(
         state = httpx.get(url + "api/v1/state", timeout=10)
         assert state.status_code == 200
         body = state.json()
-        assert body["counts"] == {"running": 0, "retrying": 0, "blocked": 0}
+        assert body["counts"] == {"running": 0, "retrying": 0, "blocked": 0, "held": 0}
         assert body["workflow"]["path"] == str(path)
         assert httpx.get(url + "api/v1/NOPE-1", timeout=10).status_code == 404
         assert httpx.get(url, timeout=10).status_code == 200

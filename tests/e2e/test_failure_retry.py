@@ -74,7 +74,7 @@ def test_a_failed_attempt_is_retried_with_backoff_and_then_succeeds(
         30,
         what="the retry to succeed and the service to go idle",
     )
-    assert done["counts"] == {"running": 0, "retrying": 0, "blocked": 0}
+    assert done["counts"] == {"running": 0, "retrying": 0, "blocked": 0, "held": 0}
     shown = project.board("show", "SYM-1").json()
     assert shown["state"] == "Human Review"
     assert [(h["to"], h["actor"]) for h in shown["history"]][-1] == ("Human Review", "agent")

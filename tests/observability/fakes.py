@@ -247,6 +247,7 @@ class FakeView:
         self.details: dict[str, IssueDetail] = {}
         self.listeners: list[Callable[[RuntimeChange], None]] = []
         self.refreshes = 0
+        self.releases: list[str] = []
         self.snapshot_error: Exception | None = None
         self.detail_error: Exception | None = None
         self.refresh_error: Exception | None = None
@@ -298,6 +299,13 @@ class FakeView:
     async def receive_webhook(self, provider: str, delivery: WebhookDelivery) -> WebhookReceipt:
         self.webhooks.append((provider, delivery))
         return self.webhook_receipt
+
+    def release_hold(self, identifier: str) -> dict[str, Any] | None:
+        row = next((h for h in self.state.held if h.issue_identifier == identifier), None)
+        if row is None:
+            return None
+        self.releases.append(identifier)
+        return {"issue_identifier": identifier, "reason": row.reason, "released_at": ts(NOW)}
 
     def pending_requests(self) -> list[RequestRecord]:
         return self.desk.pending()

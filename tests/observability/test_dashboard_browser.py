@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from symphony.view import AgentActivity, BlockedRow, IssueDetail, Problem, Snapshot, TimelineEvent
+from symphony.view import (
+    AgentActivity,
+    BlockedRow,
+    HeldRow,
+    IssueDetail,
+    Problem,
+    Snapshot,
+    TimelineEvent,
+)
 from tests.observability.conftest import start_server
 from tests.observability.fakes import (
     FakeView,
@@ -354,6 +362,28 @@ async def test_dashboard_shows_blocked_issues_with_their_reasons(browser: Browse
         view.publish(snapshot(now=datetime.now(UTC)))
         await expect(section).to_be_hidden()
         await expect(page.locator("#m-blocked")).to_have_text("none blocked")
+        assert errors == []
+
+
+async def test_dashboard_lists_held_issues_and_releases_one(browser: Browser) -> None:
+    now = datetime.now(UTC)
+    hold = HeldRow("id-9", "MT-9", None, "no_progress", "3 turns in a row changed nothing", now)
+    state = snapshot(now=now)
+    view = FakeView(replace(state, held=(hold,), counts=replace(state.counts, held=1)))
+    async with start_server(view, keepalive_s=1) as server:
+        page = await browser.new_page(viewport={"width": 1440, "height": 900})
+        errors = await open_dashboard(page, server.url)
+        section = page.locator("#held-section")
+        await expect(section).to_be_visible()
+        await expect(page.locator("#held-count")).to_have_text("(1)")
+        row = page.locator('#held-table tbody tr[data-key="MT-9"]')
+        await expect(row.locator("td").nth(0)).to_have_text("no progress")
+        await expect(row.locator("td").nth(1)).to_have_text("3 turns in a row changed nothing")
+        await row.get_by_role("button", name="Release").click()
+        await expect(page.locator("#toast")).to_contain_text("Released MT-9")
+        assert view.releases == ["MT-9"]
+        view.publish(snapshot(now=datetime.now(UTC)))
+        await expect(section).to_be_hidden()
         assert errors == []
 
 

@@ -41,7 +41,7 @@ async def test_state_returns_the_runtime_snapshot_plus_summaries(server: Running
         k: v for k, v in expected.items() if k != "running"
     }
     assert body["running"][0] == {**running_row_json(row), "summary": "ran: make test (exit 0)"}
-    assert body["counts"] == {"running": 1, "retrying": 1, "blocked": 0}
+    assert body["counts"] == {"running": 1, "retrying": 1, "blocked": 0, "held": 0}
     assert body["codex_totals"]["total_tokens"] == 11
 
 

@@ -66,7 +66,7 @@ async def test_stream_starts_with_a_snapshot_then_pushes_changes(server: Running
         assert response.headers["cache-control"] == "no-store"
         stream = messages(response)
         first = await next_event(stream, "snapshot")
-        assert first.json()["counts"] == {"running": 0, "retrying": 0, "blocked": 0}
+        assert first.json()["counts"] == {"running": 0, "retrying": 0, "blocked": 0, "held": 0}
 
         row = running_row("MT-9", turn_count=3, last_event="turn_completed", last_message=None)
         server.view.publish(snapshot(running=[row]))

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from symphony.observability.status_render import render_offline, render_status
 from symphony.observability.status_summary import summary_line
-from symphony.view import Problem, Snapshot
+from symphony.view import HeldRow, Problem, Snapshot
 from tests.observability.fakes import NOW, blocked_row, retry_row, running_row, snapshot
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -298,3 +298,13 @@ def test_streaming_chatter_does_not_hide_the_last_informative_event() -> None:
     rows = {line.split()[2]: line for line in frame.splitlines() if "●" in line}
     assert rows["MT-3"].endswith("ran: make test (exit 0)")
     assert rows["MT-4"].endswith("notification")
+
+
+def test_held_issues_are_listed_with_their_reason() -> None:
+    held = HeldRow("id-9", "MT-9", None, "no_progress", "3 turns in a row changed nothing", NOW)
+    state = replace(snapshot(), held=(held,), counts=replace(snapshot().counts, held=1))
+    frame = render_status(state, NOW).plain.splitlines()
+    title = frame.index("├─ Held (stopped by Symphony; symphony release ID)")
+    assert frame[title + 1].split()[1:4] == ["■", "MT-9", "no_progress"]
+    assert "3 turns in a row changed nothing" in frame[title + 1]
+    assert "held=1" in summary_line(state, NOW, 0.0).split()

@@ -164,7 +164,7 @@ def test_a_failed_candidate_fetch_keeps_the_previous_rows() -> None:
     out = d.send(CandidatesFetched(d.state.tick_id, error=FetchError("tracker_timeout", "slow")))
     assert d.state.blocked == before
     assert not logs(out, blocked.CLEARED_MESSAGE)
-    assert snapshot_of(d)["counts"] == {"running": 0, "retrying": 0, "blocked": 1}
+    assert snapshot_of(d)["counts"] == {"running": 0, "retrying": 0, "blocked": 1, "held": 0}
 
 
 def test_rows_are_bounded_and_the_rest_is_counted() -> None:
@@ -179,7 +179,8 @@ def test_rows_are_bounded_and_the_rest_is_counted() -> None:
     assert len(logs(out, blocked.BLOCKED_MESSAGE)) == BLOCKED_LIMIT
     assert all(r.reason != blocked.NOT_DISPATCHABLE for r in d.state.blocked.values())
     snap = snapshot_of(d)
-    assert snap["counts"] == {"running": 0, "retrying": 0, "blocked": BLOCKED_LIMIT + extra + 10}
+    total = BLOCKED_LIMIT + extra + 10
+    assert snap["counts"] == {"running": 0, "retrying": 0, "blocked": total, "held": 0}
     assert isinstance(snap["blocked"], list) and len(snap["blocked"]) == BLOCKED_LIMIT
     # Fewer blocked issues later: the overflow count follows.
     d.advance(30_000)
@@ -257,7 +258,7 @@ def test_snapshot_rows_and_issue_detail_of_a_blocked_issue() -> None:
     d.tick([held_by(2, ("MT-7", "Todo"), ("MT-8", "Done")), issue(3, state="In Progress")])
     d.advance(5_000)
     snap = snapshot_of(d)
-    assert snap["counts"] == {"running": 0, "retrying": 0, "blocked": 2}
+    assert snap["counts"] == {"running": 0, "retrying": 0, "blocked": 2, "held": 0}
     assert snap["blocked"] == [
         {
             "issue_id": "id-2",

@@ -181,7 +181,7 @@ def test_snapshot_has_running_rows_retry_rows_totals_and_live_runtime() -> None:
     d.send(WorkerExited("id-2", d.state.running["id-2"].run_id, ok=False, error="boom"))
     d.advance(1_000)
     snap = snapshot(d)
-    assert snap["counts"] == {"running": 1, "retrying": 1, "blocked": 0}
+    assert snap["counts"] == {"running": 1, "retrying": 1, "blocked": 0, "held": 0}
     row = snap["running"][0]
     assert row["issue_identifier"] == "MT-1" and row["turn_count"] == 1
     assert row["session_id"] == "th-tu" and row["issue_url"] == "https://tracker.example/MT-1"

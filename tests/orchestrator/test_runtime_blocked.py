@@ -83,7 +83,7 @@ polling:
             ),
             ("MT-2", "missing required labels: agent", []),
         ]
-        assert state["counts"] == {"running": 0, "retrying": 0, "blocked": 2}
+        assert state["counts"] == {"running": 0, "retrying": 0, "blocked": 2, "held": 0}
         response = await client.get("/api/v1/MT-1")
         assert response.status_code == 200
         detail = response.json()

@@ -17,7 +17,7 @@ from symphony.orchestrator.proofs import (
 )
 from symphony.storage import StateStore
 from symphony.storage.proofs import ProofSaved, read_proof
-from symphony.storage.schema import MIGRATIONS
+from symphony.storage.schema import MIGRATIONS, SCHEMA_VERSION
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -119,7 +119,7 @@ def test_a_v2_store_upgrades_to_proofs(path: Path) -> None:
     opened.close()
     db = sqlite3.connect(path)
     try:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         db.close()
     got = read_proof(path, identifier="MT-1")

@@ -23,6 +23,8 @@ from symphony.storage.errors import (
 )
 from symphony.storage.schema import MIGRATIONS, SCHEMA_VERSION
 from symphony.storage.writes import (
+    HoldDropped,
+    HoldSaved,
     ResumeSettled,
     RetryDropped,
     RetrySaved,
@@ -282,3 +284,31 @@ def test_a_full_disk_is_logged_and_the_batch_written_once_space_is_back(
     # The batch is one transaction: what came before the failing write was not lost either.
     assert [r.issue_id for r in loaded.retries] == ["id-1"]
     assert loaded.totals.total_tokens == 2
+
+
+def test_holds_are_kept_until_dropped(path: Path, store: StateStore) -> None:
+    store.submit(
+        HoldSaved(
+            "id-1",
+            "MT-1",
+            "https://t/MT-1",
+            "no_progress",
+            "why",
+            T0,
+            "agent.max_unproductive_turns",
+            3.0,
+        )
+    )
+    store.submit(HoldSaved("id-2", "MT-2", None, "budget_exhausted", "spent", T0, None, None))
+    store.submit(HoldSaved("id-3", "MT-3", None, "no_progress", "gone", T0, None, None))
+    store.submit(HoldDropped("id-3"))
+    assert store.flush()
+    first, second = store.load().holds
+    assert (first.issue_id, first.reason, first.message, first.since) == (
+        "id-1",
+        "no_progress",
+        "why",
+        T0,
+    )
+    assert (first.limit_key, first.limit_value) == ("agent.max_unproductive_turns", 3.0)
+    assert (second.issue_id, second.limit_key, second.limit_value) == ("id-2", None, None)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from symphony.core import blocked, parked, policy
+from symphony.core import blocked, holds, parked, policy
 from symphony.core.effects import FetchChangedIssues, Log, Notify
 from symphony.core.events import ChangedIssuesFetched, IssuesChanged
 from symphony.core.state import (
@@ -48,6 +48,7 @@ def watches(state: OrchestratorState, issue_id: str) -> bool:
         or issue_id in state.retry_attempts
         or issue_id in state.parked
         or issue_id in state.blocked
+        or issue_id in state.holds
     ):
         return True
     return any(b.id == issue_id for row in state.blocked.values() for b in row.blockers)
@@ -141,7 +142,12 @@ def _apply(
 
 def _offer(state: OrchestratorState, issue: Issue, now: float, out: Effects) -> None:
     """An unclaimed issue with fresh data: dispatch it if the candidate rules allow, else
-    update its blocked row (added, changed or dropped)."""
+    update its blocked row (added, changed or dropped). A held issue stays held while it is
+    active, and its hold ends when it is not."""
+    if holds.is_held(state, issue.id):
+        if not policy.is_active(issue, state.config):
+            holds.release(state, issue.id, "the issue left the active states", out)
+        return
     if (
         state.config_error is None
         and policy.is_candidate(issue, state.config)

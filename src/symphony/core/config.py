@@ -27,6 +27,9 @@ class SchedulerConfig:
     # ``review.states``: an agent that moves its issue there mid-turn hands it off; the run
     # finishes its turn instead of being stopped (docs/orchestrator.md, hand-offs).
     review_state_names: tuple[str, ...] = ()
+    # The settings a hold may wait on (``agent.max_unproductive_turns``, budgets), by key; a
+    # value of None means "no limit". A key absent here leaves holds on it alone.
+    hold_limits: Mapping[str, float | None] = field(default_factory=dict)
     active_states: frozenset[str] = field(init=False)
     terminal_states: frozenset[str] = field(init=False)
     review_states: frozenset[str] = field(init=False)

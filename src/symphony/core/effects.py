@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from symphony.core.state import RetryKind, RunRecord
+from symphony.core.state import Hold, RetryKind, RunRecord
 from symphony.issue import Issue
 
 
@@ -211,9 +211,35 @@ class ForgetResume:
     issue_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class RecordHold:
+    hold: Hold
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetHold:
+    """The hold ended (released, limit raised, issue left the active states)."""
+
+    issue_id: str
+
+
 StoreEffect = (
-    RecordRunStarted | RecordRunProgress | RecordRunEnded | RecordRetry | ForgetRetry | ForgetResume
+    RecordRunStarted
+    | RecordRunProgress
+    | RecordRunEnded
+    | RecordRetry
+    | ForgetRetry
+    | ForgetResume
+    | RecordHold
+    | ForgetHold
 )
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceHold:
+    """Tell the people on the issue why it stopped (one comment, ``holds.comment``)."""
+
+    hold: Hold
 
 
 Effect = (
@@ -231,5 +257,6 @@ Effect = (
     | AckRefresh
     | Notify
     | Log
+    | AnnounceHold
     | StoreEffect
 )

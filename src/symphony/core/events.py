@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from symphony.core.config import SchedulerConfig
-from symphony.core.state import Resumable, RetryKind, RunRecord
+from symphony.core.state import Hold, Resumable, RetryKind, RunRecord
 from symphony.fastdata import record
 from symphony.issue import Issue
 from symphony.usage import TokenUsage
@@ -138,6 +138,36 @@ class HandingOff:
 
 
 @dataclass(frozen=True, slots=True)
+class HoldRequested:
+    """The worker found a reason to stop its run and keep the issue from running again
+    (``reason``: ``no_progress``, ``budget_exhausted``); ``limit`` is the deciding setting and
+    its value (docs/holds.md)."""
+
+    issue_id: str
+    run_id: int
+    reason: str
+    message: str
+    limit: tuple[str, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnMeasured:
+    """A turn of the run ended; ``productive``: it changed the workspace or wrote to the
+    tracker (``agent.max_unproductive_turns``, docs/holds.md)."""
+
+    issue_id: str
+    run_id: int
+    productive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRequested:
+    """An operator released the issue's hold (``POST /api/v1/<identifier>/release``)."""
+
+    issue_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerExited:
     """The attempt ended by itself: ``ok`` is a normal exit, otherwise ``error`` says why and
     ``code`` is the error's stable code when there is one (e.g. ``turn_timeout``)."""
@@ -176,6 +206,7 @@ class Restored:
     first poll, history and totals continue."""
 
     retries: tuple[RestoredRetry, ...] = ()
+    holds: tuple[Hold, ...] = ()
     resumable: tuple[Resumable, ...] = ()
     history: tuple[RestoredRun, ...] = ()  # oldest first
     input_tokens: int = 0
@@ -218,6 +249,9 @@ Event = (
     | AgentUpdate
     | HumanRequestsChanged
     | HandingOff
+    | HoldRequested
+    | ReleaseRequested
+    | TurnMeasured
     | WorkerExited
     | ConfigChanged
     | ShutdownRequested

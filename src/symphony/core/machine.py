@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import assert_never
 
-from symphony.core import blocked, changes, parked, policy, restore, runs
+from symphony.core import blocked, changes, holds, parked, policy, restore, runs
 from symphony.core.effects import (
     AckRefresh,
     CancelRetryTimer,
@@ -37,9 +37,11 @@ from symphony.core.events import (
     ConfigChanged,
     Event,
     HandingOff,
+    HoldRequested,
     HumanRequestsChanged,
     IssuesChanged,
     RefreshRequested,
+    ReleaseRequested,
     Restored,
     RetryDue,
     RetryIssueFetched,
@@ -48,6 +50,7 @@ from symphony.core.events import (
     Started,
     TerminalIssuesFetched,
     TickDue,
+    TurnMeasured,
     WorkerExited,
     WorkerInfo,
 )
@@ -84,6 +87,12 @@ def decide(
             runs.human_requests_changed(state, event, now, out)
         case HandingOff():
             runs.handing_off(state, event, now, out)
+        case HoldRequested():
+            holds.hold_requested(state, event, now, out)
+        case ReleaseRequested():
+            holds.release_requested(state, event, now, out)
+        case TurnMeasured():
+            holds.turn_measured(state, event, now, out)
         case TickDue():
             _tick_due(state, now, out)
         case RunningRefreshed():
@@ -168,6 +177,7 @@ def _tick_due(state: OrchestratorState, now: float, out: Effects) -> None:
         return
     state.tick_id += 1
     state.next_tick_ms = None
+    holds.forget_unclaimed(state)
     _reconcile_stalls(state, now, out)
     watched = parked.due_for_refresh(state, now, out)
     if state.running or watched:
@@ -251,6 +261,7 @@ def _candidates_fetched(
         state.tracker_error = None
         state.last_poll_ms = now
         ordered = sorted(event.issues, key=policy.dispatch_sort_key)
+        holds.release_absent(state, (i.id for i in ordered), out)
         blocked.replace_from_fetch(state, ordered, now, out)
         if state.config_error is None:
             _dispatch_candidates(state, restore.resumable_first(state, ordered), now, out)
@@ -268,7 +279,11 @@ def _dispatch_candidates(
     for issue in ordered:
         if policy.global_slots(state) == 0:
             break
-        if state.is_claimed(issue.id) or not policy.is_candidate(issue, config):
+        if (
+            state.is_claimed(issue.id)
+            or issue.id in state.holds
+            or not policy.is_candidate(issue, config)
+        ):
             continue
         if policy.state_slot_free(state, issue):
             dispatch(state, issue, None, now, out)
@@ -313,6 +328,7 @@ def _config_changed(
     state.config = event.config
     state.config_error = event.error
     blocked.reconsider(state, out)
+    holds.reconsider(state, out)
     interval = event.config.poll_interval_ms
     if (
         interval != old_interval

@@ -40,7 +40,12 @@ def restored(state: OrchestratorState, event: Restored, now: float, out: Effects
         if run.error is not None:
             record.last_error = run.error
         record.restored = True
+    for hold in event.holds:
+        state.holds[hold.issue_id] = hold
     for retry in event.retries:
+        if retry.issue_id in state.holds:
+            out.append(ForgetRetry(retry.issue_id))  # a hold outranks a stored retry
+            continue
         token = state.next_retry_token
         state.next_retry_token += 1
         entry = RetryEntry(

@@ -145,7 +145,9 @@ def retry_fetched(
         _requeue(state, entry, None, f"retry refresh failed: {event.error.message}", now, out)
         return
     issue = next((i for i in event.issues if i.id == entry.issue_id), None)
-    if issue is None:
+    if entry.issue_id in state.holds:
+        _release_retry(state, entry, "the issue is held", out)
+    elif issue is None:
         _release_retry(state, entry, "issue no longer visible", out)
     elif policy.is_terminal(issue, config):
         _release_retry(state, entry, f"issue is {issue.state}", out)

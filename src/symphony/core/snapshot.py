@@ -17,6 +17,7 @@ from symphony import view
 from symphony.core.blocked import display_key
 from symphony.core.state import (
     BlockedIssue,
+    Hold,
     IssueRecord,
     OrchestratorState,
     Phase,
@@ -107,6 +108,17 @@ def blocked_row(row: BlockedIssue, now: Instant) -> view.BlockedRow:
     )
 
 
+def held_row(hold: Hold, now: Instant) -> view.HeldRow:
+    return view.HeldRow(
+        issue_id=hold.issue_id,
+        issue_identifier=hold.identifier,
+        issue_url=hold.issue_url,
+        reason=hold.reason,
+        message=hold.message,
+        since=now.at(hold.since_ms),
+    )
+
+
 def build_snapshot(
     state: OrchestratorState,
     now: Instant,
@@ -126,6 +138,7 @@ def build_snapshot(
             running=len(running),
             retrying=len(retrying),
             blocked=len(blocked) + state.blocked_beyond,
+            held=len(state.holds),
         ),
         limits=view.Limits(
             max_concurrent_agents=config.max_concurrent_agents,
@@ -155,6 +168,9 @@ def build_snapshot(
             interval_ms=config.poll_interval_ms,
             next_poll_at=now.at(state.next_tick_ms),
             checking=state.phase is not Phase.IDLE,
+        ),
+        held=tuple(
+            held_row(h, now) for h in sorted(state.holds.values(), key=lambda h: h.since_ms)
         ),
     )
 
@@ -195,7 +211,8 @@ def build_issue_detail(
         if running is None and retry is None
         else None
     )
-    if running is None and retry is None and record is None and held is None:
+    hold = next((h for h in state.holds.values() if h.identifier == identifier), None)
+    if running is None and retry is None and record is None and held is None and hold is None:
         record = _parked_record(state, identifier)
         if record is None:
             return None
@@ -206,6 +223,8 @@ def build_issue_detail(
         issue_id, status = retry.issue_id, "retrying"
     elif held is not None:
         issue_id, status = held.issue.id, "blocked"
+    elif hold is not None:
+        issue_id, status = hold.issue_id, "held"
     else:
         assert record is not None
         issue_id, status = record.issue_id, "idle" if record.restored else "released"
@@ -234,6 +253,8 @@ def build_issue_detail(
         issue_url = retry.issue_url
     elif held is not None:
         issue_url = held.issue.url
+    elif hold is not None:
+        issue_url = hold.issue_url
     else:
         issue_url = record.issue_url if record is not None else None
     return view.IssueDetail(
@@ -251,6 +272,7 @@ def build_issue_detail(
         last_error=last_error,
         issue_url=issue_url,
         history=tuple(history_run(r, now) for r in record.runs_history) if record else (),
+        hold=held_row(hold, now) if hold is not None else None,
     )
 
 

@@ -215,6 +215,25 @@ class BlockedIssue:
 
 
 @dataclass(frozen=True, slots=True)
+class Hold:
+    """An issue Symphony stopped and will not run again by itself (docs/holds.md): not retried,
+    not dispatched, until the limit that stopped it is raised, the issue leaves the active
+    states, or an operator releases it.
+
+    ``limit`` names the setting that decided it and the value it had (``agent.*`` key, value);
+    a reload that raises that setting (or removes the limit) ends the hold.
+    """
+
+    issue_id: str
+    identifier: str
+    reason: str
+    message: str
+    since_ms: float
+    issue_url: str | None = None
+    limit: tuple[str, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeRead:
     """A targeted refresh in flight, with each asked issue's claim at the time it was asked.
 
@@ -287,6 +306,10 @@ class OrchestratorState:
     next_change_read: int = 1
     # Runs the last restart cut short, by issue id, until a poll dispatches or drops them.
     resumable: dict[str, Resumable] = field(default_factory=dict)
+    # Issues Symphony stopped and keeps from running again, by issue id (docs/holds.md).
+    holds: dict[str, Hold] = field(default_factory=dict)
+    # Unproductive turns in a row, by claimed issue id (across its runs while it stays claimed).
+    unproductive: dict[str, int] = field(default_factory=dict)
 
     @property
     def claimed(self) -> set[str]:

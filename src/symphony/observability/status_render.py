@@ -77,6 +77,9 @@ def render_status(
         lines.append(_title("├─ Blocked (operator action needed)"))
         lines.append(Text(BORDER))
         lines.extend(_blocked(snapshot, blocked))
+    if snapshot.held:
+        lines.append(_title("├─ Held (stopped by Symphony; symphony release ID)"))
+        lines.extend(_held(snapshot))
     lines.append(Text("╰─"))
     return _join(lines, width)
 
@@ -338,6 +341,24 @@ def _blocked(snapshot: Snapshot, total: int) -> list[Text]:
     if hidden > 0:
         more = Text(f"{BORDER}  ")
         more.append(f"… {hidden:,} more blocked (see the dashboard or /api/v1/state)", style=MUTED)
+        lines.append(more)
+    return lines
+
+
+def _held(snapshot: Snapshot) -> list[Text]:
+    lines = []
+    for row in snapshot.held[:BLOCKED_LINES]:
+        line = Text(f"{BORDER}  ")
+        line.append("■", style="yellow")
+        line.append(" ")
+        line.append(row.issue_identifier, style="yellow")
+        line.append(f" {clean_text(row.reason)}", style=MUTED)
+        line.append(f" {clean_text(row.message)}", style="dim")
+        lines.append(line)
+    hidden = len(snapshot.held) - BLOCKED_LINES
+    if hidden > 0:
+        more = Text(f"{BORDER}  ")
+        more.append(f"… {hidden:,} more held (see the dashboard or /api/v1/state)", style=MUTED)
         lines.append(more)
     return lines
 

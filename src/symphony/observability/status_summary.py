@@ -26,6 +26,8 @@ def summary_line(snapshot: Snapshot, now: datetime, tps: float) -> str:
     blocked = blocked_total(snapshot)
     if blocked:
         parts.insert(2, f"blocked={blocked}")
+    if snapshot.counts.held:
+        parts.insert(2, f"held={snapshot.counts.held}")
     problems = (("workflow", snapshot.workflow.error), ("tracker", snapshot.tracker.error))
     for key, problem in problems:
         if problem is not None:

@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from typing import assert_never
 
 from symphony.core.effects import (
+    ForgetHold,
     ForgetResume,
     ForgetRetry,
+    RecordHold,
     RecordRetry,
     RecordRunEnded,
     RecordRunProgress,
@@ -26,13 +28,23 @@ from symphony.core.effects import (
 )
 from symphony.core.events import Restored, RestoredRetry, RestoredRun
 from symphony.core.snapshot import Instant
-from symphony.core.state import RUN_OUTCOMES, Resumable, RetryKind, RunOutcome, RunRecord, Totals
+from symphony.core.state import (
+    RUN_OUTCOMES,
+    Hold,
+    Resumable,
+    RetryKind,
+    RunOutcome,
+    RunRecord,
+    Totals,
+)
 from symphony.human import HumanAnswer, RequestRecord, SteerRecord
 from symphony.logs import get_logger
 from symphony.process import ProcessIdentity, kill_stale_group, process_identity
 from symphony.storage import StateStore, StoredRun, StoredState
 from symphony.storage.human import RequestSaved, SteerSaved
 from symphony.storage.writes import (
+    HoldDropped,
+    HoldSaved,
     ResumeSettled,
     RetryDropped,
     RetrySaved,
@@ -156,6 +168,22 @@ class Persistence:
                 self.store.submit(RetryDropped(issue_id))
             case ForgetResume(issue_id=issue_id):
                 self.store.submit(ResumeSettled(issue_id))
+            case RecordHold(hold=hold):
+                key, value = hold.limit if hold.limit is not None else (None, None)
+                self.store.submit(
+                    HoldSaved(
+                        hold.issue_id,
+                        hold.identifier,
+                        hold.issue_url,
+                        hold.reason,
+                        hold.message,
+                        now.at(hold.since_ms),
+                        key,
+                        value,
+                    )
+                )
+            case ForgetHold(issue_id=issue_id):
+                self.store.submit(HoldDropped(issue_id))
             case _:
                 assert_never(effect)
 
@@ -292,9 +320,24 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
         )
         for r in stored.retries
     )
+    holds = tuple(
+        Hold(
+            issue_id=h.issue_id,
+            identifier=h.identifier,
+            reason=h.reason,
+            message=h.message,
+            since_ms=_mono(now, h.since),
+            issue_url=h.issue_url,
+            limit=(h.limit_key, h.limit_value)
+            if h.limit_key is not None and h.limit_value is not None
+            else None,
+        )
+        for h in stored.holds
+    )
     totals = stored.totals
     return Restored(
         retries=retries,
+        holds=holds,
         resumable=resumable,
         history=tuple(history),
         input_tokens=totals.input_tokens,

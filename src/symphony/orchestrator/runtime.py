@@ -25,6 +25,7 @@ from symphony.board import BoardOutcome, NewBoardIssue
 from symphony.core import changes, policy
 from symphony.core.effects import (
     AckRefresh,
+    AnnounceHold,
     CancelRetryTimer,
     Effect,
     FetchCandidates,
@@ -32,10 +33,12 @@ from symphony.core.effects import (
     FetchRetryIssue,
     FetchRunningIssues,
     FetchTerminalIssues,
+    ForgetHold,
     ForgetResume,
     ForgetRetry,
     Log,
     Notify,
+    RecordHold,
     RecordRetry,
     RecordRunEnded,
     RecordRunProgress,
@@ -56,6 +59,7 @@ from symphony.core.events import (
     HumanRequestsChanged,
     IssuesChanged,
     RefreshRequested,
+    ReleaseRequested,
     RetryDue,
     RetryIssueFetched,
     RunningRefreshed,
@@ -74,6 +78,7 @@ from symphony.logs import get_logger, issue_task_context
 from symphony.orchestrator.board import BoardDesk, review_queue
 from symphony.orchestrator.clock import LoopClock
 from symphony.orchestrator.handoff import HandOffServices
+from symphony.orchestrator.hold_notes import announce
 from symphony.orchestrator.human_desk import HumanDesk, request_comment
 from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.observers import Observers
@@ -384,6 +389,17 @@ class OrchestratorRuntime:
     def refresh(self) -> dict[str, Any]:
         return self.request_refresh()
 
+    def release_hold(self, identifier: str) -> dict[str, Any] | None:
+        hold = next((h for h in self._state.holds.values() if h.identifier == identifier), None)
+        if hold is None:
+            return None
+        self._apply(ReleaseRequested(hold.issue_id))
+        return {
+            "issue_identifier": identifier,
+            "reason": hold.reason,
+            "released_at": format_timestamp(datetime.now(UTC)),
+        }
+
     async def receive_webhook(self, provider: str, delivery: WebhookDelivery) -> WebhookReceipt:
         if not self._running or self._stopped or self._failure is not None:
             return WebhookReceipt(
@@ -521,8 +537,17 @@ class OrchestratorRuntime:
                 | RecordRetry()
                 | ForgetRetry()
                 | ForgetResume()
+                | RecordHold()
+                | ForgetHold()
             ):
                 self._persist(effect)
+            case AnnounceHold(hold=hold):
+                if self._workflow.config.agent.comment_on_hold:
+                    adapter = self._tracker.current
+                    timeout = self._tracker_timeout_s
+                    self._spawn(
+                        announce(adapter, hold, timeout_s=timeout), name=f"hold-{hold.identifier}"
+                    )
             case _:
                 assert_never(effect)
 

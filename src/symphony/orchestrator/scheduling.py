@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from symphony.core.config import SchedulerConfig
+from symphony.core.holds import UNPRODUCTIVE_TURNS_KEY
 from symphony.workflow.config import ServiceConfig
 
 
@@ -19,4 +20,11 @@ def scheduler_config(config: ServiceConfig) -> SchedulerConfig:
         stall_timeout_ms=config.codex.stall_timeout_ms,
         poll_interval_ms=config.polling.interval_ms,
         review_state_names=tuple(config.review.states),
+        hold_limits=hold_limits(config),
     )
+
+
+def hold_limits(config: ServiceConfig) -> dict[str, float | None]:
+    """The current value of every setting a hold may wait on; None: no limit."""
+    turns = config.agent.max_unproductive_turns
+    return {UNPRODUCTIVE_TURNS_KEY: float(turns) if turns > 0 else None}

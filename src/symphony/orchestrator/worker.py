@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from symphony.agents.base import AgentBackend, AgentSession
 from symphony.agents.events import AgentEvent
 from symphony.agents.tools import ToolRegistry
-from symphony.core.events import AgentUpdate, Event, WorkerInfo
+from symphony.core.events import AgentUpdate, Event, TurnMeasured, WorkerInfo
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.logs import get_logger
@@ -30,6 +30,7 @@ from symphony.orchestrator.handoff import HandOff, HandOffServices, RunLedger
 from symphony.orchestrator.human_desk import HumanDesk
 from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
+from symphony.orchestrator.progress import Progress, TrackerWrites
 from symphony.trackers.base import TRACKER_REQUEST, IssueConversation, TrackerAdapter, TrackerError
 from symphony.workflow.store import Workflow
 
@@ -224,7 +225,8 @@ async def _run_in_workspace(
 
         backend = svc.agents(spec.workflow)
         # Bound to the adapter of this attempt for the session's lifetime (SPEC §10.5).
-        tools = ToolRegistry(spec.adapter.agent_tool_specs(), spec.adapter.execute_agent_tool)
+        writes = TrackerWrites(spec.adapter.execute_agent_tool)
+        tools = ToolRegistry(spec.adapter.agent_tool_specs(), writes)
         desk = svc.human
         channel = desk.open_run(issue, spec.run_id, spec.attempt) if desk is not None else None
         # Only when resuming, so backends written before resuming existed keep working.
@@ -250,7 +252,8 @@ async def _run_in_workspace(
             try:
                 stage = "agent turn error"
                 hand_off = _hand_off(spec, svc, workspace, strip, started)
-                return await _turns(spec, svc, backend, session, prompt, hand_off)
+                progress = Progress(Path(workspace.path), writes)
+                return await _turns(spec, svc, backend, session, prompt, hand_off, progress)
             finally:
                 await _stop_session(session)
         finally:
@@ -267,14 +270,21 @@ async def _turns(
     session: AgentSession,
     prompt: str,
     hand_off: HandOff | None,
+    progress: Progress | None = None,
 ) -> AttemptResult:
     issue = spec.issue
     max_turns = spec.workflow.config.agent.max_turns
+    measure = progress is not None and spec.workflow.config.agent.max_unproductive_turns > 0
     turn = 1
     text = prompt
     while True:
         came_from = issue.state
+        if measure and progress is not None:
+            await progress.turn_started()
         outcome = await session.run_turn(text, issue=issue)
+        if measure and progress is not None:
+            productive = await progress.turn_ended()
+            svc.report(TurnMeasured(issue.id, spec.run_id, productive))
         if hand_off is not None:
             hand_off.ledger.add(outcome)
         log.info("agent turn completed", turn=turn, max_turns=max_turns)

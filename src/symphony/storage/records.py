@@ -45,6 +45,18 @@ class StoredRun:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredHold:
+    issue_id: str
+    identifier: str
+    issue_url: str | None
+    reason: str
+    message: str
+    since: datetime
+    limit_key: str | None = None
+    limit_value: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredTotals:
     input_tokens: int = 0
     output_tokens: int = 0
@@ -58,6 +70,7 @@ class StoredState:
 
     runs: tuple[StoredRun, ...] = ()
     retries: tuple[StoredRetry, ...] = ()
+    holds: tuple[StoredHold, ...] = ()
     totals: StoredTotals = field(default_factory=StoredTotals)
     # Human requests and steers, the newest ones, oldest first (storage/human.py).
     requests: tuple[RequestRecord, ...] = ()

@@ -99,7 +99,23 @@ CREATE TABLE proofs (
 CREATE INDEX proofs_by_identifier ON proofs (identifier, created_at);
 """
 
+# Issues Symphony stopped and keeps from running again (docs/holds.md). ``limit_key`` and
+# ``limit_value`` are the setting that decided the hold and its value then (both NULL when no
+# setting can end it).
+_V4: Final = """
+CREATE TABLE holds (
+    issue_id TEXT PRIMARY KEY,
+    identifier TEXT NOT NULL,
+    issue_url TEXT,
+    reason TEXT NOT NULL,              -- no_progress|budget_exhausted|...
+    message TEXT NOT NULL,
+    since TEXT NOT NULL,
+    limit_key TEXT,
+    limit_value REAL
+);
+"""
+
 # Append new versions at the end; never edit one.
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3)
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4)
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

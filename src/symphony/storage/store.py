@@ -28,7 +28,13 @@ from typing import Any
 from symphony.logs import get_logger
 from symphony.storage import errors
 from symphony.storage.human import request_from_row, steer_from_row
-from symphony.storage.records import StoredRetry, StoredRun, StoredState, StoredTotals
+from symphony.storage.records import (
+    StoredHold,
+    StoredRetry,
+    StoredRun,
+    StoredState,
+    StoredTotals,
+)
 from symphony.storage.schema import MIGRATIONS, SCHEMA_VERSION
 from symphony.storage.writes import Write, parse_stamp
 
@@ -146,6 +152,19 @@ class StateStore:
                     )
                     for row in db.execute("SELECT * FROM retries ORDER BY due_at")
                 )
+                holds = tuple(
+                    StoredHold(
+                        issue_id=row["issue_id"],
+                        identifier=row["identifier"],
+                        issue_url=row["issue_url"],
+                        reason=row["reason"],
+                        message=row["message"],
+                        since=_required_time(row["since"]),
+                        limit_key=row["limit_key"],
+                        limit_value=row["limit_value"],
+                    )
+                    for row in db.execute("SELECT * FROM holds ORDER BY since")
+                )
                 row = db.execute("SELECT * FROM totals WHERE id = 1").fetchone()
                 totals = (
                     StoredTotals(
@@ -178,7 +197,12 @@ class StateStore:
         except (ValueError, TypeError, KeyError) as exc:
             raise errors.corrupt(self.path, f"unreadable row: {exc}") from None
         return StoredState(
-            runs=runs, retries=retries, totals=totals, requests=requests, steers=steers
+            runs=runs,
+            retries=retries,
+            holds=holds,
+            totals=totals,
+            requests=requests,
+            steers=steers,
         )
 
     # --- writing ----------------------------------------------------------------------------

@@ -156,6 +156,42 @@ class ResumeSettled:
 
 
 @dataclass(frozen=True, slots=True)
+class HoldSaved:
+    issue_id: str
+    identifier: str
+    issue_url: str | None
+    reason: str
+    message: str
+    since: datetime
+    limit_key: str | None
+    limit_value: float | None
+
+    def apply(self, db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO holds (issue_id, identifier, issue_url, reason, message, "
+            "since, limit_key, limit_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                self.issue_id,
+                self.identifier,
+                self.issue_url,
+                self.reason,
+                self.message,
+                stamp(self.since),
+                self.limit_key,
+                self.limit_value,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HoldDropped:
+    issue_id: str
+
+    def apply(self, db: sqlite3.Connection) -> None:
+        db.execute("DELETE FROM holds WHERE issue_id = ?", (self.issue_id,))
+
+
+@dataclass(frozen=True, slots=True)
 class TotalsSaved:
     input_tokens: int
     output_tokens: int

@@ -10,7 +10,7 @@ its client call, its rate-limit reading and its wording.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from symphony.text import clip
@@ -79,6 +79,8 @@ async def run_graphql_tool(
         return request
     result = await execute(request)
     log_tool_call(log, tool, context, request, result)
+    if result.success and request.operation_type == "mutation":
+        result = replace(result, wrote=True)
     return result
 
 

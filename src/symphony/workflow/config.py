@@ -177,6 +177,10 @@ class AgentConfig(_Section):
     # How long a request parked for a human waits before it is declined (docs/human-requests.md).
     human_timeout_ms: PositiveInt = 3_600_000
     notify_tracker_on_request: StrictBool = False
+    # An agent whose turns change nothing is stopped and its issue held (docs/holds.md); 0: off.
+    max_unproductive_turns: NonNegativeInt = 3
+    # One comment on an issue when Symphony holds it.
+    comment_on_hold: StrictBool = True
 
     @field_validator("kind", mode="before")
     @classmethod

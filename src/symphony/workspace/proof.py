@@ -394,7 +394,7 @@ async def _read_bounded(
                 await err_task
 
 
-def _is_real_git_dir(workspace: Path) -> bool:
+def is_real_git_dir(workspace: Path) -> bool:
     # A .git file or symlink could name a repository outside the workspace.
     try:
         return stat.S_ISDIR(os.lstat(workspace / ".git").st_mode)
@@ -402,14 +402,15 @@ def _is_real_git_dir(workspace: Path) -> bool:
         return False
 
 
-async def _prepared_runner(
+async def prepared_runner(
     workspace: Path,
     *,
-    timeout_s: float,
-    base_env: Mapping[str, str] | None,
-    git: str,
+    timeout_s: float = GIT_TIMEOUT_S,
+    base_env: Mapping[str, str] | None = None,
+    git: str = "git",
     kill_grace_s: float = DEFAULT_KILL_GRACE_S,
 ) -> GitRunner:
+    """A ``GitRunner`` for ``workspace`` with its filters blanked; raises ``GitCallError``."""
     runner = GitRunner(
         workspace, timeout_s=timeout_s, kill_grace_s=kill_grace_s, base_env=base_env, git=git
     )
@@ -433,10 +434,10 @@ async def read_head(
     kill_grace_s: float = DEFAULT_KILL_GRACE_S,
 ) -> str | None:
     """The workspace's HEAD commit, or None when it is no git repository or has no commit."""
-    if not _is_real_git_dir(workspace):
+    if not is_real_git_dir(workspace):
         return None
     try:
-        runner = await _prepared_runner(
+        runner = await prepared_runner(
             workspace, timeout_s=timeout_s, base_env=base_env, git=git, kill_grace_s=kill_grace_s
         )
         out, _ = await runner.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
@@ -455,10 +456,10 @@ async def read_branch(
     kill_grace_s: float = DEFAULT_KILL_GRACE_S,
 ) -> str | None:
     """The workspace's current branch, or None (no git repository, a detached HEAD)."""
-    if not _is_real_git_dir(workspace):
+    if not is_real_git_dir(workspace):
         return None
     try:
-        runner = await _prepared_runner(
+        runner = await prepared_runner(
             workspace, timeout_s=timeout_s, base_env=base_env, git=git, kill_grace_s=kill_grace_s
         )
         out, _ = await runner.run("symbolic-ref", "--quiet", "--short", "HEAD")
@@ -483,7 +484,7 @@ async def collect_git_proof(
     reason, a failing git call a result with ``error``.
     """
     workspace = Path(workspace)
-    if not _is_real_git_dir(workspace):
+    if not is_real_git_dir(workspace):
         return GitProof(git=False, reason="the workspace is not a git repository", base=base)
     if base is None:
         return GitProof(git=False, reason="no base commit was recorded for this workspace")
@@ -508,7 +509,7 @@ async def _collect(
     base_env: Mapping[str, str] | None,
     git: str,
 ) -> GitProof:
-    runner = await _prepared_runner(workspace, timeout_s=timeout_s, base_env=base_env, git=git)
+    runner = await prepared_runner(workspace, timeout_s=timeout_s, base_env=base_env, git=git)
     try:
         await runner.run("cat-file", "-e", f"{base}^{{commit}}")
     except GitCallError as exc:

@@ -39,7 +39,7 @@ async def test_get_issue_defaults_to_the_current_issue_with_comments(
     store.comment(current.issue.identifier, "Please also update the docs", author="alice")
     store.upsert_workpad(current.issue.identifier, "## Codex Workpad\n- [ ] plan", author="agent")
     result = await adapter.execute_agent_tool("board_get_issue", {}, current)
-    assert result.success
+    assert result.success and not result.wrote
     issue = result.output["issue"]
     assert issue["identifier"] == current.issue.identifier == "SYM-2"
     assert issue["description"] == "Do the thing" and issue["labels"] == ["bug"]
@@ -88,7 +88,7 @@ async def test_move_changes_only_the_current_issue(
     result = await adapter.execute_agent_tool(
         "board_move_issue", {"state": "human review"}, current
     )
-    assert result.success
+    assert result.success and result.wrote
     assert result.output == {
         "identifier": "SYM-2",
         "from": "Todo",
@@ -103,7 +103,7 @@ async def test_move_changes_only_the_current_issue(
     [issue] = await adapter.fetch_issues_by_ids([current.issue.id])
     assert issue.state == "Human Review"
     again = await adapter.execute_agent_tool("board_move_issue", {"state": "Human Review"}, current)
-    assert again.success and again.output["changed"] is False
+    assert again.success and again.output["changed"] is False and not again.wrote
 
 
 async def test_move_to_an_unknown_state_lists_valid_states(

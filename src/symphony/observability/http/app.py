@@ -163,6 +163,17 @@ class Api:
             return error_response(503, "orchestrator_unavailable", "Orchestrator is unavailable")
         return _json(result, status=202)
 
+    async def release(self, request: Request) -> Response:
+        identifier = request.path_params["identifier"]
+        try:
+            released = self.view.release_hold(identifier)
+        except Exception as exc:
+            log.warning("release failed", issue_identifier=identifier, error=repr(exc))
+            return error_response(503, "orchestrator_unavailable", "Orchestrator is unavailable")
+        if released is None:
+            return error_response(404, "not_held", f"{identifier} is not held")
+        return _json(released, status=202)
+
     async def log_file(self, request: Request) -> Response:
         identifier = request.path_params["identifier"]
         index = request.path_params["index"]
@@ -275,6 +286,7 @@ def create_app(
             methods=["POST"],
         ),
         Route("/api/v1/{identifier}/steer", _guarded(human.steer), methods=["POST"]),
+        Route("/api/v1/{identifier}/release", _guarded(api.release), methods=["POST"]),
         Route("/api/v1/{identifier}/review", _guarded(review.review), methods=["POST"]),
         Mount("/assets", app=StaticFiles(directory=WEB_ROOT), name="assets"),
     ]

@@ -32,6 +32,7 @@ function renderAll() {
   renderRunning(s);
   renderRetrying(s);
   renderBlocked(s);
+  renderHeld(s);
   renderRateLimits(s);
   tick();
 }
@@ -133,6 +134,37 @@ function renderBlocked(s) {
     cell(r.reason || r.error || "–", { class: "reason" }),
     cell(clockTime(r.blocked_at) || "–", { class: "nowrap" }),
   ]);
+}
+
+// Issues Symphony stopped (docs/holds.md); Release lets the next poll run them again.
+function renderHeld(s) {
+  const rows = Array.isArray(s.held) ? s.held : [];
+  $("held-section").hidden = rows.length === 0;
+  setText("held-count", rows.length ? `(${rows.length})` : "");
+  syncRows($("held-table"), rows, (r) => r.issue_identifier || r.issue_id, (r) => [
+    issueCell(r),
+    cell(el("span", { class: "badge" }, (r.reason || "held").replace(/_/g, " ")), { class: "nowrap" }),
+    cell(r.message || "–", { class: "reason" }),
+    cell(clockTime(r.since) || "–", { class: "nowrap" }),
+    cell(el("button", { type: "button", class: "release-button", "data-issue": r.issue_identifier }, "Release"), { sig: `release:${r.issue_identifier}` }),
+  ]);
+}
+
+async function releaseHold(event) {
+  const button = event.target.closest(".release-button");
+  if (!button) return;
+  const id = button.dataset.issue;
+  button.disabled = true;
+  try {
+    const response = await fetch(`/api/v1/${encodeURIComponent(id)}/release`, { method: "POST", headers: { Accept: "application/json" } });
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 202) toast(`Released ${id}: the next poll may run it`);
+    else toast((body.error && body.error.message) || `Release failed (${response.status})`);
+  } catch (_) {
+    toast("Release failed: the service is unreachable");
+  } finally {
+    button.disabled = false;
+  }
 }
 
 function bucketView(name, bucket) {
@@ -358,6 +390,7 @@ function start() {
   }
   app.connected = false;
   $("refresh-button").addEventListener("click", requestRefresh);
+  $("held-table").addEventListener("click", releaseHold);
   startHuman(toast);
   startReview();
   startBoard();

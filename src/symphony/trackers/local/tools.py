@@ -234,14 +234,17 @@ class LocalTools:
         if isinstance(args, ToolResult):
             return args
         record, previous = self.store.move(self._current_id(context), args.state, actor=AGENT_ACTOR)
-        return ToolResult.ok(
+        # Moving to the state it is in changes nothing: not progress.
+        return ToolResult(
+            True,
             {
                 "identifier": record.identifier,
                 "from": previous,
                 "state": record.state,
                 "changed": previous != record.state,
                 "stillActive": self.settings.is_active(record.state),
-            }
+            },
+            wrote=previous != record.state,
         )
 
     def _upsert_workpad(self, arguments: Any, context: ToolContext) -> ToolResult:
@@ -250,7 +253,7 @@ class LocalTools:
             return args
         issue_id = self._current_id(context)
         comment, created = self.store.upsert_workpad(issue_id, args.body, author=AGENT_ACTOR)
-        return ToolResult.ok(
+        return ToolResult.written(
             {"identifier": context.issue.identifier, "commentId": comment.id, "created": created}
         )
 
@@ -259,7 +262,7 @@ class LocalTools:
         if isinstance(args, ToolResult):
             return args
         comment = self.store.comment(self._current_id(context), args.body, author=AGENT_ACTOR)
-        return ToolResult.ok({"identifier": context.issue.identifier, "commentId": comment.id})
+        return ToolResult.written({"identifier": context.issue.identifier, "commentId": comment.id})
 
     def _create_issue(self, arguments: Any, context: ToolContext) -> ToolResult:
         args = _parse(CreateIssueArgs, arguments, CREATE_ISSUE)
@@ -292,7 +295,7 @@ class LocalTools:
             ),
             actor=f"{AGENT_ACTOR} ({context.issue.identifier})",
         )
-        return ToolResult.ok({"issue": record_dict(record, self.settings)})
+        return ToolResult.written({"issue": record_dict(record, self.settings)})
 
     def _current_id(self, context: ToolContext) -> str:
         """The session's issue, checked to still exist on this board."""
