@@ -30,6 +30,8 @@ class SchedulerConfig:
     # The settings a hold may wait on (``agent.max_unproductive_turns``, budgets), by key; a
     # value of None means "no limit". A key absent here leaves holds on it alone.
     hold_limits: Mapping[str, float | None] = field(default_factory=dict)
+    # The fraction of a budget at which the next continuation turn wraps up (agent.wrap_up_at).
+    wrap_up_at: float = 0.8
     active_states: frozenset[str] = field(init=False)
     terminal_states: frozenset[str] = field(init=False)
     review_states: frozenset[str] = field(init=False)

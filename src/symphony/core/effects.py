@@ -223,6 +223,13 @@ class ForgetHold:
     issue_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class RecordBudgetReset:
+    """The issue's budgets count from now on (it was released): runs before do not count."""
+
+    issue_id: str
+
+
 StoreEffect = (
     RecordRunStarted
     | RecordRunProgress
@@ -232,6 +239,7 @@ StoreEffect = (
     | ForgetResume
     | RecordHold
     | ForgetHold
+    | RecordBudgetReset
 )
 
 

@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from symphony.core.effects import AnnounceHold, ForgetHold, Log, Notify, RecordHold
+from symphony.core.effects import (
+    AnnounceHold,
+    ForgetHold,
+    Log,
+    Notify,
+    RecordBudgetReset,
+    RecordHold,
+)
 from symphony.core.events import HoldRequested, ReleaseRequested, TurnMeasured
 from symphony.core.state import Hold, OrchestratorState, RunningEntry
 from symphony.core.transitions import Effects, stop
@@ -113,10 +120,17 @@ def place(state: OrchestratorState, hold: Hold, out: Effects) -> None:
     out.append(Notify())
 
 
-def release(state: OrchestratorState, issue_id: str, why: str, out: Effects) -> bool:
+def release(
+    state: OrchestratorState, issue_id: str, why: str, out: Effects, *, fresh_budget: bool = True
+) -> bool:
+    """End the hold. ``fresh_budget``: the issue's budgets count again from zero (every way a
+    hold ends but a raised limit)."""
     hold = state.holds.pop(issue_id, None)
     if hold is None:
         return False
+    if fresh_budget:
+        state.spent.pop(issue_id, None)
+        out.append(RecordBudgetReset(issue_id))
     out.append(ForgetHold(issue_id))
     out.append(
         Log.info(
@@ -147,7 +161,8 @@ def reconsider(state: OrchestratorState, out: Effects) -> None:
         new = limits[key]
         if new is None or new > old:
             shown = "no limit" if new is None else f"{new:g}"
-            release(state, hold.issue_id, f"{key} is now {shown} (was {old:g})", out)
+            why = f"{key} is now {shown} (was {old:g})"
+            release(state, hold.issue_id, why, out, fresh_budget=False)
 
 
 def release_absent(state: OrchestratorState, active_ids: Iterable[str], out: Effects) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import assert_never
 
-from symphony.core import blocked, changes, holds, parked, policy, restore, runs
+from symphony.core import blocked, budgets, changes, holds, parked, policy, restore, runs
 from symphony.core.effects import (
     AckRefresh,
     CancelRetryTimer,
@@ -178,6 +178,7 @@ def _tick_due(state: OrchestratorState, now: float, out: Effects) -> None:
     state.tick_id += 1
     state.next_tick_ms = None
     holds.forget_unclaimed(state)
+    budgets.check_all(state, now, out)
     _reconcile_stalls(state, now, out)
     watched = parked.due_for_refresh(state, now, out)
     if state.running or watched:

@@ -15,6 +15,7 @@ from symphony.core.state import (
     RunningEntry,
     RunOutcome,
     RunRecord,
+    Spend,
 )
 
 
@@ -47,7 +48,11 @@ def end_run(
     terminal issue is no error of the issue's)."""
     issue = entry.issue
     state.running.pop(issue.id, None)
-    state.totals.ended_seconds += max(now - entry.started_ms, 0.0) / 1000.0
+    runtime_ms = max(now - entry.started_ms, 0.0)
+    state.totals.ended_seconds += runtime_ms / 1000.0
+    spend = state.spent.setdefault(issue.id, Spend())
+    spend.tokens += entry.tokens.total_tokens
+    spend.runtime_ms += runtime_ms
     if outcome != "succeeded" and not error:
         error = outcome.replace("_", " ")
     tokens = entry.tokens

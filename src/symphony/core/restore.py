@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from symphony.core.effects import CancelRetryTimer, ForgetResume, ForgetRetry, Log, SetRetryTimer
 from symphony.core.events import Restored
 from symphony.core.records import record_for
-from symphony.core.state import OrchestratorState, RetryEntry
+from symphony.core.state import OrchestratorState, RetryEntry, Spend
 from symphony.core.transitions import Effects
 from symphony.issue import Issue
 
@@ -40,6 +40,8 @@ def restored(state: OrchestratorState, event: Restored, now: float, out: Effects
         if run.error is not None:
             record.last_error = run.error
         record.restored = True
+    for issue_id, tokens, runtime_ms in event.spent:
+        state.spent[issue_id] = Spend(tokens, runtime_ms)
     for hold in event.holds:
         state.holds[hold.issue_id] = hold
     for retry in event.retries:

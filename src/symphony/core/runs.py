@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.core import blocked, parked, policy
+from symphony.core import blocked, budgets, parked, policy
 from symphony.core.effects import (
     FetchRetryIssue,
     ForgetRetry,
@@ -50,8 +50,9 @@ def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, out: 
     entry = state.running.get(event.issue_id)
     if entry is None or entry.run_id != event.run_id:
         return
+    grew = False
     if event.usage is not None:
-        apply_usage(entry, state.totals, event.usage, thread_id=event.thread_id)
+        grew = apply_usage(entry, state.totals, event.usage, thread_id=event.thread_id)
     if event.rate_limits:
         state.rate_limits = event.rate_limits
     if event.session_id and event.session_id != entry.session_id:
@@ -75,6 +76,8 @@ def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, out: 
     entry.last_message = message
     entry.last_event_ms = now
     entry.recent.append(RecentEvent(now, event.event, message))
+    if grew and budgets.limited(state):
+        budgets.check(state, entry, now, out)
 
 
 def human_requests_changed(

@@ -109,6 +109,8 @@ class RunningEntry:
     # The worker is collecting the proof and verifying a hand-off: kept in a non-active state,
     # skipped by the stall check (hooks.timeout_ms bounds the verify hook).
     handing_off: bool = False
+    # The issue crossed agent.wrap_up_at of a budget: its next continuation turn wraps up.
+    wrap_up: bool = False
 
     @property
     def activity_ms(self) -> float:
@@ -257,6 +259,14 @@ class Problem:
 
 
 @dataclass(slots=True)
+class Spend:
+    """What an issue's ended runs used, since it was last released (docs/holds.md, budgets)."""
+
+    tokens: int = 0
+    runtime_ms: float = 0.0
+
+
+@dataclass(slots=True)
 class Totals:
     tokens: TokenCounts = field(default_factory=TokenCounts)
     # Runtime of sessions that already ended; the snapshot adds the live ones (SPEC §13.5).
@@ -310,6 +320,8 @@ class OrchestratorState:
     holds: dict[str, Hold] = field(default_factory=dict)
     # Unproductive turns in a row, by claimed issue id (across its runs while it stays claimed).
     unproductive: dict[str, int] = field(default_factory=dict)
+    # By issue id: the tokens and runtime of its ended runs, for the per-issue budgets.
+    spent: dict[str, Spend] = field(default_factory=dict)
 
     @property
     def claimed(self) -> set[str]:

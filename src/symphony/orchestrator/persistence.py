@@ -19,6 +19,7 @@ from symphony.core.effects import (
     ForgetHold,
     ForgetResume,
     ForgetRetry,
+    RecordBudgetReset,
     RecordHold,
     RecordRetry,
     RecordRunEnded,
@@ -43,6 +44,7 @@ from symphony.process import ProcessIdentity, kill_stale_group, process_identity
 from symphony.storage import StateStore, StoredRun, StoredState
 from symphony.storage.human import RequestSaved, SteerSaved
 from symphony.storage.writes import (
+    BudgetReset,
     HoldDropped,
     HoldSaved,
     ResumeSettled,
@@ -184,6 +186,8 @@ class Persistence:
                 )
             case ForgetHold(issue_id=issue_id):
                 self.store.submit(HoldDropped(issue_id))
+            case RecordBudgetReset(issue_id=issue_id):
+                self.store.submit(BudgetReset(issue_id, now.wall))
             case _:
                 assert_never(effect)
 
@@ -320,6 +324,14 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
         )
         for r in stored.retries
     )
+    spent: dict[str, tuple[int, float]] = {}
+    for run in runs:
+        reset = stored.budget_resets.get(run.issue_id)
+        if run.ended_at is None or (reset is not None and run.started_at < reset):
+            continue
+        tokens, runtime_ms = spent.get(run.issue_id, (0, 0.0))
+        took = max((run.ended_at - run.started_at).total_seconds() * 1000.0, 0.0)
+        spent[run.issue_id] = (tokens + run.total_tokens, runtime_ms + took)
     holds = tuple(
         Hold(
             issue_id=h.issue_id,
@@ -338,6 +350,7 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
     return Restored(
         retries=retries,
         holds=holds,
+        spent=tuple((issue_id, t, r) for issue_id, (t, r) in spent.items()),
         resumable=resumable,
         history=tuple(history),
         input_tokens=totals.input_tokens,

@@ -38,6 +38,7 @@ from symphony.core.effects import (
     ForgetRetry,
     Log,
     Notify,
+    RecordBudgetReset,
     RecordHold,
     RecordRetry,
     RecordRunEnded,
@@ -539,6 +540,7 @@ class OrchestratorRuntime:
                 | ForgetResume()
                 | RecordHold()
                 | ForgetHold()
+                | RecordBudgetReset()
             ):
                 self._persist(effect)
             case AnnounceHold(hold=hold):
@@ -705,7 +707,12 @@ class OrchestratorRuntime:
             issue_reads=self._issue_reads,
             human=self._human,
             hand_offs=HandOffServices(proofs=self._proofs, is_hand_off=self._is_hand_off),
+            wrap_up_due=self._wrap_up_due,
         )
+
+    def _wrap_up_due(self, issue_id: str, run_id: int) -> bool:
+        entry = self._state.running.get(issue_id)
+        return entry is not None and entry.run_id == run_id and entry.wrap_up
 
     def _is_hand_off(self, issue: Issue) -> bool:
         config = self._state.config

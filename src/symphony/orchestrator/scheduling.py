@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from symphony.core.budgets import RUNTIME_KEY, TOKENS_KEY
 from symphony.core.config import SchedulerConfig
 from symphony.core.holds import UNPRODUCTIVE_TURNS_KEY
 from symphony.workflow.config import ServiceConfig
@@ -21,10 +22,20 @@ def scheduler_config(config: ServiceConfig) -> SchedulerConfig:
         poll_interval_ms=config.polling.interval_ms,
         review_state_names=tuple(config.review.states),
         hold_limits=hold_limits(config),
+        wrap_up_at=config.agent.wrap_up_at,
     )
 
 
 def hold_limits(config: ServiceConfig) -> dict[str, float | None]:
     """The current value of every setting a hold may wait on; None: no limit."""
-    turns = config.agent.max_unproductive_turns
-    return {UNPRODUCTIVE_TURNS_KEY: float(turns) if turns > 0 else None}
+    agent = config.agent
+    turns = agent.max_unproductive_turns
+    return {
+        UNPRODUCTIVE_TURNS_KEY: float(turns) if turns > 0 else None,
+        TOKENS_KEY: _limit(agent.max_tokens_per_issue),
+        RUNTIME_KEY: _limit(agent.max_runtime_ms_per_issue),
+    }
+
+
+def _limit(value: int | None) -> float | None:
+    return float(value) if value is not None else None

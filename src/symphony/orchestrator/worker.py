@@ -78,6 +78,8 @@ class WorkerServices:
     # Proofs of work, the verify gate and Rework from scratch (None: a run whose issue leaves
     # the active states just ends, as before hand-offs existed, and workspaces never reset).
     hand_offs: HandOffServices | None = None
+    # Whether the run crossed agent.wrap_up_at of a budget (issue id, run id); None: never.
+    wrap_up_due: Callable[[str, int], bool] | None = None
 
 
 def agent_update(issue_id: str, run_id: int, event: AgentEvent) -> AgentUpdate:
@@ -277,6 +279,7 @@ async def _turns(
     measure = progress is not None and spec.workflow.config.agent.max_unproductive_turns > 0
     turn = 1
     text = prompt
+    wrapped_up = False
     while True:
         came_from = issue.state
         if measure and progress is not None:
@@ -308,7 +311,23 @@ async def _turns(
             return AttemptResult(True)
         turn += 1
         # A verify retry turn runs even past agent.max_turns: review.max_verify_retries bounds it.
-        text = retry if retry is not None else backend.continuation_prompt(turn, max_turns, issue)
+        if retry is not None:
+            text = retry
+        elif (
+            not wrapped_up
+            and svc.wrap_up_due is not None
+            and svc.wrap_up_due(issue.id, spec.run_id)
+        ):
+            # Once per run: the budget is nearly spent (docs/holds.md, budgets).
+            wrapped_up = True
+            log.info("budget nearly spent: wrap-up turn", turn=turn)
+            text = spec.workflow.config.agent.wrap_up_prompt
+        else:
+            text = backend.continuation_prompt(turn, max_turns, issue)
+
+
+def _wrap_up_due(svc: WorkerServices, issue_id: str, run_id: int) -> bool:
+    return svc.wrap_up_due is not None and svc.wrap_up_due(issue_id, run_id)
 
 
 def _hand_off(

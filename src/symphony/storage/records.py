@@ -71,6 +71,8 @@ class StoredState:
     runs: tuple[StoredRun, ...] = ()
     retries: tuple[StoredRetry, ...] = ()
     holds: tuple[StoredHold, ...] = ()
+    # issue id -> when its budgets last started afresh.
+    budget_resets: dict[str, datetime] = field(default_factory=dict)
     totals: StoredTotals = field(default_factory=StoredTotals)
     # Human requests and steers, the newest ones, oldest first (storage/human.py).
     requests: tuple[RequestRecord, ...] = ()

@@ -115,7 +115,15 @@ CREATE TABLE holds (
 );
 """
 
+# When each issue's budgets last started afresh (a released hold): its runs before do not count.
+_V5: Final = """
+CREATE TABLE budget_resets (
+    issue_id TEXT PRIMARY KEY,
+    at TEXT NOT NULL
+);
+"""
+
 # Append new versions at the end; never edit one.
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5)
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

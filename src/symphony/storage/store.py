@@ -165,6 +165,10 @@ class StateStore:
                     )
                     for row in db.execute("SELECT * FROM holds ORDER BY since")
                 )
+                budget_resets = {
+                    row["issue_id"]: _required_time(row["at"])
+                    for row in db.execute("SELECT * FROM budget_resets")
+                }
                 row = db.execute("SELECT * FROM totals WHERE id = 1").fetchone()
                 totals = (
                     StoredTotals(
@@ -200,6 +204,7 @@ class StateStore:
             runs=runs,
             retries=retries,
             holds=holds,
+            budget_resets=budget_resets,
             totals=totals,
             requests=requests,
             steers=steers,

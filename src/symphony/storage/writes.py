@@ -192,6 +192,18 @@ class HoldDropped:
 
 
 @dataclass(frozen=True, slots=True)
+class BudgetReset:
+    issue_id: str
+    at: datetime
+
+    def apply(self, db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO budget_resets (issue_id, at) VALUES (?, ?)",
+            (self.issue_id, stamp(self.at)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TotalsSaved:
     input_tokens: int
     output_tokens: int

@@ -166,6 +166,13 @@ def _by_state(value: Any, info: ValidationInfo) -> dict[str, int]:
     return out
 
 
+DEFAULT_WRAP_UP_PROMPT = (
+    "This issue is close to its budget: wrap up now. Commit what is done, update the workpad "
+    "with where things stand, and either hand the issue off for review or report the blocker "
+    "on the issue. Do not start new work."
+)
+
+
 class AgentConfig(_Section):
     # Which agent backend runs; whether one is installed is checked when the workflow is
     # resolved (symphony.agents.registry.resolve_agent), since this layer cannot know.
@@ -181,6 +188,12 @@ class AgentConfig(_Section):
     max_unproductive_turns: NonNegativeInt = 3
     # One comment on an issue when Symphony holds it.
     comment_on_hold: StrictBool = True
+    # Per-issue budgets over all of an issue's runs (docs/holds.md); unset: no limit.
+    max_tokens_per_issue: PositiveInt | None = None
+    max_runtime_ms_per_issue: PositiveInt | None = None
+    # At this fraction of a budget the next continuation turn is `wrap_up_prompt`.
+    wrap_up_at: float = Field(default=0.8, gt=0.0, le=1.0)
+    wrap_up_prompt: str = DEFAULT_WRAP_UP_PROMPT
 
     @field_validator("kind", mode="before")
     @classmethod
