@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 from collections.abc import Awaitable, Mapping
@@ -537,7 +538,7 @@ class AcpSession:
         except RequestError as exc:
             raise AgentError(
                 RESPONSE_ERROR,
-                f"the ACP agent answered {method} with error {exc.code}: {exc}",
+                f"the ACP agent answered {method} with error {exc.code}: {exc}{_data(exc)}",
                 session_id=self.session_id,
                 details={"method": method, "error": exc.to_error_obj()},
             ) from None
@@ -746,6 +747,12 @@ def _permission_response(option_id: str | None) -> RequestPermissionResponse:
     return RequestPermissionResponse(
         outcome=AllowedOutcome(outcome="selected", option_id=option_id)
     )
+
+
+def _data(exc: RequestError) -> str:
+    if exc.data is None:
+        return ""
+    return f" ({clip(json.dumps(exc.data, default=str), 300, marker='...')})"
 
 
 def _exit_status(status: tuple[int | None, str | None] | None) -> TerminalExitStatus | None:
