@@ -7,14 +7,16 @@ touches) and the options it offers (``allow_once``, ``allow_always``, ``reject_o
 (docs/agents/acp.md): by default reads, edits, searches, commands and thinking are allowed, as
 long as every path the call names is inside the workspace; everything else, and any call that
 names a path outside, goes to a human (``ask``), and is rejected when the run has no human
-channel. Pure: paths are resolved by the caller-supplied ``inside`` predicate.
+channel. Calls of Symphony's own tracker tools (served to this session over MCP) are always
+allowed. Pure: paths are resolved by the caller-supplied ``inside`` predicate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from symphony.human import HumanAnswer, HumanRequest, RequestKind
 from symphony.text import clip
@@ -50,6 +52,8 @@ class PermissionCall:
     title: str | None
     paths: tuple[str, ...] = ()
     command: str | None = None
+    # A call of one of Symphony's own tracker tools, through the session's MCP server.
+    own_tool: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,8 @@ class PermissionPolicy:
         self, call: PermissionCall, *, inside: Callable[[str], bool], has_human: bool
     ) -> Verdict:
         """What to do with ``call``: allow or reject it now, or ask the human channel."""
+        if call.own_tool:
+            return "allow"  # the tools Symphony serves this very session, with its own policy
         answer = self.permissions.get(call.kind or "other", self.default)
         if answer == "allow" and not all(inside(path) for path in call.paths):
             answer = "ask"  # the workspace is the agent's; anything beyond it is a human's call
@@ -71,6 +77,27 @@ class PermissionPolicy:
         if answer in ("allow", "ask", "reject"):
             return answer  # type: ignore[return-value]
         return "reject"
+
+
+def own_tool_call(
+    title: str | None, raw_input: Any, *, server: str | None, tools: Iterable[str]
+) -> bool:
+    """Whether a permission request is about a tool of Symphony's MCP server ``server``.
+
+    ACP names no MCP server in a tool call, so the agent's own spelling is read: the
+    ``mcp__<server>__<tool>`` name (Claude Code's convention) in the title or raw input, or a
+    raw input whose ``server_name`` is ``server`` and that names one of ``tools`` (codex-acp).
+    """
+    if server is None:
+        return False
+    names = list(tools)
+    raw_text = json.dumps(raw_input, default=str) if raw_input is not None else ""
+    texts = (title or "", raw_text)
+    if any(f"mcp__{server}__{tool}" in text for tool in names for text in texts):
+        return True
+    if isinstance(raw_input, Mapping) and raw_input.get("server_name") == server:
+        return any(f'"{tool}"' in raw_text or f'\\"{tool}\\"' in raw_text for tool in names)
+    return False
 
 
 def pick_option(

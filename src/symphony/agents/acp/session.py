@@ -645,7 +645,14 @@ class AcpSession:
         command = None
         if tool_call.kind == "execute":
             command = tool_call.title
-        call = policy.PermissionCall(tool_call.kind, tool_call.title, paths, command)
+        server = self._tool_server
+        own = policy.own_tool_call(
+            tool_call.title,
+            tool_call.raw_input,
+            server=server.name if server is not None else None,
+            tools=self._tools.names,
+        )
+        call = policy.PermissionCall(tool_call.kind, tool_call.title, paths, command, own)
         verdict = self._policy.verdict(
             call,
             inside=lambda p: files.inside(p, self.workspace),
