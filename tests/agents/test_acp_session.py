@@ -7,6 +7,7 @@ timeouts, exits and the process group, without a model.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shlex
@@ -22,6 +23,7 @@ from symphony.agents import AgentError, AgentEvent, ToolRegistry, events
 from symphony.agents.acp.session import AGENT_NOT_FOUND, AcpSession
 from symphony.agents.errors import (
     PORT_EXIT,
+    SESSION_CLOSED,
     TURN_CANCELLED,
     TURN_FAILED,
     TURN_TIMEOUT,
@@ -411,3 +413,35 @@ async def test_stop_kills_the_agent_group_and_its_terminals(harness: Harness) ->
     assert not alive(session.pid)
     with pytest.raises(AgentError):
         await run(session, {"say": "too late"})
+
+
+@dataclass
+class SilentHuman:
+    asked: list[HumanRequest] = field(default_factory=list)
+    withdrawn: int = 0
+
+    async def ask(self, request: HumanRequest) -> HumanAnswer:
+        self.asked.append(request)
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.withdrawn += 1
+            raise
+        raise AssertionError("unreachable")
+
+
+async def test_a_request_waiting_for_a_human_is_withdrawn_when_the_session_stops(
+    harness: Harness,
+) -> None:
+    human = SilentHuman()
+    # The clock stands still while the human decides: the short time-out never fires.
+    session = await harness.start(human=human, turn_timeout_ms=200)
+    turn = asyncio.ensure_future(run(session, {"permission": "fetch"}))
+    await wait_until(lambda: human.asked, "the permission request to reach the human")
+    await asyncio.sleep(0.4)  # longer than the silence time-out; still waiting, as it should
+    assert not turn.done()
+    await session.stop()
+    with pytest.raises(AgentError) as caught:
+        await turn
+    assert caught.value.code == SESSION_CLOSED
+    assert human.withdrawn == 1

@@ -92,7 +92,7 @@ from symphony.agents.events import (
 from symphony.agents.mcp_tools import SessionToolServer, ToolCallRecord
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
-from symphony.human import HumanAnswer, SteerDelivery
+from symphony.human import HumanAnswer, HumanRequest, SteerDelivery
 from symphony.issue import Issue
 from symphony.logs import get_logger
 from symphony.process import child_environment, spawn_login_shell_lines
@@ -144,6 +144,7 @@ class AcpSession:
         terminals: Terminals,
     ) -> None:
         self._transport = transport
+        transport.log = self._log
         self.workspace = workspace
         self._acp = acp
         self._tools = tools
@@ -165,6 +166,8 @@ class AcpSession:
         self._serving = 0
         self._replaying = False
         self._queued_steers: list[str] = []
+        # Permission requests parked with the human channel; withdrawn when their turn ends.
+        self._asks: set[asyncio.Future[HumanAnswer]] = set()
         self._event_failures = 0
         self.agent_info: InitializeResponse | None = None
         self.turn_count = 0
@@ -237,12 +240,11 @@ class AcpSession:
             raise AgentError(
                 AGENT_NOT_FOUND, f"could not launch `bash -lc {acp.command}` in {cwd}: {exc}"
             ) from exc
-        holder: list[AcpSession] = []
         transport = LineTransport(
             process,
             pipes,
             transcript=transcript,
-            log=lambda *a, **k: holder[0]._log(*a, **k) if holder else log.log(*a, **k),
+            log=log.log,
         )
         terminals = Terminals(
             cwd,
@@ -261,7 +263,6 @@ class AcpSession:
             human=human,
             terminals=terminals,
         )
-        holder.append(session)
         session._log(logging.INFO, "ACP agent launched", cwd=cwd)
         try:
             await session._handshake(resume_thread_id)
@@ -308,6 +309,7 @@ class AcpSession:
         finally:
             if not prompt_task.done():
                 prompt_task.cancel()
+            self._withdraw_human_requests()
         duration_ms = int((self._loop.time() - started) * 1000)
         usage_event = self._mapper.add_turn_usage(response.usage, _now())
         if usage_event is not None:
@@ -581,7 +583,9 @@ class AcpSession:
                 raise self._closed()
 
     async def _cancel_turn(self, task: asyncio.Future[PromptResponse]) -> None:
-        """``session/cancel``, then a bounded wait for the agent to end the prompt."""
+        """``session/cancel``, then a bounded wait for the agent to end the prompt. Open
+        permission requests are answered ``cancelled``, as the protocol asks of a client."""
+        self._withdraw_human_requests()
         with contextlib.suppress(Exception):
             await self._conn.cancel(session_id=self._mapper.thread_id)
         with contextlib.suppress(Exception):
@@ -663,17 +667,9 @@ class AcpSession:
         if verdict == "ask" and self._human is not None:
             request = policy.human_request(call, cwd=str(self.workspace))
             self._emit(self._mapper.event(HUMAN_REQUEST, _now(), request.summary, payload=payload))
-            self._serving += 1
-            try:
-                answer = await self._human.ask(request)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                self._log(logging.ERROR, "human channel failed; rejecting", exc_info=True)
-                answer = HumanAnswer.declined()
-            finally:
-                self._serving -= 1
-                self._transport.touch()
+            answer = await self._ask_human(self._human, request)
+            if answer is None:  # the turn ended first: the request was withdrawn
+                return _permission_response(None)
             option = policy.answered_option(answer, choices)
             self._emit(
                 self._mapper.event(
@@ -695,6 +691,32 @@ class AcpSession:
             )
         )
         return _permission_response(option)
+
+    async def _ask_human(self, human: HumanChannel, request: HumanRequest) -> HumanAnswer | None:
+        """The human's answer; None when the request was withdrawn because its turn ended."""
+        ask = asyncio.ensure_future(human.ask(request))
+        self._asks.add(ask)
+        self._serving += 1
+        try:
+            await asyncio.wait({ask})
+        finally:
+            self._asks.discard(ask)
+            if not ask.done():
+                ask.cancel()  # the session stops: the human desk marks the request canceled
+            self._serving -= 1
+            self._transport.touch()
+        if ask.cancelled():
+            return None
+        error = ask.exception()
+        if error is not None:
+            # A broken channel must not leave the agent waiting: reject, as after a time-out.
+            self._log(logging.ERROR, "human channel failed; rejecting", error=repr(error))
+            return HumanAnswer.declined()
+        return ask.result()
+
+    def _withdraw_human_requests(self) -> None:
+        for ask in list(self._asks):
+            ask.cancel()
 
     def read_text_file(self, path: str, line: int | None, limit: int | None) -> str:
         return files.read_text(path, self.workspace, line=line, limit=limit)

@@ -64,11 +64,12 @@ class LineTransport:
         transcript: Transcript | None,
         log: Logger,
     ) -> None:
+        # ``log`` may be replaced once the session exists (its lines carry the session's ids).
         self.process = process
         self.stderr = StderrTail()
         self._pipes = pipes
         self._transcript = transcript
-        self._log = log
+        self.log = log
         self._loop = asyncio.get_running_loop()
         self._inbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._send_lock = asyncio.Lock()
@@ -132,14 +133,14 @@ class LineTransport:
         try:
             self._transcript.write(stream, line)
         except Exception:
-            self._log(logging.WARNING, "agent transcript failed; disabled", exc_info=True)
+            self.log(logging.WARNING, "agent transcript failed; disabled", exc_info=True)
             self._transcript = None
 
     def _stdout_line(self, line: Line) -> None:
         self.touch()
         if isinstance(line, Oversized):
             self.record("recv", f"<dropped line of {line.size} bytes>")
-            self._log(logging.WARNING, "ACP agent line over the limit dropped", size=line.size)
+            self.log(logging.WARNING, "ACP agent line over the limit dropped", size=line.size)
             return
         text = line.decode("utf-8", errors="replace")
         self.record("recv", text)
@@ -151,7 +152,7 @@ class LineTransport:
             message = None
         if not isinstance(message, dict):
             self.malformed += 1
-            self._log(
+            self.log(
                 logging.WARNING,
                 "ACP agent sent a line that is no JSON-RPC message",
                 line=text[:300],
@@ -165,4 +166,4 @@ class LineTransport:
             return
         text = self.stderr.add(line.decode("utf-8", errors="replace"))
         self.record("stderr", text)
-        self._log(logging.DEBUG, "ACP agent stderr", line=text[:500])
+        self.log(logging.DEBUG, "ACP agent stderr", line=text[:500])
