@@ -21,7 +21,7 @@ import pytest
 
 from symphony.agents import AgentError, AgentEvent, ToolRegistry, continuation_guidance, events
 from symphony.agents.acp.session import AcpSession
-from symphony.agents.errors import TURN_FAILED
+from symphony.agents.errors import TURN_CANCELLED, TURN_FAILED
 from symphony.workflow.config import AcpConfig
 from tests.agents.conftest import make_issue
 from tests.support.fake_model import (
@@ -67,12 +67,21 @@ class Harness:
     events: list[AgentEvent] = field(default_factory=list)
 
     async def start(
-        self, *, tools: ToolRegistry | None = None, strip_env: frozenset[str] = frozenset()
+        self,
+        *,
+        tools: ToolRegistry | None = None,
+        strip_env: frozenset[str] = frozenset(),
+        resume_thread_id: str | None = None,
+        **settings: Any,
     ) -> AcpSession:
+        config = AcpConfig(
+            command=self.command, read_timeout_ms=20_000, turn_timeout_ms=30_000, **settings
+        )
         return await AcpSession.start(
             workspace=self.workspace,
             workspace_root=self.root,
-            acp=AcpConfig(command=self.command, read_timeout_ms=20_000, turn_timeout_ms=30_000),
+            acp=config,
+            resume_thread_id=resume_thread_id,
             tools=tools or ToolRegistry.empty(),
             strip_env=strip_env,
             on_event=self.events.append,
@@ -102,7 +111,10 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
         (helper / "codex-linux-sandbox").symlink_to(NATIVE[0].resolve())
         prefix = f"PATH={shlex.quote(str(helper))}:$PATH "
     with FakeModelServer() as model:
-        codex_home = write_codex_home(tmp_path / "codex-home", base_url=model.base_url)
+        # `untrusted`: codex-acp asks (session/request_permission) before every shell command.
+        codex_home = write_codex_home(
+            tmp_path / "codex-home", base_url=model.base_url, approval_policy="untrusted"
+        )
         env = {
             "PATH": os.environ["PATH"],
             "HOME": str(home),
@@ -239,3 +251,53 @@ async def test_the_tracker_secret_never_reaches_the_agent_and_stop_kills_its_gro
     (output,) = harness.model.requests[1].function_call_outputs().values()
     assert "CODEX_HOME=" in output  # the model saw the command's environment
     assert secret not in output and "TRACKER_API_KEY" not in output
+
+
+async def test_command_permissions_follow_the_acp_policy(harness: Harness) -> None:
+    harness.model.script(
+        Reply.exec_command("touch allowed.txt"),
+        Reply.message("Done."),
+        Reply.exec_command("touch refused.txt"),
+    )
+    allowing = await harness.start()
+    try:
+        await allowing.run_turn(PROMPT, issue=harness.issue)
+    finally:
+        await allowing.stop()
+    refusing = await harness.start(permissions={"execute": "reject"})
+    try:
+        # codex-acp's only rejecting option is "abort", which ends the whole turn.
+        with pytest.raises(AgentError) as caught:
+            await refusing.run_turn(PROMPT, issue=harness.issue)
+    finally:
+        await refusing.stop()
+    assert caught.value.code == TURN_CANCELLED
+    assert (harness.workspace / "allowed.txt").exists()
+    assert not (harness.workspace / "refused.txt").exists()
+    (allowed,) = harness.named(events.APPROVAL_AUTO_APPROVED)
+    (declined,) = harness.named(events.APPROVAL_DECLINED)
+    assert allowed.payload["toolCall"]["kind"] == declined.payload["toolCall"]["kind"] == "execute"
+    assert "touch refused.txt" in (declined.message or "")
+
+
+async def test_a_new_agent_loads_the_session_of_a_stopped_one(harness: Harness) -> None:
+    harness.model.script(
+        Reply.message("Noted: the code word is PLUM-42."),
+        Reply.message("The code word was PLUM-42."),
+    )
+    first = await harness.start()
+    try:
+        await first.run_turn("Remember the code word PLUM-42.", issue=harness.issue)
+        thread_id = first.thread_id
+    finally:
+        await first.stop()
+    second = await harness.start(resume_thread_id=thread_id)
+    try:
+        assert second.resumed and second.thread_id == thread_id
+        outcome = await second.run_turn("What was the code word?", issue=harness.issue)
+    finally:
+        await second.stop()
+    assert outcome.thread_id == thread_id
+    said = "\n".join(harness.model.requests[-1].user_texts())
+    assert "Remember the code word PLUM-42." in said and "What was the code word?" in said
+    assert "Noted: the code word is PLUM-42." in harness.model.requests[-1].text()

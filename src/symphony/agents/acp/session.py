@@ -646,6 +646,9 @@ class AcpSession:
     ) -> RequestPermissionResponse:
         choices = [policy.PermissionOption(o.option_id, o.kind, o.name) for o in options]
         paths = tuple(loc.path for loc in tool_call.locations or ())
+        raw = tool_call.raw_input
+        if isinstance(raw, Mapping) and isinstance(raw.get("cwd"), str):
+            paths += (raw["cwd"],)  # where a command would run (codex-acp, among others)
         command = None
         if tool_call.kind == "execute":
             command = tool_call.title
