@@ -430,7 +430,7 @@ class SilentHuman:
         raise AssertionError("unreachable")
 
 
-async def test_a_request_waiting_for_a_human_is_withdrawn_when_the_session_stops(
+async def test_stopping_mid_turn_cancels_it_and_withdraws_the_human_request(
     harness: Harness,
 ) -> None:
     human = SilentHuman()
@@ -445,3 +445,5 @@ async def test_a_request_waiting_for_a_human_is_withdrawn_when_the_session_stops
         await turn
     assert caught.value.code == SESSION_CLOSED
     assert human.withdrawn == 1
+    sent = [line for stream, line in harness.transcript.lines if stream == "send"]
+    assert any('"method":"session/cancel"' in line for line in sent)

@@ -21,8 +21,8 @@ from typing import Any, Literal
 from symphony.human import HumanAnswer, HumanRequest, RequestKind
 from symphony.text import clip
 
-PermissionAnswer = Literal["allow", "ask", "reject"]
 Verdict = Literal["allow", "ask", "reject"]
+_VERDICTS: dict[str, Verdict] = {"allow": "allow", "ask": "ask", "reject": "reject"}
 
 ALLOW_ONCE = "allow_once"
 ALLOW_ALWAYS = "allow_always"
@@ -74,9 +74,7 @@ class PermissionPolicy:
             answer = "ask"  # the workspace is the agent's; anything beyond it is a human's call
         if answer == "ask" and not has_human:
             return "reject"
-        if answer in ("allow", "ask", "reject"):
-            return answer  # type: ignore[return-value]
-        return "reject"
+        return _VERDICTS.get(answer, "reject")  # the config allows no other value
 
 
 def own_tool_call(

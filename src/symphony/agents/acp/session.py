@@ -165,6 +165,7 @@ class AcpSession:
         # clock stands still while any is open.
         self._serving = 0
         self._replaying = False
+        self._prompting = False
         self._queued_steers: list[str] = []
         # Permission requests parked with the human channel; withdrawn when their turn ends.
         self._asks: set[asyncio.Future[HumanAnswer]] = set()
@@ -292,6 +293,7 @@ class AcpSession:
         started = self._loop.time()
         self._transport.touch()
         thread_id = self._mapper.thread_id
+        self._prompting = True
         prompt_task = asyncio.ensure_future(
             self._conn.prompt(
                 session_id=thread_id, prompt=[TextContentBlock(type="text", text=text)]
@@ -307,6 +309,7 @@ class AcpSession:
             )
             raise
         finally:
+            self._prompting = False
             if not prompt_task.done():
                 prompt_task.cancel()
             self._withdraw_human_requests()
@@ -372,6 +375,12 @@ class AcpSession:
             return
         self._stopping = True
         try:
+            if self._prompting and self._closed_error is None:
+                # Tell the agent first, so it can end its tools before its group is killed.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        self._conn.cancel(session_id=self._mapper.thread_id), timeout=1.0
+                    )
             if self._tool_server is not None:
                 with contextlib.suppress(Exception):
                     await self._tool_server.aclose()
