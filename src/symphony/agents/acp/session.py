@@ -30,6 +30,7 @@ from typing import Any, TypeVar, cast
 
 from acp import PROTOCOL_VERSION, Client, RequestError
 from acp.client import ClientSideConnection
+from acp.meta import CLIENT_METHODS
 from acp.schema import (
     AcpMcpServer,
     AllowedOutcome,
@@ -49,6 +50,7 @@ from acp.schema import (
     ReadTextFileResponse,
     ReleaseTerminalResponse,
     RequestPermissionResponse,
+    SessionNotification,
     SseMcpServer,
     TerminalExitStatus,
     TerminalOutputResponse,
@@ -57,6 +59,7 @@ from acp.schema import (
     WaitForTerminalExitResponse,
     WriteTextFileResponse,
 )
+from pydantic import ValidationError
 
 from symphony import __version__
 from symphony.agents import events
@@ -118,6 +121,7 @@ STOP_REASONS: dict[str, tuple[str, str]] = {
 }
 
 T = TypeVar("T")
+UPDATE_METHOD = CLIENT_METHODS["session_update"]
 McpServers = list[HttpMcpServer | SseMcpServer | AcpMcpServer | McpServerStdio]
 
 
@@ -156,6 +160,7 @@ class AcpSession:
         self._loop = asyncio.get_running_loop()
         self._mapper = UpdateMapper(transport.pid, thread_id="")
         self._conn = ClientSideConnection(cast("Client", _Client(self)), transport)
+        transport.intercept = self._intercept
         self._tool_server: SessionToolServer | None = None
         self._closed_error: AgentError | None = None
         self._stopping = False
@@ -644,6 +649,22 @@ class AcpSession:
                     exc_info=True,
                     agent_event=event.event,
                 )
+
+    def _intercept(self, message: dict[str, Any]) -> bool:
+        """``session/update`` notifications, handled in the read callback: the bulk of the
+        stream. The library's dispatcher would spend a task, a telemetry span and a future on
+        each (about 70 µs, five times the rest); the library's own schema still validates it.
+        Handled here, every update is mapped before any later message, the prompt's answer
+        included."""
+        if message.get("method") != UPDATE_METHOD or "id" in message:
+            return False
+        try:
+            notification = SessionNotification.model_validate(message.get("params"))
+        except ValidationError as exc:
+            self._log(logging.WARNING, "ACP agent sent an invalid session/update", error=str(exc))
+            return True
+        self.on_update(notification.update)
+        return True
 
     def on_update(self, update: Any) -> None:
         if self._replaying:

@@ -6,7 +6,8 @@ the agent is spawned like every other child (``bash -lc`` in its own process gro
 stripped, ``symphony.process``), every raw line reaches the transcript (``send``/``recv``/
 ``stderr``), stderr is kept as a tail for error messages, any line in either direction counts as
 activity for the turn's silence timer, and a line over the limit is dropped (logged) instead of
-buffered without bound.
+buffered without bound. ``intercept`` may take messages off the stream before the library sees
+them (the session's fast path for ``session/update``).
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class LineTransport:
         self.last_activity = self._loop.time()
         self.malformed = 0
         self._closing = False
+        # Sees each incoming message first; True means it was handled (see ``session.py``).
+        self.intercept: Callable[[dict[str, Any]], bool] | None = None
         pipes.attach(STDERR, self._stderr_line)
         pipes.attach(STDOUT, self._stdout_line)
         self._eof = asyncio.ensure_future(pipes.closed(STDOUT))
@@ -157,6 +160,9 @@ class LineTransport:
                 "ACP agent sent a line that is no JSON-RPC message",
                 line=text[:300],
             )
+            return
+        intercept = self.intercept
+        if intercept is not None and intercept(message):
             return
         self._inbox.put_nowait(message)
 

@@ -87,7 +87,6 @@ class UpdateMapper:
 
     def update(self, update: Any, now: datetime, clock: float) -> AgentEvent:
         """The event for one ``session/update`` (``clock``: loop time, for command durations)."""
-        payload = _dump(update)
         if isinstance(update, AgentMessageChunk):
             text = _text(update.content)
             message_id = update.message_id
@@ -96,10 +95,14 @@ class UpdateMapper:
             self._in_message = True
             self._message_id = message_id
             self._messages[-1] += text
-            return self.event(NOTIFICATION, now, f"agent: {text}", payload=payload)
+            # The bulk of a busy stream: a small payload, not a dump of the whole model.
+            chunk = {"sessionUpdate": "agent_message_chunk", "text": text}
+            return self.event(NOTIFICATION, now, f"agent: {text}", payload=chunk)
         self._in_message = False
         if isinstance(update, AgentThoughtChunk):
-            return self.event(NOTIFICATION, now, "agent is thinking", payload=payload)
+            thought = {"sessionUpdate": "agent_thought_chunk", "text": _text(update.content)}
+            return self.event(NOTIFICATION, now, "agent is thinking", payload=thought)
+        payload = _dump(update)
         if isinstance(update, ToolCallStart):
             command = _command_text(update.raw_input, update.title)
             self._calls[update.tool_call_id] = (update.kind, command, clock)
