@@ -23,6 +23,7 @@ from symphony.agents import AgentError, AgentEvent, ToolRegistry, events
 from symphony.agents.acp.session import AGENT_NOT_FOUND, AcpSession
 from symphony.agents.errors import (
     PORT_EXIT,
+    RESPONSE_TIMEOUT,
     SESSION_CLOSED,
     TURN_CANCELLED,
     TURN_FAILED,
@@ -447,3 +448,13 @@ async def test_stopping_mid_turn_cancels_it_and_withdraws_the_human_request(
     assert human.withdrawn == 1
     sent = [line for stream, line in harness.transcript.lines if stream == "send"]
     assert any('"method":"session/cancel"' in line for line in sent)
+
+
+async def test_an_agent_that_never_answers_initialize_is_killed(harness: Harness) -> None:
+    pid_file = harness.workspace / "agent.pid"
+    with pytest.raises(AgentError) as caught:
+        await harness.start(command=f"echo $$ > {pid_file}; exec sleep 60", read_timeout_ms=300)
+    assert caught.value.code == RESPONSE_TIMEOUT
+    assert "initialize" in caught.value.message and "acp.read_timeout_ms" in caught.value.message
+    pid = int(pid_file.read_text())
+    await wait_until(lambda: not alive(pid), "the silent agent to be killed", timeout=5)
