@@ -128,6 +128,7 @@ async def test_turns_share_the_session_and_count_usage_once(harness: Harness) ->
             json.dumps(
                 [
                     {"say": "working"},
+                    {"stderr": "agent diagnostics: warming up"},
                     {"execute": "make test", "exit_code": 2},
                     {"usage": {"inputTokens": 100, "outputTokens": 20, "totalTokens": 120}},
                 ]
@@ -172,6 +173,7 @@ async def test_turns_share_the_session_and_count_usage_once(harness: Harness) ->
     assert any('"method":"session/new"' in line for line in sent)
     assert sum('"method":"session/prompt"' in line for line in sent) == 2
     assert any("session/update" in line for line in received)
+    assert ("stderr", "agent diagnostics: warming up") in harness.transcript.lines
 
 
 async def test_stop_reasons_other_than_end_turn_fail_the_turn(harness: Harness) -> None:

@@ -12,9 +12,9 @@ output), ``permission`` (``session/request_permission`` for a tool call of ``kin
 ``locations``), ``execute`` (a finished ``execute`` tool call with ``exit_code``), ``usage``
 (per-turn usage on the response), ``stop`` (the stop reason), ``error`` (answer the prompt with a
 JSON-RPC error), ``hang`` (wait for ``session/cancel``), ``spawn`` (start a shell command in the
-background and leave it running), ``env`` (the named variable's value, or None), ``mcp`` (call a
-tool on the session's HTTP MCP server), ``prompt`` (the whole prompt text), ``exit`` (exit at
-once with the given status).
+background and leave it running), ``env`` (the named variable's value, or None), ``stderr`` (a
+line on stderr), ``mcp`` (call a tool on the session's HTTP MCP server), ``prompt`` (the whole
+prompt text), ``exit`` (exit at once with the given status).
 
 ``FAKE_ACP_CAPS`` (JSON) overrides the agent capabilities; sessions named ``known-*`` load.
 """
@@ -161,6 +161,8 @@ class FakeAgent:
             elif name == "spawn":
                 self._children.append(subprocess.Popen(["bash", "-c", value]))
                 results.append(self._children[-1].pid)
+            elif name == "stderr":
+                print(value, file=sys.stderr, flush=True)
             elif name == "env":
                 results.append(os.environ.get(value))
             elif name == "mcp":
