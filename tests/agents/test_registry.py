@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from symphony.agents import registry
+from symphony.agents.acp import BACKEND as ACP
 from symphony.agents.base import AgentBackend, AgentSession
 from symphony.agents.codex import BACKEND as CODEX
 from symphony.agents.continuation import continuation_guidance
@@ -72,7 +73,7 @@ def test_an_unknown_kind_is_a_config_error_naming_the_key_value_and_installed_ki
         load(path)
     assert info.value.code == UNSUPPORTED_AGENT_KIND
     assert info.value.problems == [
-        ("agent.kind", "unknown agent kind 'claude-code' (installed: codex)")
+        ("agent.kind", "unknown agent kind 'claude-code' (installed: acp, codex)")
     ]
     assert str(path) in info.value.message
 
@@ -91,7 +92,7 @@ def test_a_registered_backend_is_selectable_and_listed(
 ) -> None:
     workflow = load(write_workflow(TRACKER + "agent:\n  kind: stub\n"))
     assert select_backend(workflow) is stub
-    assert installed_kinds() == ["codex", "stub"]
+    assert installed_kinds() == ["acp", "codex", "stub"]
     unregister_backend("stub")
     assert get_backend("stub") is None
     with pytest.raises(SymphonyError) as info:
@@ -120,11 +121,11 @@ def test_a_plugin_that_is_not_a_backend_is_refused(
 def test_validate_reports_an_unknown_kind(
     memory_tracker: MemoryProfile, write_workflow: WriteWorkflow
 ) -> None:
-    path = write_workflow(TRACKER + "agent:\n  kind: acp\n")
+    path = write_workflow(TRACKER + "agent:\n  kind: gemini\n")
     out, err = io.StringIO(), io.StringIO()
     assert validate_command(str(path), out=out, err=err) == 1
     assert f"✗ {path}: not valid [{UNSUPPORTED_AGENT_KIND}]" in err.getvalue()
-    assert "agent.kind: unknown agent kind 'acp' (installed: codex)" in err.getvalue()
+    assert "agent.kind: unknown agent kind 'gemini' (installed: acp, codex)" in err.getvalue()
     assert out.getvalue() == ""
 
 
@@ -158,3 +159,36 @@ async def test_the_default_backend_hooks() -> None:
     )
     assert await StubBackend().preflight(None, env={}) == ()  # type: ignore[arg-type]
     assert StubBackend().describe(None) == "stub"  # type: ignore[arg-type]
+
+
+def test_acp_comes_from_the_entry_point_and_needs_its_command(
+    memory_tracker: MemoryProfile, write_workflow: WriteWorkflow
+) -> None:
+    named = {e.name: e.value for e in entry_points(group=ENTRY_POINT_GROUP)}
+    assert named["acp"] == "symphony.agents.acp:BACKEND"
+    with pytest.raises(ConfigError) as info:
+        load(write_workflow(TRACKER + "agent:\n  kind: acp\n"))
+    (problem,) = info.value.problems
+    assert problem[0] == "acp.command" and "required when agent.kind is acp" in problem[1]
+    workflow = load(write_workflow(TRACKER + "agent:\n  kind: acp\nacp:\n  command: codex-acp\n"))
+    assert select_backend(workflow) is ACP
+    assert ACP.describe(workflow) == "acp: codex-acp"
+
+
+def test_validate_names_the_acp_agent_and_reports_a_missing_one(
+    memory_tracker: MemoryProfile, write_workflow: WriteWorkflow, tmp_path: Path
+) -> None:
+    agent = tmp_path / "bin" / "my-acp-agent"
+    agent.parent.mkdir()
+    agent.write_text("#!/bin/sh\nexit 0\n")
+    agent.chmod(0o755)
+    for command, warned in (
+        (f"{agent} --acp", False),
+        (f"FOO=1 exec {tmp_path}/bin/missing-agent", True),
+        ("no-such-acp-agent-xyz --stdio", True),
+    ):
+        path = write_workflow(TRACKER + f"agent:\n  kind: acp\nacp:\n  command: {command}\n")
+        out, err = io.StringIO(), io.StringIO()
+        assert validate_command(str(path), out=out, err=err) == 0, err.getvalue()
+        assert f"agent            acp: {command}" in out.getvalue()
+        assert ("acp_agent_not_found" in out.getvalue()) is warned, out.getvalue()

@@ -300,3 +300,47 @@ def test_bad_review_settings_name_the_key(tmp_path: Path) -> None:
     assert set(found) == {"review.states", "review.approve_state", "review.rework_state"}
     assert "list" in found["review.states"]
     assert "review.states" in problems({"review": {"states": []}}, tmp_path)
+
+
+def test_acp_settings_default_to_an_unattended_contained_policy(tmp_path: Path) -> None:
+    acp = build({}, tmp_path).config.acp
+    assert acp.command is None
+    assert acp.permissions == {
+        "read": "allow",
+        "edit": "allow",
+        "search": "allow",
+        "execute": "allow",
+        "think": "allow",
+    }
+    assert acp.default_permission == "ask"
+    assert (acp.turn_timeout_ms, acp.read_timeout_ms, acp.stall_timeout_ms) == (
+        3_600_000,
+        30_000,
+        300_000,
+    )
+
+
+def test_acp_permissions_merge_over_the_defaults_and_reject_unknown_values(
+    tmp_path: Path,
+) -> None:
+    raw = {"acp": {"command": "codex-acp", "permissions": {"execute": "ask", "fetch": "allow"}}}
+    acp = build(raw, tmp_path).config.acp
+    assert acp.permissions["execute"] == "ask" and acp.permissions["fetch"] == "allow"
+    assert acp.permissions["read"] == "allow"
+    bad = problems({"acp": {"permissions": {"launch": "allow"}}}, tmp_path)
+    assert "unknown tool-call kind 'launch'" in bad["acp.permissions"]
+    bad = problems(
+        {"acp": {"permissions": {"read": "maybe"}, "default_permission": "yes"}}, tmp_path
+    )
+    assert "allow, ask, reject" in bad["acp.permissions"]
+    assert "allow, ask, reject" in bad["acp.default_permission"]
+    assert "non-empty shell command" in problems({"acp": {"command": " "}}, tmp_path)["acp.command"]
+
+
+def test_acp_command_is_required_when_acp_is_the_agent(tmp_path: Path) -> None:
+    found = problems({"agent": {"kind": "acp"}}, tmp_path)
+    assert "required when agent.kind is acp" in found["acp.command"]
+    cfg = build(
+        {"agent": {"kind": "acp"}, "acp": {"command": "codex-acp", "stall_timeout_ms": 9}}, tmp_path
+    ).config
+    assert scheduler_config(cfg).stall_timeout_ms == 9

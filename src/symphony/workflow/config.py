@@ -293,6 +293,88 @@ class CodexConfig(_Section):
         return value
 
 
+# ACP tool-call kinds (`ToolKind` in the protocol schema) and the permission policy's answers.
+ACP_TOOL_KINDS = frozenset(
+    {
+        "read",
+        "edit",
+        "delete",
+        "move",
+        "search",
+        "execute",
+        "think",
+        "fetch",
+        "switch_mode",
+        "other",
+    }
+)
+ACP_PERMISSION_ANSWERS = frozenset({"allow", "ask", "reject"})
+DEFAULT_ACP_PERMISSIONS: dict[str, str] = {
+    "read": "allow",
+    "edit": "allow",
+    "search": "allow",
+    "execute": "allow",
+    "think": "allow",
+}
+
+
+class AcpConfig(_Section):
+    """``acp:`` settings of the generic Agent Client Protocol backend (docs/agents/acp.md)."""
+
+    # Required when agent.kind is acp (checked in build_config, which knows the kind).
+    command: str | None = None
+    turn_timeout_ms: PositiveInt = 3_600_000
+    read_timeout_ms: PositiveInt = 30_000
+    stall_timeout_ms: StrictishInt = 300_000
+    # Answer per tool-call kind to `session/request_permission`; kinds not listed use
+    # `default_permission`. `ask` parks the request for a human (reject without a channel).
+    permissions: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ACP_PERMISSIONS))
+    default_permission: str = "ask"
+    # Extra environment for the agent process (after the tracker secrets were stripped).
+    env: dict[str, str] = Field(default_factory=dict)
+    # Largest output a client terminal keeps when the agent sets no `outputByteLimit`.
+    terminal_output_limit_bytes: PositiveInt = 1_048_576
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _command(cls, value: Any) -> Any:
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ValueError("must be a non-empty shell command that starts the ACP agent")
+        return value
+
+    @field_validator("permissions", mode="before")
+    @classmethod
+    def _permissions(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("must be a map of tool-call kind to allow, ask or reject")
+        out = dict(DEFAULT_ACP_PERMISSIONS)
+        for kind, answer in value.items():
+            if str(kind) not in ACP_TOOL_KINDS:
+                raise ValueError(
+                    f"unknown tool-call kind {kind!r} (one of: {', '.join(sorted(ACP_TOOL_KINDS))})"
+                )
+            out[str(kind)] = _permission_answer(answer)
+        return out
+
+    @field_validator("default_permission", mode="before")
+    @classmethod
+    def _default(cls, value: Any) -> Any:
+        return _permission_answer(value)
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("must be a map of environment variable names to strings")
+        return {str(k): str(v) for k, v in value.items()}
+
+
+def _permission_answer(value: Any) -> str:
+    if not isinstance(value, str) or value not in ACP_PERMISSION_ANSWERS:
+        raise ValueError("must be one of allow, ask, reject")
+    return value
+
+
 class ServerConfig(_Section):
     port: NonNegativeInt | None = None
     host: str = "127.0.0.1"
@@ -391,6 +473,7 @@ class ServiceConfig(_Section):
     hooks: HooksConfig = Field(default_factory=HooksConfig)
     agent: AgentConfig = Field(default_factory=AgentConfig)
     codex: CodexConfig = Field(default_factory=CodexConfig)
+    acp: AcpConfig = Field(default_factory=AcpConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
@@ -418,6 +501,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "hooks": HooksConfig,
     "agent": AgentConfig,
     "codex": CodexConfig,
+    "acp": AcpConfig,
     "server": ServerConfig,
     "logs": LogsConfig,
     "review": ReviewConfig,
@@ -481,6 +565,17 @@ def build_config(
         config = ServiceConfig.model_validate(cleaned, context=context)
     except ValidationError as exc:
         raise ConfigError(_problems_from(exc, cleaned), source=source) from None
+    if config.agent.kind == "acp" and config.acp.command is None:
+        raise ConfigError(
+            [
+                (
+                    "acp.command",
+                    "required when agent.kind is acp: the shell command that starts the ACP "
+                    "agent (for example: codex-acp)",
+                )
+            ],
+            source=source,
+        )
     return LoadedConfig(
         config=config,
         warnings=tuple(context["warnings"]),
