@@ -85,6 +85,8 @@ class TurnOutcome:
     # Commands the agent finished during the turn, oldest first; bounded by the backend (the
     # Codex backend keeps the last ``MAX_TURN_COMMANDS``). Backends that cannot tell leave it empty.
     commands: tuple[CommandRun, ...] = ()
+    # What the turn cost in US dollars when the agent reports it (Claude Code), else None.
+    cost_usd: float | None = None
 
 
 class AgentSession(Protocol):

@@ -16,7 +16,14 @@ def scheduler_config(config: ServiceConfig) -> SchedulerConfig:
         max_concurrent_agents=config.agent.max_concurrent_agents,
         max_concurrent_agents_by_state=dict(config.agent.max_concurrent_agents_by_state),
         max_retry_backoff_ms=config.agent.max_retry_backoff_ms,
-        stall_timeout_ms=config.codex.stall_timeout_ms,
+        stall_timeout_ms=stall_timeout_ms(config),
         poll_interval_ms=config.polling.interval_ms,
         review_state_names=tuple(config.review.states),
     )
+
+
+def stall_timeout_ms(config: ServiceConfig) -> int:
+    """The selected backend's ``stall_timeout_ms`` (``claude_code:`` for Claude Code)."""
+    if config.agent.kind == "claude_code":
+        return config.claude_code.stall_timeout_ms
+    return config.codex.stall_timeout_ms

@@ -1,0 +1,110 @@
+"""The ``claude`` command line of a worker session, and what must exist before it runs.
+
+Posture (docs/agents/claude-code.md): stream-json both ways in print mode, permission questions
+asked of Symphony over stdio, only Symphony's MCP server (``--strict-mcp-config``: a repository's
+``.mcp.json`` would otherwise start its servers unasked), settings only from the user scope and
+Symphony's own (a repository's ``.claude/settings.json`` could add hooks that run outside the
+sandbox), and Claude Code's sandbox with ``failIfUnavailable`` (on Linux it silently runs
+commands unsandboxed when ``bwrap`` or ``socat`` is missing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from symphony.workflow.config import ClaudeCodeConfig
+
+TESTED_VERSION: Final = "2.1.328"
+SANDBOX_TOOLS: Final = ("bwrap", "socat")
+# `--dangerously-skip-permissions` and friends would switch Symphony's answers off.
+_FORBIDDEN_ARGS: Final = frozenset(
+    {"--dangerously-skip-permissions", "--allow-dangerously-skip-permissions"}
+)
+
+
+def sandbox_settings(config: ClaudeCodeConfig) -> dict[str, Any]:
+    """The ``--settings`` JSON: Claude Code's sandbox for Bash, or nothing when switched off.
+
+    Writes are limited to the working directory by the sandbox itself; the network is off
+    unless ``sandbox_allowed_domains`` names hosts. ``allowUnsandboxedCommands: false`` keeps the
+    model from asking to run one command outside the sandbox.
+    """
+    if not config.sandbox:
+        return {}
+    sandbox: dict[str, Any] = {
+        "enabled": True,
+        "failIfUnavailable": True,
+        "allowUnsandboxedCommands": False,
+    }
+    if config.sandbox_allowed_domains:
+        sandbox["network"] = {"allowedDomains": list(config.sandbox_allowed_domains)}
+    return {"sandbox": sandbox}
+
+
+def missing_sandbox_tools(env: Mapping[str, str]) -> list[str]:
+    """The sandbox's helper programs not found on ``env``'s PATH."""
+    path = env.get("PATH", os.defpath)
+    return [tool for tool in SANDBOX_TOOLS if shutil.which(tool, path=path) is None]
+
+
+def cli_args(
+    config: ClaudeCodeConfig,
+    *,
+    allowed_tools: Sequence[str],
+    mcp_config: Path,
+    settings: Path | None,
+    resume: str | None,
+) -> list[str]:
+    args = [
+        "-p",
+        "--input-format",
+        "stream-json",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--permission-prompt-tool",
+        "stdio",
+        "--strict-mcp-config",
+        "--mcp-config",
+        str(mcp_config),
+        "--setting-sources",
+        "user",
+        "--permission-mode",
+        config.permission_mode,
+    ]
+    if allowed_tools:
+        args += ["--allowedTools", *allowed_tools]
+    if config.disallowed_tools:
+        args += ["--disallowedTools", *config.disallowed_tools]
+    if config.model:
+        args += ["--model", config.model]
+    if settings is not None:
+        args += ["--settings", str(settings)]
+    if resume:
+        args += ["--resume", resume]
+    return args + list(config.extra_args)
+
+
+def forbidden_extra_args(config: ClaudeCodeConfig) -> list[str]:
+    return [arg for arg in config.extra_args if arg.split("=", 1)[0] in _FORBIDDEN_ARGS]
+
+
+def shell_command(command: str, args: Sequence[str]) -> str:
+    """``claude.command`` (shell text, as written) followed by the quoted arguments."""
+    return f"{command} {shlex.join(args)}"
+
+
+def write_private_json(directory: Path, name: str, data: Mapping[str, Any]) -> Path:
+    """A file only this user can read: the MCP config holds the session's bearer secret, which
+    the command line (readable by every user in /proc) must not."""
+    path = directory / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(data, out)
+    return path
