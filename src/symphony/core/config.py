@@ -27,6 +27,8 @@ class SchedulerConfig:
     # ``review.states``: an agent that moves its issue there mid-turn hands it off; the run
     # finishes its turn instead of being stopped (docs/orchestrator.md, hand-offs).
     review_state_names: tuple[str, ...] = ()
+    # ``agent.kind``: what a run dispatched now is recorded as running (the API's ``agent_kind``).
+    agent_kind: str = "codex"
     active_states: frozenset[str] = field(init=False)
     terminal_states: frozenset[str] = field(init=False)
     review_states: frozenset[str] = field(init=False)

@@ -109,6 +109,8 @@ class RunningEntry:
     # The worker is collecting the proof and verifying a hand-off: kept in a non-active state,
     # skipped by the stall check (hooks.timeout_ms bounds the verify hook).
     handing_off: bool = False
+    # ``agent.kind`` when the run was dispatched.
+    agent_kind: str | None = None
 
     @property
     def activity_ms(self) -> float:

@@ -19,6 +19,7 @@ def scheduler_config(config: ServiceConfig) -> SchedulerConfig:
         stall_timeout_ms=stall_timeout_ms(config),
         poll_interval_ms=config.polling.interval_ms,
         review_state_names=tuple(config.review.states),
+        agent_kind=config.agent.kind,
     )
 
 
