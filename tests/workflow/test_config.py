@@ -300,3 +300,61 @@ def test_bad_review_settings_name_the_key(tmp_path: Path) -> None:
     assert set(found) == {"review.states", "review.approve_state", "review.rework_state"}
     assert "list" in found["review.states"]
     assert "review.states" in problems({"review": {"states": []}}, tmp_path)
+
+
+def test_claude_code_defaults_and_values(tmp_path: Path) -> None:
+    cfg = build({}, tmp_path).config.claude_code
+    assert (cfg.command, cfg.model, cfg.permission_mode) == ("claude", None, "default")
+    assert cfg.allowed_tools is None and cfg.disallowed_tools == [] and cfg.extra_args == []
+    assert (cfg.turn_timeout_ms, cfg.read_timeout_ms, cfg.stall_timeout_ms) == (
+        3_600_000,
+        5_000,
+        300_000,
+    )
+    assert cfg.sandbox is True and cfg.sandbox_allowed_domains == []
+    raw = {
+        "agent": {"kind": "claude_code"},
+        "claude_code": {
+            "command": "npx claude --debug",
+            "model": "sonnet",
+            "permission_mode": "acceptEdits",
+            "allowed_tools": "Bash(git *)",
+            "disallowed_tools": ["WebFetch"],
+            "extra_args": ["--max-budget-usd", "5"],
+            "stall_timeout_ms": 0,
+            "sandbox": False,
+            "sandbox_allowed_domains": ["pypi.org"],
+        },
+    }
+    loaded = build(raw, tmp_path).config
+    cfg = loaded.claude_code
+    assert cfg.command == "npx claude --debug" and cfg.allowed_tools == ["Bash(git *)"]
+    assert cfg.sandbox is False and cfg.sandbox_allowed_domains == ["pypi.org"]
+    # The selected backend's stall timeout is the one the scheduler uses.
+    assert scheduler_config(loaded).stall_timeout_ms == 0
+    assert scheduler_config(loaded).agent_kind == "claude_code"
+
+
+def test_claude_code_bad_values_name_the_key(tmp_path: Path) -> None:
+    found = problems(
+        {
+            "claude_code": {
+                "command": " ",
+                "permission_mode": "bypassPermissions",
+                "allowed_tools": [1],
+                "sandbox": "yes",
+                "turn_timeout_ms": 0,
+                "extra_args": "--x",
+            }
+        },
+        tmp_path,
+    )
+    assert set(found) >= {
+        "claude_code.command",
+        "claude_code.permission_mode",
+        "claude_code.allowed_tools",
+        "claude_code.sandbox",
+        "claude_code.turn_timeout_ms",
+        "claude_code.extra_args",
+    }
+    assert "bypassPermissions is not supported" in found["claude_code.permission_mode"]
