@@ -20,7 +20,7 @@ import pytest
 
 from symphony.agents import AgentError, AgentEvent, HumanChannel, ToolRegistry, events
 from symphony.agents.claude_code.session import CLAUDE_SANDBOX_UNAVAILABLE, ClaudeCodeSession
-from symphony.agents.errors import TURN_FAILED
+from symphony.agents.errors import TURN_FAILED, TURN_TIMEOUT
 from symphony.core.tokens import counted_growth
 from symphony.human import HumanAnswer, HumanRequest
 from symphony.tools import ToolContext, ToolResult, ToolSpec
@@ -436,3 +436,19 @@ async def test_resume_of_an_unknown_session_starts_a_new_one(harness: Harness) -
         await session.stop()
     assert outcome.last_message == "fresh"
     assert outcome.thread_id != "9b1f0d8e-0000-4000-8000-000000000000"
+
+
+async def test_a_turn_over_turn_timeout_ms_fails_and_the_next_turn_gets_its_own_result(
+    harness: Harness,
+) -> None:
+    harness.api.script(Reply.message("too late", delay_s=5), Reply.message("on time"))
+    session = await harness.start(turn_timeout_ms=1000)
+    try:
+        with pytest.raises(AgentError) as caught:
+            await session.run_turn(PROMPT, issue=ISSUE)
+        assert caught.value.code == TURN_TIMEOUT
+        # The timed-out turn was interrupted; its result must not end the next turn.
+        second = await session.run_turn("Try again.", issue=ISSUE)
+    finally:
+        await session.stop()
+    assert second.last_message == "on time"

@@ -253,6 +253,8 @@ class FakeAnthropicServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+            # A delayed answer whose client has gone must not hold the shutdown.
+            self._server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=5)
 

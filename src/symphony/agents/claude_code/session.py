@@ -122,7 +122,9 @@ class ClaudeCodeSession:
         self._tool_server = tool_server
         self._state_dir = state_dir
         self._loop = asyncio.get_running_loop()
-        self._transport = StdioTransport(process, pipes, transcript=transcript, log=self._log)
+        self._transport = StdioTransport(
+            process, pipes, transcript=transcript, log=self._log, name="claude"
+        )
         self._waiters: dict[str, asyncio.Future[Resolved]] = {}
         self._turn_end: asyncio.Future[TurnEnded] | None = None
         self._human_tasks: dict[str, asyncio.Task[None]] = {}
