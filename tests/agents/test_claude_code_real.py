@@ -452,3 +452,45 @@ async def test_a_turn_over_turn_timeout_ms_fails_and_the_next_turn_gets_its_own_
     finally:
         await session.stop()
     assert second.last_message == "on time"
+
+
+async def test_steering_goes_into_the_next_turn(harness: Harness) -> None:
+    harness.api.script(Reply.message("ok"))
+    session = await harness.start()
+    try:
+        assert await session.steer("Use the staging database.") == "next_turn"
+        await session.run_turn(PROMPT, issue=ISSUE)
+    finally:
+        await session.stop()
+    (steered,) = harness.named(events.STEERED)
+    assert steered.payload == {"delivery": "next_turn", "text": "Use the staging database."}
+    last = harness.api.requests[0].user_texts()[-1]
+    assert last.startswith("Operator guidance:\nUse the staging database.") and PROMPT in last
+
+
+@pytest.mark.skipif(not HAS_SANDBOX_TOOLS, reason="bwrap and socat are not installed")
+async def test_the_agent_can_commit_inside_the_sandbox(harness: Harness) -> None:
+    """The sandbox masks missing dotfiles with /dev/null; Symphony's ``.git/info/exclude``
+    patterns keep ``git add -A`` from failing on them."""
+    git = "git -c user.name=agent -c user.email=agent@example.com"
+    workspace = harness.workspace
+    init = await asyncio.create_subprocess_shell(
+        f"git init -q && {git} commit -q --allow-empty -m base", cwd=workspace
+    )
+    assert await asyncio.wait_for(init.wait(), timeout=10) == 0
+    harness.api.script(
+        Reply.bash(f"printf hi > a.txt && git add -A && {git} commit -qm work && echo committed"),
+        Reply.message("done"),
+    )
+    session = await harness.start()
+    try:
+        await session.run_turn(PROMPT, issue=ISSUE)
+    finally:
+        await session.stop()
+    (output,) = harness.api.requests[1].tool_results().values()
+    assert "committed" in output, output
+    log = await asyncio.create_subprocess_exec(
+        "git", "log", "--name-only", "--format=%s", cwd=workspace, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(log.communicate(), timeout=10)
+    assert out.decode().split() == ["work", "a.txt", "base"]

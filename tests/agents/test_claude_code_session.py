@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from symphony.agents import AgentError, ToolRegistry
+from symphony.agents.claude_code.launch import exclude_sandbox_masks
 from symphony.agents.claude_code.session import CLAUDE_NOT_FOUND, ClaudeCodeSession
 from symphony.agents.errors import PORT_EXIT, RESPONSE_TIMEOUT
 from symphony.workflow.config import ClaudeCodeConfig
@@ -71,3 +72,15 @@ async def test_permission_skipping_extra_args_are_refused(tmp_path: Path) -> Non
     with pytest.raises(AgentError) as caught:
         await start(tmp_path, extra_args=["--dangerously-skip-permissions"])
     assert "--dangerously-skip-permissions" in caught.value.message
+
+
+def test_sandbox_masks_are_excluded_from_git_once(tmp_path: Path) -> None:
+    assert exclude_sandbox_masks(tmp_path) == []  # not a git repository: nothing written
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".bashrc").write_text("# the repository's own\n")
+    patterns = exclude_sandbox_masks(tmp_path)
+    assert "/.zshrc" in patterns and "/.claude/.cc-writes" in patterns
+    assert "/.bashrc" not in patterns  # present, so not masked: it stays visible to git
+    text = (tmp_path / ".git" / "info" / "exclude").read_text()
+    assert exclude_sandbox_masks(tmp_path) == []
+    assert (tmp_path / ".git" / "info" / "exclude").read_text() == text

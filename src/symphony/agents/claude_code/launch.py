@@ -47,6 +47,65 @@ def sandbox_settings(config: ClaudeCodeConfig) -> dict[str, Any]:
     return {"sandbox": sandbox}
 
 
+# What Claude Code's sandbox (2.1.328) masks with /dev/null when it is missing from the working
+# directory: inside the sandbox these show up as untracked character devices, and `git add -A`
+# fails on them ("can only add regular files").
+SANDBOX_MASKS: Final = (
+    ".bash_profile",
+    ".bashrc",
+    ".gitconfig",
+    ".gitmodules",
+    ".idea",
+    ".mcp.json",
+    ".profile",
+    ".ripgreprc",
+    ".vscode",
+    ".zprofile",
+    ".zshrc",
+    ".claude/agents",
+    ".claude/commands",
+    ".claude/hooks",
+    ".claude/launch.json",
+    ".claude/loop.md",
+    ".claude/output-styles",
+    ".claude/routines",
+    ".claude/scheduled_tasks.json",
+    ".claude/settings.json",
+    ".claude/settings.local.json",
+    ".claude/skills",
+    ".claude/workflows",
+    ".claude/.cc-writes",
+)
+_EXCLUDE_HEADER: Final = "# Claude Code sandbox masks (added by Symphony)"
+
+
+def exclude_sandbox_masks(workspace: Path) -> list[str]:
+    """Keep git from seeing the sandbox's masks: anchored ``.git/info/exclude`` patterns for
+    each masked path the workspace does not have (existing files are not masked). Does nothing
+    outside a plain git repository or when the block is there already. Returns the patterns."""
+    git = workspace / ".git"
+    if not git.is_dir():
+        return []
+    exclude = git / "info" / "exclude"
+    try:
+        current = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+    except OSError:
+        return []
+    if _EXCLUDE_HEADER in current:
+        return []
+    patterns = [f"/{name}" for name in SANDBOX_MASKS if not (workspace / name).exists()]
+    if not patterns:
+        return []
+    block = "\n".join([_EXCLUDE_HEADER, *patterns]) + "\n"
+    separator = "" if not current or current.endswith("\n") else "\n"
+    try:
+        exclude.parent.mkdir(exist_ok=True)
+        exclude.write_text(current + separator + block, encoding="utf-8")
+    except OSError:
+        return []
+    return patterns
+
+
 def missing_sandbox_tools(env: Mapping[str, str]) -> list[str]:
     """The sandbox's helper programs not found on ``env``'s PATH."""
     path = env.get("PATH", os.defpath)

@@ -29,6 +29,7 @@ from typing import Any
 from symphony.agents.base import EventSink, HumanChannel, TurnOutcome
 from symphony.agents.claude_code.launch import (
     cli_args,
+    exclude_sandbox_masks,
     forbidden_extra_args,
     missing_sandbox_tools,
     sandbox_settings,
@@ -205,6 +206,7 @@ class ClaudeCodeSession:
                     "or set claude_code.sandbox: false to run the agent unsandboxed",
                     details={"missing": missing},
                 )
+            exclude_sandbox_masks(cwd)
         session_issue = [issue]
         holder: list[ClaudeCodeSession] = []
 
@@ -426,8 +428,8 @@ class ClaudeCodeSession:
                 pid=self.pid,
                 session_id=self.session_id,
                 thread_id=self.thread_id,
-                message=message[:200],
-                payload={"delivery": "next_turn"},
+                message=f"operator guidance (next turn): {message}"[:500],
+                payload={"delivery": "next_turn", "text": message},
             )
         )
         return "next_turn"
