@@ -368,3 +368,16 @@ def test_configured_rules(tmp_path: Path) -> None:
     assert isinstance(asked, AskHuman)
     assert asked.request.command == "curl x" and asked.request.reason == "fetch"
     assert isinstance(policy.decide("Write", {"file_path": "a"}), AskHuman)
+
+
+def test_approve_for_session_allows_the_tool_from_then_on(tmp_path: Path) -> None:
+    protocol = make(tmp_path, ask_human=True)
+    protocol.start_turn("x")
+    (park,) = [
+        a for a in feed(protocol, can_use("WebFetch", {"url": "a"}, "r-1")) if isinstance(a, Park)
+    ]
+    protocol.human_answered(park, HumanAnswer(decision="approve_for_session"), NOW)
+    (reply,) = sent(feed(protocol, can_use("WebFetch", {"url": "b"}, "r-2")))
+    assert reply["response"]["response"]["behavior"] == "allow"
+    other = feed(protocol, can_use("WebSearch", {"query": "q"}, "r-3"))
+    assert [a for a in other if isinstance(a, Park)]  # only the approved tool

@@ -138,6 +138,7 @@ class ClaudeProtocol:
         self._cost_total = 0.0
         self._parked: set[str] = set()
         self._queued_steers: list[str] = []
+        self._approved_for_session: set[str] = set()
         self._ids = itertools.count(1)
 
     @property
@@ -422,6 +423,8 @@ class ClaudeProtocol:
         raw_input = request.get("input")
         tool_input = dict(raw_input) if isinstance(raw_input, Mapping) else {}
         decision = self.policy.decide(tool, tool_input)
+        if isinstance(decision, AskHuman) and tool in self._approved_for_session:
+            decision = Allow()
         if isinstance(decision, Allow):
             return [
                 Send(_permission(request_id, {"behavior": "allow", "updatedInput": tool_input})),
@@ -446,6 +449,9 @@ class ClaudeProtocol:
         if answer.approves:
             body: dict[str, Any] = {"behavior": "allow", "updatedInput": park.tool_input}
             decision = "approved"
+            if answer.decision == "approve_for_session":
+                # Later calls of the tool in this session are allowed without asking again.
+                self._approved_for_session.add(park.tool)
         else:
             body = {"behavior": "deny", "message": f"The operator denied {park.tool}."}
             decision = "denied"
