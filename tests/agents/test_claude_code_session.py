@@ -68,12 +68,6 @@ async def test_an_agent_that_exits_at_once_is_a_port_exit(tmp_path: Path) -> Non
     assert "Error: bad flag" in caught.value.message
 
 
-async def test_permission_skipping_extra_args_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(AgentError) as caught:
-        await start(tmp_path, extra_args=["--dangerously-skip-permissions"])
-    assert "--dangerously-skip-permissions" in caught.value.message
-
-
 def test_sandbox_masks_are_excluded_from_git_once(tmp_path: Path) -> None:
     assert exclude_sandbox_masks(tmp_path) == []  # not a git repository: nothing written
     (tmp_path / ".git").mkdir()

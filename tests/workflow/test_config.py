@@ -358,3 +358,7 @@ def test_claude_code_bad_values_name_the_key(tmp_path: Path) -> None:
         "claude_code.extra_args",
     }
     assert "bypassPermissions is not supported" in found["claude_code.permission_mode"]
+    skipping = problems(
+        {"claude_code": {"extra_args": ["--dangerously-skip-permissions"]}}, tmp_path
+    )
+    assert "--dangerously-skip-permissions is not supported" in skipping["claude_code.extra_args"]

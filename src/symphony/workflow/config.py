@@ -230,6 +230,9 @@ class CodexConfig(_Section):
 
 DEFAULT_CLAUDE_CODE_COMMAND = "claude"
 CLAUDE_PERMISSION_MODES = ("default", "acceptEdits", "plan", "dontAsk", "manual", "auto")
+CLAUDE_PERMISSION_SKIPPING_ARGS = frozenset(
+    {"--dangerously-skip-permissions", "--allow-dangerously-skip-permissions"}
+)
 
 
 def _tool_rules(value: Any) -> Any:
@@ -293,6 +296,17 @@ class ClaudeCodeConfig(_Section):
     def _strings(cls, value: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise ValueError("must be a list of non-empty strings")
+        return value
+
+    @field_validator("extra_args")
+    @classmethod
+    def _no_permission_skipping(cls, value: list[str]) -> list[str]:
+        skipping = [a for a in value if a.split("=", 1)[0] in CLAUDE_PERMISSION_SKIPPING_ARGS]
+        if skipping:
+            raise ValueError(
+                f"{', '.join(skipping)} is not supported: Symphony answers claude's permission "
+                "questions itself (use allowed_tools)"
+            )
         return value
 
 

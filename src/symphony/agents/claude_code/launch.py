@@ -22,10 +22,6 @@ from symphony.workflow.config import ClaudeCodeConfig
 
 TESTED_VERSION: Final = "2.1.328"
 SANDBOX_TOOLS: Final = ("bwrap", "socat")
-# `--dangerously-skip-permissions` and friends would switch Symphony's answers off.
-_FORBIDDEN_ARGS: Final = frozenset(
-    {"--dangerously-skip-permissions", "--allow-dangerously-skip-permissions"}
-)
 
 
 def sandbox_settings(config: ClaudeCodeConfig) -> dict[str, Any]:
@@ -148,10 +144,6 @@ def cli_args(
     if resume:
         args += ["--resume", resume]
     return args + list(config.extra_args)
-
-
-def forbidden_extra_args(config: ClaudeCodeConfig) -> list[str]:
-    return [arg for arg in config.extra_args if arg.split("=", 1)[0] in _FORBIDDEN_ARGS]
 
 
 def shell_command(command: str, args: Sequence[str]) -> str:

@@ -30,7 +30,6 @@ from symphony.agents.base import EventSink, HumanChannel, TurnOutcome
 from symphony.agents.claude_code.launch import (
     cli_args,
     exclude_sandbox_masks,
-    forbidden_extra_args,
     missing_sandbox_tools,
     sandbox_settings,
     shell_command,
@@ -188,13 +187,6 @@ class ClaudeCodeSession:
         """
         cwd = agent_cwd(workspace, workspace_root)
         base_env = os.environ if env is None else env
-        forbidden = forbidden_extra_args(config)
-        if forbidden:
-            raise AgentError(
-                PORT_EXIT,
-                f"claude_code.extra_args may not contain {', '.join(forbidden)}: Symphony "
-                "answers claude's permission questions itself",
-            )
         child_env = child_environment(strip_env, base=base_env)
         if config.sandbox:
             missing = missing_sandbox_tools(child_env)
