@@ -307,7 +307,10 @@ async def test_secret_absent_and_stop_kills_the_group_and_the_setsid_command(
         assert pid in members and set(running) <= set(members)
         for member in members:
             environ = Path(f"/proc/{member}/environ").read_bytes()
-            assert SECRET.encode() not in environ and b"TRACKER_API_KEY" not in environ
+            assert SECRET.encode() not in environ and b"TRACKER_API_KEY" not in environ, (
+                member,
+                _cmdline(member),
+            )
         written = (harness.workspace / "env.txt").read_text()
         assert "ANTHROPIC_BASE_URL=" in written and "TRACKER_API_KEY" not in written
     finally:
@@ -317,6 +320,28 @@ async def test_secret_absent_and_stop_kills_the_group_and_the_setsid_command(
     assert not _processes(pgid=pid)
     assert not any(_processes(sid=s) for s in sessions)
     assert not _marked(marker)
+
+
+async def test_a_profile_that_exports_the_secret_does_not_give_it_to_commands(
+    harness: Harness,
+) -> None:
+    """claude's Bash tool runs a login shell; ``CLAUDE_ENV_FILE`` unsets the stripped names
+    after the profile, as the launch does for claude itself."""
+    harness.env["TRACKER_API_KEY"] = SECRET
+    home = Path(harness.env["HOME"])
+    for profile in (".bashrc", ".bash_profile", ".profile"):
+        (home / profile).write_text(f"export TRACKER_API_KEY={SECRET}-from-profile\n")
+    harness.api.script(Reply.bash("env; echo end"), Reply.message("done"))
+    session = await harness.start(strip_env=frozenset({"TRACKER_API_KEY"}))
+    try:
+        assert session.pid is not None
+        assert SECRET.encode() not in Path(f"/proc/{session.pid}/environ").read_bytes()
+        await session.run_turn(PROMPT, issue=ISSUE)
+    finally:
+        await session.stop()
+    (output,) = harness.api.requests[1].tool_results().values()
+    assert output.rstrip().endswith("end") and "ANTHROPIC_BASE_URL=" in output
+    assert SECRET not in output and "TRACKER_API_KEY" not in output
 
 
 @pytest.mark.skipif(not HAS_SANDBOX_TOOLS, reason="bwrap and socat are not installed")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 from collections.abc import Mapping, Sequence
@@ -149,6 +150,28 @@ def cli_args(
 def shell_command(command: str, args: Sequence[str]) -> str:
     """``claude.command`` (shell text, as written) followed by the quoted arguments."""
     return f"{command} {shlex.join(args)}"
+
+
+ENV_FILE_VAR: Final = "CLAUDE_ENV_FILE"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def write_env_file(directory: Path, strip: frozenset[str], env: Mapping[str, str]) -> Path:
+    """The script claude's Bash tool sources before every command (``CLAUDE_ENV_FILE``): it
+    runs after the user's shell profile, which may export a tracker secret again, and unsets
+    ``strip``. A ``CLAUDE_ENV_FILE`` the operator set is sourced first."""
+    lines = []
+    previous = env.get(ENV_FILE_VAR)
+    if previous:
+        lines.append(f"[ -f {shlex.quote(previous)} ] && . {shlex.quote(previous)}")
+    names = sorted(name for name in strip if _ENV_NAME.match(name))
+    if names:
+        lines.append(f"unset {' '.join(names)}")
+    path = directory / "env.sh"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("\n".join(lines) + "\n")
+    return path
 
 
 def write_private_json(directory: Path, name: str, data: Mapping[str, Any]) -> Path:

@@ -28,11 +28,13 @@ from typing import Any
 
 from symphony.agents.base import EventSink, HumanChannel, TurnOutcome
 from symphony.agents.claude_code.launch import (
+    ENV_FILE_VAR,
     cli_args,
     exclude_sandbox_masks,
     missing_sandbox_tools,
     sandbox_settings,
     shell_command,
+    write_env_file,
     write_private_json,
 )
 from symphony.agents.claude_code.permissions import PermissionPolicy
@@ -281,6 +283,8 @@ class ClaudeCodeSession:
             settings = state_dir / "settings.json"
             if not settings.exists():
                 write_private_json(state_dir, "settings.json", settings_data)
+        env_file = write_env_file(state_dir, strip_env, child_env)
+        launch_env = {**child_env, ENV_FILE_VAR: str(env_file)}
         args = cli_args(
             config,
             allowed_tools=policy.cli_allowed_tools(),
@@ -291,7 +295,7 @@ class ClaudeCodeSession:
         script = shell_command(config.command, args)
         try:
             process, pipes = await spawn_login_shell_lines(
-                script, cwd=cwd, env=child_env, strip=strip_env, limit=MAX_LINE_BYTES
+                script, cwd=cwd, env=launch_env, strip=strip_env, limit=MAX_LINE_BYTES
             )
         except OSError as exc:
             raise AgentError(
