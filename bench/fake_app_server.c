@@ -36,8 +36,19 @@
  * that falls behind leaves up to a pipe's capacity (64 KiB, some 200 lines) unread, so
  * notifications_sent alone would count events it has not handled.
  *
+ * --dialect claude plays the Claude Code CLI in stream-json mode instead (docs/agents/claude-code.md):
+ * nothing until a user message, then per turn system/init, one assistant line per thinking, text
+ * and Bash tool_use block, a user line per tool_result, and a result with usage and cumulative
+ * cost; control requests (initialize, interrupt) are answered with success. --dialect acp plays an
+ * ACP agent (JSON-RPC 2.0: initialize, session/new, session/prompt answered with its stopReason
+ * when the turn ends, session/cancel): the same turn as session/update notifications
+ * (agent_thought_chunk and agent_message_chunk deltas, tool_call and tool_call_update). Same work,
+ * same pacing, so CPU per 1,000 events compares the backends (bench/service_load.py --agent).
+ * Arguments it does not know are skipped (a backend appends its own flags); --version prints one.
+ *
  * Exits when stdin closes. Build: cc -O2 -o fake_app_server fake_app_server.c
- * Usage: fake_app_server [--rate N] [--turn-seconds S] [--stats PATH|-] [--leak-file PATH]
+ * Usage: fake_app_server [--dialect codex|claude|acp] [--rate N] [--turn-seconds S]
+ *                        [--stats PATH|-] [--leak-file PATH]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -393,7 +404,28 @@ static int leak_this_command;
 static long long total_in, total_cached, total_out, total_reasoning;
 static long long last_in, last_cached, last_out, last_reasoning;
 
+/* Which agent this process plays: codex app-server (default), the Claude Code CLI in stream-json
+ * mode, or an ACP agent. The turn is the same work in each; only the lines differ. */
+enum dialect { CODEX, CLAUDE, ACP };
+static enum dialect dialect = CODEX;
+
+/* Whether `kind` is a line of its own in this dialect: Claude Code (without partial messages)
+ * sends whole messages, ACP sends deltas and tool-call updates but no item bookkeeping. */
+static int renders(enum kind kind) {
+    switch (dialect) {
+    case CLAUDE:
+        return kind == TURN_STARTED || kind == REASONING_COMPLETED || kind == MESSAGE_COMPLETED ||
+               kind == COMMAND_STARTED || kind == COMMAND_COMPLETED || kind == TURN_COMPLETED;
+    case ACP:
+        return kind == REASONING_DELTA || kind == MESSAGE_DELTA || kind == COMMAND_STARTED ||
+               kind == COMMAND_OUTPUT || kind == COMMAND_COMPLETED || kind == TURN_COMPLETED;
+    default:
+        return 1;
+    }
+}
+
 static void enqueue(enum kind kind, const char *text, int from, int len, int which) {
+    if (!renders(kind)) return;
     if (q_len >= (int)(sizeof queue / sizeof *queue)) return;
     struct line *l = &queue[(q_head + q_len) % (int)(sizeof queue / sizeof *queue)];
     l->kind = kind;
@@ -537,7 +569,205 @@ static void put_turn(const char *status, int completed) {
     else put("null,\"durationMs\":null}");
 }
 
+/* ---- the same turn as Claude Code's stream-json lines ------------------------------------- */
+
+static char session_id[40], request_id[64];
+static int result_index, turn_steps;
+static double cost_usd;
+
+static void claude_begin(const char *type) {
+    out_len = 0;
+    putf("{\"type\":\"%s\",", type);
+}
+
+static void claude_end(void) {
+    char uuid[40];
+    uuid7(uuid);
+    putf(",\"parent_tool_use_id\":null,\"session_id\":\"%s\",\"uuid\":\"%s\"}", session_id, uuid);
+    flush_line(1);
+}
+
+static void claude_assistant_begin(void) {
+    char msg[40];
+    hex_id(msg, sizeof msg, "msg_", 24);
+    claude_begin("assistant");
+    putf("\"message\":{\"id\":\"%s\",\"type\":\"message\",\"role\":\"assistant\","
+         "\"model\":\"claude-opus-5-5\",\"content\":[", msg);
+}
+
+static void claude_assistant_end(void) {
+    put("],\"stop_reason\":null,\"usage\":{\"input_tokens\":9000,\"cache_creation_input_tokens\":0,"
+        "\"cache_read_input_tokens\":8400,\"output_tokens\":1,\"service_tier\":\"standard\"}}");
+    claude_end();
+}
+
+static void claude_result(int interrupted) {
+    long long now = wall_ms();
+    long long in_tokens = 9000LL * (turn_steps + 1), out_tokens = 250LL * (turn_steps + 1);
+    double turn_cost = (double)in_tokens * 4e-6 + (double)out_tokens * 2e-5;
+    cost_usd += turn_cost;
+    char uuid[40];
+    uuid7(uuid);
+    out_len = 0;
+    putf("{\"type\":\"result\",\"subtype\":\"%s\",\"is_error\":%s,",
+         interrupted ? "error_during_execution" : "success", interrupted ? "true" : "false");
+    if (!interrupted) {
+        put("\"result\":\"");
+        put_escaped(FINAL, -1);
+        put("\",\"stop_reason\":\"end_turn\",\"terminal_reason\":\"completed\",");
+    } else {
+        put("\"terminal_reason\":\"aborted_tools\",\"errors\":[\"[ede_diagnostic] interrupted\"],");
+    }
+    putf("\"num_turns\":%d,\"session_id\":\"%s\",\"duration_ms\":%lld,\"duration_api_ms\":%lld,"
+         "\"total_cost_usd\":%.6f,\"usage\":{\"input_tokens\":%lld,\"cache_creation_input_tokens\":0,"
+         "\"cache_read_input_tokens\":%lld,\"output_tokens\":%lld,\"service_tier\":\"standard\"},"
+         "\"modelUsage\":{\"claude-opus-5-5\":{\"inputTokens\":%lld,\"outputTokens\":%lld,"
+         "\"cacheReadInputTokens\":0,\"cacheCreationInputTokens\":0,\"costUSD\":%.6f}},"
+         "\"permission_denials\":[],\"api_error_status\":null,\"result_index\":%d,"
+         "\"queued_turn_count\":0,\"uuid\":\"%s\"}",
+         turn_steps + 1, session_id, now - turn_started_ms, (now - turn_started_ms) / 2, cost_usd,
+         in_tokens, in_tokens * 9 / 10, out_tokens, in_tokens, out_tokens, cost_usd, result_index++,
+         uuid);
+    flush_line(1);
+    stats->turns_completed++;
+}
+
+static void send_claude(const struct line *l) {
+    const struct command *cmd = &COMMANDS[l->which];
+    switch (l->kind) {
+    case TURN_STARTED:
+        claude_begin("system");
+        put("\"subtype\":\"init\",\"cwd\":\"");
+        put_escaped(cwd, -1);
+        putf("\",\"tools\":[\"Task\",\"Bash\",\"Edit\",\"Read\",\"Write\",\"Glob\",\"Grep\","
+             "\"mcp__symphony__linear_graphql\"],\"mcp_servers\":[{\"name\":\"symphony\","
+             "\"status\":\"connected\",\"source\":\"dynamic\"}],\"model\":\"claude-opus-5-5\","
+             "\"permissionMode\":\"default\",\"apiKeySource\":\"ANTHROPIC_API_KEY\","
+             "\"claude_code_version\":\"2.1.328\",\"output_style\":\"default\"");
+        claude_end();
+        break;
+    case REASONING_COMPLETED:
+        claude_assistant_begin();
+        put("{\"type\":\"thinking\",\"thinking\":\"");
+        put_escaped(l->text, -1);
+        put("\",\"signature\":\"\"}");
+        claude_assistant_end();
+        break;
+    case MESSAGE_COMPLETED:
+        claude_assistant_begin();
+        put("{\"type\":\"text\",\"text\":\"");
+        put_escaped(l->text, -1);
+        put("\"}");
+        claude_assistant_end();
+        break;
+    case COMMAND_STARTED:
+        hex_id(item_id, sizeof item_id, "toolu_", 24);
+        leak_this_command = 0;
+        turn_steps++;
+        claude_assistant_begin();
+        putf("{\"type\":\"tool_use\",\"id\":\"%s\",\"name\":\"Bash\",\"input\":{\"command\":\"",
+             item_id);
+        put_escaped(cmd->command, -1);
+        put("\",\"description\":\"Run a command\"}}");
+        claude_assistant_end();
+        break;
+    case COMMAND_COMPLETED: {
+        claude_begin("user");
+        putf("\"message\":{\"role\":\"user\",\"content\":[{\"tool_use_id\":\"%s\","
+             "\"type\":\"tool_result\",\"content\":\"", item_id);
+        int leak = n_leaks && step_no % 5 == 1;
+        if (leak) put_leak_line(step_no);
+        for (int j = 0; cmd->output[j]; j++) put_escaped(cmd->output[j], -1);
+        put("\",\"is_error\":false}]},\"tool_use_result\":{\"stdout\":\"");
+        if (leak) put_leak_line(step_no);
+        for (int j = 0; cmd->output[j]; j++) put_escaped(cmd->output[j], -1);
+        put("\",\"stderr\":\"\",\"interrupted\":false,\"isImage\":false,"
+            "\"noOutputExpected\":false}");
+        claude_end();
+        break;
+    }
+    case TURN_COMPLETED:
+        claude_result(0);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- the same turn as an ACP agent's session/update notifications ---------------------------- */
+
+static void acp_update_begin(const char *kind) {
+    out_len = 0;
+    putf("{\"jsonrpc\":\"2.0\",\"method\":\"session/update\",\"params\":{\"sessionId\":\"%s\","
+         "\"update\":{\"sessionUpdate\":\"%s\"", session_id, kind);
+}
+
+static void acp_update_end(void) {
+    put("}}}");
+    flush_line(1);
+}
+
+static void acp_prompt_done(const char *stop_reason) {
+    out_len = 0;
+    putf("{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"stopReason\":\"%s\"}}", request_id,
+         stop_reason);
+    flush_line(0);
+    stats->turns_completed++;
+}
+
+static void send_acp(const struct line *l) {
+    const struct command *cmd = &COMMANDS[l->which];
+    switch (l->kind) {
+    case REASONING_DELTA:
+    case MESSAGE_DELTA:
+        acp_update_begin(l->kind == REASONING_DELTA ? "agent_thought_chunk" : "agent_message_chunk");
+        put(",\"content\":{\"type\":\"text\",\"text\":\"");
+        put_escaped(l->text + l->from, l->len);
+        put("\"}");
+        acp_update_end();
+        break;
+    case COMMAND_STARTED:
+        hex_id(item_id, sizeof item_id, "call_", 24);
+        acp_update_begin("tool_call");
+        putf(",\"toolCallId\":\"%s\",\"title\":\"", item_id);
+        put_escaped(cmd->command, -1);
+        put("\",\"kind\":\"execute\",\"status\":\"in_progress\",\"rawInput\":{\"command\":\"");
+        put_escaped(cmd->command, -1);
+        put("\"}");
+        acp_update_end();
+        break;
+    case COMMAND_OUTPUT:
+        acp_update_begin("tool_call_update");
+        putf(",\"toolCallId\":\"%s\",\"content\":[{\"type\":\"content\",\"content\":"
+             "{\"type\":\"text\",\"text\":\"", item_id);
+        if (l->from < 0) put_leak_line(step_no);
+        else put_escaped(cmd->output[l->from], -1);
+        put("\"}}]");
+        acp_update_end();
+        break;
+    case COMMAND_COMPLETED:
+        acp_update_begin("tool_call_update");
+        putf(",\"toolCallId\":\"%s\",\"status\":\"completed\",\"rawOutput\":{\"exit_code\":0}",
+             item_id);
+        acp_update_end();
+        break;
+    case TURN_COMPLETED:
+        acp_prompt_done("end_turn");
+        break;
+    default:
+        break;
+    }
+}
+
 static void send_line(const struct line *l) {
+    if (dialect == CLAUDE) {
+        send_claude(l);
+        return;
+    }
+    if (dialect == ACP) {
+        send_acp(l);
+        return;
+    }
     switch (l->kind) {
     case STATUS_ACTIVE:
         begin_notification("thread/status/changed");
@@ -694,13 +924,14 @@ static void send_line(const struct line *l) {
 
 static void respond_raw(const char *id, const char *result) {
     out_len = 0;
-    putf("{\"id\":%s,\"result\":%s}", id, result);
+    putf("{%s\"id\":%s,\"result\":%s}", dialect == ACP ? "\"jsonrpc\":\"2.0\"," : "", id, result);
     flush_line(0);
 }
 
 static void respond_error(const char *id, const char *message) {
     out_len = 0;
-    putf("{\"id\":%s,\"error\":{\"code\":-32600,\"message\":\"%s\"}}", id, message);
+    putf("{%s\"id\":%s,\"error\":{\"code\":-32600,\"message\":\"%s\"}}",
+         dialect == ACP ? "\"jsonrpc\":\"2.0\"," : "", id, message);
     flush_line(0);
 }
 
@@ -764,11 +995,16 @@ static void handle(const char *line, int in_turn, int *interrupted);
 static void run_turn(const char *id, double rate, double seconds) {
     uuid7(turn_id);
     turn_started_ms = wall_ms();
-    out_len = 0;
-    putf("{\"id\":%s,\"result\":{\"turn\":", id);
-    put_turn("inProgress", 0);
-    put("}}");
-    flush_line(0);
+    turn_steps = 0;
+    if (dialect == CODEX) {
+        out_len = 0;
+        putf("{\"id\":%s,\"result\":{\"turn\":", id);
+        put_turn("inProgress", 0);
+        put("}}");
+        flush_line(0);
+    } else if (dialect == ACP) {
+        snprintf(request_id, sizeof request_id, "%s", id); /* answered when the turn ends */
+    }
     q_head = q_len = 0;
     enqueue(STATUS_ACTIVE, NULL, 0, 0, 0);
     enqueue(TURN_STARTED, NULL, 0, 0, 0);
@@ -788,6 +1024,11 @@ static void run_turn(const char *id, double rate, double seconds) {
             }
             /* The step in flight finishes first (the queue holds whole steps), then the answer. */
             if (!interrupted) enqueue_final();
+        }
+        if (interrupted && finishing && !q_len && dialect != CODEX) {
+            if (dialect == CLAUDE) claude_result(1);
+            else acp_prompt_done("cancelled");
+            return;
         }
         if (interrupted && finishing && !q_len) {
             begin_notification("turn/completed");
@@ -823,7 +1064,76 @@ static void run_turn(const char *id, double rate, double seconds) {
 
 static double rate = 20, seconds = 0.2;
 
+static void note_turn_start(void) {
+    int64_t at = mono_ns();
+    if (!stats->first_turn_start_ns) stats->first_turn_start_ns = at;
+    stats->last_turn_start_ns = at;
+    stats->turn_starts++;
+}
+
+/* Claude Code: a user message is a turn; control requests are answered with success. */
+static void handle_claude(const char *line, int in_turn, int *interrupted) {
+    char type[64] = "";
+    raw_member(line, "type", type, sizeof type);
+    if (!strcmp(type, "\"user\"")) {
+        stats->requests_received++;
+        note_turn_start();
+        if (!in_turn) run_turn(NULL, rate, seconds); /* the real CLI queues one sent mid-turn */
+    } else if (!strcmp(type, "\"control_request\"")) {
+        char rid[128] = "\"\"", subtype[64] = "";
+        raw_member(line, "request_id", rid, sizeof rid);
+        const char *request = member(line, "request", NULL);
+        if (request) raw_member(request, "subtype", subtype, sizeof subtype);
+        stats->requests_received++;
+        if (!strcmp(subtype, "\"initialize\"")) stats->initialize_ns = mono_ns();
+        out_len = 0;
+        putf("{\"type\":\"control_response\",\"response\":{\"subtype\":\"success\","
+             "\"request_id\":%s,\"response\":{}}}", rid);
+        flush_line(0);
+        if (!strcmp(subtype, "\"interrupt\"") && in_turn && interrupted) *interrupted = 1;
+    }
+}
+
+/* ACP: JSON-RPC 2.0; session/prompt is a turn, answered when it ends; session/cancel stops it. */
+static void handle_acp(const char *line, int in_turn, int *interrupted) {
+    char method[128] = "", id[64] = "";
+    raw_member(line, "method", method, sizeof method);
+    if (!method[0]) return; /* a response to a request of ours */
+    if (!strcmp(method, "\"session/cancel\"")) {
+        if (in_turn && interrupted) *interrupted = 1;
+        return;
+    }
+    if (!raw_member(line, "id", id, sizeof id) || !strcmp(id, "null")) return;
+    stats->requests_received++;
+    if (!strcmp(method, "\"initialize\"")) {
+        stats->initialize_ns = mono_ns();
+        respond_raw(id, "{\"protocolVersion\":1,\"agentCapabilities\":{\"loadSession\":false,"
+                        "\"mcpCapabilities\":{\"http\":true,\"sse\":false},\"promptCapabilities\":"
+                        "{\"image\":false,\"audio\":false,\"embeddedContext\":true}},"
+                        "\"authMethods\":[],\"agentInfo\":{\"name\":\"bench-acp\",\"version\":\"0.1.0\"}}");
+    } else if (!strcmp(method, "\"session/new\"")) {
+        char result[96];
+        uuid7(session_id);
+        snprintf(result, sizeof result, "{\"sessionId\":\"%s\"}", session_id);
+        respond_raw(id, result);
+    } else if (!strcmp(method, "\"session/prompt\"")) {
+        note_turn_start();
+        if (in_turn) respond_error(id, "a prompt is already running");
+        else run_turn(id, rate, seconds);
+    } else {
+        respond_raw(id, "{}");
+    }
+}
+
 static void handle(const char *line, int in_turn, int *interrupted) {
+    if (dialect == CLAUDE) {
+        handle_claude(line, in_turn, interrupted);
+        return;
+    }
+    if (dialect == ACP) {
+        handle_acp(line, in_turn, interrupted);
+        return;
+    }
     char method[128] = "", id[64] = "";
     raw_member(line, "method", method, sizeof method);
     if (!raw_member(line, "id", id, sizeof id) || !strcmp(id, "null")) return; /* notification */
@@ -857,10 +1167,7 @@ static void handle(const char *line, int in_turn, int *interrupted) {
     } else if (!strcmp(method, "\"thread/name/set\"")) {
         on_name_set(id, line);
     } else if (!strcmp(method, "\"turn/start\"")) {
-        int64_t at = mono_ns();
-        if (!stats->first_turn_start_ns) stats->first_turn_start_ns = at;
-        stats->last_turn_start_ns = at;
-        stats->turn_starts++;
+        note_turn_start();
         if (in_turn) {
             respond_error(id, "turn already in progress");
             return;
@@ -886,11 +1193,23 @@ static void load_leaks(const char *path) {
 
 int main(int argc, char **argv) {
     const char *stats_path = "fake-app-server.stats", *leak_file = NULL;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--rate")) rate = atof(argv[i + 1]);
-        else if (!strcmp(argv[i], "--turn-seconds")) seconds = atof(argv[i + 1]);
-        else if (!strcmp(argv[i], "--stats")) stats_path = argv[i + 1];
-        else if (!strcmp(argv[i], "--leak-file")) leak_file = argv[i + 1];
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--version")) {
+            puts("2.1.328 (Claude Code)"); /* what `claude --version` prints; codex is not asked */
+            return 0;
+        }
+    }
+    /* Unknown arguments are skipped: a backend appends its own flags (claude's -p, ...). */
+    for (int i = 1; i + 1 < argc; i++) {
+        const char *value = argv[i + 1];
+        if (!strcmp(argv[i], "--rate")) rate = atof(value);
+        else if (!strcmp(argv[i], "--turn-seconds")) seconds = atof(value);
+        else if (!strcmp(argv[i], "--stats")) stats_path = value;
+        else if (!strcmp(argv[i], "--leak-file")) leak_file = value;
+        else if (!strcmp(argv[i], "--dialect"))
+            dialect = !strcmp(value, "claude") ? CLAUDE : !strcmp(value, "acp") ? ACP : CODEX;
+        else continue;
+        i++;
     }
     signal(SIGPIPE, SIG_DFL);
     rng_state = (uint64_t)mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
@@ -902,6 +1221,7 @@ int main(int argc, char **argv) {
         snprintf(codex_home, sizeof codex_home, "%s/.codex", getenv("HOME") ? getenv("HOME") : "");
     }
     snprintf(prompt_text, sizeof prompt_text, "Work on the issue described below.");
+    if (dialect == CLAUDE) uuid7(session_id); /* one session per process, as with --session-id */
     open_stats(stats_path);
     if (leak_file) load_leaks(leak_file);
     char line[1 << 16];

@@ -86,10 +86,15 @@ def quick(scenario: Scenario) -> Scenario:
 
 @dataclass(frozen=True)
 class Target:
-    """A ``symphony`` executable and what to call it in the table."""
+    """A ``symphony`` executable, the agent backend it drives, and what to call it in the table."""
 
     label: str
     symphony: Path
+    agent: str = "codex"
+
+
+# ``agent.kind`` -> the fake agent's ``--dialect`` (see bench/fake_app_server.c).
+DIALECTS = {"codex": "codex", "claude_code": "claude", "acp": "acp"}
 
 
 # --- what is measured, and how it is printed ---------------------------------------------------
@@ -358,13 +363,13 @@ polling:
 workspace:
   root: {workspaces}
 agent:
-  max_concurrent_agents: {max_agents}
+{agent_kind}  max_concurrent_agents: {max_agents}
   max_turns: 20
-codex:
+{backend}:
   command: {command}
   read_timeout_ms: 60000
   stall_timeout_ms: 0
-server:
+{backend_extra}server:
   access_token: $SYMPHONY_BENCH_ACCESS_TOKEN
 ---
 You are working on the Linear issue `{{{{ issue.identifier }}}}`: {{{{ issue.title }}}}.
@@ -446,9 +451,10 @@ class Run:
     def _write_workflow(self, linear: FakeLinearProcess) -> Path:
         leak_file = self.root / "secrets.txt"  # what a careless agent prints: see the fake
         leak_file.write_text(f"{self.linear_key}\n{self.access_token}\n")
+        agent = self.target.agent
         command = (
-            f"exec {self.fake_agent} --rate {self.scenario.rate:g} --turn-seconds 3600 "
-            f"--leak-file {leak_file}"
+            f"exec {self.fake_agent} --dialect {DIALECTS[agent]} --rate {self.scenario.rate:g} "
+            f"--turn-seconds 3600 --leak-file {leak_file}"
         )
         workflow = self.root / "WORKFLOW.md"
         workflow.write_text(
@@ -459,6 +465,11 @@ class Run:
                 workspaces=json.dumps(str(self.workspaces)),
                 max_agents=self.scenario.agents + 10,
                 command=json.dumps(command),
+                # Only keys the baseline's config knows when the agent is codex (the default).
+                agent_kind="" if agent == "codex" else f"  kind: {agent}\n",
+                backend=agent,
+                # The fake cannot be sandboxed and needs no sandbox: it runs nothing.
+                backend_extra="  sandbox: false\n" if agent == "claude_code" else "",
             )
         )
         return workflow
@@ -778,8 +789,11 @@ def render(scenario: Scenario, targets: list[Target], results: list[RunResult], 
     width = max(len(f.label) for f in FIGURES) + 2
     columns = [t.label for t in targets]
     lines = [head, f"  {'':{width}}{'target':>16}" + "".join(f"{c:>{COLUMN}}" for c in columns)]
-    if len(targets) == 2:
-        lines[-1] += f"{'cur/base':>10}"
+    # Ratios to the first column: current / baseline, or each backend / the first backend.
+    ratio_heads = [
+        "cur/base" if t.agent == targets[0].agent else f"/{targets[0].agent}" for t in targets[1:]
+    ]
+    lines[-1] += "".join(f"{h:>10}" for h in ratio_heads)
     for figure in FIGURES:
         values = [median_of(by_target[t.label], figure.key) for t in targets]
         if all(v is None for v in values):
@@ -788,8 +802,9 @@ def render(scenario: Scenario, targets: list[Target], results: list[RunResult], 
         cells = "".join(f"{text:>{COLUMN}}" for text in texts)
         target = figure.targets.get(scenario.name, "")
         line = f"  {figure.label:{width}}{target:>16}{cells}"
-        if len(values) == 2 and values[0] and values[1] is not None:
-            line += f"{values[1] / values[0]:>10.2f}"
+        for value in values[1 : len(ratio_heads) + 1]:
+            ratio = f"{value / values[0]:.2f}" if values[0] and value is not None else "-"
+            line += f"{ratio:>10}"
         lines.append(line)
     secret_cells = []
     for t in targets:
@@ -811,7 +826,8 @@ def render(scenario: Scenario, targets: list[Target], results: list[RunResult], 
 
 def show(path: Path) -> None:
     saved = json.loads(path.read_text())
-    targets = [Target(label, Path()) for label in saved["targets"]]
+    agents = saved.get("agents") or ["codex"] * len(saved["targets"])
+    targets = [Target(label, Path(), a) for label, a in zip(saved["targets"], agents, strict=True)]
     results = [RunResult(**run) for run in saved["runs"]]
     for fields in saved["scenarios"]:
         scenario = Scenario(**fields)
@@ -848,6 +864,13 @@ def main() -> None:
         metavar="DIR",
         help="keep each run's directory (workflow, service output, logs, transcripts) under DIR",
     )
+    parser.add_argument(
+        "--agent",
+        action="append",
+        choices=sorted(DIALECTS),
+        help="agent backends to compare on the current tree, same fake work and event rate "
+        "(repeatable; default: codex). With more than one, the baseline is left out",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-run progress")
     parser.add_argument(
         "--show", type=Path, metavar="FILE", help="print the tables of a --json file; run nothing"
@@ -873,8 +896,12 @@ def main() -> None:
         if args.keep is not None:
             args.keep.mkdir(parents=True, exist_ok=True)
             runs_dir = args.keep
-        targets = [current_target()]
-        if not args.no_baseline:
+        agents = args.agent or ["codex"]
+        current = current_target()
+        targets = [replace(current, label=f"{a} {current.label}", agent=a) for a in agents]
+        if len(agents) == 1:
+            targets = [current] if agents == ["codex"] else targets
+        if not args.no_baseline and agents == ["codex"]:
             baseline = stack.enter_context(baseline_install(args.baseline, args.baseline_dir))
             targets.insert(0, baseline)
         results: list[RunResult] = []
@@ -896,6 +923,7 @@ def main() -> None:
             if args.json is not None:  # after every scenario, so a long run keeps what it has
                 payload = {
                     "targets": [t.label for t in targets],
+                    "agents": [t.agent for t in targets],
                     "scenarios": [s.__dict__ for s in scenarios[: done + 1]],
                     "runs": [r.__dict__ for r in results],
                 }

@@ -31,13 +31,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import structlog
-from structlog.contextvars import bind_contextvars, bound_contextvars, get_contextvars
-from structlog.stdlib import BoundLogger, ProcessorFormatter
-from structlog.typing import EventDict, Processor
-
+from symphony import lean_import
 from symphony.logformat import DEFAULT_LOG_FORMAT, LOG_FORMATS, LogFormat
 from symphony.timefmt import format_timestamp
+
+# Lines are rendered here, not by structlog's console renderer: its rich/greenlet extras are
+# dead weight (see lean_import).
+with lean_import.without("rich", "greenlet"):
+    import structlog
+    from structlog.contextvars import bind_contextvars, bound_contextvars, get_contextvars
+    from structlog.stdlib import BoundLogger, ProcessorFormatter
+    from structlog.typing import EventDict, Processor
 
 ROOT_LOGGER = "symphony"
 LOG_FILE_NAME = "symphony.log"

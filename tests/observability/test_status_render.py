@@ -16,7 +16,8 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
-from symphony.observability.status_render import render_offline, render_status, summary_line
+from symphony.observability.status_render import render_offline, render_status
+from symphony.observability.status_summary import summary_line
 from symphony.view import Problem, Snapshot
 from tests.observability.fakes import NOW, blocked_row, retry_row, running_row, snapshot
 

@@ -25,6 +25,7 @@ from symphony.observability.formatting import (
     truncate,
 )
 from symphony.observability.humanize import summarize_event
+from symphony.observability.status_summary import blocked_total
 from symphony.text import clean_text
 from symphony.view import Polling, Problem, Snapshot
 
@@ -71,7 +72,7 @@ def render_status(
     lines.append(_title("├─ Backoff queue"))
     lines.append(Text(BORDER))
     lines.extend(_retrying(snapshot, now, width))
-    blocked = _blocked_total(snapshot)
+    blocked = blocked_total(snapshot)
     if blocked:
         lines.append(_title("├─ Blocked (operator action needed)"))
         lines.append(Text(BORDER))
@@ -84,27 +85,6 @@ def render_offline() -> Text:
     return _join(
         [_title("╭─ SYMPHONY STATUS"), _field("Status", [("offline", "red")]), Text("╰─")], 80
     )
-
-
-def summary_line(snapshot: Snapshot, now: datetime, tps: float) -> str:
-    """The one-line status used when the console is not a terminal."""
-    totals = snapshot.codex_totals
-    parts = [
-        f"agents={snapshot.counts.running}/{snapshot.limits.max_concurrent_agents or '?'}",
-        f"retrying={snapshot.counts.retrying}",
-        f"tokens_in={totals.input_tokens} tokens_out={totals.output_tokens} "
-        f"tokens_total={totals.total_tokens}",
-        f"tps={round(tps)}",
-        f"runtime_s={int(live_runtime_seconds(snapshot, now))}",
-    ]
-    blocked = _blocked_total(snapshot)
-    if blocked:
-        parts.insert(2, f"blocked={blocked}")
-    problems = (("workflow", snapshot.workflow.error), ("tracker", snapshot.tracker.error))
-    for key, problem in problems:
-        if problem is not None:
-            parts.append(f"{key}_error={problem.code}")
-    return " ".join(parts)
 
 
 # --- header -------------------------------------------------------------------------------------
@@ -135,7 +115,7 @@ def _summary(
     retrying = snapshot.counts.retrying
     if retrying:
         agents.append(f"  retrying {retrying}", style="yellow")
-    blocked = _blocked_total(snapshot)
+    blocked = blocked_total(snapshot)
     if blocked:
         agents.append(f"  blocked {blocked}", style="red")
 
@@ -339,11 +319,6 @@ def _retrying(snapshot: Snapshot, now: datetime, width: int) -> list[Text]:
 
 def _seconds_until(due: datetime, now: datetime) -> float:
     return -(seconds_between(due, now) or 0.0)
-
-
-def _blocked_total(snapshot: Snapshot) -> int:
-    """The runtime lists a bounded number of rows; ``counts.blocked`` has them all."""
-    return max(snapshot.counts.blocked, len(snapshot.blocked))
 
 
 def _blocked(snapshot: Snapshot, total: int) -> list[Text]:

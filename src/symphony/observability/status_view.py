@@ -12,18 +12,20 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal, TextIO, cast
-
-from rich.console import Console
-from rich.live import Live
-from rich.text import Text
+from typing import TYPE_CHECKING, Literal, TextIO, cast
 
 from symphony.logs import get_logger
 from symphony.observability.humanize import summarize_event
-from symphony.observability.status_render import render_offline, render_status, summary_line
+from symphony.observability.status_summary import summary_line
 from symphony.observability.throughput import ThroughputMeter
 from symphony.runtime_view import RuntimeChange, RuntimeView
 from symphony.view import AgentActivity, Snapshot
+
+if TYPE_CHECKING:
+    # The live frame needs rich; a service whose console is not a terminal never loads it.
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
 
 log = get_logger("symphony.status")
 
@@ -36,7 +38,10 @@ class _AboveLive(io.TextIOBase):
     """A text stream whose lines print above the live frame instead of tearing through it."""
 
     def __init__(self, console: Console) -> None:
+        from rich.text import Text
+
         self._console = console
+        self._text = Text
         self._buffer = ""
 
     def writable(self) -> bool:
@@ -46,13 +51,13 @@ class _AboveLive(io.TextIOBase):
         self._buffer += text
         *lines, self._buffer = self._buffer.split("\n")
         for line in lines:
-            self._console.print(Text(line), soft_wrap=True)
+            self._console.print(self._text(line), soft_wrap=True)
         return len(text)
 
     def flush(self) -> None:
         if self._buffer:
             line, self._buffer = self._buffer, ""
-            self._console.print(Text(line), soft_wrap=True)
+            self._console.print(self._text(line), soft_wrap=True)
 
     def isatty(self) -> bool:
         return True
@@ -85,11 +90,19 @@ class StatusView:
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
-        self._console = Console(file=self._stream, highlight=False, soft_wrap=False)
+        self._console_: Console | None = None
         self._live: Live | None = None
         self._last_summary: str | None = None
         self._said: dict[str, tuple[str | None, str]] = {}
         self.frames = 0
+
+    @property
+    def _console(self) -> Console:
+        if self._console_ is None:
+            from rich.console import Console
+
+            self._console_ = Console(file=self._stream, highlight=False, soft_wrap=False)
+        return self._console_
 
     @property
     def log_stream(self) -> TextIO:
@@ -108,6 +121,8 @@ class StatusView:
                 self._unsubscribe = self._view.subscribe(self._on_change)
             except Exception as exc:
                 log.warning("status view cannot subscribe", error=repr(exc))
+            from rich.live import Live
+
             self._live = Live(
                 console=self._console,
                 auto_refresh=False,
@@ -133,6 +148,8 @@ class StatusView:
                 await task
         if self._live is not None:
             live, self._live = self._live, None
+            from symphony.observability.status_render import render_offline
+
             with contextlib.suppress(Exception):
                 live.update(render_offline(), refresh=True)
                 live.stop()
@@ -158,6 +175,8 @@ class StatusView:
 
     def render_now(self) -> Text:
         """Take a snapshot and build a frame (also used by tests)."""
+        from symphony.observability.status_render import render_status
+
         now = self._wall_clock()
         try:
             snapshot = self._view.snapshot()

@@ -13,7 +13,7 @@ import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from symphony.issue import normalize_state
@@ -42,6 +43,8 @@ from symphony.workflow.values import (
 
 DEFAULT_AGENT_KIND = "codex"
 DEFAULT_CODEX_COMMAND = "codex app-server"
+CODEX_HOME_INHERIT = "inherit"
+CODEX_HOME_ISOLATED = "isolated"
 DEFAULT_APPROVAL_POLICY = "never"
 DEFAULT_THREAD_SANDBOX = "workspace-write"
 SECRETISH_KEY = re.compile(r"(token|secret|password|api_?key|authorization)", re.IGNORECASE)
@@ -201,6 +204,13 @@ class CodexConfig(_Section):
     turn_timeout_ms: PositiveInt = 3_600_000
     read_timeout_ms: PositiveInt = 5_000
     stall_timeout_ms: StrictishInt = 300_000
+    # Which CODEX_HOME agents get (docs/codex.md, "Codex home"): the operator's (`inherit`), one
+    # Symphony keeps next to its state with only `mcp_servers` configured (`isolated`), or a path.
+    home: str | Path = CODEX_HOME_INHERIT
+    # Codex `[mcp_servers.<name>]` tables, written into the isolated home's config.toml.
+    mcp_servers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # How MCP tool-call approvals are answered; unset: as approval_policy implies (docs/codex.md).
+    mcp_approval: Literal["approve", "deny", "ask"] | None = None
 
     @field_validator("command", mode="before")
     @classmethod
@@ -208,6 +218,44 @@ class CodexConfig(_Section):
         if not isinstance(value, str) or not value.strip():
             raise ValueError("must be a non-empty shell command (default: codex app-server)")
         return value
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _home(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return CODEX_HOME_INHERIT
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("must be inherit, isolated or a directory path")
+        if value.strip() in (CODEX_HOME_INHERIT, CODEX_HOME_ISOLATED):
+            return value.strip()
+        ctx = info.context or {}
+        if "workflow_dir" not in ctx:  # built in code, not from a WORKFLOW.md
+            return Path(value).expanduser()
+        return resolve_path_value(value, ctx["workflow_dir"], ctx["environ"])
+
+    @field_validator("mcp_servers", mode="before")
+    @classmethod
+    def _mcp_servers(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("must be a map of server name -> codex mcp_servers table")
+        for name, table in value.items():
+            if not isinstance(table, dict) or not ("command" in table or "url" in table):
+                raise ValueError(
+                    f"server {name!r} must be a map with `command` (stdio) or `url` (HTTP), as "
+                    "in codex's config.toml"
+                )
+        return {str(k): v for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _servers_need_isolated_home(self) -> CodexConfig:
+        if self.mcp_servers and self.home != CODEX_HOME_ISOLATED:
+            raise ValueError(
+                "codex.mcp_servers is written into the isolated home: set codex.home: isolated "
+                "(or configure the servers in your own CODEX_HOME's config.toml)"
+            )
+        return self
 
     @field_validator("approval_policy", mode="before")
     @classmethod

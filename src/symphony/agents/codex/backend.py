@@ -6,16 +6,20 @@ Settings come from the workflow's ``codex:`` section; the session is ``CodexSess
 
 from __future__ import annotations
 
+import os
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from symphony.agents.base import AgentBackend, EventSink, HumanChannel
 from symphony.agents.codex import linux_sandbox
+from symphony.agents.codex.home import isolated_home, resolve_home
 from symphony.agents.codex.preflight import assess_credentials
 from symphony.agents.codex.session import CodexSession
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
 from symphony.issue import Issue
+from symphony.workflow.config import CODEX_HOME_INHERIT, CODEX_HOME_ISOLATED
 from symphony.workflow.store import Workflow
 
 KIND = "codex"
@@ -40,6 +44,9 @@ class CodexBackend(AgentBackend):
         resume_thread_id: str | None = None,
     ) -> CodexSession:
         config = workflow.config
+        home = resolve_home(
+            config.codex, storage_path=config.storage.path, env=os.environ, cwd=workspace
+        )
         return await CodexSession.start(
             workspace=workspace,
             workspace_root=config.workspace.root,
@@ -51,12 +58,18 @@ class CodexBackend(AgentBackend):
             transcript=transcript,
             human=human,
             resume_thread_id=resume_thread_id,
+            codex_home=home,
         )
 
     async def preflight(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[str]:
         """The launch-time credentials rule, applied to ``env`` (see docs/codex.md)."""
+        codex = workflow.config.codex
+        command = codex.command
+        if codex.home not in (CODEX_HOME_INHERIT, CODEX_HOME_ISOLATED):
+            # A configured home holds its own credentials (an isolated one links the operator's).
+            command = f"CODEX_HOME={shlex.quote(str(codex.home))} {command}"
         check = await assess_credentials(
-            workflow.config.codex.command,
+            command,
             env=env,
             cwd=workflow.path.parent,
             strip_env=frozenset(workflow.loaded.secret_env_names),
@@ -71,7 +84,13 @@ class CodexBackend(AgentBackend):
         return warnings
 
     def describe(self, workflow: Workflow) -> str:
-        return f"{KIND}: {workflow.config.codex.command}"
+        codex = workflow.config.codex
+        if codex.home == CODEX_HOME_INHERIT:
+            return f"{KIND}: {codex.command}"
+        home = codex.home
+        if home == CODEX_HOME_ISOLATED:
+            home = f"isolated, {isolated_home(workflow.config.storage.path)}"
+        return f"{KIND}: {codex.command} (CODEX_HOME: {home})"
 
 
 BACKEND = CodexBackend()

@@ -64,6 +64,8 @@ class SessionPolicy:
     approval_policy: str | Mapping[str, Any]
     thread_sandbox: str
     turn_sandbox_policy: Mapping[str, Any]
+    # codex.mcp_approval: None follows approval_policy (see server_requests.decide).
+    mcp_approval: str | None = None
 
     @classmethod
     def from_config(cls, codex: CodexConfig, workspace: Path) -> SessionPolicy:
@@ -78,6 +80,7 @@ class SessionPolicy:
             approval_policy=codex.approval_policy,
             thread_sandbox=codex.thread_sandbox,
             turn_sandbox_policy=turn_policy,
+            mcp_approval=codex.mcp_approval,
         )
 
     @property

@@ -504,6 +504,7 @@ class CodexProtocol:
             now=now,
             ask_human=self.ask_human,
             diffs=self._diffs,
+            mcp_approval=self.policy.mcp_approval,
         )
         if isinstance(decision, AskHuman):
             text = f"waiting for a human: {decision.request.summary}"

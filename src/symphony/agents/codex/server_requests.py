@@ -109,27 +109,34 @@ def decide(
     now: datetime,
     ask_human: bool = False,
     diffs: Mapping[str, str] | None = None,
+    mcp_approval: str | None = None,
 ) -> Decision:
     """``ask_human``: the session has a human channel; ``diffs`` maps codex item ids to the text
-    of their pending file changes (a file-change approval names only the item)."""
+    of their pending file changes (a file-change approval names only the item); ``mcp_approval``
+    (``codex.mcp_approval``) overrides how MCP tool-call approvals are answered: ``approve``,
+    ``deny``, or ``ask`` (the human channel; declined without one)."""
     human = ask_human and not auto_approve
+    mcp_human, mcp_approve = human, auto_approve
+    if mcp_approval is not None:
+        mcp_human = ask_human and mcp_approval == "ask"
+        mcp_approve = mcp_approval == "approve"
     if method in (COMMAND_APPROVAL, FILE_CHANGE_APPROVAL) and human:
         return AskHuman(method, params, _approval_request(method, params, diffs or {}))
     if method in APPROVAL_METHODS:
         return _approval(method, params, auto_approve)
     if method == USER_INPUT:
-        if human and _all_mcp_approvals(params):
+        if mcp_human and _all_mcp_approvals(params):
             return AskHuman(method, params, _mcp_question_request(params))
-        reply = _mcp_approval_questions(params, auto_approve)
+        reply = _mcp_approval_questions(params, mcp_approve)
         if reply is not None:
             return reply
         if ask_human and _questions(params):
             return AskHuman(method, params, _question_request(params))
         return NeedsHuman({"answers": {}}, _needs_human_text(params))
     if method == MCP_ELICITATION:
-        if human and _is_tool_approval(params):
+        if mcp_human and _is_tool_approval(params):
             return AskHuman(method, params, _elicitation_request(params))
-        reply = _tool_approval_elicitation(params, auto_approve)
+        reply = _tool_approval_elicitation(params, mcp_approve)
         return reply or NeedsHuman({"action": "cancel", "content": None}, _needs_human_text(params))
     if method == TOOL_CALL:
         return _tool_call(params, tool_names)

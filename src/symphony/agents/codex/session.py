@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shlex
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -163,9 +164,13 @@ class CodexSession:
         env: Mapping[str, str] | None = None,
         human: HumanChannel | None = None,
         resume_thread_id: str | None = None,
+        codex_home: Path | None = None,
     ) -> CodexSession:
         """Launch the app-server in ``workspace`` and run the handshake up to ``thread/start``
         (``thread/resume`` of ``resume_thread_id`` when given and codex accepts it).
+
+        ``codex_home``, when given, is the CODEX_HOME codex gets whatever the login profile
+        exports (``agents/codex/home.py``).
 
         Raises ``AgentError`` (``invalid_workspace_cwd``, ``codex_not_authenticated``,
         ``codex_not_found``, ``port_exit``, ``response_timeout``, ``response_error``); nothing is
@@ -173,10 +178,16 @@ class CodexSession:
         """
         cwd = agent_cwd(workspace, workspace_root)
         base_env = os.environ if env is None else env
+        # The home is assigned after the login profile, so a profile's CODEX_HOME cannot win;
+        # the credentials check reads the command the same way (an assignment prefix).
+        home = "" if codex_home is None else f"CODEX_HOME={shlex.quote(str(codex_home))}"
+        checked = f"{home} {codex.command}" if home else codex.command
         # Without credentials codex accepts the turn and retries forever; fail before spawning.
-        await ensure_credentials(codex.command, env=base_env, cwd=cwd, strip_env=strip_env)
+        await ensure_credentials(checked, env=base_env, cwd=cwd, strip_env=strip_env)
         # A system bwrap runs `codex-linux-sandbox` by name: put the native codex there.
         prelude = await launch_prefix(codex.command, env=base_env, cwd=cwd, strip_env=strip_env)
+        if home:
+            prelude = f"export {home}\n{prelude}"
         process, pipes = await launch(
             codex.command, cwd=cwd, base_env=base_env, strip_env=strip_env, prelude=prelude
         )

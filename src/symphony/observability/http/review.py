@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from symphony.logs import get_logger
-from symphony.observability.diff_view import render_diff
 from symphony.observability.http.errors import NO_STORE, error_response
 from symphony.observability.http.human import json_body
 from symphony.review import CommentRequired, InvalidReview, parse_review
@@ -76,7 +75,10 @@ class ReviewApi:
         text = await self.view.proof_diff(identifier)
         if text is None:
             return error_response(404, "no_proof", f"{identifier} has no proof of work")
-        # Highlighting a big diff takes a moment: not on the event loop.
+        # Highlighting a big diff takes a moment: not on the event loop. Pygments is loaded on
+        # the first diff, not by every service that never shows one.
+        from symphony.observability.diff_view import render_diff
+
         rendered = await asyncio.to_thread(render_diff, text)
         content = {"issue_identifier": identifier, **rendered}
         return JSONResponse(content, headers=NO_STORE)
