@@ -519,3 +519,34 @@ async def test_the_agent_can_commit_inside_the_sandbox(harness: Harness) -> None
     )
     out, _ = await asyncio.wait_for(log.communicate(), timeout=10)
     assert out.decode().split() == ["work", "a.txt", "base"]
+
+
+PROXIED_CURL = (
+    # Through the sandbox's proxy (loopback is in its NO_PROXY list), which applies
+    # sandbox.network.allowedDomains.
+    'curl --noproxy "" -sS -m 5 -o /dev/null -w "status=%{http_code}" '
+    '-X POST "$ANTHROPIC_BASE_URL/v1/messages"; echo " curl=$?"'
+)
+
+
+@pytest.mark.skipif(not HAS_SANDBOX_TOOLS, reason="bwrap and socat are not installed")
+@pytest.mark.parametrize("allowed", [[], ["127.0.0.1"]], ids=["closed", "opened"])
+async def test_sandbox_allowed_domains_open_the_network_to_those_hosts(
+    harness: Harness, allowed: list[str]
+) -> None:
+    harness.api.script(
+        Reply.bash(PROXIED_CURL),
+        *([Reply.message("the command's own request")] if allowed else []),
+        Reply.message("done"),
+    )
+    session = await harness.start(sandbox_allowed_domains=allowed)
+    try:
+        await session.run_turn(PROMPT, issue=ISSUE)
+    finally:
+        await session.stop()
+    requests = harness.api.requests
+    (output,) = requests[-1].tool_results().values()
+    if allowed:
+        assert "status=200" in output and len(requests) == 3
+    else:
+        assert "status=200" not in output and len(requests) == 2

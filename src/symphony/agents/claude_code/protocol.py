@@ -397,7 +397,9 @@ class ClaudeProtocol:
         if not reason and isinstance(errors, list):
             reason = "; ".join(str(e) for e in errors)
         terminal = result.get("terminal_reason")
-        code = TURN_CANCELLED if terminal == "aborted_tools" else TURN_FAILED
+        # `aborted_tools`, `aborted_streaming`: an interrupt ended the turn.
+        aborted = isinstance(terminal, str) and terminal.startswith("aborted")
+        code = TURN_CANCELLED if aborted else TURN_FAILED
         details = {
             "subtype": subtype,
             "terminal_reason": terminal,
