@@ -1,6 +1,6 @@
 """The agent-backend contract: what the worker needs from a coding agent, in neutral terms.
 
-A backend (Codex app-server today; Claude Code and ACP next) is one object, registered under its
+A backend (Codex app-server, Claude Code) is one object, registered under its
 ``agent.kind`` through the ``symphony.agents`` entry-point group (``agents/registry.py``). The
 worker asks it for a session in a prepared workspace, runs turns on that session and stops it;
 it never learns which backend runs. Everything crossing the seam is neutral:
