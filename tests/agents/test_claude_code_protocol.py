@@ -300,8 +300,13 @@ def test_rate_limit_retries_and_errors_become_rate_limit_events(tmp_path: Path) 
     }
     actions = feed(protocol, retry)
     assert names(actions) == [events.RATE_LIMITS_UPDATED]
-    assert protocol.latest_rate_limits is not None
-    assert protocol.latest_rate_limits["retry_delay_ms"] == 1100
+    assert protocol.latest_rate_limits == {
+        "limitId": "anthropic",
+        "limited": True,
+        "error_status": 429,
+        "primary": {"remaining": 0, "resetsAt": NOW.timestamp() + 1.1},
+        "attempt": 1,
+    }
     server = dict(retry, error_status=500, error="server_error")
     assert names(feed(protocol, server)) == [events.NOTIFICATION]
     failed = feed(protocol, result(is_error=True, api_error_status=429, result="API Error: 429"))

@@ -251,7 +251,9 @@ async def test_a_rate_limit_becomes_a_rate_limit_event(harness: Harness) -> None
     finally:
         await session.stop()
     (limited,) = harness.named(events.RATE_LIMITS_UPDATED)
-    assert limited.rate_limits == {"limited": True, "error_status": 429}
+    assert limited.rate_limits is not None
+    assert limited.rate_limits["limited"] is True and limited.rate_limits["error_status"] == 429
+    assert limited.rate_limits["primary"] == {"remaining": 0}  # the dashboards' bucket shape
 
 
 def _cmdline(pid: int) -> str:

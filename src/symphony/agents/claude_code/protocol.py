@@ -93,6 +93,15 @@ def user_message(text: str) -> dict[str, Any]:
     return {"type": "user", "message": {"role": "user", "content": text}}
 
 
+def rate_limited(now: datetime, retry_delay_ms: float | None) -> dict[str, Any]:
+    """Claude Code reports no quota, only that the API answered 429: a snapshot in the shape
+    the dashboards read (a ``primary`` bucket with nothing remaining, until the retry)."""
+    bucket: dict[str, Any] = {"remaining": 0}
+    if retry_delay_ms is not None:
+        bucket["resetsAt"] = now.timestamp() + retry_delay_ms / 1000
+    return {"limitId": "anthropic", "limited": True, "error_status": 429, "primary": bucket}
+
+
 def turn_usage(usage: Any) -> TokenUsage:
     """One ``result.usage`` as ``TokenUsage``: Anthropic counts cache reads and writes apart
     from ``input_tokens``; Symphony's input includes them (``cached_input_tokens`` is the read
@@ -269,12 +278,9 @@ class ClaudeProtocol:
                 f"{message.get('error')} ({status}), next in {message.get('retry_delay_ms')} ms"
             )
             if status == 429 or message.get("error") == "rate_limit":
-                limits = {
-                    "limited": True,
-                    "error_status": status,
-                    "retry_delay_ms": message.get("retry_delay_ms"),
-                    "attempt": message.get("attempt"),
-                }
+                delay = _number(message.get("retry_delay_ms"))
+                limits = rate_limited(now, delay)
+                limits["attempt"] = message.get("attempt")
                 self.latest_rate_limits = limits
                 return [self._emit(events.RATE_LIMITS_UPDATED, now, text, message, limits=limits)]
             return [self._emit(events.NOTIFICATION, now, text, message)]
@@ -359,7 +365,7 @@ class ClaudeProtocol:
             text = f"tokens: {totals.total_tokens} total"
             actions.append(self._emit(events.TOKEN_USAGE_UPDATED, now, text, message, usage=totals))
         if message.get("api_error_status") == 429:
-            limits = {"limited": True, "error_status": 429}
+            limits = rate_limited(now, None)
             self.latest_rate_limits = limits
             text = "rate limited: " + str(message.get("result") or "")
             actions.append(
