@@ -222,38 +222,35 @@ async def test_a_tracker_tool_call_through_mcp_moves_the_issue(harness: Harness)
     assert len(harness.named(events.TOOL_CALL_STARTED)) == 2
 
 
-async def test_an_api_error_is_a_failed_turn_and_the_session_goes_on(harness: Harness) -> None:
-    harness.api.script(Reply.http_error(500, "upstream exploded"), Reply.message("Recovered."))
+async def test_api_errors_fail_their_turns_and_the_session_goes_on(harness: Harness) -> None:
+    harness.api.script(
+        Reply.http_error(500, "upstream exploded"),
+        Reply.http_error(429, "slow down", headers={"retry-after": "0"}),
+        Reply.message("Recovered."),
+    )
     session = await harness.start()
     try:
-        with pytest.raises(AgentError) as caught:
+        with pytest.raises(AgentError) as failed:
             await session.run_turn(PROMPT, issue=ISSUE)
         assert session.alive
-        again = await session.run_turn("Try again.", issue=ISSUE)
+        with pytest.raises(AgentError) as limited:
+            await session.run_turn("Try again.", issue=ISSUE)
+        again = await session.run_turn("Once more.", issue=ISSUE)
     finally:
         await session.stop()
     # claude ends an API error with subtype "success": is_error decides.
-    assert caught.value.code == TURN_FAILED
-    assert caught.value.details["subtype"] == "success"
-    assert caught.value.details["api_error_status"] == 500
-    assert "upstream exploded" in caught.value.message
-    assert len(harness.named(events.TURN_FAILED)) == 1
+    assert failed.value.code == TURN_FAILED
+    assert failed.value.details["subtype"] == "success"
+    assert failed.value.details["api_error_status"] == 500
+    assert "upstream exploded" in failed.value.message
+    assert limited.value.details["api_error_status"] == 429
+    assert len(harness.named(events.TURN_FAILED)) == 2
     assert len(harness.named(events.TURN_COMPLETED)) == 1
     assert again.last_message == "Recovered."
-
-
-async def test_a_rate_limit_becomes_a_rate_limit_event(harness: Harness) -> None:
-    harness.api.script(Reply.http_error(429, "slow down", headers={"retry-after": "0"}))
-    session = await harness.start()
-    try:
-        with pytest.raises(AgentError):
-            await session.run_turn(PROMPT, issue=ISSUE)
-    finally:
-        await session.stop()
-    (limited,) = harness.named(events.RATE_LIMITS_UPDATED)
-    assert limited.rate_limits is not None
-    assert limited.rate_limits["limited"] is True and limited.rate_limits["error_status"] == 429
-    assert limited.rate_limits["primary"] == {"remaining": 0}  # the dashboards' bucket shape
+    (rate,) = harness.named(events.RATE_LIMITS_UPDATED)
+    assert rate.rate_limits is not None
+    assert rate.rate_limits["limited"] is True and rate.rate_limits["error_status"] == 429
+    assert rate.rate_limits["primary"] == {"remaining": 0}  # the dashboards' bucket shape
 
 
 def _cmdline(pid: int) -> str:
