@@ -49,11 +49,13 @@ def write_workflow(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture(autouse=True)
 def _clean_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test may read the operator's login profile or codex credentials: `bash -lc` sources
-    ~/.bash_profile (slow, and once hung on a stale pyenv lock) and ~/.codex holds real auth."""
+    """No test may read the operator's login profile or agent credentials: `bash -lc` sources
+    ~/.bash_profile (slow, and once hung on a stale pyenv lock), ~/.codex and ~/.claude hold
+    real auth, and an Anthropic key or base URL must not send a test's claude elsewhere."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("CODEX_HOME", raising=False)
+    for name in ("CODEX_HOME", "CLAUDE_CONFIG_DIR", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(autouse=True)

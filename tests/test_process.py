@@ -7,6 +7,8 @@ from pathlib import Path
 
 from symphony.process import (
     child_environment,
+    descendant_sessions,
+    kill_sessions,
     spawn_login_shell,
     terminate_group,
     watch_children_with_pidfds,
@@ -59,3 +61,22 @@ async def test_children_are_awaited_through_pidfds_without_a_thread_each(tmp_pat
         assert codes == [0, 1, 2, 3, 4]
     finally:
         asyncio.set_child_watcher(previous)
+
+
+async def test_the_sessions_of_setsid_descendants_are_found_and_killed(tmp_path: Path) -> None:
+    """What Claude Code's Bash tool does: a command in a session of its own, out of reach of
+    the group; its session is read from /proc while it still descends from the agent."""
+    env = child_environment((), extra={"HOME": str(tmp_path)})
+    proc = await spawn_login_shell(
+        "setsid sleep 1000 & echo $!; sleep 1000", cwd=tmp_path, env=env, stderr=None
+    )
+    assert proc.stdout is not None
+    escaped = int(await asyncio.wait_for(proc.stdout.readline(), timeout=10))
+    await wait_until(lambda: os.getsid(escaped) == escaped, "setsid to run", timeout=5.0)
+    sessions = descendant_sessions(proc.pid)
+    assert sessions == {escaped}
+    await terminate_group(proc, grace_s=1.0)
+    assert alive(escaped)  # the group's SIGKILL did not reach it
+    assert kill_sessions(sessions) == 1
+    await wait_until(lambda: not alive(escaped), "the escaped command to be gone", timeout=2.0)
+    assert kill_sessions({os.getsid(0)}) == 0  # never this process's own session

@@ -175,6 +175,64 @@ def reap_group(pgid: int) -> None:
     signal_group(pgid, signal.SIGKILL)
 
 
+# --- agents that start their own sessions ---------------------------------------------------
+# Some agents (Claude Code's Bash tool) run each command with ``setsid``: killing the agent's
+# group misses those commands, and once the agent is gone they hang off PID 1. Their session ids
+# are taken from /proc while the agent still is their ancestor.
+
+
+def _proc_table() -> dict[int, tuple[int, int]]:
+    """``pid -> (parent pid, session id)`` of every live process (empty without /proc)."""
+    table: dict[int, tuple[int, int]] = {}
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return table
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if fields[0] not in ("Z", "X"):
+            table[int(entry.name)] = (int(fields[1]), int(fields[3]))
+    return table
+
+
+def descendant_sessions(pid: int) -> set[int]:
+    """Session ids of ``pid``'s live descendants that lead a session of their own."""
+    table = _proc_table()
+    children: dict[int, list[int]] = {}
+    for child, (parent, _) in table.items():
+        children.setdefault(parent, []).append(child)
+    own = table.get(pid, (0, -1))[1]
+    found: set[int] = set()
+    todo = list(children.get(pid, ()))
+    while todo:
+        current = todo.pop()
+        session = table[current][1]
+        if session not in (own, 0):
+            found.add(session)
+        todo.extend(children.get(current, ()))
+    return found
+
+
+def kill_sessions(sessions: Iterable[int]) -> int:
+    """SIGKILL every live process of ``sessions``; returns how many were signalled."""
+    wanted = set(sessions) - {os.getsid(0)}  # never this service's own session
+    if not wanted:
+        return 0
+    killed = 0
+    for pid, (_, session) in _proc_table().items():
+        if session in wanted and pid != os.getpid():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+    return killed
+
+
 # --- agents left behind by a crashed service ------------------------------------------------
 # A killed service cannot stop its agents (they lead their own groups). The store keeps each
 # agent's group id with its leader's start time, so the next start can kill exactly those

@@ -17,7 +17,7 @@ the only place that knows the JSON shape below (timestamps are RFC 3339 UTC stri
           "issue_id", "issue_identifier", "issue_url", "title", "state",
           "session_id", "thread_id", "turn_count", "pid", "attempt",
           "last_event", "last_message", "started_at", "last_event_at",
-          "workspace_path",
+          "workspace_path", "pending_request_count", "agent_kind",
           "tokens": {"input_tokens", "output_tokens", "total_tokens"}
       }],
       "retrying": [{

@@ -68,6 +68,8 @@ class RunningRow:
     tokens: Tokens
     # Requests the agent parked for a human (docs/human-requests.md).
     pending_request_count: int = 0
+    # ``agent.kind`` of the run (``codex``, ``claude_code``, ...).
+    agent_kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

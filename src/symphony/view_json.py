@@ -39,6 +39,7 @@ DETAIL_RUNNING_FIELDS = (
     "last_event_at",
     "tokens",
     "pid",
+    "agent_kind",
     "workspace_path",
 )
 DETAIL_RETRY_FIELDS = ("attempt", "due_at", "due_in_ms", "error", "kind")
@@ -85,6 +86,7 @@ def running_row_json(row: RunningRow) -> dict[str, Any]:
         "workspace_path": row.workspace_path,
         "tokens": tokens_json(row.tokens),
         "pending_request_count": row.pending_request_count,
+        "agent_kind": row.agent_kind,
     }
 
 

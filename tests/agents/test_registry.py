@@ -72,8 +72,10 @@ def test_an_unknown_kind_is_a_config_error_naming_the_key_value_and_installed_ki
     with pytest.raises(ConfigError) as info:
         load(path)
     assert info.value.code == UNSUPPORTED_AGENT_KIND
+    installed = ", ".join(installed_kinds())
+    assert "claude_code" in installed and "codex" in installed
     assert info.value.problems == [
-        ("agent.kind", "unknown agent kind 'claude-code' (installed: acp, codex)")
+        ("agent.kind", f"unknown agent kind 'claude-code' (installed: {installed})")
     ]
     assert str(path) in info.value.message
 
@@ -92,7 +94,8 @@ def test_a_registered_backend_is_selectable_and_listed(
 ) -> None:
     workflow = load(write_workflow(TRACKER + "agent:\n  kind: stub\n"))
     assert select_backend(workflow) is stub
-    assert installed_kinds() == ["acp", "codex", "stub"]
+    kinds = installed_kinds()
+    assert kinds == sorted(kinds) and {"claude_code", "codex", "stub"} <= set(kinds)
     unregister_backend("stub")
     assert get_backend("stub") is None
     with pytest.raises(SymphonyError) as info:
@@ -121,11 +124,12 @@ def test_a_plugin_that_is_not_a_backend_is_refused(
 def test_validate_reports_an_unknown_kind(
     memory_tracker: MemoryProfile, write_workflow: WriteWorkflow
 ) -> None:
-    path = write_workflow(TRACKER + "agent:\n  kind: gemini\n")
+    path = write_workflow(TRACKER + "agent:\n  kind: aider\n")
     out, err = io.StringIO(), io.StringIO()
     assert validate_command(str(path), out=out, err=err) == 1
     assert f"✗ {path}: not valid [{UNSUPPORTED_AGENT_KIND}]" in err.getvalue()
-    assert "agent.kind: unknown agent kind 'gemini' (installed: acp, codex)" in err.getvalue()
+    installed = ", ".join(installed_kinds())
+    assert f"agent.kind: unknown agent kind 'aider' (installed: {installed})" in err.getvalue()
     assert out.getvalue() == ""
 
 

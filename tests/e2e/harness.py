@@ -47,7 +47,16 @@ CODEX_BIN = Path(
     or REPO / ".tools" / "codex" / "node_modules" / ".bin" / "codex"
 )
 # Variables that must never reach the service or its agents from the developer's shell.
-SCRUBBED_ENV = ("OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL", "LINEAR_API_KEY")
+SCRUBBED_ENV = (
+    "OPENAI_API_KEY",
+    "CODEX_API_KEY",
+    "OPENAI_BASE_URL",
+    "LINEAR_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "CLAUDE_CONFIG_DIR",
+)
 DASHBOARD_LINE = re.compile(r"symphony: dashboard at (http://\S+)")
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 45.0

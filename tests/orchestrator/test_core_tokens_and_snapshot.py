@@ -188,6 +188,7 @@ def test_snapshot_has_running_rows_retry_rows_totals_and_live_runtime() -> None:
     assert row["tokens"] == {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}
     assert row["started_at"] == "2026-03-01T11:59:55Z"
     assert row["workspace_path"] == "/ws/MT-1"
+    assert row["agent_kind"] == "codex"  # SchedulerConfig's default agent.kind
     retry = snap["retrying"][0]
     assert retry["issue_identifier"] == "MT-2" and retry["attempt"] == 1
     assert retry["due_in_ms"] == 9_000 and retry["due_at"] == "2026-03-01T12:00:09Z"

@@ -302,45 +302,63 @@ def test_bad_review_settings_name_the_key(tmp_path: Path) -> None:
     assert "review.states" in problems({"review": {"states": []}}, tmp_path)
 
 
-def test_acp_settings_default_to_an_unattended_contained_policy(tmp_path: Path) -> None:
-    acp = build({}, tmp_path).config.acp
-    assert acp.command is None
-    assert acp.permissions == {
-        "read": "allow",
-        "edit": "allow",
-        "search": "allow",
-        "execute": "allow",
-        "think": "allow",
-    }
-    assert acp.default_permission == "ask"
-    assert (acp.turn_timeout_ms, acp.read_timeout_ms, acp.stall_timeout_ms) == (
+def test_claude_code_defaults_and_values(tmp_path: Path) -> None:
+    cfg = build({}, tmp_path).config.claude_code
+    assert (cfg.command, cfg.model, cfg.permission_mode) == ("claude", None, "default")
+    assert cfg.allowed_tools is None and cfg.disallowed_tools == [] and cfg.extra_args == []
+    assert (cfg.turn_timeout_ms, cfg.read_timeout_ms, cfg.stall_timeout_ms) == (
         3_600_000,
-        30_000,
+        5_000,
         300_000,
     )
+    assert cfg.sandbox is True and cfg.sandbox_allowed_domains == []
+    raw = {
+        "agent": {"kind": "claude_code"},
+        "claude_code": {
+            "command": "npx claude --debug",
+            "model": "sonnet",
+            "permission_mode": "acceptEdits",
+            "allowed_tools": "Bash(git *)",
+            "disallowed_tools": ["WebFetch"],
+            "extra_args": ["--max-budget-usd", "5"],
+            "stall_timeout_ms": 0,
+            "sandbox": False,
+            "sandbox_allowed_domains": ["pypi.org"],
+        },
+    }
+    loaded = build(raw, tmp_path).config
+    cfg = loaded.claude_code
+    assert cfg.command == "npx claude --debug" and cfg.allowed_tools == ["Bash(git *)"]
+    assert cfg.sandbox is False and cfg.sandbox_allowed_domains == ["pypi.org"]
+    # The selected backend's stall timeout is the one the scheduler uses.
+    assert scheduler_config(loaded).stall_timeout_ms == 0
+    assert scheduler_config(loaded).agent_kind == "claude_code"
 
 
-def test_acp_permissions_merge_over_the_defaults_and_reject_unknown_values(
-    tmp_path: Path,
-) -> None:
-    raw = {"acp": {"command": "codex-acp", "permissions": {"execute": "ask", "fetch": "allow"}}}
-    acp = build(raw, tmp_path).config.acp
-    assert acp.permissions["execute"] == "ask" and acp.permissions["fetch"] == "allow"
-    assert acp.permissions["read"] == "allow"
-    bad = problems({"acp": {"permissions": {"launch": "allow"}}}, tmp_path)
-    assert "unknown tool-call kind 'launch'" in bad["acp.permissions"]
-    bad = problems(
-        {"acp": {"permissions": {"read": "maybe"}, "default_permission": "yes"}}, tmp_path
+def test_claude_code_bad_values_name_the_key(tmp_path: Path) -> None:
+    found = problems(
+        {
+            "claude_code": {
+                "command": " ",
+                "permission_mode": "bypassPermissions",
+                "allowed_tools": [1],
+                "sandbox": "yes",
+                "turn_timeout_ms": 0,
+                "extra_args": "--x",
+            }
+        },
+        tmp_path,
     )
-    assert "allow, ask, reject" in bad["acp.permissions"]
-    assert "allow, ask, reject" in bad["acp.default_permission"]
-    assert "non-empty shell command" in problems({"acp": {"command": " "}}, tmp_path)["acp.command"]
-
-
-def test_acp_command_is_required_when_acp_is_the_agent(tmp_path: Path) -> None:
-    found = problems({"agent": {"kind": "acp"}}, tmp_path)
-    assert "required when agent.kind is acp" in found["acp.command"]
-    cfg = build(
-        {"agent": {"kind": "acp"}, "acp": {"command": "codex-acp", "stall_timeout_ms": 9}}, tmp_path
-    ).config
-    assert scheduler_config(cfg).stall_timeout_ms == 9
+    assert set(found) >= {
+        "claude_code.command",
+        "claude_code.permission_mode",
+        "claude_code.allowed_tools",
+        "claude_code.sandbox",
+        "claude_code.turn_timeout_ms",
+        "claude_code.extra_args",
+    }
+    assert "bypassPermissions is not supported" in found["claude_code.permission_mode"]
+    skipping = problems(
+        {"claude_code": {"extra_args": ["--dangerously-skip-permissions"]}}, tmp_path
+    )
+    assert "--dangerously-skip-permissions is not supported" in skipping["claude_code.extra_args"]

@@ -1,7 +1,8 @@
 """Coding-agent backends (Execution layer) behind one neutral contract (``base.py``).
 
-Codex app-server (``agents/codex``) is the shipped backend; ``registry.py`` maps ``agent.kind``
-to a backend. Importing this package imports no backend.
+Codex app-server (``agents/codex``) and Claude Code (``agents/claude_code``) are the shipped
+backends; ``registry.py`` maps ``agent.kind`` to a backend. Importing this package imports no
+backend.
 """
 
 from symphony.agents.base import (

@@ -1,6 +1,6 @@
 """The agent-backend contract: what the worker needs from a coding agent, in neutral terms.
 
-A backend (Codex app-server today; Claude Code and ACP next) is one object, registered under its
+A backend (Codex app-server, Claude Code) is one object, registered under its
 ``agent.kind`` through the ``symphony.agents`` entry-point group (``agents/registry.py``). The
 worker asks it for a session in a prepared workspace, runs turns on that session and stops it;
 it never learns which backend runs. Everything crossing the seam is neutral:
@@ -85,6 +85,8 @@ class TurnOutcome:
     # Commands the agent finished during the turn, oldest first; bounded by the backend (the
     # Codex backend keeps the last ``MAX_TURN_COMMANDS``). Backends that cannot tell leave it empty.
     commands: tuple[CommandRun, ...] = ()
+    # What the turn cost in US dollars when the agent reports it (Claude Code), else None.
+    cost_usd: float | None = None
 
 
 class AgentSession(Protocol):

@@ -32,6 +32,8 @@ class SchedulerConfig:
     hold_limits: Mapping[str, float | None] = field(default_factory=dict)
     # The fraction of a budget at which the next continuation turn wraps up (agent.wrap_up_at).
     wrap_up_at: float = 0.8
+    # ``agent.kind``: what a run dispatched now is recorded as running (the API's ``agent_kind``).
+    agent_kind: str = "codex"
     active_states: frozenset[str] = field(init=False)
     terminal_states: frozenset[str] = field(init=False)
     review_states: frozenset[str] = field(init=False)

@@ -78,6 +78,7 @@ def running_row(entry: RunningEntry, now: Instant) -> view.RunningRow:
         workspace_path=entry.workspace_path,
         tokens=tokens(entry.tokens),
         pending_request_count=entry.pending_requests,
+        agent_kind=entry.agent_kind,
     )
 
 

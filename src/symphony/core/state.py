@@ -111,6 +111,8 @@ class RunningEntry:
     handing_off: bool = False
     # The issue crossed agent.wrap_up_at of a budget: its next continuation turn wraps up.
     wrap_up: bool = False
+    # ``agent.kind`` when the run was dispatched.
+    agent_kind: str | None = None
 
     @property
     def activity_ms(self) -> float:

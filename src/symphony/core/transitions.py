@@ -52,6 +52,7 @@ def dispatch(
         attempt=attempt,
         started_ms=now,
         resume_thread_id=resume_thread,
+        agent_kind=state.config.agent_kind,
     )
     if state.retry_attempts.pop(issue.id, None) is not None:
         out.append(CancelRetryTimer(issue.id))

@@ -68,9 +68,13 @@ class RunLedger:
     tokens: TokenUsage = field(default_factory=TokenUsage)
     last_message: str | None = None
     commands: deque[CommandRun] = field(default_factory=lambda: deque(maxlen=MAX_PROOF_COMMANDS))
+    # Sum of the turns' reported costs; None while no turn reported one (Codex never does).
+    cost_usd: float | None = None
 
     def add(self, outcome: TurnOutcome) -> None:
         self.turns += 1
+        if outcome.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + outcome.cost_usd
         self.tokens = self.tokens + outcome.usage_delta
         self.last_message = outcome.last_message
         self.commands.extend(outcome.commands)
@@ -142,8 +146,8 @@ def proof_body(
             "output_tokens": tokens.output_tokens,
             "total_tokens": tokens.total_tokens,
         },
-        # Prices are not known to Symphony yet (docs/review.md).
-        "cost_usd": None,
+        # Only agents that report a cost have one (Claude Code); Symphony keeps no prices.
+        "cost_usd": round(ledger.cost_usd, 6) if ledger.cost_usd is not None else None,
         "duration_ms": ledger.duration_ms(),
         "turns": ledger.turns,
         "attempts": attempts,

@@ -18,11 +18,12 @@ def scheduler_config(config: ServiceConfig) -> SchedulerConfig:
         max_concurrent_agents=config.agent.max_concurrent_agents,
         max_concurrent_agents_by_state=dict(config.agent.max_concurrent_agents_by_state),
         max_retry_backoff_ms=config.agent.max_retry_backoff_ms,
-        stall_timeout_ms=_stall_timeout_ms(config),
+        stall_timeout_ms=stall_timeout_ms(config),
         poll_interval_ms=config.polling.interval_ms,
         review_state_names=tuple(config.review.states),
         hold_limits=hold_limits(config),
         wrap_up_at=config.agent.wrap_up_at,
+        agent_kind=config.agent.kind,
     )
 
 
@@ -41,8 +42,10 @@ def _limit(value: int | None) -> float | None:
     return float(value) if value is not None else None
 
 
-def _stall_timeout_ms(config: ServiceConfig) -> int:
-    """The stall timeout of the selected backend's section (``codex:`` unless another has one)."""
+def stall_timeout_ms(config: ServiceConfig) -> int:
+    """The selected backend's ``stall_timeout_ms`` (``codex:`` unless another section has one)."""
+    if config.agent.kind == "claude_code":
+        return config.claude_code.stall_timeout_ms
     if config.agent.kind == "acp":
         return config.acp.stall_timeout_ms
     return config.codex.stall_timeout_ms

@@ -375,6 +375,88 @@ def _permission_answer(value: Any) -> str:
     return value
 
 
+DEFAULT_CLAUDE_CODE_COMMAND = "claude"
+CLAUDE_PERMISSION_MODES = ("default", "acceptEdits", "plan", "dontAsk", "manual", "auto")
+CLAUDE_PERMISSION_SKIPPING_ARGS = frozenset(
+    {"--dangerously-skip-permissions", "--allow-dangerously-skip-permissions"}
+)
+
+
+def _tool_rules(value: Any) -> Any:
+    # A YAML string is one rule; `Bash(git *)` has a space, so never split on whitespace.
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError("must be a list of Claude Code permission rules, e.g. [Bash, Read]")
+    return [v.strip() for v in value]
+
+
+ToolRules = Annotated[list[str], BeforeValidator(_tool_rules)]
+
+
+class ClaudeCodeConfig(_Section):
+    """``claude_code:``, read when ``agent.kind: claude_code`` (docs/agents/claude-code.md)."""
+
+    # Kept verbatim: it is a shell command, run as ``bash -lc`` like codex.command.
+    command: str = DEFAULT_CLAUDE_CODE_COMMAND
+    model: str | None = None
+    permission_mode: str = "default"
+    # None: Symphony's own rule (Bash, file tools inside the workspace, mcp__symphony__*).
+    allowed_tools: ToolRules | None = None
+    disallowed_tools: ToolRules = Field(default_factory=list)
+    extra_args: list[str] = Field(default_factory=list)
+    turn_timeout_ms: PositiveInt = 3_600_000
+    read_timeout_ms: PositiveInt = 5_000
+    stall_timeout_ms: StrictishInt = 300_000
+    sandbox: StrictBool = True
+    # Hosts sandboxed commands may reach; empty keeps the network off.
+    sandbox_allowed_domains: list[str] = Field(default_factory=list)
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _command(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("must be a non-empty shell command (default: claude)")
+        return value
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model(cls, value: Any) -> Any:
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ValueError("must be a Claude model name or alias (e.g. sonnet), or omitted")
+        return value
+
+    @field_validator("permission_mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        if value == "bypassPermissions":
+            raise ValueError(
+                "bypassPermissions is not supported: it skips Symphony's permission answers "
+                "(and claude refuses it as root); use allowed_tools instead"
+            )
+        if value not in CLAUDE_PERMISSION_MODES:
+            raise ValueError(f"must be one of {', '.join(CLAUDE_PERMISSION_MODES)}")
+        return value
+
+    @field_validator("extra_args", "sandbox_allowed_domains", mode="before")
+    @classmethod
+    def _strings(cls, value: Any) -> Any:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ValueError("must be a list of non-empty strings")
+        return value
+
+    @field_validator("extra_args")
+    @classmethod
+    def _no_permission_skipping(cls, value: list[str]) -> list[str]:
+        skipping = [a for a in value if a.split("=", 1)[0] in CLAUDE_PERMISSION_SKIPPING_ARGS]
+        if skipping:
+            raise ValueError(
+                f"{', '.join(skipping)} is not supported: Symphony answers claude's permission "
+                "questions itself (use allowed_tools)"
+            )
+        return value
+
+
 class ServerConfig(_Section):
     port: NonNegativeInt | None = None
     host: str = "127.0.0.1"
@@ -474,6 +556,7 @@ class ServiceConfig(_Section):
     agent: AgentConfig = Field(default_factory=AgentConfig)
     codex: CodexConfig = Field(default_factory=CodexConfig)
     acp: AcpConfig = Field(default_factory=AcpConfig)
+    claude_code: ClaudeCodeConfig = Field(default_factory=ClaudeCodeConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
@@ -502,6 +585,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "agent": AgentConfig,
     "codex": CodexConfig,
     "acp": AcpConfig,
+    "claude_code": ClaudeCodeConfig,
     "server": ServerConfig,
     "logs": LogsConfig,
     "review": ReviewConfig,

@@ -38,7 +38,10 @@ class StdioTransport:
         *,
         transcript: Transcript | None,
         log: Logger,
+        name: str = "codex",
     ) -> None:
+        # The agent's name in log messages (the Claude Code session shares this transport).
+        self.name = name
         self.process = process
         self.stderr = StderrTail()
         self._pipes = pipes
@@ -62,7 +65,7 @@ class StdioTransport:
         self._on_line = on_line
         self._pipes.attach(STDERR, self._stderr_line)
         self._pipes.attach(STDOUT, self._stdout_line)
-        self._tasks = [asyncio.create_task(self._watch_exit(on_closed), name="codex-exit")]
+        self._tasks = [asyncio.create_task(self._watch_exit(on_closed), name=f"{self.name}-exit")]
 
     def touch(self) -> None:
         """Count host-side progress (a finished tool call) as activity for the silence timer."""
@@ -126,7 +129,7 @@ class StdioTransport:
                 self._on_line(text)
         except Exception:
             # Called from the loop's read callback: a bug here must not stop the stream.
-            self._log(logging.ERROR, "codex stdout line handling failed", exc_info=True)
+            self._log(logging.ERROR, f"{self.name} stdout line handling failed", exc_info=True)
 
     def _stderr_line(self, line: Line) -> None:
         self.last_activity = self._loop.time()
@@ -134,7 +137,7 @@ class StdioTransport:
             return
         text = self.stderr.add(line.decode("utf-8", errors="replace"))
         self.record("stderr", text)
-        self._log(logging.DEBUG, "codex stderr", line=text[:500])
+        self._log(logging.DEBUG, f"{self.name} stderr", line=text[:500])
 
     async def _watch_exit(self, on_closed: ClosedHandler) -> None:
         await self._pipes.closed(STDOUT)
