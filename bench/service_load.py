@@ -898,7 +898,8 @@ def main() -> None:
             runs_dir = args.keep
         agents = args.agent or ["codex"]
         current = current_target()
-        targets = [replace(current, label=f"{a} {current.label}", agent=a) for a in agents]
+        # Backends side by side: the column says which (all run the current tree).
+        targets = [replace(current, label=a, agent=a) for a in agents]
         if len(agents) == 1:
             targets = [current] if agents == ["codex"] else targets
         if not args.no_baseline and agents == ["codex"]:
