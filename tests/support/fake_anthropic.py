@@ -26,19 +26,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.support.scripted_server import ScriptedServer
 
 FAKE_API_KEY = "sk-ant-fake-key"
 _ERROR_TYPES = {
@@ -181,8 +178,10 @@ def _sse(event: dict[str, Any]) -> bytes:
     return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
 
 
-class FakeAnthropicServer:
+class FakeAnthropicServer(ScriptedServer[Reply, RecordedRequest]):
     """Fake ``POST /v1/messages`` on 127.0.0.1; use as a context manager or start()/stop()."""
+
+    label = "fake Anthropic API"
 
     def __init__(
         self,
@@ -191,100 +190,27 @@ class FakeAnthropicServer:
         default: Reply | None = None,
         responder: Callable[[RecordedRequest], Reply] | None = None,
     ) -> None:
-        self._lock = threading.Lock()
-        self._queue: list[Reply] = list(replies)
-        self._requests: list[RecordedRequest] = []
+        super().__init__(replies, default=default, responder=responder)
         self._ids = itertools.count(1)
-        self._request_seen = threading.Condition(self._lock)
-        self.default = default
-        self.responder = responder
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
-
-    def script(self, *replies: Reply) -> None:
-        """Append replies; each ``POST /v1/messages`` consumes one, in order."""
-        with self._lock:
-            self._queue.extend(replies)
-
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._queue)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def wait_for_requests(self, count: int, timeout_s: float = 10.0) -> list[RecordedRequest]:
-        """Block until at least ``count`` requests arrived (or raise TimeoutError)."""
-        with self._request_seen:
-            if not self._request_seen.wait_for(
-                lambda: len(self._requests) >= count, timeout=timeout_s
-            ):
-                raise TimeoutError(f"fake API saw {len(self._requests)} of {count} requests")
-            return list(self._requests)
 
     @property
     def base_url(self) -> str:
         """``ANTHROPIC_BASE_URL``: without ``/v1`` (claude adds it)."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> FakeAnthropicServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        app = Starlette(routes=[Route("/v1/messages", self._handle, methods=["POST"])])
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="fake-anthropic"
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("fake Anthropic server did not start")
-            time.sleep(0.005)
-        return self
+    def routes(self) -> list[Route]:
+        return [Route("/v1/messages", self._handle, methods=["POST"])]
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-            # A delayed answer whose client has gone must not hold the shutdown.
-            self._server.force_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def record(
+        self, path: str, headers: Mapping[str, str], body: Mapping[str, Any]
+    ) -> RecordedRequest:
+        return RecordedRequest(path, headers, body)
 
-    def __enter__(self) -> FakeAnthropicServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def unscripted(self) -> Reply:
+        return Reply.http_error(500, "fake API: no scripted reply left")
 
     async def _handle(self, request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = {"_unparsed": raw.decode("utf-8", "replace")}
-        recorded = RecordedRequest(
-            path=request.url.path,
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=body if isinstance(body, dict) else {"_body": body},
-        )
-        with self._lock:
-            self._requests.append(recorded)
-            self._request_seen.notify_all()
-            reply: Reply | None = None
-            if self.responder is None:
-                reply = self._queue.pop(0) if self._queue else self.default
-        if self.responder is not None:
-            reply = self.responder(recorded)
-        if reply is None:
-            reply = Reply.http_error(500, "fake API: no scripted reply left")
+        recorded, reply = await self.next_reply(request)
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
         headers = dict(reply.headers)

@@ -22,21 +22,20 @@ tests (and the end-to-end suites) can share it; all state is guarded by a lock.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.support.scripted_server import ScriptedServer
 
 FAKE_API_KEY_ENV = "FAKE_OPENAI_API_KEY"
 FAKE_MODEL_SLUG = "mock-model"  # unknown slug: codex uses its plain fallback tool set (§8)
@@ -221,8 +220,10 @@ def _sse(event: dict[str, Any]) -> bytes:
     return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
 
 
-class FakeModelServer:
+class FakeModelServer(ScriptedServer[Reply, RecordedRequest]):
     """Fake ``POST /v1/responses`` on 127.0.0.1; use as a context manager or start()/stop()."""
+
+    label = "fake model"
 
     def __init__(
         self,
@@ -231,84 +232,26 @@ class FakeModelServer:
         default: Reply | None = None,
         responder: Callable[[RecordedRequest], Reply] | None = None,
     ) -> None:
-        self._lock = threading.Lock()
-        self._queue: list[Reply] = list(replies)
-        self._requests: list[RecordedRequest] = []
+        super().__init__(replies, default=default, responder=responder)
         self._ids = itertools.count(1)
-        self._request_seen = threading.Condition(self._lock)
-        self.default = default
-        self.responder = responder
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
-
-    # -- scripting -------------------------------------------------------------------------
-
-    def script(self, *replies: Reply) -> None:
-        """Append replies; each ``POST /responses`` consumes one, in order."""
-        with self._lock:
-            self._queue.extend(replies)
-
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._queue)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def wait_for_requests(self, count: int, timeout_s: float = 10.0) -> list[RecordedRequest]:
-        """Block until at least ``count`` requests arrived (or raise TimeoutError)."""
-        with self._request_seen:
-            if not self._request_seen.wait_for(
-                lambda: len(self._requests) >= count, timeout=timeout_s
-            ):
-                raise TimeoutError(f"fake model saw {len(self._requests)} of {count} requests")
-            return list(self._requests)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/responses", self._handle, methods=["POST"]),
+            Route("/v1/models", self._models, methods=["GET"]),
+        ]
 
-    def start(self) -> FakeModelServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        app = Starlette(
-            routes=[
-                Route("/v1/responses", self._handle, methods=["POST"]),
-                Route("/v1/models", self._models, methods=["GET"]),
-            ]
-        )
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="fake-model"
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("fake model server did not start")
-            time.sleep(0.005)
-        return self
+    def record(
+        self, path: str, headers: Mapping[str, str], body: Mapping[str, Any]
+    ) -> RecordedRequest:
+        return RecordedRequest(path, headers, body, received_at=time.monotonic())
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeModelServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def unscripted(self) -> Reply:
+        return Reply.http_error(500, "fake model: no scripted reply left")
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -316,34 +259,8 @@ class FakeModelServer:
         return JSONResponse({"models": []})
 
     async def _handle(self, request: Request) -> Response:
-        raw = await request.body()
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = {"_unparsed": raw.decode("utf-8", "replace")}
-        recorded = RecordedRequest(
-            path=request.url.path,
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=body if isinstance(body, dict) else {"_body": body},
-            received_at=time.monotonic(),
-        )
-        with self._lock:
-            self._requests.append(recorded)
-            self._request_seen.notify_all()
-            reply: Reply | None
-            if self.responder is not None:
-                reply = None
-            elif self._queue:
-                reply = self._queue.pop(0)
-            else:
-                reply = self.default
-        if self.responder is not None:
-            reply = self.responder(recorded)
-        if reply is None:
-            reply = Reply.http_error(500, "fake model: no scripted reply left")
+        _, reply = await self.next_reply(request)
         if reply.delay_s:
-            import asyncio
-
             await asyncio.sleep(reply.delay_s)
         headers = reply.rate_limits.headers() if reply.rate_limits else {}
         if reply.status != 200:
