@@ -38,7 +38,7 @@ def _non_empty_dir(text: str) -> Path:
 def run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="symphony",
-        description="Poll an issue tracker and run a Codex agent for every active issue.",
+        description="Poll an issue tracker and run a coding agent for every active issue.",
         epilog=(
             "other commands:\n"
             "  symphony validate [WORKFLOW.md]   check a workflow without starting anything\n"
