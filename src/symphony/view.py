@@ -70,6 +70,9 @@ class RunningRow:
     pending_request_count: int = 0
     # ``agent.kind`` of the run (``codex``, ``claude_code``, ...).
     agent_kind: str | None = None
+    # The model the agent reported, and the run's cost in USD so far (None: unknown).
+    model: str | None = None
+    cost_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,8 @@ class CodexTotals:
     total_tokens: int
     # Ended sessions plus the live ones up to the snapshot's instant (SPEC §13.5).
     seconds_running: float
+    # USD of every run whose cost is known (docs/pricing.md).
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +221,7 @@ class HistoryRun:
     workspace_path: str | None = None
     worker_host: str | None = None
     run_id: int | None = None
+    cost_usd: float | None = None
     # What its agent asked a human, with the answers, and the operators' steer messages.
     requests: tuple[RequestRecord, ...] = ()
     steers: tuple[SteerRecord, ...] = ()

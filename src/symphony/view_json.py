@@ -40,6 +40,8 @@ DETAIL_RUNNING_FIELDS = (
     "tokens",
     "pid",
     "agent_kind",
+    "model",
+    "cost_usd",
     "workspace_path",
 )
 DETAIL_RETRY_FIELDS = ("attempt", "due_at", "due_in_ms", "error", "kind")
@@ -52,6 +54,11 @@ def tokens_json(tokens: Tokens) -> dict[str, int]:
         "output_tokens": tokens.output_tokens,
         "total_tokens": tokens.total_tokens,
     }
+
+
+def cost_json(cost: float | None) -> float | None:
+    """USD rounded to a millionth of a dollar: enough for any budget, free of float noise."""
+    return round(cost, 6) if cost is not None else None
 
 
 def problem_json(problem: Problem | None) -> dict[str, Any] | None:
@@ -87,6 +94,8 @@ def running_row_json(row: RunningRow) -> dict[str, Any]:
         "tokens": tokens_json(row.tokens),
         "pending_request_count": row.pending_request_count,
         "agent_kind": row.agent_kind,
+        "model": row.model,
+        "cost_usd": cost_json(row.cost_usd),
     }
 
 
@@ -157,6 +166,7 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
             "output_tokens": totals.output_tokens,
             "total_tokens": totals.total_tokens,
             "seconds_running": totals.seconds_running,
+            "cost_usd": cost_json(totals.cost_usd),
         },
         "rate_limits": dict(snapshot.rate_limits) if snapshot.rate_limits is not None else None,
         "workflow": {
@@ -240,6 +250,7 @@ def history_run_json(run: HistoryRun) -> dict[str, Any]:
         "session_ids": list(run.session_ids),
         "workspace_path": run.workspace_path,
         "worker_host": run.worker_host,
+        "cost_usd": cost_json(run.cost_usd),
         "requests": [request_json(request) for request in run.requests],
         "steers": [steer_json(steer) for steer in run.steers],
     }

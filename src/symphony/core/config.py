@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from symphony.issue import normalize_state
+from symphony.pricing import DEFAULT_PRICES, Price
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,8 @@ class SchedulerConfig:
     wrap_up_at: float = 0.8
     # ``agent.kind``: what a run dispatched now is recorded as running (the API's ``agent_kind``).
     agent_kind: str = "codex"
+    # Model name -> price (agent.prices over the default table): what token growth costs.
+    prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     active_states: frozenset[str] = field(init=False)
     terminal_states: frozenset[str] = field(init=False)
     review_states: frozenset[str] = field(init=False)

@@ -122,6 +122,10 @@ class AgentUpdate:
     message: str | None = None
     usage: TokenUsage | None = None
     rate_limits: Mapping[str, Any] | None = None
+    # The model the session runs (set on session start), and what the agent itself says this
+    # event's work cost in USD (an increment, not a total), when it says so.
+    model: str | None = None
+    cost_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +219,7 @@ class Restored:
     output_tokens: int = 0
     total_tokens: int = 0
     seconds_running: float = 0.0
+    cost_usd: float = 0.0
     next_run_id: int = 1
 
 

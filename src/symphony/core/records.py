@@ -70,6 +70,7 @@ def end_run(
         output_tokens=tokens.output_tokens,
         total_tokens=tokens.total_tokens,
         workspace_path=entry.workspace_path,
+        cost_usd=entry.cost_usd,
     )
     out.append(RecordRunEnded(issue.id, issue.identifier, run, resume=outcome == "interrupted"))
     record = record_for(state, issue.id, issue.identifier)

@@ -29,6 +29,7 @@ def restored(state: OrchestratorState, event: Restored, now: float, out: Effects
     totals.tokens.output_tokens += event.output_tokens
     totals.tokens.total_tokens += event.total_tokens
     totals.ended_seconds += event.seconds_running
+    totals.cost_usd += event.cost_usd
     state.next_run_id = max(state.next_run_id, event.next_run_id)
     for row in event.history:
         record = record_for(state, row.issue_id, row.identifier)

@@ -50,9 +50,19 @@ def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, out: 
     entry = state.running.get(event.issue_id)
     if entry is None or entry.run_id != event.run_id:
         return
+    if event.model and event.model != entry.model:
+        entry.model = event.model
     grew = False
-    if event.usage is not None:
-        grew = apply_usage(entry, state.totals, event.usage, thread_id=event.thread_id)
+    if event.usage is not None or event.cost_usd is not None:
+        price = state.config.prices.get(entry.model) if entry.model is not None else None
+        grew = apply_usage(
+            entry,
+            state.totals,
+            event.usage,
+            thread_id=event.thread_id,
+            price=price,
+            reported_cost=event.cost_usd,
+        )
     if event.rate_limits:
         state.rate_limits = event.rate_limits
     if event.session_id and event.session_id != entry.session_id:

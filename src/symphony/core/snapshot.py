@@ -79,6 +79,8 @@ def running_row(entry: RunningEntry, now: Instant) -> view.RunningRow:
         tokens=tokens(entry.tokens),
         pending_request_count=entry.pending_requests,
         agent_kind=entry.agent_kind,
+        model=entry.model,
+        cost_usd=entry.cost_usd,
     )
 
 
@@ -153,6 +155,7 @@ def build_snapshot(
             output_tokens=totals.output_tokens,
             total_tokens=totals.total_tokens,
             seconds_running=seconds_running(state, now.mono_ms),
+            cost_usd=state.totals.cost_usd,
         ),
         rate_limits=dict(state.rate_limits) if state.rate_limits is not None else None,
         workflow=workflow,
@@ -291,4 +294,5 @@ def history_run(run: RunRecord, now: Instant) -> view.HistoryRun:
         workspace_path=run.workspace_path,
         worker_host=run.worker_host,
         run_id=run.run_id,
+        cost_usd=run.cost_usd,
     )

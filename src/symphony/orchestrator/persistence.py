@@ -97,7 +97,11 @@ class Persistence:
         self.store.start()
         totals = stored.totals
         self._saved = TotalsSaved(
-            totals.input_tokens, totals.output_tokens, totals.total_tokens, totals.seconds_running
+            totals.input_tokens,
+            totals.output_tokens,
+            totals.total_tokens,
+            totals.seconds_running,
+            totals.cost_usd,
         )
         event = restored_event(stored, runs, now)
         log.info(
@@ -152,6 +156,7 @@ class Persistence:
                         workspace=run.workspace_path,
                         worker_host=run.worker_host,
                         resume=resume,
+                        cost_usd=run.cost_usd,
                     )
                 )
             case RecordRetry():
@@ -206,6 +211,7 @@ class Persistence:
             tokens.output_tokens,
             tokens.total_tokens,
             round(totals.ended_seconds, 3),
+            totals.cost_usd,
         )
         if current != self._saved:
             self._saved = current
@@ -259,6 +265,7 @@ def _ended(run: StoredRun) -> RunEnded:
         workspace=run.workspace,
         worker_host=run.worker_host,
         resume=run.resume,
+        cost_usd=run.cost_usd,
     )
 
 
@@ -303,6 +310,7 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
                     total_tokens=run.total_tokens,
                     workspace_path=run.workspace,
                     worker_host=run.worker_host,
+                    cost_usd=run.cost_usd,
                 ),
             )
         )
@@ -357,5 +365,6 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
         output_tokens=totals.output_tokens,
         total_tokens=totals.total_tokens,
         seconds_running=totals.seconds_running,
+        cost_usd=totals.cost_usd,
         next_run_id=stored.max_run_id + 1,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from symphony.core.budgets import RUNTIME_KEY, TOKENS_KEY
 from symphony.core.config import SchedulerConfig
 from symphony.core.holds import UNPRODUCTIVE_TURNS_KEY
+from symphony.pricing import Price, effective_prices
 from symphony.workflow.config import ServiceConfig
 
 
@@ -24,6 +25,21 @@ def scheduler_config(config: ServiceConfig) -> SchedulerConfig:
         hold_limits=hold_limits(config),
         wrap_up_at=config.agent.wrap_up_at,
         agent_kind=config.agent.kind,
+        prices=prices(config),
+    )
+
+
+def prices(config: ServiceConfig) -> dict[str, Price]:
+    """``agent.prices`` over the default table; an unset cached price is the input price."""
+    return effective_prices(
+        {
+            model: Price(
+                input=row.input,
+                cached_input=row.input if row.cached_input is None else row.cached_input,
+                output=row.output,
+            )
+            for model, row in config.agent.prices.items()
+        }
     )
 
 
