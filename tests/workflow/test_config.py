@@ -402,3 +402,15 @@ def test_bad_prices_name_the_model_and_the_field(tmp_path: Path) -> None:
         "agent.prices.d.input",
     }
     assert "agent.prices" in problems({"agent": {"prices": "cheap"}}, tmp_path)
+
+
+def test_cost_budgets_are_positive_dollar_amounts(tmp_path: Path) -> None:
+    loaded = build({"agent": {"max_cost_usd_per_issue": 2.5}}, tmp_path)
+    assert scheduler_config(loaded.config).hold_limits["agent.max_cost_usd_per_issue"] == 2.5
+    assert (
+        scheduler_config(build({}, tmp_path).config).hold_limits["agent.max_cost_usd_per_issue"]
+        is None
+    )
+    for bad in (0, -1, True, "lots"):
+        found = problems({"agent": {"max_cost_usd_per_issue": bad}}, tmp_path)
+        assert set(found) == {"agent.max_cost_usd_per_issue"}

@@ -1,4 +1,5 @@
-"""Per-issue budgets (docs/holds.md): tokens and runtime summed over all of an issue's runs.
+"""Per-issue budgets (docs/holds.md): tokens, runtime and cost summed over all of an issue's
+runs.
 
 At ``agent.wrap_up_at`` of a budget (default 0.8) the run is marked to wrap up: its next
 continuation turn gets ``agent.wrap_up_prompt`` instead of the usual guidance. At the limit
@@ -6,7 +7,8 @@ continuation turn gets ``agent.wrap_up_prompt`` instead of the usual guidance. A
 held with ``budget_exhausted``. Checked at every token update and at every poll tick (runtime
 grows between events), and when a run is dispatched.
 
-Tokens are the agent's total tokens (input including cached, plus output). What an issue used
+Tokens are the agent's total tokens (input including cached, plus output); cost is the runs'
+``cost_usd`` (docs/pricing.md), a run of unknown cost counting nothing. What an issue used
 counts from its last release: a hold that ends because the issue left the active states or an
 operator released it starts the budget afresh; one that ends because the limit was raised keeps
 what was spent.
@@ -21,9 +23,14 @@ from symphony.core.transitions import Effects
 
 TOKENS_KEY = "agent.max_tokens_per_issue"
 RUNTIME_KEY = "agent.max_runtime_ms_per_issue"
+COST_KEY = "agent.max_cost_usd_per_issue"
 BUDGET_EXHAUSTED = "budget_exhausted"
-BUDGET_KEYS = (TOKENS_KEY, RUNTIME_KEY)
-_UNITS = {TOKENS_KEY: "tokens", RUNTIME_KEY: "ms of agent runtime"}
+BUDGET_KEYS = (TOKENS_KEY, RUNTIME_KEY, COST_KEY)
+_UNITS = {TOKENS_KEY: " tokens", RUNTIME_KEY: " ms of agent runtime", COST_KEY: ""}
+
+
+def _amount(key: str, value: float) -> str:
+    return f"${value:,.2f}" if key == COST_KEY else f"{value:,.0f}"
 
 
 def limited(state: OrchestratorState) -> bool:
@@ -36,6 +43,7 @@ def used(state: OrchestratorState, entry: RunningEntry, now: float) -> dict[str,
     return {
         TOKENS_KEY: float(spent.tokens + entry.tokens.total_tokens),
         RUNTIME_KEY: spent.runtime_ms + max(now - entry.started_ms, 0.0),
+        COST_KEY: spent.cost_usd + (entry.cost_usd or 0.0),
     }
 
 
@@ -51,7 +59,10 @@ def check(state: OrchestratorState, entry: RunningEntry, now: float, out: Effect
         return False
     fraction, key, value, limit = max(fractions)
     if fraction >= 1.0:
-        message = f"The issue used {value:,.0f} {_UNITS[key]} over its runs; {key} is {limit:,.0f}."
+        message = (
+            f"The issue used {_amount(key, value)}{_UNITS[key]} over its runs; "
+            f"{key} is {_amount(key, limit)}."
+        )
         holds.hold_run(state, entry, BUDGET_EXHAUSTED, message, (key, limit), now, out)
         return True
     if fraction >= state.config.wrap_up_at and not entry.wrap_up:
@@ -61,8 +72,8 @@ def check(state: OrchestratorState, entry: RunningEntry, now: float, out: Effect
                 "budget nearly spent, the next turn wraps up",
                 about=entry.issue,
                 limit=key,
-                used=round(value),
-                of=round(limit),
+                used=round(value, 6) if key == COST_KEY else round(value),
+                of=round(limit, 6) if key == COST_KEY else round(limit),
             )
         )
     return False

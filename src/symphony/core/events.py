@@ -211,8 +211,9 @@ class Restored:
 
     retries: tuple[RestoredRetry, ...] = ()
     holds: tuple[Hold, ...] = ()
-    # What each issue's runs used since its last release: (issue_id, tokens, runtime_ms).
-    spent: tuple[tuple[str, int, float], ...] = ()
+    # What each issue's runs used since its last release: (issue_id, tokens, runtime_ms,
+    # cost_usd).
+    spent: tuple[tuple[str, int, float, float], ...] = ()
     resumable: tuple[Resumable, ...] = ()
     history: tuple[RestoredRun, ...] = ()  # oldest first
     input_tokens: int = 0

@@ -41,8 +41,8 @@ def restored(state: OrchestratorState, event: Restored, now: float, out: Effects
         if run.error is not None:
             record.last_error = run.error
         record.restored = True
-    for issue_id, tokens, runtime_ms in event.spent:
-        state.spent[issue_id] = Spend(tokens, runtime_ms)
+    for issue_id, tokens, runtime_ms, cost_usd in event.spent:
+        state.spent[issue_id] = Spend(tokens, runtime_ms, cost_usd)
     for hold in event.holds:
         state.holds[hold.issue_id] = hold
     for retry in event.retries:

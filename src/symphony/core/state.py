@@ -272,6 +272,7 @@ class Spend:
 
     tokens: int = 0
     runtime_ms: float = 0.0
+    cost_usd: float = 0.0
 
 
 @dataclass(slots=True)

@@ -332,14 +332,18 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
         )
         for r in stored.retries
     )
-    spent: dict[str, tuple[int, float]] = {}
+    spent: dict[str, tuple[int, float, float]] = {}
     for run in runs:
         reset = stored.budget_resets.get(run.issue_id)
         if run.ended_at is None or (reset is not None and run.started_at < reset):
             continue
-        tokens, runtime_ms = spent.get(run.issue_id, (0, 0.0))
+        tokens, runtime_ms, cost = spent.get(run.issue_id, (0, 0.0, 0.0))
         took = max((run.ended_at - run.started_at).total_seconds() * 1000.0, 0.0)
-        spent[run.issue_id] = (tokens + run.total_tokens, runtime_ms + took)
+        spent[run.issue_id] = (
+            tokens + run.total_tokens,
+            runtime_ms + took,
+            cost + (run.cost_usd or 0.0),
+        )
     holds = tuple(
         Hold(
             issue_id=h.issue_id,
@@ -358,7 +362,7 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
     return Restored(
         retries=retries,
         holds=holds,
-        spent=tuple((issue_id, t, r) for issue_id, (t, r) in spent.items()),
+        spent=tuple((issue_id, t, r, c) for issue_id, (t, r, c) in spent.items()),
         resumable=resumable,
         history=tuple(history),
         input_tokens=totals.input_tokens,

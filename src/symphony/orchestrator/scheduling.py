@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from symphony.core.budgets import RUNTIME_KEY, TOKENS_KEY
+from symphony.core.budgets import COST_KEY, RUNTIME_KEY, TOKENS_KEY
 from symphony.core.config import SchedulerConfig
 from symphony.core.holds import UNPRODUCTIVE_TURNS_KEY
 from symphony.pricing import Price, effective_prices
@@ -51,10 +51,11 @@ def hold_limits(config: ServiceConfig) -> dict[str, float | None]:
         UNPRODUCTIVE_TURNS_KEY: float(turns) if turns > 0 else None,
         TOKENS_KEY: _limit(agent.max_tokens_per_issue),
         RUNTIME_KEY: _limit(agent.max_runtime_ms_per_issue),
+        COST_KEY: _limit(agent.max_cost_usd_per_issue),
     }
 
 
-def _limit(value: int | None) -> float | None:
+def _limit(value: float | None) -> float | None:
     return float(value) if value is not None else None
 
 

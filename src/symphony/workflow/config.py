@@ -174,6 +174,7 @@ DEFAULT_WRAP_UP_PROMPT = (
 
 
 NonNegativeFloat = Annotated[float, BeforeValidator(_reject_bool), Field(ge=0.0)]
+PositiveFloat = Annotated[float, BeforeValidator(_reject_bool), Field(gt=0.0)]
 
 
 class ModelPrice(_Section):
@@ -204,6 +205,7 @@ class AgentConfig(_Section):
     # Per-issue budgets over all of an issue's runs (docs/holds.md); unset: no limit.
     max_tokens_per_issue: PositiveInt | None = None
     max_runtime_ms_per_issue: PositiveInt | None = None
+    max_cost_usd_per_issue: PositiveFloat | None = None
     # Model name -> price, laid over symphony.pricing.DEFAULT_PRICES (docs/pricing.md).
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     # At this fraction of a budget the next continuation turn is `wrap_up_prompt`.
