@@ -168,6 +168,17 @@ class Polling:
 
 
 @dataclass(frozen=True, slots=True)
+class DayBudget:
+    """The fleet's cost today (UTC) against ``agent.max_cost_usd_per_day`` (docs/holds.md)."""
+
+    day: str | None
+    cost_usd: float
+    max_cost_usd_per_day: float | None
+    # No new dispatch until the next UTC day or a higher limit; running agents go on.
+    dispatch_paused: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """``RuntimeView.snapshot()``: a superset of SPEC §13.7.2 ``GET /api/v1/state``."""
 
@@ -186,6 +197,7 @@ class Snapshot:
     polling: Polling
     # Oldest first.
     held: tuple[HeldRow, ...] = ()
+    budget: DayBudget | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from symphony.timefmt import format_timestamp
 from symphony.view import (
     AgentActivity,
     BlockedRow,
+    DayBudget,
     HeldRow,
     HistoryRun,
     IssueDetail,
@@ -59,6 +60,17 @@ def tokens_json(tokens: Tokens) -> dict[str, int]:
 def cost_json(cost: float | None) -> float | None:
     """USD rounded to a millionth of a dollar: enough for any budget, free of float noise."""
     return round(cost, 6) if cost is not None else None
+
+
+def day_budget_json(budget: DayBudget | None) -> dict[str, Any] | None:
+    if budget is None:
+        return None
+    return {
+        "day": budget.day,
+        "cost_usd": cost_json(budget.cost_usd),
+        "max_cost_usd_per_day": budget.max_cost_usd_per_day,
+        "dispatch_paused": budget.dispatch_paused,
+    }
 
 
 def problem_json(problem: Problem | None) -> dict[str, Any] | None:
@@ -168,6 +180,7 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
             "seconds_running": totals.seconds_running,
             "cost_usd": cost_json(totals.cost_usd),
         },
+        "budget": day_budget_json(snapshot.budget),
         "rate_limits": dict(snapshot.rate_limits) if snapshot.rate_limits is not None else None,
         "workflow": {
             "path": workflow.path,

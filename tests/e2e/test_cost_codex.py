@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.harness import Project, local_front_matter
+from tests.e2e.harness import Project, issue_identifier_in, local_front_matter
 from tests.support.fake_model import FAKE_MODEL_SLUG, FakeModelServer, RecordedRequest, Reply, Usage
 
 pytestmark = pytest.mark.codex
@@ -81,4 +81,58 @@ def test_a_cost_budget_prices_the_models_tokens_wraps_up_and_holds(
         lambda s: held(s) == [] and [r["model"] for r in s["running"]] == [FAKE_MODEL_SLUG],
         30,
         what="the release, and the model on the running row",
+    )
+
+
+def daily_workflow(project: Project, limit: float) -> None:
+    project.write_workflow(
+        local_front_matter(
+            codex_bin=project.codex_bin,
+            polling={"interval_ms": 300},
+            agent={
+                "max_turns": 4,
+                "max_concurrent_agents": 1,
+                "max_unproductive_turns": 0,
+                "max_cost_usd_per_day": limit,
+                "prices": {FAKE_MODEL_SLUG: {"input": 1_000, "output": 1_000}},
+            },
+        ),
+        PROMPT,
+    )
+
+
+def test_the_daily_cap_stops_new_dispatch_but_not_the_running_agent(
+    project: Project, model: FakeModelServer
+) -> None:
+    model.responder = answer
+    daily_workflow(project, 1.0)
+    project.board("add", "First")
+    project.board("add", "Second")
+    service = project.start()
+
+    def asked(identifier: str) -> int:
+        found = [issue_identifier_in(r, ["SYM-1", "SYM-2"]) for r in model.requests]
+        return found.count(identifier)
+
+    # SYM-1's third turn reaches $1.20: its fourth turn still runs, then nothing new starts
+    # although the only slot is free, for several polls.
+    state = service.wait_until(
+        lambda s: s["budget"]["dispatch_paused"] and s["running"] == [], 60, what="the pause"
+    )
+    assert asked("SYM-1") == 4 and asked("SYM-2") == 0
+    assert state["budget"]["max_cost_usd_per_day"] == 1.0
+    assert state["budget"]["cost_usd"] == pytest.approx(1.6)
+    for _ in range(3):
+        due = state["polling"]["next_poll_at"]
+        state = service.wait_until(
+            lambda s, due=due: s["polling"]["next_poll_at"] != due, 10, what="the next tick"
+        )
+    assert state["running"] == [] and asked("SYM-2") == 0
+    assert service.output.count("daily cost limit reached") == 1
+
+    daily_workflow(project, 100.0)
+    service.wait_until(
+        lambda s: not s["budget"]["dispatch_paused"] and asked("SYM-2") > 0,
+        30,
+        what="dispatch to resume",
     )

@@ -17,7 +17,7 @@ what was spent.
 from __future__ import annotations
 
 from symphony.core import holds
-from symphony.core.effects import Log
+from symphony.core.effects import Log, Notify
 from symphony.core.state import OrchestratorState, RunningEntry, Spend
 from symphony.core.transitions import Effects
 
@@ -89,3 +89,45 @@ def check_all(state: OrchestratorState, now: float, out: Effects) -> None:
 def reset(state: OrchestratorState, issue_id: str) -> None:
     """A released issue starts its budget afresh."""
     state.spent.pop(issue_id, None)
+
+
+DAY_KEY = "agent.max_cost_usd_per_day"
+DAY_PAUSED_ERROR = "dispatch paused: agent.max_cost_usd_per_day is reached for today (UTC)"
+
+
+def new_day(state: OrchestratorState, day: str | None, out: Effects) -> None:
+    """The runtime's UTC day: a new one starts the daily cost afresh (runs that go on past
+    midnight count what they spend from then on to the new day)."""
+    if day is None or day == state.day:
+        return
+    if state.day is not None:
+        state.day_cost_usd = 0.0
+    state.day = day
+    check_day(state, out)
+
+
+def check_day(state: OrchestratorState, out: Effects) -> None:
+    """Pause new dispatch when the day's cost reaches agent.max_cost_usd_per_day, and resume it
+    when a new day or a higher limit leaves room; said once each way. Running agents go on."""
+    limit = state.config.max_cost_usd_per_day
+    paused = limit is not None and state.day_cost_usd >= limit
+    if paused == state.dispatch_paused:
+        return
+    state.dispatch_paused = paused
+    fields: dict[str, object] = {
+        "day": state.day,
+        "cost_usd": round(state.day_cost_usd, 6),
+        "limit": limit,
+    }
+    if paused:
+        out.append(
+            Log.warning(
+                "daily cost limit reached: no new dispatch until the next UTC day or a higher "
+                + DAY_KEY,
+                None,
+                **fields,
+            )
+        )
+    else:
+        out.append(Log.info("daily cost limit no longer reached: dispatch resumes", None, **fields))
+    out.append(Notify())

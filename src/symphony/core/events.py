@@ -36,7 +36,10 @@ class TerminalIssuesFetched:
 
 @dataclass(frozen=True, slots=True)
 class TickDue:
-    """The poll timer fired (or a refresh asked for a poll now)."""
+    """The poll timer fired (or a refresh asked for a poll now). ``day`` is the UTC day
+    (``YYYY-MM-DD``) from the runtime's clock, for the daily cost cap; None: unchanged."""
+
+    day: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +224,9 @@ class Restored:
     total_tokens: int = 0
     seconds_running: float = 0.0
     cost_usd: float = 0.0
+    # The UTC day at startup and what the stored runs that ended in it cost.
+    day: str | None = None
+    day_cost_usd: float = 0.0
     next_run_id: int = 1
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from symphony.core import budgets
 from symphony.core.effects import CancelRetryTimer, ForgetResume, ForgetRetry, Log, SetRetryTimer
 from symphony.core.events import Restored
 from symphony.core.records import record_for
@@ -30,6 +31,10 @@ def restored(state: OrchestratorState, event: Restored, now: float, out: Effects
     totals.tokens.total_tokens += event.total_tokens
     totals.ended_seconds += event.seconds_running
     totals.cost_usd += event.cost_usd
+    if event.day is not None:
+        state.day = event.day
+        state.day_cost_usd += event.day_cost_usd
+        budgets.check_day(state, out)
     state.next_run_id = max(state.next_run_id, event.next_run_id)
     for row in event.history:
         record = record_for(state, row.issue_id, row.identifier)

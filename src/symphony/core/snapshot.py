@@ -150,6 +150,12 @@ def build_snapshot(
         running=tuple(running_row(e, now) for e in running),
         retrying=tuple(retry_row(e, now) for e in retrying),
         blocked=tuple(blocked_row(e, now) for e in blocked),
+        budget=view.DayBudget(
+            day=state.day,
+            cost_usd=state.day_cost_usd,
+            max_cost_usd_per_day=config.max_cost_usd_per_day,
+            dispatch_paused=state.dispatch_paused,
+        ),
         codex_totals=view.CodexTotals(
             input_tokens=totals.input_tokens,
             output_tokens=totals.output_tokens,

@@ -333,6 +333,11 @@ class OrchestratorState:
     unproductive: dict[str, int] = field(default_factory=dict)
     # By issue id: the tokens and runtime of its ended runs, for the per-issue budgets.
     spent: dict[str, Spend] = field(default_factory=dict)
+    # The UTC day as the runtime last said (YYYY-MM-DD), what runs cost in it, and whether
+    # agent.max_cost_usd_per_day stops new dispatch.
+    day: str | None = None
+    day_cost_usd: float = 0.0
+    dispatch_paused: bool = False
 
     @property
     def claimed(self) -> set[str]:

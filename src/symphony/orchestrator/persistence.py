@@ -359,6 +359,13 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
         for h in stored.holds
     )
     totals = stored.totals
+    day = now.wall.astimezone(UTC).date()
+    # Runs that ended today (UTC) count for today's cost cap, whenever they started.
+    day_cost = sum(
+        run.cost_usd or 0.0
+        for run in runs
+        if run.ended_at is not None and run.ended_at.astimezone(UTC).date() == day
+    )
     return Restored(
         retries=retries,
         holds=holds,
@@ -370,5 +377,7 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
         total_tokens=totals.total_tokens,
         seconds_running=totals.seconds_running,
         cost_usd=totals.cost_usd,
+        day=day.isoformat(),
+        day_cost_usd=day_cost,
         next_run_id=stored.max_run_id + 1,
     )

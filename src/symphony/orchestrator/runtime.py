@@ -607,7 +607,8 @@ class OrchestratorRuntime:
     def _on_tick(self) -> None:
         self._tick_handle = None
         self._sync_config()
-        self._apply(TickDue())
+        # The core reads no clock: the UTC day for the daily cost cap comes with the tick.
+        self._apply(TickDue(day=datetime.now(UTC).date().isoformat()))
 
     def _cancel_retry(self, issue_id: str) -> None:
         handle = self._retry_handles.pop(issue_id, None)

@@ -26,6 +26,7 @@ def scheduler_config(config: ServiceConfig) -> SchedulerConfig:
         wrap_up_at=config.agent.wrap_up_at,
         agent_kind=config.agent.kind,
         prices=prices(config),
+        max_cost_usd_per_day=config.agent.max_cost_usd_per_day,
     )
 
 

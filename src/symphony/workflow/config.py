@@ -206,6 +206,8 @@ class AgentConfig(_Section):
     max_tokens_per_issue: PositiveInt | None = None
     max_runtime_ms_per_issue: PositiveInt | None = None
     max_cost_usd_per_issue: PositiveFloat | None = None
+    # Fleet-wide USD per UTC day; when reached no new dispatch until the next day.
+    max_cost_usd_per_day: PositiveFloat | None = None
     # Model name -> price, laid over symphony.pricing.DEFAULT_PRICES (docs/pricing.md).
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     # At this fraction of a budget the next continuation turn is `wrap_up_prompt`.
