@@ -9,10 +9,19 @@ import logging
 import pytest
 
 from symphony.core.budgets import DAY_PAUSED_ERROR
-from symphony.core.effects import Effect, Log, SetRetryTimer, StartWorker, StopWorker
+from symphony.core.effects import (
+    Effect,
+    FetchChangedIssues,
+    Log,
+    SetRetryTimer,
+    StartWorker,
+    StopWorker,
+)
 from symphony.core.events import (
     AgentUpdate,
+    ChangedIssuesFetched,
     ConfigChanged,
+    IssuesChanged,
     Restored,
     RetryDue,
     RetryIssueFetched,
@@ -137,3 +146,12 @@ def test_no_limit_never_pauses() -> None:
     spend(d, "id-1", 1_000.0)
     assert not paused(d)
     assert d.state.day_cost_usd == 1_000.0
+
+
+def test_a_webhook_starts_nothing_while_the_cap_holds() -> None:
+    d = driver()
+    d.tick([issue(1)], day=DAY_1)
+    spend(d, "id-1", 1.0)
+    [read] = of_type(d.send(IssuesChanged(("id-2",))), FetchChangedIssues)
+    out = d.send(ChangedIssuesFetched(read.read_id, (issue(2),)))
+    assert of_type(out, StartWorker) == [] and "id-2" not in d.state.running
