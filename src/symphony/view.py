@@ -70,6 +70,9 @@ class RunningRow:
     pending_request_count: int = 0
     # ``agent.kind`` of the run (``codex``, ``claude_code``, ...).
     agent_kind: str | None = None
+    # The model the agent reported, and the run's cost in USD so far (None: unknown).
+    model: str | None = None
+    cost_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,8 @@ class CodexTotals:
     total_tokens: int
     # Ended sessions plus the live ones up to the snapshot's instant (SPEC §13.5).
     seconds_running: float
+    # USD of every run whose cost is known (docs/pricing.md).
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +168,17 @@ class Polling:
 
 
 @dataclass(frozen=True, slots=True)
+class DayBudget:
+    """The fleet's cost today (UTC) against ``agent.max_cost_usd_per_day`` (docs/holds.md)."""
+
+    day: str | None
+    cost_usd: float
+    max_cost_usd_per_day: float | None
+    # No new dispatch until the next UTC day or a higher limit; running agents go on.
+    dispatch_paused: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """``RuntimeView.snapshot()``: a superset of SPEC §13.7.2 ``GET /api/v1/state``."""
 
@@ -181,6 +197,7 @@ class Snapshot:
     polling: Polling
     # Oldest first.
     held: tuple[HeldRow, ...] = ()
+    budget: DayBudget | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +233,7 @@ class HistoryRun:
     workspace_path: str | None = None
     worker_host: str | None = None
     run_id: int | None = None
+    cost_usd: float | None = None
     # What its agent asked a human, with the answers, and the operators' steer messages.
     requests: tuple[RequestRecord, ...] = ()
     steers: tuple[SteerRecord, ...] = ()

@@ -16,6 +16,7 @@ from symphony.timefmt import format_timestamp
 from symphony.view import (
     AgentActivity,
     BlockedRow,
+    DayBudget,
     HeldRow,
     HistoryRun,
     IssueDetail,
@@ -40,6 +41,8 @@ DETAIL_RUNNING_FIELDS = (
     "tokens",
     "pid",
     "agent_kind",
+    "model",
+    "cost_usd",
     "workspace_path",
 )
 DETAIL_RETRY_FIELDS = ("attempt", "due_at", "due_in_ms", "error", "kind")
@@ -51,6 +54,22 @@ def tokens_json(tokens: Tokens) -> dict[str, int]:
         "input_tokens": tokens.input_tokens,
         "output_tokens": tokens.output_tokens,
         "total_tokens": tokens.total_tokens,
+    }
+
+
+def cost_json(cost: float | None) -> float | None:
+    """USD rounded to a millionth of a dollar: enough for any budget, free of float noise."""
+    return round(cost, 6) if cost is not None else None
+
+
+def day_budget_json(budget: DayBudget | None) -> dict[str, Any] | None:
+    if budget is None:
+        return None
+    return {
+        "day": budget.day,
+        "cost_usd": cost_json(budget.cost_usd),
+        "max_cost_usd_per_day": budget.max_cost_usd_per_day,
+        "dispatch_paused": budget.dispatch_paused,
     }
 
 
@@ -87,6 +106,8 @@ def running_row_json(row: RunningRow) -> dict[str, Any]:
         "tokens": tokens_json(row.tokens),
         "pending_request_count": row.pending_request_count,
         "agent_kind": row.agent_kind,
+        "model": row.model,
+        "cost_usd": cost_json(row.cost_usd),
     }
 
 
@@ -157,7 +178,9 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
             "output_tokens": totals.output_tokens,
             "total_tokens": totals.total_tokens,
             "seconds_running": totals.seconds_running,
+            "cost_usd": cost_json(totals.cost_usd),
         },
+        "budget": day_budget_json(snapshot.budget),
         "rate_limits": dict(snapshot.rate_limits) if snapshot.rate_limits is not None else None,
         "workflow": {
             "path": workflow.path,
@@ -240,6 +263,7 @@ def history_run_json(run: HistoryRun) -> dict[str, Any]:
         "session_ids": list(run.session_ids),
         "workspace_path": run.workspace_path,
         "worker_host": run.worker_host,
+        "cost_usd": cost_json(run.cost_usd),
         "requests": [request_json(request) for request in run.requests],
         "steers": [steer_json(steer) for steer in run.steers],
     }

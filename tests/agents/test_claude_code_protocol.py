@@ -96,6 +96,25 @@ def test_a_turn_is_a_user_line_and_ends_with_its_result(tmp_path: Path) -> None:
     assert protocol.last_message == "Done." and not protocol.turn_active
 
 
+def test_the_model_and_each_results_cost_reach_the_events(tmp_path: Path) -> None:
+    protocol = make(tmp_path)
+    protocol.start_turn("one")
+    [started] = [a.event for a in feed(protocol, init()) if isinstance(a, Emit)]
+    assert started.model == "m"
+    costs = []
+    for total in (0.01, 0.03):
+        actions = feed(protocol, result(total_cost_usd=total))
+        costs += [
+            a.event.cost_usd
+            for a in actions
+            if isinstance(a, Emit) and a.event.event == events.TOKEN_USAGE_UPDATED
+        ]
+        protocol.start_turn("next")
+        feed(protocol, init())
+    # Increments, not the process's running total: the core adds them up.
+    assert costs == pytest.approx([0.01, 0.02])
+
+
 def test_usage_is_summed_per_result_and_cost_is_the_difference(tmp_path: Path) -> None:
     protocol = make(tmp_path)
     costs = []

@@ -86,6 +86,16 @@ def test_session_started_uses_thread_and_turn_ids(driver: Driver) -> None:
     assert event.timestamp == NOW and event.timestamp.tzinfo is not None
 
 
+def test_the_model_of_thread_start_is_on_the_session_started_event() -> None:
+    d = Driver()
+    rid, _ = d.protocol.initialize()
+    d.feed({"id": rid, "result": {"userAgent": "x"}})
+    rid, _ = d.protocol.start_thread(WORKSPACE, [])
+    d.feed({"id": rid, "result": {"thread": {"id": "thr-1"}, "model": "gpt-6.1-sol"}})
+    (event,) = emitted(d.start_turn())
+    assert (event.event, event.model) == (events.SESSION_STARTED, "gpt-6.1-sol")
+
+
 def test_thread_start_without_thread_id_is_a_response_error() -> None:
     d = Driver()
     rid, _ = d.protocol.start_thread(WORKSPACE, [])

@@ -16,6 +16,7 @@ import pytest
 from symphony.view import (
     AgentActivity,
     BlockedRow,
+    DayBudget,
     HeldRow,
     IssueDetail,
     Problem,
@@ -384,6 +385,27 @@ async def test_dashboard_lists_held_issues_and_releases_one(browser: Browser) ->
         assert view.releases == ["MT-9"]
         view.publish(snapshot(now=datetime.now(UTC)))
         await expect(section).to_be_hidden()
+        assert errors == []
+
+
+async def test_dashboard_says_when_the_daily_cost_limit_pauses_dispatch(browser: Browser) -> None:
+    now = datetime.now(UTC)
+    state = snapshot(now=now)
+    paused = replace(
+        state,
+        codex_totals=replace(state.codex_totals, cost_usd=12.5),
+        budget=DayBudget("2026-03-01", 5.0, 5.0, dispatch_paused=True),
+    )
+    view = FakeView(paused)
+    async with start_server(view, keepalive_s=1) as server:
+        page = await browser.new_page(viewport={"width": 1440, "height": 900})
+        errors = await open_dashboard(page, server.url)
+        alerts = page.locator("#alerts")
+        await expect(alerts).to_contain_text("Daily cost limit reached")
+        await expect(alerts).to_contain_text("Spent $5.00 of $5.00 on 2026-03-01 (UTC)")
+        await expect(page.locator("#m-tokens-sub")).to_contain_text("$12.50 (today $5.00)")
+        view.publish(replace(paused, budget=DayBudget("2026-03-02", 0.0, 5.0, False)))
+        await expect(alerts).not_to_contain_text("Daily cost limit", timeout=TIMEOUT_MS)
         assert errors == []
 
 

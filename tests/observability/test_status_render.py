@@ -18,7 +18,7 @@ from rich.text import Text
 
 from symphony.observability.status_render import render_offline, render_status
 from symphony.observability.status_summary import summary_line
-from symphony.view import HeldRow, Problem, Snapshot
+from symphony.view import DayBudget, HeldRow, Problem, Snapshot
 from tests.observability.fakes import NOW, blocked_row, retry_row, running_row, snapshot
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -308,3 +308,16 @@ def test_held_issues_are_listed_with_their_reason() -> None:
     assert frame[title + 1].split()[1:4] == ["■", "MT-9", "no_progress"]
     assert "3 turns in a row changed nothing" in frame[title + 1]
     assert "held=1" in summary_line(state, NOW, 0.0).split()
+
+
+def test_cost_and_a_reached_daily_limit_are_shown() -> None:
+    plain = snapshot()
+    assert not [line for line in render_status(plain, NOW).plain.splitlines() if "Cost" in line]
+    state = replace(
+        plain,
+        codex_totals=replace(plain.codex_totals, cost_usd=12.5),
+        budget=DayBudget("2026-03-01", 5.0, 5.0, dispatch_paused=True),
+    )
+    [line] = [line for line in render_status(state, NOW).plain.splitlines() if "Cost" in line]
+    assert "$12.50 total" in line and "today $5.00 of $5.00" in line
+    assert "DAILY LIMIT REACHED" in line

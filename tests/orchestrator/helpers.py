@@ -97,10 +97,12 @@ class Driver:
         *,
         running: Iterable[Issue] | None = None,
         parked: Iterable[Issue] = (),
+        day: str | None = None,
     ) -> list[Effect]:
         """One whole poll tick; ``running`` (default: unchanged) and ``parked`` (default: none
-        visible) answer the reconciliation refresh if one is asked."""
-        out = self.send(TickDue())
+        visible) answer the reconciliation refresh if one is asked; ``day`` is the UTC day the
+        runtime's clock says (None: unchanged)."""
+        out = self.send(TickDue(day=day))
         if self.state.phase.value == "reconciling":
             refreshed = (
                 list(running)

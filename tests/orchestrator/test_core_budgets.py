@@ -1,11 +1,11 @@
-"""Per-issue budgets (docs/holds.md): tokens and runtime over all of an issue's runs, the
+"""Per-issue budgets (docs/holds.md): tokens, runtime and cost over all of an issue's runs, the
 wrap-up mark at ``agent.wrap_up_at``, the hold at the limit, and how a hold ends."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from symphony.core.budgets import BUDGET_EXHAUSTED, RUNTIME_KEY, TOKENS_KEY
+from symphony.core.budgets import BUDGET_EXHAUSTED, COST_KEY, RUNTIME_KEY, TOKENS_KEY
 from symphony.core.effects import (
     ForgetHold,
     RecordBudgetReset,
@@ -25,6 +25,7 @@ from symphony.core.events import (
 )
 from symphony.core.snapshot import Instant
 from symphony.orchestrator.persistence import restored_event
+from symphony.pricing import Price
 from symphony.storage.records import StoredRun, StoredState
 from symphony.usage import TokenUsage
 
@@ -145,8 +146,58 @@ def test_spend_is_restored_from_the_runs_since_the_last_reset() -> None:
     )
     now = Instant(1_000_000.0, BASE_TIME + timedelta(hours=1))
     event = restored_event(stored, stored.runs, now)
-    assert event.spent == (("id-1", 500, 120_000.0),)  # runs 2 and 3 only
+    assert event.spent == (("id-1", 500, 120_000.0, 0.0),)  # runs 2 and 3 only
     d = Driver.create(hold_limits={TOKENS_KEY: 1_000.0})
     d.send(Restored(spent=event.spent))
     d.start()
     assert of_type(_tokens(d, _start(d), 500), RecordHold)
+
+
+def _cost(d: Driver, run_id: int, output: int, thread: str = "t-1") -> list[object]:
+    """Output tokens of ``m-1`` at $10 per million: 100,000 tokens are one dollar."""
+    usage = TokenUsage(output_tokens=output, total_tokens=output)
+    update = AgentUpdate("id-1", run_id, "tokens", thread_id=thread, usage=usage, model="m-1")
+    return list(d.send(update))
+
+
+COST_PRICES = {"m-1": Price(input=1.0, cached_input=1.0, output=10.0)}
+
+
+def test_cost_wraps_up_and_holds_across_runs() -> None:
+    d = Driver.create(hold_limits={COST_KEY: 2.0}, prices=COST_PRICES)
+    d.start()
+    run_id = _start(d)
+    _cost(d, run_id, 100_000)  # $1
+    run_id = _next_run(d, run_id)
+    _cost(d, run_id, 60_000, thread="t-2")  # $1.60 of $2: past 0.8
+    assert d.state.running["id-1"].wrap_up and not d.state.holds
+    out = _cost(d, run_id, 100_000, thread="t-2")  # $2.00
+    [held] = of_type(out, RecordHold)
+    assert held.hold.limit == (COST_KEY, 2.0)
+    assert "$2.00 over its runs; agent.max_cost_usd_per_issue is $2.00" in held.hold.message
+    assert of_type(out, StopWorker)
+
+
+def test_an_unpriced_run_without_a_reported_cost_spends_nothing() -> None:
+    d = Driver.create(hold_limits={COST_KEY: 0.01}, prices={})
+    d.start()
+    assert of_type(_cost(d, _start(d), 10**9), RecordHold) == []
+
+
+def test_cost_spend_is_restored_from_the_stored_runs() -> None:
+    started = BASE_TIME
+    stored = StoredState(
+        runs=(
+            StoredRun(
+                1, "id-1", "MT-1", None, None, started, started, "succeeded", None, cost_usd=1.5
+            ),
+            StoredRun(2, "id-1", "MT-1", None, None, started, started, "failed", None),
+        )
+    )
+    now = Instant(1_000_000.0, BASE_TIME + timedelta(hours=1))
+    event = restored_event(stored, stored.runs, now)
+    assert event.spent == (("id-1", 0, 0.0, 1.5),)
+    d = Driver.create(hold_limits={COST_KEY: 2.0}, prices=COST_PRICES)
+    d.send(Restored(spent=event.spent))
+    d.start()
+    assert of_type(_cost(d, _start(d), 50_000), RecordHold)  # 1.5 + 0.5

@@ -199,6 +199,7 @@ def test_snapshot_has_running_rows_retry_rows_totals_and_live_runtime() -> None:
         "output_tokens": 2,
         "total_tokens": 7,
         "seconds_running": 9.0,
+        "cost_usd": 0.0,  # no model reported, so no price applies
     }
     assert snap["polling"]["checking"] is False
     assert snap["tracker"]["kind"] == "memory"

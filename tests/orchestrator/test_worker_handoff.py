@@ -87,6 +87,8 @@ class Run:
         self.events: list[Event] = []
         self.proofs: ProofBook = MemoryProofBook()
         self.adapter: Callable[[MemoryBoard], MemoryAdapter] = MemoryAdapter
+        # What the core counted for the run (issue id, run id); None: no count offered.
+        self.run_cost: Callable[[str, int], float | None] | None = None
 
     async def __call__(self, issue: Issue, attempt: int | None = None) -> AttemptResult:
         config: SchedulerConfig = scheduler_config(self.store.current.config)
@@ -98,6 +100,7 @@ class Run:
             hand_offs=HandOffServices(
                 proofs=self.proofs,
                 is_hand_off=lambda i: not is_active(i, config) and not is_terminal(i, config),
+                run_cost=self.run_cost,
             ),
         )
         spec = Attempt(issue, attempt, 7, self.store.current, self.adapter(self.board))
@@ -243,6 +246,25 @@ async def test_a_workspace_that_is_not_a_git_repository_gets_a_proof_without_a_d
     assert proof.diff == "" and await r.proofs.diff("MT-1") == ""
     (comment,) = r.proof_comments()
     assert "not a git repository" in comment and "not configured" in comment
+
+
+async def test_the_proofs_cost_is_the_cores_count_for_the_run(
+    run: Any, board: MemoryBoard, agents: FakeAgents
+) -> None:
+    r: Run = run(hooks(verify=None))
+    asked: list[tuple[str, int]] = []
+
+    def run_cost(issue_id: str, run_id: int) -> float | None:
+        asked.append((issue_id, run_id))
+        return 1.234567891
+
+    r.run_cost = run_cost
+    issue = board.put(todo())
+    agents.scripts["MT-1"] = hand_off_each_turn(board)
+    assert (await r(issue)).ok
+    proof = await r.proofs.get("MT-1")
+    assert proof is not None and proof.body["cost_usd"] == 1.234568
+    assert asked == [(issue.id, 7)]
 
 
 async def test_the_proof_names_commits_files_commands_and_the_final_message(

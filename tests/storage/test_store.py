@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -140,6 +140,18 @@ def test_writes_come_back_at_the_next_start(path: Path, store: StateStore) -> No
     assert loaded.max_run_id == 8
 
 
+def test_costs_of_runs_and_the_totals_come_back(path: Path, store: StateStore) -> None:
+    store.submit(RunStarted(1, "id-1", "MT-1", None, None, T0))
+    store.submit(replace(ended(1, "succeeded"), cost_usd=1.25))
+    store.submit(RunStarted(2, "id-1", "MT-1", None, None, T0))
+    store.submit(ended(2, "failed"))  # an agent whose cost is unknown
+    store.submit(TotalsSaved(1, 2, 3, 4.0, 1.25))
+    assert store.flush()
+    loaded = store.load()
+    assert [r.cost_usd for r in loaded.runs] == [1.25, None]
+    assert loaded.totals.cost_usd == 1.25
+
+
 def test_a_settled_resume_is_not_offered_again(path: Path, store: StateStore) -> None:
     store.submit(RunStarted(1, "id-1", "MT-1", None, None, T0))
     store.submit(ended(1, "interrupted", resume=True))
@@ -268,7 +280,7 @@ class FullDisk:
         if self.failures > 0:
             self.failures -= 1
             raise sqlite3.OperationalError("database or disk is full")
-        db.execute("INSERT OR REPLACE INTO totals VALUES (1, 1, 1, 2, 0.5)")
+        db.execute("INSERT OR REPLACE INTO totals VALUES (1, 1, 1, 2, 0.5, 0.25)")
 
 
 def test_a_full_disk_is_logged_and_the_batch_written_once_space_is_back(

@@ -8,6 +8,7 @@ import pytest
 
 from symphony.issue import normalize_state
 from symphony.orchestrator.scheduling import scheduler_config
+from symphony.pricing import DEFAULT_PRICES, Price
 from symphony.workflow.config import LoadedConfig, build_config, resolve_secret_value
 from symphony.workflow.errors import ConfigError
 
@@ -362,3 +363,54 @@ def test_claude_code_bad_values_name_the_key(tmp_path: Path) -> None:
         {"claude_code": {"extra_args": ["--dangerously-skip-permissions"]}}, tmp_path
     )
     assert "--dangerously-skip-permissions is not supported" in skipping["claude_code.extra_args"]
+
+
+def test_prices_extend_and_override_the_default_table(tmp_path: Path) -> None:
+    raw = {
+        "agent": {
+            "prices": {
+                "claude-opus-5-5": {"input": 5, "cached_input": 0.5, "output": 25},
+                "my-model": {"input": 1.5, "output": 6},
+            }
+        }
+    }
+    prices = scheduler_config(build(raw, tmp_path).config).prices
+    assert prices["claude-opus-5-5"] == Price(5.0, 0.5, 25.0)
+    assert prices["my-model"] == Price(1.5, 1.5, 6.0)  # unset cached_input: the input price
+    assert prices["gpt-6.1-sol"] == DEFAULT_PRICES["gpt-6.1-sol"]  # the rest stay
+    assert scheduler_config(build({}, tmp_path).config).prices == DEFAULT_PRICES
+
+
+def test_bad_prices_name_the_model_and_the_field(tmp_path: Path) -> None:
+    found = problems(
+        {
+            "agent": {
+                "prices": {
+                    "a": {"input": -1, "output": 2},
+                    "b": {"input": 1},
+                    "c": {"input": 1, "output": 2, "cache": 3},
+                    "d": {"input": True, "output": 1},
+                }
+            }
+        },
+        tmp_path,
+    )
+    assert set(found) == {
+        "agent.prices.a.input",
+        "agent.prices.b.output",
+        "agent.prices.c.cache",
+        "agent.prices.d.input",
+    }
+    assert "agent.prices" in problems({"agent": {"prices": "cheap"}}, tmp_path)
+
+
+def test_cost_budgets_are_positive_dollar_amounts(tmp_path: Path) -> None:
+    loaded = build({"agent": {"max_cost_usd_per_issue": 2.5}}, tmp_path)
+    assert scheduler_config(loaded.config).hold_limits["agent.max_cost_usd_per_issue"] == 2.5
+    assert (
+        scheduler_config(build({}, tmp_path).config).hold_limits["agent.max_cost_usd_per_issue"]
+        is None
+    )
+    for bad in (0, -1, True, "lots"):
+        found = problems({"agent": {"max_cost_usd_per_issue": bad}}, tmp_path)
+        assert set(found) == {"agent.max_cost_usd_per_issue"}

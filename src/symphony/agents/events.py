@@ -61,4 +61,8 @@ class AgentEvent:
     message: str | None = None
     usage: TokenUsage | None = None
     rate_limits: dict[str, Any] | None = None
+    # The model the session runs, when the protocol names it (session start).
+    model: str | None = None
+    # What the agent reports this event's work cost in USD: an increment, never a running total.
+    cost_usd: float | None = None
     payload: dict[str, Any] = field(default_factory=dict)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from symphony.issue import normalize_state
+from symphony.pricing import DEFAULT_PRICES, Price
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,10 @@ class SchedulerConfig:
     wrap_up_at: float = 0.8
     # ``agent.kind``: what a run dispatched now is recorded as running (the API's ``agent_kind``).
     agent_kind: str = "codex"
+    # agent.max_cost_usd_per_day: fleet-wide USD per UTC day; at it no new dispatch.
+    max_cost_usd_per_day: float | None = None
+    # Model name -> price (agent.prices over the default table): what token growth costs.
+    prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     active_states: frozenset[str] = field(init=False)
     terminal_states: frozenset[str] = field(init=False)
     review_states: frozenset[str] = field(init=False)

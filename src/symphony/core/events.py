@@ -36,7 +36,10 @@ class TerminalIssuesFetched:
 
 @dataclass(frozen=True, slots=True)
 class TickDue:
-    """The poll timer fired (or a refresh asked for a poll now)."""
+    """The poll timer fired (or a refresh asked for a poll now). ``day`` is the UTC day
+    (``YYYY-MM-DD``) from the runtime's clock, for the daily cost cap; None: unchanged."""
+
+    day: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,10 @@ class AgentUpdate:
     message: str | None = None
     usage: TokenUsage | None = None
     rate_limits: Mapping[str, Any] | None = None
+    # The model the session runs (set on session start), and what the agent itself says this
+    # event's work cost in USD (an increment, not a total), when it says so.
+    model: str | None = None
+    cost_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,14 +214,19 @@ class Restored:
 
     retries: tuple[RestoredRetry, ...] = ()
     holds: tuple[Hold, ...] = ()
-    # What each issue's runs used since its last release: (issue_id, tokens, runtime_ms).
-    spent: tuple[tuple[str, int, float], ...] = ()
+    # What each issue's runs used since its last release: (issue_id, tokens, runtime_ms,
+    # cost_usd).
+    spent: tuple[tuple[str, int, float, float], ...] = ()
     resumable: tuple[Resumable, ...] = ()
     history: tuple[RestoredRun, ...] = ()  # oldest first
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
     seconds_running: float = 0.0
+    cost_usd: float = 0.0
+    # The UTC day at startup and what the stored runs that ended in it cost.
+    day: str | None = None
+    day_cost_usd: float = 0.0
     next_run_id: int = 1
 
 

@@ -94,6 +94,7 @@ def decide(
         case TurnMeasured():
             holds.turn_measured(state, event, now, out)
         case TickDue():
+            budgets.new_day(state, event.day, out)
             _tick_due(state, now, out)
         case RunningRefreshed():
             _running_refreshed(state, event, now, out)
@@ -330,6 +331,7 @@ def _config_changed(
     state.config_error = event.error
     blocked.reconsider(state, out)
     holds.reconsider(state, out)
+    budgets.check_day(state, out)
     interval = event.config.poll_interval_ms
     if (
         interval != old_interval

@@ -64,6 +64,8 @@ def is_candidate(issue: Issue, config: SchedulerConfig) -> bool:
 
 
 def global_slots(state: OrchestratorState) -> int:
+    if state.dispatch_paused:
+        return 0  # agent.max_cost_usd_per_day is reached: nothing new starts today
     return max(state.config.max_concurrent_agents - len(state.running), 0)
 
 

@@ -53,6 +53,7 @@ def end_run(
     spend = state.spent.setdefault(issue.id, Spend())
     spend.tokens += entry.tokens.total_tokens
     spend.runtime_ms += runtime_ms
+    spend.cost_usd += entry.cost_usd or 0.0
     if outcome != "succeeded" and not error:
         error = outcome.replace("_", " ")
     tokens = entry.tokens
@@ -70,6 +71,7 @@ def end_run(
         output_tokens=tokens.output_tokens,
         total_tokens=tokens.total_tokens,
         workspace_path=entry.workspace_path,
+        cost_usd=entry.cost_usd,
     )
     out.append(RecordRunEnded(issue.id, issue.identifier, run, resume=outcome == "interrupted"))
     record = record_for(state, issue.id, issue.identifier)

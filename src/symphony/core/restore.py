@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from symphony.core import budgets
 from symphony.core.effects import CancelRetryTimer, ForgetResume, ForgetRetry, Log, SetRetryTimer
 from symphony.core.events import Restored
 from symphony.core.records import record_for
@@ -29,6 +30,11 @@ def restored(state: OrchestratorState, event: Restored, now: float, out: Effects
     totals.tokens.output_tokens += event.output_tokens
     totals.tokens.total_tokens += event.total_tokens
     totals.ended_seconds += event.seconds_running
+    totals.cost_usd += event.cost_usd
+    if event.day is not None:
+        state.day = event.day
+        state.day_cost_usd += event.day_cost_usd
+        budgets.check_day(state, out)
     state.next_run_id = max(state.next_run_id, event.next_run_id)
     for row in event.history:
         record = record_for(state, row.issue_id, row.identifier)
@@ -40,8 +46,8 @@ def restored(state: OrchestratorState, event: Restored, now: float, out: Effects
         if run.error is not None:
             record.last_error = run.error
         record.restored = True
-    for issue_id, tokens, runtime_ms in event.spent:
-        state.spent[issue_id] = Spend(tokens, runtime_ms)
+    for issue_id, tokens, runtime_ms, cost_usd in event.spent:
+        state.spent[issue_id] = Spend(tokens, runtime_ms, cost_usd)
     for hold in event.holds:
         state.holds[hold.issue_id] = hold
     for retry in event.retries:

@@ -50,9 +50,23 @@ def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, out: 
     entry = state.running.get(event.issue_id)
     if entry is None or entry.run_id != event.run_id:
         return
+    if event.model and event.model != entry.model:
+        entry.model = event.model
     grew = False
-    if event.usage is not None:
-        grew = apply_usage(entry, state.totals, event.usage, thread_id=event.thread_id)
+    if event.usage is not None or event.cost_usd is not None:
+        price = state.config.prices.get(entry.model) if entry.model is not None else None
+        cost_before = state.totals.cost_usd
+        grew = apply_usage(
+            entry,
+            state.totals,
+            event.usage,
+            thread_id=event.thread_id,
+            price=price,
+            reported_cost=event.cost_usd,
+        )
+        if state.totals.cost_usd != cost_before:
+            state.day_cost_usd += state.totals.cost_usd - cost_before
+            budgets.check_day(state, out)
     if event.rate_limits:
         state.rate_limits = event.rate_limits
     if event.session_id and event.session_id != entry.session_id:
@@ -163,6 +177,8 @@ def retry_fetched(
         blocked.observe(state, issue, now, out)
     elif state.config_error is not None:
         _requeue(state, entry, issue, "dispatch blocked: the workflow file is invalid", now, out)
+    elif state.dispatch_paused:
+        _requeue(state, entry, issue, budgets.DAY_PAUSED_ERROR, now, out)
     elif policy.global_slots(state) == 0 or not policy.state_slot_free(state, issue):
         _requeue(state, entry, issue, NO_SLOTS_ERROR, now, out)
     else:

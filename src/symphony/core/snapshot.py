@@ -79,6 +79,8 @@ def running_row(entry: RunningEntry, now: Instant) -> view.RunningRow:
         tokens=tokens(entry.tokens),
         pending_request_count=entry.pending_requests,
         agent_kind=entry.agent_kind,
+        model=entry.model,
+        cost_usd=entry.cost_usd,
     )
 
 
@@ -148,11 +150,18 @@ def build_snapshot(
         running=tuple(running_row(e, now) for e in running),
         retrying=tuple(retry_row(e, now) for e in retrying),
         blocked=tuple(blocked_row(e, now) for e in blocked),
+        budget=view.DayBudget(
+            day=state.day,
+            cost_usd=state.day_cost_usd,
+            max_cost_usd_per_day=config.max_cost_usd_per_day,
+            dispatch_paused=state.dispatch_paused,
+        ),
         codex_totals=view.CodexTotals(
             input_tokens=totals.input_tokens,
             output_tokens=totals.output_tokens,
             total_tokens=totals.total_tokens,
             seconds_running=seconds_running(state, now.mono_ms),
+            cost_usd=state.totals.cost_usd,
         ),
         rate_limits=dict(state.rate_limits) if state.rate_limits is not None else None,
         workflow=workflow,
@@ -291,4 +300,5 @@ def history_run(run: RunRecord, now: Instant) -> view.HistoryRun:
         workspace_path=run.workspace_path,
         worker_host=run.worker_host,
         run_id=run.run_id,
+        cost_usd=run.cost_usd,
     )

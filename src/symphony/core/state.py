@@ -113,6 +113,11 @@ class RunningEntry:
     wrap_up: bool = False
     # ``agent.kind`` when the run was dispatched.
     agent_kind: str | None = None
+    # The model the agent reported at session start; prices its tokens.
+    model: str | None = None
+    # What the run cost in USD: priced token growth, else what the agent reported; None while
+    # neither is known.
+    cost_usd: float | None = None
 
     @property
     def activity_ms(self) -> float:
@@ -153,6 +158,7 @@ class RunRecord:
     output_tokens: int = 0
     total_tokens: int = 0
     workspace_path: str | None = None
+    cost_usd: float | None = None
     # Where the agent ran; None while every agent runs on this machine.
     worker_host: str | None = None
 
@@ -266,6 +272,7 @@ class Spend:
 
     tokens: int = 0
     runtime_ms: float = 0.0
+    cost_usd: float = 0.0
 
 
 @dataclass(slots=True)
@@ -273,6 +280,8 @@ class Totals:
     tokens: TokenCounts = field(default_factory=TokenCounts)
     # Runtime of sessions that already ended; the snapshot adds the live ones (SPEC §13.5).
     ended_seconds: float = 0.0
+    # USD of every run whose cost is known (priced or reported by the agent).
+    cost_usd: float = 0.0
 
 
 @dataclass(slots=True)
@@ -324,6 +333,11 @@ class OrchestratorState:
     unproductive: dict[str, int] = field(default_factory=dict)
     # By issue id: the tokens and runtime of its ended runs, for the per-issue budgets.
     spent: dict[str, Spend] = field(default_factory=dict)
+    # The UTC day as the runtime last said (YYYY-MM-DD), what runs cost in it, and whether
+    # agent.max_cost_usd_per_day stops new dispatch.
+    day: str | None = None
+    day_cost_usd: float = 0.0
+    dispatch_paused: bool = False
 
     @property
     def claimed(self) -> set[str]:

@@ -134,11 +134,30 @@ def _summary(
         ),
         _rate_limits(snapshot.rate_limits, now),
     ]
+    cost = _cost(snapshot)
+    if cost is not None:
+        lines.insert(4, cost)
     lines.extend(_health(snapshot, now))
     if dashboard_url:
         lines.append(_field("Dashboard", [(dashboard_url, "cyan")]))
     lines.append(_field("Next refresh", [_next_refresh(snapshot.polling, now)]))
     return lines
+
+
+def _cost(snapshot: Snapshot) -> Text | None:
+    """Cost so far and today's against agent.max_cost_usd_per_day; None while both are moot."""
+    total = snapshot.codex_totals.cost_usd
+    budget = snapshot.budget
+    limit = budget.max_cost_usd_per_day if budget is not None else None
+    if not total and limit is None:
+        return None
+    segments = [(f"${total:,.2f} total", "green")]
+    if budget is not None:
+        today = f"today ${budget.cost_usd:,.2f}"
+        segments.append((today if limit is None else f"{today} of ${limit:,.2f}", "green"))
+        if budget.dispatch_paused:
+            segments.append(("DAILY LIMIT REACHED: no new dispatch until tomorrow (UTC)", "red"))
+    return _field("Cost", segments)
 
 
 def _rate_limits(rate_limits: Any, now: datetime) -> Text:

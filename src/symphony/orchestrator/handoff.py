@@ -68,7 +68,8 @@ class RunLedger:
     tokens: TokenUsage = field(default_factory=TokenUsage)
     last_message: str | None = None
     commands: deque[CommandRun] = field(default_factory=lambda: deque(maxlen=MAX_PROOF_COMMANDS))
-    # Sum of the turns' reported costs; None while no turn reported one (Codex never does).
+    # Sum of the turns' reported costs; None while no turn reported one. The hand-off replaces
+    # it by the core's count (docs/pricing.md) when it has one.
     cost_usd: float | None = None
 
     def add(self, outcome: TurnOutcome) -> None:
@@ -146,7 +147,7 @@ def proof_body(
             "output_tokens": tokens.output_tokens,
             "total_tokens": tokens.total_tokens,
         },
-        # Only agents that report a cost have one (Claude Code); Symphony keeps no prices.
+        # Priced tokens (agent.prices), else what the agent reported; None when neither.
         "cost_usd": round(ledger.cost_usd, 6) if ledger.cost_usd is not None else None,
         "duration_ms": ledger.duration_ms(),
         "turns": ledger.turns,
@@ -332,6 +333,8 @@ class HandOffServices:
     # Neither active nor terminal under the current config: the run handed its issue off.
     is_hand_off: Callable[[Issue], bool]
     clock: Callable[[], datetime] = _now
+    # The run's cost as the core counts it (issue id, run id); None: the turns' reported costs.
+    run_cost: Callable[[str, int], float | None] | None = None
 
 
 @dataclass(slots=True)
@@ -372,6 +375,9 @@ class HandOff:
                     max_verify_retries=review.max_verify_retries,
                 )
         created = self.services.clock()
+        if self.services.run_cost is not None:
+            # The same number as the run's row and history: priced tokens, else reported cost.
+            self.ledger.cost_usd = self.services.run_cost(issue.id, self.run_id)
         body = proof_body(
             git,
             self.ledger,

@@ -97,7 +97,11 @@ class Persistence:
         self.store.start()
         totals = stored.totals
         self._saved = TotalsSaved(
-            totals.input_tokens, totals.output_tokens, totals.total_tokens, totals.seconds_running
+            totals.input_tokens,
+            totals.output_tokens,
+            totals.total_tokens,
+            totals.seconds_running,
+            totals.cost_usd,
         )
         event = restored_event(stored, runs, now)
         log.info(
@@ -152,6 +156,7 @@ class Persistence:
                         workspace=run.workspace_path,
                         worker_host=run.worker_host,
                         resume=resume,
+                        cost_usd=run.cost_usd,
                     )
                 )
             case RecordRetry():
@@ -206,6 +211,7 @@ class Persistence:
             tokens.output_tokens,
             tokens.total_tokens,
             round(totals.ended_seconds, 3),
+            totals.cost_usd,
         )
         if current != self._saved:
             self._saved = current
@@ -259,6 +265,7 @@ def _ended(run: StoredRun) -> RunEnded:
         workspace=run.workspace,
         worker_host=run.worker_host,
         resume=run.resume,
+        cost_usd=run.cost_usd,
     )
 
 
@@ -303,6 +310,7 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
                     total_tokens=run.total_tokens,
                     workspace_path=run.workspace,
                     worker_host=run.worker_host,
+                    cost_usd=run.cost_usd,
                 ),
             )
         )
@@ -324,14 +332,18 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
         )
         for r in stored.retries
     )
-    spent: dict[str, tuple[int, float]] = {}
+    spent: dict[str, tuple[int, float, float]] = {}
     for run in runs:
         reset = stored.budget_resets.get(run.issue_id)
         if run.ended_at is None or (reset is not None and run.started_at < reset):
             continue
-        tokens, runtime_ms = spent.get(run.issue_id, (0, 0.0))
+        tokens, runtime_ms, cost = spent.get(run.issue_id, (0, 0.0, 0.0))
         took = max((run.ended_at - run.started_at).total_seconds() * 1000.0, 0.0)
-        spent[run.issue_id] = (tokens + run.total_tokens, runtime_ms + took)
+        spent[run.issue_id] = (
+            tokens + run.total_tokens,
+            runtime_ms + took,
+            cost + (run.cost_usd or 0.0),
+        )
     holds = tuple(
         Hold(
             issue_id=h.issue_id,
@@ -347,15 +359,25 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
         for h in stored.holds
     )
     totals = stored.totals
+    day = now.wall.astimezone(UTC).date()
+    # Runs that ended today (UTC) count for today's cost cap, whenever they started.
+    day_cost = sum(
+        run.cost_usd or 0.0
+        for run in runs
+        if run.ended_at is not None and run.ended_at.astimezone(UTC).date() == day
+    )
     return Restored(
         retries=retries,
         holds=holds,
-        spent=tuple((issue_id, t, r) for issue_id, (t, r) in spent.items()),
+        spent=tuple((issue_id, t, r, c) for issue_id, (t, r, c) in spent.items()),
         resumable=resumable,
         history=tuple(history),
         input_tokens=totals.input_tokens,
         output_tokens=totals.output_tokens,
         total_tokens=totals.total_tokens,
         seconds_running=totals.seconds_running,
+        cost_usd=totals.cost_usd,
+        day=day.isoformat(),
+        day_cost_usd=day_cost,
         next_run_id=stored.max_run_id + 1,
     )

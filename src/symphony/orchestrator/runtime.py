@@ -607,7 +607,8 @@ class OrchestratorRuntime:
     def _on_tick(self) -> None:
         self._tick_handle = None
         self._sync_config()
-        self._apply(TickDue())
+        # The core reads no clock: the UTC day for the daily cost cap comes with the tick.
+        self._apply(TickDue(day=datetime.now(UTC).date().isoformat()))
 
     def _cancel_retry(self, issue_id: str) -> None:
         handle = self._retry_handles.pop(issue_id, None)
@@ -706,13 +707,19 @@ class OrchestratorRuntime:
             tracker_timeout_s=self._tracker_timeout_s,
             issue_reads=self._issue_reads,
             human=self._human,
-            hand_offs=HandOffServices(proofs=self._proofs, is_hand_off=self._is_hand_off),
+            hand_offs=HandOffServices(
+                proofs=self._proofs, is_hand_off=self._is_hand_off, run_cost=self._run_cost
+            ),
             wrap_up_due=self._wrap_up_due,
         )
 
     def _wrap_up_due(self, issue_id: str, run_id: int) -> bool:
         entry = self._state.running.get(issue_id)
         return entry is not None and entry.run_id == run_id and entry.wrap_up
+
+    def _run_cost(self, issue_id: str, run_id: int) -> float | None:
+        entry = self._state.running.get(issue_id)
+        return entry.cost_usd if entry is not None and entry.run_id == run_id else None
 
     def _is_hand_off(self, issue: Issue) -> bool:
         config = self._state.config

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from symphony.core.budgets import RUNTIME_KEY, TOKENS_KEY
+from symphony.core.budgets import COST_KEY, RUNTIME_KEY, TOKENS_KEY
 from symphony.core.config import SchedulerConfig
 from symphony.core.holds import UNPRODUCTIVE_TURNS_KEY
+from symphony.pricing import Price, effective_prices
 from symphony.workflow.config import ServiceConfig
 
 
@@ -24,6 +25,22 @@ def scheduler_config(config: ServiceConfig) -> SchedulerConfig:
         hold_limits=hold_limits(config),
         wrap_up_at=config.agent.wrap_up_at,
         agent_kind=config.agent.kind,
+        prices=prices(config),
+        max_cost_usd_per_day=config.agent.max_cost_usd_per_day,
+    )
+
+
+def prices(config: ServiceConfig) -> dict[str, Price]:
+    """``agent.prices`` over the default table; an unset cached price is the input price."""
+    return effective_prices(
+        {
+            model: Price(
+                input=row.input,
+                cached_input=row.input if row.cached_input is None else row.cached_input,
+                output=row.output,
+            )
+            for model, row in config.agent.prices.items()
+        }
     )
 
 
@@ -35,10 +52,11 @@ def hold_limits(config: ServiceConfig) -> dict[str, float | None]:
         UNPRODUCTIVE_TURNS_KEY: float(turns) if turns > 0 else None,
         TOKENS_KEY: _limit(agent.max_tokens_per_issue),
         RUNTIME_KEY: _limit(agent.max_runtime_ms_per_issue),
+        COST_KEY: _limit(agent.max_cost_usd_per_issue),
     }
 
 
-def _limit(value: int | None) -> float | None:
+def _limit(value: float | None) -> float | None:
     return float(value) if value is not None else None
 
 

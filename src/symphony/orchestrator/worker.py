@@ -95,6 +95,8 @@ def agent_update(issue_id: str, run_id: int, event: AgentEvent) -> AgentUpdate:
         message=event.message,
         usage=event.usage,
         rate_limits=event.rate_limits,
+        model=event.model,
+        cost_usd=event.cost_usd,
     )
 
 

@@ -42,6 +42,7 @@ class StoredRun:
     pgid_started: int | None = None
     boot_id: str | None = None
     resume: bool = False
+    cost_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class StoredTotals:
     output_tokens: int = 0
     total_tokens: int = 0
     seconds_running: float = 0.0
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

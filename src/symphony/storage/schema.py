@@ -123,7 +123,13 @@ CREATE TABLE budget_resets (
 );
 """
 
+# What runs cost in USD (docs/pricing.md): NULL for a run whose cost is unknown.
+_V6: Final = """
+ALTER TABLE runs ADD COLUMN cost_usd REAL;
+ALTER TABLE totals ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+"""
+
 # Append new versions at the end; never edit one.
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5, _V6)
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

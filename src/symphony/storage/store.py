@@ -176,6 +176,7 @@ class StateStore:
                         row["output_tokens"],
                         row["total_tokens"],
                         row["seconds_running"],
+                        row["cost_usd"],
                     )
                     if row is not None
                     else StoredTotals()
@@ -365,6 +366,7 @@ def _run(row: sqlite3.Row) -> StoredRun:
         pgid_started=row["pgid_started"],
         boot_id=row["boot_id"],
         resume=bool(row["resume"]),
+        cost_usd=row["cost_usd"],
     )
 
 

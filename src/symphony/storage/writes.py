@@ -86,13 +86,14 @@ class RunEnded:
     workspace: str | None
     worker_host: str | None
     resume: bool
+    cost_usd: float | None = None
 
     def apply(self, db: sqlite3.Connection) -> None:
         db.execute(
             "UPDATE runs SET ended_at = ?, outcome = ?, error = ?, "
             "thread_id = coalesce(?, thread_id), session_ids = ?, turns = ?, input_tokens = ?, "
             "output_tokens = ?, total_tokens = ?, workspace = coalesce(?, workspace), "
-            "worker_host = ?, resume = ? WHERE id = ?",
+            "worker_host = ?, resume = ?, cost_usd = ? WHERE id = ?",
             (
                 stamp(self.ended_at),
                 self.outcome,
@@ -106,6 +107,7 @@ class RunEnded:
                 self.workspace,
                 self.worker_host,
                 int(self.resume),
+                self.cost_usd,
                 self.run_id,
             ),
         )
@@ -209,10 +211,17 @@ class TotalsSaved:
     output_tokens: int
     total_tokens: int
     seconds_running: float
+    cost_usd: float = 0.0
 
     def apply(self, db: sqlite3.Connection) -> None:
         db.execute(
             "INSERT OR REPLACE INTO totals (id, input_tokens, output_tokens, total_tokens, "
-            "seconds_running) VALUES (1, ?, ?, ?, ?)",
-            (self.input_tokens, self.output_tokens, self.total_tokens, self.seconds_running),
+            "seconds_running, cost_usd) VALUES (1, ?, ?, ?, ?, ?)",
+            (
+                self.input_tokens,
+                self.output_tokens,
+                self.total_tokens,
+                self.seconds_running,
+                self.cost_usd,
+            ),
         )

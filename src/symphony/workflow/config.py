@@ -173,6 +173,20 @@ DEFAULT_WRAP_UP_PROMPT = (
 )
 
 
+NonNegativeFloat = Annotated[float, BeforeValidator(_reject_bool), Field(ge=0.0)]
+PositiveFloat = Annotated[float, BeforeValidator(_reject_bool), Field(gt=0.0)]
+
+
+class ModelPrice(_Section):
+    """One model's row of ``agent.prices``: USD per million tokens (docs/pricing.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    input: NonNegativeFloat
+    output: NonNegativeFloat
+    # Unset: cached input tokens cost as much as the others.
+    cached_input: NonNegativeFloat | None = None
+
+
 class AgentConfig(_Section):
     # Which agent backend runs; whether one is installed is checked when the workflow is
     # resolved (symphony.agents.registry.resolve_agent), since this layer cannot know.
@@ -191,6 +205,11 @@ class AgentConfig(_Section):
     # Per-issue budgets over all of an issue's runs (docs/holds.md); unset: no limit.
     max_tokens_per_issue: PositiveInt | None = None
     max_runtime_ms_per_issue: PositiveInt | None = None
+    max_cost_usd_per_issue: PositiveFloat | None = None
+    # Fleet-wide USD per UTC day; when reached no new dispatch until the next day.
+    max_cost_usd_per_day: PositiveFloat | None = None
+    # Model name -> price, laid over symphony.pricing.DEFAULT_PRICES (docs/pricing.md).
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
     # At this fraction of a budget the next continuation turn is `wrap_up_prompt`.
     wrap_up_at: float = Field(default=0.8, gt=0.0, le=1.0)
     wrap_up_prompt: str = DEFAULT_WRAP_UP_PROMPT

@@ -169,6 +169,8 @@ class ClaudeProtocol:
         *,
         usage: TokenUsage | None = None,
         limits: dict[str, Any] | None = None,
+        model: str | None = None,
+        cost_usd: float | None = None,
     ) -> Emit:
         return Emit(
             AgentEvent(
@@ -181,6 +183,8 @@ class ClaudeProtocol:
                 message=clip(message) if message else None,
                 usage=usage,
                 rate_limits=limits,
+                model=model,
+                cost_usd=cost_usd,
                 payload=dict(payload or {}),
             )
         )
@@ -270,7 +274,16 @@ class ClaudeProtocol:
                 "mcp_servers": message.get("mcp_servers"),
                 "claude_code_version": message.get("claude_code_version"),
             }
-            return [self._emit(events.SESSION_STARTED, now, text, payload)]
+            model = message.get("model")
+            return [
+                self._emit(
+                    events.SESSION_STARTED,
+                    now,
+                    text,
+                    payload,
+                    model=model if isinstance(model, str) and model else None,
+                )
+            ]
         if subtype == "api_retry":
             status = message.get("error_status")
             text = (
@@ -363,7 +376,11 @@ class ClaudeProtocol:
         actions: list[Action] = []
         if totals is not None:
             text = f"tokens: {totals.total_tokens} total"
-            actions.append(self._emit(events.TOKEN_USAGE_UPDATED, now, text, message, usage=totals))
+            actions.append(
+                self._emit(
+                    events.TOKEN_USAGE_UPDATED, now, text, message, usage=totals, cost_usd=turn_cost
+                )
+            )
         if message.get("api_error_status") == 429:
             limits = rate_limited(now, None)
             self.latest_rate_limits = limits

@@ -108,6 +108,8 @@ class CodexProtocol:
         self.pid = pid
         self.client_info = dict(client_info)
         self.thread_id: str | None = None
+        # The model codex reports for the thread (thread/start, thread/resume), for pricing.
+        self.model: str | None = None
         self.turn_id: str | None = None
         self.latest_usage: TokenUsage | None = None
         self.latest_rate_limits: dict[str, Any] | None = None
@@ -147,6 +149,7 @@ class CodexProtocol:
         *,
         usage: TokenUsage | None = None,
         limits: dict[str, Any] | None = None,
+        model: str | None = None,
     ) -> Emit:
         event = AgentEvent(
             event=name,
@@ -158,6 +161,7 @@ class CodexProtocol:
             message=clip(message) if message else None,
             usage=usage,
             rate_limits=limits,
+            model=model,
             payload=payload if isinstance(payload, dict) else dict(payload or {}),
         )
         return Emit(event)
@@ -305,6 +309,7 @@ class CodexProtocol:
             if thread_id is None:
                 return self._bad_result(request_id, method, "without result.thread.id", result, now)
             self.thread_id = thread_id
+            self.model = _str(result.get("model")) or self.model
         if method == TURN_START:
             return self._on_turn_started(request_id, result, now)
         return [Resolved(request_id, method, result, None)]
@@ -350,7 +355,8 @@ class CodexProtocol:
                 events.SESSION_STARTED,
                 now,
                 f"session {self.session_id} started",
-                {"thread_id": self.thread_id, "turn_id": turn_id},
+                {"thread_id": self.thread_id, "turn_id": turn_id, "model": self.model},
+                model=self.model,
             ),
         ]
         early = self._early_endings.pop(turn_id, None)

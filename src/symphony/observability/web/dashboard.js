@@ -53,6 +53,11 @@ function renderHeader(s) {
   }
 }
 
+function fmtUsd(value) {
+  const n = Number(value);
+  return value != null && Number.isFinite(n) ? `$${n.toFixed(2)}` : "–";
+}
+
 function renderAlerts(s) {
   const alerts = [];
   const wf = s.workflow || {};
@@ -62,6 +67,8 @@ function renderAlerts(s) {
   if (wf.error) alerts.push(["bad", "Workflow reload failed", `New dispatches are paused until the file is fixed; running agents continue with the last good configuration. [${wf.error.code}] ${wf.error.message}`]);
   for (const w of wf.warnings || []) alerts.push(["warn", "Workflow warning", String(w)]);
   if (tracker.error) alerts.push(["bad", "Tracker error", `[${tracker.error.code}] ${tracker.error.message}`]);
+  const budget = s.budget || {};
+  if (budget.dispatch_paused) alerts.push(["warn", "Daily cost limit reached", `Spent ${fmtUsd(budget.cost_usd)} of ${fmtUsd(budget.max_cost_usd_per_day)} on ${budget.day || "today"} (UTC): no new dispatch until the next UTC day or a higher agent.max_cost_usd_per_day; running agents continue.`]);
   const sig = JSON.stringify(alerts);
   const box = $("alerts");
   if (box.dataset.sig === sig) return;
@@ -247,7 +254,9 @@ function tick() {
   const blocked = blockedTotal(s);
   setText("m-blocked", blocked ? `${fmtInt(blocked)} blocked` : "none blocked");
   setText("m-tokens", fmtInt(totals.total_tokens || 0));
-  setText("m-tokens-sub", `in ${fmtInt(totals.input_tokens || 0)} · out ${fmtInt(totals.output_tokens || 0)}`);
+  const cost = (s.codex_totals || {}).cost_usd;
+  const today = (s.budget || {}).cost_usd;
+  setText("m-tokens-sub", `in ${fmtInt(totals.input_tokens || 0)} · out ${fmtInt(totals.output_tokens || 0)} · ${fmtUsd(cost)} (today ${fmtUsd(today)})`);
   setText("m-tps", fmtInt(throughput()));
   const elapsed = Math.max(0, secondsSince(s.generated_at) || 0);
   setText("m-runtime", fmtDuration((Number(totals.seconds_running) || 0) + elapsed * running));
