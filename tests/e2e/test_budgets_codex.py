@@ -10,46 +10,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.harness import Project, local_front_matter
-from tests.support.fake_model import FakeModelServer, RecordedRequest, Reply, Usage
+from tests.e2e.budget_support import WRAP_UP, budget_workflow, held, spend_400_tokens
+from tests.e2e.harness import Project
+from tests.support.fake_model import FakeModelServer
 
 pytestmark = pytest.mark.codex
-
-WRAP_UP = "WRAP UP NOW: commit and hand off."
-PROMPT = "Work on {{ issue.identifier }}: {{ issue.title }}."
-
-
-def answer(request: RecordedRequest) -> Reply:
-    return Reply.message("Still working on it.", usage=Usage(input_tokens=300, output_tokens=100))
-
-
-def workflow(project: Project, limit: int) -> None:
-    project.write_workflow(
-        local_front_matter(
-            codex_bin=project.codex_bin,
-            polling={"interval_ms": 300},
-            agent={
-                "max_turns": 10,
-                "max_unproductive_turns": 0,
-                "max_tokens_per_issue": limit,
-                "wrap_up_at": 0.5,
-                "wrap_up_prompt": WRAP_UP,
-            },
-        ),
-        PROMPT,
-    )
-
-
-def held(snapshot: dict[str, object]) -> list[dict[str, object]]:
-    rows = snapshot.get("held")
-    return rows if isinstance(rows, list) else []
 
 
 def test_a_token_budget_wraps_up_then_holds_until_raised(
     project: Project, model: FakeModelServer
 ) -> None:
-    model.responder = answer
-    workflow(project, 1_000)
+    model.responder = spend_400_tokens
+    budget_workflow(project, max_tokens_per_issue=1_000)
     project.board("add", "Refactor the parser")
     service = project.start()
     state = service.wait_until(lambda s: held(s) != [], 60, what="the budget hold")
@@ -68,5 +40,5 @@ def test_a_token_budget_wraps_up_then_holds_until_raised(
     assert [r["issue_identifier"] for r in held(state)] == ["SYM-1"]
     assert len(model.requests) == 3  # still not dispatched
 
-    workflow(project, 5_000)
+    budget_workflow(project, max_tokens_per_issue=5_000)
     service.wait_until(lambda s: held(s) == [] and s["running"] != [], 30, what="the release")

@@ -9,48 +9,28 @@ the totals, and survives a restart.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from tests.e2e.harness import Project, issue_identifier_in, local_front_matter
-from tests.support.fake_model import FAKE_MODEL_SLUG, FakeModelServer, RecordedRequest, Reply, Usage
+from tests.e2e.budget_support import WRAP_UP, budget_workflow, held, spend_400_tokens
+from tests.e2e.harness import Project, issue_identifier_in
+from tests.support.fake_model import FAKE_MODEL_SLUG, FakeModelServer
 
 pytestmark = pytest.mark.codex
 
-WRAP_UP = "WRAP UP NOW: commit and hand off."
-PROMPT = "Work on {{ issue.identifier }}: {{ issue.title }}."
-
-
-def answer(request: RecordedRequest) -> Reply:
-    return Reply.message("Still working on it.", usage=Usage(input_tokens=300, output_tokens=100))
+# $1,000 per million tokens: 400 tokens cost $0.40.
+PRICES = {FAKE_MODEL_SLUG: {"input": 1_000, "output": 1_000}}
 
 
 def workflow(project: Project, limit: float) -> None:
-    project.write_workflow(
-        local_front_matter(
-            codex_bin=project.codex_bin,
-            polling={"interval_ms": 300},
-            agent={
-                "max_turns": 10,
-                "max_unproductive_turns": 0,
-                "max_cost_usd_per_issue": limit,
-                "wrap_up_at": 0.5,
-                "wrap_up_prompt": WRAP_UP,
-                "prices": {FAKE_MODEL_SLUG: {"input": 1_000, "output": 1_000}},
-            },
-        ),
-        PROMPT,
-    )
-
-
-def held(snapshot: dict[str, object]) -> list[dict[str, object]]:
-    rows = snapshot.get("held")
-    return rows if isinstance(rows, list) else []
+    budget_workflow(project, max_cost_usd_per_issue=limit, prices=PRICES)
 
 
 def test_a_cost_budget_prices_the_models_tokens_wraps_up_and_holds(
     project: Project, model: FakeModelServer
 ) -> None:
-    model.responder = answer
+    model.responder = spend_400_tokens
     workflow(project, 1.0)
     project.board("add", "Refactor the parser")
     service = project.start()
@@ -85,26 +65,15 @@ def test_a_cost_budget_prices_the_models_tokens_wraps_up_and_holds(
 
 
 def daily_workflow(project: Project, limit: float) -> None:
-    project.write_workflow(
-        local_front_matter(
-            codex_bin=project.codex_bin,
-            polling={"interval_ms": 300},
-            agent={
-                "max_turns": 4,
-                "max_concurrent_agents": 1,
-                "max_unproductive_turns": 0,
-                "max_cost_usd_per_day": limit,
-                "prices": {FAKE_MODEL_SLUG: {"input": 1_000, "output": 1_000}},
-            },
-        ),
-        PROMPT,
+    budget_workflow(
+        project, max_turns=4, max_concurrent_agents=1, max_cost_usd_per_day=limit, prices=PRICES
     )
 
 
 def test_the_daily_cap_stops_new_dispatch_but_not_the_running_agent(
     project: Project, model: FakeModelServer
 ) -> None:
-    model.responder = answer
+    model.responder = spend_400_tokens
     daily_workflow(project, 1.0)
     project.board("add", "First")
     project.board("add", "Second")
@@ -124,9 +93,11 @@ def test_the_daily_cap_stops_new_dispatch_but_not_the_running_agent(
     assert state["budget"]["cost_usd"] == pytest.approx(1.6)
     for _ in range(3):
         due = state["polling"]["next_poll_at"]
-        state = service.wait_until(
-            lambda s, due=due: s["polling"]["next_poll_at"] != due, 10, what="the next tick"
-        )
+
+        def ticked(s: dict[str, Any], due: object = due) -> bool:
+            return bool(s["polling"]["next_poll_at"] != due)
+
+        state = service.wait_until(ticked, 10, what="the next tick")
     assert state["running"] == [] and asked("SYM-2") == 0
     assert service.output.count("daily cost limit reached") == 1
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.budget_support import held
 from tests.e2e.harness import Project, local_front_matter
 from tests.support.fake_model import FakeModelServer, RecordedRequest, Reply
 
@@ -41,11 +42,6 @@ def workflow(project: Project, *, max_unproductive: int, max_turns: int) -> None
         ),
         PROMPT,
     )
-
-
-def held(snapshot: dict[str, object]) -> list[dict[str, object]]:
-    rows = snapshot.get("held")
-    return rows if isinstance(rows, list) else []
 
 
 def test_an_agent_that_changes_nothing_is_held_until_released(
