@@ -160,3 +160,22 @@ def test_a_store_of_the_first_version_gains_the_human_tables(path: Path) -> None
 
     (back,), _ = reopen(path)
     assert back.id == "r-9"
+
+
+def test_requests_made_in_the_same_millisecond_come_back_in_the_order_they_were_made(
+    path: Path, store: StateStore
+) -> None:
+    # "z" sorts after "a": the order must come from when they were made, not from the ids.
+    first, second, third = (record(i, APPROVAL) for i in ("z-first", "a-second", "m-third"))
+    for made in (first, second, third):
+        store.submit(RequestSaved(made))
+    store.submit(RequestSaved(replace(second, status="answered", answered_at=T0)))  # an update
+    store.close()
+
+    requests, _ = reopen(path)
+
+    assert [(r.id, r.status) for r in requests] == [
+        ("z-first", "pending"),
+        ("a-second", "answered"),
+        ("m-third", "pending"),
+    ]

@@ -34,8 +34,11 @@ class RequestSaved:
     def apply(self, db: sqlite3.Connection) -> None:
         record = self.record
         db.execute(
-            "INSERT OR REPLACE INTO requests (id, issue_id, run_id, status, created_at, body) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            # An update keeps the row (and its rowid, the order requests were made in: two made
+            # in the same millisecond still load in order).
+            "INSERT INTO requests (id, issue_id, run_id, status, created_at, body) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "status = excluded.status, body = excluded.body",
             (
                 record.id,
                 record.issue_id,

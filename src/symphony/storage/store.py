@@ -185,15 +185,16 @@ class StateStore:
                 requests = tuple(
                     request_from_row(row)
                     for row in db.execute(
-                        "SELECT * FROM (SELECT * FROM requests ORDER BY created_at DESC LIMIT ?) "
-                        "ORDER BY created_at",
+                        "SELECT * FROM (SELECT rowid AS seq, * FROM requests "
+                        "ORDER BY created_at DESC, rowid DESC LIMIT ?) ORDER BY created_at, seq",
                         (HUMAN_RECORDS_LOADED,),
                     )
                 )
                 steers = tuple(
                     steer_from_row(row)
                     for row in db.execute(
-                        "SELECT * FROM (SELECT * FROM steers ORDER BY at DESC LIMIT ?) ORDER BY at",
+                        "SELECT * FROM (SELECT rowid AS seq, * FROM steers "
+                        "ORDER BY at DESC, rowid DESC LIMIT ?) ORDER BY at, seq",
                         (STEERS_LOADED,),
                     )
                 )
