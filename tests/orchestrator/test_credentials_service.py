@@ -167,8 +167,13 @@ def test_no_credentials_is_reported_per_issue_and_recovers(service: Service, pro
     assert row["issue_identifier"] == "SYM-1" and row["kind"] == "failure"
     assert "[codex_not_authenticated]" in row["error"]
     assert f"CODEX_HOME={project / 'home' / '.codex'}" in row["error"]
-    detail = service.get("/api/v1/SYM-1")
-    assert detail["status"] == "retrying"
+
+    def retrying_detail() -> dict[str, Any] | None:
+        # Read on its own: the retry timer may fire between this read and the one above.
+        detail: dict[str, Any] = service.get("/api/v1/SYM-1")
+        return detail if detail["status"] == "retrying" else None
+
+    detail = service.wait_for("the issue detail while it waits for a retry", retrying_detail)
     assert MESSAGE in detail["last_error"] and MESSAGE in detail["retry"]["error"]
     assert not (project / "fake-codex-log.jsonl").exists(), "codex must not be launched"
 
