@@ -39,6 +39,25 @@ from symphony.workflow.store import Workflow
 EventSink = Callable[[AgentEvent], None]
 
 
+class GuardedSink:
+    """A session's ``EventSink`` that never raises into the session: the first failure calls
+    ``on_first_failure`` (inside the ``except``, so it can log with ``exc_info``); later ones
+    are only counted."""
+
+    def __init__(self, sink: EventSink, on_first_failure: Callable[[AgentEvent], None]) -> None:
+        self._sink = sink
+        self._on_first_failure = on_first_failure
+        self.failures = 0
+
+    def __call__(self, event: AgentEvent) -> None:
+        try:
+            self._sink(event)
+        except Exception:
+            self.failures += 1
+            if self.failures == 1:
+                self._on_first_failure(event)
+
+
 class HumanChannel(Protocol):
     """Where a session parks what its agent asks a human (one channel per run)."""
 

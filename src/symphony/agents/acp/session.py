@@ -67,7 +67,7 @@ from symphony.agents.acp import files, policy
 from symphony.agents.acp.terminals import Terminals
 from symphony.agents.acp.transport import MAX_LINE_BYTES, LineTransport
 from symphony.agents.acp.updates import UpdateMapper
-from symphony.agents.base import EventSink, HumanChannel, TurnOutcome
+from symphony.agents.base import EventSink, GuardedSink, HumanChannel, TurnOutcome
 from symphony.agents.errors import (
     INVALID_WORKSPACE_CWD,
     PORT_EXIT,
@@ -152,7 +152,7 @@ class AcpSession:
         self.workspace = workspace
         self._acp = acp
         self._tools = tools
-        self._on_event = on_event
+        self._on_event = GuardedSink(on_event, self._sink_failed)
         self._issue = issue
         self._human = human
         self._terminals = terminals
@@ -174,7 +174,6 @@ class AcpSession:
         self._queued_steers: list[str] = []
         # Permission requests parked with the human channel; withdrawn when their turn ends.
         self._asks: set[asyncio.Future[HumanAnswer]] = set()
-        self._event_failures = 0
         self.agent_info: InitializeResponse | None = None
         self.turn_count = 0
         self.resumed = False
@@ -637,18 +636,16 @@ class AcpSession:
 
     # -- what the agent asks of the client ----------------------------------------------------
 
+    def _sink_failed(self, event: AgentEvent) -> None:
+        self._log(
+            logging.ERROR,
+            "agent event listener raised; continuing",
+            exc_info=True,
+            agent_event=event.event,
+        )
+
     def _emit(self, event: AgentEvent) -> None:
-        try:
-            self._on_event(event)
-        except Exception:
-            self._event_failures += 1
-            if self._event_failures == 1:
-                self._log(
-                    logging.ERROR,
-                    "agent event listener raised; continuing",
-                    exc_info=True,
-                    agent_event=event.event,
-                )
+        self._on_event(event)
 
     def _intercept(self, message: dict[str, Any]) -> bool:
         """``session/update`` notifications, handled in the read callback: the bulk of the

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from symphony.agents.base import EventSink, HumanChannel, TurnOutcome
+from symphony.agents.base import EventSink, GuardedSink, HumanChannel, TurnOutcome
 from symphony.agents.claude_code.launch import (
     ENV_FILE_VAR,
     cli_args,
@@ -119,7 +119,7 @@ class ClaudeCodeSession:
         self._protocol = protocol
         self._config = config
         self.workspace = workspace
-        self._on_event = on_event
+        self._on_event = GuardedSink(on_event, self._sink_failed)
         self._human = human
         self._tool_server = tool_server
         self._state_dir = state_dir
@@ -133,7 +133,6 @@ class ClaudeCodeSession:
         self._closed_error: AgentError | None = None
         self._stopping = False
         self._stopped = False
-        self._event_failures = 0
         self._issue: Issue | None = None
         self.turn_count = 0
         self.resumed = False
@@ -568,20 +567,18 @@ class ClaudeCodeSession:
             ):
                 self._turn_end.set_result(action)
 
+    def _sink_failed(self, event: AgentEvent) -> None:
+        self._log(
+            logging.ERROR,
+            "agent event listener raised; continuing",
+            exc_info=True,
+            agent_event=event.event,
+        )
+
     def _emit(self, event: AgentEvent) -> None:
         if event.event == SESSION_STARTED:
             self._log(logging.INFO, "claude session started", thread_id=event.thread_id)
-        try:
-            self._on_event(event)
-        except Exception:
-            self._event_failures += 1
-            if self._event_failures == 1:
-                self._log(
-                    logging.ERROR,
-                    "agent event listener raised; continuing",
-                    exc_info=True,
-                    agent_event=event.event,
-                )
+        self._on_event(event)
 
     def _park(self, park: Park) -> None:
         human = self._human

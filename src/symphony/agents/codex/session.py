@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from symphony.agents.base import EventSink, HumanChannel, TurnOutcome
+from symphony.agents.base import EventSink, GuardedSink, HumanChannel, TurnOutcome
 from symphony.agents.codex.actions import (
     Action,
     Emit,
@@ -96,7 +96,7 @@ class CodexSession:
         self.workspace = workspace
         self._codex = codex
         self._tools = tools
-        self._on_event = on_event
+        self._on_event = GuardedSink(on_event, self._sink_failed)
         self._issue = issue
         self._loop = asyncio.get_running_loop()
         self._transport = StdioTransport(process, pipes, transcript=transcript, log=self._log)
@@ -111,7 +111,6 @@ class CodexSession:
         self._initialized = False
         self._closed_error: AgentError | None = None
         self._stopping = False
-        self._event_failures = 0
         self._thread_name: str | None = None
         self.turn_count = 0
         # True when the session continues a stored thread (``resume_thread_id`` of ``start``).
@@ -525,20 +524,18 @@ class CodexSession:
             ):
                 self._turn_end.set_result(action)
 
+    def _sink_failed(self, event: AgentEvent) -> None:
+        self._log(
+            logging.ERROR,
+            "agent event listener raised; continuing",
+            exc_info=True,
+            agent_event=event.event,
+        )
+
     def _emit(self, event: AgentEvent) -> None:
         if event.event == SESSION_STARTED:
             self._log(logging.INFO, "codex session started")
-        try:
-            self._on_event(event)
-        except Exception:
-            self._event_failures += 1
-            if self._event_failures == 1:
-                self._log(
-                    logging.ERROR,
-                    "agent event listener raised; continuing",
-                    exc_info=True,
-                    agent_event=event.event,
-                )
+        self._on_event(event)
 
     def _park(self, park: ParkRequest) -> None:
         human = self._human
