@@ -32,10 +32,9 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +81,7 @@ from tests.support.fake_github_data import (
     type_resolver,
 )
 from tests.support.fake_github_failures import Failure, Injection, RecordedRequest
+from tests.support.fake_http import FakeHandler, ServedHttp, operation_name
 
 __all__ = [
     "DEFAULT_REPOSITORY",
@@ -169,8 +169,7 @@ class FakeGitHub:
         self._injections: list[Injection] = []
         self.app: FakeApp | None = None
         self._changed = threading.Condition(self.data.lock)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._served: ServedHttp | None = None
         self._checked: dict[str, tuple[DocumentNode, list[GraphQLError]]] = {}
         owner, name = repository.split("/")
         self.add_account(self.data.viewer)
@@ -180,22 +179,13 @@ class FakeGitHub:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> FakeGitHub:
-        handler = functools.partial(_Handler, self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._served = ServedHttp(functools.partial(_Handler, self))
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+        if self._served is not None:
+            self._served.close()
+        self._served = None
 
     def __enter__(self) -> FakeGitHub:
         return self.start()
@@ -205,8 +195,8 @@ class FakeGitHub:
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "FakeGitHub is not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/graphql"
+        assert self._served is not None, "FakeGitHub is not started"
+        return f"http://127.0.0.1:{self._served.port}/graphql"
 
     # -- seeding ----------------------------------------------------------------------------
 
@@ -716,35 +706,12 @@ def _price(
     return _Price(max(1, round(totals["requests"] / 100)), totals["nodes"])
 
 
-def _operation_name(body: bytes) -> str | None:
-    try:
-        payload = json.loads(body)
-        document = parse(payload["query"])
-    except (ValueError, KeyError, TypeError, GraphQLError):
-        return None
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and definition.name:
-            return definition.name.value
-    return None
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def __init__(self, fake: FakeGitHub, *args: Any) -> None:
-        self.fake = fake
-        super().__init__(*args)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # keep test output clean
-
+class _Handler(FakeHandler[FakeGitHub]):
     def do_GET(self) -> None:
         self._send(404, {"message": "Not Found"}, "application/json", {})
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
+        body = self.read_body()
         path = self.path.split("?")[0]
         if _TOKEN_PATH.match(path):
             # REST, not GraphQL: kept out of ``requests`` and of failure injection.
@@ -757,7 +724,7 @@ class _Handler(BaseHTTPRequestHandler):
             path=self.path,
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
-            operation=_operation_name(body),
+            operation=operation_name(body),
         )
         with self.fake.data.lock:
             self.fake.requests.append(record)
@@ -783,20 +750,3 @@ class _Handler(BaseHTTPRequestHandler):
                 payload = failure.rewrite(payload)
         record.status = status
         self._send(status, payload, "application/json", headers)
-
-    def _send(
-        self, status: int, payload: Any, content_type: str, headers: Mapping[str, str]
-    ) -> None:
-        if isinstance(payload, bytes):
-            data = payload
-        elif isinstance(payload, str):
-            data = payload.encode()
-        else:
-            data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)

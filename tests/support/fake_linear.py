@@ -29,8 +29,7 @@ import functools
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +37,13 @@ from graphql import (
     DocumentNode,
     GraphQLError,
     GraphQLSchema,
-    OperationDefinitionNode,
     build_schema,
     execute,
     parse,
     validate,
 )
 
+from tests.support.fake_http import FakeHandler, ServedHttp, operation_name
 from tests.support.fake_linear_data import (
     Comment,
     IssueRecord,
@@ -106,8 +105,7 @@ class FakeLinear:
         self._injections: list[Injection] = []
         self._changed = threading.Condition(self.data.lock)
         self._stop = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._served: ServedHttp | None = None
         self._numbers = iter(range(1, 1_000_000))
         self._checked_queries: dict[str, tuple[DocumentNode, list[GraphQLError]]] = {}
         self._checked_lock = threading.Lock()
@@ -116,23 +114,14 @@ class FakeLinear:
 
     def start(self) -> FakeLinear:
         self._stop.clear()
-        handler = functools.partial(_Handler, self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._served = ServedHttp(functools.partial(_Handler, self))
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+        if self._served is not None:
+            self._served.close()
+        self._served = None
 
     def __enter__(self) -> FakeLinear:
         return self.start()
@@ -142,8 +131,8 @@ class FakeLinear:
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "FakeLinear is not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/graphql"
+        assert self._served is not None, "FakeLinear is not started"
+        return f"http://127.0.0.1:{self._served.port}/graphql"
 
     # -- seeding ----------------------------------------------------------------------------
 
@@ -433,42 +422,17 @@ def _errors(message: str, code: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
-def _operation_name(body: bytes) -> str | None:
-    try:
-        payload = json.loads(body)
-        document = parse(payload["query"])
-    except (ValueError, KeyError, TypeError, GraphQLError):
-        return None
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and definition.name:
-            return definition.name.value
-    return None
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body leave in two writes; with Nagle on, the client's delayed ACK held every
-    # response back ~40 ms.
-    disable_nagle_algorithm = True
-
-    def __init__(self, fake: FakeLinear, *args: Any) -> None:
-        self.fake = fake
-        super().__init__(*args)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # keep test output clean
-
+class _Handler(FakeHandler[FakeLinear]):
     def do_GET(self) -> None:
         self._send(405, {"errors": [{"message": "Use POST"}]}, "application/json", {})
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
+        body = self.read_body()
         record = RecordedRequest(
             path=self.path,
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
-            operation=_operation_name(body),
+            operation=operation_name(body),
         )
         with self.fake.data.lock:
             self.fake.requests.append(record)
@@ -493,20 +457,3 @@ class _Handler(BaseHTTPRequestHandler):
         record.status = status
         headers = failure.headers if failure is not None else {}
         self._send(status, payload, "application/json", headers)
-
-    def _send(
-        self, status: int, payload: Any, content_type: str, headers: Mapping[str, str]
-    ) -> None:
-        if isinstance(payload, bytes):
-            data = payload
-        elif isinstance(payload, str):
-            data = payload.encode()
-        else:
-            data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)

@@ -41,10 +41,10 @@ class TimedFakeLinear(FakeLinear):
 
     def start(self) -> TimedFakeLinear:
         super().start()
-        assert self._server is not None
+        assert self._served is not None
         # Every request builds its handler from this attribute, so swapping it before the first
         # request is the whole change; FakeLinear itself stays as the tests know it.
-        self._server.RequestHandlerClass = functools.partial(_TimedHandler, self)
+        self._served.server.RequestHandlerClass = functools.partial(_TimedHandler, self)
         return self
 
     def answered(self, payload: Any, at: float) -> None:
