@@ -434,17 +434,14 @@ async def read_head(
     kill_grace_s: float = DEFAULT_KILL_GRACE_S,
 ) -> str | None:
     """The workspace's HEAD commit, or None when it is no git repository or has no commit."""
-    if not is_real_git_dir(workspace):
-        return None
-    try:
-        runner = await prepared_runner(
-            workspace, timeout_s=timeout_s, base_env=base_env, git=git, kill_grace_s=kill_grace_s
-        )
-        out, _ = await runner.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
-    except GitCallError:
-        return None
-    sha = _text(out).strip()
-    return sha or None
+    return await _read_one_line(
+        workspace,
+        ("rev-parse", "--verify", "--quiet", "HEAD^{commit}"),
+        timeout_s=timeout_s,
+        base_env=base_env,
+        git=git,
+        kill_grace_s=kill_grace_s,
+    )
 
 
 async def read_branch(
@@ -456,13 +453,33 @@ async def read_branch(
     kill_grace_s: float = DEFAULT_KILL_GRACE_S,
 ) -> str | None:
     """The workspace's current branch, or None (no git repository, a detached HEAD)."""
+    return await _read_one_line(
+        workspace,
+        ("symbolic-ref", "--quiet", "--short", "HEAD"),
+        timeout_s=timeout_s,
+        base_env=base_env,
+        git=git,
+        kill_grace_s=kill_grace_s,
+    )
+
+
+async def _read_one_line(
+    workspace: Path,
+    args: tuple[str, ...],
+    *,
+    timeout_s: float,
+    base_env: Mapping[str, str] | None,
+    git: str,
+    kill_grace_s: float,
+) -> str | None:
+    """``git args``' answer stripped, or None: no git repository, git failed, or no answer."""
     if not is_real_git_dir(workspace):
         return None
     try:
         runner = await prepared_runner(
             workspace, timeout_s=timeout_s, base_env=base_env, git=git, kill_grace_s=kill_grace_s
         )
-        out, _ = await runner.run("symbolic-ref", "--quiet", "--short", "HEAD")
+        out, _ = await runner.run(*args)
     except GitCallError:
         return None
     return _text(out).strip() or None
