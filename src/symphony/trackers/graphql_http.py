@@ -1,10 +1,12 @@
 """What every GraphQL-over-HTTP tracker client shares (Linear, GitHub): the HTTP client it
-sends with, and reading an answer's errors and page cursors."""
+sends with, reading an answer's errors and page cursors, the pause a rate limit imposes, and the
+one-line summary of a body for logs and errors."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -13,8 +15,41 @@ import httpx
 
 from symphony import __version__
 from symphony.issue import IssueComment
+from symphony.text import clip
 from symphony.timefmt import parse_timestamp
 from symphony.trackers.base import TRACKER_PAGINATION, TRACKER_REQUEST, TrackerError
+
+# A response body in a log line or an error: whitespace folded, at most this many characters.
+BODY_SUMMARY_CHARS = 500
+TRUNCATED = "...<truncated>"
+_WHITESPACE = re.compile(r"\s+")
+
+
+def summarize_body(text: str) -> str:
+    """``text`` (already scrubbed of secrets) on one line, bounded."""
+    flat = _WHITESPACE.sub(" ", text).strip() or "(empty body)"
+    return clip(flat, BODY_SUMMARY_CHARS, marker=TRUNCATED, within=False)
+
+
+class Cooldown:
+    """The pause a tracker's rate limit asked for, on a monotonic clock (seconds)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._until: float | None = None
+
+    def start(self, ms: float) -> None:
+        self._until = self._clock() + ms / 1000
+
+    def remaining_ms(self) -> int | None:
+        """Milliseconds left (at least 1), or None once the pause is over."""
+        if self._until is None:
+            return None
+        remaining = self._until - self._clock()
+        if remaining <= 0:
+            self._until = None
+            return None
+        return max(1, round(remaining * 1000))
 
 
 def new_http_client(

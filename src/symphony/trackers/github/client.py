@@ -11,7 +11,6 @@ further request is sent until the time it asked us to wait has passed.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,7 +18,6 @@ from typing import Any
 import httpx
 
 from symphony.logs import REDACTOR, get_logger
-from symphony.text import clip
 from symphony.trackers.base import (
     MISSING_TRACKER_SECRET,
     TRACKER_RESPONSE,
@@ -34,15 +32,18 @@ from symphony.trackers.github.rate_limit import (
     rate_limit_error,
 )
 from symphony.trackers.github.settings import GitHubSettings
-from symphony.trackers.graphql_http import error_messages, new_http_client, request_error
+from symphony.trackers.graphql_http import (
+    Cooldown,
+    error_messages,
+    new_http_client,
+    request_error,
+    summarize_body,
+)
 
 log = get_logger("symphony.trackers.github")
 
-BODY_SUMMARY_CHARS = 500
-TRUNCATED = "...<truncated>"
 # Reads name no more than this many GraphQL error messages; the rest are counted.
 MAX_ERRORS_SHOWN = 3
-_WHITESPACE = re.compile(r"\s+")
 
 
 class GitHubClient:
@@ -59,7 +60,7 @@ class GitHubClient:
         self._clock = clock
         self._wall = wall_clock
         self._http: httpx.AsyncClient | None = None
-        self._cooldown_until: float | None = None
+        self._cooldown = Cooldown(clock)
         self._tokens: InstallationTokens | None = None
         self.budget = Budget(wall_clock)
 
@@ -208,20 +209,13 @@ class GitHubClient:
         )
 
     def summarize(self, text: str) -> str:
-        flat = _WHITESPACE.sub(" ", self.scrub(text)).strip() or "(empty body)"
-        return clip(flat, BODY_SUMMARY_CHARS, marker=TRUNCATED, within=False)
+        return summarize_body(self.scrub(text))
 
     def cooldown_remaining_ms(self) -> int | None:
-        if self._cooldown_until is None:
-            return None
-        remaining = self._cooldown_until - self._clock()
-        if remaining <= 0:
-            self._cooldown_until = None
-            return None
-        return max(1, round(remaining * 1000))
+        return self._cooldown.remaining_ms()
 
     def _cool_down(self, limit: RateLimit) -> None:
-        self._cooldown_until = self._clock() + limit.retry_after_ms / 1000
+        self._cooldown.start(limit.retry_after_ms)
         log.warning(
             "github rate limited",
             status=limit.status,

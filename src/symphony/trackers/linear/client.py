@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import json
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,14 +17,13 @@ from typing import Any, TypeVar
 import httpx
 
 from symphony.logs import get_logger
-from symphony.text import clip
 from symphony.trackers.base import (
     MISSING_TRACKER_SECRET,
     TRACKER_RESPONSE,
     TRACKER_STATUS,
     TrackerError,
 )
-from symphony.trackers.graphql_http import new_http_client, request_error
+from symphony.trackers.graphql_http import Cooldown, new_http_client, request_error, summarize_body
 from symphony.trackers.linear.rate_limit import (
     RateLimit,
     detect_rate_limit,
@@ -36,10 +34,7 @@ from symphony.trackers.linear.settings import LinearSettings
 
 log = get_logger("symphony.trackers.linear")
 
-BODY_SUMMARY_CHARS = 500
 # Marks a cut body; the cut keeps the whole budget and this follows it.
-TRUNCATED = "...<truncated>"
-_WHITESPACE = re.compile(r"\s+")
 T = TypeVar("T")
 
 
@@ -66,7 +61,7 @@ class LinearClient:
         self._transport = transport
         self._clock = clock
         self._http: httpx.AsyncClient | None = None
-        self._cooldown_until: float | None = None
+        self._cooldown = Cooldown(clock)
 
     @property
     def has_key(self) -> bool:
@@ -182,7 +177,7 @@ class LinearClient:
         if limit is None:
             return None
         if limit.retry_after_ms is not None:
-            self._cooldown_until = self._clock() + limit.cooldown_ms / 1000
+            self._cooldown.start(limit.cooldown_ms)
         log.warning(
             "linear rate limited",
             status=raw.status,
@@ -204,17 +199,10 @@ class LinearClient:
         return TrackerError(TRACKER_STATUS, message, retryable=raw.status >= 500, status=raw.status)
 
     def summarize(self, text: str) -> str:
-        flat = _WHITESPACE.sub(" ", self.scrub(text)).strip() or "(empty body)"
-        return clip(flat, BODY_SUMMARY_CHARS, marker=TRUNCATED, within=False)
+        return summarize_body(self.scrub(text))
 
     def cooldown_remaining_ms(self) -> int | None:
-        if self._cooldown_until is None:
-            return None
-        remaining = self._cooldown_until - self._clock()
-        if remaining <= 0:
-            self._cooldown_until = None
-            return None
-        return max(1, round(remaining * 1000))
+        return self._cooldown.remaining_ms()
 
     def _check_cooldown(self, label: str) -> None:
         remaining = self.cooldown_remaining_ms()
