@@ -476,6 +476,77 @@ class ClaudeCodeConfig(_Section):
         return value
 
 
+SANDBOX_KINDS: tuple[str, ...] = ("none", "bwrap")
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::([0-9]{1,5}))?$")
+
+
+def host_port(entry: Any) -> str:
+    """``host`` or ``host:port`` (``[v6]:port``); a bare host means port 443."""
+    if not isinstance(entry, str) or not entry.strip():
+        raise ValueError("entries must be non-empty host or host:port strings")
+    text = entry.strip()
+    default_port = 443
+    if "://" in text:
+        scheme, text = text.split("://", 1)
+        text = text.split("/", 1)[0]
+        default_port = 80 if scheme.lower() == "http" else 443
+    match = _HOST.match(text)
+    if match is None or (match.group(2) is not None and not 0 < int(match.group(2)) < 65536):
+        raise ValueError(f"{entry!r} is not host or host:port (e.g. api.example.com:443)")
+    return f"{match.group(1).lower()}:{match.group(2) or default_port}"
+
+
+class SandboxConfig(_Section):
+    """``sandbox:``: the namespace every agent process runs in (docs/sandbox.md)."""
+
+    kind: Literal["none", "bwrap"] = "none"
+    # Off: the agent reaches only its model endpoint, Symphony's tools and `allowed_hosts`.
+    network: StrictBool = False
+    # Writable besides the workspace and the backend's own state (resolved like other paths).
+    writable: tuple[Path, ...] = ()
+    # `host:port` endpoints the agent may reach with the network off, besides the defaults.
+    allowed_hosts: tuple[str, ...] = ()
+    # Shell command that is bubblewrap (a path, or a name looked up on PATH).
+    bwrap: str = "bwrap"
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        if value not in SANDBOX_KINDS:
+            raise ValueError(f"must be one of {', '.join(SANDBOX_KINDS)}")
+        return value
+
+    @field_validator("writable", mode="before")
+    @classmethod
+    def _writable(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str | Path):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(v, Path) or (isinstance(v, str) and v.strip()) for v in value
+        ):
+            raise ValueError("must be a list of directory paths")
+        ctx = info.context or {}
+        if "workflow_dir" not in ctx:  # built in code, not from a WORKFLOW.md
+            return tuple(Path(v).expanduser() for v in value)
+        return tuple(resolve_path_value(str(v), ctx["workflow_dir"], ctx["environ"]) for v in value)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple):
+            raise ValueError("must be a list of host:port strings")
+        return tuple(host_port(v) for v in value)
+
+    @field_validator("bwrap", mode="before")
+    @classmethod
+    def _bwrap(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("must be the bwrap program (a name on PATH or a path)")
+        return value.strip()
+
+
 class ServerConfig(_Section):
     port: NonNegativeInt | None = None
     host: str = "127.0.0.1"
@@ -576,6 +647,7 @@ class ServiceConfig(_Section):
     codex: CodexConfig = Field(default_factory=CodexConfig)
     acp: AcpConfig = Field(default_factory=AcpConfig)
     claude_code: ClaudeCodeConfig = Field(default_factory=ClaudeCodeConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
@@ -605,6 +677,7 @@ _SECTIONS: dict[str, type[_Section]] = {
     "codex": CodexConfig,
     "acp": AcpConfig,
     "claude_code": ClaudeCodeConfig,
+    "sandbox": SandboxConfig,
     "server": ServerConfig,
     "logs": LogsConfig,
     "review": ReviewConfig,

@@ -50,6 +50,7 @@ class ClaudeCodeBackend(AgentBackend):
             transcript=transcript,
             human=human,
             resume_thread_id=resume_thread_id,
+            sandbox=config.sandbox,
         )
 
     async def preflight(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[str]:

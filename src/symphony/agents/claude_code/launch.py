@@ -25,12 +25,14 @@ TESTED_VERSION: Final = "2.1.328"
 SANDBOX_TOOLS: Final = ("bwrap", "socat")
 
 
-def sandbox_settings(config: ClaudeCodeConfig) -> dict[str, Any]:
+def sandbox_settings(config: ClaudeCodeConfig, *, nested: bool = False) -> dict[str, Any]:
     """The ``--settings`` JSON: Claude Code's sandbox for Bash, or nothing when switched off.
 
     Writes are limited to the working directory by the sandbox itself; the network is off
     unless ``sandbox_allowed_domains`` names hosts. ``allowUnsandboxedCommands: false`` keeps the
-    model from asking to run one command outside the sandbox.
+    model from asking to run one command outside the sandbox. ``nested``: claude runs inside
+    Symphony's bwrap sandbox, whose /proc has read-only overmounts a nested bwrap cannot mount a
+    new proc over; ``enableWeakerNestedSandbox`` reuses that /proc, which is private already.
     """
     if not config.sandbox:
         return {}
@@ -39,6 +41,8 @@ def sandbox_settings(config: ClaudeCodeConfig) -> dict[str, Any]:
         "failIfUnavailable": True,
         "allowUnsandboxedCommands": False,
     }
+    if nested:
+        sandbox["enableWeakerNestedSandbox"] = True
     if config.sandbox_allowed_domains:
         sandbox["network"] = {"allowedDomains": list(config.sandbox_allowed_domains)}
     return {"sandbox": sandbox}

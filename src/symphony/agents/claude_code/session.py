@@ -66,6 +66,8 @@ from symphony.agents.events import (
     AgentEvent,
 )
 from symphony.agents.mcp_tools import SessionToolServer, ToolCallRecord
+from symphony.agents.sandbox import Sandbox, open_sandbox
+from symphony.agents.sandbox.endpoints import claude_endpoints, url_endpoints
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
 from symphony.human import HumanAnswer, SteerDelivery
@@ -81,7 +83,7 @@ from symphony.process import (
 )
 from symphony.tools import ToolContext
 from symphony.usage import TokenUsage
-from symphony.workflow.config import ClaudeCodeConfig
+from symphony.workflow.config import ClaudeCodeConfig, SandboxConfig
 
 log = get_logger("symphony.agents.claude_code")
 
@@ -115,6 +117,7 @@ class ClaudeCodeSession:
         human: HumanChannel | None,
         tool_server: SessionToolServer,
         state_dir: Path,
+        box: Sandbox | None = None,
     ) -> None:
         self._protocol = protocol
         self._config = config
@@ -123,6 +126,7 @@ class ClaudeCodeSession:
         self._human = human
         self._tool_server = tool_server
         self._state_dir = state_dir
+        self._sandbox = box
         self._loop = asyncio.get_running_loop()
         self._transport = StdioTransport(
             process, pipes, transcript=transcript, log=self._log, name="claude"
@@ -179,8 +183,11 @@ class ClaudeCodeSession:
         env: Mapping[str, str] | None = None,
         human: HumanChannel | None = None,
         resume_thread_id: str | None = None,
+        sandbox: SandboxConfig | None = None,
     ) -> ClaudeCodeSession:
         """Launch claude in ``workspace`` and check it answers (``initialize``).
+
+        ``sandbox`` with ``kind: bwrap`` runs claude in a bubblewrap sandbox (docs/sandbox.md).
 
         With ``resume_thread_id``, ``--resume`` it; when claude no longer knows the session a
         new one starts (``resumed`` stays false). Raises ``AgentError``; nothing is left
@@ -216,7 +223,11 @@ class ClaudeCodeSession:
             on_call=on_call,
         )
         state_dir = Path(tempfile.mkdtemp(prefix="symphony-claude-"))
+        box: Sandbox | None = None
         try:
+            box = await _open_sandbox(
+                sandbox, cwd=cwd, env=child_env, state_dir=state_dir, tool_url=tool_server.url
+            )
             session = await cls._launch(
                 cwd=cwd,
                 config=config,
@@ -228,6 +239,7 @@ class ClaudeCodeSession:
                 tool_server=tool_server,
                 state_dir=state_dir,
                 resume=resume_thread_id,
+                box=box,
             )
             if resume_thread_id and session is None:
                 session = await cls._launch(
@@ -241,9 +253,12 @@ class ClaudeCodeSession:
                     tool_server=tool_server,
                     state_dir=state_dir,
                     resume=None,
+                    box=box,
                 )
         except BaseException:
             await tool_server.aclose()
+            if box is not None:
+                await box.aclose()
             shutil.rmtree(state_dir, ignore_errors=True)
             raise
         assert session is not None
@@ -265,6 +280,7 @@ class ClaudeCodeSession:
         tool_server: SessionToolServer,
         state_dir: Path,
         resume: str | None,
+        box: Sandbox | None,
     ) -> ClaudeCodeSession | None:
         """One launch; None when ``resume`` names a session claude does not know."""
         policy = PermissionPolicy(
@@ -276,7 +292,7 @@ class ClaudeCodeSession:
         mcp = state_dir / "mcp.json"
         if not mcp.exists():
             write_private_json(state_dir, "mcp.json", tool_server.claude_mcp_config())
-        settings_data = sandbox_settings(config)
+        settings_data = sandbox_settings(config, nested=box is not None)
         settings = None
         if settings_data:
             settings = state_dir / "settings.json"
@@ -292,6 +308,8 @@ class ClaudeCodeSession:
             resume=resume,
         )
         script = shell_command(config.command, args)
+        if box is not None:
+            script = box.wrap(script)
         try:
             process, pipes = await spawn_login_shell_lines(
                 script, cwd=cwd, env=launch_env, strip=strip_env, limit=MAX_LINE_BYTES
@@ -314,8 +332,11 @@ class ClaudeCodeSession:
             human=human,
             tool_server=tool_server,
             state_dir=state_dir,
+            box=box,
         )
-        session._log(logging.INFO, "claude launched", cwd=cwd, resume=resume)
+        session._log(
+            logging.INFO, "claude launched", cwd=cwd, resume=resume, sandboxed=box is not None
+        )
         try:
             await session._initialize()
         except AgentError as exc:
@@ -441,6 +462,8 @@ class ClaudeCodeSession:
             await self._kill()
         finally:
             await self._tool_server.aclose()
+            if self._sandbox is not None:
+                await self._sandbox.aclose()
             shutil.rmtree(self._state_dir, ignore_errors=True)
             self._log(logging.INFO, "claude session stopped")
 
@@ -622,3 +645,33 @@ class ClaudeCodeSession:
                 },
             )
         )
+
+
+async def _open_sandbox(
+    config: SandboxConfig | None,
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    state_dir: Path,
+    tool_url: str,
+) -> Sandbox | None:
+    """claude's bwrap sandbox: its config dir writable, the session's private files (under
+    /tmp) visible, the Anthropic endpoints and the session's MCP endpoint reachable."""
+    if config is None or config.kind != "bwrap":
+        return None
+    return await open_sandbox(
+        config,
+        workspace=cwd,
+        env=env,
+        state=[_config_dir(env)],
+        read_only=[state_dir],
+        endpoints=[*claude_endpoints(env), *url_endpoints([tool_url])],
+    )
+
+
+def _config_dir(env: Mapping[str, str]) -> Path:
+    """Where claude keeps its state: ``CLAUDE_CONFIG_DIR``, else ``~/.claude``."""
+    configured = env.get("CLAUDE_CONFIG_DIR")
+    if configured:
+        return Path(configured)
+    return Path(env.get("HOME") or Path.home()) / ".claude"

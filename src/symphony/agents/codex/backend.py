@@ -59,6 +59,7 @@ class CodexBackend(AgentBackend):
             human=human,
             resume_thread_id=resume_thread_id,
             codex_home=home,
+            sandbox=config.sandbox,
         )
 
     async def preflight(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[str]:

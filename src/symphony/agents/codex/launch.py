@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from symphony.agents.codex.errors import (
@@ -37,16 +37,21 @@ async def launch(
     base_env: Mapping[str, str],
     strip_env: frozenset[str],
     prelude: str = "",
+    wrap: Callable[[str], str] | None = None,
 ) -> tuple[asyncio.subprocess.Process, LinePipes]:
     """``bash -lc <command>`` in ``cwd``, own process group, secrets stripped (SPEC §15.3).
 
     ``prelude`` is shell text run before ``command``, after the login profile (for example the
     PATH entry of ``linux_sandbox.launch_prefix``); bash still execs the command itself.
+    ``wrap`` turns the script into the one that runs it in a sandbox (``Sandbox.wrap``).
     """
     env = child_environment(strip_env, base=base_env)
+    script = prelude + command
+    if wrap is not None:
+        script = wrap(script)
     try:
         return await spawn_login_shell_lines(
-            prelude + command, cwd=cwd, env=env, strip=strip_env, limit=MAX_LINE_BYTES
+            script, cwd=cwd, env=env, strip=strip_env, limit=MAX_LINE_BYTES
         )
     except OSError as exc:
         raise AgentError(

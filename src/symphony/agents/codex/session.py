@@ -41,13 +41,15 @@ from symphony.agents.codex.errors import (
 )
 from symphony.agents.codex.launch import agent_cwd, exit_error, launch
 from symphony.agents.codex.lines import MAX_LINE_BYTES
-from symphony.agents.codex.linux_sandbox import launch_prefix
+from symphony.agents.codex.linux_sandbox import helper_root, launch_prefix
 from symphony.agents.codex.policy import SessionPolicy, thread_title
 from symphony.agents.codex.preflight import ensure_credentials
 from symphony.agents.codex.protocol import CodexProtocol
 from symphony.agents.codex.tools import dynamic_tools
 from symphony.agents.codex.transport import StdioTransport
 from symphony.agents.events import SESSION_STARTED, STEERED, AgentEvent
+from symphony.agents.sandbox import Sandbox, open_sandbox
+from symphony.agents.sandbox.endpoints import codex_endpoints
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
 from symphony.human import HumanAnswer, SteerDelivery
@@ -56,7 +58,7 @@ from symphony.linestream import LinePipes, Oversized
 from symphony.logs import get_logger
 from symphony.tools import ToolContext
 from symphony.usage import TokenUsage
-from symphony.workflow.config import CodexConfig
+from symphony.workflow.config import CodexConfig, SandboxConfig
 
 log = get_logger("symphony.agents.codex")
 
@@ -112,6 +114,7 @@ class CodexSession:
         self._closed_error: AgentError | None = None
         self._stopping = False
         self._thread_name: str | None = None
+        self._sandbox: Sandbox | None = None
         self.turn_count = 0
         # True when the session continues a stored thread (``resume_thread_id`` of ``start``).
         self.resumed = False
@@ -164,12 +167,14 @@ class CodexSession:
         human: HumanChannel | None = None,
         resume_thread_id: str | None = None,
         codex_home: Path | None = None,
+        sandbox: SandboxConfig | None = None,
     ) -> CodexSession:
         """Launch the app-server in ``workspace`` and run the handshake up to ``thread/start``
         (``thread/resume`` of ``resume_thread_id`` when given and codex accepts it).
 
         ``codex_home``, when given, is the CODEX_HOME codex gets whatever the login profile
-        exports (``agents/codex/home.py``).
+        exports (``agents/codex/home.py``). ``sandbox`` with ``kind: bwrap`` runs the app-server
+        in a bubblewrap sandbox (docs/sandbox.md).
 
         Raises ``AgentError`` (``invalid_workspace_cwd``, ``codex_not_authenticated``,
         ``codex_not_found``, ``port_exit``, ``response_timeout``, ``response_error``); nothing is
@@ -187,9 +192,20 @@ class CodexSession:
         prelude = await launch_prefix(codex.command, env=base_env, cwd=cwd, strip_env=strip_env)
         if home:
             prelude = f"export {home}\n{prelude}"
-        process, pipes = await launch(
-            codex.command, cwd=cwd, base_env=base_env, strip_env=strip_env, prelude=prelude
-        )
+        box = await _open_sandbox(sandbox, cwd=cwd, env=base_env, codex_home=codex_home)
+        try:
+            process, pipes = await launch(
+                codex.command,
+                cwd=cwd,
+                base_env=base_env,
+                strip_env=strip_env,
+                prelude=prelude,
+                wrap=None if box is None else box.wrap,
+            )
+        except BaseException:
+            if box is not None:
+                await box.aclose()
+            raise
         protocol = CodexProtocol(
             SessionPolicy.from_config(codex, cwd),
             tool_names=sorted(tools.names),
@@ -208,7 +224,8 @@ class CodexSession:
             transcript=transcript,
             human=human,
         )
-        session._log(logging.INFO, "codex app-server launched", cwd=cwd)
+        session._sandbox = box
+        session._log(logging.INFO, "codex app-server launched", cwd=cwd, sandboxed=box is not None)
         try:
             await session._handshake(resume_thread_id)
         except BaseException:
@@ -328,6 +345,8 @@ class CodexSession:
         for task in [*self._tool_tasks, *self._human_tasks]:
             task.cancel()
         exit_code = await self._transport.close()
+        if self._sandbox is not None:
+            await self._sandbox.aclose()
         if self._tool_tasks or self._human_tasks:
             await asyncio.gather(*self._tool_tasks, *self._human_tasks, return_exceptions=True)
         stderr = self._transport.stderr
@@ -586,3 +605,29 @@ def _last_agent_message(turn: Mapping[str, Any]) -> str | None:
             if isinstance(text, str):
                 return text
     return None
+
+
+async def _open_sandbox(
+    config: SandboxConfig | None, *, cwd: Path, env: Mapping[str, str], codex_home: Path | None
+) -> Sandbox | None:
+    """The app-server's bwrap sandbox: CODEX_HOME writable, the model endpoints reachable, the
+    ``codex-linux-sandbox`` links visible even when they live under /tmp."""
+    if config is None or config.kind != "bwrap":
+        return None
+    home = codex_home or _codex_home(env)
+    return await open_sandbox(
+        config,
+        workspace=cwd,
+        env=env,
+        state=[home],
+        read_only=[helper_root()],
+        endpoints=codex_endpoints(env, home),
+    )
+
+
+def _codex_home(env: Mapping[str, str]) -> Path:
+    """The CODEX_HOME codex uses without Symphony's: ``$CODEX_HOME``, else ``~/.codex``."""
+    configured = env.get("CODEX_HOME")
+    if configured:
+        return Path(configured)
+    return Path(env.get("HOME") or Path.home()) / ".codex"
