@@ -8,13 +8,17 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from symphony.agents.registry import require_backend, resolve_agent
+from symphony.agents.sandbox import probe as probe_sandbox
 from symphony.errors import SymphonyError
 from symphony.trackers.base import MISSING_TRACKER_SECRET
 from symphony.trackers.resolve import resolve_tracker
-from symphony.workflow.config import LoadedConfig
+from symphony.workflow.config import LoadedConfig, SandboxConfig
 from symphony.workflow.loader import WorkflowDefinition, resolve_workflow_path
 from symphony.workflow.store import Resolver, Workflow, load_workflow_file
 from symphony.workflow.template import sample_issue
+
+# `symphony validate` must not hang on a bwrap that does not come back.
+SANDBOX_PROBE_TIMEOUT_S = 5.0
 
 
 def _resolver(*, require_secrets: bool) -> Resolver:
@@ -81,6 +85,7 @@ def _print_summary(workflow: Workflow, rendered: str, out: TextIO) -> None:
             f"poll every {cfg.polling.interval_ms} ms",
         ),
         ("agent", require_backend(cfg.agent.kind).describe(workflow)),
+        ("sandbox", _describe_sandbox(cfg.sandbox)),
         ("hooks", (", ".join(hooks) or "none") + f" (timeout {cfg.hooks.timeout_ms} ms)"),
         (
             "prompt",
@@ -94,7 +99,33 @@ def _print_summary(workflow: Workflow, rendered: str, out: TextIO) -> None:
         print(f"  {name.ljust(width)}  {value}", file=out)
 
 
+def _describe_sandbox(sandbox: SandboxConfig) -> str:
+    if sandbox.kind == "none":
+        return "none (the agent's own sandbox only)"
+    network = "on" if sandbox.network else "off"
+    parts = [f"{sandbox.kind}, network {network}"]
+    if sandbox.writable:
+        parts.append("also writable: " + ", ".join(map(str, sandbox.writable)))
+    if sandbox.allowed_hosts and not sandbox.network:
+        parts.append("allowed hosts: " + ", ".join(sandbox.allowed_hosts))
+    return "; ".join(parts)
+
+
 def _agent_preflight(workflow: Workflow) -> list[str]:
-    """The backend's launch-time checks (codex: credentials), against this environment."""
+    """The backend's launch-time checks (codex: credentials) and whether the sandbox can be
+    built, against this environment."""
     backend = require_backend(workflow.config.agent.kind)
-    return list(asyncio.run(backend.preflight(workflow, env=os.environ)))
+
+    async def checks() -> list[str]:
+        warnings = list(await backend.preflight(workflow, env=os.environ))
+        sandbox = workflow.config.sandbox
+        if sandbox.kind == "bwrap":
+            found = await probe_sandbox(sandbox, env=os.environ, timeout_s=SANDBOX_PROBE_TIMEOUT_S)
+            if found.problem is not None:
+                warnings.append(
+                    f"sandbox: {found.problem} (until then every agent attempt fails: "
+                    "sandbox_unavailable)"
+                )
+        return warnings
+
+    return asyncio.run(checks())

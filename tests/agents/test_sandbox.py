@@ -17,6 +17,7 @@ from threading import Thread
 import pytest
 
 from symphony.agents import AgentError
+from symphony.agents.acp.terminals import Terminals
 from symphony.agents.sandbox import SANDBOX_UNAVAILABLE, open_sandbox, probe
 from symphony.agents.sandbox.bwrap import Bridge, SandboxPlan, bwrap_args, inner_script, wrap
 from symphony.agents.sandbox.egress import Egress
@@ -343,3 +344,38 @@ def _marked(marker: str) -> list[int]:
         if argv0.startswith(marker) and alive(int(entry.name)):
             found.append(int(entry.name))
     return found
+
+
+@needs_bwrap
+async def test_acp_terminals_run_in_the_sandbox_too(tmp_path: Path, closed_port: int) -> None:
+    workspace = tmp_path / "ws"
+    (workspace / "sub").mkdir(parents=True)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "TRACKER_KEY": "secret"}
+    box = await open_sandbox(SandboxConfig(kind="bwrap"), workspace=workspace, env=env)
+    terminals = Terminals(
+        workspace,
+        base_env=env,
+        strip_env=frozenset({"TRACKER_KEY"}),
+        extra_env={},
+        default_limit=10_000,
+        wrap=box.wrap,
+    )
+    try:
+        line = await terminals.create(
+            f"pwd; echo x > here.txt; echo x > {tmp_path}/out.txt; {_reach(closed_port)}; "
+            'echo "key=${TRACKER_KEY:-absent}"',
+            None,
+            [],
+            str(workspace / "sub"),
+            None,
+        )
+        argv = await terminals.create("touch", ["/etc/sbx-argv"], [], None, None)
+        shown = (await terminals.wait(line, 10)).text()
+        failed = await terminals.wait(argv, 10)
+    finally:
+        await terminals.close_all()
+        await box.aclose()
+    assert shown.startswith(f"{workspace / 'sub'}\n"), shown
+    assert (workspace / "sub" / "here.txt").exists() and not (tmp_path / "out.txt").exists()
+    assert f"port{closed_port}=1" in shown and "key=absent" in shown
+    assert failed.exit_status == (1, None) and "Read-only file system" in failed.text()

@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 
 from symphony.agents import AgentError, ToolRegistry
+from symphony.agents.acp.session import AcpSession
 from symphony.agents.claude_code.session import ClaudeCodeSession
 from symphony.agents.codex.session import CodexSession
 from symphony.tools import ToolContext, ToolResult, ToolSpec
-from symphony.workflow.config import ClaudeCodeConfig, CodexConfig, SandboxConfig
+from symphony.workflow.config import AcpConfig, ClaudeCodeConfig, CodexConfig, SandboxConfig
 from tests.agents.conftest import make_issue
 from tests.support import fake_anthropic, fake_model
 from tests.support.fake_model import FAKE_API_KEY_ENV, FakeModelServer, write_codex_home
@@ -241,3 +242,63 @@ async def test_claude_in_bwrap_with_its_own_sandbox_calls_tools_and_stop_leaves_
             await turn
     assert moved == ["Review"]
     await wait_until(lambda: not _marked(marker), "the sandbox is gone", timeout=5)
+
+
+CODEX_ACP_BIN = Path(
+    os.environ.get("SYMPHONY_CODEX_ACP_BIN")
+    or REPO / ".tools/codex-acp/node_modules/.bin/codex-acp"
+)
+
+
+@pytest.mark.acp
+@pytest.mark.skipif(not CODEX_ACP_BIN.exists(), reason=f"codex-acp not found at {CODEX_ACP_BIN}")
+async def test_an_acp_agent_in_bwrap_is_contained_and_reaches_its_tools(box: Box) -> None:
+    """An agent of unknown make: its state and endpoint are named in the sandbox settings."""
+    moved: list[str] = []
+    schema = {"type": "object", "properties": {"state": {"type": "string"}}}
+
+    async def execute(name: str, arguments: Any, context: ToolContext) -> ToolResult:
+        moved.append(arguments["state"])
+        return ToolResult.ok({"state": arguments["state"]})
+
+    tools = ToolRegistry([ToolSpec("board_move_issue", "Move the issue.", schema)], execute)
+    with FakeModelServer() as model:
+        home = write_codex_home(
+            box.tmp / "codex-home", base_url=model.base_url, sandbox_mode="danger-full-access"
+        )
+        env = _base_env(box) | {"CODEX_HOME": str(home), FAKE_API_KEY_ENV: "fake-key"}
+        model.script(
+            fake_model.Reply(
+                items=(
+                    fake_model.FunctionCallItem(
+                        "board_move_issue", {"state": "Review"}, "call-move", "mcp__symphony"
+                    ),
+                )
+            ),
+            fake_model.Reply.exec_command(box.probe_command(), call_id="call-probe"),
+            fake_model.Reply.message("Done."),
+        )
+        port = model.base_url.split(":")[2].split("/")[0]
+        session = await AcpSession.start(
+            workspace=box.workspace,
+            workspace_root=box.root,
+            acp=AcpConfig(
+                command=str(CODEX_ACP_BIN), read_timeout_ms=20_000, turn_timeout_ms=30_000
+            ),
+            tools=tools,
+            strip_env=frozenset({SECRET_NAME}),
+            on_event=lambda _: None,
+            issue=ISSUE,
+            env=env,
+            sandbox=SandboxConfig(
+                kind="bwrap", writable=(home,), allowed_hosts=(f"127.0.0.1:{port}",)
+            ),
+        )
+        try:
+            outcome = await session.run_turn("Move it, then write inside.txt.", issue=ISSUE)
+        finally:
+            await session.stop()
+        assert outcome.last_message == "Done."
+        output = model.requests[2].function_call_outputs()["call-probe"]
+    assert moved == ["Review"]
+    box.assert_contained(output)

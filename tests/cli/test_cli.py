@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -275,3 +276,29 @@ def test_service_writes_json_lines_when_configured(
         r["message"] for r in records
     }
     assert all({"ts", "level", "logger", "message"} <= set(r) for r in records)
+
+
+def test_validate_says_when_the_sandbox_cannot_be_built(
+    memory_tracker: MemoryProfile, write_workflow: Callable[..., Path], tmp_path: Path
+) -> None:
+    fake = tmp_path / "fake-bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    sandbox = f"\nsandbox:\n  kind: bwrap\n  network: true\n  bwrap: {fake}"
+    code, out, _ = run_cli(["validate", str(write_workflow(GOOD + sandbox))])
+    assert code == 0, out
+    assert re.search(r"^  sandbox +bwrap, network on$", out, re.MULTILINE), out
+    assert "sandbox: bwrap cannot create its namespaces" in out
+    assert "uid map: Permission denied" in out and "sandbox_unavailable" in out
+
+    missing = f"\nsandbox:\n  kind: bwrap\n  bwrap: {tmp_path / 'nowhere'}"
+    code, out, _ = run_cli(["validate", str(write_workflow(GOOD + missing))])
+    assert code == 0 and "was not found on PATH; install bubblewrap" in out
+
+
+def test_validate_shows_no_sandbox_by_default(
+    memory_tracker: MemoryProfile, write_workflow: Callable[..., Path]
+) -> None:
+    code, out, _ = run_cli(["validate", str(write_workflow(GOOD))])
+    assert code == 0 and "none (the agent's own sandbox only)" in out
+    assert "sandbox:" not in out

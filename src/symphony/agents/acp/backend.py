@@ -54,6 +54,7 @@ class AcpBackend(AgentBackend):
             transcript=transcript,
             human=human,
             resume_thread_id=resume_thread_id,
+            sandbox=config.sandbox,
         )
 
     async def preflight(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[str]:

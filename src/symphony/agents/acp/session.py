@@ -93,6 +93,8 @@ from symphony.agents.events import (
     AgentEvent,
 )
 from symphony.agents.mcp_tools import SessionToolServer, ToolCallRecord
+from symphony.agents.sandbox import Sandbox, open_sandbox
+from symphony.agents.sandbox.endpoints import agent_url_endpoints, url_endpoints
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
 from symphony.human import HumanAnswer, HumanRequest, SteerDelivery
@@ -102,7 +104,7 @@ from symphony.process import child_environment, spawn_login_shell_lines
 from symphony.text import clip
 from symphony.tools import ToolContext
 from symphony.usage import TokenUsage
-from symphony.workflow.config import AcpConfig
+from symphony.workflow.config import AcpConfig, SandboxConfig
 from symphony.workspace.errors import WorkspaceError
 from symphony.workspace.paths import validate_agent_cwd
 
@@ -162,6 +164,7 @@ class AcpSession:
         self._conn = ClientSideConnection(cast("Client", _Client(self)), transport)
         transport.intercept = self._intercept
         self._tool_server: SessionToolServer | None = None
+        self._sandbox: Sandbox | None = None
         self._closed_error: AgentError | None = None
         self._stopping = False
         self._stopped = asyncio.Event()
@@ -220,9 +223,13 @@ class AcpSession:
         env: Mapping[str, str] | None = None,
         human: HumanChannel | None = None,
         resume_thread_id: str | None = None,
+        sandbox: SandboxConfig | None = None,
     ) -> AcpSession:
         """Launch the agent in ``workspace`` and run ``initialize`` and ``session/new`` (or
         ``session/load`` of ``resume_thread_id`` when given and the agent can).
+
+        ``sandbox`` with ``kind: bwrap`` runs the agent and the terminals it asks for in
+        bubblewrap sandboxes (docs/sandbox.md).
 
         Raises ``AgentError`` (``invalid_workspace_cwd``, ``acp_agent_not_found``, ``port_exit``,
         ``response_timeout``, ``response_error``); nothing is left running when it does.
@@ -237,14 +244,39 @@ class AcpSession:
             raise AgentError(INVALID_WORKSPACE_CWD, exc.message) from exc
         base_env = os.environ if env is None else env
         environment = child_environment(strip_env, base=base_env, extra=acp.env)
+        holder: list[AcpSession] = []
+        tool_server: SessionToolServer | None = None
+        box: Sandbox | None = None
         try:
+            if sandbox is not None and sandbox.kind == "bwrap":
+                # Inside, the tool endpoint is reached through a bridge made at launch: the
+                # server has to exist (and have its port) before the agent does.
+                if tools.specs:
+                    tool_server = await SessionToolServer.start(
+                        tools,
+                        context=lambda: holder[0]._tool_context(),
+                        on_call=lambda record: holder[0]._tool_called(record),
+                    )
+                box = await open_sandbox(
+                    sandbox,
+                    workspace=cwd,
+                    env=environment,
+                    endpoints=_acp_endpoints(environment, tool_server),
+                )
+            script = acp.command if box is None else box.wrap(acp.command)
             process, pipes = await spawn_login_shell_lines(
-                acp.command, cwd=cwd, env=environment, strip=strip_env, limit=MAX_LINE_BYTES
+                script, cwd=cwd, env=environment, strip=strip_env, limit=MAX_LINE_BYTES
             )
-        except OSError as exc:
-            raise AgentError(
-                AGENT_NOT_FOUND, f"could not launch `bash -lc {acp.command}` in {cwd}: {exc}"
-            ) from exc
+        except BaseException as exc:
+            if tool_server is not None:
+                await tool_server.aclose()
+            if box is not None:
+                await box.aclose()
+            if isinstance(exc, OSError):
+                raise AgentError(
+                    AGENT_NOT_FOUND, f"could not launch `bash -lc {acp.command}` in {cwd}: {exc}"
+                ) from exc
+            raise
         transport = LineTransport(
             process,
             pipes,
@@ -257,6 +289,7 @@ class AcpSession:
             strip_env=strip_env,
             extra_env=acp.env,
             default_limit=acp.terminal_output_limit_bytes,
+            wrap=None if box is None else box.wrap,
         )
         session = cls(
             transport=transport,
@@ -268,7 +301,10 @@ class AcpSession:
             human=human,
             terminals=terminals,
         )
-        session._log(logging.INFO, "ACP agent launched", cwd=cwd)
+        holder.append(session)
+        session._tool_server = tool_server
+        session._sandbox = box
+        session._log(logging.INFO, "ACP agent launched", cwd=cwd, sandboxed=box is not None)
         try:
             await session._handshake(resume_thread_id)
         except BaseException:
@@ -392,6 +428,8 @@ class AcpSession:
             with contextlib.suppress(Exception):
                 await self._conn.close()  # closes the transport: stdin, then the whole group
             await self._transport.close()
+            if self._sandbox is not None:
+                await self._sandbox.aclose()
             self._exit_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._exit_task
@@ -478,9 +516,10 @@ class AcpSession:
             self._log(logging.WARNING, message)
             self._emit(self._mapper.event(NOTIFICATION, _now(), message, payload={}))
             return []
-        self._tool_server = await SessionToolServer.start(
-            self._tools, context=self._tool_context, on_call=self._tool_called
-        )
+        if self._tool_server is None:  # a sandboxed session made its server before the launch
+            self._tool_server = await SessionToolServer.start(
+                self._tools, context=self._tool_context, on_call=self._tool_called
+            )
         server = self._tool_server
         headers = [HttpHeader(name=k, value=v) for k, v in server.headers.items()]
         servers: McpServers = [
@@ -892,3 +931,10 @@ class _Client:
 
     async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
         return None
+
+
+def _acp_endpoints(env: Mapping[str, str], tool_server: SessionToolServer | None) -> list[str]:
+    """The model endpoints the environment names (an ACP agent's are its own business; the
+    rest is ``sandbox.allowed_hosts``) and the session's tool endpoint."""
+    tools = url_endpoints([tool_server.url]) if tool_server is not None else []
+    return [*agent_url_endpoints(env), *tools]

@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shlex
 import signal
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,8 +70,10 @@ class Terminals:
         strip_env: frozenset[str],
         extra_env: Mapping[str, str],
         default_limit: int,
+        wrap: Callable[[str], str] | None = None,
     ) -> None:
         self._workspace = workspace
+        self._wrap = wrap
         self._base_env = base_env
         self._strip = strip_env
         self._extra = dict(extra_env)
@@ -102,6 +105,10 @@ class Terminals:
         argv = list(args or ())
         # Without args the command is a shell line (agents send both forms).
         program = [command, *argv] if argv else ["bash", "-c", command]
+        if self._wrap is not None:
+            # The agent's sandbox, a fresh one per terminal (the same binds and egress).
+            line = shlex.join(program) if argv else command
+            program = ["bash", "-c", self._wrap(f"cd {shlex.quote(str(where))} || exit\n{line}")]
         try:
             process = await asyncio.create_subprocess_exec(
                 *program,

@@ -60,3 +60,8 @@ def claude_endpoints(env: Mapping[str, str]) -> list[str]:
 def url_endpoints(urls: Iterable[str]) -> list[str]:
     """``host:port`` of each URL that has one (e.g. Symphony's MCP tool endpoint)."""
     return _from(urls)
+
+
+def agent_url_endpoints(env: Mapping[str, str]) -> list[str]:
+    """``OPENAI_BASE_URL`` and ``ANTHROPIC_BASE_URL`` when set (for agents of unknown make)."""
+    return _from(env.get(name) for name in (*OPENAI_URL_VARS, *ANTHROPIC_URL_VARS))
