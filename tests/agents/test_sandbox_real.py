@@ -302,3 +302,79 @@ async def test_an_acp_agent_in_bwrap_is_contained_and_reaches_its_tools(box: Box
         output = model.requests[2].function_call_outputs()["call-probe"]
     assert moved == ["Review"]
     box.assert_contained(output)
+
+
+# 127.0.0.2 is loopback, but neither a loopback bridge nor exempt from the proxy (NO_PROXY names
+# localhost, 127.0.0.1 and ::1 only): an agent reaches a model there only through the proxy.
+PROXIED_HOST = "127.0.0.2"
+
+
+class _ProxiedModel(FakeModelServer):
+    bind_host = PROXIED_HOST
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{PROXIED_HOST}:{self.port}/v1"
+
+
+class _ProxiedAnthropic(fake_anthropic.FakeAnthropicServer):
+    bind_host = PROXIED_HOST
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{PROXIED_HOST}:{self.port}"
+
+
+@pytest.mark.codex
+@pytest.mark.skipif(not CODEX_BIN.exists(), reason=f"real codex not found at {CODEX_BIN}")
+async def test_codex_reaches_a_model_that_is_not_on_a_bridge_through_the_proxy(
+    box: Box,
+) -> None:
+    with _ProxiedModel() as model:
+        home = write_codex_home(box.tmp / "codex-home", base_url=model.base_url)
+        env = _base_env(box) | {"CODEX_HOME": str(home), FAKE_API_KEY_ENV: "fake-key"}
+        model.script(fake_model.Reply.message("Through the proxy."))
+        session = await CodexSession.start(
+            workspace=box.workspace,
+            workspace_root=box.root,
+            codex=CodexConfig(
+                command=f"{CODEX_BIN} app-server", read_timeout_ms=15_000, turn_timeout_ms=30_000
+            ),
+            tools=ToolRegistry.empty(),
+            strip_env=frozenset(),
+            on_event=lambda _: None,
+            issue=ISSUE,
+            env=env,
+            sandbox=SANDBOX,
+        )
+        try:
+            outcome = await session.run_turn("Say hello.", issue=ISSUE)
+        finally:
+            await session.stop()
+    assert outcome.last_message == "Through the proxy."
+
+
+@pytest.mark.claude
+@pytest.mark.skipif(not CLAUDE_BIN.exists(), reason=f"real claude not found at {CLAUDE_BIN}")
+async def test_claude_reaches_an_api_that_is_not_on_a_bridge_through_the_proxy(box: Box) -> None:
+    with _ProxiedAnthropic() as api:
+        env = fake_anthropic.claude_env(api, box.tmp / "claude-config", base=_base_env(box))
+        api.script(fake_anthropic.Reply.message("Through the proxy."))
+        session = await ClaudeCodeSession.start(
+            workspace=box.workspace,
+            workspace_root=box.root,
+            config=ClaudeCodeConfig(
+                command=str(CLAUDE_BIN), read_timeout_ms=15_000, turn_timeout_ms=30_000
+            ),
+            tools=ToolRegistry.empty(),
+            strip_env=frozenset(),
+            on_event=lambda _: None,
+            issue=ISSUE,
+            env=env,
+            sandbox=SANDBOX,
+        )
+        try:
+            outcome = await session.run_turn("Say hello.", issue=ISSUE)
+        finally:
+            await session.stop()
+    assert outcome.last_message == "Through the proxy."

@@ -31,6 +31,9 @@ START_TIMEOUT_S = 10.0
 class ScriptedServer(Generic[ReplyT, RequestT]):
     #: How errors and the server thread name this fake (e.g. "fake model").
     label = "fake server"
+    #: Where it listens; another loopback address (127.0.0.2) makes a client's traffic to it
+    #: look like any host's (no NO_PROXY loopback exemption applies).
+    bind_host = "127.0.0.1"
 
     def __init__(
         self,
@@ -115,7 +118,7 @@ class ScriptedServer(Generic[ReplyT, RequestT]):
     def start(self) -> Self:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((self.bind_host, 0))
         self.port = sock.getsockname()[1]
         app = Starlette(routes=list(self.routes()))
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
