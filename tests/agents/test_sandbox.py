@@ -379,3 +379,37 @@ async def test_acp_terminals_run_in_the_sandbox_too(tmp_path: Path, closed_port:
     assert (workspace / "sub" / "here.txt").exists() and not (tmp_path / "out.txt").exists()
     assert f"port{closed_port}=1" in shown and "key=absent" in shown
     assert failed.exit_status == (1, None) and "Read-only file system" in failed.text()
+
+
+@needs_bwrap
+async def test_open_sandbox_bridges_loopback_endpoints_and_proxies_the_rest(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    state = tmp_path / "state" / "new"
+    config = SandboxConfig(
+        kind="bwrap", writable=(tmp_path / "cache",), allowed_hosts=("localhost:7001",)
+    )
+    box = await open_sandbox(
+        config,
+        workspace=workspace,
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        state=[state, workspace],
+        read_only=[tmp_path / "files"],
+        endpoints=["127.0.0.1:7000", "api.example.com:443", "127.0.0.1:7000", "127.0.0.1:3128"],
+    )
+    try:
+        plan = box.plan
+        assert plan.socket_dir is not None and plan.socket_dir.is_dir()
+        assert [b.port for b in plan.bridges] == [7000, 7001, 3128]
+        assert plan.bridges[-1].socket.name == "proxy.sock" and plan.proxy_port == 3128
+        assert plan.writable == (state, tmp_path / "cache") and state.is_dir()
+        assert plan.read_only == (tmp_path / "files", tmp_path)
+    finally:
+        await box.aclose()
+    assert not plan.socket_dir.exists()
+    off = await open_sandbox(
+        SandboxConfig(kind="bwrap", network=True), workspace=workspace, env=os.environ
+    )
+    assert off.egress is None and not off.plan.bridges and off.plan.network
