@@ -25,7 +25,7 @@ from symphony.agents.sandbox.endpoints import claude_endpoints, codex_endpoints
 from symphony.process import spawn_login_shell, terminate_group
 from symphony.workflow.config import SandboxConfig, build_config
 from symphony.workflow.errors import ConfigError
-from tests.support.processes import alive
+from tests.support.processes import alive, marked
 from tests.support.waiting import wait_until
 
 HAS_BWRAP = all(shutil.which(tool) for tool in ("bwrap", "socat"))
@@ -326,24 +326,12 @@ async def test_stopping_the_group_leaves_no_process_of_the_sandbox(tmp_path: Pat
     try:
         script = f"setsid bash -c 'exec -a {marker} sleep 300' & exec -a {marker}-main sleep 300"
         process = await spawn_login_shell(box.wrap(script), cwd=workspace, env=os.environ)
-        await wait_until(lambda: _marked(marker), "the setsid command runs", timeout=10)
+        await wait_until(lambda: marked(marker), "the setsid command runs", timeout=10)
         await terminate_group(process, grace_s=2.0)
     finally:
         await box.aclose()
-    await wait_until(lambda: not _marked(marker), "no process left", timeout=5)
+    await wait_until(lambda: not marked(marker), "no process left", timeout=5)
     assert not alive(process.pid)
-
-
-def _marked(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            argv0 = (entry / "cmdline").read_bytes().split(b"\0", 1)[0].decode(errors="replace")
-        except OSError:
-            continue
-        if argv0.startswith(marker) and alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
 
 
 @needs_bwrap

@@ -28,7 +28,7 @@ from symphony.workflow.config import AcpConfig, ClaudeCodeConfig, CodexConfig, S
 from tests.agents.conftest import make_issue
 from tests.support import fake_anthropic, fake_model
 from tests.support.fake_model import FAKE_API_KEY_ENV, FakeModelServer, write_codex_home
-from tests.support.processes import alive
+from tests.support.processes import marked
 from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -182,19 +182,6 @@ async def test_claude_in_bwrap_writes_only_its_workspace_and_reaches_only_its_ap
     box.assert_contained(output)
 
 
-def _marked(marker: str) -> list[int]:
-    """Live processes exec'd with ``marker`` as their argv[0]."""
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            argv0 = (entry / "cmdline").read_bytes().split(b"\0", 1)[0]
-        except OSError:
-            continue
-        if argv0.decode(errors="replace") == marker and alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.claude
 @pytest.mark.skipif(not CLAUDE_BIN.exists(), reason=f"real claude not found at {CLAUDE_BIN}")
 async def test_claude_in_bwrap_with_its_own_sandbox_calls_tools_and_stop_leaves_nothing(
@@ -233,7 +220,7 @@ async def test_claude_in_bwrap_with_its_own_sandbox_calls_tools_and_stop_leaves_
         )
         turn = asyncio.create_task(session.run_turn("Move it, then wait.", issue=ISSUE))
         try:
-            running = await wait_until(lambda: _marked(marker), "the Bash command runs", timeout=15)
+            running = await wait_until(lambda: marked(marker), "the Bash command runs", timeout=15)
             for pid in running:
                 assert SECRET.encode() not in Path(f"/proc/{pid}/environ").read_bytes()
         finally:
@@ -241,7 +228,7 @@ async def test_claude_in_bwrap_with_its_own_sandbox_calls_tools_and_stop_leaves_
         with pytest.raises(AgentError):
             await turn
     assert moved == ["Review"]
-    await wait_until(lambda: not _marked(marker), "the sandbox is gone", timeout=5)
+    await wait_until(lambda: not marked(marker), "the sandbox is gone", timeout=5)
 
 
 CODEX_ACP_BIN = Path(

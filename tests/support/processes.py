@@ -18,3 +18,16 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != "Z"
+
+
+def marked(prefix: str) -> list[int]:
+    """Live processes whose argv[0] starts with ``prefix`` (set with ``exec -a``)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            argv0 = (entry / "cmdline").read_bytes().split(b"\0", 1)[0]
+        except OSError:
+            continue
+        if argv0.decode(errors="replace").startswith(prefix) and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
