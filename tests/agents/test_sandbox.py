@@ -53,11 +53,8 @@ def test_bwrap_args_without_network() -> None:
     assert "--new-session" not in args  # the agent stays in the group Symphony kills
     assert _pairs(args, "--ro-bind")[0] == ("/", "/")
     binds = _pairs(args, "--bind")
-    assert binds == [
-        ("/srv/ws/SYM-1", "/srv/ws/SYM-1"),
-        ("/srv/codex-home", "/srv/codex-home"),
-        ("/tmp/sbx", "/tmp/sbx"),
-    ]
+    assert binds == [("/srv/ws/SYM-1", "/srv/ws/SYM-1"), ("/srv/codex-home", "/srv/codex-home")]
+    assert ("/tmp/sbx", "/tmp/sbx") in _pairs(args, "--ro-bind")
     # The private /tmp comes before what is bound into it.
     assert args.index("/tmp") < args.index("--ro-bind-try") < args.index("--bind")
     assert ("/tmp/state", "/tmp/state") in _pairs(args, "--ro-bind-try")

@@ -90,7 +90,8 @@ def bwrap_args(plan: SandboxPlan) -> list[str]:
     for path in (plan.workspace, *plan.writable):
         args += ["--bind", str(path), str(path)]
     if plan.socket_dir is not None:
-        args += ["--bind", str(plan.socket_dir), str(plan.socket_dir)]
+        # Read-only is enough to connect() to a socket, and keeps the agent from swapping them.
+        args += ["--ro-bind", str(plan.socket_dir), str(plan.socket_dir)]
     env = dict(plan.env)
     if plan.proxy_port is not None:
         env |= proxy_env(plan.proxy_port)
