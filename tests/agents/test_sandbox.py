@@ -9,6 +9,7 @@ import shlex
 import shutil
 import socket
 import stat
+import tempfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -398,3 +399,17 @@ async def test_open_sandbox_bridges_loopback_endpoints_and_proxies_the_rest(
         SandboxConfig(kind="bwrap", network=True), workspace=workspace, env=os.environ
     )
     assert off.egress is None and not off.plan.bridges and off.plan.network
+
+
+@needs_bwrap
+async def test_a_socket_path_too_long_is_a_sandbox_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path / ("d" * 120)
+    deep.mkdir()
+    monkeypatch.setenv("TMPDIR", str(deep))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    with pytest.raises(AgentError) as failed:
+        await open_sandbox(SandboxConfig(kind="bwrap"), workspace=tmp_path, env=os.environ)
+    assert failed.value.code == SANDBOX_UNAVAILABLE and "egress sockets" in failed.value.message
+    assert not any(deep.iterdir())  # the directory went again

@@ -177,7 +177,11 @@ async def open_sandbox(
     if config.network:
         return Sandbox(plan, None)
     allowed = sorted({*endpoints, *config.allowed_hosts})
-    egress = Egress.create()
+    try:
+        egress = Egress.create()
+    except OSError as exc:
+        message = f"sandbox: cannot make its socket directory: {exc}"
+        raise AgentError(SANDBOX_UNAVAILABLE, message) from exc
     try:
         bridges: list[Bridge] = []
         for entry in allowed:
@@ -191,8 +195,12 @@ async def open_sandbox(
                 bridges.append(Bridge(port, await egress.bridge(port, host=target)))
         proxy = await egress.proxy(allowed)
         bridges.append(Bridge(PROXY_PORT, proxy))
-    except BaseException:
+    except BaseException as exc:
         await egress.aclose()
+        if isinstance(exc, OSError):  # e.g. a TMPDIR too long for a Unix socket path
+            raise AgentError(
+                SANDBOX_UNAVAILABLE, f"sandbox: cannot serve its egress sockets: {exc}"
+            ) from exc
         raise
     plan = SandboxPlan(
         workspace=plan.workspace,
