@@ -127,6 +127,43 @@ def _cmd_board(argv: Sequence[str]) -> int:
     return code
 
 
+def _cmd_schema(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="symphony schema",
+        description="Print the JSON Schema of the WORKFLOW.md front matter (for editors and CI).",
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, help="write it to this file instead of standard output"
+    )
+    args = parser.parse_args(argv)
+    from symphony.onboard.schema import render_schema
+
+    text = render_schema()
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"symphony schema: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _cmd_init(argv: Sequence[str]) -> int:
+    from symphony.onboard.init import main as init_main
+
+    return init_main(argv)
+
+
+def _cmd_doctor(argv: Sequence[str]) -> int:
+    from symphony.onboard.doctor import main as doctor_main
+
+    return doctor_main(argv)
+
+
 def _operator(command: str) -> Callable[[Sequence[str]], int]:
     """A command that talks to the running service's API (docs/human-requests.md)."""
 
@@ -141,6 +178,9 @@ def _operator(command: str) -> Callable[[Sequence[str]], int]:
 SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "validate": _cmd_validate,
     "board": _cmd_board,
+    "schema": _cmd_schema,
+    "init": _cmd_init,
+    "doctor": _cmd_doctor,
     "requests": _operator("requests"),
     "answer": _operator("answer"),
     "steer": _operator("steer"),

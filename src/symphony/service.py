@@ -37,6 +37,9 @@ log = get_logger("symphony.service")
 
 SHUTDOWN_TIMEOUT_S = 30.0
 HTTP_START_TIMEOUT_S = 15.0
+# The agent's startup checks (binary, tested version, credentials) run beside the service;
+# they only log, so a slow login shell delays nothing.
+AGENT_CHECKS_TIMEOUT_S = 60.0
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -184,6 +187,22 @@ async def _serve(
         await surfaces.stop()
 
 
+async def _log_agent_checks(workflow: Workflow) -> None:
+    """Say at startup what ``symphony doctor`` would say about the agent: an untested version
+    (naming the tested one), missing credentials, a binary that does not run."""
+    try:
+        backend = require_backend(workflow.config.agent.kind)
+        found = await asyncio.wait_for(
+            backend.doctor(workflow, env=os.environ), timeout=AGENT_CHECKS_TIMEOUT_S
+        )
+    except Exception as exc:  # a check must never take the service down
+        log.warning("agent checks failed", error=f"{type(exc).__name__}: {exc}")
+        return
+    for check in found:
+        if check.status != "ok":
+            log.warning("agent check", check=check.name, problem=check.detail, fix=check.fix)
+
+
 def _startup_failed(store: WorkflowStore, exc: SymphonyError, console: TextIO) -> int:
     log.error("startup failed", path=store.path, code=exc.code, error=exc.message)
     print(f"symphony: cannot start [{exc.code}]\n{exc.message}", file=console)
@@ -277,6 +296,7 @@ async def _serve_until_signal(
     # attach here: they read `runtime` only through symphony.runtime_view.RuntimeView and must
     # be stopped before this function returns.
     log.info("symphony started", workflow=store.path, pid=os.getpid())
+    checks = asyncio.create_task(_log_agent_checks(store.current), name="agent-checks")
     failed = asyncio.create_task(runtime.wait_failed(), name="orchestrator-failure")
     stopping = asyncio.create_task(stop.wait(), name="stop-signal")
     try:
@@ -295,7 +315,7 @@ async def _serve_until_signal(
         log.info("stopping agents", running=runtime.snapshot().counts.running)
         await runtime.stop()
     finally:
-        for task in (failed, stopping):
+        for task in (failed, stopping, checks):
             task.cancel()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):

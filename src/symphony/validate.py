@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TextIO
 
 from symphony.agents.registry import require_backend, resolve_agent
@@ -33,20 +34,24 @@ def _resolver(*, require_secrets: bool) -> Resolver:
     return resolve
 
 
+def load_for_validation(path: Path) -> tuple[Workflow, list[str]]:
+    """Load ``path`` with the service's checks, except that a missing tracker secret is a note
+    (linting a workflow must not need production credentials; starting it will)."""
+    try:
+        return load_workflow_file(path, resolver=_resolver(require_secrets=True)), []
+    except SymphonyError as exc:
+        if exc.code != MISSING_TRACKER_SECRET:
+            raise
+        note = f"{exc.message.splitlines()[-1].strip(' -')} (required to start)"
+        return load_workflow_file(path, resolver=_resolver(require_secrets=False)), [note]
+
+
 def validate_command(
     workflow_arg: str | None, *, out: TextIO, err: TextIO, show_prompt: bool = False
 ) -> int:
     path = resolve_workflow_path(workflow_arg)
-    notes: list[str] = []
     try:
-        try:
-            workflow = load_workflow_file(path, resolver=_resolver(require_secrets=True))
-        except SymphonyError as exc:
-            if exc.code != MISSING_TRACKER_SECRET:
-                raise
-            # Linting a workflow must not need production credentials; starting it will.
-            notes.append(f"{exc.message.splitlines()[-1].strip(' -')} (required to start)")
-            workflow = load_workflow_file(path, resolver=_resolver(require_secrets=False))
+        workflow, notes = load_for_validation(path)
         sample = sample_issue()
         first = workflow.render_prompt(sample, None)
         workflow.render_prompt(sample, 2)

@@ -179,6 +179,18 @@ class DayBudget:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentProblem:
+    """A problem failing every agent run alike (docs/troubleshooting.md, "Agents cannot
+    start"): shown once; no run starts until ``next_attempt_at``, then one tries again."""
+
+    code: str
+    message: str
+    since: datetime | None
+    failures: int
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """``RuntimeView.snapshot()``: a superset of SPEC §13.7.2 ``GET /api/v1/state``."""
 
@@ -198,6 +210,7 @@ class Snapshot:
     # Oldest first.
     held: tuple[HeldRow, ...] = ()
     budget: DayBudget | None = None
+    agent_problem: AgentProblem | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from symphony.human import RequestRecord, SteerRecord, question_fields, shown_an
 from symphony.timefmt import format_timestamp
 from symphony.view import (
     AgentActivity,
+    AgentProblem,
     BlockedRow,
     DayBudget,
     HeldRow,
@@ -70,6 +71,18 @@ def day_budget_json(budget: DayBudget | None) -> dict[str, Any] | None:
         "cost_usd": cost_json(budget.cost_usd),
         "max_cost_usd_per_day": budget.max_cost_usd_per_day,
         "dispatch_paused": budget.dispatch_paused,
+    }
+
+
+def agent_problem_json(problem: AgentProblem | None) -> dict[str, Any] | None:
+    if problem is None:
+        return None
+    return {
+        "code": problem.code,
+        "message": problem.message,
+        "since": format_timestamp(problem.since),
+        "failures": problem.failures,
+        "next_attempt_at": format_timestamp(problem.next_attempt_at),
     }
 
 
@@ -181,6 +194,7 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
             "cost_usd": cost_json(totals.cost_usd),
         },
         "budget": day_budget_json(snapshot.budget),
+        "agent_problem": agent_problem_json(snapshot.agent_problem),
         "rate_limits": dict(snapshot.rate_limits) if snapshot.rate_limits is not None else None,
         "workflow": {
             "path": workflow.path,

@@ -195,6 +195,27 @@ def test_service_exits_zero_after_orderly_shutdown(
     assert "symphony stopped" in log_text
 
 
+def test_service_warns_at_startup_about_an_untested_agent_version(
+    write_workflow: Callable[..., Path], tmp_path: Path
+) -> None:
+    fake = tmp_path / "bin" / "codex"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho "codex-cli 0.1.0"\n')
+    fake.chmod(0o755)
+    path = write_workflow(GOOD + f"\ncodex:\n  command: {fake} app-server")
+    proc = _service([str(path), "--logs-root", str(tmp_path / "logs")], tmp_path)
+    try:
+        lines = _wait_for_line(proc, 'check="codex binary"')
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    warning = lines[-1]
+    assert "agent check" in warning and "codex 0.1.0" in warning
+    assert "tested with 0.169.0" in warning and "npm install -g @openai/codex@0.169.0" in warning
+
+
 def test_service_startup_failure_exits_nonzero_in_subprocess(
     write_workflow: Callable[..., Path], tmp_path: Path
 ) -> None:

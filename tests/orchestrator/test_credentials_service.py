@@ -1,9 +1,10 @@
 """A newcomer's first run without Codex credentials, through the real `symphony` service.
 
 The local board, a clean HOME with no ``~/.codex/auth.json``, the example workflow's
-``${SYMPHONY_CODEX_BIN:-codex} app-server`` command. The issue must land in the retry queue with
-the credentials message (API and log, no traceback, codex never launched) and recover by itself
-once ``codex login`` has stored credentials.
+``${SYMPHONY_CODEX_BIN:-codex} app-server`` command. The credentials message must show once, as
+the agent problem (API and one log warning, no traceback, codex never launched), the issue wait
+in the retry queue pointing at it, and all of it recover by itself once ``codex login`` has
+stored credentials.
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ def project(tmp_path: Path) -> Path:
     """WORKFLOW.md on the local board, a `codex` that is really the fake app-server."""
     log = tmp_path / "fake-codex-log.jsonl"
     scenario = tmp_path / "scenario.json"
-    scenario.write_text(json.dumps({"turn/start": [[{"sleep": 600}]]}))
+    # The turn starts (codex answers turn/start) and goes on until the service stops it.
+    turn = [{"respond": {"turn": {"id": "turn-1"}}}, {"sleep": 600}]
+    scenario.write_text(json.dumps({"turn/start": [turn]}))
     codex = tmp_path / "bin" / "codex"
     codex.parent.mkdir()
     codex.write_text(f"#!/bin/sh\nexec {sys.executable} {FAKE_CODEX} {scenario} {log}\n")
@@ -158,15 +161,26 @@ def service(project: Path) -> Iterator[Service]:
         svc.stop()
 
 
-def test_no_credentials_is_reported_per_issue_and_recovers(service: Service, project: Path) -> None:
-    def retrying_with_message() -> dict[str, Any] | None:
-        rows = service.get("/api/v1/state")["retrying"]
-        return next((r for r in rows if r["attempt"] >= 2 and MESSAGE in (r["error"] or "")), None)
+def test_no_credentials_is_reported_once_and_recovers(service: Service, project: Path) -> None:
+    def problem_after_two_failures() -> dict[str, Any] | None:
+        state = service.get("/api/v1/state")
+        problem = state["agent_problem"]
+        rows = [r for r in state["retrying"] if r["attempt"] >= 2]
+        return state if problem and problem["failures"] >= 2 and rows else None
 
-    row = service.wait_for("two failed attempts in the retry queue", retrying_with_message)
+    state = service.wait_for(
+        "two failed attempts and the agent problem", problem_after_two_failures
+    )
+    problem = state["agent_problem"]
+    assert problem["code"] == "codex_not_authenticated"
+    assert MESSAGE in problem["message"]
+    assert f"CODEX_HOME={project / 'home' / '.codex'}" in problem["message"]
+    # The issue's own row points at the problem instead of repeating it.
+    (row,) = state["retrying"]
     assert row["issue_identifier"] == "SYM-1" and row["kind"] == "failure"
-    assert "[codex_not_authenticated]" in row["error"]
-    assert f"CODEX_HOME={project / 'home' / '.codex'}" in row["error"]
+    assert row["error"] == (
+        "waiting: agents cannot start [codex_not_authenticated] (see the agent problem)"
+    )
 
     def retrying_detail() -> dict[str, Any] | None:
         # Read on its own: the retry timer may fire between this read and the one above.
@@ -174,10 +188,11 @@ def test_no_credentials_is_reported_per_issue_and_recovers(service: Service, pro
         return detail if detail["status"] == "retrying" else None
 
     detail = service.wait_for("the issue detail while it waits for a retry", retrying_detail)
-    assert MESSAGE in detail["last_error"] and MESSAGE in detail["retry"]["error"]
+    assert "agents cannot start" in detail["retry"]["error"]
+    assert MESSAGE in detail["history"][-1]["error"]  # its run history keeps what happened
     assert not (project / "fake-codex-log.jsonl").exists(), "codex must not be launched"
 
-    # `codex login` stores credentials; the next retry launches codex without a restart.
+    # `codex login` stores credentials; the next probe launches codex without a restart.
     auth = project / "home" / ".codex" / "auth.json"
     auth.parent.mkdir()
     auth.write_text('{"OPENAI_API_KEY": "sk-test-stored"}')
@@ -186,6 +201,10 @@ def test_no_credentials_is_reported_per_issue_and_recovers(service: Service, pro
         "codex to be launched and given the turn",
         lambda: launched.exists() and "turn/start" in launched.read_text(),
     )
+    service.wait_for(
+        "the agent problem to be gone",
+        lambda: service.get("/api/v1/state")["agent_problem"] is None,
+    )
     (running,) = service.get("/api/v1/state")["running"]  # the turn is still going
     assert running["issue_identifier"] == "SYM-1"
 
@@ -193,6 +212,5 @@ def test_no_credentials_is_reported_per_issue_and_recovers(service: Service, pro
     out = "".join(service.output)
     assert "Traceback" not in out
     warnings = [line for line in out.splitlines() if "level=warning" in line and MESSAGE in line]
-    failures = [line for line in out.splitlines() if "retry scheduled" in line and MESSAGE in line]
-    assert len(warnings) >= 2 and len(warnings) == len(failures), out
-    assert all("agent run failed" in line for line in warnings)
+    assert len(warnings) == 1 and "agents cannot start, dispatch paused" in warnings[0], out
+    assert "agents start again, dispatch resumed" in out

@@ -57,6 +57,7 @@ class Repo:
     id: str
     owner: str
     name: str
+    has_issues: bool = True
 
     @property
     def name_with_owner(self) -> str:
@@ -281,6 +282,7 @@ class RepoView:
         self.id = repo.id
         self.name = repo.name
         self.nameWithOwner = repo.name_with_owner
+        self.hasIssuesEnabled = repo.has_issues
         self.url = f"https://github.com/{repo.name_with_owner}"
         self.defaultBranchRef = {"name": "main", "prefix": "refs/heads/"}
 

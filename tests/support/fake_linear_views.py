@@ -87,11 +87,17 @@ class LabelView:
 
 
 class ProjectView:
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, data: LinearData) -> None:
+        self._data = data
         self.id = project.id
         self.name = project.name
         self.slugId = project.slug_id
         self.url = f"https://linear.app/fake/project/{project.slug_id}"
+
+    def teams(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        # The fake workspace's projects belong to every team it has (usually one).
+        teams = list(self._data.teams.values())
+        return connection([TeamView(self._data, t) for t in teams], args)
 
 
 class RelationView:
@@ -203,7 +209,7 @@ class IssueView:
     @property
     def project(self) -> ProjectView | None:
         pid = self._issue.project_id
-        return ProjectView(self._data.projects[pid]) if pid else None
+        return ProjectView(self._data.projects[pid], self._data) if pid else None
 
     @property
     def assignee(self) -> UserView | None:
@@ -300,7 +306,7 @@ class Root:
             },
             "ProjectFilter",
         )
-        return connection([ProjectView(p) for p in found], args)
+        return connection([ProjectView(p, self._data) for p in found], args)
 
     def team(self, info: GraphQLResolveInfo, id: str) -> TeamView:
         team = self._data.teams.get(id) or next(

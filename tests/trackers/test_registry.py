@@ -90,7 +90,7 @@ def test_builtin_trackers_are_declared_entry_points() -> None:
     assert declared["local"] == "symphony.trackers.local:PROFILE"
     assert declared["linear"] == "symphony.trackers.linear:PROFILE"
     [symphony] = {ep.dist.name for ep in TRACKERS.entry_points()["local"] if ep.dist is not None}
-    assert symphony == "symphony"
+    assert symphony == "symphony-orchestrator"
     assert {"local", "linear"} <= set(supported_kinds())
 
 

@@ -29,6 +29,7 @@ from symphony.agents.continuation import continuation_guidance
 from symphony.agents.events import AgentEvent
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
+from symphony.checks import Check
 from symphony.human import HumanAnswer, HumanRequest, SteerDelivery
 from symphony.issue import Issue
 from symphony.usage import TokenUsage
@@ -176,6 +177,18 @@ class AgentBackend(abc.ABC):
         nothing is wrong). It must not raise for an environment problem.
         """
         return ()
+
+    async def doctor(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[Check]:
+        """``symphony doctor``'s checks of this backend: binary, version, credentials...
+
+        The default turns ``preflight``'s warnings into failed checks; backends that can say
+        more (the fix on its own line, what is fine) override it. Must not raise.
+        """
+        warnings = await self.preflight(workflow, env=env)
+        name = f"{self.kind} agent"
+        if not warnings:
+            return [Check.ok(name, "no problem found")]
+        return [Check.fail(name, warning, "see the problem") for warning in warnings]
 
     def describe(self, workflow: Workflow) -> str:
         """One line for ``symphony validate``'s summary: what will be launched."""

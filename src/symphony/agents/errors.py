@@ -21,6 +21,16 @@ TURN_CANCELLED = "turn_cancelled"
 TURN_INPUT_REQUIRED = "turn_input_required"
 SESSION_CLOSED = "session_closed"
 
+# Codes of failures that come from this machine's setup, not from the issue: every run would
+# fail the same way, so the orchestrator shows the problem once and pauses dispatch
+# (core.outage). Backends add theirs with ``environment_codes``.
+_ENVIRONMENT_CODES: set[str] = set()
+
+
+def environment_codes(*codes: str) -> None:
+    """Declare ``codes`` as environment failures (binary missing, no credentials...)."""
+    _ENVIRONMENT_CODES.update(codes)
+
 
 class AgentError(SymphonyError):
     """A coding-agent session or turn failed; the worker attempt fails and is retried.
@@ -42,6 +52,11 @@ class AgentError(SymphonyError):
         super().__init__(message, code=code)
         self.session_id = session_id
         self.details: dict[str, Any] = dict(details or {})
+
+    @property
+    def environment(self) -> bool:
+        """The failure is this machine's setup, not the issue's (see ``environment_codes``)."""
+        return self.code in _ENVIRONMENT_CODES
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}

@@ -184,6 +184,8 @@ class WorkerExited:
     ok: bool
     error: str | None = None
     code: str | None = None
+    # The failure is this machine's setup, not the (core.outage): every run would fail.
+    environment: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import assert_never
 
-from symphony.core import blocked, budgets, changes, holds, parked, policy, restore, runs
+from symphony.core import blocked, budgets, changes, holds, outage, parked, policy, restore, runs
 from symphony.core.effects import (
     AckRefresh,
     CancelRetryTimer,
@@ -178,6 +178,7 @@ def _tick_due(state: OrchestratorState, now: float, out: Effects) -> None:
         return
     state.tick_id += 1
     state.next_tick_ms = None
+    outage.open_if_due(state, now)
     holds.forget_unclaimed(state)
     budgets.check_all(state, now, out)
     _reconcile_stalls(state, now, out)
@@ -322,6 +323,7 @@ def _config_changed(
     state: OrchestratorState, event: ConfigChanged, now: float, out: Effects
 ) -> None:
     old_interval = state.config.poll_interval_ms
+    outage.retry_now(state)
     if event.error != state.config_error:
         if event.error is None:
             out.append(Log.info("workflow valid again, dispatch resumes"))

@@ -66,7 +66,12 @@ def is_candidate(issue: Issue, config: SchedulerConfig) -> bool:
 def global_slots(state: OrchestratorState) -> int:
     if state.dispatch_paused:
         return 0  # agent.max_cost_usd_per_day is reached: nothing new starts today
-    return max(state.config.max_concurrent_agents - len(state.running), 0)
+    free = max(state.config.max_concurrent_agents - len(state.running), 0)
+    outage = state.outage
+    if outage is not None:
+        # Agents cannot start (core.outage): nothing, or the one run that tries again.
+        return min(free, 1) if outage.due and outage.probe_run is None else 0
+    return free
 
 
 def running_in_state(state: OrchestratorState, normalized: str) -> int:

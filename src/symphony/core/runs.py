@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.core import blocked, budgets, parked, policy
+from symphony.core import blocked, budgets, outage, parked, policy
 from symphony.core.effects import (
     FetchRetryIssue,
     ForgetRetry,
@@ -70,6 +70,8 @@ def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, out: 
     if event.rate_limits:
         state.rate_limits = event.rate_limits
     if event.session_id and event.session_id != entry.session_id:
+        if state.outage is not None:
+            outage.run_started(state, out)  # an agent session started: agents work again
         # SPEC §4.1.6: turns started in this worker's lifetime; one session id per turn.
         entry.session_id = event.session_id
         entry.session_ids.append(event.session_id)
@@ -124,6 +126,12 @@ def worker_exited(state: OrchestratorState, event: WorkerExited, now: float, out
     if entry is None or entry.run_id != event.run_id:
         return  # a worker we already stopped; its exit changes nothing
     issue = entry.issue
+    if state.outage is not None and (
+        event.ok or (not event.environment and state.outage.probe_run == entry.run_id)
+    ):
+        # A run went through, or the probe got past the problem to fail otherwise: agents
+        # start again (what else went wrong is that issue's, retried as usual).
+        outage.run_started(state, out)
     if event.ok:
         end_run(state, entry, now, outcome="succeeded", error=None, out=out)
         state.completed.add(issue.id)
@@ -134,10 +142,17 @@ def worker_exited(state: OrchestratorState, event: WorkerExited, now: float, out
         error = f"worker exited: {event.error or 'unknown error'}"
         outcome: RunOutcome = "timed_out" if event.code in TIMEOUT_CODES else "failed"
         end_run(state, entry, now, outcome=outcome, error=error, out=out)
-        out.append(Log.warning("agent run failed", issue, error=event.error))
-        if not state.shutting_down:
-            attempt = (entry.attempt or 0) + 1
-            schedule_retry(state, issue, attempt, "failure", error, now=now, out=out)
+        attempt = (entry.attempt or 0) + 1
+        if event.environment and not state.shutting_down:
+            # Shown once as the agent problem; the issue's retry row only points at it.
+            current = outage.run_failed(state, event.code, event.error or error, now, out)
+            out.append(Log.info("agent run failed", issue, code=event.code))
+            waiting = outage.waiting_error(current)
+            schedule_retry(state, issue, attempt, "failure", waiting, now=now, out=out)
+        else:
+            out.append(Log.warning("agent run failed", issue, error=event.error))
+            if not state.shutting_down:
+                schedule_retry(state, issue, attempt, "failure", error, now=now, out=out)
     out.append(Notify())
 
 
@@ -157,6 +172,7 @@ def retry_fetched(
         return
     entry.fetching = False
     config = state.config
+    outage.open_if_due(state, now)
     fields: dict[str, Any] = {"issue_id": entry.issue_id, "issue_identifier": entry.identifier}
     if event.error is not None:
         _requeue(state, entry, None, f"retry refresh failed: {event.error.message}", now, out)
@@ -179,6 +195,8 @@ def retry_fetched(
         _requeue(state, entry, issue, "dispatch blocked: the workflow file is invalid", now, out)
     elif state.dispatch_paused:
         _requeue(state, entry, issue, budgets.DAY_PAUSED_ERROR, now, out)
+    elif state.outage is not None and policy.global_slots(state) == 0:
+        _requeue(state, entry, issue, outage.waiting_error(state.outage), now, out)
     elif policy.global_slots(state) == 0 or not policy.state_slot_free(state, issue):
         _requeue(state, entry, issue, NO_SLOTS_ERROR, now, out)
     else:

@@ -150,6 +150,17 @@ def build_snapshot(
         running=tuple(running_row(e, now) for e in running),
         retrying=tuple(retry_row(e, now) for e in retrying),
         blocked=tuple(blocked_row(e, now) for e in blocked),
+        agent_problem=(
+            view.AgentProblem(
+                code=outage.code,
+                message=outage.message,
+                since=now.at(outage.since_ms),
+                failures=outage.failures,
+                next_attempt_at=None if outage.due else now.at(outage.retry_ms),
+            )
+            if (outage := state.outage) is not None
+            else None
+        ),
         budget=view.DayBudget(
             day=state.day,
             cost_usd=state.day_cost_usd,

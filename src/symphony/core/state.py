@@ -267,6 +267,20 @@ class Problem:
 
 
 @dataclass(slots=True)
+class Outage:
+    """A problem failing every agent run alike (``core.outage``): dispatch waits for
+    ``retry_ms``, then one run (``probe_run``) tries again."""
+
+    code: str
+    message: str
+    since_ms: float
+    failures: int
+    retry_ms: float
+    due: bool = False
+    probe_run: int | None = None
+
+
+@dataclass(slots=True)
 class Spend:
     """What an issue's ended runs used, since it was last released (docs/holds.md, budgets)."""
 
@@ -338,6 +352,8 @@ class OrchestratorState:
     day: str | None = None
     day_cost_usd: float = 0.0
     dispatch_paused: bool = False
+    # Agents cannot start on this machine (core.outage); None while they can.
+    outage: Outage | None = None
 
     @property
     def claimed(self) -> set[str]:

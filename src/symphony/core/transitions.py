@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.core import blocked, parked, policy
+from symphony.core import blocked, outage, parked, policy
 from symphony.core.effects import (
     CancelRetryTimer,
     Effect,
@@ -54,6 +54,7 @@ def dispatch(
         resume_thread_id=resume_thread,
         agent_kind=state.config.agent_kind,
     )
+    outage.dispatched(state, run_id)
     if state.retry_attempts.pop(issue.id, None) is not None:
         out.append(CancelRetryTimer(issue.id))
         out.append(ForgetRetry(issue.id))
@@ -86,6 +87,7 @@ def stop(
     outcome: RunOutcome = "canceled",
 ) -> None:
     end_run(state, entry, now, outcome=outcome, error=reason, out=out, note_error=not cleanup)
+    outage.run_ended(state, entry.run_id)
     issue = entry.issue
     out.append(
         StopWorker(issue.id, issue.identifier, entry.run_id, cleanup, reason, entry.workspace_path)

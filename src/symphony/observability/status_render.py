@@ -178,6 +178,19 @@ def _health(snapshot: Snapshot, now: datetime) -> list[Text]:
     if tracker.error is not None:
         segments.append((_error_text(tracker.error), "red"))
     lines = [_field("Tracker", segments)]
+    problem = snapshot.agent_problem
+    if problem is not None:
+        # Once here, instead of on every retry row: the fix is in the message.
+        lines.append(
+            _field(
+                "Agents",
+                [
+                    ("CANNOT START", "red"),
+                    (f"[{problem.code}] {clean_text(problem.message)}", "red"),
+                    ("dispatch paused; one agent retries at a time", MUTED),
+                ],
+            )
+        )
 
     workflow = snapshot.workflow
     segments = [(workflow.path or "WORKFLOW.md", "cyan"), (f"v{workflow.version}", MUTED)]

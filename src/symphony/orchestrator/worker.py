@@ -45,6 +45,8 @@ class AttemptResult:
     ok: bool
     error: str | None = None
     code: str | None = None  # the error's stable code, e.g. turn_timeout
+    # This machine's setup failed it, not the issue (AgentError.environment; core.outage).
+    environment: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +396,8 @@ async def _current_issue(
 def _failed(stage: str, exc: SymphonyError) -> AttemptResult:
     # The orchestrator logs the returned error once as a warning ("agent run failed").
     log.debug("worker attempt failed", stage=stage, code=exc.code, error=exc)
-    return AttemptResult(False, f"{stage}: [{exc.code}] {exc.message}", exc.code)
+    environment = bool(getattr(exc, "environment", False))
+    return AttemptResult(False, f"{stage}: [{exc.code}] {exc.message}", exc.code, environment)
 
 
 async def _stop_session(session: AgentSession) -> None:

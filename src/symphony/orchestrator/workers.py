@@ -46,7 +46,11 @@ class WorkerPool:
             except Exception as exc:
                 log.exception("worker crashed")
                 result = AttemptResult(False, f"unexpected error: {type(exc).__name__}: {exc}")
-            self._report(WorkerExited(issue.id, spec.run_id, result.ok, result.error, result.code))
+            self._report(
+                WorkerExited(
+                    issue.id, spec.run_id, result.ok, result.error, result.code, result.environment
+                )
+            )
 
         task = asyncio.get_running_loop().create_task(
             work(),

@@ -107,6 +107,45 @@ class StateStore:
             raise
         return cls(path, fd)
 
+    @staticmethod
+    def inspect(path: Path) -> bool:
+        """Check the file without changing it (``symphony doctor``): False when it does not
+        exist yet, True when a service could open it; ``StorageError`` otherwise. A lock held
+        by a running service is ``storage_locked``."""
+        if not path.exists():
+            parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+            if parent is None or not os.access(parent, os.W_OK):
+                raise errors.read_only(path, f"{path.parent} cannot be created")
+            return False
+        if not os.access(path, os.W_OK):
+            raise errors.read_only(path, "the file is read-only")
+        lock = lock_path(path)
+        if lock.exists():
+            try:
+                fd = os.open(lock, os.O_RDONLY)
+            except OSError as exc:
+                raise errors.read_only(path, exc.strerror or str(exc)) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                raise errors.locked(path) from None
+            finally:
+                os.close(fd)
+        try:
+            db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+            try:
+                found = db.execute("PRAGMA user_version").fetchone()[0]
+                if found > SCHEMA_VERSION:
+                    raise errors.newer_schema(path, found, SCHEMA_VERSION)
+                check = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            raise _translate(path, exc) from None
+        if check != "ok":
+            raise errors.corrupt(path, f"integrity check: {check}")
+        return True
+
     @classmethod
     def _prepare(cls, path: Path) -> None:
         if path.exists() and not os.access(path, os.W_OK):

@@ -30,3 +30,12 @@ def endpoint_url(key: str, value: Any, *, default: str, problem: str) -> str:
             f"must use https (plain http is allowed only for 127.0.0.1/localhost); got {text!r}",
         )
     return text
+
+
+def secret_schema(description: str) -> dict[str, Any]:
+    """JSON Schema of a secret provider key (for ``symphony schema``)."""
+    return {"type": "string", "description": f"a $VAR reference (recommended); {description}"}
+
+
+def positive_int_schema(default: int) -> dict[str, Any]:
+    return {"type": "integer", "exclusiveMinimum": 0, "default": default}

@@ -410,7 +410,9 @@ def _tool_rules(value: Any) -> Any:
     return [v.strip() for v in value]
 
 
-ToolRules = Annotated[list[str], BeforeValidator(_tool_rules)]
+ToolRules = Annotated[
+    list[str], BeforeValidator(_tool_rules, json_schema_input_type=str | list[str])
+]
 
 
 class ClaudeCodeConfig(_Section):
@@ -668,7 +670,7 @@ class LoadedConfig(BaseModel):
     secret_env_names: tuple[str, ...] = ()
 
 
-_SECTIONS: dict[str, type[_Section]] = {
+SECTIONS: dict[str, type[_Section]] = {
     "tracker": TrackerConfig,
     "polling": PollingConfig,
     "workspace": WorkspaceConfig,
@@ -684,7 +686,12 @@ _SECTIONS: dict[str, type[_Section]] = {
     "storage": StorageConfig,
 }
 # Extensions a later version or a sibling tool may own; never warn about them.
-_KNOWN_TOP_LEVEL = set(_SECTIONS) | {"worker", "observability", "logging"}
+EXTENSION_SECTIONS: dict[str, str] = {
+    "worker": "SSH workers (SPEC Appendix A); not supported by this version, ignored",
+    "observability": "owned by other tools; ignored",
+    "logging": "ignored; log settings live under logs:",
+}
+_KNOWN_TOP_LEVEL = set(SECTIONS) | set(EXTENSION_SECTIONS)
 
 
 def build_config(
@@ -700,7 +707,7 @@ def build_config(
     warnings: list[str] = []
     cleaned: dict[str, Any] = {}
     for key, value in raw.items():
-        if key not in _SECTIONS:
+        if key not in SECTIONS:
             if key == "worker" and value:
                 # The spec's optional SSH extension: say so, rather than let an operator believe
                 # agents run on the hosts they listed.
@@ -723,7 +730,7 @@ def build_config(
             continue
         # Null keys take their default, like an absent key.
         section = {str(k): v for k, v in value.items() if v is not None}
-        fields = _SECTIONS[key].model_fields
+        fields = SECTIONS[key].model_fields
         for sub in section:
             if sub not in fields:
                 warnings.append(f"{key}.{sub}: unknown key ignored{_did_you_mean(sub, fields)}")

@@ -17,6 +17,7 @@ from symphony.agents.acp.session import AcpSession
 from symphony.agents.base import AgentBackend, EventSink, HumanChannel
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
+from symphony.checks import Check
 from symphony.issue import Issue
 from symphony.process import child_environment, login_shell_argv
 from symphony.workflow.store import Workflow
@@ -77,6 +78,19 @@ class AcpBackend(AgentBackend):
                 "attempt fails: acp_agent_not_found)"
             ]
         return []
+
+    async def doctor(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[Check]:
+        problems = await self.preflight(workflow, env=env)
+        if problems:
+            return [
+                Check.fail(
+                    "acp agent",
+                    problem.split(" (until")[0],
+                    "install the agent, or set acp.command to the command that starts it",
+                )
+                for problem in problems
+            ]
+        return [Check.ok("acp agent", f"{workflow.config.acp.command} found")]
 
     def describe(self, workflow: Workflow) -> str:
         return f"{KIND}: {workflow.config.acp.command}"

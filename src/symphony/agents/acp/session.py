@@ -78,6 +78,7 @@ from symphony.agents.errors import (
     TURN_FAILED,
     TURN_TIMEOUT,
     AgentError,
+    environment_codes,
 )
 from symphony.agents.events import (
     APPROVAL_AUTO_APPROVED,
@@ -111,6 +112,7 @@ from symphony.workspace.paths import validate_agent_cwd
 log = get_logger("symphony.agents.acp")
 
 AGENT_NOT_FOUND = "acp_agent_not_found"
+environment_codes(AGENT_NOT_FOUND)
 COMMAND_NOT_FOUND_EXIT = 127
 # After session/cancel the agent must still answer the prompt (stopReason "cancelled").
 CANCEL_WAIT_S = 5.0

@@ -11,10 +11,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from symphony.agents.base import AgentBackend, EventSink, HumanChannel
-from symphony.agents.claude_code.preflight import preflight_warnings
+from symphony.agents.claude_code.preflight import claude_checks, preflight_warnings
 from symphony.agents.claude_code.session import ClaudeCodeSession
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
+from symphony.checks import Check
 from symphony.issue import Issue
 from symphony.workflow.store import Workflow
 
@@ -55,6 +56,15 @@ class ClaudeCodeBackend(AgentBackend):
 
     async def preflight(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[str]:
         return await preflight_warnings(
+            workflow.config.claude_code,
+            env=env,
+            cwd=workflow.path.parent,
+            strip_env=frozenset(workflow.loaded.secret_env_names),
+            timeout_s=VALIDATE_PROBE_TIMEOUT_S,
+        )
+
+    async def doctor(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[Check]:
+        return await claude_checks(
             workflow.config.claude_code,
             env=env,
             cwd=workflow.path.parent,

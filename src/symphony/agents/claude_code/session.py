@@ -57,6 +57,7 @@ from symphony.agents.errors import (
     SESSION_CLOSED,
     TURN_TIMEOUT,
     AgentError,
+    environment_codes,
 )
 from symphony.agents.events import (
     SESSION_STARTED,
@@ -89,6 +90,7 @@ log = get_logger("symphony.agents.claude_code")
 
 CLAUDE_NOT_FOUND = "claude_not_found"
 CLAUDE_SANDBOX_UNAVAILABLE = "claude_sandbox_unavailable"
+environment_codes(CLAUDE_NOT_FOUND, CLAUDE_SANDBOX_UNAVAILABLE)
 STOP_GRACE_S = 5.0
 COMMAND_NOT_FOUND_EXIT = 127
 NO_CONVERSATION = "No conversation found"

@@ -14,11 +14,15 @@ from pathlib import Path
 from symphony.agents.base import AgentBackend, EventSink, HumanChannel
 from symphony.agents.codex import linux_sandbox
 from symphony.agents.codex.home import isolated_home, resolve_home
+from symphony.agents.codex.launch import TESTED_VERSION
 from symphony.agents.codex.preflight import assess_credentials
 from symphony.agents.codex.session import CodexSession
 from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
+from symphony.agents.versions import command_version
+from symphony.checks import Check
 from symphony.issue import Issue
+from symphony.process import child_environment
 from symphony.workflow.config import CODEX_HOME_INHERIT, CODEX_HOME_ISOLATED
 from symphony.workflow.store import Workflow
 
@@ -64,13 +68,8 @@ class CodexBackend(AgentBackend):
 
     async def preflight(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[str]:
         """The launch-time credentials rule, applied to ``env`` (see docs/codex.md)."""
-        codex = workflow.config.codex
-        command = codex.command
-        if codex.home not in (CODEX_HOME_INHERIT, CODEX_HOME_ISOLATED):
-            # A configured home holds its own credentials (an isolated one links the operator's).
-            command = f"CODEX_HOME={shlex.quote(str(codex.home))} {command}"
         check = await assess_credentials(
-            command,
+            _command_with_home(workflow),
             env=env,
             cwd=workflow.path.parent,
             strip_env=frozenset(workflow.loaded.secret_env_names),
@@ -84,6 +83,39 @@ class CodexBackend(AgentBackend):
         warnings.extend(await _sandbox_warnings(workflow, env))
         return warnings
 
+    async def doctor(self, workflow: Workflow, *, env: Mapping[str, str]) -> Sequence[Check]:
+        codex = workflow.config.codex
+        strip = frozenset(workflow.loaded.secret_env_names)
+        cwd = workflow.path.parent
+        binary = await _binary_check(codex.command, env=env, cwd=cwd, strip_env=strip)
+        checks = [binary]
+        credentials = await assess_credentials(
+            _command_with_home(workflow),
+            env=env,
+            cwd=cwd,
+            strip_env=strip,
+            probe_timeout_s=VALIDATE_PROBE_TIMEOUT_S,
+        )
+        if credentials.missing:
+            problem, _, fix = credentials.message.partition(": ")
+            checks.append(Check.fail("codex credentials", problem, fix))
+        elif credentials.status == "unknown" and not credentials.program_found:
+            pass  # the binary check says it
+        elif credentials.status == "unknown":
+            checks.append(
+                Check.warn(
+                    "codex credentials",
+                    credentials.reason,
+                    "make sure `codex login status` says logged in, as the user running symphony",
+                )
+            )
+        else:
+            checks.append(Check.ok("codex credentials", credentials.reason))
+        for warning in await _sandbox_warnings(workflow, env):
+            problem, _, fix = warning.partition(" Fix: ")
+            checks.append(Check.fail("codex sandbox", problem, fix or "see docs/codex.md"))
+        return checks
+
     def describe(self, workflow: Workflow) -> str:
         codex = workflow.config.codex
         if codex.home == CODEX_HOME_INHERIT:
@@ -95,6 +127,49 @@ class CodexBackend(AgentBackend):
 
 
 BACKEND = CodexBackend()
+
+
+def _command_with_home(workflow: Workflow) -> str:
+    codex = workflow.config.codex
+    if codex.home in (CODEX_HOME_INHERIT, CODEX_HOME_ISOLATED):
+        return codex.command
+    # A configured home holds its own credentials (an isolated one links the operator's).
+    return f"CODEX_HOME={shlex.quote(str(codex.home))} {codex.command}"
+
+
+async def _binary_check(
+    command: str, *, env: Mapping[str, str], cwd: Path, strip_env: frozenset[str]
+) -> Check:
+    """The program of ``codex.command`` and its version, asked through the login shell."""
+    install = f"npm install -g @openai/codex@{TESTED_VERSION}, or fix codex.command"
+    try:
+        program = shlex.split(command)[0] if command.strip() else None
+    except ValueError:
+        program = None
+    if program is None or (program.split("=", 1)[0].isidentifier() and "=" in program):
+        return Check.warn("codex binary", f"codex.command {command!r} is not inspected", install)
+    version, problem = await command_version(
+        _shell_word(command),
+        env=child_environment(strip_env, base=env),
+        cwd=cwd,
+        strip_env=strip_env,
+        timeout_s=VALIDATE_PROBE_TIMEOUT_S,
+    )
+    if version is None:
+        return Check.fail("codex binary", f"codex.command does not run ({problem})", install)
+    if version != TESTED_VERSION:
+        return Check.warn(
+            "codex binary",
+            f"codex {version}; Symphony is tested with {TESTED_VERSION} (the app-server "
+            "protocol changes between versions)",
+            f"npm install -g @openai/codex@{TESTED_VERSION}",
+        )
+    return Check.ok("codex binary", f"codex {version} (tested)")
+
+
+def _shell_word(command: str) -> str:
+    """The first word of ``command`` as written (expansions such as ``${X:-codex}`` intact)."""
+    return command.strip().split(None, 1)[0]
 
 
 async def _sandbox_warnings(workflow: Workflow, env: Mapping[str, str]) -> list[str]:

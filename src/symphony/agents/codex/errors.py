@@ -15,11 +15,13 @@ from symphony.agents.errors import (
     TURN_INPUT_REQUIRED,
     TURN_TIMEOUT,
     AgentError,
+    environment_codes,
 )
 
 CODEX_NOT_FOUND = "codex_not_found"
 # Not a spec category: the preflight found no credentials for codex (see credentials.py).
 CODEX_NOT_AUTHENTICATED = "codex_not_authenticated"
+environment_codes(CODEX_NOT_FOUND, CODEX_NOT_AUTHENTICATED)
 
 __all__ = [
     "CODEX_NOT_AUTHENTICATED",

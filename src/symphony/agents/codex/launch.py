@@ -20,6 +20,8 @@ from symphony.workspace.errors import WorkspaceError
 from symphony.workspace.paths import validate_agent_cwd
 
 COMMAND_NOT_FOUND_EXIT = 127
+# The codex release the tests run (scripts/setup installs it); others get a warning.
+TESTED_VERSION = "0.169.0"
 
 
 def agent_cwd(workspace: Path, workspace_root: Path) -> Path:

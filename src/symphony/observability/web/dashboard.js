@@ -67,6 +67,11 @@ function renderAlerts(s) {
   if (wf.error) alerts.push(["bad", "Workflow reload failed", `New dispatches are paused until the file is fixed; running agents continue with the last good configuration. [${wf.error.code}] ${wf.error.message}`]);
   for (const w of wf.warnings || []) alerts.push(["warn", "Workflow warning", String(w)]);
   if (tracker.error) alerts.push(["bad", "Tracker error", `[${tracker.error.code}] ${tracker.error.message}`]);
+  const problem = s.agent_problem;
+  if (problem) {
+    const next = problem.next_attempt_at ? `one agent tries again at ${clockTime(problem.next_attempt_at)}` : "one agent is trying again now";
+    alerts.push(["bad", "Agents cannot start", `[${problem.code}] ${problem.message} No new agent starts until this is fixed (${next}); the issues wait in the retry queue.`]);
+  }
   const budget = s.budget || {};
   if (budget.dispatch_paused) alerts.push(["warn", "Daily cost limit reached", `Spent ${fmtUsd(budget.cost_usd)} of ${fmtUsd(budget.max_cost_usd_per_day)} on ${budget.day || "today"} (UTC): no new dispatch until the next UTC day or a higher agent.max_cost_usd_per_day; running agents continue.`]);
   const sig = JSON.stringify(alerts);

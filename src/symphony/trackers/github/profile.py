@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
 
+from symphony.checks import Check
 from symphony.logs import register_secrets
 from symphony.trackers.base import (
     IssueConversation,
@@ -16,12 +17,15 @@ from symphony.trackers.base import (
     TrackerProfile,
     WebhookSource,
 )
+from symphony.trackers.doctor_rules import WorkflowStates
 from symphony.trackers.github.adapter import GitHubAdapter
+from symphony.trackers.github.doctor import github_checks
 from symphony.trackers.github.settings import (
     CLOSED_STATE,
     DEFAULT_ACTIVE_STATES,
     DEFAULT_TERMINAL_STATES,
     KIND,
+    PROVIDER_SCHEMA,
     parse_settings,
 )
 from symphony.workflow.config import TrackerConfig
@@ -29,6 +33,8 @@ from symphony.workflow.config import TrackerConfig
 
 class GitHubProfile:
     kind = KIND
+    # tracker.provider for editors (`symphony schema`; docs/extending/trackers.md).
+    provider_schema = PROVIDER_SCHEMA
     default_active_states: tuple[str, ...] | None = DEFAULT_ACTIVE_STATES
     default_terminal_states: tuple[str, ...] | None = DEFAULT_TERMINAL_STATES
     # A closed issue is finished whatever its board or labels say (trackers/resolve.py).
@@ -49,6 +55,23 @@ class GitHubProfile:
             tracker, environ, workflow_dir=workflow_dir, require_secrets=require_secrets
         )
         register_secrets(settings.secret_values)
+
+    async def doctor(
+        self,
+        tracker: TrackerConfig,
+        *,
+        workflow_dir: Path,
+        environ: Mapping[str, str],
+        states: WorkflowStates,
+    ) -> Sequence[Check]:
+        """``symphony doctor``: credentials, reachability and the workflow's states."""
+        return await github_checks(
+            tracker,
+            workflow_dir=workflow_dir,
+            environ=environ,
+            states=states,
+            transport=self._transport,
+        )
 
     def create(
         self, tracker: TrackerConfig, *, workflow_dir: Path, environ: Mapping[str, str]

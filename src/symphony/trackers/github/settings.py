@@ -15,7 +15,7 @@ from typing import Any
 from symphony.issue import normalize_state
 from symphony.trackers.base import MISSING_TRACKER_SECRET, TrackerConfigError
 from symphony.trackers.github.app_auth import load_private_key
-from symphony.trackers.settings_rules import endpoint_url
+from symphony.trackers.settings_rules import endpoint_url, positive_int_schema, secret_schema
 from symphony.workflow.config import TrackerConfig
 from symphony.workflow.values import resolve_path_value, resolve_secret_value, var_reference
 
@@ -51,6 +51,28 @@ _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _REPO_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 _APP_KEYS = ("app_id", "private_key_path", "installation_id")
+_ID_OR_VAR = {"type": ["integer", "string"], "description": "a number or a $VAR that holds one"}
+# `tracker.provider` for editors (`symphony schema`); parse_settings decides.
+PROVIDER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["repository"],
+    "properties": {
+        "repository": {"type": "string", "description": "owner/name of the issues' repository"},
+        "project_owner": {"type": "string", "description": "login owning the Projects board"},
+        "project_number": {"type": "integer", "exclusiveMinimum": 0},
+        "status_field": {"type": "string", "default": DEFAULT_STATUS_FIELD},
+        "priority_field": {"type": "string"},
+        "state_label_prefix": {"type": "string", "default": DEFAULT_LABEL_PREFIX},
+        "endpoint": {"type": "string", "default": DEFAULT_ENDPOINT},
+        "api_key": secret_schema("default: $GITHUB_TOKEN or $GH_TOKEN"),
+        "request_timeout_ms": positive_int_schema(DEFAULT_REQUEST_TIMEOUT_MS),
+        "app_id": _ID_OR_VAR,
+        "private_key_path": {"type": "string"},
+        "installation_id": _ID_OR_VAR,
+        "webhook_secret": secret_schema("the GitHub webhook's secret"),
+    },
+}
 
 
 def _key(name: str) -> str:

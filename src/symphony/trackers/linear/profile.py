@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
 
+from symphony.checks import Check
 from symphony.logs import register_secrets
 from symphony.trackers.base import TrackerAdapter, TrackerProfile, WebhookSource
+from symphony.trackers.doctor_rules import WorkflowStates
 from symphony.trackers.linear.adapter import LinearAdapter
+from symphony.trackers.linear.doctor import linear_checks
 from symphony.trackers.linear.settings import (
     DEFAULT_ACTIVE_STATES,
     DEFAULT_TERMINAL_STATES,
     KIND,
+    PROVIDER_SCHEMA,
     parse_settings,
 )
 from symphony.workflow.config import TrackerConfig
@@ -21,6 +25,8 @@ from symphony.workflow.config import TrackerConfig
 
 class LinearProfile:
     kind = KIND
+    # tracker.provider for editors (`symphony schema`; docs/extending/trackers.md).
+    provider_schema = PROVIDER_SCHEMA
     default_active_states: tuple[str, ...] | None = DEFAULT_ACTIVE_STATES
     default_terminal_states: tuple[str, ...] | None = DEFAULT_TERMINAL_STATES
 
@@ -37,6 +43,19 @@ class LinearProfile:
     ) -> None:
         settings = parse_settings(tracker, environ, require_secrets=require_secrets)
         register_secrets(settings.secret_values)
+
+    async def doctor(
+        self,
+        tracker: TrackerConfig,
+        *,
+        workflow_dir: Path,
+        environ: Mapping[str, str],
+        states: WorkflowStates,
+    ) -> Sequence[Check]:
+        """``symphony doctor``: credentials, reachability and the workflow's states."""
+        return await linear_checks(
+            tracker, environ=environ, states=states, transport=self._transport
+        )
 
     def create(
         self, tracker: TrackerConfig, *, workflow_dir: Path, environ: Mapping[str, str]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from symphony.trackers.base import MISSING_TRACKER_SECRET, TrackerConfigError
-from symphony.trackers.settings_rules import endpoint_url
+from symphony.trackers.settings_rules import endpoint_url, positive_int_schema, secret_schema
 from symphony.workflow.config import TrackerConfig
 from symphony.workflow.values import resolve_secret_value, var_reference
 
@@ -32,6 +32,21 @@ KNOWN_KEYS = (
     "webhook_secret",
 )
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+
+# `tracker.provider` for editors (`symphony schema`); parse_settings decides.
+PROVIDER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["project_slug"],
+    "properties": {
+        "project_slug": {"type": "string", "description": "the project's slug in its Linear URL"},
+        "api_key": secret_schema("default: $LINEAR_API_KEY"),
+        "endpoint": {"type": "string", "default": DEFAULT_ENDPOINT},
+        "assignee": {"type": "string", "description": "a Linear user id or `me`"},
+        "request_timeout_ms": positive_int_schema(DEFAULT_REQUEST_TIMEOUT_MS),
+        "webhook_secret": secret_schema("the Linear webhook's signing secret"),
+    },
+}
 
 
 def _key(name: str) -> str:

@@ -38,6 +38,23 @@ PROVIDER_KEYS = ("path", "prefix", "states", "default_state", "url_template", "a
 URL_FIELDS = ("identifier", "id", "number")
 _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,9}$")
 _PROVIDER = "tracker.provider"
+# `tracker.provider` for editors (`symphony schema`); settings_from_tracker decides.
+PROVIDER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "path": {"type": "string", "default": DEFAULT_DB_PATH},
+        "prefix": {"type": "string", "pattern": _PREFIX.pattern, "default": DEFAULT_PREFIX},
+        "states": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "default_state": {"type": "string", "default": "Todo"},
+        "url_template": {
+            "type": "string",
+            "description": "e.g. http://host/issues/{identifier}; fields: "
+            + ", ".join("{" + f + "}" for f in URL_FIELDS),
+        },
+        "assignee": {"type": "string"},
+    },
+}
 
 
 @dataclass(frozen=True, slots=True)

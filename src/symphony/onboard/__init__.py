@@ -1,0 +1,1 @@
+"""Getting a repository to its first agent: ``symphony init``, ``doctor`` and ``schema``."""
