@@ -134,6 +134,12 @@ def test_port_in_use(tmp_path: Path) -> None:
     assert doctor.port_check("127.0.0.1", 0).status == "ok"
 
 
+def test_sandbox_without_bwrap(tmp_path: Path, env: dict[str, str]) -> None:
+    path = workflow(tmp_path, local(tmp_path, "sandbox:\n  kind: bwrap\n  bwrap: no-such-bwrap\n"))
+    check = failed(checks(path, env), "sandbox", "install bubblewrap and socat")
+    assert "'no-such-bwrap' was not found" in check.detail
+
+
 def test_state_store_corrupt_newer_or_in_use(tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.sqlite"
     corrupt.write_bytes(b"this is not a database" * 100)

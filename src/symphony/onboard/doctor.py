@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from symphony.agents.registry import require_backend
+from symphony.agents.sandbox import probe as probe_sandbox
 from symphony.checks import Check
 from symphony.errors import SymphonyError
 from symphony.hosts import is_loopback
@@ -30,6 +31,7 @@ from symphony.storage.store import StateStore
 from symphony.trackers import TRACKERS
 from symphony.trackers.doctor_rules import WorkflowStates
 from symphony.validate import load_for_validation
+from symphony.workflow.config import SandboxConfig
 from symphony.workflow.loader import resolve_workflow_path
 from symphony.workflow.store import Workflow
 
@@ -37,6 +39,7 @@ MIN_PYTHON = (3, 11)
 GIT_TIMEOUT_S = 10.0
 # Each check group is bounded, so one hung tracker or login shell cannot hang the command.
 GROUP_TIMEOUT_S = 60.0
+SANDBOX_PROBE_TIMEOUT_S = 10.0
 _MARK = {"ok": "✓", "warn": "!", "fail": "✗"}
 
 
@@ -82,6 +85,8 @@ async def run_checks(path: Path, env: Mapping[str, str]) -> list[Check]:
     checks += await _bounded("agent", agent_checks(workflow, env))
     checks += await _bounded("tracker", tracker_checks(workflow, env))
     config = workflow.config
+    if config.sandbox.kind == "bwrap":
+        checks.append(await sandbox_check(config.sandbox, env))
     checks.append(workspace_root_check(config.workspace.root))
     if config.server.port is not None:
         checks.append(port_check(config.server.host, config.server.port))
@@ -133,6 +138,19 @@ async def tracker_checks(workflow: Workflow, env: Mapping[str, str]) -> list[Che
         tracker, workflow_dir=workflow.path.parent, environ=env, states=states
     )
     return list(found)
+
+
+async def sandbox_check(sandbox: SandboxConfig, env: Mapping[str, str]) -> Check:
+    found = await probe_sandbox(sandbox, env=env, timeout_s=SANDBOX_PROBE_TIMEOUT_S)
+    if found.problem is None:
+        network = "network on" if sandbox.network else "network off, bridges and proxy"
+        return Check.ok("sandbox", f"bwrap works here ({network})")
+    return Check.fail(
+        "sandbox",
+        found.problem,
+        "install bubblewrap and socat (Debian: apt-get install bubblewrap socat), allow user "
+        "namespaces, or set sandbox.kind: none (docs/sandbox.md)",
+    )
 
 
 def workspace_root_check(root: Path) -> Check:

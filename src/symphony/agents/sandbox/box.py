@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from symphony.agents.errors import AgentError
+from symphony.agents.errors import AgentError, environment_codes
 from symphony.agents.sandbox.bwrap import Bridge, SandboxPlan, wrap
 from symphony.agents.sandbox.egress import LOOPBACK_HOSTS, Egress, split_endpoint
 from symphony.workflow.config import SandboxConfig
 
 SANDBOX_UNAVAILABLE: Final = "sandbox_unavailable"
+# Every agent would fail alike: shown once, dispatch backs off as a whole (core.outage).
+environment_codes(SANDBOX_UNAVAILABLE)
 PROBE_TIMEOUT_S: Final = 10.0
 # The port the proxy listens on inside; any free port in the sandbox's own network namespace.
 PROXY_PORT: Final = 3128
