@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from symphony.core.candidates import CandidateRef
 from symphony.issue import BlockerRef, Issue, IssueComment
 from symphony.workflow.errors import TemplateParseError, TemplateRenderError
 from symphony.workflow.loader import load_workflow
@@ -177,3 +178,17 @@ def test_the_examples_show_the_conversation_only_when_there_is_one(path: Path) -
 
 def test_the_examples_are_found() -> None:
     assert {p.parent.name for p in EXAMPLES} >= {"local", "linear"}
+
+
+def test_candidate_is_nil_outside_a_best_of_run_and_set_inside_one() -> None:
+    tpl = compile_(
+        "{% if candidate == nil %}single{% else %}"
+        "{{ candidate.name }} {{ candidate.index }}/{{ candidate.count }}{% endif %}"
+    )
+    assert tpl.render(ISSUE, None) == "single"
+    assert tpl.render(ISSUE, None, CandidateRef.of(1, 3)) == "b 1/3"
+
+
+def test_a_render_error_names_the_candidate_variable() -> None:
+    with pytest.raises(TemplateRenderError, match="candidate"):
+        compile_("{{ nope }}").render(ISSUE, None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from symphony.core.candidates import CandidateRef
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.logs import get_logger
@@ -50,8 +51,10 @@ class Workflow:
     def path(self) -> Path:
         return self.definition.path
 
-    def render_prompt(self, issue: Issue, attempt: int | None) -> str:
-        return self.template.render(issue, attempt)
+    def render_prompt(
+        self, issue: Issue, attempt: int | None, candidate: CandidateRef | None = None
+    ) -> str:
+        return self.template.render(issue, attempt, candidate)
 
 
 def build_workflow(

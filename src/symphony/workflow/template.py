@@ -13,6 +13,7 @@ from typing import Any
 from liquid import Environment, StrictUndefined
 from liquid.exceptions import LiquidError, LiquidSyntaxError
 
+from symphony.core.candidates import CandidateRef
 from symphony.issue import BlockerRef, Issue, IssueComment
 from symphony.workflow.errors import TemplateParseError, TemplateRenderError
 
@@ -40,8 +41,18 @@ class PromptTemplate:
             ) from None
         return cls(source=text, path=path, line_offset=line_offset, _compiled=compiled)
 
-    def render(self, issue: Issue, attempt: int | None) -> str:
-        return self.render_context({"issue": issue.to_dict(), "attempt": attempt})
+    def render(
+        self, issue: Issue, attempt: int | None, candidate: CandidateRef | None = None
+    ) -> str:
+        # ``candidate`` is always defined (nil outside a best-of run), so one strict template
+        # serves every run (docs/best-of.md).
+        return self.render_context(
+            {
+                "issue": issue.to_dict(),
+                "attempt": attempt,
+                "candidate": candidate.to_dict() if candidate is not None else None,
+            }
+        )
 
     def render_context(self, context: dict[str, Any]) -> str:
         try:
@@ -56,8 +67,8 @@ class PromptTemplate:
                 f"{_where(exc, self.path, self.line_offset)}: cannot render the prompt: "
                 f"{_first_line(exc)}. Available variables: issue.* (id, identifier, title, "
                 "description, priority, state, branch_name, url, assignee_id, labels, "
-                "blocked_by, dispatchable, created_at, updated_at, native_ref, comments) and "
-                "attempt."
+                "blocked_by, dispatchable, created_at, updated_at, native_ref, comments), "
+                "attempt and candidate (name, index, count; nil outside a best-of run)."
             ) from None
 
 
