@@ -414,3 +414,68 @@ def test_cost_budgets_are_positive_dollar_amounts(tmp_path: Path) -> None:
     for bad in (0, -1, True, "lots"):
         found = problems({"agent": {"max_cost_usd_per_issue": bad}}, tmp_path)
         assert set(found) == {"agent.max_cost_usd_per_issue"}
+
+
+def test_best_of_defaults_to_one_candidate_without_variants_or_judge(tmp_path: Path) -> None:
+    loaded = build({}, tmp_path)
+    agent = loaded.config.agent
+    assert (agent.best_of, agent.variants, agent.judge) == (1, (), False)
+    assert loaded.for_candidate(3) is loaded.config
+    assert not any("best_of" in w for w in loaded.warnings)
+
+
+def test_variants_lay_their_overrides_over_the_sections_in_turn(tmp_path: Path) -> None:
+    loaded = build(
+        {
+            "codex": {"command": "codex app-server", "turn_timeout_ms": 1000},
+            "agent": {
+                "best_of": 3,
+                "judge": True,
+                "max_turns": 7,
+                "variants": [
+                    {"codex": {"command": "codex -m other app-server"}},
+                    {"agent": {"kind": "claude_code", "max_turns": 2}},
+                ],
+            },
+        },
+        tmp_path,
+    )
+    first, second, third = (loaded.for_candidate(i) for i in range(3))
+    assert first.codex.command == "codex -m other app-server" and first.agent.max_turns == 7
+    assert first.codex.turn_timeout_ms == 1000
+    assert second.agent.kind == "claude_code" and second.agent.max_turns == 2
+    assert second.codex.command == "codex app-server"
+    assert third == first
+    assert loaded.config.codex.command == "codex app-server"
+    assert any("candidates are not run yet" in w for w in loaded.warnings)
+
+
+@pytest.mark.parametrize(
+    ("agent", "key", "says"),
+    [
+        ({"best_of": 0}, "agent.best_of", "greater than or equal to 1"),
+        ({"best_of": 27}, "agent.best_of", "less than or equal to 26"),
+        ({"best_of": True}, "agent.best_of", "not true/false"),
+        ({"judge": "yes"}, "agent.judge", "boolean"),
+        ({"variants": {"codex": {}}}, "agent.variants", "must be a list of overrides"),
+        ({"variants": ["x"]}, "agent.variants", "entry 0 must be a map"),
+        ({"variants": [{"hooks": {}}]}, "agent.variants", "'hooks' cannot vary"),
+        ({"variants": [{"codex": "m"}]}, "agent.variants", "codex must be a map"),
+        ({"variants": [{"agent": {"best_of": 2}}]}, "agent.variants", "agent.best_of is the same"),
+        (
+            {"variants": [{"codex": {}}, {"agent": {"max_turns": 0}}]},
+            "agent.variants[1].agent.max_turns",
+            "greater than 0",
+        ),
+        (
+            {"variants": [{"agent": {"kind": "acp"}}]},
+            "agent.variants[0].agent.kind",
+            "acp.command",
+        ),
+    ],
+)
+def test_bad_best_of_settings_name_the_key(
+    tmp_path: Path, agent: dict[str, Any], key: str, says: str
+) -> None:
+    found = problems({"agent": agent}, tmp_path)
+    assert key in found and says in found[key], found

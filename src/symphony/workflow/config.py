@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from symphony.core.candidates import MAX_BEST_OF
 from symphony.issue import normalize_state
 from symphony.logformat import DEFAULT_LOG_FORMAT, LOG_FORMATS, LogFormat
 from symphony.text import clip
@@ -213,6 +214,11 @@ class AgentConfig(_Section):
     # At this fraction of a budget the next continuation turn is `wrap_up_prompt`.
     wrap_up_at: float = Field(default=0.8, gt=0.0, le=1.0)
     wrap_up_prompt: str = DEFAULT_WRAP_UP_PROMPT
+    # Best of K (docs/best-of.md): candidates per issue (a best-of:K label overrides it), the
+    # partial overrides of agent/codex/claude_code they use in turn, and the judging turn.
+    best_of: Annotated[StrictishInt, Field(ge=1, le=MAX_BEST_OF)] = 1
+    variants: tuple[dict[str, Any], ...] = ()
+    judge: StrictBool = False
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -221,10 +227,47 @@ class AgentConfig(_Section):
             raise ValueError("must be a string naming an agent backend (for example: codex)")
         return value.strip()
 
+    @field_validator("variants", mode="before")
+    @classmethod
+    def _variants(cls, value: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            raise ValueError(
+                "must be a list of overrides, each a map with agent:, codex: or claude_code:"
+            )
+        for n, variant in enumerate(value):
+            if not isinstance(variant, dict) or not variant:
+                raise ValueError(
+                    f"entry {n} must be a map with agent:, codex: or claude_code: "
+                    f"(got {clip(repr(variant), 60, marker='...')})"
+                )
+            for section, override in variant.items():
+                if section not in VARIANT_SECTIONS:
+                    raise ValueError(
+                        f"entry {n}: {section!r} cannot vary between candidates; only "
+                        f"{', '.join(VARIANT_SECTIONS)} can"
+                    )
+                if not isinstance(override, dict):
+                    raise ValueError(f"entry {n}: {section} must be a map of settings")
+                fixed = sorted(set(override) & _PER_ISSUE_AGENT_KEYS) if section == "agent" else []
+                if fixed:
+                    raise ValueError(
+                        f"entry {n}: agent.{fixed[0]} is the same for every candidate of an "
+                        "issue; set it in the agent section"
+                    )
+        return tuple(value)
+
     @field_validator("max_concurrent_agents_by_state", mode="before")
     @classmethod
     def _states(cls, value: Any, info: ValidationInfo) -> dict[str, int]:
         return _by_state(value, info)
+
+
+# What a variant may override, and the agent keys that describe the whole best-of run (so no
+# single candidate can change them).
+VARIANT_SECTIONS = ("agent", "codex", "claude_code")
+_PER_ISSUE_AGENT_KEYS = frozenset(
+    {"best_of", "variants", "judge", "max_concurrent_agents", "max_concurrent_agents_by_state"}
+)
 
 
 class CodexConfig(_Section):
@@ -668,6 +711,15 @@ class LoadedConfig(BaseModel):
     # Secret values and env names seen while resolving config, for log redaction and stripping.
     secret_values: tuple[str, ...] = ()
     secret_env_names: tuple[str, ...] = ()
+    # ``config`` with each of agent.variants laid over it, in order (docs/best-of.md).
+    variant_configs: tuple[ServiceConfig, ...] = ()
+
+    def for_candidate(self, index: int) -> ServiceConfig:
+        """The configuration candidate ``index`` runs with: the variants in turn, else
+        ``config``."""
+        if not self.variant_configs:
+            return self.config
+        return self.variant_configs[index % len(self.variant_configs)]
 
 
 SECTIONS: dict[str, type[_Section]] = {
@@ -759,12 +811,52 @@ def build_config(
             ],
             source=source,
         )
+    variant_configs = _variant_configs(config, cleaned, context, source)
+    agent = config.agent
+    if agent.best_of > 1 or agent.variants or agent.judge:
+        # The settings are checked now so a workflow can be written ahead; say plainly that
+        # this version still runs one agent per issue (docs/best-of.md, "Status").
+        context["warnings"].append(
+            "agent.best_of, agent.variants, agent.judge: candidates are not run yet by this "
+            "version; every issue runs one agent (docs/best-of.md)"
+        )
     return LoadedConfig(
         config=config,
+        variant_configs=variant_configs,
         warnings=tuple(context["warnings"]),
         secret_values=tuple(context.get("secret_values", ())),
         secret_env_names=tuple(context.get("secret_env_names", ())),
     )
+
+
+def _variant_configs(
+    config: ServiceConfig, cleaned: Mapping[str, Any], context: dict[str, Any], source: str
+) -> tuple[ServiceConfig, ...]:
+    """Each variant laid over the sections it names (key by key, one level deep), validated
+    like the configuration itself, so a bad override is named where it is written."""
+    built: list[ServiceConfig] = []
+    for n, variant in enumerate(config.agent.variants):
+        merged = dict(cleaned)
+        for section, override in variant.items():
+            laid = {str(k): v for k, v in override.items() if v is not None}
+            merged[section] = {**cleaned.get(section, {}), **laid}
+        # The base already warned about what the variants share (no variant section holds a
+        # secret: those live in server: and the tracker's settings).
+        own: dict[str, Any] = {**context, "warnings": []}
+        try:
+            built.append(ServiceConfig.model_validate(merged, context=own))
+        except ValidationError as exc:
+            problems = [
+                (f"agent.variants[{n}].{key}", message)
+                for key, message in _problems_from(exc, merged)
+            ]
+            raise ConfigError(problems, source=source) from None
+        if built[-1].agent.kind == "acp" and built[-1].acp.command is None:
+            raise ConfigError(
+                [(f"agent.variants[{n}].agent.kind", "acp needs acp.command set")],
+                source=source,
+            )
+    return tuple(built)
 
 
 def _problems_from(exc: ValidationError, data: Mapping[str, Any]) -> list[tuple[str, str]]:
