@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from symphony.core.candidates import CandidateSet
 from symphony.human import RequestRecord, SteerRecord
 
 
@@ -79,6 +80,8 @@ class StoredState:
     # Human requests and steers, the newest ones, oldest first (storage/human.py).
     requests: tuple[RequestRecord, ...] = ()
     steers: tuple[SteerRecord, ...] = ()
+    # Best-of candidate sets still open (storage/candidates.py), oldest first.
+    candidate_sets: tuple[CandidateSet, ...] = ()
 
     @property
     def max_run_id(self) -> int:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from symphony.storage.candidates import CANDIDATES_MIGRATION
+
 _V1: Final = """
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY,            -- the core's run id, unique across restarts
@@ -129,7 +131,10 @@ ALTER TABLE runs ADD COLUMN cost_usd REAL;
 ALTER TABLE totals ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
 """
 
+# Best-of candidates (docs/best-of.md), kept in storage/candidates.py with their writes.
+_V7: Final = CANDIDATES_MIGRATION
+
 # Append new versions at the end; never edit one.
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5, _V6)
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -27,6 +27,7 @@ from typing import Any
 
 from symphony.logs import get_logger
 from symphony.storage import errors
+from symphony.storage.candidates import load_candidate_sets
 from symphony.storage.human import request_from_row, steer_from_row
 from symphony.storage.records import (
     StoredHold,
@@ -237,6 +238,7 @@ class StateStore:
                         (STEERS_LOADED,),
                     )
                 )
+                candidate_sets = load_candidate_sets(db)
         except sqlite3.Error as exc:
             raise _translate(self.path, exc) from None
         except (ValueError, TypeError, KeyError) as exc:
@@ -249,6 +251,7 @@ class StateStore:
             totals=totals,
             requests=requests,
             steers=steers,
+            candidate_sets=candidate_sets,
         )
 
     # --- writing ----------------------------------------------------------------------------
