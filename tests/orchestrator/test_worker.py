@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from symphony.agents.base import AgentBackend
+from symphony.core.candidates import CandidateRef
 from symphony.core.events import AgentUpdate, Event, WorkerInfo
 from symphony.core.policy import still_wanted
 from symphony.errors import SymphonyError
@@ -75,6 +76,7 @@ class Harness:
         conversation: bool = False,
         handoffs: Any = None,
         resume_thread_id: str | None = None,
+        candidate: CandidateRef | None = None,
     ) -> Any:
         config = scheduler_config(self.store.current.config)
         services = WorkerServices(
@@ -96,7 +98,13 @@ class Harness:
             kind = ConversationMemoryAdapter
         adapter = kind(self.board, secret_env=self.secret_env)
         spec = Attempt(
-            issue, attempt, 7, self.store.current, adapter, resume_thread_id=resume_thread_id
+            issue,
+            attempt,
+            7,
+            self.store.current,
+            adapter,
+            resume_thread_id=resume_thread_id,
+            candidate=candidate,
         )
         return await run_attempt(spec, services)
 

@@ -131,6 +131,10 @@ class MemoryAdapter:
             )
         ]
 
+    def changes_issue_state(self, name: str, arguments: Any) -> bool:
+        """For best-of candidates (trackers/candidate_writes.py)."""
+        return name == "memory_move"
+
     async def execute_agent_tool(
         self, name: str, arguments: Any, context: ToolContext
     ) -> ToolResult:

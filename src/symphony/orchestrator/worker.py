@@ -22,16 +22,19 @@ from typing import Any, TypeVar
 from symphony.agents.base import AgentBackend, AgentSession
 from symphony.agents.events import AgentEvent
 from symphony.agents.tools import ToolRegistry
+from symphony.core.candidates import CandidateRef, candidate_key
 from symphony.core.events import AgentUpdate, Event, TurnMeasured, WorkerInfo
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.logs import get_logger
+from symphony.orchestrator.candidate_tools import CandidateTools, hand_off_spec
 from symphony.orchestrator.handoff import HandOff, HandOffServices, RunLedger
 from symphony.orchestrator.human_desk import HumanDesk
 from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
 from symphony.orchestrator.progress import Progress, TrackerWrites
 from symphony.trackers.base import TRACKER_REQUEST, IssueConversation, TrackerAdapter, TrackerError
+from symphony.trackers.candidate_writes import state_change_check
 from symphony.workflow.store import Workflow
 
 log = get_logger("symphony.orchestrator.worker")
@@ -47,6 +50,8 @@ class AttemptResult:
     code: str | None = None  # the error's stable code, e.g. turn_timeout
     # This machine's setup failed it, not the issue (AgentError.environment; core.outage).
     environment: bool = False
+    # A best-of candidate called symphony_hand_off: its summary (docs/best-of.md).
+    handed_off: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,18 @@ class Attempt:
     adapter: TrackerAdapter
     # Continue this agent thread (a run a restart cut short) instead of starting a new one.
     resume_thread_id: str | None = None
+    # Which best-of candidate this run is (docs/best-of.md); None: the issue's one run.
+    candidate: CandidateRef | None = None
+
+    @property
+    def workspace_issue(self) -> Issue:
+        """The issue as the workspace and its hooks see it: a candidate works in its own
+        workspace, keyed ``<issue key>.<name>``."""
+        if self.candidate is None:
+            return self.issue
+        return replace(
+            self.issue, identifier=candidate_key(self.issue.identifier, self.candidate.name)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +128,8 @@ def child_secret_names(workflow: Workflow, secrets_of_adapter: frozenset[str]) -
 async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     """Run one attempt; call it in the issue's log context (``WorkerPool`` does), which gives
     every line logged here ``issue_id`` and ``issue_identifier``."""
+    if spec.candidate is not None:
+        spec = replace(spec, workflow=spec.workflow.for_candidate(spec.candidate.index))
     config = spec.workflow.config
     started = time.monotonic()  # the run's wall time, for its proof of work
     strip = child_secret_names(spec.workflow, spec.adapter.secret_environment_names())
@@ -129,7 +148,7 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
             log.info("issue left the active states, not starting", state=current.state)
             return AttemptResult(True)
         spec = replace(spec, issue=current)
-    issue = spec.issue
+    issue = spec.workspace_issue
     try:
         if await _start_over(spec, svc, strip):
             # A new workspace gets a new conversation, even for a run a restart cut short.
@@ -147,7 +166,7 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     log_path = getattr(transcript, "path", None)
     svc.report(
         WorkerInfo(
-            issue.id,
+            spec.issue.id,
             spec.run_id,
             str(workspace.path),
             (("latest", str(log_path)),) if log_path is not None else (),
@@ -174,6 +193,8 @@ async def _start_over(spec: Attempt, svc: WorkerServices, strip: frozenset[str])
     the old attempt."""
     issue = spec.issue
     config = spec.workflow.config
+    if spec.candidate is not None:
+        return False  # a rework starts new candidates in new workspaces
     if svc.hand_offs is None or not config.workspace.resets_in(issue.state):
         return False
     marks = svc.hand_offs.proofs
@@ -215,13 +236,17 @@ async def _run_in_workspace(
     stage = "before_run hook error"
     try:
         await svc.workspaces.before_run(
-            workspace, issue, hooks=config.hooks, attempt=spec.attempt, strip_env=strip
+            workspace,
+            spec.workspace_issue,
+            hooks=config.hooks,
+            attempt=spec.attempt,
+            strip_env=strip,
         )
         stage = "issue comments error"
         issue = await _with_comments(spec, svc, issue)
         stage = "prompt error"
         # Rendered before launching the agent: a template error costs no process (SPEC §12.4).
-        prompt = spec.workflow.render_prompt(issue, spec.attempt)
+        prompt = spec.workflow.render_prompt(issue, spec.attempt, spec.candidate)
         stage = "agent session startup error"
 
         def on_event(event: AgentEvent) -> None:
@@ -231,8 +256,17 @@ async def _run_in_workspace(
 
         backend = svc.agents(spec.workflow)
         # Bound to the adapter of this attempt for the session's lifetime (SPEC §10.5).
-        writes = TrackerWrites(spec.adapter.execute_agent_tool)
-        tools = ToolRegistry(spec.adapter.agent_tool_specs(), writes)
+        specs = list(spec.adapter.agent_tool_specs())
+        candidate_tools: CandidateTools | None = None
+        if spec.candidate is not None:
+            candidate_tools = CandidateTools(
+                spec.adapter.execute_agent_tool,
+                spec.candidate,
+                state_change_check(spec.adapter),
+            )
+            specs.append(hand_off_spec(spec.candidate))
+        writes = TrackerWrites(candidate_tools or spec.adapter.execute_agent_tool)
+        tools = ToolRegistry(specs, writes)
         desk = svc.human
         channel = desk.open_run(issue, spec.run_id, spec.attempt) if desk is not None else None
         # Only when resuming, so backends written before resuming existed keep working.
@@ -257,9 +291,14 @@ async def _run_in_workspace(
                 prompt = backend.continuation_prompt(2, spec.workflow.config.agent.max_turns, issue)
             try:
                 stage = "agent turn error"
-                hand_off = _hand_off(spec, svc, workspace, strip, started)
+                # A candidate hands off with its tool; the issue's review comes after all of them.
+                hand_off = (
+                    None if candidate_tools else _hand_off(spec, svc, workspace, strip, started)
+                )
                 progress = Progress(Path(workspace.path), writes)
-                return await _turns(spec, svc, backend, session, prompt, hand_off, progress)
+                return await _turns(
+                    spec, svc, backend, session, prompt, hand_off, progress, candidate_tools
+                )
             finally:
                 await _stop_session(session)
         finally:
@@ -277,6 +316,7 @@ async def _turns(
     prompt: str,
     hand_off: HandOff | None,
     progress: Progress | None = None,
+    candidate: CandidateTools | None = None,
 ) -> AttemptResult:
     issue = spec.issue
     max_turns = spec.workflow.config.agent.max_turns
@@ -295,6 +335,10 @@ async def _turns(
         if hand_off is not None:
             hand_off.ledger.add(outcome)
         log.info("agent turn completed", turn=turn, max_turns=max_turns)
+        if candidate is not None and candidate.summary is not None:
+            # symphony_hand_off: no continuation turn (docs/best-of.md).
+            log.info("candidate done", candidate=candidate.candidate.name, turn=turn)
+            return AttemptResult(True, handed_off=candidate.summary)
         current = await _current_issue(spec, svc, issue.id)
         if isinstance(current, AttemptResult):
             return current

@@ -716,10 +716,14 @@ class LoadedConfig(BaseModel):
 
     def for_candidate(self, index: int) -> ServiceConfig:
         """The configuration candidate ``index`` runs with: the variants in turn, else
-        ``config``."""
+        ``config``. Only the sections a variant may change are taken from it, so what a
+        resolver settled afterwards (the tracker's defaults) holds for every candidate."""
         if not self.variant_configs:
             return self.config
-        return self.variant_configs[index % len(self.variant_configs)]
+        variant = self.variant_configs[index % len(self.variant_configs)]
+        return self.config.model_copy(
+            update={section: getattr(variant, section) for section in VARIANT_SECTIONS}
+        )
 
 
 SECTIONS: dict[str, type[_Section]] = {

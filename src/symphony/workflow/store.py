@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,6 +55,14 @@ class Workflow:
         self, issue: Issue, attempt: int | None, candidate: CandidateRef | None = None
     ) -> str:
         return self.template.render(issue, attempt, candidate)
+
+    def for_candidate(self, index: int) -> Workflow:
+        """This workflow as best-of candidate ``index`` runs it: its variant of agent.variants
+        laid over the configuration (docs/best-of.md); itself without variants."""
+        config = self.loaded.for_candidate(index)
+        if config is self.loaded.config:
+            return self
+        return replace(self, loaded=self.loaded.model_copy(update={"config": config}))
 
 
 def build_workflow(
