@@ -1,0 +1,133 @@
+"""Judging best-of candidates (docs/best-of.md): verify in each workspace, the judge's ranking,
+one move and one comparison comment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from symphony.core.candidates import CandidateSet
+from symphony.issue import Issue
+from symphony.orchestrator.judging import COMPARISON_COMMENT_KEY, judge, publish
+from symphony.trackers.base import has_marker
+from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
+
+from .conftest import StoreFactory
+from .fakes import FakeWorkspaces
+
+VERIFY = "hooks:\n  verify: test -f ok.txt\n"
+
+
+def todo() -> Issue:
+    return Issue(id="id-1", identifier="MT-1", title="Fix it", state="Todo", dispatchable=True)
+
+
+def finished_set(ws_root: Path) -> CandidateSet:
+    s = CandidateSet.start("id-1", "MT-1", 3)
+    s = s.with_candidate("a", status="handed_off", summary="did a", tokens=10, cost_usd=0.5)
+    s = s.with_candidate("b", status="handed_off", summary="did b", tokens=20)
+    s = s.with_candidate("c", status="failed", error="worker exited: boom")
+    # Candidate b's work passes verify, a's does not.
+    (ws_root / "MT-1.a").mkdir(parents=True)
+    (ws_root / "MT-1.b").mkdir(parents=True)
+    (ws_root / "MT-1.b" / "ok.txt").write_text("ok")
+    return s
+
+
+async def test_verify_runs_in_each_candidate_that_handed_off_and_the_judge_ranks_them(
+    make_store: StoreFactory, workspaces: FakeWorkspaces, ws_root: Path, tmp_path: Path
+) -> None:
+    config = make_store(VERIFY).current.config
+    prompts: list[tuple[str, Path]] = []
+
+    async def judge_turn(prompt: str, scratch: Path) -> str:
+        prompts.append((prompt, scratch))
+        return 'Ranking:\n```json\n{"ranking": [{"candidate": "b", "reason": "passes"}, "a"]}\n```'
+
+    judged, findings = await judge(
+        finished_set(ws_root),
+        todo(),
+        config=config,
+        workspaces=workspaces,
+        strip_env=frozenset(),
+        scratch=tmp_path / "judge",
+        judge_turn=judge_turn,
+    )
+    assert workspaces.names("verify") == ["MT-1.a", "MT-1.b"]
+    assert set(findings) == {"a", "b"}
+    assert judged.judged and judged.judge_note == "ranked by the judge"
+    a, b, c = judged.candidates
+    assert (a.verify, a.rank, b.verify, b.rank, b.reason) == ("failed", 2, "passed", 1, "passes")
+    assert (c.verify, c.rank) == (None, None)
+    ((prompt, scratch),) = prompts
+    assert scratch == tmp_path / "judge"
+    assert "## Candidate a" in prompt and "## Candidate b" in prompt
+    assert "## Candidate c" not in prompt
+    assert "Verification: passed." in prompt and "did a" in prompt
+
+
+async def test_an_unusable_answer_leaves_the_candidates_unranked_and_says_why(
+    make_store: StoreFactory, workspaces: FakeWorkspaces, ws_root: Path, tmp_path: Path
+) -> None:
+    async def judge_turn(prompt: str, scratch: Path) -> str:
+        return '{"ranking": ["b"]}'
+
+    judged, _ = await judge(
+        finished_set(ws_root),
+        todo(),
+        config=make_store(VERIFY).current.config,
+        workspaces=workspaces,
+        strip_env=frozenset(),
+        scratch=tmp_path / "judge",
+        judge_turn=judge_turn,
+    )
+    assert judged.judge_note == "the judge's ranking leaves out a"
+    assert all(c.rank is None for c in judged.candidates)
+
+
+async def test_without_a_judge_or_with_one_candidate_left_nothing_is_ranked(
+    make_store: StoreFactory, workspaces: FakeWorkspaces, ws_root: Path, tmp_path: Path
+) -> None:
+    config = make_store(VERIFY).current.config
+    s = finished_set(ws_root)
+    judged, _ = await judge(
+        s, todo(), config=config, workspaces=workspaces, strip_env=frozenset(), scratch=tmp_path
+    )
+    assert judged.judge_note == "no judge (agent.judge is off)"
+    alone = s.with_candidate("a", status="failed")
+
+    async def never(prompt: str, scratch: Path) -> str:
+        raise AssertionError("one candidate needs no judge")
+
+    judged, findings = await judge(
+        alone,
+        todo(),
+        config=config,
+        workspaces=workspaces,
+        strip_env=frozenset(),
+        scratch=tmp_path,
+        judge_turn=never,
+    )
+    assert (
+        list(findings) == ["b"] and judged.judge_note == "nothing to rank: one candidate handed off"
+    )
+
+
+async def test_publish_moves_the_issue_once_and_posts_one_comparison_comment(
+    board: MemoryBoard, ws_root: Path
+) -> None:
+    board.put(todo())
+    s = finished_set(ws_root).with_candidate("b", rank=1, reason="passes verify")
+    adapter = MemoryAdapter(board)
+    hint = 'Pick one: POST /api/v1/MT-1/review {"decision": "approve", "candidate": "b"}'
+    for _ in range(2):  # a retried publish neither moves twice nor posts a second comment
+        moved = await publish(
+            adapter, todo(), s, review_state="Human Review", review_hint=hint, timeout_s=5
+        )
+    assert moved == "Human Review" and board.issues["id-1"].state == "Human Review"
+    ((on, body),) = board.comments
+    assert on == "MT-1" and has_marker(COMPARISON_COMMENT_KEY, body)
+    rows = [line for line in body.splitlines() if line.startswith("| ") and "candidate" not in line]
+    # Ranked first, then by name; the failed one shows its error.
+    assert [row.split("|")[1].strip() for row in rows] == ["b", "a", "c"]
+    assert "$0.50" in rows[1] and "failed: worker exited: boom" in body
+    assert "passes verify" in body and hint in body
