@@ -21,6 +21,7 @@ from symphony.workflow.config import HooksConfig
 from symphony.workspace import fs
 from symphony.workspace.base import read_base, remove_base, write_base
 from symphony.workspace.errors import (
+    WORKSPACE_CREATE_FAILED,
     WORKSPACE_EQUALS_ROOT,
     WORKSPACE_HOOK_FAILED,
     WORKSPACE_HOOK_TIMEOUT,
@@ -299,6 +300,54 @@ class WorkspaceManager:
             ids = {"issue_id": issue.id} if issue is not None else {}
             log.info("workspace removed", **ids, issue_identifier=identifier, workspace=canonical)
             return True
+
+    async def adopt(
+        self,
+        from_identifier: str,
+        to_identifier: str,
+        *,
+        root: Path,
+        hooks: HooksConfig,
+        strip_env: frozenset[str] | None = None,
+    ) -> Path:
+        """Make workspace ``from_identifier`` the workspace of ``to_identifier`` (a best-of
+        candidate's, chosen by a human: docs/best-of.md), base record included, so every later
+        run of the issue works in it. The target must not exist: the caller removes it first,
+        with its ``before_remove``. A git worktree's links are repaired after the move."""
+        canonical_root = await asyncio.to_thread(canonicalize, root, what="workspace root")
+        source_key, target_key = workspace_key(from_identifier), workspace_key(to_identifier)
+        source, target = canonical_root / source_key, canonical_root / target_key
+        async with self._lock_for(source), self._lock_for(target):
+            await asyncio.to_thread(validate_workspace_path, source, canonical_root)
+            if await asyncio.to_thread(os.path.lexists, target):
+                raise WorkspaceError(
+                    f"cannot make {from_identifier}'s workspace {to_identifier}'s: {target} "
+                    "exists; remove it first",
+                    code=WORKSPACE_CREATE_FAILED,
+                    path=target,
+                )
+            try:
+                await asyncio.to_thread(os.rename, source, target)
+            except OSError as exc:
+                raise WorkspaceError(
+                    f"cannot move {source} to {target}: {exc.strerror or exc}",
+                    code=WORKSPACE_CREATE_FAILED,
+                    path=source,
+                ) from None
+            base = await asyncio.to_thread(read_base, canonical_root, source_key)
+            if base is not None:
+                await asyncio.to_thread(write_base, canonical_root, target_key, base)
+            await asyncio.to_thread(remove_base, canonical_root, source_key)
+            if await asyncio.to_thread((target / ".git").is_file):
+                # A worktree's .git file and its repository's back link name the old path.
+                context = HookContext(target, canonical_root, to_identifier, None)
+                result = await self._run(
+                    "worktree_repair", "git worktree repair", context, hooks.timeout_ms, strip_env
+                )
+                if not result.ok:
+                    log.warning("git worktree repair failed after adopting a workspace")
+        log.info("workspace adopted", workspace=target, adopted_from=source_key)
+        return target
 
     async def _run(
         self,
