@@ -150,3 +150,22 @@ def test_a_ranking_sets_each_candidates_rank_and_reason() -> None:
         ("a", 2, None),
         ("b", 1, "r"),
     ]
+
+
+def test_a_candidate_as_the_api_shows_it() -> None:
+    s = CandidateSet.start("i1", "SYM-1", 2).with_candidate(
+        "b", status="handed_off", workspace_path="/ws/SYM-1.b", files=("b.txt",), tokens=5
+    )
+    assert s.candidates[1].to_json() == {
+        "name": "b",
+        "workspace": "/ws/SYM-1.b",
+        "status": "handed_off",
+        "verify": None,
+        "files": ["b.txt"],
+        "tokens": 5,
+        "cost_usd": None,
+        "rank": None,
+        "reason": None,
+        "summary": None,
+        "error": None,
+    }

@@ -154,6 +154,22 @@ class Candidate:
     def ended(self) -> bool:
         return self.status in ENDED
 
+    def to_json(self) -> dict[str, Any]:
+        """One row of ``candidates`` in ``GET /api/v1/<identifier>`` (docs/best-of.md)."""
+        return {
+            "name": self.name,
+            "workspace": self.workspace_path,
+            "status": self.status,
+            "verify": self.verify,
+            "files": list(self.files),
+            "tokens": self.tokens,
+            "cost_usd": self.cost_usd,
+            "rank": self.rank,
+            "reason": self.reason,
+            "summary": self.summary,
+            "error": self.error,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class CandidateSet:
