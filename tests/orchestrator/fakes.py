@@ -168,6 +168,8 @@ class FakeSession:
         self.stopped = False
         # The thread the worker asked to continue (None: a new one).
         self.resume_thread_id: str | None = None
+        # The tools this session was started with (best-of candidates each have their own).
+        self.tools: ToolRegistry | None = None
 
     def emit(self, event: str, **fields: Any) -> None:
         turn = len(self.prompts)
@@ -257,6 +259,7 @@ class FakeAgents(AgentBackend):
         self.started += 1
         session = FakeSession(self, issue, on_event, human)
         session.resume_thread_id = resume_thread_id
+        session.tools = tools
         self.sessions.append(session)
         self.live.add(session)
         self.log.append(("start", issue.identifier))

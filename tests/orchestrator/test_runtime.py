@@ -14,6 +14,7 @@ from structlog.contextvars import get_contextvars
 from symphony.issue import Issue
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.runtime_view import RuntimeChange, RuntimeView
+from symphony.tools import ToolContext
 from symphony.trackers.base import TrackerError
 from symphony.view import AgentActivity, Counts, SnapshotChanged
 from symphony.workflow.store import Workflow
@@ -542,3 +543,39 @@ async def test_workspace_removal_runs_in_the_issue_log_context(
     runtime.request_refresh()
     await wait_until(lambda: ("remove", "MT-1") in workspaces.calls)
     assert contexts == [{"issue_id": "id-1", "issue_identifier": "MT-1"}]
+
+
+async def test_best_of_two_candidates_hand_off_and_the_issue_moves_once_with_one_comment(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    workspaces: FakeWorkspaces,
+    ws_root: Path,
+) -> None:
+    issue = board.put(todo(1))
+    moves: list[str] = []
+
+    async def hand_off(session: FakeSession, prompt: str, turn: int) -> None:
+        assert session.tools is not None
+        context = ToolContext(issue=session.issue)
+        refused = await session.tools.execute("memory_move", {"state": "Done"}, context)
+        moves.append(str(refused.output))
+        await session.tools.execute("symphony_hand_off", {"summary": "did it"}, context)
+
+    agents.scripts["MT-1"] = hand_off
+    store = make_store(
+        "agent:\n  best_of: 2\n  max_concurrent_agents: 2\nhooks:\n  verify: 'true'",
+        "{{ issue.identifier }} as {{ candidate.name }}",
+    )
+    runtime = make_runtime(store)
+    await runtime.start()
+    await wait_until(lambda: board.issues[issue.id].state == "Human Review")
+    assert sorted(s.prompts[0] for s in agents.sessions) == ["MT-1 as a", "MT-1 as b"]
+    assert all(len(s.prompts) == 1 for s in agents.sessions)  # no continuation turn
+    assert sorted(workspaces.names("verify")) == ["MT-1.a", "MT-1.b"]
+    assert all("symphony_hand_off" in m for m in moves)
+    assert [args for name, args in board.calls if name == "move"] == [("id-1", "Human Review")]
+    (comment,) = [body for on, body in board.comments if on == "MT-1"]
+    assert "Best of 2" in comment
+    await wait_until(lambda: runtime.snapshot().counts.running == 0)

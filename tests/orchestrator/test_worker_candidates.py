@@ -51,7 +51,8 @@ async def test_a_candidate_works_in_its_own_workspace_and_ends_when_it_hands_off
     assert workspaces.names("prepare") == ["MT-1.b"]
     assert workspaces.names("after_run") == ["MT-1.b"]
     (info,) = [e for e in h.events if isinstance(e, WorkerInfo)]
-    assert info.issue_id == issue.id and info.workspace_path == str(ws_root / "MT-1.b")
+    # Keyed like the candidate's running entry in the core.
+    assert info.issue_id == "id-1/b" and info.workspace_path == str(ws_root / "MT-1.b")
     assert board.issues[issue.id].state == "Todo"
 
 

@@ -24,8 +24,9 @@ MAX_BEST_OF = 26
 LABEL_PREFIX = "best-of:"
 _LABEL = re.compile(r"^best-of:\s*(\d+)$", re.IGNORECASE)
 
-CandidateStatus = Literal["running", "handed_off", "failed", "chosen", "discarded"]
+CandidateStatus = Literal["pending", "running", "handed_off", "failed", "chosen", "discarded"]
 CANDIDATE_STATUSES: tuple[CandidateStatus, ...] = (
+    "pending",
     "running",
     "handed_off",
     "failed",
@@ -135,7 +136,8 @@ class Candidate:
 
     name: str
     index: int
-    status: CandidateStatus = "running"
+    # pending: waiting for a free slot; running: its agent works.
+    status: CandidateStatus = "pending"
     workspace_path: str | None = None
     thread_id: str | None = None
     # What the agent said when it handed off, or the error it failed with.
@@ -238,6 +240,17 @@ class CandidateSet:
     @property
     def chosen(self) -> Candidate | None:
         return next((c for c in self.candidates if c.status == "chosen"), None)
+
+
+@dataclass(slots=True)
+class OpenCandidates:
+    """The core's view of an issue whose candidates are at work: the issue claimed from the
+    first candidate's dispatch until judging is over (``judging`` while it runs)."""
+
+    issue: Issue
+    attempt: int | None
+    candidates: CandidateSet
+    judging: bool = False
 
 
 # --- the judge's answer -----------------------------------------------------------------------

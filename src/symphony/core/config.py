@@ -35,6 +35,8 @@ class SchedulerConfig:
     wrap_up_at: float = 0.8
     # ``agent.kind``: what a run dispatched now is recorded as running (the API's ``agent_kind``).
     agent_kind: str = "codex"
+    # ``agent.best_of``: candidates per issue without a best-of:K label (docs/best-of.md).
+    best_of: int = 1
     # agent.max_cost_usd_per_day: fleet-wide USD per UTC day; at it no new dispatch.
     max_cost_usd_per_day: float | None = None
     # Model name -> price (agent.prices over the default table): what token growth costs.

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from symphony.core.candidates import CandidateRef, CandidateSet
 from symphony.core.state import Hold, RetryKind, RunRecord
 from symphony.issue import Issue
 
@@ -62,6 +63,8 @@ class StartWorker:
     run_id: int
     # Continue this agent thread instead of starting a new one (a run a restart cut short).
     resume_thread_id: str | None = None
+    # A best-of candidate's run (docs/best-of.md); its events come back keyed by run key.
+    candidate: CandidateRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +233,27 @@ class RecordBudgetReset:
     issue_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class SaveCandidates:
+    """Keep the issue's best-of candidate set as it is now (docs/best-of.md)."""
+
+    candidates: CandidateSet
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetCandidates:
+    issue_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeCandidates:
+    """Every candidate of the issue handed off or failed: verify, rank, move the issue once and
+    post the comparison comment, then report ``CandidatesJudged``."""
+
+    issue: Issue
+    candidates: CandidateSet
+
+
 StoreEffect = (
     RecordRunStarted
     | RecordRunProgress
@@ -240,6 +264,8 @@ StoreEffect = (
     | RecordHold
     | ForgetHold
     | RecordBudgetReset
+    | SaveCandidates
+    | ForgetCandidates
 )
 
 
@@ -266,5 +292,6 @@ Effect = (
     | Notify
     | Log
     | AnnounceHold
+    | JudgeCandidates
     | StoreEffect
 )

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from symphony.core.candidates import CandidateSet
 from symphony.core.config import SchedulerConfig
 from symphony.core.state import Hold, Resumable, RetryKind, RunRecord
 from symphony.fastdata import record
@@ -186,6 +187,8 @@ class WorkerExited:
     code: str | None = None
     # The failure is this machine's setup, not the issue's (core.outage): every run would fail.
     environment: bool = False
+    # A best-of candidate called symphony_hand_off: its summary (docs/best-of.md).
+    handed_off: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +252,15 @@ class ShutdownRequested:
     """Stop dispatching and stop every worker (no retries are scheduled)."""
 
 
+@dataclass(frozen=True, slots=True)
+class CandidatesJudged:
+    """Judging of the issue's candidates is over; ``moved``: the issue went to review."""
+
+    issue_id: str
+    candidates: CandidateSet
+    moved: bool
+
+
 Event = (
     Restored
     | Started
@@ -271,4 +283,5 @@ Event = (
     | WorkerExited
     | ConfigChanged
     | ShutdownRequested
+    | CandidatesJudged
 )

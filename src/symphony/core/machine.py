@@ -17,7 +17,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import assert_never
 
-from symphony.core import blocked, budgets, changes, holds, outage, parked, policy, restore, runs
+from symphony.core import (
+    best_of,
+    blocked,
+    budgets,
+    changes,
+    holds,
+    outage,
+    parked,
+    policy,
+    restore,
+    runs,
+)
 from symphony.core.effects import (
     AckRefresh,
     CancelRetryTimer,
@@ -33,6 +44,7 @@ from symphony.core.effects import (
 from symphony.core.events import (
     AgentUpdate,
     CandidatesFetched,
+    CandidatesJudged,
     ChangedIssuesFetched,
     ConfigChanged,
     Event,
@@ -120,6 +132,8 @@ def decide(
             _terminal_fetched(state, event, now, out)
         case ShutdownRequested():
             _shutdown(state, now, out)
+        case CandidatesJudged():
+            best_of.judged(state, event, now, out)
         case _:
             assert_never(event)
     return state, out
@@ -188,7 +202,9 @@ def _tick_due(state: OrchestratorState, now: float, out: Effects) -> None:
         state.phase = Phase.RECONCILING
         state.reconcile_runs = {i: e.run_id for i, e in state.running.items()}
         state.reconcile_parked = watched
-        out.append(FetchRunningIssues(state.tick_id, tuple(state.reconcile_runs) + watched))
+        # Run keys differ from issue ids for best-of candidates; the tracker is asked once each.
+        ids = tuple(dict.fromkeys(e.issue.id for e in state.running.values()))
+        out.append(FetchRunningIssues(state.tick_id, ids + watched))
     else:
         _begin_dispatch(state, now, out)
 
@@ -208,6 +224,9 @@ def _reconcile_stalls(state: OrchestratorState, now: float, out: Effects) -> Non
         elapsed = int(now - entry.activity_ms)
         error = f"stalled for {elapsed} ms without agent activity"
         stop(state, entry, cleanup=False, reason=error, now=now, out=out, outcome="stalled")
+        if entry.candidate is not None:
+            best_of.ended(state, entry, None, error, now, out)  # failed; the others go on
+            continue
         schedule_retry(
             state, entry.issue, (entry.attempt or 0) + 1, "failure", error, now=now, out=out
         )
@@ -227,11 +246,11 @@ def _running_refreshed(
     else:
         state.tracker_error = None
         fresh = {issue.id: issue for issue in event.issues}
-        for issue_id, run_id in asked.items():
-            entry = state.running.get(issue_id)
+        for key, run_id in asked.items():
+            entry = state.running.get(key)
             if entry is None or entry.run_id != run_id:
                 continue  # ended while the refresh was in flight
-            reconcile(state, entry, fresh.get(issue_id), now, out)
+            reconcile(state, entry, fresh.get(entry.issue.id), now, out)
         parked.apply_refresh(state, watched, fresh, now, out)
         for issue_id in watched:
             if issue_id in fresh:
@@ -277,8 +296,9 @@ def _candidates_fetched(
 def _dispatch_candidates(
     state: OrchestratorState, ordered: Sequence[Issue], now: float, out: Effects
 ) -> None:
-    """``ordered`` is in dispatch order (SPEC §8.2)."""
+    """``ordered`` is in dispatch order (SPEC §8.2); waiting best-of candidates come first."""
     config = state.config
+    best_of.fill(state, now, out)
     for issue in ordered:
         if policy.global_slots(state) == 0:
             break

@@ -47,7 +47,7 @@ def end_run(
     only for ``succeeded``); ``note_error`` makes it the issue's last error too (a stop for a
     terminal issue is no error of the issue's)."""
     issue = entry.issue
-    state.running.pop(issue.id, None)
+    state.running.pop(entry.run_key, None)
     runtime_ms = max(now - entry.started_ms, 0.0)
     state.totals.ended_seconds += runtime_ms / 1000.0
     spend = state.spent.setdefault(issue.id, Spend())

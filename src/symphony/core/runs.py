@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.core import blocked, budgets, outage, parked, policy
+from symphony.core import best_of, blocked, budgets, outage, parked, policy
 from symphony.core.effects import (
     FetchRetryIssue,
     ForgetRetry,
@@ -132,6 +132,9 @@ def worker_exited(state: OrchestratorState, event: WorkerExited, now: float, out
         # A run went through, or the probe got past the problem to fail otherwise: agents
         # start again (what else went wrong is that issue's, retried as usual).
         outage.run_started(state, out)
+    if entry.candidate is not None:
+        best_of.candidate_exited(state, entry, event, now, out)
+        return
     if event.ok:
         end_run(state, entry, now, outcome="succeeded", error=None, out=out)
         state.completed.add(issue.id)

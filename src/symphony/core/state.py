@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from symphony.core.candidates import CandidateRef, OpenCandidates
 from symphony.core.config import SchedulerConfig
 from symphony.fastdata import record
 from symphony.issue import BlockerRef, Issue
@@ -118,6 +119,14 @@ class RunningEntry:
     # What the run cost in USD: priced token growth, else what the agent reported; None while
     # neither is known.
     cost_usd: float | None = None
+    # Which best-of candidate of the issue this run is (docs/best-of.md); None: its one run.
+    candidate: CandidateRef | None = None
+
+    @property
+    def run_key(self) -> str:
+        """Its key in ``OrchestratorState.running``: the issue id, ``<issue id>/<name>`` for a
+        candidate (an issue has one run, or one per candidate)."""
+        return run_key(self.issue.id, self.candidate.name if self.candidate else None)
 
     @property
     def activity_ms(self) -> float:
@@ -354,10 +363,20 @@ class OrchestratorState:
     dispatch_paused: bool = False
     # Agents cannot start on this machine (core.outage); None while they can.
     outage: Outage | None = None
+    # Issues whose best-of candidates are at work or being judged, by issue id (core/best_of.py).
+    candidate_sets: dict[str, OpenCandidates] = field(default_factory=dict)
 
     @property
     def claimed(self) -> set[str]:
-        return set(self.running) | set(self.retry_attempts)
+        return set(self.running) | set(self.retry_attempts) | set(self.candidate_sets)
 
     def is_claimed(self, issue_id: str) -> bool:
-        return issue_id in self.running or issue_id in self.retry_attempts
+        return (
+            issue_id in self.running
+            or issue_id in self.retry_attempts
+            or issue_id in self.candidate_sets
+        )
+
+
+def run_key(issue_id: str, candidate: str | None) -> str:
+    return issue_id if candidate is None else f"{issue_id}/{candidate}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.core import blocked, outage, parked, policy
+from symphony.core import best_of, blocked, outage, parked, policy
 from symphony.core.effects import (
     CancelRetryTimer,
     Effect,
@@ -39,6 +39,10 @@ Effects = list[Effect]
 def dispatch(
     state: OrchestratorState, issue: Issue, attempt: int | None, now: float, out: Effects
 ) -> None:
+    count = best_of.count_for(state, issue)
+    if count > 1:
+        _dispatch_candidates(state, issue, count, attempt, now, out)
+        return
     run_id = state.next_run_id
     state.next_run_id += 1
     # A cut-short run's issue dispatched by any path continues that run's thread.
@@ -76,6 +80,25 @@ def dispatch(
     )
 
 
+def _dispatch_candidates(
+    state: OrchestratorState,
+    issue: Issue,
+    count: int,
+    attempt: int | None,
+    now: float,
+    out: Effects,
+) -> None:
+    """Best of K (docs/best-of.md): the issue's claim moves from its retry to its candidates."""
+    if state.resumable.pop(issue.id, None) is not None:
+        out.append(ForgetResume(issue.id))
+    if state.retry_attempts.pop(issue.id, None) is not None:
+        out.append(CancelRetryTimer(issue.id))
+        out.append(ForgetRetry(issue.id))
+    parked.unpark(state, issue.id)
+    blocked.forget(state, issue.id)
+    best_of.start(state, issue, count, attempt, now, out)
+
+
 def stop(
     state: OrchestratorState,
     entry: RunningEntry,
@@ -90,7 +113,9 @@ def stop(
     outage.run_ended(state, entry.run_id)
     issue = entry.issue
     out.append(
-        StopWorker(issue.id, issue.identifier, entry.run_id, cleanup, reason, entry.workspace_path)
+        StopWorker(
+            entry.run_key, issue.identifier, entry.run_id, cleanup, reason, entry.workspace_path
+        )
     )
     out.append(
         Log.info(
@@ -126,6 +151,9 @@ def reconcile(
 ) -> None:
     """SPEC §8.5 part B for one running entry, given its refreshed issue (None: not visible)."""
     config = state.config
+    if entry.candidate is not None:
+        _reconcile_candidate(state, entry, issue, now, out)
+        return
     if issue is None:
         stop_and_release(state, entry, False, "issue no longer visible", now, out)
     elif policy.is_terminal(issue, config):
@@ -148,6 +176,26 @@ def reconcile(
         blocked.observe(state, issue, now, out)
     else:
         entry.issue = issue
+
+
+def _reconcile_candidate(
+    state: OrchestratorState, entry: RunningEntry, issue: Issue | None, now: float, out: Effects
+) -> None:
+    """Candidates keep the issue where it is; one that a person moved elsewhere (or closed)
+    stops every candidate and drops the set. A terminal issue takes their workspaces along."""
+    config = state.config
+    if issue is not None and policy.is_active(issue, config) and policy.is_routable(issue, config):
+        entry.issue = issue
+        opened = state.candidate_sets.get(issue.id)
+        if opened is not None:
+            opened.issue = issue
+        return
+    reason = "issue no longer visible" if issue is None else f"issue is {issue.state}"
+    terminal = issue is not None and policy.is_terminal(issue, config)
+    if issue is not None:
+        entry.issue = issue
+    stop_and_release(state, entry, terminal, reason, now, out)
+    best_of.drop(state, entry.issue.id, reason, out)
 
 
 def schedule_retry(

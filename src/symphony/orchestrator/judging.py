@@ -216,6 +216,14 @@ def judge_prompt(issue: Issue, candidates: CandidateSet, findings: dict[str, Fin
     return "\n".join(lines)
 
 
+def review_hint(identifier: str) -> str:
+    """The comment's last line: where each candidate's work is."""
+    return (
+        f"Each candidate's work is in its own workspace, `{identifier}.<name>` under the "
+        "workspace root."
+    )
+
+
 def comparison_comment(candidates: CandidateSet, *, review_hint: str) -> str:
     """The one comment on the issue once it is judged: the candidates side by side, best first
     when ranked, and how to pick one."""

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import assert_never
 
 from symphony.core.effects import (
+    ForgetCandidates,
     ForgetHold,
     ForgetResume,
     ForgetRetry,
@@ -25,6 +26,7 @@ from symphony.core.effects import (
     RecordRunEnded,
     RecordRunProgress,
     RecordRunStarted,
+    SaveCandidates,
     StoreEffect,
 )
 from symphony.core.events import Restored, RestoredRetry, RestoredRun
@@ -42,6 +44,7 @@ from symphony.human import HumanAnswer, RequestRecord, SteerRecord
 from symphony.logs import get_logger
 from symphony.process import ProcessIdentity, kill_stale_group, process_identity
 from symphony.storage import StateStore, StoredRun, StoredState
+from symphony.storage.candidates import CandidateSetDropped, CandidateSetSaved
 from symphony.storage.human import RequestSaved, SteerSaved
 from symphony.storage.writes import (
     BudgetReset,
@@ -193,6 +196,10 @@ class Persistence:
                 self.store.submit(HoldDropped(issue_id))
             case RecordBudgetReset(issue_id=issue_id):
                 self.store.submit(BudgetReset(issue_id, now.wall))
+            case SaveCandidates(candidates=candidates):
+                self.store.submit(CandidateSetSaved(candidates, now.wall))
+            case ForgetCandidates(issue_id=issue_id):
+                self.store.submit(CandidateSetDropped(issue_id))
             case _:
                 assert_never(effect)
 

@@ -23,6 +23,7 @@ from typing import Any, assert_never
 from symphony.agents.base import AgentBackend
 from symphony.board import BoardOutcome, NewBoardIssue
 from symphony.core import changes, policy
+from symphony.core.candidates import CandidateSet
 from symphony.core.effects import (
     AckRefresh,
     AnnounceHold,
@@ -33,9 +34,11 @@ from symphony.core.effects import (
     FetchRetryIssue,
     FetchRunningIssues,
     FetchTerminalIssues,
+    ForgetCandidates,
     ForgetHold,
     ForgetResume,
     ForgetRetry,
+    JudgeCandidates,
     Log,
     Notify,
     RecordBudgetReset,
@@ -45,6 +48,7 @@ from symphony.core.effects import (
     RecordRunProgress,
     RecordRunStarted,
     RemoveWorkspaces,
+    SaveCandidates,
     ScheduleTick,
     SetRetryTimer,
     StartWorker,
@@ -53,6 +57,7 @@ from symphony.core.effects import (
 )
 from symphony.core.events import (
     CandidatesFetched,
+    CandidatesJudged,
     ChangedIssuesFetched,
     ConfigChanged,
     Event,
@@ -82,6 +87,7 @@ from symphony.orchestrator.handoff import HandOffServices
 from symphony.orchestrator.hold_notes import announce
 from symphony.orchestrator.human_desk import HumanDesk, request_comment
 from symphony.orchestrator.issue_reads import IssueReads
+from symphony.orchestrator.judging import agent_judge_turn, judge, publish, review_hint
 from symphony.orchestrator.observers import Observers
 from symphony.orchestrator.persistence import TOTALS_EVERY_S, Persistence
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
@@ -541,8 +547,14 @@ class OrchestratorRuntime:
                 | RecordHold()
                 | ForgetHold()
                 | RecordBudgetReset()
+                | SaveCandidates()
+                | ForgetCandidates()
             ):
                 self._persist(effect)
+            case JudgeCandidates(issue=issue, candidates=candidates):
+                self._spawn(
+                    self._judge_candidates(issue, candidates), name=f"judge-{issue.identifier}"
+                )
             case AnnounceHold(hold=hold):
                 if self._workflow.config.agent.comment_on_hold:
                     adapter = self._tracker.current
@@ -743,8 +755,44 @@ class OrchestratorRuntime:
             self._workflow,
             adapter,
             resume_thread_id=effect.resume_thread_id,
+            candidate=effect.candidate,
         )
         self._pool.start(spec, self._services())
+
+    async def _judge_candidates(self, issue: Issue, candidates: CandidateSet) -> None:
+        """Judging (docs/best-of.md): never raises; the core always hears it ended."""
+        workflow, adapter = self._workflow, self._tracker.current
+        config = workflow.config
+        strip = child_secret_names(workflow, self._tracker.secret_environment_names())
+        judged, moved = candidates, False
+        try:
+            judge_turn = None
+            if config.agent.judge:
+                judge_turn = agent_judge_turn(self._backend_for(workflow), workflow, issue, strip)
+            scratch = config.workspace.root / f".judge~{workspace_key(issue.identifier)}"
+            judged, _ = await judge(
+                candidates,
+                issue,
+                config=config,
+                workspaces=self._workspaces,
+                strip_env=strip,
+                scratch=scratch,
+                judge_turn=judge_turn,
+            )
+            state = await publish(
+                adapter,
+                issue,
+                judged,
+                review_state=config.review.states[0],
+                review_hint=review_hint(issue.identifier),
+                timeout_s=self._tracker_timeout_s,
+            )
+            moved = state is not None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("judging candidates failed", error=f"{type(exc).__name__}: {exc}")
+        self._apply(CandidatesJudged(issue.id, judged, moved))
 
     def _stop_worker(self, effect: StopWorker) -> None:
         self._pool.stop(effect.issue_id, effect.run_id)

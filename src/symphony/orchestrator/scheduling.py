@@ -25,6 +25,7 @@ def scheduler_config(config: ServiceConfig) -> SchedulerConfig:
         hold_limits=hold_limits(config),
         wrap_up_at=config.agent.wrap_up_at,
         agent_kind=config.agent.kind,
+        best_of=config.agent.best_of,
         prices=prices(config),
         max_cost_usd_per_day=config.agent.max_cost_usd_per_day,
     )

@@ -24,6 +24,7 @@ from symphony.agents.events import AgentEvent
 from symphony.agents.tools import ToolRegistry
 from symphony.core.candidates import CandidateRef, candidate_key
 from symphony.core.events import AgentUpdate, Event, TurnMeasured, WorkerInfo
+from symphony.core.state import run_key
 from symphony.errors import SymphonyError
 from symphony.issue import Issue
 from symphony.logs import get_logger
@@ -67,6 +68,11 @@ class Attempt:
     resume_thread_id: str | None = None
     # Which best-of candidate this run is (docs/best-of.md); None: the issue's one run.
     candidate: CandidateRef | None = None
+
+    @property
+    def run_key(self) -> str:
+        """What the run's reports to the core are keyed by (``RunningEntry.run_key``)."""
+        return run_key(self.issue.id, self.candidate.name if self.candidate else None)
 
     @property
     def workspace_issue(self) -> Issue:
@@ -166,7 +172,7 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     log_path = getattr(transcript, "path", None)
     svc.report(
         WorkerInfo(
-            spec.issue.id,
+            spec.run_key,
             spec.run_id,
             str(workspace.path),
             (("latest", str(log_path)),) if log_path is not None else (),
@@ -250,7 +256,7 @@ async def _run_in_workspace(
         stage = "agent session startup error"
 
         def on_event(event: AgentEvent) -> None:
-            svc.report(agent_update(issue.id, spec.run_id, event))
+            svc.report(agent_update(spec.run_key, spec.run_id, event))
             if svc.on_agent_event is not None:
                 svc.on_agent_event(issue, spec.run_id, event)
 
@@ -331,7 +337,7 @@ async def _turns(
         outcome = await session.run_turn(text, issue=issue)
         if measure and progress is not None:
             productive = await progress.turn_ended()
-            svc.report(TurnMeasured(issue.id, spec.run_id, productive))
+            svc.report(TurnMeasured(spec.run_key, spec.run_id, productive))
         if hand_off is not None:
             hand_off.ledger.add(outcome)
         log.info("agent turn completed", turn=turn, max_turns=max_turns)
@@ -364,7 +370,7 @@ async def _turns(
         elif (
             not wrapped_up
             and svc.wrap_up_due is not None
-            and svc.wrap_up_due(issue.id, spec.run_id)
+            and svc.wrap_up_due(spec.run_key, spec.run_id)
         ):
             # Once per run: the budget is nearly spent (docs/holds.md, budgets).
             wrapped_up = True

@@ -32,7 +32,9 @@ class WorkerPool:
 
     def start(self, spec: Attempt, services: WorkerServices) -> None:
         issue = spec.issue
-        before = tuple(self._pending.get(issue.id, ()))
+        # A best-of candidate's worker is its own: keyed like its running entry.
+        key = spec.run_key
+        before = tuple(self._pending.get(key, ()))
 
         async def work() -> None:
             if before:
@@ -48,7 +50,13 @@ class WorkerPool:
                 result = AttemptResult(False, f"unexpected error: {type(exc).__name__}: {exc}")
             self._report(
                 WorkerExited(
-                    issue.id, spec.run_id, result.ok, result.error, result.code, result.environment
+                    key,
+                    spec.run_id,
+                    result.ok,
+                    result.error,
+                    result.code,
+                    result.environment,
+                    result.handed_off,
                 )
             )
 
@@ -58,8 +66,8 @@ class WorkerPool:
             # Every line the attempt logs (agent session, hooks, tracker calls) carries the issue.
             context=issue_task_context(issue.id, issue.identifier),
         )
-        self._workers[issue.id] = (spec.run_id, task)
-        task.add_done_callback(lambda t: self._worker_done(issue.id, t))
+        self._workers[key] = (spec.run_id, task)
+        task.add_done_callback(lambda t: self._worker_done(key, t))
 
     def stop(self, issue_id: str, run_id: int) -> None:
         """Cancel the worker: its session's process group is killed and after_run still runs."""

@@ -31,7 +31,7 @@ CREATE TABLE candidates (
     issue_id TEXT NOT NULL,             -- its candidate_sets row
     name TEXT NOT NULL,                 -- a, b, ... by idx
     idx INTEGER NOT NULL,
-    status TEXT NOT NULL,               -- running|handed_off|failed|chosen|discarded
+    status TEXT NOT NULL,               -- pending|running|handed_off|failed|chosen|discarded
     workspace TEXT,
     thread_id TEXT,
     body TEXT NOT NULL DEFAULT '{}',    -- JSON: summary, error, verify, files, tokens,

@@ -816,14 +816,6 @@ def build_config(
             source=source,
         )
     variant_configs = _variant_configs(config, cleaned, context, source)
-    agent = config.agent
-    if agent.best_of > 1 or agent.variants or agent.judge:
-        # The settings are checked now so a workflow can be written ahead; say plainly that
-        # this version still runs one agent per issue (docs/best-of.md, "Status").
-        context["warnings"].append(
-            "agent.best_of, agent.variants, agent.judge: candidates are not run yet by this "
-            "version; every issue runs one agent (docs/best-of.md)"
-        )
     return LoadedConfig(
         config=config,
         variant_configs=variant_configs,

@@ -1,0 +1,183 @@
+"""Best of K in the scheduling core (docs/best-of.md).
+
+An issue dispatched with K > 1 (``agent.best_of`` or its ``best-of:K`` label) gets an
+``OpenCandidates`` entry: it stays claimed while its candidates work. Each candidate runs as its
+own running entry keyed ``<issue id>/<name>``, so it counts as one agent against the global and
+per-state limits; the candidates that find no free slot wait (``pending``) and start as slots
+free up, before any new issue. A candidate ends by handing off or by failing (a failure marks it
+failed: it is not retried); once all have, the runtime judges them (``JudgeCandidates``) and
+reports ``CandidatesJudged``, which releases the issue.
+"""
+
+from __future__ import annotations
+
+from symphony.core import outage, policy
+from symphony.core.candidates import CandidateRef, CandidateSet, OpenCandidates, best_of
+from symphony.core.effects import (
+    Effect,
+    ForgetCandidates,
+    JudgeCandidates,
+    Log,
+    Notify,
+    RecordRunStarted,
+    SaveCandidates,
+    StartWorker,
+)
+from symphony.core.events import CandidatesJudged, WorkerExited
+from symphony.core.records import end_run
+from symphony.core.state import OrchestratorState, RunningEntry
+from symphony.issue import Issue
+
+NO_HAND_OFF = "ended without calling symphony_hand_off"
+
+
+def start(
+    state: OrchestratorState,
+    issue: Issue,
+    count: int,
+    attempt: int | None,
+    now: float,
+    out: list[Effect],
+) -> None:
+    """Open the issue's candidate set and start as many candidates as slots allow."""
+    opened = OpenCandidates(issue, attempt, CandidateSet.start(issue.id, issue.identifier, count))
+    state.candidate_sets[issue.id] = opened
+    out.append(Log.info("best of K: candidates opened", about=issue, candidates=count))
+    _fill_one(state, opened, now, out)
+    out.append(SaveCandidates(opened.candidates))
+
+
+def fill(state: OrchestratorState, now: float, out: list[Effect]) -> None:
+    """Start the waiting candidates of open sets while slots are free (oldest set first)."""
+    for opened in list(state.candidate_sets.values()):
+        if policy.global_slots(state) == 0:
+            return
+        before = opened.candidates
+        _fill_one(state, opened, now, out)
+        if opened.candidates is not before:
+            out.append(SaveCandidates(opened.candidates))
+
+
+def _fill_one(
+    state: OrchestratorState, opened: OpenCandidates, now: float, out: list[Effect]
+) -> None:
+    if opened.judging:
+        return
+    for candidate in opened.candidates.candidates:
+        if candidate.status != "pending":
+            continue
+        if policy.global_slots(state) == 0 or not policy.state_slot_free(state, opened.issue):
+            return
+        _start_candidate(state, opened, candidate.index, now, out)
+
+
+def _start_candidate(
+    state: OrchestratorState, opened: OpenCandidates, index: int, now: float, out: list[Effect]
+) -> None:
+    issue = opened.issue
+    ref = CandidateRef.of(index, opened.candidates.count)
+    run_id = state.next_run_id
+    state.next_run_id += 1
+    entry = RunningEntry(
+        issue=issue,
+        run_id=run_id,
+        attempt=opened.attempt,
+        started_ms=now,
+        agent_kind=state.config.agent_kind,
+        candidate=ref,
+    )
+    state.running[entry.run_key] = entry
+    opened.candidates = opened.candidates.with_candidate(ref.name, status="running")
+    outage.dispatched(state, run_id)
+    out.append(RecordRunStarted(run_id, issue.id, issue.identifier, issue.url, opened.attempt, now))
+    out.append(StartWorker(issue, opened.attempt, run_id, None, candidate=ref))
+    out.append(
+        Log.info(
+            "dispatching candidate",
+            about=issue,
+            candidate=ref.name,
+            run_id=run_id,
+        )
+    )
+
+
+def candidate_exited(
+    state: OrchestratorState,
+    entry: RunningEntry,
+    event: WorkerExited,
+    now: float,
+    out: list[Effect],
+) -> None:
+    if event.ok:
+        end_run(state, entry, now, outcome="succeeded", error=None, out=out)
+    else:
+        error = f"worker exited: {event.error or 'unknown error'}"
+        end_run(state, entry, now, outcome="failed", error=error, out=out)
+    handed_off = event.handed_off if event.ok else None
+    ended(state, entry, handed_off, event.error if not event.ok else NO_HAND_OFF, now, out)
+
+
+def ended(
+    state: OrchestratorState,
+    entry: RunningEntry,
+    handed_off: str | None,
+    error: str | None,
+    now: float,
+    out: list[Effect],
+) -> None:
+    """Record how the candidate of ``entry`` ended, start waiting ones in the freed slot, and
+    ask for judging once every candidate has ended."""
+    opened = state.candidate_sets.get(entry.issue.id)
+    if opened is None or entry.candidate is None:
+        return
+    name = entry.candidate.name
+    changes: dict[str, object] = {
+        "workspace_path": entry.workspace_path,
+        "thread_id": entry.thread_id,
+        "tokens": entry.tokens.total_tokens,
+        "cost_usd": entry.cost_usd,
+    }
+    if handed_off is not None:
+        changes.update(status="handed_off", summary=handed_off)
+        out.append(Log.info("candidate handed off", about=entry.issue, candidate=name))
+    else:
+        changes.update(status="failed", error=error or NO_HAND_OFF)
+        out.append(Log.warning("candidate failed", about=entry.issue, candidate=name, error=error))
+    opened.candidates = opened.candidates.with_candidate(name, **changes)
+    if opened.candidates.all_ended and not opened.judging:
+        opened.judging = True
+        out.append(JudgeCandidates(opened.issue, opened.candidates))
+        out.append(Log.info("judging candidates", about=entry.issue))
+    out.append(SaveCandidates(opened.candidates))
+    fill(state, now, out)
+    out.append(Notify())
+
+
+def judged(
+    state: OrchestratorState, event: CandidatesJudged, now: float, out: list[Effect]
+) -> None:
+    opened = state.candidate_sets.pop(event.issue_id, None)
+    if opened is None:
+        return
+    out.append(SaveCandidates(event.candidates))
+    out.append(
+        Log.info("candidates judged", about=opened.issue, moved_to_review=event.moved)
+        if event.moved
+        else Log.warning("candidates judged, the issue could not be moved", about=opened.issue)
+    )
+    out.append(Notify())
+
+
+def drop(state: OrchestratorState, issue_id: str, reason: str, out: list[Effect]) -> None:
+    """The issue left the active states while its candidates worked: forget the set (its
+    running candidates are stopped by the caller)."""
+    opened = state.candidate_sets.pop(issue_id, None)
+    if opened is None:
+        return
+    out.append(ForgetCandidates(issue_id))
+    out.append(Log.info("candidates dropped", about=opened.issue, reason=reason))
+
+
+def count_for(state: OrchestratorState, issue: Issue) -> int:
+    """K for ``issue``: its best-of:K label, else agent.best_of."""
+    return best_of(issue, state.config.best_of).count
