@@ -278,6 +278,9 @@ class IssueDetail:
     # Oldest first; survives restarts (docs/storage.md).
     history: tuple[HistoryRun, ...] = ()
     hold: HeldRow | None = None
+    # Its best-of candidates (docs/best-of.md), each as ``Candidate.to_json()``; empty when the
+    # issue has none.
+    candidates: tuple[Mapping[str, Any], ...] = ()
 
 
 @record

@@ -261,6 +261,7 @@ def issue_detail_json(detail: IssueDetail) -> dict[str, Any]:
         "pending_requests": [request_json(r) for r in detail.pending_requests],
         "history": [history_run_json(run) for run in detail.history],
         "hold": hold_json(detail.hold),
+        "candidates": [dict(c) for c in detail.candidates],
     }
 
 

@@ -579,3 +579,10 @@ async def test_best_of_two_candidates_hand_off_and_the_issue_moves_once_with_one
     (comment,) = [body for on, body in board.comments if on == "MT-1"]
     assert "Best of 2" in comment
     await wait_until(lambda: runtime.snapshot().counts.running == 0)
+    detail = runtime.issue_detail("MT-1")
+    assert detail is not None
+    rows = {c["name"]: c for c in detail.candidates}
+    assert set(rows) == {"a", "b"}
+    assert rows["b"]["status"] == "handed_off" and rows["b"]["verify"] == "passed"
+    assert rows["b"]["workspace"] == str(ws_root / "MT-1.b")
+    assert rows["a"]["summary"] == "did it"

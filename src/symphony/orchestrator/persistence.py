@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import assert_never
 
+from symphony.core.candidates import CandidateSet
 from symphony.core.effects import (
     ForgetCandidates,
     ForgetHold,
@@ -71,6 +72,8 @@ class Persistence:
         self._saved: TotalsSaved | None = None
         # What ``restore`` read of the human requests and steers, for the human desk.
         self.human_records: tuple[tuple[RequestRecord, ...], tuple[SteerRecord, ...]] = ((), ())
+        # The best-of candidate sets ``restore`` read, for issue details (docs/best-of.md).
+        self.candidate_sets: tuple[CandidateSet, ...] = ()
 
     # --- startup ----------------------------------------------------------------------------
 
@@ -97,6 +100,7 @@ class Persistence:
                 self.store.submit(RequestSaved(request))
             requests.append(request)
         self.human_records = (tuple(requests), stored.steers)
+        self.candidate_sets = stored.candidate_sets
         self.store.start()
         totals = stored.totals
         self._saved = TotalsSaved(

@@ -180,6 +180,8 @@ class OrchestratorRuntime:
         # Durable state (docs/storage.md); None keeps everything in memory (SPEC §14.3).
         self._persistence = Persistence(storage) if storage is not None else None
         # Proofs of work of hand-offs (docs/review.md), beside the rest of the durable state.
+        # By identifier: the latest best-of candidate set of each issue (docs/best-of.md).
+        self._candidate_sets: dict[str, CandidateSet] = {}
         self._proofs: ProofBook = (
             StoredProofBook(storage) if storage is not None else MemoryProofBook()
         )
@@ -201,6 +203,8 @@ class OrchestratorRuntime:
             restored = await asyncio.to_thread(self._persistence.restore, self._instant())
             self._apply(restored)
             self._human.restore(*self._persistence.human_records)
+            for stored in self._persistence.candidate_sets:
+                self._candidate_sets[stored.identifier] = stored
             self._human.subscribe(self._persistence.record_human)
             self._save_totals_later()
         self._store.subscribe(self._on_reload)
@@ -275,6 +279,11 @@ class OrchestratorRuntime:
                 detail = replace(detail, logs=log_files(paths))
         if detail is not None:
             detail = self._with_human_records(detail)
+            candidates = self._candidate_sets.get(detail.issue_identifier)
+            if candidates is not None:
+                detail = replace(
+                    detail, candidates=tuple(c.to_json() for c in candidates.candidates)
+                )
         return detail
 
     def _with_human_records(self, detail: IssueDetail) -> IssueDetail:
@@ -550,6 +559,7 @@ class OrchestratorRuntime:
                 | SaveCandidates()
                 | ForgetCandidates()
             ):
+                self._remember_candidates(effect)
                 self._persist(effect)
             case JudgeCandidates(issue=issue, candidates=candidates):
                 self._spawn(
@@ -758,6 +768,15 @@ class OrchestratorRuntime:
             candidate=effect.candidate,
         )
         self._pool.start(spec, self._services())
+
+    def _remember_candidates(self, effect: StoreEffect) -> None:
+        """The latest candidate set of each issue, for its detail (``candidates``)."""
+        if isinstance(effect, SaveCandidates):
+            self._candidate_sets[effect.candidates.identifier] = effect.candidates
+        elif isinstance(effect, ForgetCandidates):
+            for identifier, candidates in list(self._candidate_sets.items()):
+                if candidates.issue_id == effect.issue_id:
+                    del self._candidate_sets[identifier]
 
     async def _judge_candidates(self, issue: Issue, candidates: CandidateSet) -> None:
         """Judging (docs/best-of.md): never raises; the core always hears it ended."""
