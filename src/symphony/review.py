@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 ReviewChoice = Literal["approve", "rework"]
-ReviewStatus = Literal["accepted", "not_found", "not_in_review", "unsupported", "tracker_error"]
+ReviewStatus = Literal[
+    "accepted", "not_found", "not_in_review", "unsupported", "tracker_error", "no_such_candidate"
+]
+
+_CANDIDATE = re.compile(r"\A[a-z]{1,3}\Z")
 
 # A review comment is a few paragraphs; anything bigger is a mistake.
 MAX_COMMENT_CHARS = 20_000
@@ -17,6 +22,8 @@ class ReviewDecision:
     decision: ReviewChoice
     # Stripped; None when there is none.
     comment: str | None = None
+    # The best-of candidate approved (docs/best-of.md); None: the one run.
+    candidate: str | None = None
 
 
 class InvalidReview(ValueError):
@@ -44,7 +51,16 @@ def parse_review(body: Any) -> ReviewDecision:
         raise CommentRequired(
             'rework needs a non-empty "comment" saying what to change; the next run reads it'
         )
-    return ReviewDecision(decision, text or None)
+    candidate = body.get("candidate")
+    if candidate is not None:
+        if decision != "approve":
+            raise InvalidReview(
+                '"candidate" goes with "approve" only: rework sends every candidate back'
+            )
+        if not isinstance(candidate, str) or not _CANDIDATE.match(candidate.strip().lower()):
+            raise InvalidReview('"candidate" must be a candidate name like "a" or "b"')
+        candidate = candidate.strip().lower()
+    return ReviewDecision(decision, text or None, candidate)
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,3 +177,14 @@ async def test_review_follows_the_access_rules() -> None:
     envelope(foreign, 403, "cross_origin")
     assert allowed.status_code == 202, allowed.text
     assert guarded.view.reviews == [("MT-1", guarded.view.reviews[0][1])]
+
+
+def test_a_candidate_goes_with_an_approve_and_is_a_name() -> None:
+    from symphony.review import InvalidReview, parse_review
+
+    assert parse_review({"decision": "approve", "candidate": " B "}).candidate == "b"
+    assert parse_review({"decision": "approve"}).candidate is None
+    with pytest.raises(InvalidReview, match="approve"):
+        parse_review({"decision": "rework", "comment": "x", "candidate": "a"})
+    with pytest.raises(InvalidReview, match="candidate name"):
+        parse_review({"decision": "approve", "candidate": "b1"})

@@ -118,6 +118,20 @@ class FakeWorkspaces:
     ) -> bool:
         return await self.remove_path(root / identifier, root=root, hooks=hooks)
 
+    async def adopt(
+        self,
+        from_identifier: str,
+        to_identifier: str,
+        *,
+        root: Path,
+        hooks: HooksConfig,
+        strip_env: frozenset[str] | None = None,
+    ) -> Path:
+        self.calls.append(("adopt", f"{from_identifier}>{to_identifier}"))
+        target = root / to_identifier
+        (root / from_identifier).rename(target)
+        return target
+
     async def remove_path(
         self,
         path: Path,

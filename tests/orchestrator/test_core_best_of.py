@@ -14,7 +14,7 @@ from symphony.core.effects import (
     StartWorker,
     StopWorker,
 )
-from symphony.core.events import CandidatesJudged, WorkerExited
+from symphony.core.events import CandidatePicked, CandidatesJudged, Restored, WorkerExited
 
 from .helpers import Driver, issue, of_type
 
@@ -101,3 +101,14 @@ def test_a_stalled_candidate_fails_and_the_others_go_on() -> None:
     (judge,) = of_type(out, JudgeCandidates)
     assert [c.status for c in judge.candidates.candidates] == ["failed", "failed"]
     assert not of_type(out, SetRetryTimer)
+
+
+def test_after_a_pick_the_issue_runs_once_in_its_next_state() -> None:
+    d = started(best_of=2)
+    d.send(CandidatePicked("id-1", "b"))
+    assert starts(d.tick([issue(1, state="In Progress")])) == ["MT-1"]
+    # A restart remembers the pick.
+    fresh = Driver.create(best_of=2)
+    fresh.send(Restored(picked=("id-1",)))
+    fresh.start()
+    assert starts(fresh.tick([issue(1)])) == ["MT-1"]

@@ -13,6 +13,7 @@ from structlog.contextvars import get_contextvars
 
 from symphony.issue import Issue
 from symphony.orchestrator.runtime import OrchestratorRuntime
+from symphony.review import ReviewDecision
 from symphony.runtime_view import RuntimeChange, RuntimeView
 from symphony.tools import ToolContext
 from symphony.trackers.base import TrackerError
@@ -586,3 +587,23 @@ async def test_best_of_two_candidates_hand_off_and_the_issue_moves_once_with_one
     assert rows["b"]["status"] == "handed_off" and rows["b"]["verify"] == "passed"
     assert rows["b"]["workspace"] == str(ws_root / "MT-1.b")
     assert rows["a"]["summary"] == "did it"
+
+    # Approving needs a candidate; an unknown one is refused; b is picked.
+    refused = await runtime.review("MT-1", ReviewDecision("approve"))
+    assert refused.status == "no_such_candidate" and "(a, b)" in refused.message
+    unknown = await runtime.review("MT-1", ReviewDecision("approve", candidate="c"))
+    assert unknown.status == "no_such_candidate" and "no candidate 'c'" in unknown.message
+    assert board.issues[issue.id].state == "Human Review"
+    outcome = await runtime.review("MT-1", ReviewDecision("approve", candidate="b"))
+    assert outcome.status == "accepted" and board.issues[issue.id].state == "Merging"
+    await wait_until(lambda: ("remove", "MT-1.a") in workspaces.calls)
+    assert ("adopt", "MT-1.b>MT-1") in workspaces.calls
+    assert (ws_root / "MT-1").is_dir() and not (ws_root / "MT-1.a").exists()
+    assert not (ws_root / "MT-1.b").exists()
+    assert "id-1" in runtime._state.picked  # later runs of MT-1 are its one run
+    detail = runtime.issue_detail("MT-1")
+    assert detail is not None
+    assert {c["name"]: c["status"] for c in detail.candidates} == {
+        "a": "discarded",
+        "b": "chosen",
+    }

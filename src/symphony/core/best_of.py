@@ -23,7 +23,7 @@ from symphony.core.effects import (
     SaveCandidates,
     StartWorker,
 )
-from symphony.core.events import CandidatesJudged, WorkerExited
+from symphony.core.events import CandidatePicked, CandidatesJudged, WorkerExited
 from symphony.core.records import end_run
 from symphony.core.state import OrchestratorState, RunningEntry
 from symphony.issue import Issue
@@ -179,5 +179,13 @@ def drop(state: OrchestratorState, issue_id: str, reason: str, out: list[Effect]
 
 
 def count_for(state: OrchestratorState, issue: Issue) -> int:
-    """K for ``issue``: its best-of:K label, else agent.best_of."""
+    """K for ``issue``: its best-of:K label, else agent.best_of; 1 once a candidate of it was
+    picked."""
+    if issue.id in state.picked:
+        return 1
     return best_of(issue, state.config.best_of).count
+
+
+def picked(state: OrchestratorState, event: CandidatePicked, out: list[Effect]) -> None:
+    state.picked.add(event.issue_id)
+    out.append(Log.info("candidate picked", issue_id=event.issue_id, candidate=event.name))

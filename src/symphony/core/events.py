@@ -219,6 +219,8 @@ class Restored:
 
     retries: tuple[RestoredRetry, ...] = ()
     holds: tuple[Hold, ...] = ()
+    # Issues whose best-of candidate a human picked (docs/best-of.md).
+    picked: tuple[str, ...] = ()
     # What each issue's runs used since its last release: (issue_id, tokens, runtime_ms,
     # cost_usd).
     spent: tuple[tuple[str, int, float, float], ...] = ()
@@ -261,6 +263,14 @@ class CandidatesJudged:
     moved: bool
 
 
+@dataclass(frozen=True, slots=True)
+class CandidatePicked:
+    """A human approved candidate ``name`` of the issue: later runs are its one run."""
+
+    issue_id: str
+    name: str
+
+
 Event = (
     Restored
     | Started
@@ -284,4 +294,5 @@ Event = (
     | ConfigChanged
     | ShutdownRequested
     | CandidatesJudged
+    | CandidatePicked
 )

@@ -43,6 +43,7 @@ from symphony.core.effects import (
 )
 from symphony.core.events import (
     AgentUpdate,
+    CandidatePicked,
     CandidatesFetched,
     CandidatesJudged,
     ChangedIssuesFetched,
@@ -134,6 +135,8 @@ def decide(
             _shutdown(state, now, out)
         case CandidatesJudged():
             best_of.judged(state, event, now, out)
+        case CandidatePicked():
+            best_of.picked(state, event, out)
         case _:
             assert_never(event)
     return state, out

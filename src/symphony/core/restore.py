@@ -25,6 +25,7 @@ from symphony.issue import Issue
 def restored(state: OrchestratorState, event: Restored, now: float, out: Effects) -> None:
     if state.started:
         return  # only a fresh service takes over stored state
+    state.picked.update(event.picked)
     totals = state.totals
     totals.tokens.input_tokens += event.input_tokens
     totals.tokens.output_tokens += event.output_tokens

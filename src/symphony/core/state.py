@@ -365,6 +365,9 @@ class OrchestratorState:
     outage: Outage | None = None
     # Issues whose best-of candidates are at work or being judged, by issue id (core/best_of.py).
     candidate_sets: dict[str, OpenCandidates] = field(default_factory=dict)
+    # Issues whose candidate a human picked: every later run is the issue's one run, in the
+    # chosen candidate's workspace.
+    picked: set[str] = field(default_factory=set)
 
     @property
     def claimed(self) -> set[str]:

@@ -220,7 +220,8 @@ def review_hint(identifier: str) -> str:
     """The comment's last line: where each candidate's work is."""
     return (
         f"Each candidate's work is in its own workspace, `{identifier}.<name>` under the "
-        "workspace root."
+        f"workspace root. Pick one with `POST /api/v1/{identifier}/review` and "
+        '`{"decision": "approve", "candidate": "<name>"}`.'
     )
 
 

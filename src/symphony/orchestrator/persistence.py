@@ -391,4 +391,5 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
         day=day.isoformat(),
         day_cost_usd=day_cost,
         next_run_id=stored.max_run_id + 1,
+        picked=tuple(s.issue_id for s in stored.candidate_sets if s.chosen is not None),
     )

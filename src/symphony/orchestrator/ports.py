@@ -75,6 +75,16 @@ class Workspaces(Protocol):
         strip_env: frozenset[str] | None = None,
     ) -> bool: ...
 
+    async def adopt(
+        self,
+        from_identifier: str,
+        to_identifier: str,
+        *,
+        root: Path,
+        hooks: HooksConfig,
+        strip_env: frozenset[str] | None = None,
+    ) -> Path: ...
+
     async def remove_path(
         self,
         path: Path,

@@ -23,7 +23,7 @@ from typing import Any, assert_never
 from symphony.agents.base import AgentBackend
 from symphony.board import BoardOutcome, NewBoardIssue
 from symphony.core import changes, policy
-from symphony.core.candidates import CandidateSet
+from symphony.core.candidates import CandidateSet, candidate_key
 from symphony.core.effects import (
     AckRefresh,
     AnnounceHold,
@@ -56,6 +56,7 @@ from symphony.core.effects import (
     StoreEffect,
 )
 from symphony.core.events import (
+    CandidatePicked,
     CandidatesFetched,
     CandidatesJudged,
     ChangedIssuesFetched,
@@ -318,6 +319,36 @@ class OrchestratorRuntime:
 
     async def review(self, identifier: str, decision: ReviewDecision) -> ReviewOutcome:
         detail = self.issue_detail(identifier)
+        candidates = self._candidate_sets.get(identifier)
+        picked: CandidateSet | None = None
+        if decision.candidate is not None:
+            refusal: str | None = None
+            if candidates is None or not candidates.judged:
+                refusal = f"{identifier} has no judged best-of candidates to choose from"
+            else:
+                try:
+                    picked = candidates.pick(decision.candidate)
+                except ValueError as exc:
+                    refusal = str(exc)
+            if refusal is not None:
+                return ReviewOutcome("no_such_candidate", refusal, identifier, decision.decision)
+            assert picked is not None and picked.chosen is not None
+            # Before the move: the poll that sees the issue in its next state must dispatch it
+            # as one run, not as K new candidates.
+            self._apply(CandidatePicked(picked.issue_id, picked.chosen.name))
+        elif (
+            candidates is not None
+            and candidates.judged
+            and candidates.chosen is None
+            and decision.decision == "approve"
+        ):
+            names = ", ".join(c.name for c in candidates.candidates)
+            return ReviewOutcome(
+                "no_such_candidate",
+                f'{identifier} has best-of candidates ({names}): approve one with "candidate"',
+                identifier,
+                decision.decision,
+            )
         outcome = await carry_out_review(
             self._tracker.current,
             self._workflow.config.review,
@@ -326,6 +357,13 @@ class OrchestratorRuntime:
             known_issue_id=detail.issue_id if detail is not None else None,
             timeout_s=self._tracker_timeout_s,
         )
+        if outcome.status == "accepted" and candidates is not None and candidates.judged:
+            # Queued on the issue: its next worker starts only once the workspaces are settled.
+            if picked is not None:
+                self._after_issue(picked.issue_id, identifier, self._adopt(identifier, picked))
+            elif candidates.chosen is None:
+                work = self._reset_candidates(identifier, candidates)
+                self._after_issue(candidates.issue_id, identifier, work)
         if outcome.status == "accepted":
             # The board changed under us: pick the new state up now, not at the next poll.
             self.request_refresh()
@@ -768,6 +806,64 @@ class OrchestratorRuntime:
             candidate=effect.candidate,
         )
         self._pool.start(spec, self._services())
+
+    async def _adopt(self, identifier: str, picked: CandidateSet) -> None:
+        """The chosen candidate's workspace becomes the issue's; the others are removed (their
+        ``before_remove`` runs). Later runs are the issue's one run (``CandidatePicked``)."""
+        config = self._workflow.config
+        root, hooks = config.workspace.root, config.hooks
+        strip = child_secret_names(self._workflow, self._tracker.secret_environment_names())
+        chosen = picked.chosen
+        assert chosen is not None
+        self._execute(SaveCandidates(picked))
+        try:
+            await self._workspaces.remove(identifier, root=root, hooks=hooks, strip_env=strip)
+            await self._workspaces.adopt(
+                candidate_key(identifier, chosen.name),
+                identifier,
+                root=root,
+                hooks=hooks,
+                strip_env=strip,
+            )
+        except SymphonyError as exc:
+            log.warning("adopting the chosen candidate failed", error=exc.message)
+        for c in picked.candidates:
+            if c is chosen:
+                continue
+            try:
+                await self._workspaces.remove(
+                    candidate_key(identifier, c.name), root=root, hooks=hooks, strip_env=strip
+                )
+            except SymphonyError as exc:
+                log.warning("removing a candidate's workspace failed", error=exc.message)
+
+    def _after_issue(self, issue_id: str, identifier: str, work: Coroutine[Any, Any, None]) -> None:
+        async def run() -> None:
+            await work
+
+        self._pool.after(
+            issue_id,
+            run,
+            name=f"candidates-{identifier}",
+            context=issue_task_context(issue_id, identifier),
+        )
+
+    async def _reset_candidates(self, identifier: str, candidates: CandidateSet) -> None:
+        """Rework of an issue nobody picked a candidate of: every candidate's workspace goes,
+        and the next run starts K new ones."""
+        config = self._workflow.config
+        strip = child_secret_names(self._workflow, self._tracker.secret_environment_names())
+        self._execute(ForgetCandidates(candidates.issue_id))
+        for c in candidates.candidates:
+            try:
+                await self._workspaces.remove(
+                    candidate_key(identifier, c.name),
+                    root=config.workspace.root,
+                    hooks=config.hooks,
+                    strip_env=strip,
+                )
+            except SymphonyError as exc:
+                log.warning("removing a candidate's workspace failed", error=exc.message)
 
     def _remember_candidates(self, effect: StoreEffect) -> None:
         """The latest candidate set of each issue, for its detail (``candidates``)."""

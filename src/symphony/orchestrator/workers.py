@@ -34,7 +34,10 @@ class WorkerPool:
         issue = spec.issue
         # A best-of candidate's worker is its own: keyed like its running entry.
         key = spec.run_key
-        before = tuple(self._pending.get(key, ()))
+        # A candidate also waits for what is queued on its issue (its workspaces settling).
+        before = tuple(self._pending.get(key, ())) + (
+            tuple(self._pending.get(issue.id, ())) if key != issue.id else ()
+        )
 
         async def work() -> None:
             if before:

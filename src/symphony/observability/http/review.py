@@ -30,6 +30,7 @@ log = get_logger("symphony.observability.http")
 _STATUS = {
     "not_found": (404, "issue_not_found"),
     "not_in_review": (409, "not_in_review"),
+    "no_such_candidate": (409, "no_such_candidate"),
     "unsupported": (501, "review_not_supported"),
     "tracker_error": (502, "tracker_error"),
 }
