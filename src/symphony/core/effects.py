@@ -62,6 +62,8 @@ class StartWorker:
     run_id: int
     # Continue this agent thread instead of starting a new one (a run a restart cut short).
     resume_thread_id: str | None = None
+    # The worker.ssh_hosts entry to run on; None: this machine.
+    worker_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,8 @@ class StopWorker:
     reason: str
     # Where the worker put its workspace, so cleanup works even after workspace.root changed.
     workspace_path: str | None = None
+    # The host the worker runs on (None: this machine).
+    worker_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

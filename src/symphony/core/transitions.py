@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.core import blocked, parked, policy
+from symphony.core import blocked, parked, policy, workers
 from symphony.core.effects import (
     CancelRetryTimer,
     Effect,
@@ -37,8 +37,16 @@ Effects = list[Effect]
 
 
 def dispatch(
-    state: OrchestratorState, issue: Issue, attempt: int | None, now: float, out: Effects
+    state: OrchestratorState,
+    issue: Issue,
+    attempt: int | None,
+    now: float,
+    out: Effects,
+    *,
+    preferred_host: str | None = None,
 ) -> None:
+    """Start a run. With worker hosts the caller made sure one has room (``workers.has_room``)."""
+    host = workers.pick(state, now, preferred_host) if workers.enabled(state) else None
     run_id = state.next_run_id
     state.next_run_id += 1
     # A cut-short run's issue dispatched by any path continues that run's thread.
@@ -53,6 +61,7 @@ def dispatch(
         started_ms=now,
         resume_thread_id=resume_thread,
         agent_kind=state.config.agent_kind,
+        worker_host=host,
     )
     if state.retry_attempts.pop(issue.id, None) is not None:
         out.append(CancelRetryTimer(issue.id))
@@ -62,7 +71,7 @@ def dispatch(
     parked.unpark(state, issue.id)
     blocked.forget(state, issue.id)
     out.append(RecordRunStarted(run_id, issue.id, issue.identifier, issue.url, attempt, now))
-    out.append(StartWorker(issue, attempt, run_id, resume_thread))
+    out.append(StartWorker(issue, attempt, run_id, resume_thread, host))
     out.append(
         Log.info(
             "dispatching issue",
@@ -71,6 +80,7 @@ def dispatch(
             attempt=attempt,
             run_id=run_id,
             **({"resume_thread_id": resume_thread} if resume_thread else {}),
+            **({"worker_host": host} if host else {}),
         )
     )
 
@@ -88,7 +98,15 @@ def stop(
     end_run(state, entry, now, outcome=outcome, error=reason, out=out, note_error=not cleanup)
     issue = entry.issue
     out.append(
-        StopWorker(issue.id, issue.identifier, entry.run_id, cleanup, reason, entry.workspace_path)
+        StopWorker(
+            issue.id,
+            issue.identifier,
+            entry.run_id,
+            cleanup,
+            reason,
+            entry.workspace_path,
+            entry.worker_host,
+        )
     )
     out.append(
         Log.info(
@@ -157,6 +175,7 @@ def schedule_retry(
     *,
     now: float,
     out: Effects,
+    worker_host: str | None = None,
 ) -> None:
     if isinstance(target, Issue):
         issue_id, identifier, url = target.id, target.identifier, target.url
@@ -177,6 +196,7 @@ def schedule_retry(
         kind=kind,
         error=error,
         issue_url=url,
+        worker_host=worker_host,
     )
     state.retry_attempts[issue_id] = entry
     remember_retry(state, entry)
