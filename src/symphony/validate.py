@@ -81,6 +81,7 @@ def _print_summary(workflow: Workflow, rendered: str, out: TextIO) -> None:
             f"poll every {cfg.polling.interval_ms} ms",
         ),
         ("agent", require_backend(cfg.agent.kind).describe(workflow)),
+        ("workers", _workers(workflow)),
         ("hooks", (", ".join(hooks) or "none") + f" (timeout {cfg.hooks.timeout_ms} ms)"),
         (
             "prompt",
@@ -94,7 +95,19 @@ def _print_summary(workflow: Workflow, rendered: str, out: TextIO) -> None:
         print(f"  {name.ljust(width)}  {value}", file=out)
 
 
+def _workers(workflow: Workflow) -> str:
+    worker = workflow.config.worker
+    if not worker.ssh_hosts:
+        return "this machine"
+    cap = worker.max_concurrent_agents_per_host
+    per_host = f", up to {cap} per host" if cap is not None else ""
+    return f"ssh: {', '.join(worker.ssh_hosts)}{per_host} (root {worker.remote_root} on each)"
+
+
 def _agent_preflight(workflow: Workflow) -> list[str]:
     """The backend's launch-time checks (codex: credentials), against this environment."""
+    if workflow.config.worker.ssh_hosts:
+        # The agent runs on the worker hosts, with their credentials (docs/workers.md).
+        return []
     backend = require_backend(workflow.config.agent.kind)
     return list(asyncio.run(backend.preflight(workflow, env=os.environ)))

@@ -34,7 +34,9 @@ def snapshot_workers(d: Driver) -> list[tuple[str, int, int | None, str, str | N
     snap = build_snapshot(
         d.state,
         Instant(d.now, datetime(2026, 1, 1, tzinfo=UTC)),
-        workflow=WorkflowStatus(path="WORKFLOW.md", version=1, loaded_at=None),
+        workflow=WorkflowStatus(
+            path="WORKFLOW.md", version=1, loaded_at=datetime(2026, 1, 1, tzinfo=UTC)
+        ),
         tracker_kind="memory",
     )
     return [(w.host, w.running, w.capacity, w.status, w.error) for w in snap.workers]

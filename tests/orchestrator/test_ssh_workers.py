@@ -137,7 +137,10 @@ async def test_agents_spread_over_two_hosts_under_the_per_host_cap(
     # MT-1 has an old workspace on worker-b: terminal cleanup must reach it there too.
     stale = ssh_cluster["worker-b"].home / "workspaces" / "MT-1"
     stale.mkdir(parents=True)
-    store = workflow(write_workflow, agent("--rate", "5", "--turn-seconds", "60", tag=tag))
+    # --linger: an agent that outlives its closed stdin, so only killing its group on the host
+    # ends it.
+    command = agent("--rate", "5", "--turn-seconds", "60", "--linger", tag=tag)
+    store = workflow(write_workflow, command)
     runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
     try:
         await runtime.start()
