@@ -144,7 +144,11 @@ def remote_login_command(script: str) -> str:
 
 
 def local_ssh_script(
-    target: SshTarget, script: str, *, config: str | None = None, connect_timeout_s: int = 10
+    target: SshTarget,
+    script: str,
+    *,
+    config: str | None = None,
+    connect_timeout_s: int = CONNECT_TIMEOUT_S,
 ) -> str:
     """Local shell text that replaces itself with ``ssh`` running ``script`` on the host."""
     argv = ssh_argv(

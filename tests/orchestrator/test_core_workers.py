@@ -9,11 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symphony.core import workers
-from symphony.core.effects import StartWorker
-from symphony.core.events import RetryDue, RetryIssueFetched, WorkerExited
+from symphony.core.effects import RecordRetry, StartWorker
+from symphony.core.events import (
+    Restored,
+    RestoredRetry,
+    RetryDue,
+    RetryIssueFetched,
+    WorkerExited,
+)
 from symphony.core.snapshot import Instant, build_snapshot
 from symphony.core.state import HostHealth, OrchestratorState, RunningEntry
 from symphony.view import WorkflowStatus
+from symphony.view_json import snapshot_json
 
 from .helpers import Driver, config, issue, of_type
 
@@ -177,3 +184,72 @@ def test_pick_is_an_up_host_with_room_and_the_least_loaded(
         assert choice == next(h for h in free if loads[hosts.index(h)] == least)
     # Past every cooldown, down hosts count again.
     assert workers.pick(state, 2_000.0) is not None or cap is not None
+
+
+def test_a_restored_retry_keeps_its_preferred_host() -> None:
+    d = Driver.create(worker_hosts=HOSTS[:2])
+    d.send(
+        Restored(
+            retries=(RestoredRetry("id-1", "MT-1", None, 2, d.now, "failure", "x", "worker-b"),)
+        )
+    )
+    d.start()
+    retry = d.state.retry_attempts["id-1"]
+    assert retry.worker_host == "worker-b"
+    d.send(RetryDue("id-1", retry.token))
+    out = d.send(RetryIssueFetched("id-1", retry.token, (issue(1),)))
+    assert [s.worker_host for s in of_type(out, StartWorker)] == ["worker-b"]
+    # A later retry of that run is recorded with its host, for the next restart.
+    run = d.state.running["id-1"]
+    out = d.send(WorkerExited("id-1", run.run_id, False, "boom", "turn_failed"))
+    (record,) = of_type(out, RecordRetry)
+    assert record.worker_host == "worker-b"
+
+
+def test_the_state_json_has_workers_and_worker_host_on_every_row() -> None:
+    d = started(max_agents_per_host=2, host_cooldown_ms=30_000, max_retry_backoff_ms=10_000)
+    d.tick([issue(1), issue(2)])
+    run = d.state.running["id-1"]
+    d.send(WorkerExited("id-1", run.run_id, False, "ssh lost", workers.HOST_UNREACHABLE))
+    wall = datetime(2026, 1, 1, tzinfo=UTC)
+    snap = snapshot_json(
+        build_snapshot(
+            d.state,
+            Instant(d.now, wall),
+            workflow=WorkflowStatus(path="WORKFLOW.md", version=1, loaded_at=wall),
+            tracker_kind="memory",
+        )
+    )
+    assert snap["workers"] == [
+        {
+            "host": "worker-a",
+            "running": 0,
+            "capacity": 2,
+            "status": "down",
+            "error": "ssh lost",
+            "down_until": "2026-01-01T00:00:30Z",
+        },
+        {
+            "host": "worker-b",
+            "running": 1,
+            "capacity": 2,
+            "status": "up",
+            "error": None,
+            "down_until": None,
+        },
+    ]
+    assert [r["worker_host"] for r in snap["running"]] == ["worker-b"]
+    assert [r["worker_host"] for r in snap["retrying"]] == ["worker-a"]
+    local = Driver.create()
+    local.start()
+    local.tick([issue(1)])
+    plain = snapshot_json(
+        build_snapshot(
+            local.state,
+            Instant(local.now, wall),
+            workflow=WorkflowStatus(path="WORKFLOW.md", version=1, loaded_at=wall),
+            tracker_kind="memory",
+        )
+    )
+    assert plain["workers"] == []
+    assert plain["running"][0]["worker_host"] is None

@@ -207,11 +207,11 @@ async def test_a_failed_host_is_marked_down_and_the_issue_moves(
         await runtime.start()
         await wait_until(lambda: with_pids(runtime, 1), timeout=30)
         assert on_hosts(runtime) == {"MT-1": "worker-a"}
-        started = time.monotonic()
         if failure == "killed":
             host_a.kill()
         else:
             host_a.freeze()
+        started = time.monotonic()
 
         def down() -> bool:
             return any(w.status == "down" for w in runtime.snapshot().workers)

@@ -199,6 +199,7 @@ class RecordRetry:
     due_ms: float
     kind: RetryKind
     error: str | None
+    worker_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,7 +201,9 @@ def schedule_retry(
     state.retry_attempts[issue_id] = entry
     remember_retry(state, entry)
     out.append(SetRetryTimer(issue_id, token, delay))
-    out.append(RecordRetry(issue_id, identifier, url, attempt, entry.due_ms, kind, error))
+    out.append(
+        RecordRetry(issue_id, identifier, url, attempt, entry.due_ms, kind, error, worker_host)
+    )
     out.append(
         Log.info(
             "retry scheduled",

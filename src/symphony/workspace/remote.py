@@ -86,10 +86,10 @@ class RemoteWorkspaces:
         """Create or reuse ``<raw root>/<key>`` on the host; ``after_create`` when it is new."""
         del root  # the host's root is the raw setting, expanded there
         key = workspace_key(issue.identifier)
-        result = await self._ssh("prepare", _prepare_script(self.raw_root, key), hooks, strip_env)
+        result = await self._ssh("prepare", prepare_script(self.raw_root, key), hooks, strip_env)
         if not result.ok:
             raise self._error(result, issue.identifier, None, WORKSPACE_CREATE_FAILED)
-        created, path = _parse_prepared(result.output, self.target, key)
+        created, path = parse_prepared(result.output, self.target, key)
         workspace = Workspace(path=Path(path), key=key, created_now=created)
         log.info(
             "workspace ready",
@@ -206,13 +206,13 @@ class RemoteWorkspaces:
         strip_env: frozenset[str] | None,
     ) -> bool:
         if hooks.before_remove is not None:
-            ws = f"{remote_path(self.raw_root)}/{key}"
-            context = HookContext(Path("$ws"), Path("$root"), identifier, issue)
+            ws = f"{remote_path(self.raw_root)}/{shlex.quote(key)}"
+            context = HookContext(Path("/"), Path("/"), identifier, issue)
             script = (
                 f"root={remote_path(self.raw_root)}\nws={ws}\n"
                 '[ -d "$ws" ] && [ ! -L "$ws" ] || exit 0\n'
                 'cd -- "$ws" || exit 1\n'
-                + _hook_exports(context, "before_remove")
+                + hook_exports(context, "before_remove", paths_in_shell=True)
                 + hooks.before_remove
             )
             result = await self._ssh("before_remove", script, hooks, strip_env)
@@ -228,7 +228,7 @@ class RemoteWorkspaces:
                 )
         script = (
             f"root={remote_path(self.raw_root)}\n"
-            f'ws="$root"/{key}\n'
+            f'ws="$root"/{shlex.quote(key)}\n'
             'if [ -L "$ws" ] || [ -e "$ws" ]; then rm -rf -- "$ws" || exit 1; echo removed; fi\n'
         )
         result = await self._ssh("remove", script, hooks, strip_env)
@@ -266,7 +266,7 @@ class RemoteWorkspaces:
         log.info("workspace hook started", hook=name, workspace=context.workspace)
         body = (
             f"cd -- {_quote(str(context.workspace))} || exit 1\n"
-            + _hook_exports(context, name)
+            + hook_exports(context, name)
             + script
         )
         result = await self._ssh(name, body, hooks, strip_env)
@@ -327,20 +327,28 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
-def _hook_exports(context: HookContext, name: str) -> str:
+def hook_exports(context: HookContext, name: str, *, paths_in_shell: bool = False) -> str:
+    """The hook's ``SYMPHONY_*`` variables as export lines. ``paths_in_shell``: the workspace
+    and root are the script's ``$ws`` and ``$root`` (removal by key, where only the host knows
+    them)."""
     values = context.environment(name)
-    text = exports(values)
-    # Placeholders for paths only the remote shell knows (removal by key).
-    return text.replace("'$ws'", '"$ws"').replace("'$root'", '"$root"')
+    if not paths_in_shell:
+        return exports(values)
+    del values["SYMPHONY_WORKSPACE"], values["SYMPHONY_WORKSPACE_ROOT"]
+    return (
+        exports(values)
+        + 'export SYMPHONY_WORKSPACE="$ws"\n'
+        + 'export SYMPHONY_WORKSPACE_ROOT="$root"\n'
+    )
 
 
-def _prepare_script(raw_root: str, key: str) -> str:
+def prepare_script(raw_root: str, key: str) -> str:
     return (
         "set -e\n"
         f"root={remote_path(raw_root)}\n"
         'mkdir -p -- "$root"\n'
         'cd -- "$root"\n'
-        f"key={key}\n"
+        f"key={shlex.quote(key)}\n"
         'if [ -L "$key" ] || { [ -e "$key" ] && [ ! -d "$key" ]; }; then\n'
         '  echo "workspace $root/$key exists but is not a real directory" >&2; exit 3\n'
         "fi\n"
@@ -350,7 +358,7 @@ def _prepare_script(raw_root: str, key: str) -> str:
     )
 
 
-def _parse_prepared(output: str, target: SshTarget, key: str) -> tuple[bool, str]:
+def parse_prepared(output: str, target: SshTarget, key: str) -> tuple[bool, str]:
     for line in output.splitlines():
         if line.startswith(WORKSPACE_MARKER):
             flag, _, path = line[len(WORKSPACE_MARKER) :].partition(" ")
