@@ -23,7 +23,7 @@ SSH_FAILED_EXIT = 255
 HOST_UNREACHABLE = "host_unreachable"
 CONNECT_TIMEOUT_S = 10
 # A frozen host (no reset) is given up after about ALIVE_INTERVAL_S * (ALIVE_COUNT + 1) seconds.
-ALIVE_INTERVAL_S = 3
+ALIVE_INTERVAL_S = 2
 ALIVE_COUNT = 3
 # The first stderr line of a remote agent: its process group on the host (stopped over SSH).
 PGID_MARKER = "__symphony_remote_pgid "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -134,7 +135,7 @@ async def spawn_remote_lines(
             )
     except BaseException:
         exited.cancel()
-        signal_group(process.pid, 9)
+        signal_group(process.pid, signal.SIGKILL)
         raise
     exited.cancel()
     pipes.detach(STDERR, after)
@@ -170,6 +171,6 @@ async def kill_remote_group(
         log.warning("could not stop the remote agent", worker_host=host.name, pgid=pgid)
         return False
     except asyncio.CancelledError:
-        signal_group(process.pid, 9)
+        signal_group(process.pid, signal.SIGKILL)
         raise
     return process.returncode == 0

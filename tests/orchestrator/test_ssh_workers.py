@@ -40,6 +40,10 @@ SECRET = "tracker-secret-never-sent"
 DETECT_S = 15.0
 
 
+# The hook's view of where it runs: its variables, the host's HOME and the real workspace path.
+CREATED = 'echo "$SYMPHONY_ISSUE_IDENTIFIER $SYMPHONY_HOOK $HOME $(pwd -P)" > created.txt'
+
+
 def agent(*args: str, tag: str) -> str:
     # ``tag`` makes this test's agents findable in /proc (``--log`` names a file per test).
     return shlex.join(["exec", sys.executable, "-S", str(FAKE), "--log", tag, *args])
@@ -51,7 +55,13 @@ def todo(n: int) -> Issue:
     )
 
 
-def workflow(write_workflow: Callable[..., Path], command: str, extra: str = "") -> WorkflowStore:
+def workflow(
+    write_workflow: Callable[..., Path],
+    command: str,
+    extra: str = "",
+    *,
+    after_create: str = CREATED,
+) -> WorkflowStore:
     front = f"""
 tracker:
   kind: memory
@@ -68,7 +78,7 @@ worker:
 hooks:
   timeout_ms: 20000
   after_create: |
-    echo "$SYMPHONY_ISSUE_IDENTIFIER $SYMPHONY_HOOK $HOME $(pwd -P)" > created.txt
+    {after_create}
   after_run: echo ran >> after_run.txt
   before_remove: echo "$SYMPHONY_ISSUE_IDENTIFIER" >> "$HOME/removed.txt"
 codex:
@@ -241,4 +251,66 @@ async def test_a_failed_host_is_marked_down_and_the_issue_moves(
         assert (home_b / "workspaces" / "MT-1" / "created.txt").exists()
     finally:
         host_a.resume()
+        await asyncio.wait_for(runtime.stop(), timeout=30)
+
+
+async def test_a_host_that_refuses_the_connection_is_skipped_from_the_first_run(
+    ssh_cluster: SshCluster,
+    board: MemoryBoard,
+    write_workflow: Callable[..., Path],
+    tmp_path: Path,
+    loop_clock: FakeLoopClock,
+) -> None:
+    ssh_cluster["worker-a"].kill()  # down before Symphony ever talked to it
+    board.put(todo(1))
+    store = workflow(write_workflow, agent("--rate", "5", "--turn-seconds", "60", tag="refused"))
+    runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
+    try:
+        await runtime.start()
+
+        def retrying() -> bool:
+            return bool(runtime.snapshot().retrying)
+
+        await wait_until(retrying, timeout=30)
+        snapshot = runtime.snapshot()
+        assert [(w.host, w.status) for w in snapshot.workers] == [
+            ("worker-a", "down"),
+            ("worker-b", "up"),
+        ]
+        (retry,) = snapshot.retrying
+        assert retry.error is not None and "host_unreachable" in retry.error
+        assert "worker-a" in retry.error
+        loop_clock.advance(1.0)
+        await wait_until(
+            lambda: with_pids(runtime, 1) and on_hosts(runtime) == {"MT-1": "worker-b"},
+            timeout=30,
+        )
+        assert not (ssh_cluster["worker-a"].home / "workspaces").exists()
+    finally:
+        await asyncio.wait_for(runtime.stop(), timeout=30)
+
+
+async def test_a_failed_after_create_leaves_no_half_made_workspace_on_the_host(
+    ssh_cluster: SshCluster,
+    board: MemoryBoard,
+    write_workflow: Callable[..., Path],
+    tmp_path: Path,
+    loop_clock: FakeLoopClock,
+) -> None:
+    board.put(todo(1))
+    command = agent("--rate", "5", "--turn-seconds", "60", tag="after-create")
+    store = workflow(write_workflow, command, after_create="echo broken clone; exit 7")
+    runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
+    try:
+        await runtime.start()
+        await wait_until(lambda: bool(runtime.snapshot().retrying), timeout=30)
+        (retry,) = runtime.snapshot().retrying
+        assert retry.error is not None
+        assert "after_create" in retry.error and "exited with status 7" in retry.error
+        assert "broken clone" in retry.error and "worker-a" in retry.error
+        assert retry.worker_host == "worker-a"
+        # Not a host failure: the host stays up, and the directory is gone for the next try.
+        assert [w.status for w in runtime.snapshot().workers] == ["up", "up"]
+        assert not (ssh_cluster["worker-a"].home / "workspaces" / "MT-1").exists()
+    finally:
         await asyncio.wait_for(runtime.stop(), timeout=30)

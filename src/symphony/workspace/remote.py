@@ -102,12 +102,14 @@ class RemoteWorkspaces:
                 workspace.path, workspace.path.parent, issue.identifier, issue, attempt
             )
             try:
-                hook = await self._hook("after_create", hooks.after_create, context, hooks)
+                hook = await self._hook(
+                    "after_create", hooks.after_create, context, hooks, strip_env
+                )
             except asyncio.CancelledError:
-                await self._discard(workspace, hooks)
+                await self._discard(workspace, hooks, strip_env)
                 raise
             if not hook.ok:
-                await self._discard(workspace, hooks)
+                await self._discard(workspace, hooks, strip_env)
                 raise self._error(hook, issue.identifier, workspace.path, WORKSPACE_HOOK_FAILED)
         return workspace
 
@@ -246,10 +248,12 @@ class RemoteWorkspaces:
             )
         return removed
 
-    async def _discard(self, workspace: Workspace, hooks: HooksConfig) -> None:
+    async def _discard(
+        self, workspace: Workspace, hooks: HooksConfig, strip_env: frozenset[str] | None
+    ) -> None:
         """Remove a half-prepared new workspace so the next attempt reruns after_create."""
         script = f"rm -rf -- {_quote(str(workspace.path))}\n"
-        removal = asyncio.ensure_future(self._ssh("discard", script, hooks, None))
+        removal = asyncio.ensure_future(self._ssh("discard", script, hooks, strip_env))
         try:
             await asyncio.shield(removal)
         except asyncio.CancelledError:
