@@ -61,6 +61,7 @@ def workflow(
     extra: str = "",
     *,
     after_create: str = CREATED,
+    agent_settings: str = "",
 ) -> WorkflowStore:
     front = f"""
 tracker:
@@ -71,7 +72,7 @@ polling:
   interval_ms: 600000
 agent:
   max_retry_backoff_ms: 1000
-worker:
+{agent_settings}worker:
   ssh_hosts: [worker-a, worker-b]
   max_concurrent_agents_per_host: 1
   host_cooldown_ms: 600000
@@ -263,7 +264,8 @@ async def test_a_host_that_refuses_the_connection_is_skipped_from_the_first_run(
 ) -> None:
     ssh_cluster["worker-a"].kill()  # down before Symphony ever talked to it
     board.put(todo(1))
-    store = workflow(write_workflow, agent("--rate", "5", "--turn-seconds", "60", tag="refused"))
+    command = agent("--rate", "5", "--turn-seconds", "60", tag=str(tmp_path / "refused.log"))
+    store = workflow(write_workflow, command)
     runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
     try:
         await runtime.start()
@@ -298,7 +300,7 @@ async def test_a_failed_after_create_leaves_no_half_made_workspace_on_the_host(
     loop_clock: FakeLoopClock,
 ) -> None:
     board.put(todo(1))
-    command = agent("--rate", "5", "--turn-seconds", "60", tag="after-create")
+    command = agent("--rate", "5", "--turn-seconds", "60", tag=str(tmp_path / "after.log"))
     store = workflow(write_workflow, command, after_create="echo broken clone; exit 7")
     runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
     try:
@@ -312,5 +314,28 @@ async def test_a_failed_after_create_leaves_no_half_made_workspace_on_the_host(
         # Not a host failure: the host stays up, and the directory is gone for the next try.
         assert [w.status for w in runtime.snapshot().workers] == ["up", "up"]
         assert not (ssh_cluster["worker-a"].home / "workspaces" / "MT-1").exists()
+    finally:
+        await asyncio.wait_for(runtime.stop(), timeout=30)
+
+
+async def test_turns_that_change_nothing_on_the_host_end_in_a_hold(
+    ssh_cluster: SshCluster,
+    board: MemoryBoard,
+    write_workflow: Callable[..., Path],
+    tmp_path: Path,
+    loop_clock: FakeLoopClock,
+) -> None:
+    board.put(todo(1))
+    command = agent("--rate", "5", "--turn-seconds", "0.1", tag=str(tmp_path / "idle.log"))
+    settings = "  max_turns: 5\n  max_unproductive_turns: 2\n  comment_on_hold: false\n"
+    store = workflow(write_workflow, command, agent_settings=settings)
+    runtime = runtime_for(store, board, tmp_path / "logs", loop_clock)
+    try:
+        await runtime.start()
+        # The workspace on worker-a is read before and after each turn; two turns that changed
+        # nothing there hold the issue.
+        await wait_until(lambda: bool(runtime.snapshot().held), timeout=30)
+        (held,) = runtime.snapshot().held
+        assert held.issue_identifier == "MT-1" and held.reason == "no_progress"
     finally:
         await asyncio.wait_for(runtime.stop(), timeout=30)

@@ -13,7 +13,12 @@ from symphony.issue import Issue
 from symphony.ssh import WORKSPACE_MARKER, parse_target
 from symphony.workspace.errors import WorkspaceError
 from symphony.workspace.hooks import HookContext
-from symphony.workspace.remote import hook_exports, parse_prepared, prepare_script
+from symphony.workspace.remote import (
+    fingerprint_script,
+    hook_exports,
+    parse_prepared,
+    prepare_script,
+)
 
 TARGET = parse_target("worker-a")
 
@@ -89,3 +94,32 @@ def test_hook_variables_survive_the_remote_shell_whatever_the_tracker_wrote(
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [title, "/srv/root/MT-1", "/srv/root", "before_remove", "2"]
     assert not (Path("/") / "pwned").exists()
+
+
+@pytest.mark.parametrize("with_git", [False, True])
+def test_the_remote_fingerprint_changes_with_the_workspace_only(
+    tmp_path: Path, with_git: bool
+) -> None:
+    workspace = tmp_path / "MT-1"
+    workspace.mkdir()
+    (workspace / "a.txt").write_text("one")
+    if with_git:
+        git = ["git", "-C", str(workspace), "-c", "user.name=t", "-c", "user.email=t@t"]
+        subprocess.run([*git, "init", "-q"], check=True, timeout=30)
+        subprocess.run([*git, "add", "a.txt"], check=True, timeout=30)
+        subprocess.run([*git, "commit", "-qm", "one"], check=True, timeout=30)
+
+    def digest() -> str:
+        out = run(fingerprint_script(str(workspace)), tmp_path)
+        assert out.returncode == 0, out.stderr
+        value, dash = out.stdout.split()
+        assert dash == "-" and len(value) == 64
+        return value
+
+    first = digest()
+    assert digest() == first
+    (workspace / "b.txt").write_text("new file")
+    second = digest()
+    assert second != first
+    (workspace / "b.txt").write_text("edited again")
+    assert digest() != second

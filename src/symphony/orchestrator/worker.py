@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import time
 from collections.abc import Awaitable, Callable
@@ -266,9 +267,14 @@ async def _run_in_workspace(
             try:
                 stage = "agent turn error"
                 hand_off = _hand_off(spec, svc, workspace, strip, started)
-                # A remote workspace cannot be fingerprinted from here: its turns all count as
-                # productive (docs/workers.md).
-                progress = Progress(Path(workspace.path), writes) if spec.remote is None else None
+                # A worker host's workspace is read on the host (docs/workers.md).
+                remote_digest = getattr(svc.workspaces, "fingerprint", None)
+                digest = (
+                    functools.partial(remote_digest, workspace)
+                    if spec.remote is not None and remote_digest is not None
+                    else None
+                )
+                progress = Progress(Path(workspace.path), writes, digest)
                 return await _turns(spec, svc, backend, session, prompt, hand_off, progress)
             finally:
                 await _stop_session(session)

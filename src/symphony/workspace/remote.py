@@ -41,13 +41,16 @@ from symphony.workspace.errors import (
     WORKSPACE_REMOVE_FAILED,
     WorkspaceError,
 )
+from symphony.workspace.fingerprint import FINGERPRINT_TIMEOUT_S, MAX_FILES
 from symphony.workspace.hooks import HookContext, HookResult, run_hook
 from symphony.workspace.keys import is_workspace_key_shaped, workspace_key
 from symphony.workspace.manager import ERROR_OUTPUT_CHARS, Workspace
+from symphony.workspace.proof import safe_config
 
 log = get_logger("symphony.workspace")
 
 _LOCAL_CWD = Path("/")
+FINGERPRINT_TIMEOUT_MS = int(FINGERPRINT_TIMEOUT_S * 1000)
 
 
 class RemoteWorkspaces:
@@ -161,6 +164,26 @@ class RemoteWorkspaces:
             return None
         context = HookContext(ws.path, ws.path.parent, issue.identifier, issue, attempt)
         return await self._hook("verify", hooks.verify, context, hooks, strip_env)
+
+    async def fingerprint(self, ws: Workspace) -> str | None:
+        """A digest of the workspace as the host sees it (``workspace/fingerprint.py``'s rules:
+        HEAD, status and the listed files' size and mtime in git, else every file's); None when
+        the host could not say, which never counts against the agent."""
+        result = await self._ssh(
+            "fingerprint", fingerprint_script(str(ws.path)), FINGERPRINT_TIMEOUT_MS, None
+        )
+        # sha256sum prints "<64 hex digits>  -" (a login profile may print before it).
+        words = result.output.split()
+        digest = words[-2] if len(words) >= 2 and words[-1] == "-" else ""
+        if not result.ok or len(digest) != 64:
+            log.warning(
+                "workspace fingerprint failed",
+                worker_host=self.target.raw,
+                reason=result.describe(),
+                output=result.log_output(),
+            )
+            return None
+        return digest
 
     async def remove(
         self,
@@ -290,15 +313,20 @@ class RemoteWorkspaces:
         return result
 
     async def _ssh(
-        self, name: str, script: str, hooks: HooksConfig, strip_env: frozenset[str] | None
+        self,
+        name: str,
+        script: str,
+        hooks: HooksConfig | int,
+        strip_env: frozenset[str] | None,
     ) -> HookResult:
+        """One remote script, bounded by ``hooks.timeout_ms`` (or the given milliseconds)."""
         strip = self.strip_env if strip_env is None else strip_env
         local = local_ssh_script(self.target, unsets(strip) + script, config=self._ssh_config)
         return await run_hook(
             name,
             local,
             cwd=_LOCAL_CWD,
-            timeout_ms=hooks.timeout_ms,
+            timeout_ms=hooks if isinstance(hooks, int) else hooks.timeout_ms,
             env_extra={},
             strip=strip,
             base_env=self._base_env,
@@ -343,6 +371,48 @@ def hook_exports(context: HookContext, name: str, *, paths_in_shell: bool = Fals
         exports(values)
         + 'export SYMPHONY_WORKSPACE="$ws"\n'
         + 'export SYMPHONY_WORKSPACE_ROOT="$root"\n'
+    )
+
+
+def fingerprint_script(workspace: str) -> str:
+    """What a turn may change in a remote workspace, printed for a digest (see ``fingerprint``).
+
+    Git runs with the proof-of-work safety settings as ``GIT_CONFIG_*`` variables. Filters are
+    not blanked here: on the host git runs as the same user as the agent, so a filter the agent
+    configured runs nothing the agent could not run itself.
+    """
+    return (
+        f"cd -- {shlex.quote(workspace)} || exit 1\n"
+        # As for every git call of Symphony's: this repository only, nothing written.
+        + exports(
+            {
+                "GIT_DIR": f"{workspace}/.git",
+                "GIT_WORK_TREE": workspace,
+                "GIT_CONFIG_NOSYSTEM": "1",
+                "GIT_CONFIG_GLOBAL": "/dev/null",
+                "GIT_TERMINAL_PROMPT": "0",
+                "GIT_OPTIONAL_LOCKS": "0",
+                "LC_ALL": "C",
+                **safe_config(),
+            }
+        )
+        # Hashed on the host: a big workspace's listing never crosses the connection.
+        + "{\nif [ -d .git ] && [ ! -L .git ] && command -v git >/dev/null 2>&1 && "
+        "git rev-parse --git-dir >/dev/null 2>&1; then\n"
+        "  echo git; git rev-parse --verify --quiet HEAD\n"
+        "  stat -c '%s:%.9Y' .git/index 2>/dev/null || echo -\n"
+        "  git --no-pager status --porcelain=v1 -z --untracked-files=all --ignore-submodules |\n"
+        "    while IFS= read -r -d '' entry; do\n"
+        "      printf '%s\\n' \"$entry\"\n"
+        '      if [ "${#entry}" -gt 3 ]; then\n'
+        "        stat -c '%s:%.9Y' -- \"${entry:3}\" 2>/dev/null || echo -\n"
+        "      fi\n"
+        "    done\n"
+        "else\n"
+        f"  find . -name .git -prune -o -type f -printf '%P %s %T@\\n' | LC_ALL=C sort |"
+        f" head -n {MAX_FILES}\n"
+        "fi\n"
+        "} 2>/dev/null | sha256sum\n"
     )
 
 
