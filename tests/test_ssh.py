@@ -89,7 +89,12 @@ def test_the_argv_sets_batch_mode_timeouts_and_keep_alive() -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_characters="\0"), max_size=40))
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)),
+        max_size=40,
+    )
+)
 def test_scripts_survive_both_shells_unchanged(text: str) -> None:
     # The remote user's shell gets `bash -lc <script>`; the script prints the text back.
     script = f"printf %s {shlex.quote(text)}"

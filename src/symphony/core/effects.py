@@ -80,8 +80,6 @@ class StopWorker:
     reason: str
     # Where the worker put its workspace, so cleanup works even after workspace.root changed.
     workspace_path: str | None = None
-    # The host the worker runs on (None: this machine).
-    worker_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

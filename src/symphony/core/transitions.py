@@ -98,15 +98,7 @@ def stop(
     end_run(state, entry, now, outcome=outcome, error=reason, out=out, note_error=not cleanup)
     issue = entry.issue
     out.append(
-        StopWorker(
-            issue.id,
-            issue.identifier,
-            entry.run_id,
-            cleanup,
-            reason,
-            entry.workspace_path,
-            entry.worker_host,
-        )
+        StopWorker(issue.id, issue.identifier, entry.run_id, cleanup, reason, entry.workspace_path)
     )
     out.append(
         Log.info(
