@@ -62,6 +62,8 @@ class StartWorker:
     run_id: int
     # Continue this agent thread instead of starting a new one (a run a restart cut short).
     resume_thread_id: str | None = None
+    # The worker.ssh_hosts entry to run on; None: this machine.
+    worker_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +197,7 @@ class RecordRetry:
     due_ms: float
     kind: RetryKind
     error: str | None
+    worker_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

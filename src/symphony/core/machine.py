@@ -17,7 +17,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import assert_never
 
-from symphony.core import blocked, budgets, changes, holds, outage, parked, policy, restore, runs
+from symphony.core import (
+    blocked,
+    budgets,
+    changes,
+    holds,
+    outage,
+    parked,
+    policy,
+    restore,
+    runs,
+    workers,
+)
 from symphony.core.effects import (
     AckRefresh,
     CancelRetryTimer,
@@ -180,6 +191,7 @@ def _tick_due(state: OrchestratorState, now: float, out: Effects) -> None:
     state.next_tick_ms = None
     outage.open_if_due(state, now)
     holds.forget_unclaimed(state)
+    workers.forget_recovered(state, now)
     budgets.check_all(state, now, out)
     _reconcile_stalls(state, now, out)
     watched = parked.due_for_refresh(state, now, out)
@@ -244,7 +256,11 @@ def _begin_dispatch(state: OrchestratorState, now: float, out: Effects) -> None:
     if state.config_error is not None:
         out.append(Log.warning("dispatch skipped, workflow is invalid", error=state.config_error))
         _finish_tick(state, now, out)
-    elif not state.config.active_state_names or policy.global_slots(state) == 0:
+    elif (
+        not state.config.active_state_names
+        or policy.global_slots(state) == 0
+        or not workers.has_room(state, now)
+    ):
         _finish_tick(state, now, out)
     else:
         state.phase = Phase.FETCHING_CANDIDATES
@@ -280,7 +296,7 @@ def _dispatch_candidates(
     """``ordered`` is in dispatch order (SPEC §8.2)."""
     config = state.config
     for issue in ordered:
-        if policy.global_slots(state) == 0:
+        if policy.global_slots(state) == 0 or not workers.has_room(state, now):
             break
         if (
             state.is_claimed(issue.id)

@@ -118,6 +118,8 @@ class RunningEntry:
     # What the run cost in USD: priced token growth, else what the agent reported; None while
     # neither is known.
     cost_usd: float | None = None
+    # The worker.ssh_hosts entry the run was placed on, as configured; None: this machine.
+    worker_host: str | None = None
 
     @property
     def activity_ms(self) -> float:
@@ -139,6 +141,8 @@ class RetryEntry:
     issue_url: str | None = None
     # True between the timer firing and the tracker answering the re-fetch by id.
     fetching: bool = False
+    # The host the failed or continued run was on: the retry prefers it (its workspace is there).
+    worker_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,14 @@ class RunRecord:
     cost_usd: float | None = None
     # Where the agent ran; None while every agent runs on this machine.
     worker_host: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HostHealth:
+    """A worker host that failed: no new run goes there until ``down_until_ms``."""
+
+    down_until_ms: float | None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +366,8 @@ class OrchestratorState:
     dispatch_paused: bool = False
     # Agents cannot start on this machine (core.outage); None while they can.
     outage: Outage | None = None
+    # Worker hosts that failed recently, by their worker.ssh_hosts entry (docs/workers.md).
+    hosts: dict[str, HostHealth] = field(default_factory=dict)
 
     @property
     def claimed(self) -> set[str]:

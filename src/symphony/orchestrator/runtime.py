@@ -99,6 +99,7 @@ from symphony.orchestrator.worker import (
 from symphony.orchestrator.workers import WorkerPool
 from symphony.review import ReviewDecision, ReviewOutcome
 from symphony.runtime_view import RuntimeChange
+from symphony.ssh_exec import RemoteHost
 from symphony.storage import StateStore
 from symphony.timefmt import format_timestamp
 from symphony.trackers.base import ChangeFeed, IssueComments, TrackerAdapter, read_by_states
@@ -107,6 +108,7 @@ from symphony.view_json import history_run_json
 from symphony.webhooks import WebhookDelivery, WebhookReceipt
 from symphony.workflow.store import Workflow, WorkflowStore
 from symphony.workspace.keys import workspace_key
+from symphony.workspace.remote import RemoteWorkspaces
 
 log = get_logger("symphony.orchestrator")
 
@@ -736,6 +738,11 @@ class OrchestratorRuntime:
 
     def _start_worker(self, effect: StartWorker) -> None:
         adapter = self._tracker.current
+        services = self._services()
+        remote: RemoteHost | None = None
+        if effect.worker_host is not None:
+            remote = RemoteHost.from_entry(effect.worker_host)
+            services = replace(services, workspaces=self._remote_workspaces(remote))
         spec = Attempt(
             effect.issue,
             effect.attempt,
@@ -743,8 +750,19 @@ class OrchestratorRuntime:
             self._workflow,
             adapter,
             resume_thread_id=effect.resume_thread_id,
+            remote=remote,
         )
-        self._pool.start(spec, self._services())
+        self._pool.start(spec, services)
+
+    def _remote_workspaces(self, remote: RemoteHost) -> RemoteWorkspaces:
+        """The workspaces of one SSH worker host under the current ``workspace.root``."""
+        strip = child_secret_names(self._workflow, self._tracker.secret_environment_names())
+        return RemoteWorkspaces(
+            remote.target,
+            raw_root=self._workflow.config.worker.remote_root,
+            ssh_config=remote.ssh_config,
+            strip_env=strip,
+        )
 
     def _stop_worker(self, effect: StopWorker) -> None:
         self._pool.stop(effect.issue_id, effect.run_id)
@@ -754,11 +772,12 @@ class OrchestratorRuntime:
     def _remove_workspace(self, issue_id: str, identifier: str, recorded: str | None) -> None:
         config = self._workflow.config
         strip = child_secret_names(self._workflow, self._tracker.secret_environment_names())
+        hosts = config.worker.ssh_hosts
 
-        async def remove() -> None:
+        async def remove_on(workspaces: Workspaces, where: str | None) -> None:
             try:
-                if recorded is not None:
-                    await self._workspaces.remove_path(
+                if recorded is not None and where is None:
+                    await workspaces.remove_path(
                         Path(recorded),
                         root=config.workspace.root,
                         hooks=config.hooks,
@@ -766,14 +785,28 @@ class OrchestratorRuntime:
                         identifier=identifier,
                     )
                 else:
-                    await self._workspaces.remove(
+                    await workspaces.remove(
                         identifier,
                         root=config.workspace.root,
                         hooks=config.hooks,
                         strip_env=strip,
                     )
             except SymphonyError as exc:
-                log.warning("workspace cleanup failed", error=exc.message)
+                fields = {"worker_host": where} if where is not None else {}
+                log.warning("workspace cleanup failed", error=exc.message, **fields)
+
+        async def remove() -> None:
+            if not hosts:
+                await remove_on(self._workspaces, None)
+                return
+            # A workspace may be on any host (a retry moves when its host is down): every
+            # host removes its copy, each bounded by hooks.timeout_ms.
+            await asyncio.gather(
+                *(
+                    remove_on(self._remote_workspaces(RemoteHost.from_entry(host)), host)
+                    for host in hosts
+                )
+            )
 
         # In the issue's log context, so the before_remove hook's lines carry the issue too.
         self._pool.after(
