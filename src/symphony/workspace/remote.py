@@ -42,7 +42,7 @@ from symphony.workspace.errors import (
     WorkspaceError,
 )
 from symphony.workspace.fingerprint import FINGERPRINT_TIMEOUT_S, MAX_FILES
-from symphony.workspace.hooks import HookContext, HookResult, run_hook
+from symphony.workspace.hooks import HookContext, HookResult, attempt_context, run_hook
 from symphony.workspace.keys import is_workspace_key_shaped, workspace_key
 from symphony.workspace.manager import ERROR_OUTPUT_CHARS, Workspace
 from symphony.workspace.proof import safe_config
@@ -127,7 +127,7 @@ class RemoteWorkspaces:
     ) -> None:
         if hooks.before_run is None:
             return
-        context = HookContext(ws.path, ws.path.parent, issue.identifier, issue, attempt)
+        context = attempt_context(ws.path, issue, attempt)
         result = await self._hook("before_run", hooks.before_run, context, hooks, strip_env)
         if not result.ok:
             raise self._error(result, issue.identifier, ws.path, WORKSPACE_HOOK_FAILED)
@@ -143,7 +143,7 @@ class RemoteWorkspaces:
     ) -> None:
         if hooks.after_run is None:
             return
-        context = HookContext(ws.path, ws.path.parent, issue.identifier, issue, attempt)
+        context = attempt_context(ws.path, issue, attempt)
         try:
             await self._hook("after_run", hooks.after_run, context, hooks, strip_env)
         except asyncio.CancelledError:
@@ -162,7 +162,7 @@ class RemoteWorkspaces:
     ) -> HookResult | None:
         if hooks.verify is None:
             return None
-        context = HookContext(ws.path, ws.path.parent, issue.identifier, issue, attempt)
+        context = attempt_context(ws.path, issue, attempt)
         return await self._hook("verify", hooks.verify, context, hooks, strip_env)
 
     async def fingerprint(self, ws: Workspace) -> str | None:

@@ -239,16 +239,9 @@ class CodexSession:
             if box is not None:
                 await box.aclose()
             raise
-        protocol = CodexProtocol(
-            SessionPolicy.from_config(codex, cwd),
-            tool_names=sorted(tools.names),
-            pid=process.pid,
-            ask_human=human is not None,
-        )
-        session = cls(
-            process=process,
-            pipes=pipes,
-            protocol=protocol,
+        return await cls._attach(
+            process,
+            pipes,
             workspace=cwd,
             codex=codex,
             tools=tools,
@@ -256,15 +249,10 @@ class CodexSession:
             issue=issue,
             transcript=transcript,
             human=human,
+            resume_thread_id=resume_thread_id,
+            sandbox=box,
+            launched={"cwd": cwd, "sandboxed": box is not None},
         )
-        session._sandbox = box
-        session._log(logging.INFO, "codex app-server launched", cwd=cwd, sandboxed=box is not None)
-        try:
-            await session._handshake(resume_thread_id)
-        except BaseException:
-            await session.stop()
-            raise
-        return session
 
     @classmethod
     async def _start_remote(
@@ -302,15 +290,52 @@ class CodexSession:
             raise AgentError(code, exc.message) from None
         except OSError as exc:
             raise AgentError(CODEX_NOT_FOUND, f"could not launch ssh: {exc}") from exc
+        return await cls._attach(
+            started.process,
+            started.pipes,
+            workspace=workspace,
+            codex=codex,
+            tools=tools,
+            on_event=on_event,
+            issue=issue,
+            transcript=transcript,
+            human=human,
+            resume_thread_id=resume_thread_id,
+            remote=started,
+            strip_env=strip_env,
+            launched={"cwd": path, "worker_host": remote.name, "remote_pgid": started.pgid},
+        )
+
+    @classmethod
+    async def _attach(
+        cls,
+        process: asyncio.subprocess.Process,
+        pipes: LinePipes,
+        *,
+        workspace: Path,
+        codex: CodexConfig,
+        tools: ToolRegistry,
+        on_event: EventSink,
+        issue: Issue,
+        transcript: Transcript | None,
+        human: HumanChannel | None,
+        resume_thread_id: str | None,
+        launched: dict[str, Any],
+        sandbox: Sandbox | None = None,
+        remote: RemoteProcess | None = None,
+        strip_env: frozenset[str] = frozenset(),
+    ) -> CodexSession:
+        """The session around a launched app-server (here, in a sandbox or on a worker host):
+        the handshake up to ``thread/start``; nothing is left running when it fails."""
         protocol = CodexProtocol(
             SessionPolicy.from_config(codex, workspace),
             tool_names=sorted(tools.names),
-            pid=started.process.pid,
+            pid=process.pid,
             ask_human=human is not None,
         )
         session = cls(
-            process=started.process,
-            pipes=started.pipes,
+            process=process,
+            pipes=pipes,
             protocol=protocol,
             workspace=workspace,
             codex=codex,
@@ -320,15 +345,10 @@ class CodexSession:
             transcript=transcript,
             human=human,
         )
-        session._remote = started
+        session._sandbox = sandbox
+        session._remote = remote
         session._strip_env = strip_env
-        session._log(
-            logging.INFO,
-            "codex app-server launched",
-            cwd=path,
-            worker_host=remote.name,
-            remote_pgid=started.pgid,
-        )
+        session._log(logging.INFO, "codex app-server launched", **launched)
         try:
             await session._handshake(resume_thread_id)
         except BaseException:
