@@ -233,6 +233,22 @@ def test_claude_untested_or_without_credentials(tmp_path: Path, env: dict[str, s
     assert found["claude credentials"].status == "ok"
 
 
+def test_claude_sandbox_without_bwrap_and_socat(tmp_path: Path, env: dict[str, str]) -> None:
+    executable(tmp_path / "bin", "claude", 'echo "2.1.328 (Claude Code)"')
+    # A PATH with a shell but neither bwrap nor socat.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for tool in ("bash", "sh"):
+        (bare / tool).symlink_to(shutil.which(tool) or f"/bin/{tool}")
+    front = claude(tmp_path).replace("sandbox: false", "sandbox: true")
+    check = failed(
+        checks(workflow(tmp_path, front), {**env, "PATH": str(bare)}),
+        "claude sandbox",
+        "install them (Debian: apt-get install bubblewrap socat)",
+    )
+    assert "bwrap and socat" in check.detail
+
+
 def test_claude_missing(tmp_path: Path, env: dict[str, str]) -> None:
     path = workflow(tmp_path, claude(tmp_path, "no-such-claude"))
     failed(checks(path, env), "claude binary", "install Claude Code")
