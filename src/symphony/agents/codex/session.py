@@ -225,7 +225,9 @@ class CodexSession:
         prelude = await launch_prefix(codex.command, env=base_env, cwd=cwd, strip_env=strip_env)
         if home:
             prelude = f"export {home}\n{prelude}"
-        box = await _open_sandbox(sandbox, cwd=cwd, env=base_env, codex_home=codex_home)
+        box = await _open_sandbox(
+            sandbox, cwd=cwd, env=base_env, codex_home=codex_home, command=codex.command
+        )
         try:
             process, pipes = await launch(
                 codex.command,
@@ -740,7 +742,12 @@ def _last_agent_message(turn: Mapping[str, Any]) -> str | None:
 
 
 async def _open_sandbox(
-    config: SandboxConfig | None, *, cwd: Path, env: Mapping[str, str], codex_home: Path | None
+    config: SandboxConfig | None,
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    codex_home: Path | None,
+    command: str,
 ) -> Sandbox | None:
     """The app-server's bwrap sandbox: CODEX_HOME writable, the model endpoints reachable, the
     ``codex-linux-sandbox`` links visible even when they live under /tmp."""
@@ -754,6 +761,7 @@ async def _open_sandbox(
         state=[home],
         read_only=[helper_root()],
         endpoints=codex_endpoints(env, home),
+        command=command,
     )
 
 
