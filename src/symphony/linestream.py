@@ -103,6 +103,12 @@ class LinePipes:
             sink(line)
         self._sinks[fd] = sink
 
+    def detach(self, fd: int, unread: list[Line]) -> None:
+        """Stop delivering ``fd`` to its sink; ``unread`` (lines that sink took but did not
+        use) and later lines wait for the next ``attach``."""
+        self._sinks.pop(fd, None)
+        self._early[fd] = [*unread, *self._early[fd]]
+
     def closed(self, fd: int) -> asyncio.Future[None]:
         return self._closed[fd]
 

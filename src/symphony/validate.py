@@ -91,6 +91,7 @@ def _print_summary(workflow: Workflow, rendered: str, out: TextIO) -> None:
         ),
         ("agent", require_backend(cfg.agent.kind).describe(workflow)),
         ("sandbox", _describe_sandbox(cfg.sandbox)),
+        ("workers", _workers(workflow)),
         ("hooks", (", ".join(hooks) or "none") + f" (timeout {cfg.hooks.timeout_ms} ms)"),
         (
             "prompt",
@@ -116,9 +117,21 @@ def _describe_sandbox(sandbox: SandboxConfig) -> str:
     return "; ".join(parts)
 
 
+def _workers(workflow: Workflow) -> str:
+    worker = workflow.config.worker
+    if not worker.ssh_hosts:
+        return "this machine"
+    cap = worker.max_concurrent_agents_per_host
+    per_host = f", up to {cap} per host" if cap is not None else ""
+    return f"ssh: {', '.join(worker.ssh_hosts)}{per_host} (root {worker.remote_root} on each)"
+
+
 def _agent_preflight(workflow: Workflow) -> list[str]:
     """The backend's launch-time checks (codex: credentials) and whether the sandbox can be
     built, against this environment."""
+    if workflow.config.worker.ssh_hosts:
+        # The agent runs on the worker hosts, with their credentials (docs/workers.md).
+        return []
     backend = require_backend(workflow.config.agent.kind)
 
     async def checks() -> list[str]:

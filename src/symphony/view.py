@@ -73,6 +73,8 @@ class RunningRow:
     # The model the agent reported, and the run's cost in USD so far (None: unknown).
     model: str | None = None
     cost_usd: float | None = None
+    # The worker.ssh_hosts entry the run is on; None: this machine.
+    worker_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,8 @@ class RetryRow:
     due_in_ms: int
     error: str | None
     kind: RetryKind
+    # The host of the run before; the retry prefers it while it is up with room.
+    worker_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +195,19 @@ class AgentProblem:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerHost:
+    """One ``worker.ssh_hosts`` entry: its load and health (docs/workers.md)."""
+
+    host: str
+    running: int
+    # worker.max_concurrent_agents_per_host; None: unlimited.
+    capacity: int | None
+    status: Literal["up", "down"]
+    error: str | None
+    down_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """``RuntimeView.snapshot()``: a superset of SPEC §13.7.2 ``GET /api/v1/state``."""
 
@@ -211,6 +228,8 @@ class Snapshot:
     held: tuple[HeldRow, ...] = ()
     budget: DayBudget | None = None
     agent_problem: AgentProblem | None = None
+    # Empty when every agent runs on this machine.
+    workers: tuple[WorkerHost, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from symphony.view import (
     Snapshot,
     TimelineEvent,
     Tokens,
+    WorkerHost,
 )
 
 # The fields of a row that ``GET /api/v1/<identifier>`` shows, in order.
@@ -121,6 +122,7 @@ def running_row_json(row: RunningRow) -> dict[str, Any]:
         "agent_kind": row.agent_kind,
         "model": row.model,
         "cost_usd": cost_json(row.cost_usd),
+        "worker_host": row.worker_host,
     }
 
 
@@ -132,6 +134,7 @@ def retry_row_json(row: RetryRow) -> dict[str, Any]:
         "due_in_ms": row.due_in_ms,
         "error": row.error,
         "kind": row.kind,
+        "worker_host": row.worker_host,
     }
 
 
@@ -164,6 +167,17 @@ def hold_json(row: HeldRow | None) -> dict[str, Any] | None:
     return {"reason": row.reason, "message": row.message, "since": format_timestamp(row.since)}
 
 
+def worker_host_json(row: WorkerHost) -> dict[str, Any]:
+    return {
+        "host": row.host,
+        "running": row.running,
+        "capacity": row.capacity,
+        "status": row.status,
+        "error": row.error,
+        "down_until": format_timestamp(row.down_until),
+    }
+
+
 def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
     """``GET /api/v1/state`` and the event stream's ``snapshot`` event (before display fields)."""
     totals = snapshot.codex_totals
@@ -186,6 +200,7 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
         "retrying": [retry_row_json(row) for row in snapshot.retrying],
         "blocked": [blocked_row_json(row) for row in snapshot.blocked],
         "held": [held_row_json(row) for row in snapshot.held],
+        "workers": [worker_host_json(row) for row in snapshot.workers],
         "codex_totals": {
             "input_tokens": totals.input_tokens,
             "output_tokens": totals.output_tokens,

@@ -20,6 +20,7 @@ import pytest
 from symphony.agents import AgentError
 from symphony.agents.acp.terminals import Terminals
 from symphony.agents.sandbox import SANDBOX_UNAVAILABLE, open_sandbox, probe
+from symphony.agents.sandbox.box import program_roots
 from symphony.agents.sandbox.bwrap import Bridge, SandboxPlan, bwrap_args, inner_script, wrap
 from symphony.agents.sandbox.egress import Egress
 from symphony.agents.sandbox.endpoints import claude_endpoints, codex_endpoints
@@ -413,3 +414,29 @@ async def test_a_socket_path_too_long_is_a_sandbox_error(
         await open_sandbox(SandboxConfig(kind="bwrap"), workspace=tmp_path, env=os.environ)
     assert failed.value.code == SANDBOX_UNAVAILABLE and "egress sockets" in failed.value.message
     assert not any(deep.iterdir())  # the directory went again
+
+
+def test_an_agent_installed_under_tmp_is_bound_back_with_its_package(tmp_path: Path) -> None:
+    """The private /tmp hides a CLI installed below it (a checkout under /tmp, say): its npm
+    prefix is bound back read-only, for the link and the package it points into."""
+    prefix = tmp_path / "tools" / "claude"
+    package = prefix / "node_modules" / "pkg"
+    package.mkdir(parents=True)
+    cli = package / "cli.js"
+    cli.write_text("#!/bin/sh\n")
+    cli.chmod(0o755)
+    (prefix / "node_modules" / ".bin").mkdir()
+    link = prefix / "node_modules" / ".bin" / "claude"
+    link.symlink_to(cli)
+    env = {"PATH": "/usr/bin:/bin", "AGENT": str(link)}
+    assert program_roots(f"{link} --flag", env) == [prefix.resolve()]
+    assert program_roots("FOO=1 exec ${AGENT:-claude} -p", env) == [prefix.resolve()]
+    native = tmp_path / "bin" / "agent"
+    native.parent.mkdir()
+    native.write_text("#!/bin/sh\n")
+    native.chmod(0o755)
+    assert program_roots(str(native), env) == [native.parent.resolve()]
+    # Visible anyway (not below /tmp or /run), unknown, or not a simple command: nothing.
+    assert program_roots("sh -c true", env) == []
+    assert program_roots("no-such-agent", env) == []
+    assert program_roots("'unbalanced", env) == []

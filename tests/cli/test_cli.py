@@ -87,6 +87,21 @@ def test_validate_ok_prints_summary(
     assert "Work on SYM-1: Sample issue" in out
 
 
+def test_validate_names_the_worker_hosts_and_refuses_bad_ones(
+    memory_tracker: MemoryProfile, write_workflow: Callable[..., Path]
+) -> None:
+    front = GOOD + "\nworker:\n  ssh_hosts: [build-1, ci@build-2:2222]\n"
+    front += "  max_concurrent_agents_per_host: 2\nworkspace:\n  root: ~/ws\n"
+    code, out, _ = run_cli(["validate", str(write_workflow(front))])
+    assert code == 0, out
+    assert "ssh: build-1, ci@build-2:2222, up to 2 per host (root ~/ws on each)" in out
+    code, out, err = run_cli(
+        ["validate", str(write_workflow(GOOD + "\nworker:\n  ssh_hosts: ['bad host']\n"))]
+    )
+    assert code == 1 and out == ""
+    assert "worker.ssh_hosts" in err and "invalid host name" in err
+
+
 def test_validate_uses_cwd_default(
     memory_tracker: MemoryProfile, write_workflow: Callable[..., Path], tmp_path: Path
 ) -> None:

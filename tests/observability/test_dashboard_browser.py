@@ -22,6 +22,7 @@ from symphony.view import (
     Problem,
     Snapshot,
     TimelineEvent,
+    WorkerHost,
 )
 from tests.observability.conftest import start_server
 from tests.observability.fakes import (
@@ -426,3 +427,45 @@ async def test_dashboard_with_an_access_token(browser: Browser) -> None:
 def _artifacts_dir() -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     assert shutil.which(str(CHROMIUM))
+
+
+async def test_dashboard_groups_agents_by_worker_host_with_load_and_health(
+    browser: Browser,
+) -> None:
+    now = datetime.now(UTC)
+    rows = [
+        replace(running_row("MT-1", now=now), worker_host="worker-b"),
+        replace(running_row("MT-2", now=now), worker_host="worker-a"),
+        replace(running_row("MT-3", now=now), worker_host="worker-b"),
+    ]
+    hosts = (
+        WorkerHost("worker-a", 1, 2, "up", None, None),
+        WorkerHost("worker-b", 2, 2, "up", None, None),
+    )
+    state = replace(snapshot(now=now, running=rows), workers=hosts)
+    view = FakeView(state)
+    async with start_server(view, keepalive_s=1) as server:
+        page = await browser.new_page(viewport={"width": 1440, "height": 900})
+        errors = await open_dashboard(page, server.url)
+        panel = page.locator("#workers-panel")
+        await expect(panel).to_be_visible()
+        table = page.locator("#workers-table tbody tr")
+        await expect(table).to_have_count(2)
+        await expect(table.nth(0)).to_contain_text("worker-a")
+        await expect(table.nth(0)).to_contain_text("1 / 2")
+        await expect(table.nth(0)).to_contain_text("MT-2")
+        await expect(table.nth(1)).to_contain_text("MT-1, MT-3")
+        # Running sessions are grouped by host, in config order.
+        running = page.locator("#running-table tbody tr")
+        await expect(running.nth(0)).to_contain_text("on worker-a")
+        await expect(running.nth(0)).to_contain_text("MT-2")
+        await expect(running.nth(1)).to_contain_text("MT-1")
+        await expect(running.nth(2)).to_contain_text("MT-3")
+        down = WorkerHost("worker-b", 0, 2, "down", "ssh lost", now + timedelta(seconds=60))
+        view.publish(replace(state, running=(rows[1],), workers=(hosts[0], down)))
+        await expect(table.nth(1)).to_contain_text("down")
+        await expect(table.nth(1)).to_contain_text("ssh lost")
+        await expect(page.locator("#workers-count")).to_contain_text("1 down")
+        view.publish(snapshot(now=now))
+        await expect(panel).to_be_hidden()
+        assert errors == []

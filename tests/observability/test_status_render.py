@@ -18,7 +18,7 @@ from rich.text import Text
 
 from symphony.observability.status_render import render_offline, render_status
 from symphony.observability.status_summary import summary_line
-from symphony.view import DayBudget, HeldRow, Problem, Snapshot
+from symphony.view import DayBudget, HeldRow, Problem, Snapshot, WorkerHost
 from tests.observability.fakes import NOW, blocked_row, retry_row, running_row, snapshot
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -321,3 +321,15 @@ def test_cost_and_a_reached_daily_limit_are_shown() -> None:
     [line] = [line for line in render_status(state, NOW).plain.splitlines() if "Cost" in line]
     assert "$12.50 total" in line and "today $5.00 of $5.00" in line
     assert "DAILY LIMIT REACHED" in line
+
+
+def test_worker_hosts_show_their_load_and_health() -> None:
+    hosts = (
+        WorkerHost("worker-a", 2, 4, "up", None, None),
+        WorkerHost("worker-b", 0, 4, "down", "ssh lost", NOW),
+        WorkerHost("[::1]:2200", 1, None, "up", None, None),
+    )
+    frame = render_status(replace(snapshot(), workers=hosts), NOW).plain.splitlines()
+    (line,) = [line for line in frame if "Workers:" in line]
+    assert line.endswith("Workers: worker-a 2/4 | worker-b 0/4 DOWN | [::1]:2200 1")
+    assert not any("Workers:" in line for line in render_status(snapshot(), NOW).plain.splitlines())

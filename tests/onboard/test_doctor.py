@@ -23,6 +23,9 @@ from tests.support.fake_github import FakeGitHub
 from tests.support.fake_github import schema_available as github_schema_available
 from tests.support.fake_linear import DEFAULT_API_KEY, DEFAULT_PROJECT_SLUG, FakeLinear
 from tests.support.fake_linear import schema_available as linear_schema_available
+from tests.support.sshd import SshCluster, ssh_cluster, ssh_cluster_session
+
+__all__ = ["ssh_cluster", "ssh_cluster_session"]  # fixtures
 
 
 def workflow(directory: Path, front: str, *, name: str = "WORKFLOW.md") -> Path:
@@ -230,6 +233,22 @@ def test_claude_untested_or_without_credentials(tmp_path: Path, env: dict[str, s
     assert found["claude credentials"].status == "ok"
 
 
+def test_claude_sandbox_without_bwrap_and_socat(tmp_path: Path, env: dict[str, str]) -> None:
+    executable(tmp_path / "bin", "claude", 'echo "2.1.328 (Claude Code)"')
+    # A PATH with a shell but neither bwrap nor socat.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for tool in ("bash", "sh"):
+        (bare / tool).symlink_to(shutil.which(tool) or f"/bin/{tool}")
+    front = claude(tmp_path).replace("sandbox: false", "sandbox: true")
+    check = failed(
+        checks(workflow(tmp_path, front), {**env, "PATH": str(bare)}),
+        "claude sandbox",
+        "install them (Debian: apt-get install bubblewrap socat)",
+    )
+    assert "bwrap and socat" in check.detail
+
+
 def test_claude_missing(tmp_path: Path, env: dict[str, str]) -> None:
     path = workflow(tmp_path, claude(tmp_path, "no-such-claude"))
     failed(checks(path, env), "claude binary", "install Claude Code")
@@ -357,6 +376,21 @@ def test_github_token_repository_board_and_states(
 
     other = github_workflow(tmp_path, github.url, repository="acme/nope")
     failed(checks(other, keyed), "github repository", "fix tracker.provider.repository")
+
+
+def test_worker_hosts_reachable_with_codex_or_not(
+    tmp_path: Path, env: dict[str, str], ssh_cluster: SshCluster
+) -> None:
+    a = ssh_cluster["worker-a"]
+    executable(a.home / "bin", "codex", 'echo "codex-cli 0.169.0"')
+    a.write_profile('export PATH="$HOME/bin:$PATH"\n')
+    hosts = "worker:\n  ssh_hosts: [worker-a, worker-b, worker-c]\n"
+    path = workflow(tmp_path, LOCAL + hosts)
+    found = checks(path, {**env, "SYMPHONY_SSH_CONFIG": os.environ["SYMPHONY_SSH_CONFIG"]})
+    assert found["worker worker-a"].status == "ok", found["worker worker-a"]
+    failed(found, "worker worker-b", "install codex on the host")  # reachable, no codex
+    failed(found, "worker worker-c", "check SYMPHONY_SSH_CONFIG")  # no such host
+    assert "codex binary" not in found  # the agents run on the hosts, not here
 
 
 # -- the command ----------------------------------------------------------------------------------

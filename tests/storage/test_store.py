@@ -107,7 +107,8 @@ def test_writes_come_back_at_the_next_start(path: Path, store: StateStore) -> No
     store.submit(ended(7, "failed"))
     store.submit(RunStarted(8, "id-1", "MT-1", "https://t/MT-1", 1, T0 + timedelta(hours=1)))
     store.submit(RunProgress(8, 4343, 100, "boot", "thread-2"))
-    store.submit(RetrySaved("id-2", "MT-2", None, 3, T0 + timedelta(seconds=40), "failure", "x"))
+    due = T0 + timedelta(seconds=40)
+    store.submit(RetrySaved("id-2", "MT-2", None, 3, due, "failure", "x", "ci@build-2:2222"))
     store.submit(RetrySaved("id-3", "MT-3", None, 1, T0, "continuation", None))
     store.submit(RetryDropped("id-3"))
     store.submit(TotalsSaved(100, 50, 150, 12.5))
@@ -136,6 +137,7 @@ def test_writes_come_back_at_the_next_start(path: Path, store: StateStore) -> No
     [retry] = loaded.retries
     assert (retry.issue_id, retry.attempt, retry.kind, retry.error) == ("id-2", 3, "failure", "x")
     assert retry.due_at == T0 + timedelta(seconds=40)
+    assert retry.worker_host == "ci@build-2:2222"
     assert loaded.totals.total_tokens == 150 and loaded.totals.seconds_running == 12.5
     assert loaded.max_run_id == 8
 

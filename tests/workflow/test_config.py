@@ -234,11 +234,63 @@ def test_unknown_keys_ignored_with_typo_hints(tmp_path: Path) -> None:
     assert "my_extension" not in text  # extensions may own other top-level keys
 
 
-def test_ssh_workers_are_reported_as_unsupported_not_silently_ignored(tmp_path: Path) -> None:
-    loaded = build({"worker": {"ssh_hosts": ["build-1"]}}, tmp_path)
-    (warning,) = loaded.warnings
-    assert warning.startswith("worker: remote (SSH) workers are not supported")
+def test_worker_section_defaults_to_local_runs(tmp_path: Path) -> None:
+    worker = build({}, tmp_path).config.worker
+    assert worker.ssh_hosts == ()
+    assert worker.max_concurrent_agents_per_host is None
+    assert worker.host_cooldown_ms == 60_000
     assert build({"worker": None}, tmp_path).warnings == ()
+
+
+def test_worker_hosts_keep_their_entries_and_the_raw_workspace_root(tmp_path: Path) -> None:
+    loaded = build(
+        {
+            "worker": {
+                "ssh_hosts": ["build-1", "ci@build-2:2222", "[::1]:2200"],
+                "max_concurrent_agents_per_host": 2,
+                "host_cooldown_ms": 5000,
+            },
+            "workspace": {"root": "~/workspaces"},
+        },
+        tmp_path,
+    )
+    worker = loaded.config.worker
+    assert worker.ssh_hosts == ("build-1", "ci@build-2:2222", "[::1]:2200")
+    assert worker.max_concurrent_agents_per_host == 2
+    assert worker.host_cooldown_ms == 5000
+    assert worker.remote_root == "~/workspaces"
+    assert loaded.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        (["bad host"], "invalid host name"),
+        (["h:0"], "invalid port"),
+        (["::1"], "bare IPv6"),
+        (["a", "a"], "listed twice"),
+        ([3], "must be a string"),
+    ],
+)
+def test_invalid_worker_hosts_name_the_key(tmp_path: Path, value: Any, needle: str) -> None:
+    found = problems({"worker": {"ssh_hosts": value}}, tmp_path)
+    assert list(found) == ["worker.ssh_hosts"]
+    assert needle in found["worker.ssh_hosts"]
+
+
+def test_worker_per_host_cap_must_be_positive(tmp_path: Path) -> None:
+    found = problems({"worker": {"max_concurrent_agents_per_host": 0}}, tmp_path)
+    assert list(found) == ["worker.max_concurrent_agents_per_host"]
+
+
+@pytest.mark.parametrize("kind", ["claude_code", "acp"])
+def test_agents_other_than_codex_are_refused_on_worker_hosts(tmp_path: Path, kind: str) -> None:
+    front: dict[str, Any] = {"worker": {"ssh_hosts": ["build-1"]}, "agent": {"kind": kind}}
+    if kind == "acp":
+        front["acp"] = {"command": "codex-acp"}
+    found = problems(front, tmp_path)
+    assert list(found) == ["agent.kind"]
+    assert "worker.ssh_hosts" in found["agent.kind"]
 
 
 def test_logs_format_defaults_to_logfmt_and_accepts_json(tmp_path: Path) -> None:
@@ -478,3 +530,12 @@ def test_bad_best_of_settings_name_the_key(
 ) -> None:
     found = problems({"agent": agent}, tmp_path)
     assert key in found and says in found[key], found
+
+
+def test_the_bwrap_sandbox_is_refused_on_worker_hosts(tmp_path: Path) -> None:
+    raw = {"worker": {"ssh_hosts": ["worker-a"]}, "sandbox": {"kind": "bwrap"}}
+    with pytest.raises(ConfigError) as caught:
+        build_config(raw, workflow_dir=tmp_path, environ={})
+    assert "sandbox.kind: bwrap does not run on worker.ssh_hosts yet" in str(caught.value)
+    ok = build_config({**raw, "sandbox": {"kind": "none"}}, workflow_dir=tmp_path, environ={})
+    assert ok.config.worker.ssh_hosts == ("worker-a",)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from symphony.core import blocked, holds, parked, policy
+from symphony.core import blocked, holds, parked, policy, workers
 from symphony.core.effects import FetchChangedIssues, Log, Notify
 from symphony.core.events import ChangedIssuesFetched, IssuesChanged
 from symphony.core.state import (
@@ -153,6 +153,7 @@ def _offer(state: OrchestratorState, issue: Issue, now: float, out: Effects) -> 
         and policy.is_candidate(issue, state.config)
         and policy.global_slots(state) > 0
         and policy.state_slot_free(state, issue)
+        and workers.has_room(state, now)
     ):
         dispatch(state, issue, None, now, out)
     else:

@@ -41,6 +41,11 @@ class SchedulerConfig:
     max_cost_usd_per_day: float | None = None
     # Model name -> price (agent.prices over the default table): what token growth costs.
     prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    # worker.ssh_hosts as configured (empty: every agent runs on this machine), the per-host cap
+    # (None: unlimited) and how long a failed host gets no new run.
+    worker_hosts: tuple[str, ...] = ()
+    max_agents_per_host: int | None = None
+    host_cooldown_ms: int = 60_000
     active_states: frozenset[str] = field(init=False)
     terminal_states: frozenset[str] = field(init=False)
     review_states: frozenset[str] = field(init=False)

@@ -63,6 +63,8 @@ class StartWorker:
     run_id: int
     # Continue this agent thread instead of starting a new one (a run a restart cut short).
     resume_thread_id: str | None = None
+    # The worker.ssh_hosts entry to run on; None: this machine.
+    worker_host: str | None = None
     # A best-of candidate's run (docs/best-of.md); its events come back keyed by run key.
     candidate: CandidateRef | None = None
 
@@ -198,6 +200,7 @@ class RecordRetry:
     due_ms: float
     kind: RetryKind
     error: str | None
+    worker_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

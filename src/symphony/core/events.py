@@ -200,6 +200,7 @@ class RestoredRetry:
     due_ms: float
     kind: RetryKind
     error: str | None
+    worker_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from symphony.core import (
     policy,
     restore,
     runs,
+    workers,
 )
 from symphony.core.effects import (
     AckRefresh,
@@ -197,6 +198,7 @@ def _tick_due(state: OrchestratorState, now: float, out: Effects) -> None:
     state.next_tick_ms = None
     outage.open_if_due(state, now)
     holds.forget_unclaimed(state)
+    workers.forget_recovered(state, now)
     budgets.check_all(state, now, out)
     _reconcile_stalls(state, now, out)
     watched = parked.due_for_refresh(state, now, out)
@@ -266,7 +268,11 @@ def _begin_dispatch(state: OrchestratorState, now: float, out: Effects) -> None:
     if state.config_error is not None:
         out.append(Log.warning("dispatch skipped, workflow is invalid", error=state.config_error))
         _finish_tick(state, now, out)
-    elif not state.config.active_state_names or policy.global_slots(state) == 0:
+    elif (
+        not state.config.active_state_names
+        or policy.global_slots(state) == 0
+        or not workers.has_room(state, now)
+    ):
         _finish_tick(state, now, out)
     else:
         state.phase = Phase.FETCHING_CANDIDATES
@@ -303,7 +309,7 @@ def _dispatch_candidates(
     config = state.config
     best_of.fill(state, now, out)
     for issue in ordered:
-        if policy.global_slots(state) == 0:
+        if policy.global_slots(state) == 0 or not workers.has_room(state, now):
             break
         if (
             state.is_claimed(issue.id)

@@ -72,6 +72,7 @@ def end_run(
         total_tokens=tokens.total_tokens,
         workspace_path=entry.workspace_path,
         cost_usd=entry.cost_usd,
+        worker_host=entry.worker_host,
     )
     out.append(RecordRunEnded(issue.id, issue.identifier, run, resume=outcome == "interrupted"))
     record = record_for(state, issue.id, issue.identifier)

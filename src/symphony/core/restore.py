@@ -66,6 +66,7 @@ def restored(state: OrchestratorState, event: Restored, now: float, out: Effects
             kind=retry.kind,
             error=retry.error,
             issue_url=retry.issue_url,
+            worker_host=retry.worker_host,
         )
         state.retry_attempts[retry.issue_id] = entry
         delay = max(retry.due_ms - now, 0.0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.core import best_of, blocked, budgets, outage, parked, policy
+from symphony.core import best_of, blocked, budgets, outage, parked, policy, workers
 from symphony.core.effects import (
     FetchRetryIssue,
     ForgetRetry,
@@ -140,14 +140,27 @@ def worker_exited(state: OrchestratorState, event: WorkerExited, now: float, out
         state.completed.add(issue.id)
         out.append(Log.info("agent run completed", issue, session_id=entry.session_id))
         if not state.shutting_down:
-            schedule_retry(state, issue, 1, "continuation", None, now=now, out=out)
+            schedule_retry(
+                state,
+                issue,
+                1,
+                "continuation",
+                None,
+                now=now,
+                out=out,
+                worker_host=entry.worker_host,
+            )
     else:
         error = f"worker exited: {event.error or 'unknown error'}"
         outcome: RunOutcome = "timed_out" if event.code in TIMEOUT_CODES else "failed"
         end_run(state, entry, now, outcome=outcome, error=error, out=out)
         attempt = (entry.attempt or 0) + 1
-        if event.environment and not state.shutting_down:
-            # Shown once as the agent problem; the issue's retry row only points at it.
+        if event.code == workers.HOST_UNREACHABLE and entry.worker_host is not None:
+            # The retry goes to another host that is up; this one rests for its cooldown.
+            workers.mark_down(state, entry.worker_host, event.error, now, out)
+        if event.environment and entry.worker_host is None and not state.shutting_down:
+            # Shown once as the agent problem; the issue's retry row only points at it. (On a
+            # worker host the same problem is that host's: its runs fail and retry as usual.)
             current = outage.run_failed(state, event.code, event.error or error, now, out)
             out.append(Log.info("agent run failed", issue, code=event.code))
             waiting = outage.waiting_error(current)
@@ -155,7 +168,16 @@ def worker_exited(state: OrchestratorState, event: WorkerExited, now: float, out
         else:
             out.append(Log.warning("agent run failed", issue, error=event.error))
             if not state.shutting_down:
-                schedule_retry(state, issue, attempt, "failure", error, now=now, out=out)
+                schedule_retry(
+                    state,
+                    issue,
+                    attempt,
+                    "failure",
+                    error,
+                    now=now,
+                    out=out,
+                    worker_host=entry.worker_host,
+                )
     out.append(Notify())
 
 
@@ -202,9 +224,11 @@ def retry_fetched(
         _requeue(state, entry, issue, outage.waiting_error(state.outage), now, out)
     elif policy.global_slots(state) == 0 or not policy.state_slot_free(state, issue):
         _requeue(state, entry, issue, NO_SLOTS_ERROR, now, out)
+    elif not workers.has_room(state, now):
+        _requeue(state, entry, issue, workers.NO_WORKER_CAPACITY_ERROR, now, out)
     else:
         out.append(Log.info("retry dispatch", **fields, attempt=entry.attempt))
-        dispatch(state, issue, entry.attempt, now, out)
+        dispatch(state, issue, entry.attempt, now, out, preferred_host=entry.worker_host)
     out.append(Notify())
 
 
@@ -217,7 +241,16 @@ def _requeue(
     out: Effects,
 ) -> None:
     target: Issue | RetryEntry = entry if issue is None else issue
-    schedule_retry(state, target, entry.attempt + 1, "failure", error, now=now, out=out)
+    schedule_retry(
+        state,
+        target,
+        entry.attempt + 1,
+        "failure",
+        error,
+        now=now,
+        out=out,
+        worker_host=entry.worker_host,
+    )
 
 
 def _release_retry(state: OrchestratorState, entry: RetryEntry, reason: str, out: Effects) -> None:

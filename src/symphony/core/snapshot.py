@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import overload
 
 from symphony import view
+from symphony.core import workers
 from symphony.core.blocked import display_key
 from symphony.core.state import (
     BlockedIssue,
@@ -81,6 +82,7 @@ def running_row(entry: RunningEntry, now: Instant) -> view.RunningRow:
         agent_kind=entry.agent_kind,
         model=entry.model,
         cost_usd=entry.cost_usd,
+        worker_host=entry.worker_host,
     )
 
 
@@ -94,6 +96,7 @@ def retry_row(entry: RetryEntry, now: Instant) -> view.RetryRow:
         due_in_ms=max(int(entry.due_ms - now.mono_ms), 0),
         error=entry.error,
         kind=entry.kind,
+        worker_host=entry.worker_host,
     )
 
 
@@ -193,7 +196,28 @@ def build_snapshot(
         held=tuple(
             held_row(h, now) for h in sorted(state.holds.values(), key=lambda h: h.since_ms)
         ),
+        workers=worker_rows(state, now),
     )
+
+
+def worker_rows(state: OrchestratorState, now: Instant) -> tuple[view.WorkerHost, ...]:
+    """Every configured worker host with its load and health (empty without hosts)."""
+    counts = workers.load(state)
+    rows = []
+    for host in state.config.worker_hosts:
+        down = workers.is_down(state, host, now.mono_ms)
+        health = state.hosts.get(host) if down else None
+        rows.append(
+            view.WorkerHost(
+                host=host,
+                running=counts[host],
+                capacity=state.config.max_agents_per_host,
+                status="down" if down else "up",
+                error=health.error if health is not None else None,
+                down_until=now.at(health.down_until_ms) if health is not None else None,
+            )
+        )
+    return tuple(rows)
 
 
 def _events(events: Iterable[RecentEvent], now: Instant) -> tuple[view.TimelineEvent, ...]:

@@ -128,6 +128,9 @@ class RunningEntry:
         candidate (an issue has one run, or one per candidate)."""
         return run_key(self.issue.id, self.candidate.name if self.candidate else None)
 
+    # The worker.ssh_hosts entry the run was placed on, as configured; None: this machine.
+    worker_host: str | None = None
+
     @property
     def activity_ms(self) -> float:
         """SPEC §8.5 part A: the last agent event, else the start."""
@@ -148,6 +151,8 @@ class RetryEntry:
     issue_url: str | None = None
     # True between the timer firing and the tracker answering the re-fetch by id.
     fetching: bool = False
+    # The host the failed or continued run was on: the retry prefers it (its workspace is there).
+    worker_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +175,14 @@ class RunRecord:
     cost_usd: float | None = None
     # Where the agent ran; None while every agent runs on this machine.
     worker_host: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HostHealth:
+    """A worker host that failed: no new run goes there until ``down_until_ms``."""
+
+    down_until_ms: float | None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +381,8 @@ class OrchestratorState:
     # Issues whose candidate a human picked: every later run is the issue's one run, in the
     # chosen candidate's workspace.
     picked: set[str] = field(default_factory=set)
+    # Worker hosts that failed recently, by their worker.ssh_hosts entry (docs/workers.md).
+    hosts: dict[str, HostHealth] = field(default_factory=dict)
 
     @property
     def claimed(self) -> set[str]:

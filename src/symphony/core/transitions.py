@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symphony.core import best_of, blocked, outage, parked, policy
+from symphony.core import best_of, blocked, outage, parked, policy, workers
 from symphony.core.effects import (
     CancelRetryTimer,
     Effect,
@@ -37,12 +37,20 @@ Effects = list[Effect]
 
 
 def dispatch(
-    state: OrchestratorState, issue: Issue, attempt: int | None, now: float, out: Effects
+    state: OrchestratorState,
+    issue: Issue,
+    attempt: int | None,
+    now: float,
+    out: Effects,
+    *,
+    preferred_host: str | None = None,
 ) -> None:
+    """Start a run. With worker hosts the caller made sure one has room (``workers.has_room``)."""
     count = best_of.count_for(state, issue)
     if count > 1:
         _dispatch_candidates(state, issue, count, attempt, now, out)
         return
+    host = workers.pick(state, now, preferred_host) if workers.enabled(state) else None
     run_id = state.next_run_id
     state.next_run_id += 1
     # A cut-short run's issue dispatched by any path continues that run's thread.
@@ -57,6 +65,7 @@ def dispatch(
         started_ms=now,
         resume_thread_id=resume_thread,
         agent_kind=state.config.agent_kind,
+        worker_host=host,
     )
     outage.dispatched(state, run_id)
     if state.retry_attempts.pop(issue.id, None) is not None:
@@ -67,7 +76,7 @@ def dispatch(
     parked.unpark(state, issue.id)
     blocked.forget(state, issue.id)
     out.append(RecordRunStarted(run_id, issue.id, issue.identifier, issue.url, attempt, now))
-    out.append(StartWorker(issue, attempt, run_id, resume_thread))
+    out.append(StartWorker(issue, attempt, run_id, resume_thread, host))
     out.append(
         Log.info(
             "dispatching issue",
@@ -76,6 +85,7 @@ def dispatch(
             attempt=attempt,
             run_id=run_id,
             **({"resume_thread_id": resume_thread} if resume_thread else {}),
+            **({"worker_host": host} if host else {}),
         )
     )
 
@@ -207,6 +217,7 @@ def schedule_retry(
     *,
     now: float,
     out: Effects,
+    worker_host: str | None = None,
 ) -> None:
     if isinstance(target, Issue):
         issue_id, identifier, url = target.id, target.identifier, target.url
@@ -227,11 +238,14 @@ def schedule_retry(
         kind=kind,
         error=error,
         issue_url=url,
+        worker_host=worker_host,
     )
     state.retry_attempts[issue_id] = entry
     remember_retry(state, entry)
     out.append(SetRetryTimer(issue_id, token, delay))
-    out.append(RecordRetry(issue_id, identifier, url, attempt, entry.due_ms, kind, error))
+    out.append(
+        RecordRetry(issue_id, identifier, url, attempt, entry.due_ms, kind, error, worker_host)
+    )
     out.append(
         Log.info(
             "retry scheduled",

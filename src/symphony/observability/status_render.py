@@ -137,6 +137,9 @@ def _summary(
     cost = _cost(snapshot)
     if cost is not None:
         lines.insert(4, cost)
+    hosts = _workers(snapshot)
+    if hosts is not None:
+        lines.append(hosts)
     lines.extend(_health(snapshot, now))
     if dashboard_url:
         lines.append(_field("Dashboard", [(dashboard_url, "cyan")]))
@@ -158,6 +161,20 @@ def _cost(snapshot: Snapshot) -> Text | None:
         if budget.dispatch_paused:
             segments.append(("DAILY LIMIT REACHED: no new dispatch until tomorrow (UTC)", "red"))
     return _field("Cost", segments)
+
+
+def _workers(snapshot: Snapshot) -> Text | None:
+    """SSH worker hosts with load and health (docs/workers.md); None when agents run here."""
+    if not snapshot.workers:
+        return None
+    segments: list[tuple[str, str]] = []
+    for host in snapshot.workers:
+        load = f"{host.running}/{host.capacity}" if host.capacity is not None else str(host.running)
+        if host.status == "down":
+            segments.append((f"{host.host} {load} DOWN", "red"))
+        else:
+            segments.append((f"{host.host} {load}", "green"))
+    return _field("Workers", segments)
 
 
 def _rate_limits(rate_limits: Any, now: datetime) -> Text:

@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -21,11 +22,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
+from symphony.agents.codex.launch import TESTED_VERSION as CODEX_TESTED
 from symphony.agents.registry import require_backend
 from symphony.agents.sandbox import probe as probe_sandbox
 from symphony.checks import Check
 from symphony.errors import SymphonyError
 from symphony.hosts import is_loopback
+from symphony.process import child_environment, terminate_group
+from symphony.ssh import config_file as ssh_config_file
+from symphony.ssh import parse_target, remote_login_command, ssh_argv
 from symphony.storage.errors import STORAGE_LOCKED, StorageError
 from symphony.storage.store import StateStore
 from symphony.trackers import TRACKERS
@@ -39,6 +44,10 @@ MIN_PYTHON = (3, 11)
 GIT_TIMEOUT_S = 10.0
 # Each check group is bounded, so one hung tracker or login shell cannot hang the command.
 GROUP_TIMEOUT_S = 60.0
+SSH_CONNECT_TIMEOUT_S = 10
+SSH_CHECK_TIMEOUT_S = 30.0
+SSH_FAILED = 255
+VERSION = re.compile(r"(\d+\.\d+\.\d+)")
 SANDBOX_PROBE_TIMEOUT_S = 10.0
 _MARK = {"ok": "✓", "warn": "!", "fail": "✗"}
 
@@ -82,7 +91,11 @@ async def run_checks(path: Path, env: Mapping[str, str]) -> list[Check]:
         )
         return checks
     checks.append(Check.ok("workflow", f"{path} is valid"))
-    checks += await _bounded("agent", agent_checks(workflow, env))
+    if workflow.config.worker.ssh_hosts:
+        # The agents run on the worker hosts, with the hosts' binaries and credentials.
+        checks += await _bounded("worker", worker_checks(workflow, env))
+    else:
+        checks += await _bounded("agent", agent_checks(workflow, env))
     checks += await _bounded("tracker", tracker_checks(workflow, env))
     config = workflow.config
     if config.sandbox.kind == "bwrap":
@@ -120,6 +133,68 @@ def git_check(env: Mapping[str, str]) -> Check:
 async def agent_checks(workflow: Workflow, env: Mapping[str, str]) -> list[Check]:
     backend = require_backend(workflow.config.agent.kind)
     return list(await backend.doctor(workflow, env=env))
+
+
+async def worker_checks(workflow: Workflow, env: Mapping[str, str]) -> list[Check]:
+    """Each worker host reachable over ssh, with the codex Symphony is tested with."""
+    hosts = workflow.config.worker.ssh_hosts
+    strip = frozenset(workflow.loaded.secret_env_names)
+    found = await asyncio.gather(*(_worker_check(h, workflow, env, strip) for h in hosts))
+    return list(found)
+
+
+async def _worker_check(
+    host: str, workflow: Workflow, env: Mapping[str, str], strip: frozenset[str]
+) -> Check:
+    name = f"worker {host}"
+    program = workflow.config.codex.command.strip().split(None, 1)[0]
+    argv = ssh_argv(
+        parse_target(host),
+        remote_login_command(f"{program} --version"),
+        config_file=ssh_config_file(env),
+        connect_timeout_s=SSH_CONNECT_TIMEOUT_S,
+    )
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=child_environment(strip, base=env),
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return Check.fail(name, f"ssh does not run ({exc})", "install openssh-client")
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout=SSH_CHECK_TIMEOUT_S)
+    except TimeoutError:
+        await terminate_group(process)
+        return Check.fail(
+            name, f"no answer within {SSH_CHECK_TIMEOUT_S:g} s", "check the host and the network"
+        )
+    tail = (err.decode("utf-8", "replace").strip().splitlines() or [""])[-1][:200]
+    if process.returncode == SSH_FAILED:
+        return Check.fail(
+            name,
+            f"cannot connect ({tail or 'ssh exit 255'})",
+            "check SYMPHONY_SSH_CONFIG, the key in the agent or config, known_hosts and that "
+            "sshd runs on the host (docs/workers.md)",
+        )
+    version = VERSION.search(out.decode("utf-8", "replace"))
+    if process.returncode != 0 or version is None:
+        return Check.fail(
+            name,
+            f"codex does not run there (`{program} --version`: exit {process.returncode} {tail})",
+            f"install codex on the host (npm install -g @openai/codex@{CODEX_TESTED}) so a "
+            "login shell finds it",
+        )
+    if version[1] != CODEX_TESTED:
+        return Check.warn(
+            name,
+            f"reachable; codex {version[1]}, Symphony is tested with {CODEX_TESTED}",
+            f"npm install -g @openai/codex@{CODEX_TESTED} on the host",
+        )
+    return Check.ok(name, f"reachable; codex {version[1]} (tested)")
 
 
 async def tracker_checks(workflow: Workflow, env: Mapping[str, str]) -> list[Check]:

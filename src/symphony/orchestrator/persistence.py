@@ -176,6 +176,7 @@ class Persistence:
                         now.at(effect.due_ms),
                         effect.kind,
                         effect.error,
+                        effect.worker_host,
                     )
                 )
             case ForgetRetry(issue_id=issue_id):
@@ -340,6 +341,7 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
             _mono(now, r.due_at),
             _kind(r.kind),
             r.error,
+            r.worker_host,
         )
         for r in stored.retries
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from symphony.agents.base import AgentBackend
 from symphony.issue import Issue
@@ -75,16 +75,6 @@ class Workspaces(Protocol):
         strip_env: frozenset[str] | None = None,
     ) -> bool: ...
 
-    async def adopt(
-        self,
-        from_identifier: str,
-        to_identifier: str,
-        *,
-        root: Path,
-        hooks: HooksConfig,
-        strip_env: frozenset[str] | None = None,
-    ) -> Path: ...
-
     async def remove_path(
         self,
         path: Path,
@@ -95,6 +85,21 @@ class Workspaces(Protocol):
         strip_env: frozenset[str] | None = None,
         identifier: str | None = None,
     ) -> bool: ...
+
+
+@runtime_checkable
+class AdoptingWorkspaces(Protocol):
+    """Workspaces that can make a best-of candidate's workspace the issue's (docs/best-of.md)."""
+
+    async def adopt(
+        self,
+        from_identifier: str,
+        to_identifier: str,
+        *,
+        root: Path,
+        hooks: HooksConfig,
+        strip_env: frozenset[str] | None = None,
+    ) -> Path: ...
 
 
 class AgentLogSource(Protocol):

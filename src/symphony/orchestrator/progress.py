@@ -7,6 +7,7 @@ as ``TurnMeasured``; the core counts unproductive turns in a row and holds the i
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,16 @@ class TrackerWrites:
 
 
 class Progress:
-    def __init__(self, workspace: Path, writes: TrackerWrites) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        writes: TrackerWrites,
+        digest: Callable[[], Awaitable[str | None]] | None = None,
+    ) -> None:
         self._workspace = workspace
         self._writes = writes
+        # How the workspace is read: here by default; a worker host's over SSH.
+        self._remote_digest = digest
         self._before: str | None = None
         self._writes_before = 0
 
@@ -50,6 +58,8 @@ class Progress:
         return self._before is None or after is None or after != self._before
 
     async def _digest(self) -> str | None:
+        if self._remote_digest is not None:
+            return await self._remote_digest()
         try:
             return await fingerprint(self._workspace)
         except OSError as exc:

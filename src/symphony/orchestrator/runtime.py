@@ -91,7 +91,12 @@ from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.judging import agent_judge_turn, judge, publish, review_hint
 from symphony.orchestrator.observers import Observers
 from symphony.orchestrator.persistence import TOTALS_EVERY_S, Persistence
-from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
+from symphony.orchestrator.ports import (
+    AdoptingWorkspaces,
+    AgentLogSource,
+    BackendSelector,
+    Workspaces,
+)
 from symphony.orchestrator.proofs import MemoryProofBook, ProofBook, StoredProofBook
 from symphony.orchestrator.review import carry_out_review
 from symphony.orchestrator.scheduling import scheduler_config
@@ -106,6 +111,7 @@ from symphony.orchestrator.worker import (
 from symphony.orchestrator.workers import WorkerPool
 from symphony.review import ReviewDecision, ReviewOutcome
 from symphony.runtime_view import RuntimeChange
+from symphony.ssh_exec import RemoteHost
 from symphony.storage import StateStore
 from symphony.timefmt import format_timestamp
 from symphony.trackers.base import ChangeFeed, IssueComments, TrackerAdapter, read_by_states
@@ -114,6 +120,7 @@ from symphony.view_json import history_run_json
 from symphony.webhooks import WebhookDelivery, WebhookReceipt
 from symphony.workflow.store import Workflow, WorkflowStore
 from symphony.workspace.keys import workspace_key
+from symphony.workspace.remote import RemoteWorkspaces
 
 log = get_logger("symphony.orchestrator")
 
@@ -796,6 +803,11 @@ class OrchestratorRuntime:
 
     def _start_worker(self, effect: StartWorker) -> None:
         adapter = self._tracker.current
+        services = self._services()
+        remote: RemoteHost | None = None
+        if effect.worker_host is not None:
+            remote = RemoteHost.from_entry(effect.worker_host)
+            services = replace(services, workspaces=self._remote_workspaces(remote))
         spec = Attempt(
             effect.issue,
             effect.attempt,
@@ -804,8 +816,19 @@ class OrchestratorRuntime:
             adapter,
             resume_thread_id=effect.resume_thread_id,
             candidate=effect.candidate,
+            remote=remote,
         )
-        self._pool.start(spec, self._services())
+        self._pool.start(spec, services)
+
+    def _remote_workspaces(self, remote: RemoteHost) -> RemoteWorkspaces:
+        """The workspaces of one SSH worker host under the current ``workspace.root``."""
+        strip = child_secret_names(self._workflow, self._tracker.secret_environment_names())
+        return RemoteWorkspaces(
+            remote.target,
+            raw_root=self._workflow.config.worker.remote_root,
+            ssh_config=remote.ssh_config,
+            strip_env=strip,
+        )
 
     async def _adopt(self, identifier: str, picked: CandidateSet) -> None:
         """The chosen candidate's workspace becomes the issue's; the others are removed (their
@@ -816,9 +839,13 @@ class OrchestratorRuntime:
         chosen = picked.chosen
         assert chosen is not None
         self._execute(SaveCandidates(picked))
+        workspaces = self._workspaces
+        if not isinstance(workspaces, AdoptingWorkspaces):
+            log.warning("these workspaces cannot adopt a candidate's; it stays where it is")
+            return
         try:
-            await self._workspaces.remove(identifier, root=root, hooks=hooks, strip_env=strip)
-            await self._workspaces.adopt(
+            await workspaces.remove(identifier, root=root, hooks=hooks, strip_env=strip)
+            await workspaces.adopt(
                 candidate_key(identifier, chosen.name),
                 identifier,
                 root=root,
@@ -917,11 +944,12 @@ class OrchestratorRuntime:
     def _remove_workspace(self, issue_id: str, identifier: str, recorded: str | None) -> None:
         config = self._workflow.config
         strip = child_secret_names(self._workflow, self._tracker.secret_environment_names())
+        hosts = config.worker.ssh_hosts
 
-        async def remove() -> None:
+        async def remove_on(workspaces: Workspaces, where: str | None) -> None:
             try:
-                if recorded is not None:
-                    await self._workspaces.remove_path(
+                if recorded is not None and where is None:
+                    await workspaces.remove_path(
                         Path(recorded),
                         root=config.workspace.root,
                         hooks=config.hooks,
@@ -929,14 +957,28 @@ class OrchestratorRuntime:
                         identifier=identifier,
                     )
                 else:
-                    await self._workspaces.remove(
+                    await workspaces.remove(
                         identifier,
                         root=config.workspace.root,
                         hooks=config.hooks,
                         strip_env=strip,
                     )
             except SymphonyError as exc:
-                log.warning("workspace cleanup failed", error=exc.message)
+                fields = {"worker_host": where} if where is not None else {}
+                log.warning("workspace cleanup failed", error=exc.message, **fields)
+
+        async def remove() -> None:
+            if not hosts:
+                await remove_on(self._workspaces, None)
+                return
+            # A workspace may be on any host (a retry moves when its host is down): every
+            # host removes its copy, each bounded by hooks.timeout_ms.
+            await asyncio.gather(
+                *(
+                    remove_on(self._remote_workspaces(RemoteHost.from_entry(host)), host)
+                    for host in hosts
+                )
+            )
 
         # In the issue's log context, so the before_remove hook's lines carry the issue too.
         self._pool.after(

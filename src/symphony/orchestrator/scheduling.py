@@ -28,6 +28,9 @@ def scheduler_config(config: ServiceConfig) -> SchedulerConfig:
         best_of=config.agent.best_of,
         prices=prices(config),
         max_cost_usd_per_day=config.agent.max_cost_usd_per_day,
+        worker_hosts=config.worker.ssh_hosts,
+        max_agents_per_host=config.worker.max_concurrent_agents_per_host,
+        host_cooldown_ms=config.worker.host_cooldown_ms,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,8 @@ from symphony.orchestrator.human_desk import HumanDesk
 from symphony.orchestrator.issue_reads import IssueReads
 from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspaces
 from symphony.orchestrator.progress import Progress, TrackerWrites
+from symphony.ssh import HOST_UNREACHABLE
+from symphony.ssh_exec import RemoteHost
 from symphony.trackers.base import TRACKER_REQUEST, IssueConversation, TrackerAdapter, TrackerError
 from symphony.trackers.candidate_writes import state_change_check
 from symphony.workflow.store import Workflow
@@ -83,6 +86,9 @@ class Attempt:
         return replace(
             self.issue, identifier=candidate_key(self.issue.identifier, self.candidate.name)
         )
+
+    # Run on this SSH worker host (``svc.workspaces`` are that host's); None: this machine.
+    remote: RemoteHost | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +192,11 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
         # The transcript says how the attempt ended, so a log with no protocol lines (a launch
         # refused before the agent started) still explains itself.
         _note_outcome(transcript, result)
-        await svc.workspaces.after_run(
-            workspace, issue, hooks=config.hooks, attempt=spec.attempt, strip_env=strip
-        )
+        if result is None or result.code != HOST_UNREACHABLE:
+            # A lost worker host is not waited for: its failure reaches the core at once.
+            await svc.workspaces.after_run(
+                workspace, issue, hooks=config.hooks, attempt=spec.attempt, strip_env=strip
+            )
         await _close(transcript)
 
 
@@ -276,7 +284,11 @@ async def _run_in_workspace(
         desk = svc.human
         channel = desk.open_run(issue, spec.run_id, spec.attempt) if desk is not None else None
         # Only when resuming, so backends written before resuming existed keep working.
-        resume = {"resume_thread_id": spec.resume_thread_id} if spec.resume_thread_id else {}
+        resume: dict[str, Any] = (
+            {"resume_thread_id": spec.resume_thread_id} if spec.resume_thread_id else {}
+        )
+        if spec.remote is not None:
+            resume["remote"] = spec.remote
         try:
             session = await backend.start_session(
                 workspace=Path(workspace.path),
@@ -301,7 +313,14 @@ async def _run_in_workspace(
                 hand_off = (
                     None if candidate_tools else _hand_off(spec, svc, workspace, strip, started)
                 )
-                progress = Progress(Path(workspace.path), writes)
+                # A worker host's workspace is read on the host (docs/workers.md).
+                remote_digest = getattr(svc.workspaces, "fingerprint", None)
+                digest = (
+                    functools.partial(remote_digest, workspace)
+                    if spec.remote is not None and remote_digest is not None
+                    else None
+                )
+                progress = Progress(Path(workspace.path), writes, digest)
                 return await _turns(
                     spec, svc, backend, session, prompt, hand_off, progress, candidate_tools
                 )

@@ -1,4 +1,5 @@
-"""Stored best-of candidates (tables ``candidate_sets`` and ``candidates``, docs/best-of.md).
+"""Stored best-of candidates (tables ``candidate_sets`` and ``candidates``, schema v8,
+docs/best-of.md).
 
 One set per issue, from its dispatch until the human picks a candidate or sends the issue back;
 one row per candidate with its status, workspace and thread (so a restart continues each one),

@@ -18,6 +18,7 @@ class StoredRetry:
     due_at: datetime
     kind: str
     error: str | None
+    worker_host: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

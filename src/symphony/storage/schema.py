@@ -131,10 +131,15 @@ ALTER TABLE runs ADD COLUMN cost_usd REAL;
 ALTER TABLE totals ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
 """
 
+# The SSH worker host a retry prefers (docs/workers.md): NULL for this machine.
+_V7: Final = """
+ALTER TABLE retries ADD COLUMN worker_host TEXT;
+"""
+
 # Best-of candidates (docs/best-of.md), kept in storage/candidates.py with their writes.
-_V7: Final = CANDIDATES_MIGRATION
+_V8: Final = CANDIDATES_MIGRATION
 
 # Append new versions at the end; never edit one.
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

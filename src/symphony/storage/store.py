@@ -189,6 +189,7 @@ class StateStore:
                         due_at=_required_time(row["due_at"]),
                         kind=row["kind"],
                         error=row["error"],
+                        worker_host=row["worker_host"],
                     )
                     for row in db.execute("SELECT * FROM retries ORDER BY due_at")
                 )

@@ -122,11 +122,12 @@ class RetrySaved:
     due_at: datetime
     kind: str
     error: str | None
+    worker_host: str | None = None
 
     def apply(self, db: sqlite3.Connection) -> None:
         db.execute(
             "INSERT OR REPLACE INTO retries (issue_id, identifier, issue_url, attempt, due_at, "
-            "kind, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "kind, error, worker_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 self.issue_id,
                 self.identifier,
@@ -135,6 +136,7 @@ class RetrySaved:
                 stamp(self.due_at),
                 self.kind,
                 self.error,
+                self.worker_host,
             ),
         )
 

@@ -30,6 +30,7 @@ from pydantic import (
 from symphony.core.candidates import MAX_BEST_OF
 from symphony.issue import normalize_state
 from symphony.logformat import DEFAULT_LOG_FORMAT, LOG_FORMATS, LogFormat
+from symphony.ssh import parse_target
 from symphony.text import clip
 from symphony.workflow.errors import ConfigError
 from symphony.workflow.values import (
@@ -681,6 +682,38 @@ class ReviewConfig(_Section):
         return normalize_state(state) in {normalize_state(s) for s in self.states}
 
 
+class WorkerConfig(_Section):
+    """SSH worker hosts (docs/workers.md): agents run on these hosts instead of this machine."""
+
+    # Entries as written (``host``, ``host:port``, ``user@host:port``, ``[v6]:port``); each is the
+    # ``worker_host`` of the runs placed on it.
+    ssh_hosts: tuple[str, ...] = ()
+    # Agents at once on one host; unset: no per-host limit (agent.max_concurrent_agents holds).
+    max_concurrent_agents_per_host: PositiveInt | None = None
+    # How long a host that failed (unreachable, dropped connection) gets no new work.
+    host_cooldown_ms: PositiveInt = 60_000
+    # ``workspace.root`` as written, for the hosts' shells to expand (``~`` is the remote home);
+    # filled from the workspace section, never read from this one.
+    remote_root: str = Field(default="", exclude=True)
+
+    @field_validator("ssh_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple):
+            raise ValueError("must be a list of hosts (host, host:port, user@host:port)")
+        seen: set[str] = set()
+        for entry in value:
+            if not isinstance(entry, str):
+                raise ValueError(f"every entry must be a string (got {entry!r})")
+            parse_target(entry)
+            if entry in seen:
+                raise ValueError(f"{entry!r} is listed twice")
+            seen.add(entry)
+        return tuple(value)
+
+
 class ServiceConfig(_Section):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     polling: PollingConfig = Field(default_factory=PollingConfig)
@@ -699,6 +732,7 @@ class ServiceConfig(_Section):
     storage: StorageConfig = Field(
         default_factory=lambda: StorageConfig(path=Path(DEFAULT_STORAGE_PATH))
     )
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
 
 
 class LoadedConfig(BaseModel):
@@ -740,10 +774,10 @@ SECTIONS: dict[str, type[_Section]] = {
     "logs": LogsConfig,
     "review": ReviewConfig,
     "storage": StorageConfig,
+    "worker": WorkerConfig,
 }
 # Extensions a later version or a sibling tool may own; never warn about them.
 EXTENSION_SECTIONS: dict[str, str] = {
-    "worker": "SSH workers (SPEC Appendix A); not supported by this version, ignored",
     "observability": "owned by other tools; ignored",
     "logging": "ignored; log settings live under logs:",
 }
@@ -764,14 +798,7 @@ def build_config(
     cleaned: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in SECTIONS:
-            if key == "worker" and value:
-                # The spec's optional SSH extension: say so, rather than let an operator believe
-                # agents run on the hosts they listed.
-                warnings.append(
-                    "worker: remote (SSH) workers are not supported; the setting is ignored and "
-                    "every agent runs on this machine"
-                )
-            elif key == "logging" and isinstance(value, dict) and "format" in value:
+            if key == "logging" and isinstance(value, dict) and "format" in value:
                 # Close enough to `logs:` that the operator surely meant it.
                 warnings.append("logging: ignored; log settings live under logs: (logs.format)")
             elif key not in _KNOWN_TOP_LEVEL:
@@ -804,6 +831,44 @@ def build_config(
         config = ServiceConfig.model_validate(cleaned, context=context)
     except ValidationError as exc:
         raise ConfigError(_problems_from(exc, cleaned), source=source) from None
+    if config.worker.ssh_hosts and config.agent.kind != "codex":
+        # Their tracker tools (an MCP endpoint) and ACP's file reads live on this machine.
+        raise ConfigError(
+            [
+                (
+                    "agent.kind",
+                    f"{config.agent.kind} cannot run on worker.ssh_hosts: only codex runs on SSH "
+                    "worker hosts (docs/workers.md); use agent.kind: codex or remove "
+                    "worker.ssh_hosts",
+                )
+            ],
+            source=source,
+        )
+    if config.worker.ssh_hosts and config.sandbox.kind != "none":
+        # The sandbox's network bridges and proxy are sockets of this process (docs/sandbox.md).
+        raise ConfigError(
+            [
+                (
+                    "sandbox.kind",
+                    f"{config.sandbox.kind} does not run on worker.ssh_hosts yet: its network "
+                    "bridges live in this process, not on the hosts (docs/sandbox.md); use "
+                    "sandbox.kind: none with worker hosts (codex sandboxes its commands itself) "
+                    "or remove worker.ssh_hosts",
+                )
+            ],
+            source=source,
+        )
+    raw_root = (
+        raw.get("workspace", {}).get("root") if isinstance(raw.get("workspace"), dict) else None
+    )
+    remote_root = (
+        raw_root.strip()
+        if isinstance(raw_root, str) and raw_root.strip()
+        else str(config.workspace.root)
+    )
+    config = config.model_copy(
+        update={"worker": config.worker.model_copy(update={"remote_root": remote_root})}
+    )
     if config.agent.kind == "acp" and config.acp.command is None:
         raise ConfigError(
             [

@@ -105,6 +105,12 @@ class HookContext:
         return {name: value.replace("\0", "") for name, value in values.items()}
 
 
+def attempt_context(workspace: Path, issue: Issue, attempt: int | None) -> HookContext:
+    """The per-attempt hooks (``before_run``, ``after_run``, ``verify``) run in the prepared
+    workspace, under its parent root."""
+    return HookContext(workspace, workspace.parent, issue.identifier, issue, attempt)
+
+
 class _TailCollector(asyncio.Protocol):
     """Keeps the last ``limit`` bytes written to the pipe; ``closed`` resolves at EOF."""
 

@@ -29,7 +29,7 @@ from symphony.workspace.errors import (
     WORKSPACE_OUTSIDE_ROOT,
     WorkspaceError,
 )
-from symphony.workspace.hooks import HookContext, HookResult, run_hook
+from symphony.workspace.hooks import HookContext, HookResult, attempt_context, run_hook
 from symphony.workspace.keys import is_workspace_key_shaped, workspace_key
 from symphony.workspace.paths import (
     canonicalize,
@@ -164,7 +164,7 @@ class WorkspaceManager:
                 path=ws.path,
                 hook="before_run",
             )
-        context = _attempt_context(ws, issue, attempt)
+        context = attempt_context(ws.path, issue, attempt)
         result = await self._run(
             "before_run", hooks.before_run, context, hooks.timeout_ms, strip_env
         )
@@ -187,7 +187,7 @@ class WorkspaceManager:
             if not await asyncio.to_thread(fs.is_real_directory, ws.path):
                 log.warning("skipping after_run hook, workspace is gone", workspace=ws.path)
                 return
-            context = _attempt_context(ws, issue, attempt)
+            context = attempt_context(ws.path, issue, attempt)
             await self._run("after_run", hooks.after_run, context, hooks.timeout_ms, strip_env)
         except asyncio.CancelledError:
             raise
@@ -207,7 +207,7 @@ class WorkspaceManager:
         the verdict, never an error: a hook that cannot start or times out did not pass."""
         if hooks.verify is None:
             return None
-        context = _attempt_context(ws, issue, attempt)
+        context = attempt_context(ws.path, issue, attempt)
         return await self._run("verify", hooks.verify, context, hooks.timeout_ms, strip_env)
 
     async def remove(
@@ -397,11 +397,6 @@ class WorkspaceManager:
             lock = asyncio.Lock()
             self._locks[path] = lock
         return lock
-
-
-def _attempt_context(ws: Workspace, issue: Issue, attempt: int | None) -> HookContext:
-    """``before_run`` and ``after_run`` run in the prepared workspace, under its parent root."""
-    return HookContext(ws.path, ws.path.parent, issue.identifier, issue, attempt)
 
 
 def _hook_error(result: HookResult, identifier: str, workspace: Path) -> WorkspaceError:

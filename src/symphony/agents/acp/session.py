@@ -264,6 +264,7 @@ class AcpSession:
                     workspace=cwd,
                     env=environment,
                     endpoints=_acp_endpoints(environment, tool_server),
+                    command=acp.command,
                 )
             script = acp.command if box is None else box.wrap(acp.command)
             process, pipes = await spawn_login_shell_lines(

@@ -228,7 +228,12 @@ class ClaudeCodeSession:
         box: Sandbox | None = None
         try:
             box = await _open_sandbox(
-                sandbox, cwd=cwd, env=child_env, state_dir=state_dir, tool_url=tool_server.url
+                sandbox,
+                cwd=cwd,
+                env=child_env,
+                state_dir=state_dir,
+                tool_url=tool_server.url,
+                command=config.command,
             )
             session = await cls._launch(
                 cwd=cwd,
@@ -656,6 +661,7 @@ async def _open_sandbox(
     env: Mapping[str, str],
     state_dir: Path,
     tool_url: str,
+    command: str,
 ) -> Sandbox | None:
     """claude's bwrap sandbox: its config dir writable, the session's private files (under
     /tmp) visible, the Anthropic endpoints and the session's MCP endpoint reachable."""
@@ -668,6 +674,7 @@ async def _open_sandbox(
         state=[_config_dir(env)],
         read_only=[state_dir],
         endpoints=[*claude_endpoints(env), *url_endpoints([tool_url])],
+        command=command,
     )
 
 

@@ -23,6 +23,7 @@ from symphony.agents.versions import command_version
 from symphony.checks import Check
 from symphony.issue import Issue
 from symphony.process import child_environment
+from symphony.ssh_exec import RemoteHost
 from symphony.workflow.config import CODEX_HOME_INHERIT, CODEX_HOME_ISOLATED
 from symphony.workflow.store import Workflow
 
@@ -46,8 +47,24 @@ class CodexBackend(AgentBackend):
         workflow: Workflow,
         human: HumanChannel | None = None,
         resume_thread_id: str | None = None,
+        remote: RemoteHost | None = None,
     ) -> CodexSession:
         config = workflow.config
+        if remote is not None:
+            # codex.home is this machine's directory; the host's profile sets its own.
+            return await CodexSession.start(
+                workspace=workspace,
+                workspace_root=config.workspace.root,
+                codex=config.codex,
+                tools=tools,
+                strip_env=strip_env,
+                on_event=on_event,
+                issue=issue,
+                transcript=transcript,
+                human=human,
+                resume_thread_id=resume_thread_id,
+                remote=remote,
+            )
         home = resolve_home(
             config.codex, storage_path=config.storage.path, env=os.environ, cwd=workspace
         )

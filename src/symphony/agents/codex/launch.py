@@ -16,6 +16,7 @@ from symphony.agents.codex.errors import (
 from symphony.agents.codex.lines import MAX_LINE_BYTES, StderrTail
 from symphony.linestream import LinePipes
 from symphony.process import child_environment, spawn_login_shell_lines
+from symphony.ssh import HOST_UNREACHABLE, SSH_FAILED_EXIT
 from symphony.workspace.errors import WorkspaceError
 from symphony.workspace.paths import validate_agent_cwd
 
@@ -69,6 +70,7 @@ def exit_error(
     initialized: bool,
     stopping: bool,
     session_id: str | None,
+    worker_host: str | None = None,
 ) -> AgentError:
     """What the app-server's exit means for whoever is still waiting on it."""
     if stopping:
@@ -76,6 +78,13 @@ def exit_error(
     tail = stderr.tail()
     detail = f"; stderr: {tail}" if tail else ""
     details = {"exit_code": returncode, "stderr_tail": tail}
+    if worker_host is not None and returncode == SSH_FAILED_EXIT:
+        return AgentError(
+            HOST_UNREACHABLE,
+            f"the SSH connection to worker host {worker_host} was lost (ssh exit 255){detail}",
+            session_id=session_id,
+            details=details,
+        )
     if not initialized and (
         returncode == COMMAND_NOT_FOUND_EXIT or stderr.mentions("command not found")
     ):

@@ -33,6 +33,9 @@ from symphony.agents.codex.actions import (
     WithdrawRequest,
 )
 from symphony.agents.codex.errors import (
+    CODEX_NOT_FOUND,
+    INVALID_WORKSPACE_CWD,
+    PORT_EXIT,
     RESPONSE_ERROR,
     RESPONSE_TIMEOUT,
     SESSION_CLOSED,
@@ -46,7 +49,7 @@ from symphony.agents.codex.policy import SessionPolicy, thread_title
 from symphony.agents.codex.preflight import ensure_credentials
 from symphony.agents.codex.protocol import CodexProtocol
 from symphony.agents.codex.tools import dynamic_tools
-from symphony.agents.codex.transport import StdioTransport
+from symphony.agents.codex.transport import STOP_GRACE_S, StdioTransport
 from symphony.agents.events import SESSION_STARTED, STEERED, AgentEvent
 from symphony.agents.sandbox import Sandbox, open_sandbox
 from symphony.agents.sandbox.endpoints import codex_endpoints
@@ -56,6 +59,14 @@ from symphony.human import HumanAnswer, SteerDelivery
 from symphony.issue import Issue
 from symphony.linestream import LinePipes, Oversized
 from symphony.logs import get_logger
+from symphony.ssh import HOST_UNREACHABLE, agent_script, valid_remote_path
+from symphony.ssh_exec import (
+    RemoteHost,
+    RemoteProcess,
+    RemoteStartError,
+    kill_remote_group,
+    spawn_remote_lines,
+)
 from symphony.tools import ToolContext
 from symphony.usage import TokenUsage
 from symphony.workflow.config import CodexConfig, SandboxConfig
@@ -118,6 +129,9 @@ class CodexSession:
         self.turn_count = 0
         # True when the session continues a stored thread (``resume_thread_id`` of ``start``).
         self.resumed = False
+        # Set for a session on an SSH worker host: its process group there is stopped too.
+        self._remote: RemoteProcess | None = None
+        self._strip_env: frozenset[str] = frozenset()
         self._transport.start(self._on_line, self._on_closed)
 
     # -- public surface ---------------------------------------------------------------------
@@ -168,6 +182,7 @@ class CodexSession:
         resume_thread_id: str | None = None,
         codex_home: Path | None = None,
         sandbox: SandboxConfig | None = None,
+        remote: RemoteHost | None = None,
     ) -> CodexSession:
         """Launch the app-server in ``workspace`` and run the handshake up to ``thread/start``
         (``thread/resume`` of ``resume_thread_id`` when given and codex accepts it).
@@ -176,10 +191,28 @@ class CodexSession:
         exports (``agents/codex/home.py``). ``sandbox`` with ``kind: bwrap`` runs the app-server
         in a bubblewrap sandbox (docs/sandbox.md).
 
+        ``remote``: run codex on that SSH worker host, in ``workspace`` (a path on the host);
+        the host's login profile provides codex, its credentials and ``codex-linux-sandbox``
+        (docs/workers.md).
+
         Raises ``AgentError`` (``invalid_workspace_cwd``, ``codex_not_authenticated``,
-        ``codex_not_found``, ``port_exit``, ``response_timeout``, ``response_error``); nothing is
-        left running when it does.
+        ``codex_not_found``, ``port_exit``, ``response_timeout``, ``response_error``,
+        ``host_unreachable``); nothing is left running when it does.
         """
+        if remote is not None:
+            return await cls._start_remote(
+                remote,
+                workspace=workspace,
+                codex=codex,
+                tools=tools,
+                strip_env=strip_env,
+                on_event=on_event,
+                issue=issue,
+                transcript=transcript,
+                env=env,
+                human=human,
+                resume_thread_id=resume_thread_id,
+            )
         cwd = agent_cwd(workspace, workspace_root)
         base_env = os.environ if env is None else env
         # The home is assigned after the login profile, so a profile's CODEX_HOME cannot win;
@@ -192,7 +225,9 @@ class CodexSession:
         prelude = await launch_prefix(codex.command, env=base_env, cwd=cwd, strip_env=strip_env)
         if home:
             prelude = f"export {home}\n{prelude}"
-        box = await _open_sandbox(sandbox, cwd=cwd, env=base_env, codex_home=codex_home)
+        box = await _open_sandbox(
+            sandbox, cwd=cwd, env=base_env, codex_home=codex_home, command=codex.command
+        )
         try:
             process, pipes = await launch(
                 codex.command,
@@ -206,8 +241,96 @@ class CodexSession:
             if box is not None:
                 await box.aclose()
             raise
+        return await cls._attach(
+            process,
+            pipes,
+            workspace=cwd,
+            codex=codex,
+            tools=tools,
+            on_event=on_event,
+            issue=issue,
+            transcript=transcript,
+            human=human,
+            resume_thread_id=resume_thread_id,
+            sandbox=box,
+            launched={"cwd": cwd, "sandboxed": box is not None},
+        )
+
+    @classmethod
+    async def _start_remote(
+        cls,
+        remote: RemoteHost,
+        *,
+        workspace: Path,
+        codex: CodexConfig,
+        tools: ToolRegistry,
+        strip_env: frozenset[str],
+        on_event: EventSink,
+        issue: Issue,
+        transcript: Transcript | None,
+        env: Mapping[str, str] | None,
+        human: HumanChannel | None,
+        resume_thread_id: str | None,
+    ) -> CodexSession:
+        path = str(workspace)
+        if not valid_remote_path(path):
+            raise AgentError(
+                INVALID_WORKSPACE_CWD,
+                f"workspace {path!r} on worker host {remote.name} is not a valid absolute path",
+            )
+        script = agent_script(path, codex.command, secrets=strip_env)
+        try:
+            started = await spawn_remote_lines(
+                remote,
+                script,
+                base_env=os.environ if env is None else env,
+                strip_env=strip_env,
+                limit=MAX_LINE_BYTES,
+            )
+        except RemoteStartError as exc:
+            code = exc.code if exc.code == HOST_UNREACHABLE else PORT_EXIT
+            raise AgentError(code, exc.message) from None
+        except OSError as exc:
+            raise AgentError(CODEX_NOT_FOUND, f"could not launch ssh: {exc}") from exc
+        return await cls._attach(
+            started.process,
+            started.pipes,
+            workspace=workspace,
+            codex=codex,
+            tools=tools,
+            on_event=on_event,
+            issue=issue,
+            transcript=transcript,
+            human=human,
+            resume_thread_id=resume_thread_id,
+            remote=started,
+            strip_env=strip_env,
+            launched={"cwd": path, "worker_host": remote.name, "remote_pgid": started.pgid},
+        )
+
+    @classmethod
+    async def _attach(
+        cls,
+        process: asyncio.subprocess.Process,
+        pipes: LinePipes,
+        *,
+        workspace: Path,
+        codex: CodexConfig,
+        tools: ToolRegistry,
+        on_event: EventSink,
+        issue: Issue,
+        transcript: Transcript | None,
+        human: HumanChannel | None,
+        resume_thread_id: str | None,
+        launched: dict[str, Any],
+        sandbox: Sandbox | None = None,
+        remote: RemoteProcess | None = None,
+        strip_env: frozenset[str] = frozenset(),
+    ) -> CodexSession:
+        """The session around a launched app-server (here, in a sandbox or on a worker host):
+        the handshake up to ``thread/start``; nothing is left running when it fails."""
         protocol = CodexProtocol(
-            SessionPolicy.from_config(codex, cwd),
+            SessionPolicy.from_config(codex, workspace),
             tool_names=sorted(tools.names),
             pid=process.pid,
             ask_human=human is not None,
@@ -216,7 +339,7 @@ class CodexSession:
             process=process,
             pipes=pipes,
             protocol=protocol,
-            workspace=cwd,
+            workspace=workspace,
             codex=codex,
             tools=tools,
             on_event=on_event,
@@ -224,8 +347,10 @@ class CodexSession:
             transcript=transcript,
             human=human,
         )
-        session._sandbox = box
-        session._log(logging.INFO, "codex app-server launched", cwd=cwd, sandboxed=box is not None)
+        session._sandbox = sandbox
+        session._remote = remote
+        session._strip_env = strip_env
+        session._log(logging.INFO, "codex app-server launched", **launched)
         try:
             await session._handshake(resume_thread_id)
         except BaseException:
@@ -345,6 +470,14 @@ class CodexSession:
         for task in [*self._tool_tasks, *self._human_tasks]:
             task.cancel()
         exit_code = await self._transport.close()
+        remote = self._remote
+        closed = self._closed_error
+        if remote is not None and (closed is None or closed.code != HOST_UNREACHABLE):
+            # Closing the stream ends codex; anything it left in its group on the host is
+            # killed over a second connection (a lost host is not waited for).
+            await kill_remote_group(
+                remote.host, remote.pgid, grace_s=STOP_GRACE_S, strip_env=self._strip_env
+            )
         if self._sandbox is not None:
             await self._sandbox.aclose()
         if self._tool_tasks or self._human_tasks:
@@ -503,6 +636,7 @@ class CodexSession:
             initialized=self._initialized,
             stopping=self._stopping,
             session_id=self.session_id,
+            worker_host=self._remote.host.name if self._remote is not None else None,
         )
         self._closed_error = error
         if not self._stopping:
@@ -608,7 +742,12 @@ def _last_agent_message(turn: Mapping[str, Any]) -> str | None:
 
 
 async def _open_sandbox(
-    config: SandboxConfig | None, *, cwd: Path, env: Mapping[str, str], codex_home: Path | None
+    config: SandboxConfig | None,
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    codex_home: Path | None,
+    command: str,
 ) -> Sandbox | None:
     """The app-server's bwrap sandbox: CODEX_HOME writable, the model endpoints reachable, the
     ``codex-linux-sandbox`` links visible even when they live under /tmp."""
@@ -622,6 +761,7 @@ async def _open_sandbox(
         state=[home],
         read_only=[helper_root()],
         endpoints=codex_endpoints(env, home),
+        command=command,
     )
 
 

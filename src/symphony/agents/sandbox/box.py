@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
+import shlex
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from symphony.agents.sandbox.egress import LOOPBACK_HOSTS, Egress, split_endpoin
 from symphony.workflow.config import SandboxConfig
 
 SANDBOX_UNAVAILABLE: Final = "sandbox_unavailable"
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # Every agent would fail alike: shown once, dispatch backs off as a whole (core.outage).
 environment_codes(SANDBOX_UNAVAILABLE)
 PROBE_TIMEOUT_S: Final = 10.0
@@ -147,6 +150,42 @@ def _visible(paths: Iterable[Path]) -> tuple[Path, ...]:
     return tuple(dict.fromkeys(path.resolve() for path in paths))
 
 
+_EXPANSION = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
+# What the sandbox's private mounts hide (bwrap.py): a program installed below them must be
+# bound back, or the agent cannot even start.
+_HIDDEN_ROOTS = (Path("/tmp"), Path("/run"))  # noqa: S108 - paths the sandbox replaces
+
+
+def program_roots(command: str, env: Mapping[str, str]) -> list[Path]:
+    """Where the program ``command`` starts lives, when the private /tmp or /run would hide it:
+    its npm prefix (the directory holding ``node_modules``: a CLI needs its whole package),
+    else its directory, for the path as written and for where its links lead."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return []
+    word = next((w for w in words if w != "exec" and not _ASSIGNMENT.match(w)), None)
+    if word is None:
+        return []
+    expanded = _EXPANSION.sub(
+        lambda m: env.get(m[1] or m[3]) or (m[2] if m[2] is not None else ""), word
+    )
+    found = shutil.which(expanded, path=env.get("PATH", os.defpath))
+    if found is None:
+        return []
+    roots: list[Path] = []
+    for path in dict.fromkeys((Path(found).absolute(), Path(found).resolve())):
+        if not any(path.is_relative_to(hidden) for hidden in _HIDDEN_ROOTS):
+            continue
+        parts = path.parts
+        root = (
+            Path(*parts[: parts.index("node_modules")]) if "node_modules" in parts else path.parent
+        )
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
 async def open_sandbox(
     config: SandboxConfig,
     *,
@@ -155,11 +194,13 @@ async def open_sandbox(
     state: Sequence[Path] = (),
     read_only: Sequence[Path] = (),
     endpoints: Sequence[str] = (),
+    command: str = "",
 ) -> Sandbox:
     """The sandbox of one agent in ``workspace``.
 
     ``state`` are the backend's own writable directories (CODEX_HOME, CLAUDE_CONFIG_DIR),
-    ``read_only`` paths that would be hidden by the private /tmp and /run but must be seen,
+    ``read_only`` paths that would be hidden by the private /tmp and /run but must be seen
+    (the program of ``command`` is added to them when it lives there),
     ``endpoints`` the ``host:port`` entries the agent needs (its model API, Symphony's tool
     endpoint) on top of ``sandbox.allowed_hosts``. Raises ``AgentError``
     (``sandbox_unavailable``) when bwrap cannot run here.
@@ -173,7 +214,9 @@ async def open_sandbox(
         workspace=workspace,
         bwrap=config.bwrap,
         writable=tuple(p for p in writable if p != workspace),
-        read_only=_visible([*read_only, *([Path(home)] if home else [])]),
+        read_only=_visible(
+            [*read_only, *program_roots(command, env), *([Path(home)] if home else [])]
+        ),
         network=config.network,
     )
     if config.network:

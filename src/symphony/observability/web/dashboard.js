@@ -29,6 +29,7 @@ function renderAll() {
   if (!s) return;
   renderHeader(s);
   renderAlerts(s);
+  renderWorkers(s);
   renderRunning(s);
   renderRetrying(s);
   renderBlocked(s);
@@ -82,8 +83,39 @@ function renderAlerts(s) {
     el("div", { class: `alert alert-${level}` }, el("strong", {}, title), el("span", { class: "alert-text" }, text))));
 }
 
+// SSH worker hosts (docs/workers.md): one row per host with its load, health and agents.
+function renderWorkers(s) {
+  const hosts = Array.isArray(s.workers) ? s.workers : [];
+  $("workers-panel").hidden = hosts.length === 0;
+  if (!hosts.length) return;
+  const down = hosts.filter((h) => h.status === "down").length;
+  setText("workers-count", down ? `(${hosts.length}, ${down} down)` : `(${hosts.length})`);
+  const running = Array.isArray(s.running) ? s.running : [];
+  syncRows($("workers-table"), hosts, (h) => h.host, (h) => {
+    const agents = running.filter((r) => r.worker_host === h.host).map((r) => r.issue_identifier);
+    const status = h.status === "down"
+      ? [el("span", { class: "badge badge-bad" }, "down"),
+         el("span", { class: "event-meta" }, [h.error, h.down_until ? `until ${clockTime(h.down_until)}` : null].filter(Boolean).join(" · "))]
+      : [el("span", { class: "badge badge-live" }, "up")];
+    return [
+      cell(h.host, { class: "nowrap" }),
+      cell(status, { class: "event-cell" }),
+      cell(h.capacity != null ? `${h.running} / ${h.capacity}` : String(h.running), { class: "num", flash: true }),
+      cell(agents.length ? agents.join(", ") : "–"),
+    ];
+  });
+}
+
+// Running rows grouped by host, in the order of worker.ssh_hosts (local runs first).
+function byHost(s, rows) {
+  const order = new Map((Array.isArray(s.workers) ? s.workers : []).map((h, i) => [h.host, i]));
+  if (!order.size) return rows;
+  const rank = (r) => (r.worker_host == null ? -1 : order.get(r.worker_host) ?? order.size);
+  return rows.map((r, i) => [r, i]).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map(([r]) => r);
+}
+
 function renderRunning(s) {
-  const rows = Array.isArray(s.running) ? s.running : [];
+  const rows = byHost(s, Array.isArray(s.running) ? s.running : []);
   setText("running-count", rows.length ? `(${rows.length})` : "");
   $("running-empty").hidden = rows.length > 0;
   $("running-table").hidden = rows.length === 0;
@@ -98,7 +130,10 @@ function renderRunning(s) {
     const summary = shown.summary || (shown.event ? shown.event : "no agent event yet");
     return [
       issueCell(r),
-      cell(el("span", { class: "badge state-badge" }, r.state || "?"), { class: "nowrap" }),
+      cell([
+        el("span", { class: "badge state-badge" }, r.state || "?"),
+        r.worker_host ? el("span", { class: "event-meta worker-host" }, `on ${r.worker_host}`) : null,
+      ], { class: "nowrap" }),
       cell(fmtInt(r.turn_count || 0), { class: "num", flash: true }),
       cell(el("span", { "data-since": r.started_at || "" }, fmtDuration(secondsSince(r.started_at))), { class: "nowrap", sig: `age:${r.started_at}` }),
       cell(fmtInt(t.total_tokens || 0), { class: "num", flash: true }),
