@@ -266,6 +266,8 @@ class FakeView:
         self.diffs: dict[str, str] = {}
         # The review queue's ``runs`` (``history`` rows) by identifier.
         self.runs: dict[str, list[dict[str, Any]]] = {}
+        # Best-of candidates per identifier, as the review queue lists them.
+        self.candidates: dict[str, list[dict[str, Any]]] = {}
         # The real desk: tests park requests on it through ``desk.open_run(...).ask``.
         self.desk = HumanDesk(
             timeout_ms=lambda: 3_600_000, clock=asyncio.get_running_loop, now=lambda: NOW
@@ -344,6 +346,7 @@ class FakeView:
             self.proof,
             timeout_s=5.0,
             runs=lambda identifier: self.runs.get(identifier, []),
+            candidates=lambda identifier: self.candidates.get(identifier, []),
         )
 
     async def read_board(self) -> BoardOutcome:

@@ -171,3 +171,78 @@ async def test_review_decisions_and_the_board_from_the_dashboard(
         assert errors == [
             "Failed to load resource: the server responded with a status of 404 (Not Found)"
         ]
+
+
+async def test_a_best_of_issue_is_approved_by_picking_a_candidate(
+    browser: Browser, tmp_path: Path
+) -> None:
+    view, store = local_view(tmp_path)
+    issue = add(store, "Fix the flaky test", "Human Review")
+    view.candidates[issue] = [
+        {
+            "name": "a",
+            "workspace": "/ws/SYM-1.a",
+            "status": "handed_off",
+            "verify": "failed",
+            "files": ["a.py"],
+            "tokens": 1200,
+            "cost_usd": 0.5,
+            "rank": 2,
+            "reason": "verify fails",
+            "summary": "Retried the call.",
+            "error": None,
+        },
+        {
+            "name": "b",
+            "workspace": "/ws/SYM-1.b",
+            "status": "handed_off",
+            "verify": "passed",
+            "files": ["b.py", "test_b.py"],
+            "tokens": 900,
+            "cost_usd": None,
+            "rank": 1,
+            "reason": "passes verify, smallest diff",
+            "summary": "Fixed the race.",
+            "error": None,
+        },
+        {
+            "name": "c",
+            "workspace": "/ws/SYM-1.c",
+            "status": "failed",
+            "verify": None,
+            "files": [],
+            "tokens": 10,
+            "cost_usd": None,
+            "rank": None,
+            "reason": None,
+            "summary": None,
+            "error": "worker exited: boom",
+        },
+    ]
+    async with start_server(view, keepalive_s=1) as server:
+        page = await browser.new_page(viewport={"width": 1440, "height": 1000})
+        errors = await open_dashboard(page, server.url)
+        await page.get_by_role("link", name="Review").click()
+        card = page.locator(f'.review-card[data-issue="{issue}"]')
+        candidates = card.locator("section.candidate")
+        await expect(candidates).to_have_count(3)
+        b = card.locator('section.candidate[data-candidate="b"]')
+        await expect(b.locator(".verify")).to_have_text("verify passed")
+        await expect(b.locator(".judge-reason")).to_have_text("Judge: passes verify, smallest diff")
+        await expect(b).to_contain_text("b.py, test_b.py")
+        await expect(card.locator('section.candidate[data-candidate="c"]')).to_contain_text(
+            "worker exited: boom"
+        )
+        # One approve per candidate that handed off; none for the failed one, no plain Approve.
+        await expect(card.locator("button[data-candidate]")).to_have_count(2)
+        await expect(card.get_by_role("button", name="Approve", exact=True)).to_be_hidden()
+        await page.screenshot(
+            path=str(ARTIFACTS / "dashboard-review-candidates.png"), full_page=True
+        )
+
+        await card.get_by_role("button", name="Approve b").click()
+        await expect(card.locator(".review-outcome")).to_have_text(f"{issue} moved to Merging.")
+        ((identifier, decision),) = view.reviews
+        assert identifier == issue and decision.candidate == "b"
+        assert store.get(issue).state == "Merging"
+        assert errors == []

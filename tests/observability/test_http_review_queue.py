@@ -64,6 +64,7 @@ async def test_the_queue_lists_issues_in_review_states_with_their_proof(
         "updated_at": "2026-02-02T00:00:00Z",
         "proof": proof(),
         "runs": [run],
+        "candidates": [],
     }
 
 

@@ -43,6 +43,7 @@ async def review_queue(
     *,
     timeout_s: float,
     runs: Runs = no_runs,
+    candidates: Runs = no_runs,
 ) -> list[dict[str, Any]]:
     """The issues waiting in ``review.states`` with their proof and the runs that led there
     (``GET /api/v1/review``); raises ``TrackerError`` when the tracker fails or does not answer
@@ -55,7 +56,12 @@ async def review_queue(
         ) from None
     waiting.sort(key=lambda issue: (_ordered(issue.updated_at), issue.identifier))
     return [
-        _review_row(issue, await proof(issue.identifier), runs(issue.identifier))
+        _review_row(
+            issue,
+            await proof(issue.identifier),
+            runs(issue.identifier),
+            candidates(issue.identifier),
+        )
         for issue in waiting
     ]
 
@@ -65,7 +71,10 @@ def _ordered(moment: datetime | None) -> str:
 
 
 def _review_row(
-    issue: Issue, proof: dict[str, Any] | None, runs: list[dict[str, Any]]
+    issue: Issue,
+    proof: dict[str, Any] | None,
+    runs: list[dict[str, Any]],
+    candidates: list[dict[str, Any]],
 ) -> dict[str, Any]:
     return {
         "issue_id": issue.id,
@@ -77,6 +86,8 @@ def _review_row(
         "updated_at": format_timestamp(issue.updated_at),
         "proof": proof,
         "runs": runs,
+        # Its judged best-of candidates, to pick one (docs/best-of.md); [] without.
+        "candidates": candidates,
     }
 
 

@@ -402,7 +402,14 @@ class OrchestratorRuntime:
             self.proof,
             timeout_s=self._tracker_timeout_s,
             runs=self._runs_of,
+            candidates=self._candidates_of,
         )
+
+    def _candidates_of(self, identifier: str) -> list[dict[str, Any]]:
+        candidates = self._candidate_sets.get(identifier)
+        if candidates is None or not candidates.judged:
+            return []
+        return [c.to_json() for c in candidates.candidates]
 
     def _runs_of(self, identifier: str) -> list[dict[str, Any]]:
         now = self._instant()

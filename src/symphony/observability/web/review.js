@@ -70,7 +70,8 @@ export async function loadReview() {
 
 function cardKey(item) {
   const proof = item.proof || {};
-  return `${item.issue_identifier}|${item.state}|${proof.created_at || ""}|${proof.head || ""}`;
+  const candidates = (item.candidates || []).map((c) => `${c.name}:${c.status}`).join(",");
+  return `${item.issue_identifier}|${item.state}|${proof.created_at || ""}|${proof.head || ""}|${candidates}`;
 }
 
 function renderReview() {
@@ -291,9 +292,49 @@ function reviewCard(item) {
     comment.removeAttribute("aria-invalid");
     decide({ decision: "rework", comment: text });
   });
+  const candidates = Array.isArray(item.candidates) ? item.candidates : [];
+  const picks = [];
+  if (candidates.length) {
+    // Best of K (docs/best-of.md): approving means picking one candidate.
+    approve.hidden = true;
+    const grid = el("div", { class: "candidates" }, ...candidates.map((c) => {
+      const pick = c.status === "handed_off"
+        ? el("button", { type: "button", class: "button", "data-candidate": c.name }, `Approve ${c.name}`)
+        : null;
+      if (pick) {
+        picks.push(pick);
+        pick.addEventListener("click", () => decide({ decision: "approve", candidate: c.name }));
+      }
+      return candidateCard(c, pick);
+    }));
+    card.append(head, el("h4", {}, `Candidates (${candidates.length})`), grid);
+  } else {
+    card.append(head, ...proofBlock(item));
+  }
+  buttons.push(...picks);
   const actions = el("div", { class: "review-actions" }, approve, reworkButton, send, cancel);
-  card.append(head, ...proofBlock(item), rework, actions, outcome);
+  card.append(rework, actions, outcome);
   return card;
+}
+
+function candidateCard(c, pick) {
+  const cost = c.cost_usd != null && Number.isFinite(Number(c.cost_usd)) ? `$${Number(c.cost_usd).toFixed(2)}` : null;
+  const files = Array.isArray(c.files) ? c.files : [];
+  const verify = c.verify === "passed" ? el("span", { class: "badge badge-live verify" }, "verify passed")
+    : c.verify === "failed" ? el("span", { class: "badge badge-bad verify" }, "verify failed")
+      : el("span", { class: "badge badge-muted verify" }, "verify: not run");
+  return el("section", { class: "candidate", "data-candidate": c.name },
+    el("h5", {}, `Candidate ${c.name}`, c.rank != null ? el("span", { class: "badge state-badge rank" }, `rank ${c.rank}`) : null),
+    el("div", { class: "review-status" }, el("span", { class: "badge state-badge" }, String(c.status || "?").replaceAll("_", " ")), verify),
+    c.reason ? el("p", { class: "review-note judge-reason" }, `Judge: ${c.reason}`) : null,
+    c.summary ? el("p", { class: "final-message" }, c.summary) : null,
+    c.error ? el("p", { class: "error-text" }, c.error) : null,
+    el("dl", { class: "facts review-facts" },
+      ...fact("Files", files.length ? files.join(", ") : "none"),
+      ...fact("Tokens", c.tokens != null ? fmtInt(c.tokens) : null),
+      ...fact("Cost", cost),
+      ...fact("Workspace", c.workspace)),
+    pick);
 }
 
 export function startReview() {
