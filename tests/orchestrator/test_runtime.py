@@ -607,3 +607,33 @@ async def test_best_of_two_candidates_hand_off_and_the_issue_moves_once_with_one
         "a": "discarded",
         "b": "chosen",
     }
+
+
+async def test_best_of_with_a_judge_that_gives_no_ranking_still_goes_to_review(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    ws_root: Path,
+) -> None:
+    issue = board.put(todo(1))
+    prompts: list[str] = []
+
+    async def work(session: FakeSession, prompt: str, turn: int) -> None:
+        prompts.append(prompt)
+        assert session.tools is not None
+        context = ToolContext(issue=session.issue)
+        await session.tools.execute("symphony_hand_off", {"summary": "did it"}, context)
+
+    agents.scripts["MT-1"] = work
+    store = make_store("agent:\n  best_of: 2\n  judge: true")
+    runtime = make_runtime(store)
+    await runtime.start()
+    await wait_until(lambda: board.issues[issue.id].state == "Human Review")
+    # Two candidates, then the judge's one turn, which read both candidates.
+    assert len(agents.sessions) == 3
+    judge_prompt = next(p for p in prompts if "You are judging 2" in p)
+    assert "## Candidate a" in judge_prompt and "## Candidate b" in judge_prompt
+    (comment,) = [body for on, body in board.comments if on == "MT-1"]
+    assert "Ranking: the judge's answer holds no JSON." in comment
+    assert not any(p.name.startswith(".judge~") for p in ws_root.iterdir())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import shutil
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
@@ -914,11 +915,12 @@ class OrchestratorRuntime:
         config = workflow.config
         strip = child_secret_names(workflow, self._tracker.secret_environment_names())
         judged, moved = candidates, False
+        # Beside the workspaces; no workspace key holds a "~", so it never is one.
+        scratch = config.workspace.root / f".judge~{workspace_key(issue.identifier)}"
         try:
             judge_turn = None
             if config.agent.judge:
                 judge_turn = agent_judge_turn(self._backend_for(workflow), workflow, issue, strip)
-            scratch = config.workspace.root / f".judge~{workspace_key(issue.identifier)}"
             judged, _ = await judge(
                 candidates,
                 issue,
@@ -941,6 +943,9 @@ class OrchestratorRuntime:
             raise
         except Exception as exc:
             log.exception("judging candidates failed", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            if config.agent.judge:
+                await asyncio.to_thread(shutil.rmtree, scratch, True)
         self._apply(CandidatesJudged(issue.id, judged, moved))
 
     def _stop_worker(self, effect: StopWorker) -> None:
