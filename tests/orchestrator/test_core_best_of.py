@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from symphony.core.candidates import CandidateSet
 from symphony.core.effects import (
     Effect,
     ForgetCandidates,
@@ -112,3 +113,32 @@ def test_after_a_pick_the_issue_runs_once_in_its_next_state() -> None:
     fresh.send(Restored(picked=("id-1",)))
     fresh.start()
     assert starts(fresh.tick([issue(1)])) == ["MT-1"]
+
+
+def test_candidates_a_restart_cut_short_go_on_and_continue_their_threads() -> None:
+    stored = CandidateSet.start("id-1", "MT-1", 2)
+    stored = stored.with_candidate("a", status="running", thread_id="th-a")
+    stored = stored.with_candidate("b", status="handed_off", summary="done b")
+    d = Driver.create(best_of=2)
+    d.send(Restored(open_candidates=(stored,)))
+    d.start()
+    assert d.state.is_claimed("id-1")
+    out = d.tick([issue(1)])
+    (start,) = of_type(out, StartWorker)
+    assert start.candidate is not None and start.candidate.name == "a"
+    assert start.resume_thread_id == "th-a" and start.issue.title == "Fix it"
+    out = exited(d, "id-1/a", handed_off="done a")
+    assert of_type(out, JudgeCandidates)
+
+
+def test_a_restored_set_all_ended_is_judged_and_one_gone_inactive_is_dropped() -> None:
+    ended = CandidateSet.start("id-1", "MT-1", 1).with_candidate("a", status="failed")
+    waiting = CandidateSet.start("id-2", "MT-2", 2)
+    d = Driver.create(best_of=2)
+    out = d.send(Restored(open_candidates=(ended, waiting)))
+    (judge,) = of_type(out, JudgeCandidates)
+    assert judge.issue.identifier == "MT-1"
+    d.start()
+    out = d.tick([])  # MT-2 is no longer active: its waiting candidates never start
+    assert of_type(out, ForgetCandidates) == [ForgetCandidates("id-2")]
+    assert not d.state.is_claimed("id-2") and d.state.is_claimed("id-1")

@@ -11,6 +11,9 @@ reports ``CandidatesJudged``, which releases the issue.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 from symphony.core import outage, policy
 from symphony.core.candidates import CandidateRef, CandidateSet, OpenCandidates, best_of
 from symphony.core.effects import (
@@ -90,7 +93,9 @@ def _start_candidate(
     opened.candidates = opened.candidates.with_candidate(ref.name, status="running")
     outage.dispatched(state, run_id)
     out.append(RecordRunStarted(run_id, issue.id, issue.identifier, issue.url, opened.attempt, now))
-    out.append(StartWorker(issue, opened.attempt, run_id, None, candidate=ref))
+    # A candidate a restart cut short continues its thread in its workspace.
+    resume = opened.candidates.candidates[index].thread_id
+    out.append(StartWorker(issue, opened.attempt, run_id, resume, candidate=ref))
     out.append(
         Log.info(
             "dispatching candidate",
@@ -176,6 +181,51 @@ def drop(state: OrchestratorState, issue_id: str, reason: str, out: list[Effect]
         return
     out.append(ForgetCandidates(issue_id))
     out.append(Log.info("candidates dropped", about=opened.issue, reason=reason))
+
+
+def restore(state: OrchestratorState, sets: tuple[CandidateSet, ...], out: list[Effect]) -> None:
+    """Candidate sets a restart cut short go on: running candidates wait for a slot again (and
+    continue their threads), a set whose candidates all ended is judged now. The issue is
+    known only by id until the next poll reads it (``refresh``)."""
+    for candidates in sets:
+        restarted = CandidateSet(
+            candidates.issue_id,
+            candidates.identifier,
+            tuple(
+                replace(c, status="pending") if c.status == "running" else c
+                for c in candidates.candidates
+            ),
+        )
+        issue = Issue(
+            id=candidates.issue_id,
+            identifier=candidates.identifier,
+            title=candidates.identifier,
+            state="",
+            dispatchable=True,
+            summary=True,  # the worker reads the whole issue before it starts
+        )
+        opened = OpenCandidates(issue, None, restarted)
+        state.candidate_sets[candidates.issue_id] = opened
+        out.append(Log.info("candidates restored", about=issue))
+        if restarted.all_ended:
+            opened.judging = True
+            out.append(JudgeCandidates(issue, restarted))
+
+
+def refresh(state: OrchestratorState, fetched: Sequence[Issue], out: list[Effect]) -> None:
+    """A poll's active issues: open sets with no candidate running take the issue as read
+    now; one whose issue is no longer among them is dropped (its running candidates, if any,
+    are reconciled like every run)."""
+    by_id = {issue.id: issue for issue in fetched}
+    busy = {e.issue.id for e in state.running.values() if e.candidate is not None}
+    for issue_id, opened in list(state.candidate_sets.items()):
+        if opened.judging or issue_id in busy:
+            continue
+        issue = by_id.get(issue_id)
+        if issue is None:
+            drop(state, issue_id, "issue is no longer active", out)
+        else:
+            opened.issue = issue
 
 
 def count_for(state: OrchestratorState, issue: Issue) -> int:

@@ -222,6 +222,8 @@ class Restored:
     holds: tuple[Hold, ...] = ()
     # Issues whose best-of candidate a human picked (docs/best-of.md).
     picked: tuple[str, ...] = ()
+    # Candidate sets a restart cut short (not judged yet): they go on.
+    open_candidates: tuple[CandidateSet, ...] = ()
     # What each issue's runs used since its last release: (issue_id, tokens, runtime_ms,
     # cost_usd).
     spent: tuple[tuple[str, int, float, float], ...] = ()

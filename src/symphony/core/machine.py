@@ -307,6 +307,7 @@ def _dispatch_candidates(
 ) -> None:
     """``ordered`` is in dispatch order (SPEC §8.2); waiting best-of candidates come first."""
     config = state.config
+    best_of.refresh(state, ordered, out)
     best_of.fill(state, now, out)
     for issue in ordered:
         if policy.global_slots(state) == 0 or not workers.has_room(state, now):

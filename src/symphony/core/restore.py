@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from symphony.core import budgets
+from symphony.core import best_of, budgets
 from symphony.core.effects import CancelRetryTimer, ForgetResume, ForgetRetry, Log, SetRetryTimer
 from symphony.core.events import Restored
 from symphony.core.records import record_for
@@ -26,6 +26,7 @@ def restored(state: OrchestratorState, event: Restored, now: float, out: Effects
     if state.started:
         return  # only a fresh service takes over stored state
     state.picked.update(event.picked)
+    best_of.restore(state, event.open_candidates, out)
     totals = state.totals
     totals.tokens.input_tokens += event.input_tokens
     totals.tokens.output_tokens += event.output_tokens

@@ -394,4 +394,5 @@ def restored_event(stored: StoredState, runs: Iterable[StoredRun], now: Instant)
         day_cost_usd=day_cost,
         next_run_id=stored.max_run_id + 1,
         picked=tuple(s.issue_id for s in stored.candidate_sets if s.chosen is not None),
+        open_candidates=tuple(s for s in stored.candidate_sets if not s.judged),
     )
