@@ -15,6 +15,7 @@ from symphony.issue import Issue
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.review import ReviewDecision
 from symphony.runtime_view import RuntimeChange, RuntimeView
+from symphony.storage import StateStore
 from symphony.tools import ToolContext
 from symphony.trackers.base import TrackerError
 from symphony.view import AgentActivity, Counts, SnapshotChanged
@@ -637,3 +638,54 @@ async def test_best_of_with_a_judge_that_gives_no_ranking_still_goes_to_review(
     (comment,) = [body for on, body in board.comments if on == "MT-1"]
     assert "Ranking: the judge's answer holds no JSON." in comment
     assert not any(p.name.startswith(".judge~") for p in ws_root.iterdir())
+
+
+async def test_best_of_candidates_survive_a_restart_and_continue_their_threads(
+    make_store: StoreFactory,
+    make_runtime: Make,
+    board: MemoryBoard,
+    agents: FakeAgents,
+    tmp_path: Path,
+) -> None:
+    issue = board.put(todo(1))
+    gate = asyncio.Event()
+
+    async def a_finishes_b_waits(session: FakeSession, prompt: str, turn: int) -> None:
+        assert session.tools is not None
+        context = ToolContext(issue=session.issue)
+        if "as a" in prompt:
+            await session.tools.execute("symphony_hand_off", {"summary": "a done"}, context)
+        elif session.resume_thread_id is None:
+            await asyncio.wait_for(gate.wait(), timeout=10)  # b is cut short by the stop
+        else:
+            await session.tools.execute("symphony_hand_off", {"summary": "b done"}, context)
+
+    agents.scripts["MT-1"] = a_finishes_b_waits
+    workflow = ("agent:\n  best_of: 2", "{{ issue.identifier }} as {{ candidate.name }}")
+    path = tmp_path / "state.sqlite"
+    store = StateStore.open(path)
+    runtime = make_runtime(make_store(*workflow), storage=store)
+    await runtime.start()
+
+    def statuses(view: OrchestratorRuntime) -> dict[str, str]:
+        detail = view.issue_detail("MT-1")
+        return {c["name"]: c["status"] for c in detail.candidates} if detail else {}
+
+    await wait_until(lambda: statuses(runtime) == {"a": "handed_off", "b": "running"})
+    b_thread = agents.sessions[-1].thread_id
+    await asyncio.wait_for(runtime.stop(), timeout=5)
+    store.close()
+
+    again = StateStore.open(path)
+    restarted = make_runtime(make_store(*workflow), storage=again)
+    await restarted.start()
+    try:
+        await wait_until(lambda: board.issues[issue.id].state == "Human Review")
+        resumed = agents.sessions[-1]
+        assert resumed.resume_thread_id == b_thread  # b went on where it stopped
+        assert len([s for s in agents.sessions if "as a" in s.prompts[0]]) == 1  # a did not
+        assert statuses(restarted) == {"a": "handed_off", "b": "handed_off"}
+        assert len([body for on, body in board.comments if on == "MT-1"]) == 1
+    finally:
+        await restarted.stop()
+        again.close()

@@ -106,6 +106,17 @@ def _start_candidate(
     )
 
 
+def thread_known(state: OrchestratorState, entry: RunningEntry, out: list[Effect]) -> None:
+    """Keep a running candidate's thread (and workspace) with its set: a restart continues it."""
+    opened = state.candidate_sets.get(entry.issue.id)
+    if opened is None or entry.candidate is None:
+        return
+    opened.candidates = opened.candidates.with_candidate(
+        entry.candidate.name, thread_id=entry.thread_id, workspace_path=entry.workspace_path
+    )
+    out.append(SaveCandidates(opened.candidates))
+
+
 def candidate_exited(
     state: OrchestratorState,
     entry: RunningEntry,

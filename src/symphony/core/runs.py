@@ -85,6 +85,8 @@ def agent_update(state: OrchestratorState, event: AgentUpdate, now: float, out: 
         entry.thread_id = event.thread_id or entry.thread_id
         entry.pid = event.pid or entry.pid
         out.append(RecordRunProgress(entry.run_id, entry.pid, entry.thread_id))
+        if entry.candidate is not None:
+            best_of.thread_known(state, entry, out)
     message = event.message
     if message is not None and len(message) > MESSAGE_LIMIT:
         message = clip(message, MESSAGE_LIMIT)
