@@ -114,6 +114,11 @@ def review_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-m", "--message", help="the comment posted on the issue first (required with --rework)"
     )
+    parser.add_argument(
+        "--candidate",
+        metavar="NAME",
+        help="with --approve: the best-of candidate to continue with (docs/best-of.md)",
+    )
     return _common(parser)
 
 
@@ -244,6 +249,8 @@ def run(
     args = parser.parse_args(argv)
     if command == "review" and args.rework and not (args.message or "").strip():
         parser.error("--rework needs -m TEXT: the comment says what to change")
+    if command == "review" and args.rework and args.candidate:
+        parser.error("--candidate goes with --approve: rework sends every candidate back")
     try:
         service = target(args, env)
         if command == "requests":
@@ -266,6 +273,8 @@ def run(
             body = {"decision": "approve" if args.approve else "rework"}
             if args.message:
                 body["comment"] = args.message
+            if args.candidate:
+                body["candidate"] = args.candidate
             path = f"/api/v1/{quote(args.identifier, safe='')}/review"
             response = call(service, "POST", path, body)
             if response.status_code != 202:

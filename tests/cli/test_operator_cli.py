@@ -193,9 +193,24 @@ async def test_review_uses_the_workflow_token(tmp_path: Path) -> None:
 
 
 def test_review_checks_its_usage() -> None:
-    for argv in (["SYM-1"], ["SYM-1", "--approve", "--rework"], ["SYM-1", "--rework"]):
+    for argv in (
+        ["SYM-1"],
+        ["SYM-1", "--approve", "--rework"],
+        ["SYM-1", "--rework"],
+        ["SYM-1", "--rework", "-m", "x", "--candidate", "a"],
+    ):
         with pytest.raises(SystemExit) as usage:
             run("review", argv, err=io.StringIO())
         assert usage.value.code == 2
     assert main(["review", "SYM-1", "--rework", "-m", " "]) == 2
     assert main(["review", "SYM-1", "--approve", "--url", "http://127.0.0.1:9"]) == 1
+
+
+async def test_review_approves_a_best_of_candidate(server: RunningServer) -> None:
+    in_review(server.view, "SYM-1")
+    code, out, err = await cli(
+        "review", "SYM-1", "--approve", "--candidate", "b", "--url", server.url
+    )
+    assert (code, out, err) == (0, "SYM-1 moved to Merging\n", "")
+    ((identifier, decision),) = server.view.reviews
+    assert identifier == "SYM-1" and decision.candidate == "b"
