@@ -638,6 +638,12 @@ async def test_best_of_with_a_judge_that_gives_no_ranking_still_goes_to_review(
     (comment,) = [body for on, body in board.comments if on == "MT-1"]
     assert "Ranking: the judge's answer holds no JSON." in comment
     assert not any(p.name.startswith(".judge~") for p in ws_root.iterdir())
+    assert (ws_root / "MT-1.a").is_dir() and (ws_root / "MT-1.b").is_dir()
+    # Closed without a pick: the candidates' workspaces go while the service runs.
+    board.move(issue.id, "Done")
+    runtime.request_refresh()
+    await wait_until(lambda: not (ws_root / "MT-1.a").exists())
+    await wait_until(lambda: not (ws_root / "MT-1.b").exists())
 
 
 async def test_best_of_candidates_survive_a_restart_and_continue_their_threads(

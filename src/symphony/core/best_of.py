@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from symphony.core import outage, policy
+from symphony.core import outage, parked, policy
 from symphony.core.candidates import CandidateRef, CandidateSet, OpenCandidates, best_of
 from symphony.core.effects import (
     Effect,
@@ -176,6 +176,10 @@ def judged(
     if opened is None:
         return
     out.append(SaveCandidates(event.candidates))
+    if event.moved:
+        # Watched like any issue released with its workspace kept: closing it later removes
+        # the candidates' workspaces while the service runs.
+        parked.park(state, opened.issue, None, now, out)
     out.append(
         Log.info("candidates judged", about=opened.issue, moved_to_review=event.moved)
         if event.moved

@@ -595,6 +595,7 @@ class OrchestratorRuntime:
                 recorded = dict(paths)
                 for issue_id, identifier in issues:
                     self._remove_workspace(issue_id, identifier, recorded.get(issue_id))
+                    self._remove_candidates(issue_id, identifier)
             case AckRefresh():
                 self._ack = effect
             case Notify():
@@ -871,6 +872,36 @@ class OrchestratorRuntime:
                 )
             except SymphonyError as exc:
                 log.warning("removing a candidate's workspace failed", error=exc.message)
+
+    def _remove_candidates(self, issue_id: str, identifier: str) -> None:
+        """A terminal issue that had best-of candidates: the workspaces of those not chosen go
+        too, and so does the chosen one's under the issue's key (its recorded path may still
+        be the candidate's)."""
+        candidates = self._candidate_sets.get(identifier)
+        if candidates is None:
+            return
+        self._execute(ForgetCandidates(candidates.issue_id))
+        config = self._workflow.config
+        strip = child_secret_names(self._workflow, self._tracker.secret_environment_names())
+        keys = [candidate_key(identifier, c.name) for c in candidates.candidates]
+        if candidates.chosen is not None:
+            keys.append(identifier)
+
+        async def remove() -> None:
+            for key in keys:
+                try:
+                    await self._workspaces.remove(
+                        key, root=config.workspace.root, hooks=config.hooks, strip_env=strip
+                    )
+                except SymphonyError as exc:
+                    log.warning("removing a candidate's workspace failed", error=exc.message)
+
+        self._pool.after(
+            issue_id,
+            remove,
+            name=f"cleanup-candidates-{identifier}",
+            context=issue_task_context(issue_id, identifier),
+        )
 
     def _after_issue(self, issue_id: str, identifier: str, work: Coroutine[Any, Any, None]) -> None:
         async def run() -> None:
