@@ -15,7 +15,13 @@ from symphony.core.effects import (
     StartWorker,
     StopWorker,
 )
-from symphony.core.events import CandidatePicked, CandidatesJudged, Restored, WorkerExited
+from symphony.core.events import (
+    CandidatePicked,
+    CandidatesJudged,
+    Restored,
+    TurnMeasured,
+    WorkerExited,
+)
 
 from .helpers import Driver, issue, of_type
 
@@ -142,3 +148,18 @@ def test_a_restored_set_all_ended_is_judged_and_one_gone_inactive_is_dropped() -
     out = d.tick([])  # MT-2 is no longer active: its waiting candidates never start
     assert of_type(out, ForgetCandidates) == [ForgetCandidates("id-2")]
     assert not d.state.is_claimed("id-2") and d.state.is_claimed("id-1")
+
+
+def test_a_hold_on_one_candidate_stops_them_all_and_releases_the_set() -> None:
+    d = started(
+        best_of=3,
+        max_concurrent_agents=2,
+        hold_limits={"agent.max_unproductive_turns": 1},
+    )
+    d.tick([issue(1)])
+    entry = d.state.running["id-1/a"]
+    out = d.send(TurnMeasured("id-1/a", entry.run_id, False))
+    assert sorted(s.issue_id for s in of_type(out, StopWorker)) == ["id-1/a", "id-1/b"]
+    assert of_type(out, ForgetCandidates) == [ForgetCandidates("id-1")]
+    assert "id-1" in d.state.holds and not d.state.running
+    assert not of_type(out, StartWorker)  # the waiting candidate c never starts

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from symphony.core import best_of
 from symphony.core.effects import (
     AnnounceHold,
     ForgetHold,
@@ -100,6 +101,11 @@ def hold_run(
         now=now,
         out=out,
     )
+    if entry.candidate is not None:
+        # A hold stops the issue: every candidate of it, and its set (docs/best-of.md).
+        for other in [e for e in state.running.values() if e.issue.id == issue.id]:
+            stop(state, other, cleanup=False, reason=f"held ({reason})", now=now, out=out)
+        best_of.drop(state, issue.id, f"held ({reason})", out)
     place(state, hold, out)
 
 
