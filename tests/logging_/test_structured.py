@@ -189,7 +189,8 @@ async def test_worker_pool_binds_the_issue_for_the_whole_attempt(
     exited: list[Any] = []
     pool = workers.WorkerPool(report=exited.append, grace_s=lambda: 5.0)
     issue = Issue(id="id-3", identifier="SYM-3", title="t", state="Todo", dispatchable=True)
-    pool.start(SimpleNamespace(issue=issue, run_id=1), SimpleNamespace())  # type: ignore[arg-type]
+    spec = SimpleNamespace(issue=issue, run_id=1, run_key=issue.id)
+    pool.start(spec, SimpleNamespace())  # type: ignore[arg-type]
     get_logger("symphony.orchestrator").info("tick")  # the caller stays unbound
     await pool.drain()
     assert exited

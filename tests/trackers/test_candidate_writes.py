@@ -58,3 +58,13 @@ def test_an_adapter_with_its_own_tools_says_which_change_state() -> None:
 
     assert state_change_check(Aware())("own_move", {}) is True
     assert state_change_check(object())("board_move_issue", {}) is True
+
+
+def test_the_tool_names_are_the_trackers_own() -> None:
+    from symphony.trackers import candidate_writes
+    from symphony.trackers.github.tool import TOOL_NAME as GITHUB
+    from symphony.trackers.linear.tool import TOOL_NAME as LINEAR
+    from symphony.trackers.local.tools import MOVE_ISSUE
+
+    assert candidate_writes.MOVE_ISSUE == MOVE_ISSUE
+    assert {GITHUB, LINEAR} == candidate_writes.GRAPHQL_TOOLS

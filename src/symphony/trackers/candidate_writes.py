@@ -20,12 +20,13 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from symphony.tools import ToolResult
-from symphony.trackers.github.tool import TOOL_NAME as GITHUB_GRAPHQL
 from symphony.trackers.graphql_tool import parse_arguments
-from symphony.trackers.linear.tool import TOOL_NAME as LINEAR_GRAPHQL
-from symphony.trackers.local.tools import MOVE_ISSUE
 
-GRAPHQL_TOOLS = frozenset({LINEAR_GRAPHQL, GITHUB_GRAPHQL})
+# The names of the local board's move tool and the raw-GraphQL tools (tests check them against
+# the trackers' own constants): importing those trackers here would load their HTTP clients into
+# every service, which loads them only for the tracker it uses.
+MOVE_ISSUE = "board_move_issue"
+GRAPHQL_TOOLS = frozenset({"linear_graphql", "github_graphql"})
 
 
 @runtime_checkable
