@@ -1,7 +1,7 @@
 """One finding of ``symphony doctor``: what was checked, what was found, and the one-line fix.
 
 Agent backends and tracker profiles return these from their optional ``doctor`` methods, so the
-command can show every check of a first run in one list (docs/doctor.md).
+command can show every check of a first run in one list (docs/getting-started.md).
 """
 
 from __future__ import annotations

@@ -190,6 +190,8 @@ async def _serve(
 async def _log_agent_checks(workflow: Workflow) -> None:
     """Say at startup what ``symphony doctor`` would say about the agent: an untested version
     (naming the tested one), missing credentials, a binary that does not run."""
+    if workflow.config.worker.ssh_hosts:
+        return  # the agents run on the worker hosts (symphony doctor checks those)
     try:
         backend = require_backend(workflow.config.agent.kind)
         found = await asyncio.wait_for(

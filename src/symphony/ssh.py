@@ -211,6 +211,8 @@ def agent_script(
 
 def kill_group_script(pgid: int, grace_s: float) -> str:
     """TERM a remote process group, KILL what is left after ``grace_s``."""
+    if pgid <= 1:
+        raise ValueError(f"not a process group to kill: {pgid}")
     steps = max(int(grace_s * 10), 1)
     return (
         f"kill -TERM -- -{pgid} 2>/dev/null || exit 0\n"

@@ -101,8 +101,10 @@ async def spawn_remote_lines(
             after.append(line)
             return
         text = "" if isinstance(line, Oversized) else line.decode("utf-8", "replace").rstrip()
-        if text.startswith(PGID_MARKER) and text[len(PGID_MARKER) :].strip().isdigit():
-            marker.set_result(int(text[len(PGID_MARKER) :].strip()))
+        reported = text[len(PGID_MARKER) :].strip() if text.startswith(PGID_MARKER) else ""
+        # 0 and 1 are not a group of ours: `kill -- -1` would signal every process of the user.
+        if reported.isdigit() and int(reported) > 1:
+            marker.set_result(int(reported))
         elif text:
             before.append(text)
 
@@ -113,6 +115,7 @@ async def spawn_remote_lines(
             {marker, exited}, timeout=MARKER_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
         )
         if marker not in done:
+            silent = exited not in done  # no marker and no exit: the host does not answer
             if exited in done:
                 # The stderr pipe may still hold the reason: give it a moment to arrive.
                 with contextlib.suppress(TimeoutError):
@@ -122,7 +125,7 @@ async def spawn_remote_lines(
             code = process.returncode
             tail = "; ".join(before[-5:])
             detail = f": {tail}" if tail else ""
-            if code == SSH_FAILED_EXIT or code is None:
+            if code == SSH_FAILED_EXIT or silent:
                 raise RemoteStartError(
                     HOST_UNREACHABLE,
                     f"worker host {host.name} is unreachable over SSH (ssh exit {code}){detail}",

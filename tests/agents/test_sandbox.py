@@ -237,7 +237,7 @@ async def test_proxy_forwards_only_allowed_targets(web: int) -> None:
         assert denied.startswith("HTTP/1.1 403")
         other = await _ask(proxy, f"GET http://127.0.0.1:{web + 1}/ HTTP/1.1\r\n\r\n")
         assert other.startswith("HTTP/1.1 403")
-        assert egress.denied == ["example.com:443", f"127.0.0.1:{web + 1}"]
+        assert list(egress.denied) == ["example.com:443", f"127.0.0.1:{web + 1}"]
     finally:
         await egress.aclose()
     assert not egress.directory.exists()
@@ -440,3 +440,17 @@ def test_an_agent_installed_under_tmp_is_bound_back_with_its_package(tmp_path: P
     assert program_roots("sh -c true", env) == []
     assert program_roots("no-such-agent", env) == []
     assert program_roots("'unbalanced", env) == []
+
+
+async def test_a_loopback_endpoint_below_1024_is_refused_at_once(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    config = SandboxConfig(kind="bwrap")
+    if (await probe(config, env=dict(os.environ))).problem is not None:
+        pytest.skip("bwrap cannot run here")
+    with pytest.raises(AgentError) as caught:
+        await open_sandbox(
+            config, workspace=workspace, env=dict(os.environ), endpoints=["127.0.0.1:80"]
+        )
+    assert caught.value.code == SANDBOX_UNAVAILABLE
+    assert "127.0.0.1:80 cannot be bridged" in caught.value.message

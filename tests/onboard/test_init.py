@@ -144,3 +144,27 @@ def test_the_state_directory_is_kept_out_of_git_status(repo: Path) -> None:
     run(repo, "--yes", "--force")
     exclude = (repo / ".git" / "info" / "exclude").read_text()
     assert exclude.count(".symphony/") == 1
+
+
+@pytest.mark.parametrize(
+    ("origin", "cloned"),
+    [
+        (
+            "https://x-access-token:ghp_secret@github.com/acme/web.git",
+            "https://github.com/acme/web.git",
+        ),
+        ("https://ghp_secret@github.com/acme/web.git", "https://github.com/acme/web.git"),
+        ("ssh://git:pw@example.com/acme/web.git", "ssh://git@example.com/acme/web.git"),
+        ("ssh://git@example.com:2222/acme/web.git", "ssh://git@example.com:2222/acme/web.git"),
+        ("git@github.com:acme/web.git", "git@github.com:acme/web.git"),
+    ],
+)
+def test_credentials_in_origin_never_reach_the_workflow(
+    repo: Path, origin: str, cloned: str
+) -> None:
+    git(repo, "remote", "add", "origin", origin)
+    assert run(repo, "--yes")[0] == 0
+    text = (repo / "WORKFLOW.md").read_text()
+    assert "secret" not in text and ":pw@" not in text
+    config = load_for_validation(repo / "WORKFLOW.md")[0].config
+    assert config.hooks.after_create == f"git clone --depth 1 {cloned} .\n"

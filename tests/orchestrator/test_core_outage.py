@@ -89,7 +89,10 @@ def test_a_due_retry_waits_with_the_pointer_and_may_be_the_probe() -> None:
     # Fired early (before the outage's backoff ended): it waits again, pointing at the problem.
     assert d.now < d.state.outage.retry_ms
     assert started(out) == []
-    assert "agents cannot start" in (d.state.retry_attempts["id-1"].error or "")
+    waiting = d.state.retry_attempts["id-1"]
+    assert "agents cannot start" in (waiting.error or "")
+    # It looks again when the next probe may start, and waiting is not another failure.
+    assert waiting.due_ms == d.state.outage.retry_ms and waiting.attempt == 1
     d.advance(d.state.outage.retry_ms - d.now)
     [timer] = of_type(d.log, SetRetryTimer)[-1:]
     d.send(RetryDue("id-1", timer.token))

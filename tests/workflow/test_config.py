@@ -539,3 +539,10 @@ def test_the_bwrap_sandbox_is_refused_on_worker_hosts(tmp_path: Path) -> None:
     assert "sandbox.kind: bwrap does not run on worker.ssh_hosts yet" in str(caught.value)
     ok = build_config({**raw, "sandbox": {"kind": "none"}}, workflow_dir=tmp_path, environ={})
     assert ok.config.worker.ssh_hosts == ("worker-a",)
+
+
+def test_worker_remote_root_is_not_a_setting(tmp_path: Path) -> None:
+    raw = {"workspace": {"root": "~/ws"}, "worker": {"ssh_hosts": ["a"], "remote_root": "/x"}}
+    loaded = build_config(raw, workflow_dir=tmp_path, environ={})
+    assert loaded.config.worker.remote_root == "~/ws"
+    assert "worker.remote_root: ignored; hosts use workspace.root as written" in loaded.warnings

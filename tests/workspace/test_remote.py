@@ -5,6 +5,7 @@ host reports back. The whole path over real sshd hosts: tests/orchestrator/test_
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,14 @@ from symphony.ssh import WORKSPACE_MARKER, parse_target
 from symphony.workspace.errors import WorkspaceError
 from symphony.workspace.hooks import HookContext
 from symphony.workspace.remote import (
+    bounded_script,
     fingerprint_script,
     hook_exports,
     parse_prepared,
     prepare_script,
 )
+from tests.support.processes import marked
+from tests.support.waiting import wait_until_sync
 
 TARGET = parse_target("worker-a")
 
@@ -123,3 +127,21 @@ def test_the_remote_fingerprint_changes_with_the_workspace_only(
     assert second != first
     (workspace / "b.txt").write_text("edited again")
     assert digest() != second
+
+
+def test_a_remote_script_ends_itself_with_its_children_after_its_timeout(tmp_path: Path) -> None:
+    """Killing the local ssh client does not reach the host: the host's `timeout` ends the
+    script's whole group a moment after this side gave up."""
+    marker = f"symphony-test-remote-{tmp_path.name}"
+    script = f"(exec -a {marker} sleep 60) &\nexec -a {marker} sleep 60\n"
+    started = time.monotonic()
+    done = subprocess.run(
+        ["bash", "--norc", "-c", bounded_script(script, 500)],
+        capture_output=True,
+        timeout=30,
+        check=False,
+        start_new_session=True,
+    )
+    assert done.returncode == 124  # timeout's "timed out"
+    assert time.monotonic() - started < 10
+    assert wait_until_sync(lambda: not marked(marker), "the script's children gone", timeout=5)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from symphony.process import reap_group, spawn_login_shell, terminate_group
 
-_VERSION = re.compile(r"(\d+\.\d+\.\d+)")
+VERSION = re.compile(r"(\d+\.\d+\.\d+)")
 
 
 async def command_version(
@@ -40,5 +40,5 @@ async def command_version(
     if process.returncode != 0:
         tail = (err.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
         return None, f"`{program} --version` failed (exit {process.returncode}): {tail[:200]}"
-    found = _VERSION.search(text)
+    found = VERSION.search(text)
     return (found.group(1) if found else text.strip()[:40]), ""

@@ -25,6 +25,13 @@ def waiting_error(outage: Outage) -> str:
     return f"waiting: agents cannot start [{outage.code}] (see the agent problem)"
 
 
+def retry_delay_ms(outage: Outage, now: float) -> float:
+    """When an issue waiting on the outage should look again: when the next probe may start
+    (so it can be that probe), or every failure-base interval while a probe is running. Its
+    attempt number does not grow meanwhile: waiting on the machine is not the issue's failure."""
+    return max(outage.retry_ms - now, float(policy.FAILURE_BASE_DELAY_MS) if outage.due else 0.0)
+
+
 def run_failed(
     state: OrchestratorState, code: str | None, message: str, now: float, out: list[Effect]
 ) -> Outage:

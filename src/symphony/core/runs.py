@@ -166,7 +166,10 @@ def worker_exited(state: OrchestratorState, event: WorkerExited, now: float, out
             current = outage.run_failed(state, event.code, event.error or error, now, out)
             out.append(Log.info("agent run failed", issue, code=event.code))
             waiting = outage.waiting_error(current)
-            schedule_retry(state, issue, attempt, "failure", waiting, now=now, out=out)
+            delay = outage.retry_delay_ms(current, now)
+            schedule_retry(
+                state, issue, attempt, "failure", waiting, now=now, out=out, delay_ms=delay
+            )
         else:
             out.append(Log.warning("agent run failed", issue, error=event.error))
             if not state.shutting_down:
@@ -223,7 +226,18 @@ def retry_fetched(
     elif state.dispatch_paused:
         _requeue(state, entry, issue, budgets.DAY_PAUSED_ERROR, now, out)
     elif state.outage is not None and policy.global_slots(state) == 0:
-        _requeue(state, entry, issue, outage.waiting_error(state.outage), now, out)
+        current = state.outage
+        schedule_retry(
+            state,
+            issue,
+            entry.attempt,
+            entry.kind,
+            outage.waiting_error(current),
+            now=now,
+            out=out,
+            worker_host=entry.worker_host,
+            delay_ms=outage.retry_delay_ms(current, now),
+        )
     elif policy.global_slots(state) == 0 or not policy.state_slot_free(state, issue):
         _requeue(state, entry, issue, NO_SLOTS_ERROR, now, out)
     elif not workers.has_room(state, now):

@@ -218,12 +218,16 @@ def schedule_retry(
     now: float,
     out: Effects,
     worker_host: str | None = None,
+    delay_ms: float | None = None,
 ) -> None:
+    """``delay_ms`` overrides the SPEC §8.4 delay of ``kind`` (an outage's own backoff)."""
     if isinstance(target, Issue):
         issue_id, identifier, url = target.id, target.identifier, target.url
     else:
         issue_id, identifier, url = target.issue_id, target.identifier, target.issue_url
-    if kind == "continuation":
+    if delay_ms is not None:
+        delay = delay_ms
+    elif kind == "continuation":
         delay = float(policy.CONTINUATION_DELAY_MS)
     else:
         delay = float(policy.failure_delay_ms(attempt, state.config.max_retry_backoff_ms))

@@ -25,12 +25,13 @@ from typing import Any, TextIO
 from symphony.agents.codex.launch import TESTED_VERSION as CODEX_TESTED
 from symphony.agents.registry import require_backend
 from symphony.agents.sandbox import probe as probe_sandbox
+from symphony.agents.versions import VERSION
 from symphony.checks import Check
 from symphony.errors import SymphonyError
 from symphony.hosts import is_loopback
 from symphony.process import child_environment, terminate_group
+from symphony.ssh import SSH_FAILED_EXIT, parse_target, remote_login_command, ssh_argv, unsets
 from symphony.ssh import config_file as ssh_config_file
-from symphony.ssh import parse_target, remote_login_command, ssh_argv
 from symphony.storage.errors import STORAGE_LOCKED, StorageError
 from symphony.storage.store import StateStore
 from symphony.trackers import TRACKERS
@@ -44,10 +45,8 @@ MIN_PYTHON = (3, 11)
 GIT_TIMEOUT_S = 10.0
 # Each check group is bounded, so one hung tracker or login shell cannot hang the command.
 GROUP_TIMEOUT_S = 60.0
-SSH_CONNECT_TIMEOUT_S = 10
 SSH_CHECK_TIMEOUT_S = 30.0
-SSH_FAILED = 255
-VERSION = re.compile(r"(\d+\.\d+\.\d+)")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 SANDBOX_PROBE_TIMEOUT_S = 10.0
 _MARK = {"ok": "✓", "warn": "!", "fail": "✗"}
 
@@ -147,12 +146,14 @@ async def _worker_check(
     host: str, workflow: Workflow, env: Mapping[str, str], strip: frozenset[str]
 ) -> Check:
     name = f"worker {host}"
-    program = workflow.config.codex.command.strip().split(None, 1)[0]
+    # The command's leading VAR=value words and its program, as the host's shell reads them.
+    words = workflow.config.codex.command.split()
+    first = next((i for i, w in enumerate(words) if not _ASSIGNMENT.match(w)), len(words) - 1)
+    program = " ".join(words[: first + 1])
     argv = ssh_argv(
         parse_target(host),
-        remote_login_command(f"{program} --version"),
+        remote_login_command(unsets(strip) + f"{program} --version"),
         config_file=ssh_config_file(env),
-        connect_timeout_s=SSH_CONNECT_TIMEOUT_S,
     )
     try:
         process = await asyncio.create_subprocess_exec(
@@ -173,7 +174,7 @@ async def _worker_check(
             name, f"no answer within {SSH_CHECK_TIMEOUT_S:g} s", "check the host and the network"
         )
     tail = (err.decode("utf-8", "replace").strip().splitlines() or [""])[-1][:200]
-    if process.returncode == SSH_FAILED:
+    if process.returncode == SSH_FAILED_EXIT:
         return Check.fail(
             name,
             f"cannot connect ({tail or 'ssh exit 255'})",

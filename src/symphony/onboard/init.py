@@ -175,7 +175,7 @@ def _answers(args: argparse.Namespace, repo: Path, *, ask: Ask | None) -> Answer
     terminal = _states(
         text(args.terminal_states, "Terminal states", ", ".join(default_terminal), "")
     )
-    origin = _git(repo, "remote", "get-url", "origin")
+    origin = _without_credentials(_git(repo, "remote", "get-url", "origin"))
     clone_url = args.clone_url or origin or _local_clone_source(repo)
     answers = Answers(tracker, agent, active, terminal, clone_url, port=args.port)
     if tracker == "linear":
@@ -296,6 +296,21 @@ def _git(repo: Path, *args: str) -> str | None:
         return None
     value = done.stdout.strip()
     return value if done.returncode == 0 and value else None
+
+
+def _without_credentials(url: str | None) -> str | None:
+    """``origin`` without a user:token part: WORKFLOW.md is usually committed, and the clone
+    hook runs with the hosts' own git credentials anyway."""
+    if url is None or "://" not in url:
+        return url  # scp-like (git@host:path) or a path: nothing secret in it
+    scheme, rest = url.split("://", 1)
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        user, host = authority.rsplit("@", 1)
+        # An https user is a token's name at best; an ssh user (git@) is needed, its password not.
+        keep = "" if scheme in ("http", "https") else user.split(":", 1)[0] + "@"
+        authority = keep + host
+    return f"{scheme}://{authority}{slash}{path}"
 
 
 def _local_clone_source(repo: Path) -> str | None:

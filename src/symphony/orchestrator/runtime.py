@@ -127,6 +127,9 @@ log = get_logger("symphony.orchestrator")
 
 # Beyond the hook timeout, how long a stopping worker may take (session stop, process kill).
 STOP_MARGIN_S = 15.0
+# Workspace removals in flight per worker host: a startup sweep of hundreds of terminal issues
+# must stay under sshd's MaxStartups (default 10:30:100), or connections are dropped.
+REMOTE_CLEANUPS_PER_HOST = 4
 TRACKER_TIMEOUT = "tracker_timeout"
 ADAPTER_ERROR = "tracker_adapter_error"
 
@@ -195,6 +198,8 @@ class OrchestratorRuntime:
             StoredProofBook(storage) if storage is not None else MemoryProofBook()
         )
         self._totals_handle: asyncio.TimerHandle | None = None
+        # Per worker host: removals in flight (REMOTE_CLEANUPS_PER_HOST).
+        self._cleanup_slots: dict[str, asyncio.Semaphore] = {}
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -1014,14 +1019,16 @@ class OrchestratorRuntime:
             if not hosts:
                 await remove_on(self._workspaces, None)
                 return
+
             # A workspace may be on any host (a retry moves when its host is down): every
             # host removes its copy, each bounded by hooks.timeout_ms.
-            await asyncio.gather(
-                *(
-                    remove_on(self._remote_workspaces(RemoteHost.from_entry(host)), host)
-                    for host in hosts
-                )
-            )
+            async def remove_on_host(host: str) -> None:
+                async with self._cleanup_slots.setdefault(
+                    host, asyncio.Semaphore(REMOTE_CLEANUPS_PER_HOST)
+                ):
+                    await remove_on(self._remote_workspaces(RemoteHost.from_entry(host)), host)
+
+            await asyncio.gather(*(remove_on_host(host) for host in hosts))
 
         # In the issue's log context, so the before_remove hook's lines carry the issue too.
         self._pool.after(

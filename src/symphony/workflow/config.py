@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from symphony.core.candidates import MAX_BEST_OF
 from symphony.issue import normalize_state
@@ -694,7 +695,7 @@ class WorkerConfig(_Section):
     host_cooldown_ms: PositiveInt = 60_000
     # ``workspace.root`` as written, for the hosts' shells to expand (``~`` is the remote home);
     # filled from the workspace section, never read from this one.
-    remote_root: str = Field(default="", exclude=True)
+    remote_root: SkipJsonSchema[str] = Field(default="", exclude=True)
 
     @field_validator("ssh_hosts", mode="before")
     @classmethod
@@ -814,6 +815,11 @@ def build_config(
         # Null keys take their default, like an absent key.
         section = {str(k): v for k, v in value.items() if v is not None}
         fields = SECTIONS[key].model_fields
+        for sub in section:
+            if key == "worker" and sub == "remote_root":
+                warnings.append("worker.remote_root: ignored; hosts use workspace.root as written")
+                del section[sub]
+                break
         for sub in section:
             if sub not in fields:
                 warnings.append(f"{key}.{sub}: unknown key ignored{_did_you_mean(sub, fields)}")

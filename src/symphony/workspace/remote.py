@@ -14,6 +14,7 @@ dropped connection): that becomes ``host_unreachable``, which marks the host dow
 from __future__ import annotations
 
 import asyncio
+import math
 import shlex
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -321,12 +322,14 @@ class RemoteWorkspaces:
     ) -> HookResult:
         """One remote script, bounded by ``hooks.timeout_ms`` (or the given milliseconds)."""
         strip = self.strip_env if strip_env is None else strip_env
-        local = local_ssh_script(self.target, unsets(strip) + script, config=self._ssh_config)
+        timeout_ms = hooks if isinstance(hooks, int) else hooks.timeout_ms
+        remote = unsets(strip) + bounded_script(script, timeout_ms)
+        local = local_ssh_script(self.target, remote, config=self._ssh_config)
         return await run_hook(
             name,
             local,
             cwd=_LOCAL_CWD,
-            timeout_ms=hooks if isinstance(hooks, int) else hooks.timeout_ms,
+            timeout_ms=timeout_ms,
             env_extra={},
             strip=strip,
             base_env=self._base_env,
@@ -353,6 +356,19 @@ class RemoteWorkspaces:
                 f"{where}{detail}"
             )
         return WorkspaceError(message, code=code, path=workspace, hook=result.name)
+
+
+# The host ends a script itself a moment after this side gave up on it (killing the local ssh
+# client does not reach the host): GNU timeout signals the script's whole process group.
+REMOTE_GRACE_S = 1
+REMOTE_KILL_AFTER_S = 2
+
+
+def bounded_script(script: str, timeout_ms: int) -> str:
+    """``script`` under the host's ``timeout`` (coreutils) when it has one, else as it is."""
+    seconds = math.ceil(timeout_ms / 1000) + REMOTE_GRACE_S
+    bounded = f"timeout -k {REMOTE_KILL_AFTER_S} {seconds} bash -c {_quote(script)}"
+    return f"if command -v timeout >/dev/null 2>&1; then exec {bounded}; fi\n{script}"
 
 
 def _quote(text: str) -> str:

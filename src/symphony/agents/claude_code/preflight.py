@@ -20,15 +20,20 @@ from symphony.workflow.config import ClaudeCodeConfig
 CREDENTIAL_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
 
 
+def claude_config_dir(env: Mapping[str, str]) -> Path | None:
+    """Where claude keeps its state: ``$CLAUDE_CONFIG_DIR``, else ``$HOME/.claude``."""
+    configured = env.get("CLAUDE_CONFIG_DIR")
+    if configured:
+        return Path(configured)
+    home = env.get("HOME")
+    return Path(home) / ".claude" if home else None
+
+
 def has_credentials(env: Mapping[str, str]) -> bool:
     if any(env.get(name) for name in CREDENTIAL_ENV):
         return True
-    config_dir = env.get("CLAUDE_CONFIG_DIR")
-    if config_dir:
-        root = Path(config_dir)
-    elif env.get("HOME"):
-        root = Path(env["HOME"]) / ".claude"
-    else:
+    root = claude_config_dir(env)
+    if root is None:
         return False
     return (root / ".credentials.json").is_file()
 

@@ -38,6 +38,7 @@ from symphony.agents.claude_code.launch import (
     write_private_json,
 )
 from symphony.agents.claude_code.permissions import PermissionPolicy
+from symphony.agents.claude_code.preflight import claude_config_dir
 from symphony.agents.claude_code.protocol import (
     Action,
     ClaudeProtocol,
@@ -679,8 +680,5 @@ async def _open_sandbox(
 
 
 def _config_dir(env: Mapping[str, str]) -> Path:
-    """Where claude keeps its state: ``CLAUDE_CONFIG_DIR``, else ``~/.claude``."""
-    configured = env.get("CLAUDE_CONFIG_DIR")
-    if configured:
-        return Path(configured)
-    return Path(env.get("HOME") or Path.home()) / ".claude"
+    """Where claude keeps its state (this user's home when the environment names none)."""
+    return claude_config_dir(env) or Path.home() / ".claude"

@@ -32,6 +32,7 @@ from symphony.agents.codex.actions import (
     TurnEnded,
     WithdrawRequest,
 )
+from symphony.agents.codex.credentials import codex_home as default_codex_home
 from symphony.agents.codex.errors import (
     CODEX_NOT_FOUND,
     INVALID_WORKSPACE_CWD,
@@ -766,8 +767,6 @@ async def _open_sandbox(
 
 
 def _codex_home(env: Mapping[str, str]) -> Path:
-    """The CODEX_HOME codex uses without Symphony's: ``$CODEX_HOME``, else ``~/.codex``."""
-    configured = env.get("CODEX_HOME")
-    if configured:
-        return Path(configured)
-    return Path(env.get("HOME") or Path.home()) / ".codex"
+    """The CODEX_HOME codex uses without Symphony's (this user's when the environment names
+    none)."""
+    return default_codex_home(env) or Path.home() / ".codex"

@@ -29,6 +29,7 @@ environment_codes(SANDBOX_UNAVAILABLE)
 PROBE_TIMEOUT_S: Final = 10.0
 # The port the proxy listens on inside; any free port in the sandbox's own network namespace.
 PROXY_PORT: Final = 3128
+FIRST_UNPRIVILEGED_PORT: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +232,13 @@ async def open_sandbox(
         bridges: list[Bridge] = []
         for entry in allowed:
             host, port = split_endpoint(entry)
+            if host in LOOPBACK_HOSTS and port < FIRST_UNPRIVILEGED_PORT:
+                raise AgentError(
+                    SANDBOX_UNAVAILABLE,
+                    f"sandbox: {entry} cannot be bridged into the sandbox (binding a port below "
+                    f"{FIRST_UNPRIVILEGED_PORT} there needs a capability it does not have); serve "
+                    "the local endpoint on a higher port",
+                )
             if (
                 host in LOOPBACK_HOSTS
                 and port != PROXY_PORT

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Final
@@ -27,6 +28,7 @@ from symphony.logs import get_logger
 log = get_logger("symphony.agents.sandbox")
 
 MAX_HEAD_BYTES: Final = 64 * 1024
+DENIED_KEPT: Final = 64
 HEAD_TIMEOUT_S: Final = 30.0
 CONNECT_TIMEOUT_S: Final = 30.0
 _CHUNK: Final = 64 * 1024
@@ -77,7 +79,8 @@ class Egress:
         self.directory = directory
         self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self.denied: list[str] = []
+        # The latest refusals (tests read them; an agent retrying in a loop must not grow it).
+        self.denied: deque[str] = deque(maxlen=DENIED_KEPT)
 
     @classmethod
     def create(cls) -> Egress:
@@ -146,8 +149,11 @@ class Egress:
                 await _answer(writer, 400, f"bad target {authority!r}")
                 return
             if endpoint not in allow:
+                if authority not in self.denied:
+                    # Once per target in the recent refusals: an agent retrying in a loop
+                    # does not flood the log.
+                    log.info("sandbox egress denied", target=authority)
                 self.denied.append(authority)
-                log.info("sandbox egress denied", target=authority)
                 await _answer(
                     writer,
                     403,

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from symphony.agents.codex.credentials import codex_home as default_codex_home
 from symphony.workflow.config import host_port
 
 OPENAI_HOSTS: Final = ("api.openai.com:443", "chatgpt.com:443", "auth.openai.com:443")
@@ -37,10 +38,7 @@ def _from(values: Iterable[Any]) -> list[str]:
 def codex_endpoints(env: Mapping[str, str], codex_home: Path | None) -> list[str]:
     """OpenAI's hosts, ``OPENAI_BASE_URL`` and the base URLs in codex's ``config.toml``."""
     urls: list[Any] = [env.get(name) for name in OPENAI_URL_VARS]
-    home = codex_home
-    if home is None:
-        configured = env.get("CODEX_HOME")
-        home = Path(configured) if configured else Path(env.get("HOME") or Path.home()) / ".codex"
+    home = codex_home or default_codex_home(env) or Path.home() / ".codex"
     try:
         config = tomllib.loads((home / "config.toml").read_text(encoding="utf-8"))
     except (OSError, ValueError):
