@@ -22,6 +22,8 @@ from pathlib import Path
 from symphony.linestream import STDERR, STDOUT, LinePipes
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A shell word that assigns a variable for the command after it (``CODEX_HOME=/x codex ...``).
+ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 DEFAULT_KILL_GRACE_S = 2.0
 
 

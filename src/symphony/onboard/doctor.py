@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -29,7 +28,7 @@ from symphony.agents.versions import VERSION
 from symphony.checks import Check
 from symphony.errors import SymphonyError
 from symphony.hosts import is_loopback
-from symphony.process import child_environment, terminate_group
+from symphony.process import ENV_ASSIGNMENT, child_environment, terminate_group
 from symphony.ssh import SSH_FAILED_EXIT, parse_target, remote_login_command, ssh_argv, unsets
 from symphony.ssh import config_file as ssh_config_file
 from symphony.storage.errors import STORAGE_LOCKED, StorageError
@@ -46,7 +45,6 @@ GIT_TIMEOUT_S = 10.0
 # Each check group is bounded, so one hung tracker or login shell cannot hang the command.
 GROUP_TIMEOUT_S = 60.0
 SSH_CHECK_TIMEOUT_S = 30.0
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 SANDBOX_PROBE_TIMEOUT_S = 10.0
 _MARK = {"ok": "✓", "warn": "!", "fail": "✗"}
 
@@ -79,7 +77,8 @@ def doctor_command(
 async def run_checks(path: Path, env: Mapping[str, str]) -> list[Check]:
     checks = [python_check(sys.version_info[:3]), git_check(env)]
     try:
-        workflow, notes = load_for_validation(path)
+        # A missing tracker secret (validate's note) is the tracker check's to report.
+        workflow, _notes = load_for_validation(path)
     except SymphonyError as exc:
         checks.append(
             Check.fail(
@@ -103,7 +102,6 @@ async def run_checks(path: Path, env: Mapping[str, str]) -> list[Check]:
     if config.server.port is not None:
         checks.append(port_check(config.server.host, config.server.port))
     checks.append(storage_check(config.storage.path))
-    del notes  # a missing tracker secret is reported by the tracker's own check
     return checks
 
 
@@ -148,7 +146,7 @@ async def _worker_check(
     name = f"worker {host}"
     # The command's leading VAR=value words and its program, as the host's shell reads them.
     words = workflow.config.codex.command.split()
-    first = next((i for i, w in enumerate(words) if not _ASSIGNMENT.match(w)), len(words) - 1)
+    first = next((i for i, w in enumerate(words) if not ENV_ASSIGNMENT.match(w)), len(words) - 1)
     program = " ".join(words[: first + 1])
     argv = ssh_argv(
         parse_target(host),

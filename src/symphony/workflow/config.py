@@ -815,11 +815,10 @@ def build_config(
         # Null keys take their default, like an absent key.
         section = {str(k): v for k, v in value.items() if v is not None}
         fields = SECTIONS[key].model_fields
-        for sub in section:
-            if key == "worker" and sub == "remote_root":
-                warnings.append("worker.remote_root: ignored; hosts use workspace.root as written")
-                del section[sub]
-                break
+        if key == "worker" and "remote_root" in section:
+            # A field filled from workspace.root, not a setting (WorkerConfig.remote_root).
+            del section["remote_root"]
+            warnings.append("worker.remote_root: ignored; hosts use workspace.root as written")
         for sub in section:
             if sub not in fields:
                 warnings.append(f"{key}.{sub}: unknown key ignored{_did_you_mean(sub, fields)}")

@@ -19,7 +19,7 @@ from symphony.agents.tools import ToolRegistry
 from symphony.agents.transcript import Transcript
 from symphony.checks import Check
 from symphony.issue import Issue
-from symphony.process import child_environment, login_shell_argv
+from symphony.process import ENV_ASSIGNMENT, child_environment, login_shell_argv
 from symphony.workflow.store import Workflow
 
 KIND = "acp"
@@ -106,7 +106,7 @@ def _program(command: str) -> str | None:
     except ValueError:
         return None
     for word in words:
-        if "=" in word and not word.startswith(("/", ".")) and word.split("=", 1)[0].isidentifier():
+        if ENV_ASSIGNMENT.match(word):
             continue
         if word == "exec":
             continue

@@ -22,7 +22,7 @@ from symphony.agents.transcript import Transcript
 from symphony.agents.versions import command_version
 from symphony.checks import Check
 from symphony.issue import Issue
-from symphony.process import child_environment
+from symphony.process import ENV_ASSIGNMENT, child_environment
 from symphony.ssh_exec import RemoteHost
 from symphony.workflow.config import CODEX_HOME_INHERIT, CODEX_HOME_ISOLATED
 from symphony.workflow.store import Workflow
@@ -163,7 +163,7 @@ async def _binary_check(
         program = shlex.split(command)[0] if command.strip() else None
     except ValueError:
         program = None
-    if program is None or (program.split("=", 1)[0].isidentifier() and "=" in program):
+    if program is None or ENV_ASSIGNMENT.match(program):
         return Check.warn("codex binary", f"codex.command {command!r} is not inspected", install)
     version, problem = await command_version(
         _shell_word(command),

@@ -20,10 +20,10 @@ from typing import Final
 from symphony.agents.errors import AgentError, environment_codes
 from symphony.agents.sandbox.bwrap import Bridge, SandboxPlan, wrap
 from symphony.agents.sandbox.egress import LOOPBACK_HOSTS, Egress, split_endpoint
+from symphony.process import ENV_ASSIGNMENT
 from symphony.workflow.config import SandboxConfig
 
 SANDBOX_UNAVAILABLE: Final = "sandbox_unavailable"
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # Every agent would fail alike: shown once, dispatch backs off as a whole (core.outage).
 environment_codes(SANDBOX_UNAVAILABLE)
 PROBE_TIMEOUT_S: Final = 10.0
@@ -165,7 +165,7 @@ def program_roots(command: str, env: Mapping[str, str]) -> list[Path]:
         words = shlex.split(command)
     except ValueError:
         return []
-    word = next((w for w in words if w != "exec" and not _ASSIGNMENT.match(w)), None)
+    word = next((w for w in words if w != "exec" and not ENV_ASSIGNMENT.match(w)), None)
     if word is None:
         return []
     expanded = _EXPANSION.sub(
