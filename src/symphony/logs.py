@@ -68,6 +68,7 @@ _TOKEN_SOURCE = "|".join(
         r"(?P<bearer>(?i:\bbearer\s+))[A-Za-z0-9._\-~+/]{12,}=*",
     )
 )
+_TOKEN_SOURCE_LINES = _TOKEN_SOURCE.replace(r"\s+", r"[^\S\n]+")
 # Literal text every token shape contains, lowercase: a line whose lowercased text has none of
 # them, and that contains no registered secret, cannot match and is not scanned by the pattern.
 # (Lowercasing first is a superset test for the case-sensitive shapes and exact for ``bearer``;
@@ -115,6 +116,7 @@ class Redactor:
         self._secrets: frozenset[str] = frozenset()
         self._needles: tuple[str, ...] = ()  # the registered secrets, compared as they are
         self._pattern = _compile(())
+        self._lines_pattern = _compile((), lines=True)
 
     def register(self, values: Iterable[str | None]) -> None:
         # Very short values would redact ordinary words; such "secrets" are not secret anyway.
@@ -125,6 +127,7 @@ class Redactor:
             secrets = self._secrets | fresh
             # The pattern first: a reader that sees the new secret also finds it in the pattern.
             self._pattern = _compile(secrets)
+            self._lines_pattern = _compile(secrets, lines=True)
             self._needles = tuple(secrets)
             self._secrets = secrets
 
@@ -133,11 +136,19 @@ class Redactor:
             self._secrets = frozenset()
             self._needles = ()
             self._pattern = _compile(())
+            self._lines_pattern = _compile((), lines=True)
 
     def redact(self, text: str) -> str:
         if not self.may_match(text):
             return text
         return self._pattern.sub(_replacement, text)
+
+    def redact_lines(self, text: str) -> str:
+        """``redact`` for many lines joined by newlines, in one pass: no match spans two lines,
+        so the result is what redacting each line would give (a transcript's batch)."""
+        if not self.may_match(text):
+            return text
+        return self._lines_pattern.sub(_replacement, text)
 
     def may_match(self, text: str) -> bool:
         """False when ``text`` certainly holds nothing to redact (a cheap test: joined lines
@@ -163,11 +174,13 @@ def _underscore_mark(lowered: str) -> bool:
     return at >= 0 and any(map(lowered.__contains__, _UNDERSCORE_MARKS))
 
 
-def _compile(secrets: Iterable[str]) -> re.Pattern[str]:
+def _compile(secrets: Iterable[str], *, lines: bool = False) -> re.Pattern[str]:
     """Registered secrets (longest first, so a secret containing another is hidden whole), then
-    the token shapes, as one pattern."""
+    the token shapes, as one pattern; with ``lines``, whitespace in a shape never matches a
+    newline."""
     ordered = sorted(secrets, key=len, reverse=True)
-    return re.compile("|".join([*(re.escape(s) for s in ordered), _TOKEN_SOURCE]))
+    shapes = _TOKEN_SOURCE_LINES if lines else _TOKEN_SOURCE
+    return re.compile("|".join([*(re.escape(s) for s in ordered), shapes]))
 
 
 def _replacement(match: re.Match[str]) -> str:

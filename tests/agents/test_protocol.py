@@ -9,7 +9,7 @@ import pytest
 
 from symphony.agents import events
 from symphony.agents.codex import errors
-from symphony.agents.codex.actions import Action, Resolved, RunTool, TurnEnded
+from symphony.agents.codex.actions import HELD, Action, Resolved, RunTool, TurnEnded
 from symphony.agents.codex.errors import AgentError
 from symphony.agents.codex.protocol import CodexProtocol
 from symphony.tools import ToolResult
@@ -532,3 +532,72 @@ def test_a_turn_keeps_only_its_last_commands(driver: Driver) -> None:
     kept = list(driver.protocol.turn_commands)
     assert len(kept) == MAX_TURN_COMMANDS
     assert kept[0].command == "echo 5" and kept[-1].command == f"echo {MAX_TURN_COMMANDS + 4}"
+
+
+def _delta(text: str, method: str = "item/agentMessage/delta") -> dict[str, object]:
+    return {"method": method, "params": {"threadId": "thr-1", "itemId": "m1", "delta": text}}
+
+
+def test_streaming_fragments_are_held_and_emitted_once_as_the_latest(driver: Driver) -> None:
+    driver.start_turn("turn-1")
+    for n in range(5):
+        assert driver.feed(_delta(f"part {n}")) == [HELD]
+    assert driver.feed(_delta("why", "item/reasoning/summaryTextDelta")) == [HELD]
+    (event,) = emitted(driver.protocol.take_chatter())
+    assert event.event == events.NOTIFICATION
+    assert event.payload["method"] == "item/reasoning/summaryTextDelta"
+    assert event.session_id == "thr-1-turn-1"
+    assert driver.protocol.take_chatter() == []  # taken once
+
+
+def test_a_held_fragment_goes_out_before_the_next_message_with_its_own_ids(
+    driver: Driver,
+) -> None:
+    driver.start_turn("turn-1")
+    driver.feed(_delta("last words"))
+    actions = driver.complete("turn-1")
+    assert names(actions)[0] == events.NOTIFICATION
+    assert emitted(actions)[0].payload["params"]["delta"] == "last words"
+    assert emitted(actions)[0].turn_id == "turn-1"
+    assert names(actions)[1:] == [events.TURN_COMPLETED]
+    # The next turn's fragments carry the next turn's id.
+    driver.start_turn("turn-2")
+    driver.feed(_delta("again"))
+    assert emitted(driver.protocol.take_chatter())[0].turn_id == "turn-2"
+
+
+def test_a_held_fragment_is_not_lost_when_the_connection_ends(driver: Driver) -> None:
+    driver.start_turn("turn-1")
+    driver.feed(_delta("unfinished"))
+    failure = AgentError(errors.PORT_EXIT, "gone")
+    actions = driver.protocol.connection_lost(failure, NOW)
+    assert names(actions)[:2] == [events.NOTIFICATION, events.TURN_ENDED_WITH_ERROR]
+
+
+def test_malformed_lines_and_other_messages_are_not_held(driver: Driver) -> None:
+    driver.start_turn("turn-1")
+    driver.feed(_delta("x"))
+    assert names(driver.feed("not json")) == [events.NOTIFICATION, events.MALFORMED]
+    started = {"method": "item/started", "params": {"threadId": "thr-1", "item": {"type": "x"}}}
+    assert HELD not in driver.feed(started)
+
+
+def test_compact_fragments_are_held_undecoded_and_read_the_same_when_taken(
+    driver: Driver,
+) -> None:
+    driver.start_turn("turn-1")
+    message = _delta("same")
+    compact = json.dumps(message, separators=(",", ":"))
+    assert compact.startswith('{"method":"item/agentMessage/delta"')
+    assert driver.feed(compact) == [HELD]
+    fast = emitted(driver.protocol.take_chatter())[0]
+    assert driver.feed(message) == [HELD]  # spaced JSON takes the decoding path
+    slow = emitted(driver.protocol.take_chatter())[0]
+    assert fast == slow and fast.payload == message
+
+
+def test_a_held_fragment_that_is_not_json_is_reported_when_taken(driver: Driver) -> None:
+    driver.start_turn("turn-1")
+    assert driver.feed('{"method":"item/agentMessage/delta","params":{"delta":}') == [HELD]
+    (event,) = emitted(driver.protocol.take_chatter())
+    assert event.event == events.MALFORMED

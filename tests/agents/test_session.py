@@ -661,3 +661,30 @@ async def test_a_turn_reports_the_commands_the_agent_finished(
         await session.stop()
     assert first.commands == (CommandRun("pytest -q", 1, 321),)
     assert second.commands == ()
+
+
+async def test_a_burst_of_fragments_reaches_the_listener_as_one_event_soon_after(
+    fake_codex: FakeCodexFactory, workspace: tuple[Path, Path], clean_env: dict[str, str]
+) -> None:
+    burst = [
+        {"send": {"method": "item/agentMessage/delta", "params": {"delta": str(n)}}}
+        for n in range(20)
+    ]
+    codex, _ = fake_codex({"turn/start": [[RESPOND_TURN, *burst, {"sleep": 30}]]})
+    recorder = Recorder()
+    session = await _start(codex, workspace, clean_env, recorder)
+
+    def fragments() -> list[AgentEvent]:
+        return [e for e in recorder.events if e.payload.get("method") == "item/agentMessage/delta"]
+
+    turn = asyncio.create_task(session.run_turn("go", issue=ISSUE))
+    try:
+        # Every fragment is in the transcript as it arrives, the last one reaches the
+        # listener by the hold timer even though codex then stays silent.
+        await wait_until(lambda: sum(1 for _, line in recorder.lines if "delta" in line) == 20)
+        await wait_until(lambda: bool(fragments()))
+        assert len(fragments()) < 20
+        assert fragments()[-1].payload["params"]["delta"] == "19"
+    finally:
+        turn.cancel()
+        await session.stop()

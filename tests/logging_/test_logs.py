@@ -178,6 +178,32 @@ def test_the_quick_pre_check_never_skips_a_line_the_pattern_would_change() -> No
         assert redactor.redact(line) == pattern.sub(logs._replacement, line), line
 
 
+def test_redacting_joined_lines_is_redacting_each_line() -> None:
+    # Transcripts redact a batch of lines at once; a shape ending in whitespace ("Bearer") must
+    # not reach into the next line, and every line must come out as if redacted alone.
+    redactor = Redactor()
+    redactor.register(["Mixed-Case-Secret"])
+    pieces = [
+        "Bearer",
+        "bearer ",
+        f"{'d' * 14}",
+        f"lin_api_{'a' * 16}",
+        "Mixed-Case-Secret",
+        "2026-12-04T02:29:38.123Z recv   ",
+        " plain",
+        "\t",
+    ]
+    rng = random.Random(21)
+    for _ in range(500):
+        lines = [
+            "".join(rng.choice(pieces) for _ in range(rng.randint(0, 4)))
+            for _ in range(rng.randint(1, 6))
+        ]
+        joined = "\n".join(lines) + "\n"
+        expected = "".join(redactor.redact(line) + "\n" for line in lines)
+        assert redactor.redact_lines(joined) == expected, lines
+
+
 @given(
     st.lists(
         st.sampled_from(["_", "lin", "gh", "p", "o", "s", "x", "sk-", "LIN_", "bearer", "a_b"]),

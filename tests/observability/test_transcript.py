@@ -239,3 +239,37 @@ def test_cached_stamps_match_the_one_formatter(millis: int, micros: int) -> None
     stamps.format(epoch_s - 1)  # a prefix cached for the second before
     moment = datetime.fromtimestamp(millis // 1000, UTC) + timedelta(milliseconds=millis % 1000)
     assert stamps.format(epoch_s) == format_timestamp(moment, timespec="milliseconds")
+
+
+async def test_a_batch_is_redacted_line_by_line_when_any_line_holds_a_secret(
+    tmp_path: Path,
+) -> None:
+    register_secrets(["s3cr3t-value-42"])
+    transcript = AgentLogs(tmp_path).open("MT-8", None)
+    assert transcript.path is not None
+    transcript.write("recv", '{"n":1}')
+    transcript.write("stderr", "Authorization: Bearer")  # the token shape ends at the newline
+    transcript.write("recv", '{"n":2,"key":"s3cr3t-value-42"}')
+    transcript.write("recv", "abcdefghijklmnopqrstuvwxyz")
+    transcript.flush()  # what the loop's timer does
+    content = lines(transcript.path)
+    assert "s3cr3t-value-42" not in transcript.path.read_text(encoding="utf-8")
+    assert [line[32:] for line in content[1:]] == [
+        '{"n":1}',
+        "Authorization: Bearer",
+        '{"n":2,"key":"[REDACTED]"}',
+        "abcdefghijklmnopqrstuvwxyz",
+    ]
+    transcript.close()
+
+
+def test_a_secret_across_the_cut_of_a_long_line_is_hidden(tmp_path: Path) -> None:
+    secret = "lin_api_" + "q" * 40
+    transcript = AgentLogs(tmp_path, max_bytes=10_000_000).open("MT-9", 1)
+    transcript._max_line = 100
+    transcript.write("recv", "x" * 80 + f" {secret} " + "y" * 50)
+    transcript.close()
+    assert transcript.path is not None
+    text = transcript.path.read_text(encoding="utf-8")
+    assert "lin_api_" not in text and "qqqq" not in text
+    assert "[REDACTED]" in text

@@ -6,7 +6,10 @@ Files are size-capped, the newest attempts are kept, and ``latest.log`` points a
 A transcript never raises into the agent session: a failing disk switches it off with one warning.
 
 Lines are buffered and flushed at most ``FLUSH_INTERVAL_S`` after they were written (and at
-close), not one write per line: a busy agent sends dozens of lines a second.
+close), not one write per line: a busy agent sends dozens of lines a second. Redaction happens at
+the flush, on the whole batch at once (a pattern that never matches across lines, so the result
+is what redacting line by line would give, at C speed). Nothing reaches the file
+unredacted; a line too long to keep whole is redacted before it is cut, so no secret is split.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_LINE_BYTES = 64 * 1024
 DEFAULT_KEEP = 20
 FLUSH_INTERVAL_S = 0.5  # `tail -f` and the dashboard's log view see a line this late at most
+FLUSH_BYTES = 64 * 1024  # a faster stream is written out sooner: the buffer stays small
 
 # SPEC §4.1.5: the first run has no attempt number (file ``-attempt-0``); retries count from 1.
 _ATTEMPT_FILE = re.compile(r"^(\d{8}T\d{6}Z)-attempt-(\d+)(?:-\d+)?\.log$")
@@ -72,6 +76,9 @@ class FileTranscript:
         self._dropped = 0
         self._capped = False
         self._flush_due: asyncio.TimerHandle | None = None
+        # Records written but not yet redacted and on disk (see ``flush``).
+        self._pending: list[str] = []
+        self._pending_bytes = 0
 
     @property
     def active(self) -> bool:
@@ -87,12 +94,15 @@ class FileTranscript:
         if self._capped:
             self._dropped += 1
             return
-        text = REDACTOR.redact(line.rstrip("\r\n"))
+        text = line.rstrip("\r\n")
         extra = len(text) - self._max_line
         if extra > 0:
-            text = clip(text, self._max_line, marker=f"… [{extra} more characters]", within=False)
+            # Redacted before it is cut: a secret across the cut would escape the batch's scan.
+            marker = f"… [{extra} more characters]"
+            text = clip(REDACTOR.redact(text), self._max_line, marker=marker, within=False)
         record = f"{self._now()} {stream:<6} {text}\n"
-        # Protocol lines are JSON with non-ASCII escaped or not; most are plain ASCII.
+        # Protocol lines are JSON with non-ASCII escaped or not; most are plain ASCII. The size
+        # is counted before redaction, which changes it by a few bytes at most.
         size = len(record) if record.isascii() else len(record.encode("utf-8", "replace"))
         if self._written + size > self._max_bytes:
             self._capped = True
@@ -103,6 +113,7 @@ class FileTranscript:
             )
             return
         self._written += size
+        self._pending_bytes += size
         self._emit(record)
 
     def close(self) -> None:
@@ -110,7 +121,9 @@ class FileTranscript:
             return
         if self._dropped:
             self._emit(f"{self._now()} note   {self._dropped} line(s) dropped\n")
-        self._cancel_flush()
+        self.flush()
+        if not self.active:
+            return  # the flush failed and already closed it
         handle, self._handle = self._handle, None
         try:
             handle.close()
@@ -118,10 +131,15 @@ class FileTranscript:
             self._fail(exc)
 
     def flush(self) -> None:
+        """Redact what is buffered and write it out."""
         self._cancel_flush()
         if self._handle is None:
             return
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
+        text = REDACTOR.redact_lines("".join(pending))
         try:
+            if text:
+                self._handle.write(text)
             self._handle.flush()
         except (OSError, ValueError) as exc:
             self._fail(exc)
@@ -134,12 +152,10 @@ class FileTranscript:
     def _emit(self, record: str) -> None:
         if self._handle is None:
             return
-        try:
-            self._handle.write(record)
-        except (OSError, ValueError) as exc:
-            self._fail(exc)
-            return
-        if self._flush_due is None:
+        self._pending.append(record)
+        if self._pending_bytes >= FLUSH_BYTES:
+            self.flush()
+        elif self._flush_due is None:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
@@ -160,6 +176,7 @@ class FileTranscript:
             error=getattr(exc, "strerror", None) or str(exc),
         )
         self._cancel_flush()
+        self._pending, self._pending_bytes = [], 0
         handle, self._handle = self._handle, None
         if handle is not None:
             with contextlib.suppress(Exception):
@@ -207,6 +224,7 @@ class AgentLogs:
         transcript._emit(
             f"{_stamp(now)} note   symphony agent transcript {render_fields(header)}\n"
         )
+        transcript.flush()  # the file shows whose it is from the start
         self._point_latest(folder, path)
         self._prune(folder)
         return transcript

@@ -74,4 +74,13 @@ class TurnEnded:
     turn: dict[str, Any] = field(default_factory=dict)
 
 
-Action = Send | Emit | RunTool | ParkRequest | WithdrawRequest | Resolved | TurnEnded
+@dataclass(frozen=True, slots=True)
+class HeldChatter:
+    """A streaming fragment (a delta) was kept back instead of emitted: ask for it with
+    ``CodexProtocol.take_chatter`` within ``CHATTER_HOLD_S``. Only the latest one is kept, so
+    a burst of fragments reaches the orchestrator as one event. One instance: ``HELD``."""
+
+
+HELD = HeldChatter()
+
+Action = Send | Emit | RunTool | ParkRequest | WithdrawRequest | Resolved | TurnEnded | HeldChatter

@@ -27,6 +27,7 @@ from symphony.agents import events
 from symphony.agents.base import CommandRun
 from symphony.agents.codex import server_requests
 from symphony.agents.codex.actions import (
+    HELD,
     Action,
     Emit,
     ParkRequest,
@@ -63,6 +64,14 @@ TURN_STEER: Final = "turn/steer"
 # turn/failed and turn/cancelled do not exist in 0.169; accepted for other servers.
 TURN_END_METHODS: Final = frozenset({"turn/completed", "turn/failed", "turn/cancelled"})
 PREVIEW = 200
+# Streaming fragments of an item (agent message, reasoning and command output deltas): most of
+# what a working agent sends, and nothing the orchestrator decides on. The latest is held back
+# (``HeldChatter``) and emitted when the session asks or before anything else is emitted, so the
+# orchestrator sees a burst of them as one event, in order with everything else.
+CHATTER_SUFFIXES: Final = ("Delta", "/delta", "/summaryPartAdded")
+_METHOD_FIRST: Final = '{"method":"'
+_METHOD_AT: Final = len(_METHOD_FIRST)
+_OBJECT_END: Final = ("}", "}\r")
 # Commands of one turn kept for the proof of work; a turn running more keeps the last ones.
 MAX_TURN_COMMANDS: Final = 200
 COMMAND_LIMIT: Final = 2_000
@@ -118,6 +127,8 @@ class CodexProtocol:
         # Completed ``commandExecution`` items of the current turn, oldest first.
         self.turn_commands: deque[CommandRun] = deque(maxlen=MAX_TURN_COMMANDS)
         self._next_id = 1
+        # The streaming fragment held back, as (method, message or its line, received at).
+        self._chatter: tuple[str, dict[str, Any] | str, datetime] | None = None
         self._pending: dict[RequestId, str] = {}
         self._turn: _Turn | None = None
         # turn/completed seen before the turn/start response told us the turn id.
@@ -248,15 +259,43 @@ class CodexProtocol:
     # -- server → client --------------------------------------------------------------------
 
     def receive_line(self, line: str, now: datetime) -> list[Action]:
+        if line.startswith(_METHOD_FIRST):
+            # codex writes the method first: a streaming fragment is held without decoding it.
+            end = line.find('"', _METHOD_AT)
+            if (
+                end > 0
+                and line.endswith(_OBJECT_END)
+                and line[_METHOD_AT:end].endswith(CHATTER_SUFFIXES)
+            ):
+                self._chatter = (line[_METHOD_AT:end], line, now)
+                return [HELD]
         if not line or line.isspace():
             return []
         try:
             message = orjson.loads(line)  # JSON allows the whitespace around it: no strip copy
         except ValueError as exc:
-            return [self._malformed(line.strip(), now, f"not JSON: {exc}")]
+            return [*self.take_chatter(), self._malformed(line.strip(), now, f"not JSON: {exc}")]
         if not isinstance(message, dict):
-            return [self._malformed(line.strip(), now, "JSON value is not an object")]
+            reason = "JSON value is not an object"
+            return [*self.take_chatter(), self._malformed(line.strip(), now, reason)]
         return self._receive(message, now)
+
+    def take_chatter(self) -> list[Action]:
+        """The held-back streaming fragment as its event (see ``CHATTER_SUFFIXES``), if any."""
+        held = self._chatter
+        if held is None:
+            return []
+        self._chatter = None
+        method, message, now = held
+        if isinstance(message, str):
+            line = message
+            try:
+                message = orjson.loads(line)
+            except ValueError as exc:
+                return [self._malformed(line.strip(), now, f"not JSON: {exc}")]
+            if not isinstance(message, dict):
+                return [self._malformed(line.strip(), now, "JSON value is not an object")]
+        return [self._notification(method, _dict(message.get("params")), message, now)]
 
     def _malformed(self, text: str, now: datetime, reason: str) -> Emit:
         payload = {"reason": reason, "line": text[:PREVIEW], "size": len(text)}
@@ -274,14 +313,22 @@ class CodexProtocol:
         """``message`` is ours (freshly decoded): events carry it without a copy."""
         method = message.get("method")
         has_id = message.get("id") is not None  # ids start at 0: never test truthiness
+        if not has_id and isinstance(method, str) and method.endswith(CHATTER_SUFFIXES):
+            self._chatter = (method, message, now)
+            return [HELD]
+        # The fragment held back goes first, with the ids it arrived under.
+        held = self.take_chatter() if self._chatter is not None else []
         if isinstance(method, str):
             params = _dict(message.get("params"))
             if has_id:
-                return self._on_server_request(message["id"], method, params, message, now)
-            return self._on_notification(method, params, message, now)
-        if has_id and ("result" in message or "error" in message):
-            return self._on_response(message, now)
-        return [self._emit(events.OTHER_MESSAGE, now, "message without a method", message)]
+                actions = self._on_server_request(message["id"], method, params, message, now)
+            else:
+                actions = self._on_notification(method, params, message, now)
+        elif has_id and ("result" in message or "error" in message):
+            actions = self._on_response(message, now)
+        else:
+            actions = [self._emit(events.OTHER_MESSAGE, now, "message without a method", message)]
+        return held + actions if held else actions
 
     # -- responses ----------------------------------------------------------------------------
 
@@ -578,6 +625,7 @@ class CodexProtocol:
         }
         text = f"{decision}: {park.ask.request.summary}"
         return [
+            *self.take_chatter(),
             Send({"id": park.request_id, "result": result}),
             self._emit(events.HUMAN_REQUEST_ANSWERED, now, text, payload),
         ]
@@ -596,6 +644,7 @@ class CodexProtocol:
         }
         text = f"tool {call.name}: {'ok' if result.success else 'failed'}"
         return [
+            *self.take_chatter(),
             Send({"id": call.request_id, "result": tool_call_result(result)}),
             self._emit(name, now, text, payload),
         ]
@@ -604,10 +653,11 @@ class CodexProtocol:
 
     def connection_lost(self, failure: AgentError, now: datetime) -> list[Action]:
         """The process exited or the stream closed: fail every waiter and the active turn."""
-        actions: list[Action] = [
+        actions: list[Action] = self.take_chatter()
+        actions.extend(
             Resolved(request_id, method, None, failure)
             for request_id, method in self._pending.items()
-        ]
+        )
         self._pending.clear()
         current = self._turn
         if current is not None and not current.ended:

@@ -22,6 +22,7 @@ from typing import Any
 
 from symphony.agents.base import EventSink, GuardedSink, HumanChannel, TurnOutcome
 from symphony.agents.codex.actions import (
+    HELD,
     Action,
     Emit,
     ParkRequest,
@@ -77,6 +78,9 @@ log = get_logger("symphony.agents.codex")
 # While the app-server of the run a restart cut short still exits, codex refuses to resume its
 # thread ("already has an active writer"); it is asked again for this long.
 RESUME_RETRY_S = 10.0
+# How long a streaming fragment may wait to be emitted: the dashboard's liveliness, at a
+# fraction of the events (docs/orchestrator.md, "Agent events").
+CHATTER_HOLD_S = 0.25
 RESUME_RETRY_INTERVAL_S = 0.25
 ACTIVE_WRITER = "active writer"
 
@@ -119,6 +123,8 @@ class CodexSession:
         # Done once codex answered turn/start (the turn's id is known from then on).
         self._turn_starting: asyncio.Future[None] | None = None
         self._tool_tasks: set[asyncio.Task[None]] = set()
+        # The timer that emits a held-back streaming fragment (``HeldChatter``).
+        self._chatter_due: asyncio.TimerHandle | None = None
         # Requests parked with the human channel; codex waits on us while any is open.
         self._human_tasks: set[asyncio.Task[None]] = set()
         self._parked_tasks: dict[RequestId, asyncio.Task[None]] = {}
@@ -471,6 +477,9 @@ class CodexSession:
         for task in [*self._tool_tasks, *self._human_tasks]:
             task.cancel()
         exit_code = await self._transport.close()
+        if self._chatter_due is not None:
+            self._chatter_due.cancel()
+            self._chatter_due = None
         remote = self._remote
         closed = self._closed_error
         if remote is not None and (closed is None or closed.code != HOST_UNREACHABLE):
@@ -653,7 +662,10 @@ class CodexSession:
     def _apply(self, actions: list[Action]) -> None:
         # Synchronous: stdout lines are handled from the loop's read callback, in order.
         for action in actions:
-            if isinstance(action, Send):
+            if action is HELD:
+                if self._chatter_due is None and not self._stopping:
+                    self._chatter_due = self._loop.call_later(CHATTER_HOLD_S, self._release_chatter)
+            elif isinstance(action, Send):
                 self._transport.send_nowait(action.message)
             elif isinstance(action, Emit):
                 self._emit(action.event)
@@ -677,6 +689,10 @@ class CodexSession:
                 and not self._turn_end.done()
             ):
                 self._turn_end.set_result(action)
+
+    def _release_chatter(self) -> None:
+        self._chatter_due = None
+        self._apply(self._protocol.take_chatter())
 
     def _sink_failed(self, event: AgentEvent) -> None:
         self._log(
