@@ -367,6 +367,7 @@ def test_a_move_to_review_refused_every_time_holds_the_issue() -> None:
     assert hold.reason == "review_move_failed" and "state not found" in hold.message
     assert "by hand" in hold.message
     assert "id-1" not in d.state.candidate_sets and not d.state.is_claimed("id-1")
+    assert "id-1" in d.state.parked  # closing it later removes the candidates' workspaces
     assert of_type(out, SaveCandidates)[-1].candidates.judged  # pickable in the Review view
     assert starts(d.tick([issue(1, labels=["best-of:2"])])) == []  # held: no new set
 

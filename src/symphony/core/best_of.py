@@ -395,10 +395,12 @@ def _publish_failed(
         out.append(SaveCandidates(event.candidates))
         message = (
             f"moving it to review failed {failures} times (last: {error}); its judged "
-            "candidates wait in the Review view: move the issue to review by hand (or approve "
-            "a candidate), or release the hold to start a new set"
+            "candidates are kept: move the issue to review by hand and pick one in the Review "
+            "view, or release the hold to start a new set"
         )
         out.append(Log.error("candidates judged, moving the issue to review failed", about=issue))
+        # Watched like a judged issue: closing it removes the candidates' workspaces.
+        parked.park(state, issue, None, now, out)
         holds.place(
             state,
             Hold(issue.id, issue.identifier, REVIEW_MOVE_FAILED, message, now, issue.url),
