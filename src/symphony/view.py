@@ -75,6 +75,8 @@ class RunningRow:
     cost_usd: float | None = None
     # The worker.ssh_hosts entry the run is on; None: this machine.
     worker_host: str | None = None
+    # The best-of candidate the run is (docs/best-of.md); None: the one run.
+    candidate: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,8 @@ class RetryRow:
     kind: RetryKind
     # The host of the run before; the retry prefers it while it is up with room.
     worker_host: str | None = None
+    # The best-of candidate it reruns (docs/best-of.md); None: the issue's own retry.
+    candidate: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

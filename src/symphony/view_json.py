@@ -123,6 +123,7 @@ def running_row_json(row: RunningRow) -> dict[str, Any]:
         "model": row.model,
         "cost_usd": cost_json(row.cost_usd),
         "worker_host": row.worker_host,
+        "candidate": row.candidate,
     }
 
 
@@ -135,6 +136,7 @@ def retry_row_json(row: RetryRow) -> dict[str, Any]:
         "error": row.error,
         "kind": row.kind,
         "worker_host": row.worker_host,
+        "candidate": row.candidate,
     }
 
 

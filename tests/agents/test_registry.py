@@ -75,9 +75,38 @@ def test_an_unknown_kind_is_a_config_error_naming_the_key_value_and_installed_ki
     installed = ", ".join(installed_kinds())
     assert "claude_code" in installed and "codex" in installed
     assert info.value.problems == [
-        ("agent.kind", f"unknown agent kind 'claude-code' (installed: {installed})")
+        (
+            "agent.kind",
+            f"unknown agent kind 'claude-code' (installed: {installed}); use one of those or "
+            "install the package that provides it",
+        )
     ]
     assert str(path) in info.value.message
+
+
+def test_a_variants_unknown_kind_is_named_by_its_entry(
+    memory_tracker: MemoryProfile, write_workflow: WriteWorkflow
+) -> None:
+    path = write_workflow(
+        TRACKER + "agent:\n  best_of: 2\n  variants:\n    - codex: {command: codex app-server}\n"
+        "    - agent: {kind: aider}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert info.value.code == UNSUPPORTED_AGENT_KIND
+    assert [key for key, _ in info.value.problems] == ["agent.variants[1].agent.kind"]
+    message = info.value.problems[0][1]
+    assert "unknown agent kind 'aider'" in message and "install the package" in message
+    assert "codex" in message  # the installed kinds, to choose from
+
+
+def test_a_variants_installed_kind_loads(
+    memory_tracker: MemoryProfile, write_workflow: WriteWorkflow, stub: StubBackend
+) -> None:
+    variants = "agent:\n  best_of: 2\n  variants:\n    - agent: {kind: stub}\n"
+    path = write_workflow(TRACKER + variants)
+    workflow = load(path)
+    assert workflow.loaded.for_candidate(0).agent.kind == "stub"
 
 
 def test_kind_must_be_a_non_empty_string(
@@ -129,7 +158,7 @@ def test_validate_reports_an_unknown_kind(
     assert validate_command(str(path), out=out, err=err) == 1
     assert f"✗ {path}: not valid [{UNSUPPORTED_AGENT_KIND}]" in err.getvalue()
     installed = ", ".join(installed_kinds())
-    assert f"agent.kind: unknown agent kind 'aider' (installed: {installed})" in err.getvalue()
+    assert f"agent.kind: unknown agent kind 'aider' (installed: {installed}); use" in err.getvalue()
     assert out.getvalue() == ""
 
 

@@ -160,6 +160,7 @@ def test_a_candidate_as_the_api_shows_it() -> None:
         "name": "b",
         "workspace": "/ws/SYM-1.b",
         "status": "handed_off",
+        "attempt": 0,
         "verify": None,
         "files": ["b.txt"],
         "tokens": 5,

@@ -333,3 +333,14 @@ def test_worker_hosts_show_their_load_and_health() -> None:
     (line,) = [line for line in frame if "Workers:" in line]
     assert line.endswith("Workers: worker-a 2/4 | worker-b 0/4 DOWN | [::1]:2200 1")
     assert not any("Workers:" in line for line in render_status(snapshot(), NOW).plain.splitlines())
+
+
+def test_best_of_candidates_show_by_their_workspace_key() -> None:
+    state = snapshot(
+        running=[replace(running_row("MT-1"), candidate="b")],
+        retrying=[replace(retry_row("MT-1"), candidate="a")],
+    )
+    plain = render_status(state, NOW).plain
+    (retry,) = [line for line in plain.splitlines() if "↻" in line]
+    assert retry.split()[2] == "MT-1.a"
+    assert any(line.split()[2:3] == ["MT-1.b"] for line in plain.splitlines() if "●" in line)

@@ -7,9 +7,12 @@ from dataclasses import replace
 
 from symphony.core.changes import watches
 from symphony.core.effects import (
+    CancelRetryTimer,
     FetchCandidates,
     FetchChangedIssues,
+    ForgetCandidates,
     RemoveWorkspaces,
+    SetRetryTimer,
     StartWorker,
     StopWorker,
 )
@@ -256,3 +259,54 @@ def test_a_targeted_dispatch_during_a_poll_is_not_repeated_by_the_poll() -> None
     out = d.send(CandidatesFetched(d.state.tick_id, (issue(1), issue(2))))
     assert [s.issue.id for s in of_type(out, StartWorker)] == ["id-2"]
     assert set(d.state.running) == {"id-1", "id-2"}
+
+
+# --- best-of candidates (docs/best-of.md) -----------------------------------------------------
+
+
+def test_a_webhook_for_an_issue_with_candidates_stops_them_all_when_it_left() -> None:
+    d = Driver.create(poll_interval_ms=600_000, best_of=3, max_concurrent_agents=2)
+    d.start()
+    d.tick([issue(1)])
+    assert set(d.state.running) == {"id-1/a", "id-1/b"}
+    assert watches(d.state, "id-1")
+    out = answer(d, ask(d, "id-1"), issue(1, state="Human Review"))
+    stops = of_type(out, StopWorker)
+    assert sorted((s.issue_id, s.cleanup) for s in stops) == [
+        ("id-1/a", False),
+        ("id-1/b", False),
+    ]
+    assert of_type(out, ForgetCandidates) == [ForgetCandidates("id-1")]
+    assert not d.state.is_claimed("id-1") and not d.state.running
+    assert of_type(out, StartWorker) == []  # the waiting candidate c never starts
+
+
+def test_a_webhook_for_a_set_with_no_candidate_running_drops_it_or_updates_it() -> None:
+    d = Driver.create(poll_interval_ms=600_000, best_of=2)
+    d.start()
+    d.tick([issue(1)])
+    for key in ("id-1/a", "id-1/b"):
+        entry = d.state.running[key]
+        d.send(WorkerExited(key, entry.run_id, False, "boom"))  # both wait for their retry
+    assert not d.state.running and "id-1" in d.state.candidate_sets
+    out = answer(d, ask(d, "id-1"), issue(1, state="In Progress", title="Renamed"))
+    assert not of_type(out, ForgetCandidates)
+    assert d.state.candidate_sets["id-1"].issue.title == "Renamed"
+    out = answer(d, ask(d, "id-1"), issue(1, state="Cancelled"))
+    assert of_type(out, ForgetCandidates) == [ForgetCandidates("id-1")]
+    assert CancelRetryTimer("id-1/a") in out and not d.state.is_claimed("id-1")
+
+
+def test_a_webhook_answer_older_than_a_candidate_start_is_asked_again() -> None:
+    d = Driver.create(poll_interval_ms=600_000, best_of=2)
+    d.start()
+    d.tick([issue(1)])
+    entry = d.state.running["id-1/a"]
+    d.send(WorkerExited("id-1/a", entry.run_id, False, "boom"))
+    read = ask(d, "id-1")
+    timer = of_type(d.log, SetRetryTimer)[-1]
+    d.send(RetryDue("id-1/a", timer.token))  # a starts again while the read is out
+    out = answer(d, read, issue(1, state="Human Review"))
+    assert not of_type(out, StopWorker)
+    (again,) = of_type(out, FetchChangedIssues)
+    assert again.issue_ids == ("id-1",)

@@ -7,8 +7,15 @@ from pathlib import Path
 
 from symphony.core.candidates import CandidateSet
 from symphony.issue import Issue
-from symphony.orchestrator.judging import COMPARISON_COMMENT_KEY, judge, publish
-from symphony.trackers.base import has_marker
+from symphony.orchestrator.judging import (
+    COMPARISON_COMMENT_KEY,
+    announce_failed,
+    failure_comment,
+    judge,
+    publish,
+    try_publish,
+)
+from symphony.trackers.base import TrackerError, has_marker
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
 
 from .conftest import StoreFactory
@@ -131,3 +138,55 @@ async def test_publish_moves_the_issue_once_and_posts_one_comparison_comment(
     assert [row.split("|")[1].strip() for row in rows] == ["b", "a", "c"]
     assert "$0.50" in rows[1] and "failed: worker exited: boom" in body
     assert "passes verify" in body and hint in body
+
+
+async def test_a_refused_move_says_why_and_a_refused_comment_does_not_undo_a_move(
+    board: MemoryBoard, ws_root: Path
+) -> None:
+    board.put(todo())
+    s = finished_set(ws_root)
+    adapter = MemoryAdapter(board)
+    board.fail_next.append(TrackerError("tracker_status", "HTTP 502"))
+    refused = await try_publish(
+        adapter, todo(), s, review_state="Human Review", review_hint="Pick one.", timeout_s=5
+    )
+    assert refused.state is None and refused.error is not None and "HTTP 502" in refused.error
+    assert board.issues["id-1"].state == "Todo"
+    unknown = await try_publish(
+        adapter, todo(), s, review_state="Reviewing", review_hint="Pick one.", timeout_s=5
+    )
+    assert unknown.state is None and unknown.error is not None and "Reviewing" in unknown.error
+    # The move goes through, the comment is refused: the issue is in review all the same.
+    original = adapter.upsert_own_comment
+
+    async def refuse(*_: object) -> bool:
+        raise TrackerError("tracker_status", "HTTP 502")
+
+    adapter.upsert_own_comment = refuse  # type: ignore[method-assign]
+    moved = await try_publish(
+        adapter, todo(), s, review_state="Human Review", review_hint="Pick one.", timeout_s=5
+    )
+    assert moved.state == "Human Review" and moved.error is None
+    assert board.issues["id-1"].state == "Human Review" and board.comments == []
+    adapter.upsert_own_comment = original  # type: ignore[method-assign]
+
+
+async def test_every_candidate_failed_is_one_comment_replaced_by_a_later_round(
+    board: MemoryBoard, ws_root: Path
+) -> None:
+    board.put(todo())
+    s = CandidateSet.start("id-1", "MT-1", 2)
+    s = s.with_candidate("a", status="failed", error="worker exited: boom")
+    s = s.with_candidate("b", status="failed", error="stalled for 300000 ms")
+    adapter = MemoryAdapter(board)
+    first = failure_comment(s, attempt=1, delay_ms=10_000)
+    assert "every candidate failed" in first and "about 10 s (attempt 1)" in first
+    assert "**a** failed: worker exited: boom" in first and "**b** failed: stalled" in first
+    await announce_failed(adapter, todo(), first, timeout_s=5)
+    await announce_failed(
+        adapter, todo(), failure_comment(s, attempt=2, delay_ms=240_000), timeout_s=5
+    )
+    ((on, body),) = board.comments
+    assert on == "MT-1" and has_marker(COMPARISON_COMMENT_KEY, body) and "about 4 min" in body
+    board.fail_next.append(TrackerError("tracker_status", "HTTP 502"))
+    await announce_failed(adapter, todo(), first, timeout_s=5)  # logged, never raised

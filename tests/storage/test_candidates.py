@@ -44,7 +44,9 @@ def judged_set() -> CandidateSet:
         rank=2,
         reason="fine",
     )
-    s = s.with_candidate("b", status="failed", workspace_path="/ws/SYM-1.b", error="boom")
+    s = s.with_candidate(
+        "b", status="failed", workspace_path="/ws/SYM-1.b", error="boom", attempt=2
+    )
     return CandidateSet(
         s.issue_id, s.identifier, s.candidates, judged=True, judge_note="ranked by the judge"
     )
@@ -77,3 +79,14 @@ def test_an_unreadable_candidate_row_is_a_corrupt_store(path: Path, store: State
         db.execute("UPDATE candidates SET status = 'lost' WHERE name = 'a'")
     with pytest.raises(StorageError, match="status 'lost'"):
         store.load()
+
+
+def test_a_row_kept_before_attempts_were_reads_as_a_first_attempt(
+    path: Path, store: StateStore
+) -> None:
+    store.submit(CandidateSetSaved(CandidateSet.start("id-1", "SYM-1", 1), T0))
+    assert store.flush()
+    with sqlite3.connect(path) as db:
+        db.execute('UPDATE candidates SET body = \'{"error": "boom"}\'')
+    (loaded,) = store.load().candidate_sets
+    assert (loaded.candidates[0].attempt, loaded.candidates[0].error) == (0, "boom")

@@ -472,6 +472,7 @@ def test_best_of_defaults_to_one_candidate_without_variants_or_judge(tmp_path: P
     loaded = build({}, tmp_path)
     agent = loaded.config.agent
     assert (agent.best_of, agent.variants, agent.judge) == (1, (), False)
+    assert agent.candidate_max_retries == 2
     assert loaded.for_candidate(3) is loaded.config
 
 
@@ -508,6 +509,14 @@ def test_variants_lay_their_overrides_over_the_sections_in_turn(tmp_path: Path) 
         ({"best_of": 27}, "agent.best_of", "less than or equal to 26"),
         ({"best_of": True}, "agent.best_of", "not true/false"),
         ({"judge": "yes"}, "agent.judge", "boolean"),
+        ({"candidate_max_retries": -1}, "agent.candidate_max_retries", "greater than or equal"),
+        ({"candidate_max_retries": 21}, "agent.candidate_max_retries", "less than or equal to 20"),
+        ({"candidate_max_retries": "two"}, "agent.candidate_max_retries", "integer"),
+        (
+            {"variants": [{"agent": {"candidate_max_retries": 5}}]},
+            "agent.variants",
+            "agent.candidate_max_retries is the same for every candidate",
+        ),
         ({"variants": {"codex": {}}}, "agent.variants", "must be a list of overrides"),
         ({"variants": ["x"]}, "agent.variants", "entry 0 must be a map"),
         ({"variants": [{"hooks": {}}]}, "agent.variants", "'hooks' cannot vary"),

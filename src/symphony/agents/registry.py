@@ -79,23 +79,36 @@ def require_backend(kind: str) -> AgentBackend:
 
 def _unknown(kind: str) -> str:
     installed = ", ".join(installed_kinds()) or "none"
-    return f"unknown agent kind {kind!r} (installed: {installed})"
+    return (
+        f"unknown agent kind {kind!r} (installed: {installed}); use one of those or install "
+        "the package that provides it"
+    )
 
 
 def resolve_agent(
     loaded: LoadedConfig, definition: WorkflowDefinition, environ: Mapping[str, str]
 ) -> LoadedConfig:
-    """Workflow resolver step: ``agent.kind`` names an installed backend that loads."""
-    kind = loaded.config.agent.kind
+    """Workflow resolver step: ``agent.kind`` names an installed backend that loads, and so
+    does each best-of variant's (``agent.variants[i].agent.kind``, docs/best-of.md): a candidate
+    whose backend is missing would otherwise fail only once it is dispatched."""
+    _check_kind(loaded.config.agent.kind, "agent.kind", str(definition.path))
+    for n, variant in enumerate(loaded.config.agent.variants):
+        agent = variant.get("agent")
+        if isinstance(agent, Mapping) and "kind" in agent:
+            key = f"agent.variants[{n}].agent.kind"
+            _check_kind(loaded.variant_configs[n].agent.kind, key, str(definition.path))
+    return loaded
+
+
+def _check_kind(kind: str, key: str, source: str) -> None:
     try:
         backend = get_backend(kind)
     except PluginError as exc:
         message = exc.message.removeprefix("agent.kind: ")
-        error = ConfigError([("agent.kind", message)], source=str(definition.path))
+        error = ConfigError([(key, message)], source=source)
         error.code = exc.code
         raise error from exc
     if backend is None:
-        error = ConfigError([("agent.kind", _unknown(kind))], source=str(definition.path))
+        error = ConfigError([(key, _unknown(kind))], source=source)
         error.code = UNSUPPORTED_AGENT_KIND
         raise error
-    return loaded

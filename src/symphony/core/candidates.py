@@ -4,9 +4,9 @@ K candidates run for one issue, each in its own workspace (``<issue key>.<name>`
 agent session. Names are ``a``, ``b``, … by 0-based index, then ``aa``, ``ab``, … (bijective
 base 26, so every index has exactly one name and names sort like spreadsheet columns). A
 candidate ends by handing off (``symphony_hand_off``) or by failing after its retries; once every
-one has, the issue is judged and moved once. This module holds the naming, the label that sets K
-per issue, the candidate set's bookkeeping and the judge's answer; the IO around them lives in
-the orchestrator.
+one has, the issue is judged and moved once (or, when none handed off, retried as a whole).
+This module holds the naming, the label that sets K per issue, the candidate set's bookkeeping
+and the judge's answer; the IO around them lives in the orchestrator.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from symphony.issue import Issue
 
 # Far above any sensible K: each candidate is a whole agent run, and 26 keeps names one letter.
 MAX_BEST_OF = 26
+# agent.candidate_max_retries: each retry is a whole agent run, with the failure backoff.
+MAX_CANDIDATE_RETRIES = 20
 LABEL_PREFIX = "best-of:"
 _LABEL = re.compile(r"^best-of:\s*(\d+)$", re.IGNORECASE)
 
@@ -136,8 +138,11 @@ class Candidate:
 
     name: str
     index: int
-    # pending: waiting for a free slot; running: its agent works.
+    # pending: waiting for a free slot (or for its retry); running: its agent works.
     status: CandidateStatus = "pending"
+    # Its failed runs so far, each retried (agent.candidate_max_retries) before it is failed;
+    # the attempt its next run is (0: its first).
+    attempt: int = 0
     workspace_path: str | None = None
     thread_id: str | None = None
     # What the agent said when it handed off, or the error it failed with.
@@ -162,6 +167,7 @@ class Candidate:
             "name": self.name,
             "workspace": self.workspace_path,
             "status": self.status,
+            "attempt": self.attempt,
             "verify": self.verify,
             "files": list(self.files),
             "tokens": self.tokens,
@@ -220,6 +226,10 @@ class CandidateSet:
         """Something to review; a set whose candidates all failed is retried as a whole."""
         return any(c.status == "handed_off" for c in self.candidates)
 
+    def failure_summary(self) -> str:
+        """Why a set whose candidates all failed failed, one clause per candidate."""
+        return "; ".join(f"{c.name}: {c.error or 'failed'}" for c in self.candidates)
+
     def pick(self, name: str) -> CandidateSet:
         """The human chose ``name``: it becomes the issue's, the others are discarded. Only a
         candidate that handed off can be chosen."""
@@ -240,17 +250,6 @@ class CandidateSet:
     @property
     def chosen(self) -> Candidate | None:
         return next((c for c in self.candidates if c.status == "chosen"), None)
-
-
-@dataclass(slots=True)
-class OpenCandidates:
-    """The core's view of an issue whose candidates are at work: the issue claimed from the
-    first candidate's dispatch until judging is over (``judging`` while it runs)."""
-
-    issue: Issue
-    attempt: int | None
-    candidates: CandidateSet
-    judging: bool = False
 
 
 # --- the judge's answer -----------------------------------------------------------------------

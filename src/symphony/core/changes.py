@@ -15,6 +15,9 @@ An answer acts only where that is safe:
   released) is asked again, at most ``CHANGE_ROUNDS`` times: the answer might be older than
   whatever decided that, for example a candidate poll that was in flight.
 * A retrying issue is left to its retry timer, which reads it again anyway.
+* An issue with best-of candidates is reconciled like the poll does it: running candidates one
+  by one (one that left the active states stops them all and drops the set), a set with none
+  running is dropped or takes the fresh issue; a set being judged is left to its judging.
 * At most ``CHANGE_READS`` reads are in flight. Changes that arrive meanwhile wait and share
   the next read (``CHANGE_BATCH`` ids each), so a burst of webhooks costs a few tracker
   requests, not one each. An issue waits at most once, so the wait is bounded by the board.
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from symphony.core import blocked, holds, parked, policy, workers
+from symphony.core import best_of, blocked, holds, parked, policy, workers
 from symphony.core.effects import FetchChangedIssues, Log, Notify
 from symphony.core.events import ChangedIssuesFetched, IssuesChanged
 from symphony.core.state import (
@@ -45,6 +48,7 @@ def watches(state: OrchestratorState, issue_id: str) -> bool:
     matters even when the tracker's notice does not place it in the configured scope."""
     if (
         issue_id in state.running
+        or issue_id in state.candidate_sets
         or issue_id in state.retry_attempts
         or issue_id in state.parked
         or issue_id in state.blocked
@@ -111,7 +115,10 @@ def _apply(
     for issue_id in mine:
         issue = fresh.get(issue_id)
         entry = state.running.get(issue_id)
-        if entry is not None:
+        if issue_id in state.candidate_sets:
+            if not _candidates(state, read, issue_id, issue, now, out):
+                again.append(issue_id)
+        elif entry is not None:
             if read.runs.get(issue_id) == entry.run_id:
                 reconcile(state, entry, issue, now, out)
             else:
@@ -138,6 +145,28 @@ def _apply(
             )
         else:
             state.change_waiting.setdefault(issue_id, rounds)
+
+
+def _candidates(
+    state: OrchestratorState,
+    read: ChangeRead,
+    issue_id: str,
+    issue: Issue | None,
+    now: float,
+    out: Effects,
+) -> bool:
+    """Reconcile the issue's best-of candidates with ``issue`` as read (None: not visible);
+    False when a candidate began or the set opened since it was asked (ask again)."""
+    if issue_id not in read.claimed:
+        return False  # the set opened while this answer was on its way
+    runs = [e for e in state.running.values() if e.issue.id == issue_id]
+    if any(read.runs.get(e.run_key) != e.run_id for e in runs):
+        return False
+    for entry in runs:
+        reconcile(state, entry, issue, now, out)
+    if not runs:
+        best_of.refreshed(state, issue_id, issue, out)
+    return True
 
 
 def _offer(state: OrchestratorState, issue: Issue, now: float, out: Effects) -> None:
@@ -168,7 +197,12 @@ def _send(state: OrchestratorState, out: Effects) -> None:
         state.next_change_read += 1
         state.change_reads[read_id] = ChangeRead(
             issue_ids=batch,
-            runs={i: state.running[i].run_id for i in batch if i in state.running},
+            # By run key: an issue's best-of candidates are runs of their own.
+            runs={
+                key: entry.run_id
+                for key, entry in state.running.items()
+                if entry.issue.id in rounds
+            },
             claimed=frozenset(i for i in batch if state.is_claimed(i)),
             rounds=rounds,
         )

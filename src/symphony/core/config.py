@@ -37,6 +37,8 @@ class SchedulerConfig:
     agent_kind: str = "codex"
     # ``agent.best_of``: candidates per issue without a best-of:K label (docs/best-of.md).
     best_of: int = 1
+    # ``agent.candidate_max_retries``: reruns of a failed candidate before it is marked failed.
+    candidate_max_retries: int = 2
     # agent.max_cost_usd_per_day: fleet-wide USD per UTC day; at it no new dispatch.
     max_cost_usd_per_day: float | None = None
     # Model name -> price (agent.prices over the default table): what token growth costs.

@@ -257,6 +257,26 @@ class JudgeCandidates:
     candidates: CandidateSet
 
 
+@dataclass(frozen=True, slots=True)
+class PublishCandidates:
+    """Moving the judged issue to review failed before: try the move and the comparison
+    comment again (no new judging), then report ``CandidatesJudged``."""
+
+    issue: Issue
+    candidates: CandidateSet
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceCandidatesFailed:
+    """Every candidate of the issue failed: one comment (the best-of comment, replaced) with
+    their errors and when the issue is tried again (``attempt``, in ``delay_ms``)."""
+
+    issue: Issue
+    candidates: CandidateSet
+    attempt: int
+    delay_ms: float
+
+
 StoreEffect = (
     RecordRunStarted
     | RecordRunProgress
@@ -296,5 +316,7 @@ Effect = (
     | Log
     | AnnounceHold
     | JudgeCandidates
+    | PublishCandidates
+    | AnnounceCandidatesFailed
     | StoreEffect
 )

@@ -264,6 +264,8 @@ class CandidatesJudged:
     issue_id: str
     candidates: CandidateSet
     moved: bool
+    # Why the issue did not move (the tracker's error), when it did not.
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

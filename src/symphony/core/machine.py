@@ -230,7 +230,7 @@ def _reconcile_stalls(state: OrchestratorState, now: float, out: Effects) -> Non
         error = f"stalled for {elapsed} ms without agent activity"
         stop(state, entry, cleanup=False, reason=error, now=now, out=out, outcome="stalled")
         if entry.candidate is not None:
-            best_of.ended(state, entry, None, error, now, out)  # failed; the others go on
+            best_of.failed(state, entry, error, now, out)  # retried; the others go on
             continue
         schedule_retry(
             state, entry.issue, (entry.attempt or 0) + 1, "failure", error, now=now, out=out
@@ -315,6 +315,7 @@ def _dispatch_candidates(
         if (
             state.is_claimed(issue.id)
             or issue.id in state.holds
+            or issue.id in state.moved_mid_poll
             or not policy.is_candidate(issue, config)
         ):
             continue
@@ -324,6 +325,7 @@ def _dispatch_candidates(
 
 def _finish_tick(state: OrchestratorState, now: float, out: Effects) -> None:
     state.phase = Phase.IDLE
+    state.moved_mid_poll.clear()
     state.last_tick_end_ms = now
     delay = 0 if state.refresh_pending else state.config.poll_interval_ms
     state.refresh_pending = False
@@ -397,6 +399,7 @@ def _shutdown(state: OrchestratorState, now: float, out: Effects) -> None:
     for issue_id in list(state.retry_attempts):
         out.append(CancelRetryTimer(issue_id))
     state.retry_attempts.clear()
+    best_of.shutdown(state, out)
     state.phase = Phase.IDLE
     state.next_tick_ms = None
     out.append(Notify())

@@ -9,6 +9,8 @@ from symphony.core.state import OrchestratorState
 from symphony.issue import Issue, issue_routable, normalize_state
 
 CONTINUATION_DELAY_MS = 1_000
+# Error codes of attempts that ran out of time (agents/errors.py, the runtime's tracker reads).
+TIMEOUT_CODES = frozenset({"turn_timeout", "response_timeout", "tracker_timeout"})
 FAILURE_BASE_DELAY_MS = 10_000
 # 2**30 * 10 s is far past any sane cap; bounding the exponent keeps the arithmetic small.
 _MAX_EXPONENT = 30

@@ -26,7 +26,7 @@ def restored(state: OrchestratorState, event: Restored, now: float, out: Effects
     if state.started:
         return  # only a fresh service takes over stored state
     state.picked.update(event.picked)
-    best_of.restore(state, event.open_candidates, out)
+    best_of.restore(state, event.open_candidates, now, out)
     totals = state.totals
     totals.tokens.input_tokens += event.input_tokens
     totals.tokens.output_tokens += event.output_tokens
@@ -83,8 +83,9 @@ def restored(state: OrchestratorState, event: Restored, now: float, out: Effects
             )
         )
     for resume in event.resumable:
-        if resume.issue_id in state.retry_attempts:
-            # A retry already decided what comes next for this issue.
+        if resume.issue_id in state.retry_attempts or resume.issue_id in state.candidate_sets:
+            # A retry already decided what comes next for this issue (or its candidate set:
+            # an interrupted candidate continues as that candidate, not as the issue's run).
             out.append(ForgetResume(resume.issue_id))
             continue
         state.resumable[resume.issue_id] = resume

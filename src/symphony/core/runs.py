@@ -35,8 +35,6 @@ from symphony.text import clip
 
 NO_SLOTS_ERROR = "no available orchestrator slots"
 MESSAGE_LIMIT = 500
-# Error codes of attempts that ran out of time (agents/errors.py, the runtime's tracker reads).
-TIMEOUT_CODES = frozenset({"turn_timeout", "response_timeout", "tracker_timeout"})
 
 
 def worker_info(state: OrchestratorState, event: WorkerInfo, _now: float, _out: Effects) -> None:
@@ -154,7 +152,7 @@ def worker_exited(state: OrchestratorState, event: WorkerExited, now: float, out
             )
     else:
         error = f"worker exited: {event.error or 'unknown error'}"
-        outcome: RunOutcome = "timed_out" if event.code in TIMEOUT_CODES else "failed"
+        outcome: RunOutcome = "timed_out" if event.code in policy.TIMEOUT_CODES else "failed"
         end_run(state, entry, now, outcome=outcome, error=error, out=out)
         attempt = (entry.attempt or 0) + 1
         if event.code == workers.HOST_UNREACHABLE and entry.worker_host is not None:
@@ -186,8 +184,11 @@ def worker_exited(state: OrchestratorState, event: WorkerExited, now: float, out
     out.append(Notify())
 
 
-def retry_due(state: OrchestratorState, event: RetryDue, _now: float, out: Effects) -> None:
+def retry_due(state: OrchestratorState, event: RetryDue, now: float, out: Effects) -> None:
     entry = state.retry_attempts.get(event.issue_id)
+    if entry is None and not state.shutting_down:
+        best_of.retry_due(state, event, now, out)  # a candidate's, or a move to review
+        return
     if state.shutting_down or entry is None or entry.token != event.token or entry.fetching:
         return  # stale timer: a newer retry or a dispatch replaced it
     entry.fetching = True

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import overload
 
 from symphony import view
-from symphony.core import workers
+from symphony.core import best_of, workers
 from symphony.core.blocked import display_key
 from symphony.core.state import (
     BlockedIssue,
@@ -83,6 +83,7 @@ def running_row(entry: RunningEntry, now: Instant) -> view.RunningRow:
         model=entry.model,
         cost_usd=entry.cost_usd,
         worker_host=entry.worker_host,
+        candidate=entry.candidate.name if entry.candidate is not None else None,
     )
 
 
@@ -97,6 +98,7 @@ def retry_row(entry: RetryEntry, now: Instant) -> view.RetryRow:
         error=entry.error,
         kind=entry.kind,
         worker_host=entry.worker_host,
+        candidate=entry.candidate,
     )
 
 
@@ -134,7 +136,9 @@ def build_snapshot(
 ) -> view.Snapshot:
     config = state.config
     running = sorted(state.running.values(), key=lambda e: e.started_ms)
-    retrying = sorted(state.retry_attempts.values(), key=lambda e: e.due_ms)
+    retrying = sorted(
+        [*state.retry_attempts.values(), *best_of.retry_rows(state)], key=lambda e: e.due_ms
+    )
     blocked = sorted(state.blocked.values(), key=display_key)
     tracker_error = state.tracker_error
     totals = state.totals.tokens

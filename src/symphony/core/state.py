@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from symphony.core.candidates import CandidateRef, OpenCandidates
+from symphony.core.candidates import CandidateRef, CandidateSet
 from symphony.core.config import SchedulerConfig
 from symphony.fastdata import record
 from symphony.issue import BlockerRef, Issue
@@ -153,6 +153,27 @@ class RetryEntry:
     fetching: bool = False
     # The host the failed or continued run was on: the retry prefers it (its workspace is there).
     worker_host: str | None = None
+    # The best-of candidate this retry reruns (docs/best-of.md), None for the issue's own; with
+    # ``publish``, the retry moves a judged issue to review instead of running anything.
+    candidate: str | None = None
+    publish: bool = False
+
+
+@dataclass(slots=True)
+class OpenCandidates:
+    """The core's view of an issue whose candidates are at work: the issue claimed from the
+    first candidate's dispatch until judging is over (``judging`` while it runs)."""
+
+    issue: Issue
+    attempt: int | None
+    candidates: CandidateSet
+    judging: bool = False
+    # Candidates waiting for their retry's backoff, by name.
+    retries: dict[str, RetryEntry] = field(default_factory=dict)
+    # Judged, but moving the issue to review failed: the tries so far and the next one's
+    # ``RetryEntry`` (None while none is waiting).
+    publish_failures: int = 0
+    publish_retry: RetryEntry | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +295,7 @@ class ChangeRead:
     """
 
     issue_ids: tuple[str, ...]
-    runs: Mapping[str, int]  # run_id of each asked issue that was running
+    runs: Mapping[str, int]  # run_id of each asked issue's runs, by run key
     claimed: frozenset[str]  # asked issues that were running or waiting for a retry
     rounds: Mapping[str, int]  # how often each was asked again already
 
@@ -381,6 +402,9 @@ class OrchestratorState:
     # Issues whose candidate a human picked: every later run is the issue's one run, in the
     # chosen candidate's workspace.
     picked: set[str] = field(default_factory=set)
+    # Issues judging moved to review while a candidate poll was in flight: that poll read them
+    # before the move, so its answer does not dispatch them again (cleared when it ends).
+    moved_mid_poll: set[str] = field(default_factory=set)
     # Worker hosts that failed recently, by their worker.ssh_hosts entry (docs/workers.md).
     hosts: dict[str, HostHealth] = field(default_factory=dict)
 

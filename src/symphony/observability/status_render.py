@@ -27,7 +27,7 @@ from symphony.observability.formatting import (
 from symphony.observability.humanize import summarize_event
 from symphony.observability.status_summary import blocked_total
 from symphony.text import clean_text
-from symphony.view import Polling, Problem, Snapshot
+from symphony.view import Polling, Problem, RetryRow, RunningRow, Snapshot
 
 DEFAULT_WIDTH = 115
 MIN_EVENT_WIDTH = 12
@@ -281,7 +281,7 @@ def _running(
     snapshot: Snapshot, now: datetime, width: int, recent: Mapping[str, str]
 ) -> list[Text]:
     rows = snapshot.running
-    id_width = min(16, max([8, *(len(r.issue_identifier) for r in rows)]))
+    id_width = min(16, max([8, *(len(_row_id(r)) for r in rows)]))
     columns, event_width = _layout(id_width, width)
 
     header = Text(f"{BORDER}   ")
@@ -295,7 +295,7 @@ def _running(
         lines.append(Text(BORDER))
         return lines
 
-    for row in sorted(rows, key=lambda r: r.issue_identifier):
+    for row in sorted(rows, key=_row_id):
         style = _event_style(row.last_event)
         age = seconds_between(row.started_at, now)
         age_text = format_duration(age) if age is not None else "-"
@@ -323,7 +323,7 @@ def _running(
         line.append("●", style=style)
         line.append(" ")
         cells = [
-            (_cell(row.issue_identifier, id_width), "cyan"),
+            (_cell(_row_id(row), id_width), "cyan"),
             *(values[name] for name, _ in columns),
             (_cell(summary, event_width), style),
         ]
@@ -344,6 +344,13 @@ def _cell(value: Any, width: int) -> str:
 # --- retry queue and blocked ---------------------------------------------------------------------
 
 
+def _row_id(row: RunningRow | RetryRow) -> str:
+    """The identifier a row is shown by; a best-of candidate's is its workspace key (MT-1.a)."""
+    if row.candidate is None or not row.issue_identifier:
+        return row.issue_identifier
+    return f"{row.issue_identifier}.{row.candidate}"
+
+
 def _retrying(snapshot: Snapshot, now: datetime, width: int) -> list[Text]:
     rows = snapshot.retrying
     if not rows:
@@ -355,7 +362,7 @@ def _retrying(snapshot: Snapshot, now: datetime, width: int) -> list[Text]:
         line = Text(f"{BORDER}  ")
         line.append("↻", style="yellow")
         line.append(" ")
-        line.append(row.issue_identifier or row.issue_id or "?", style="red")
+        line.append(_row_id(row) or row.issue_id or "?", style="red")
         line.append(f" attempt={row.attempt or 0}", style="yellow")
         if row.kind == "continuation":
             line.append(" continuation", style=MUTED)

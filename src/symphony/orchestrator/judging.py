@@ -261,6 +261,15 @@ def comparison_comment(candidates: CandidateSet, *, review_hint: str) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True, slots=True)
+class Published:
+    """How publishing went: the review state as the tracker spells it, or why it did not
+    move (``state`` None)."""
+
+    state: str | None
+    error: str | None = None
+
+
 async def publish(
     adapter: TrackerAdapter,
     issue: Issue,
@@ -272,23 +281,88 @@ async def publish(
 ) -> str | None:
     """Move the issue once to ``review_state`` and post the comparison comment. Returns the
     state as the tracker spells it, None when the tracker cannot write or refused (logged)."""
+    published = await try_publish(
+        adapter,
+        issue,
+        candidates,
+        review_state=review_state,
+        review_hint=review_hint,
+        timeout_s=timeout_s,
+    )
+    return published.state
+
+
+async def try_publish(
+    adapter: TrackerAdapter,
+    issue: Issue,
+    candidates: CandidateSet,
+    *,
+    review_state: str,
+    review_hint: str,
+    timeout_s: float,
+) -> Published:
+    """``publish``, saying why the issue did not move. A move that went through is not undone
+    by a comment the tracker refuses: the candidates are in review either way (logged)."""
     if not isinstance(adapter, IssueWrites):
-        log.warning("tracker cannot move issues; best-of candidates wait in the Review view")
-        return None
+        return Published(None, f"the {adapter.kind} tracker cannot move issues")
     body = comparison_comment(candidates, review_hint=review_hint)
     try:
         async with asyncio.timeout(timeout_s):
             moved = await adapter.move_issue(issue.id, issue.identifier, review_state)
+    except TimeoutError:
+        return Published(None, f"the tracker did not answer within {timeout_s:g} s")
+    except Exception as exc:
+        return Published(None, f"{type(exc).__name__}: {exc}")
+    try:
+        async with asyncio.timeout(timeout_s):
             await adapter.upsert_own_comment(
                 issue.id, issue.identifier, COMPARISON_COMMENT_KEY, body
             )
-    except TimeoutError:
-        log.warning("tracker did not answer while publishing candidates", timeout_s=timeout_s)
-        return None
-    except Exception as exc:
-        log.warning("publishing candidates failed", error=f"{type(exc).__name__}: {exc}")
-        return None
-    return moved
+    except Exception as exc:  # TimeoutError included: the move stands
+        log.warning("posting the comparison comment failed", error=f"{type(exc).__name__}: {exc}")
+    return Published(moved)
+
+
+def failure_comment(candidates: CandidateSet, *, attempt: int, delay_ms: float) -> str:
+    """The comment on an issue whose candidates all failed: nothing to review, each one's
+    error, and when a new set starts."""
+    lines = [
+        f"**Best of {candidates.count}**: every candidate failed, so nothing moves to review. "
+        f"Symphony starts a new set of candidates in about {_duration(delay_ms)} "
+        f"(attempt {attempt}).",
+        "",
+    ]
+    for c in candidates.candidates:
+        lines.append(f"- **{c.name}** failed: {_one_line(c.error or 'unknown error', 600)}")
+    return "\n".join(lines)
+
+
+async def announce_failed(
+    adapter: TrackerAdapter, issue: Issue, body: str, *, timeout_s: float
+) -> None:
+    """Post (or replace) the best-of comment of an issue whose candidates all failed; a
+    tracker that cannot comment or refuses is logged, never raised."""
+    if not isinstance(adapter, IssueWrites):
+        log.info(
+            "tracker cannot comment; the failed candidates are in the log", tracker=adapter.kind
+        )
+        return
+    try:
+        async with asyncio.timeout(timeout_s):
+            await adapter.upsert_own_comment(
+                issue.id, issue.identifier, COMPARISON_COMMENT_KEY, body
+            )
+    except Exception as exc:  # TimeoutError included
+        log.warning(
+            "commenting on the failed candidates failed", error=f"{type(exc).__name__}: {exc}"
+        )
+
+
+def _duration(ms: float) -> str:
+    seconds = max(round(ms / 1000), 1)
+    if seconds < 120:
+        return f"{seconds} s"
+    return f"{round(seconds / 60)} min"
 
 
 def _fence(text: str) -> str:

@@ -27,6 +27,7 @@ from symphony.core import changes, policy
 from symphony.core.candidates import CandidateSet, candidate_key
 from symphony.core.effects import (
     AckRefresh,
+    AnnounceCandidatesFailed,
     AnnounceHold,
     CancelRetryTimer,
     Effect,
@@ -42,6 +43,7 @@ from symphony.core.effects import (
     JudgeCandidates,
     Log,
     Notify,
+    PublishCandidates,
     RecordBudgetReset,
     RecordHold,
     RecordRetry,
@@ -89,7 +91,14 @@ from symphony.orchestrator.handoff import HandOffServices
 from symphony.orchestrator.hold_notes import announce
 from symphony.orchestrator.human_desk import HumanDesk, request_comment
 from symphony.orchestrator.issue_reads import IssueReads
-from symphony.orchestrator.judging import agent_judge_turn, judge, publish, review_hint
+from symphony.orchestrator.judging import (
+    agent_judge_turn,
+    announce_failed,
+    failure_comment,
+    judge,
+    review_hint,
+    try_publish,
+)
 from symphony.orchestrator.observers import Observers
 from symphony.orchestrator.persistence import TOTALS_EVERY_S, Persistence
 from symphony.orchestrator.ports import (
@@ -624,6 +633,21 @@ class OrchestratorRuntime:
                 self._spawn(
                     self._judge_candidates(issue, candidates), name=f"judge-{issue.identifier}"
                 )
+            case PublishCandidates(issue=issue, candidates=candidates):
+                self._spawn(
+                    self._publish_candidates(issue, candidates),
+                    name=f"publish-{issue.identifier}",
+                )
+            case AnnounceCandidatesFailed(
+                issue=issue, candidates=candidates, attempt=attempt, delay_ms=delay
+            ):
+                body = failure_comment(candidates, attempt=attempt, delay_ms=delay)
+                self._spawn(
+                    announce_failed(
+                        self._tracker.current, issue, body, timeout_s=self._tracker_timeout_s
+                    ),
+                    name=f"candidates-failed-{issue.identifier}",
+                )
             case AnnounceHold(hold=hold):
                 if self._workflow.config.agent.comment_on_hold:
                     adapter = self._tracker.current
@@ -946,11 +970,12 @@ class OrchestratorRuntime:
                     del self._candidate_sets[identifier]
 
     async def _judge_candidates(self, issue: Issue, candidates: CandidateSet) -> None:
-        """Judging (docs/best-of.md): never raises; the core always hears it ended."""
-        workflow, adapter = self._workflow, self._tracker.current
+        """Judging (docs/best-of.md): never raises; the core always hears it ended. The judge's
+        scratch directory is gone before the issue moves."""
+        workflow = self._workflow
         config = workflow.config
         strip = child_secret_names(workflow, self._tracker.secret_environment_names())
-        judged, moved = candidates, False
+        judged = candidates
         # Beside the workspaces; no workspace key holds a "~", so it never is one.
         scratch = config.workspace.root / f".judge~{workspace_key(issue.identifier)}"
         try:
@@ -966,23 +991,37 @@ class OrchestratorRuntime:
                 scratch=scratch,
                 judge_turn=judge_turn,
             )
-            state = await publish(
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.exception("judging candidates failed", error=error)
+            self._apply(CandidatesJudged(issue.id, judged, False, error))
+            return
+        finally:
+            if config.agent.judge:
+                await asyncio.to_thread(shutil.rmtree, scratch, True)
+        await self._publish_candidates(issue, judged)
+
+    async def _publish_candidates(self, issue: Issue, candidates: CandidateSet) -> None:
+        """A judged issue's move to review, tried again (``PublishCandidates``): never raises."""
+        config, adapter = self._workflow.config, self._tracker.current
+        try:
+            published = await try_publish(
                 adapter,
                 issue,
-                judged,
+                candidates,
                 review_state=config.review.states[0],
                 review_hint=review_hint(issue.identifier),
                 timeout_s=self._tracker_timeout_s,
             )
-            moved = state is not None
+            moved, error = published.state is not None, published.error
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("judging candidates failed", error=f"{type(exc).__name__}: {exc}")
-        finally:
-            if config.agent.judge:
-                await asyncio.to_thread(shutil.rmtree, scratch, True)
-        self._apply(CandidatesJudged(issue.id, judged, moved))
+            moved, error = False, f"{type(exc).__name__}: {exc}"
+            log.exception("moving judged candidates to review failed", error=error)
+        self._apply(CandidatesJudged(issue.id, candidates, moved, error))
 
     def _stop_worker(self, effect: StopWorker) -> None:
         self._pool.stop(effect.issue_id, effect.run_id)

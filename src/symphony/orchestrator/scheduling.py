@@ -26,6 +26,7 @@ def scheduler_config(config: ServiceConfig) -> SchedulerConfig:
         wrap_up_at=config.agent.wrap_up_at,
         agent_kind=config.agent.kind,
         best_of=config.agent.best_of,
+        candidate_max_retries=config.agent.candidate_max_retries,
         prices=prices(config),
         max_cost_usd_per_day=config.agent.max_cost_usd_per_day,
         worker_hosts=config.worker.ssh_hosts,

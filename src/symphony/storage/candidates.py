@@ -36,12 +36,24 @@ CREATE TABLE candidates (
     workspace TEXT,
     thread_id TEXT,
     body TEXT NOT NULL DEFAULT '{}',    -- JSON: summary, error, verify, files, tokens,
-                                        -- cost_usd, rank, reason
+                                        -- cost_usd, rank, reason (later also attempt)
     PRIMARY KEY (issue_id, name)
 );
 """
 
-_BODY_FIELDS = ("summary", "error", "verify", "files", "tokens", "cost_usd", "rank", "reason")
+# ``attempt``: the candidate's failed runs so far (agent.candidate_max_retries), so a restart
+# neither forgets nor resets them; a row written before it was kept reads as 0.
+_BODY_FIELDS = (
+    "attempt",
+    "summary",
+    "error",
+    "verify",
+    "files",
+    "tokens",
+    "cost_usd",
+    "rank",
+    "reason",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +134,7 @@ def _candidate(row: sqlite3.Row) -> Candidate:
         name=row["name"],
         index=row["idx"],
         status=cast(CandidateStatus, status),
+        attempt=int(body.get("attempt") or 0),
         workspace_path=row["workspace"],
         thread_id=row["thread_id"],
         summary=body.get("summary"),

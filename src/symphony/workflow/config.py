@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from symphony.core.candidates import MAX_BEST_OF
+from symphony.core.candidates import MAX_BEST_OF, MAX_CANDIDATE_RETRIES
 from symphony.issue import normalize_state
 from symphony.logformat import DEFAULT_LOG_FORMAT, LOG_FORMATS, LogFormat
 from symphony.ssh import parse_target
@@ -221,6 +221,8 @@ class AgentConfig(_Section):
     best_of: Annotated[StrictishInt, Field(ge=1, le=MAX_BEST_OF)] = 1
     variants: tuple[dict[str, Any], ...] = ()
     judge: StrictBool = False
+    # How often a best-of candidate whose run failed runs again before it is marked failed.
+    candidate_max_retries: Annotated[StrictishInt, Field(ge=0, le=MAX_CANDIDATE_RETRIES)] = 2
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -268,7 +270,14 @@ class AgentConfig(_Section):
 # single candidate can change them).
 VARIANT_SECTIONS = ("agent", "codex", "claude_code")
 _PER_ISSUE_AGENT_KEYS = frozenset(
-    {"best_of", "variants", "judge", "max_concurrent_agents", "max_concurrent_agents_by_state"}
+    {
+        "best_of",
+        "variants",
+        "judge",
+        "candidate_max_retries",
+        "max_concurrent_agents",
+        "max_concurrent_agents_by_state",
+    }
 )
 
 
