@@ -161,6 +161,7 @@ def test_a_candidate_as_the_api_shows_it() -> None:
         "workspace": "/ws/SYM-1.b",
         "status": "handed_off",
         "verify": None,
+        "verify_output": None,
         "files": ["b.txt"],
         "tokens": 5,
         "cost_usd": None,

@@ -157,12 +157,12 @@ def proof_body(
         "sent_back": sent_back,
         "commits_truncated": git.commits_truncated,
         "diff_truncated": git.diff_truncated,
-        "note": _note(git),
+        "note": no_diff_note(git),
     }
     return body
 
 
-def _note(git: GitProof) -> str | None:
+def no_diff_note(git: GitProof) -> str | None:
     """Why the proof has no diff (or only part of one), in words."""
     if not git.git:
         return f"No diff: {git.reason or 'the workspace could not be read with git'}."

@@ -41,7 +41,18 @@ CREATE TABLE candidates (
 );
 """
 
-_BODY_FIELDS = ("summary", "error", "verify", "files", "tokens", "cost_usd", "rank", "reason")
+# The body is JSON, so a field added later (verify_output) needs no migration.
+_BODY_FIELDS = (
+    "summary",
+    "error",
+    "verify",
+    "verify_output",
+    "files",
+    "tokens",
+    "cost_usd",
+    "rank",
+    "reason",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +138,7 @@ def _candidate(row: sqlite3.Row) -> Candidate:
         summary=body.get("summary"),
         error=body.get("error"),
         verify=body.get("verify"),
+        verify_output=body.get("verify_output"),
         files=tuple(str(f) for f in body.get("files") or ()),
         tokens=int(body.get("tokens") or 0),
         cost_usd=float(cost) if cost is not None else None,
