@@ -74,3 +74,23 @@ class ReviewOutcome:
     # The state the issue moved to, as the tracker spells it (accepted only).
     state: str | None = None
     comment_posted: bool = False
+
+
+CandidateDiffStatus = Literal["ok", "no_such_candidate", "no_workspace"]
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateDiff:
+    """One best-of candidate's diff, read from its workspace when asked (docs/best-of.md):
+    ``ok``, or why there is none (the API maps it to a 404)."""
+
+    status: CandidateDiffStatus
+    message: str = ""
+    # The unified diff against the workspace's base ("" when there is none: see ``note``).
+    diff: str = ""
+    # Why there is no diff (not a git repository, no base recorded, git failed); None when read.
+    note: str | None = None
+    # The diff was cut at the proof's size limit (it then ends with a marker line saying so).
+    truncated: bool = False
+    base: str | None = None
+    head: str | None = None

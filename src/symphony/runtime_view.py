@@ -65,7 +65,7 @@ from typing import Any, Protocol, TypeAlias
 
 from symphony.board import BoardOutcome, NewBoardIssue
 from symphony.human import AnswerOutcome, RequestRecord, SteerRecord
-from symphony.review import ReviewDecision, ReviewOutcome
+from symphony.review import CandidateDiff, ReviewDecision, ReviewOutcome
 from symphony.view import AgentActivity, IssueDetail, Snapshot, SnapshotChanged
 from symphony.webhooks import WebhookDelivery, WebhookReceipt
 
@@ -123,6 +123,13 @@ class RuntimeView(Protocol):
     async def proof_diff(self, identifier: str) -> str | None:
         """That proof's unified diff against the workspace base (``GET
         /api/v1/<identifier>/diff``); None when the identifier has no proof."""
+        ...
+
+    async def candidate_diff(self, identifier: str, name: str) -> CandidateDiff:
+        """Best-of candidate ``name``'s diff, read from its workspace now against its base
+        (``GET /api/v1/<identifier>/candidates/<name>/diff``, docs/best-of.md): ``ok`` with the
+        diff (or a ``note`` saying why there is none), ``no_such_candidate`` or
+        ``no_workspace``. Never blocks the event loop; bounded in size and time."""
         ...
 
     async def review_queue(self) -> list[dict[str, Any]]:

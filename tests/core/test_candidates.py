@@ -162,6 +162,7 @@ def test_a_candidate_as_the_api_shows_it() -> None:
         "status": "handed_off",
         "attempt": 0,
         "verify": None,
+        "verify_output": None,
         "files": ["b.txt"],
         "tokens": 5,
         "cost_usd": None,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from symphony.core.candidates import CandidateSet, candidate_key
 from symphony.trackers.local.adapter import LocalAdapter
 from symphony.trackers.local.records import NewIssue
 from symphony.trackers.local.settings import BoardSettings
 from symphony.trackers.local.store import BoardStore
+from symphony.workspace.base import write_base
+from symphony.workspace.keys import workspace_key
 from tests.observability.fakes import FakeView
 
 DIFF = """\
@@ -76,3 +80,48 @@ def local_view(tmp_path: Path) -> tuple[FakeView, BoardStore]:
 
 def add(store: BoardStore, title: str, state: str = "Todo", **fields: Any) -> str:
     return store.create(NewIssue(title=title, state=state, **fields), actor="test").identifier
+
+
+def _git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return done.stdout.strip()
+
+
+def candidate_workspaces(
+    root: Path, identifier: str, work: dict[str, dict[str, str]]
+) -> CandidateSet:
+    """A judged best-of set of ``identifier`` whose candidates (``work``'s keys, in order) each
+    have a real git workspace under ``root`` with a recorded base (a commit of ``README.md``)
+    and then the files of ``work[name]`` written: committed for ``a``, left uncommitted (and
+    untracked) for the others."""
+    found = CandidateSet.start(f"id-{identifier}", identifier, len(work))
+    for name, files in work.items():
+        key = workspace_key(candidate_key(identifier, name))
+        path = root / key
+        path.mkdir(parents=True)
+        _git(path, "init", "-q", "-b", "main")
+        (path / "README.md").write_text("# app\n")
+        _git(path, "add", "README.md")
+        _git(path, "commit", "-q", "-m", "base")
+        write_base(root, key, _git(path, "rev-parse", "HEAD"))
+        for relative, text in files.items():
+            (path / relative).parent.mkdir(parents=True, exist_ok=True)
+            (path / relative).write_text(text)
+        if name == "a":
+            _git(path, "add", "-A")
+            _git(path, "commit", "-q", "-m", f"candidate {name}")
+        found = found.with_candidate(
+            name,
+            status="handed_off",
+            workspace_path=str(path),
+            files=tuple(files),
+            summary=f"Candidate {name} did it.",
+        )
+    return replace(found, judged=True, judge_note="no judge (agent.judge is off)")

@@ -10,14 +10,17 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from symphony.board import BoardOutcome, NewBoardIssue
+from symphony.core.candidates import CandidateSet
 from symphony.human import AnswerOutcome, RequestRecord, SteerRecord
 from symphony.orchestrator.board import BoardDesk, review_queue
+from symphony.orchestrator.candidate_diffs import read_candidate_diff
 from symphony.orchestrator.human_desk import HumanDesk
 from symphony.orchestrator.review import carry_out_review
-from symphony.review import ReviewDecision, ReviewOutcome
+from symphony.review import CandidateDiff, ReviewDecision, ReviewOutcome
 from symphony.runtime_view import RuntimeChange
 from symphony.trackers.base import TrackerAdapter
 from symphony.view import (
@@ -266,8 +269,12 @@ class FakeView:
         self.diffs: dict[str, str] = {}
         # The review queue's ``runs`` (``history`` rows) by identifier.
         self.runs: dict[str, list[dict[str, Any]]] = {}
-        # Best-of candidates per identifier, as the review queue lists them.
+        # Best-of candidates per identifier, as the review queue lists them; a set in
+        # ``candidate_sets`` is listed too, and its diffs are read from its workspaces under
+        # ``workspace_root`` by the real code.
         self.candidates: dict[str, list[dict[str, Any]]] = {}
+        self.candidate_sets: dict[str, CandidateSet] = {}
+        self.workspace_root = Path("/nonexistent/workspaces")
         # The real desk: tests park requests on it through ``desk.open_run(...).ask``.
         self.desk = HumanDesk(
             timeout_ms=lambda: 3_600_000, clock=asyncio.get_running_loop, now=lambda: NOW
@@ -346,8 +353,18 @@ class FakeView:
             self.proof,
             timeout_s=5.0,
             runs=lambda identifier: self.runs.get(identifier, []),
-            candidates=lambda identifier: self.candidates.get(identifier, []),
+            candidates=self._candidates_of,
         )
+
+    def _candidates_of(self, identifier: str) -> list[dict[str, Any]]:
+        found = self.candidate_sets.get(identifier)
+        if found is not None:
+            return [c.to_json() for c in found.candidates]
+        return self.candidates.get(identifier, [])
+
+    async def candidate_diff(self, identifier: str, name: str) -> CandidateDiff:
+        found = self.candidate_sets.get(identifier)
+        return await read_candidate_diff(found, identifier, name, root=self.workspace_root)
 
     async def read_board(self) -> BoardOutcome:
         return await BoardDesk(self.tracker, timeout_s=5.0).read()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from tests.observability.board_support import DIFF, add, local_view, proof
+from symphony.core.candidates import Candidate
+from tests.observability.board_support import DIFF, add, candidate_workspaces, local_view, proof
 from tests.observability.conftest import start_server
 from tests.observability.test_dashboard_browser import (
     ARTIFACTS,
@@ -17,6 +19,8 @@ from tests.observability.test_dashboard_browser import (
 from tests.support.waiting import wait_until
 
 __all__ = ["browser", "pytestmark"]
+
+LONG = "".join(f"VALUE_{n} = {n}\n" for n in range(200))
 
 
 async def test_review_decisions_and_the_board_from_the_dashboard(
@@ -173,74 +177,112 @@ async def test_review_decisions_and_the_board_from_the_dashboard(
         ]
 
 
-async def test_a_best_of_issue_is_approved_by_picking_a_candidate(
+async def test_a_best_of_issue_shows_its_candidates_side_by_side_and_one_is_picked(
     browser: Browser, tmp_path: Path
 ) -> None:
     view, store = local_view(tmp_path)
     issue = add(store, "Fix the flaky test", "Human Review")
-    view.candidates[issue] = [
+    root = tmp_path / "workspaces"
+    view.workspace_root = root
+    found = candidate_workspaces(
+        root,
+        issue,
         {
-            "name": "a",
-            "workspace": "/ws/SYM-1.a",
-            "status": "handed_off",
-            "verify": "failed",
-            "files": ["a.py"],
-            "tokens": 1200,
-            "cost_usd": 0.5,
-            "rank": 2,
-            "reason": "verify fails",
-            "summary": "Retried the call.",
-            "error": None,
+            "a": {"src/retry.py": "def retry(call):\n    return call()\n"},
+            # Long enough for its column to scroll.
+            "b": {"src/race.py": "import threading\nLOCK = threading.Lock()\n" + LONG},
         },
-        {
-            "name": "b",
-            "workspace": "/ws/SYM-1.b",
-            "status": "handed_off",
-            "verify": "passed",
-            "files": ["b.py", "test_b.py"],
-            "tokens": 900,
-            "cost_usd": None,
-            "rank": 1,
-            "reason": "passes verify, smallest diff",
-            "summary": "Fixed the race.",
-            "error": None,
-        },
-        {
-            "name": "c",
-            "workspace": "/ws/SYM-1.c",
-            "status": "failed",
-            "verify": None,
-            "files": [],
-            "tokens": 10,
-            "cost_usd": None,
-            "rank": None,
-            "reason": None,
-            "summary": None,
-            "error": "worker exited: boom",
-        },
-    ]
+    )
+    found = found.with_candidate(
+        "a",
+        verify="failed",
+        verify_output="FAILED tests/test_retry.py::test_flaky",
+        tokens=1200,
+        cost_usd=0.5,
+        rank=2,
+        reason="verify fails",
+    )
+    found = found.with_candidate(
+        "b",
+        verify="passed",
+        verify_output="3 passed",
+        tokens=900,
+        rank=1,
+        reason="passes verify, smallest diff",
+    )
+    failed = Candidate("c", 2, status="failed", error="worker exited: boom", tokens=10)
+    view.candidate_sets[issue] = replace(found, candidates=(*found.candidates, failed))
     async with start_server(view, keepalive_s=1) as server:
         page = await browser.new_page(viewport={"width": 1440, "height": 1000})
         errors = await open_dashboard(page, server.url)
         await page.get_by_role("link", name="Review").click()
         card = page.locator(f'.review-card[data-issue="{issue}"]')
-        candidates = card.locator("section.candidate")
-        await expect(candidates).to_have_count(3)
+        columns = card.locator("section.candidate")
+        await expect(columns).to_have_count(3)
+        # Best first, as the judge ranked them; the unranked failed one last.
+        order = await columns.evaluate_all("(nodes) => nodes.map((n) => n.dataset.candidate)")
+        assert order == ["b", "a", "c"]
+        a = card.locator('section.candidate[data-candidate="a"]')
         b = card.locator('section.candidate[data-candidate="b"]')
-        await expect(b.locator(".verify")).to_have_text("verify passed")
+        c = card.locator('section.candidate[data-candidate="c"]')
+
+        # Each column shows its own workspace's diff, highlighted like the single-run view.
+        await expect(a.locator(".diff-file")).to_have_count(1)
+        await expect(b.locator(".diff-file")).to_have_count(1)
+        await expect(a.locator('.diff-file[data-path="src/retry.py"]')).to_be_visible()
+        await expect(b.locator('.diff-file[data-path="src/race.py"]')).to_be_visible()
+        await expect(a.locator(".hl-k").first).to_have_text("def")
+        await expect(b.locator(".hl-kn").first).to_have_text("import")
+        await expect(b.locator(".files")).to_contain_text("src/race.py")
+        await expect(b.locator(".files")).to_contain_text("+202")
         await expect(b.locator(".judge-reason")).to_have_text("Judge: passes verify, smallest diff")
-        await expect(b).to_contain_text("b.py, test_b.py")
-        await expect(card.locator('section.candidate[data-candidate="c"]')).to_contain_text(
-            "worker exited: boom"
+        await expect(b.locator(".rank")).to_have_text("rank 1")
+        await expect(b.locator(".final-message")).to_have_text("Candidate b did it.")
+        await expect(a).to_contain_text("$0.50")
+        # Verify output: open where it failed, folded where it passed.
+        await expect(a.locator(".verify-output")).to_have_text(
+            "FAILED tests/test_retry.py::test_flaky"
         )
-        # One approve per candidate that handed off; none for the failed one, no plain Approve.
+        await expect(b.locator(".verify-output")).to_be_hidden()
+        await b.locator(".verify-details summary").click()
+        await expect(b.locator(".verify-output")).to_have_text("3 passed")
+        # The failed one: its error, no diff to read, nothing to approve.
+        await expect(c.locator(".candidate-error")).to_have_text("Failed: worker exited: boom")
+        await expect(c).to_contain_text("never started")
+        assert await c.locator("button").count() == 0
         await expect(card.locator("button[data-candidate]")).to_have_count(2)
         await expect(card.get_by_role("button", name="Approve", exact=True)).to_be_hidden()
+
+        # Side by side on a wide screen, each scrolling on its own.
+        box_a, box_b = await a.bounding_box(), await b.bounding_box()
+        assert box_a is not None and box_b is not None
+        assert box_b["x"] + box_b["width"] <= box_a["x"] and box_a["y"] == box_b["y"]
+        assert await b.evaluate("(node) => node.scrollHeight > node.clientHeight")
+        await b.evaluate("(node) => { node.scrollTop = node.scrollHeight; }")
+        assert await b.evaluate("(node) => node.scrollTop") > 0
+        assert await a.evaluate("(node) => node.scrollTop") == 0
+        assert await page.evaluate("() => window.scrollY") == 0
+        # Its name and Approve button stay in view while it scrolls.
+        await expect(b.get_by_role("button", name="Approve b")).to_be_in_viewport()
+        await b.evaluate("(node) => { node.scrollTop = 0; }")
         await page.screenshot(
             path=str(ARTIFACTS / "dashboard-review-candidates.png"), full_page=True
         )
+        # Stacked on a narrow one.
+        await page.set_viewport_size({"width": 700, "height": 1000})
+        box_a, box_b = await a.bounding_box(), await b.bounding_box()
+        assert box_a is not None and box_b is not None
+        assert box_b["y"] + box_b["height"] <= box_a["y"] and box_a["x"] == box_b["x"]
+        await page.screenshot(
+            path=str(ARTIFACTS / "dashboard-review-candidates-narrow.png"), full_page=True
+        )
+        await page.set_viewport_size({"width": 1440, "height": 1000})
 
-        await card.get_by_role("button", name="Approve b").click()
+        async with page.expect_request(lambda r: r.method == "POST") as sent:
+            await b.get_by_role("button", name="Approve b").click()
+        request = await sent.value
+        assert request.url.endswith(f"/api/v1/{issue}/review")
+        assert request.post_data_json == {"decision": "approve", "candidate": "b"}
         await expect(card.locator(".review-outcome")).to_have_text(f"{issue} moved to Merging.")
         ((identifier, decision),) = view.reviews
         assert identifier == issue and decision.candidate == "b"

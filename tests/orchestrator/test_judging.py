@@ -21,7 +21,7 @@ from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
 from .conftest import StoreFactory
 from .fakes import FakeWorkspaces
 
-VERIFY = "hooks:\n  verify: test -f ok.txt\n"
+VERIFY = "hooks:\n  verify: test -f ok.txt || { echo no ok.txt here; exit 1; }\n"
 
 
 def todo() -> Issue:
@@ -65,6 +65,9 @@ async def test_verify_runs_in_each_candidate_that_handed_off_and_the_judge_ranks
     a, b, c = judged.candidates
     assert (a.verify, a.rank, b.verify, b.rank, b.reason) == ("failed", 2, "passed", 1, "passes")
     assert (c.verify, c.rank) == (None, None)
+    # The Review view shows what verify printed in each candidate's column.
+    assert a.verify_output == "no ok.txt here\n" and b.verify_output == ""
+    assert c.verify_output is None
     ((prompt, scratch),) = prompts
     assert scratch == tmp_path / "judge"
     assert "## Candidate a" in prompt and "## Candidate b" in prompt

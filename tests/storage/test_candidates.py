@@ -38,6 +38,7 @@ def judged_set() -> CandidateSet:
         thread_id="th-a",
         summary="wrote a.txt",
         verify="passed",
+        verify_output="3 passed",
         files=("a.txt",),
         tokens=120,
         cost_usd=0.25,

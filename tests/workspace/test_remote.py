@@ -18,8 +18,10 @@ from symphony.workspace.remote import (
     bounded_script,
     fingerprint_script,
     hook_exports,
+    parse_base,
     parse_prepared,
     prepare_script,
+    record_base_script,
 )
 from tests.support.processes import marked
 from tests.support.waiting import wait_until_sync
@@ -145,3 +147,41 @@ def test_a_remote_script_ends_itself_with_its_children_after_its_timeout(tmp_pat
     assert done.returncode == 124  # timeout's "timed out"
     assert time.monotonic() - started < 10
     assert wait_until_sync(lambda: not marked(marker), "the script's children gone", timeout=5)
+
+
+def test_a_new_workspace_forgets_a_stale_base_and_a_reused_one_reports_its_own(
+    tmp_path: Path,
+) -> None:
+    records = tmp_path / "ws" / ".symphony~bases"
+    records.mkdir(parents=True)
+    (records / "MT-1").write_text("a" * 40 + "\n")  # left by an earlier workspace of MT-1
+    first = run(prepare_script("~/ws", "MT-1"), tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert parse_base(first.stdout) is None and not (records / "MT-1").exists()
+
+    workspace = tmp_path / "ws" / "MT-1"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(workspace)], check=True, timeout=10)
+    who = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(
+        ["git", *who, "commit", "-q", "--allow-empty", "-m", "base"],
+        cwd=workspace,
+        check=True,
+        timeout=10,
+    )
+    recorded = run(record_base_script("~/ws", "MT-1", str(workspace)), tmp_path)
+    assert recorded.returncode == 0, recorded.stderr
+    base = parse_base(recorded.stdout)
+    assert base is not None and (records / "MT-1").read_text() == base + "\n"
+    again = run(prepare_script("~/ws", "MT-1"), tmp_path)
+    assert parse_base(again.stdout) == base
+    assert parse_prepared(again.stdout, TARGET, "MT-1") == (False, str(workspace))
+
+
+def test_a_workspace_without_a_commit_records_no_base(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws" / "MT-1"
+    workspace.mkdir(parents=True)
+    done = run(record_base_script("~/ws", "MT-1", str(workspace)), tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert parse_base(done.stdout) is None
+    assert not (tmp_path / "ws" / ".symphony~bases" / "MT-1").exists()
+    assert parse_base("__symphony_base not-a-sha\n") is None

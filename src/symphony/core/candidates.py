@@ -150,6 +150,8 @@ class Candidate:
     error: str | None = None
     # The judging: hooks.verify's outcome (None: not run), changed files, and what it used.
     verify: str | None = None
+    # The last part of hooks.verify's output (VerifyResult.output_tail), for the Review view.
+    verify_output: str | None = None
     files: tuple[str, ...] = ()
     tokens: int = 0
     cost_usd: float | None = None
@@ -169,6 +171,7 @@ class Candidate:
             "status": self.status,
             "attempt": self.attempt,
             "verify": self.verify,
+            "verify_output": self.verify_output,
             "files": list(self.files),
             "tokens": self.tokens,
             "cost_usd": self.cost_usd,

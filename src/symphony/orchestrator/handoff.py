@@ -31,7 +31,7 @@ from symphony.agents.base import CommandRun, TurnOutcome
 from symphony.core.events import Event, HandingOff
 from symphony.issue import Issue
 from symphony.logs import get_logger
-from symphony.orchestrator.ports import Workspaces
+from symphony.orchestrator.ports import GitProofs, Workspaces
 from symphony.orchestrator.proofs import ProofBook, ProofRecord
 from symphony.text import clip
 from symphony.timefmt import format_timestamp
@@ -157,12 +157,12 @@ def proof_body(
         "sent_back": sent_back,
         "commits_truncated": git.commits_truncated,
         "diff_truncated": git.diff_truncated,
-        "note": _note(git),
+        "note": no_diff_note(git),
     }
     return body
 
 
-def _note(git: GitProof) -> str | None:
+def no_diff_note(git: GitProof) -> str | None:
     """Why the proof has no diff (or only part of one), in words."""
     if not git.git:
         return f"No diff: {git.reason or 'the workspace could not be read with git'}."
@@ -422,10 +422,14 @@ class HandOff:
     async def _git(self) -> GitProof:
         base = getattr(self.workspace, "base_commit", None)
         path = Path(self.workspace.path)
+        # A workspace on a worker host is read there; any other one here.
+        reading = (
+            self.workspaces.git_proof(self.workspace, base)
+            if isinstance(self.workspaces, GitProofs)
+            else collect_git_proof(path, base, base_env=None)
+        )
         try:
-            return await asyncio.wait_for(
-                collect_git_proof(path, base, base_env=None), GIT_PROOF_TIMEOUT_S
-            )
+            return await asyncio.wait_for(reading, GIT_PROOF_TIMEOUT_S)
         except TimeoutError:
             return GitProof(git=True, base=base, error=f"timed out after {GIT_PROOF_TIMEOUT_S:g} s")
 

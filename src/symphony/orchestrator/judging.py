@@ -81,6 +81,7 @@ async def judge(
         judged = judged.with_candidate(
             c.name,
             verify=_verify_word(found.verify),
+            verify_output=found.verify.output_tail if found.verify is not None else None,
             files=tuple(f.path for f in found.git.files),
         )
     note: str | None = None

@@ -17,6 +17,7 @@ from symphony.issue import Issue
 from symphony.workflow.config import HooksConfig
 from symphony.workflow.store import Workflow
 from symphony.workspace.hooks import HookResult
+from symphony.workspace.proof import GitProof
 
 
 class WorkspaceLike(Protocol):
@@ -100,6 +101,14 @@ class AdoptingWorkspaces(Protocol):
         hooks: HooksConfig,
         strip_env: frozenset[str] | None = None,
     ) -> Path: ...
+
+
+@runtime_checkable
+class GitProofs(Protocol):
+    """Workspaces whose git proof of work is read where they are: on an SSH worker host
+    (``RemoteWorkspaces``, docs/workers.md). Others are read here (``collect_git_proof``)."""
+
+    async def git_proof(self, ws: Any, base: str | None) -> GitProof: ...
 
 
 class AgentLogSource(Protocol):

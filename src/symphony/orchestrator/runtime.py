@@ -86,6 +86,7 @@ from symphony.human import AnswerOutcome, RequestRecord, SteerRecord
 from symphony.issue import Issue
 from symphony.logs import get_logger, issue_task_context
 from symphony.orchestrator.board import BoardDesk, review_queue
+from symphony.orchestrator.candidate_diffs import read_candidate_diff
 from symphony.orchestrator.clock import LoopClock
 from symphony.orchestrator.handoff import HandOffServices
 from symphony.orchestrator.hold_notes import announce
@@ -119,7 +120,7 @@ from symphony.orchestrator.worker import (
     child_secret_names,
 )
 from symphony.orchestrator.workers import WorkerPool
-from symphony.review import ReviewDecision, ReviewOutcome
+from symphony.review import CandidateDiff, ReviewDecision, ReviewOutcome
 from symphony.runtime_view import RuntimeChange
 from symphony.ssh_exec import RemoteHost
 from symphony.storage import StateStore
@@ -403,6 +404,14 @@ class OrchestratorRuntime:
 
     async def proof_diff(self, identifier: str) -> str | None:
         return await self._proofs.diff(identifier)
+
+    async def candidate_diff(self, identifier: str, name: str) -> CandidateDiff:
+        return await read_candidate_diff(
+            self._candidate_sets.get(identifier),
+            identifier,
+            name,
+            root=self._workflow.config.workspace.root,
+        )
 
     @property
     def proofs(self) -> ProofBook:

@@ -41,13 +41,15 @@ CREATE TABLE candidates (
 );
 """
 
-# ``attempt``: the candidate's failed runs so far (agent.candidate_max_retries), so a restart
-# neither forgets nor resets them; a row written before it was kept reads as 0.
+# The body is JSON, so a field added later needs no migration. ``attempt``: the candidate's
+# failed runs so far (agent.candidate_max_retries), so a restart neither forgets nor resets them;
+# a row written before it was kept reads as 0.
 _BODY_FIELDS = (
     "attempt",
     "summary",
     "error",
     "verify",
+    "verify_output",
     "files",
     "tokens",
     "cost_usd",
@@ -140,6 +142,7 @@ def _candidate(row: sqlite3.Row) -> Candidate:
         summary=body.get("summary"),
         error=body.get("error"),
         verify=body.get("verify"),
+        verify_output=body.get("verify_output"),
         files=tuple(str(f) for f in body.get("files") or ()),
         tokens=int(body.get("tokens") or 0),
         cost_usd=float(cost) if cost is not None else None,

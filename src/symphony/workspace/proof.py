@@ -342,7 +342,7 @@ class GitRunner:
             raise GitCallError(f"cannot run git: {exc}") from exc
         try:
             out, truncated, err = await asyncio.wait_for(
-                _read_bounded(process, max_bytes), timeout=self.timeout_s
+                read_bounded(process, max_bytes), timeout=self.timeout_s
             )
         except TimeoutError:
             await terminate_group(process, grace_s=self.kill_grace_s)
@@ -362,7 +362,7 @@ class GitRunner:
         return out, False
 
 
-async def _read_bounded(
+async def read_bounded(
     process: asyncio.subprocess.Process, max_bytes: int
 ) -> tuple[bytes, bool, bytes]:
     assert process.stdout is not None and process.stderr is not None

@@ -14,7 +14,9 @@ dropped connection): that becomes ``host_unreachable``, which marks the host dow
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
+import re
 import shlex
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -34,6 +36,7 @@ from symphony.ssh import (
     valid_remote_path,
 )
 from symphony.workflow.config import HooksConfig
+from symphony.workspace.base import BASES_DIR
 from symphony.workspace.errors import (
     WORKSPACE_CREATE_FAILED,
     WORKSPACE_HOOK_FAILED,
@@ -46,11 +49,13 @@ from symphony.workspace.fingerprint import FINGERPRINT_TIMEOUT_S, MAX_FILES
 from symphony.workspace.hooks import HookContext, HookResult, attempt_context, run_hook
 from symphony.workspace.keys import is_workspace_key_shaped, workspace_key
 from symphony.workspace.manager import ERROR_OUTPUT_CHARS, Workspace
-from symphony.workspace.proof import safe_config
+from symphony.workspace.proof import GitProof, safe_config
 
 log = get_logger("symphony.workspace")
 
 _LOCAL_CWD = Path("/")
+BASE_MARKER = "__symphony_base "
+_SHA = re.compile(r"\A[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 FINGERPRINT_TIMEOUT_MS = int(FINGERPRINT_TIMEOUT_S * 1000)
 
 
@@ -94,7 +99,12 @@ class RemoteWorkspaces:
         if not result.ok:
             raise self._error(result, issue.identifier, None, WORKSPACE_CREATE_FAILED)
         created, path = parse_prepared(result.output, self.target, key)
-        workspace = Workspace(path=Path(path), key=key, created_now=created)
+        workspace = Workspace(
+            path=Path(path),
+            key=key,
+            created_now=created,
+            base_commit=None if created else parse_base(result.output),
+        )
         log.info(
             "workspace ready",
             workspace=path,
@@ -115,7 +125,43 @@ class RemoteWorkspaces:
             if not hook.ok:
                 await self._discard(workspace, hooks, strip_env)
                 raise self._error(hook, issue.identifier, workspace.path, WORKSPACE_HOOK_FAILED)
+        if created:
+            return await self._record_base(workspace, hooks, strip_env)
         return workspace
+
+    async def _record_base(
+        self, workspace: Workspace, hooks: HooksConfig, strip_env: frozenset[str] | None
+    ) -> Workspace:
+        """Remember on the host where a new workspace starts, so its proof of work has a base
+        (``<root>/.symphony~bases/<key>`` there, as ``workspace/base.py`` does locally)."""
+        script = record_base_script(self.raw_root, workspace.key, str(workspace.path))
+        result = await self._ssh("record_base", script, hooks, strip_env)
+        base = parse_base(result.output) if result.ok else None
+        if not result.ok:
+            # The workspace is usable without it; the review then reports "no base".
+            log.warning(
+                "could not record the workspace base",
+                workspace=str(workspace.path),
+                worker_host=self.target.raw,
+                reason=result.describe(),
+            )
+        elif base is not None:
+            log.info("workspace base recorded", workspace=str(workspace.path), base=base)
+        return dataclasses.replace(workspace, base_commit=base)
+
+    async def git_proof(self, ws: Workspace, base: str | None) -> GitProof:
+        """The proof of work's git part, read on the host (``remote_proof.py``)."""
+        from symphony.workspace.remote_proof import collect_remote_git_proof
+
+        return await collect_remote_git_proof(
+            self.target,
+            str(ws.path),
+            base,
+            ssh_config=self._ssh_config,
+            strip_env=self.strip_env,
+            base_env=self._base_env,
+            kill_grace_s=self._kill_grace_s,
+        )
 
     async def before_run(
         self,
@@ -256,6 +302,7 @@ class RemoteWorkspaces:
             f"root={remote_path(self.raw_root)}\n"
             f'ws="$root"/{shlex.quote(key)}\n'
             'if [ -L "$ws" ] || [ -e "$ws" ]; then rm -rf -- "$ws" || exit 1; echo removed; fi\n'
+            f'rm -f -- "$root"/{shlex.quote(BASES_DIR)}/{shlex.quote(key)}\n'
         )
         result = await self._ssh("remove", script, hooks, strip_env)
         if not result.ok:
@@ -390,6 +437,21 @@ def hook_exports(context: HookContext, name: str, *, paths_in_shell: bool = Fals
     )
 
 
+def host_git_env(workspace: str) -> dict[str, str]:
+    """The variables every git call on a host runs with: this repository only, no system or
+    global config, nothing written, and the proof-of-work safety settings (filters excepted)."""
+    return {
+        "GIT_DIR": f"{workspace}/.git",
+        "GIT_WORK_TREE": workspace,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_OPTIONAL_LOCKS": "0",
+        "LC_ALL": "C",
+        **safe_config(),
+    }
+
+
 def fingerprint_script(workspace: str) -> str:
     """What a turn may change in a remote workspace, printed for a digest (see ``fingerprint``).
 
@@ -400,18 +462,7 @@ def fingerprint_script(workspace: str) -> str:
     return (
         f"cd -- {shlex.quote(workspace)} || exit 1\n"
         # As for every git call of Symphony's: this repository only, nothing written.
-        + exports(
-            {
-                "GIT_DIR": f"{workspace}/.git",
-                "GIT_WORK_TREE": workspace,
-                "GIT_CONFIG_NOSYSTEM": "1",
-                "GIT_CONFIG_GLOBAL": "/dev/null",
-                "GIT_TERMINAL_PROMPT": "0",
-                "GIT_OPTIONAL_LOCKS": "0",
-                "LC_ALL": "C",
-                **safe_config(),
-            }
-        )
+        + exports(host_git_env(workspace))
         # Hashed on the host: a big workspace's listing never crosses the connection.
         + "{\nif [ -d .git ] && [ ! -L .git ] && command -v git >/dev/null 2>&1 && "
         "git rev-parse --git-dir >/dev/null 2>&1; then\n"
@@ -443,9 +494,42 @@ def prepare_script(raw_root: str, key: str) -> str:
         '  echo "workspace $root/$key exists but is not a real directory" >&2; exit 3\n'
         "fi\n"
         'if [ -d "$key" ]; then created=0; else mkdir -- "$key"; created=1; fi\n'
+        f'record={shlex.quote(BASES_DIR)}/"$key"\n'
+        # A stale record of an earlier workspace under this key must not be reused.
+        'if [ "$created" = 1 ]; then rm -f -- "$record"; fi\n'
+        'base=$(head -c 200 -- "$record" 2>/dev/null || true)\n'
+        f"printf '%s%s\\n' {_quote(BASE_MARKER)} \"$base\"\n"
         'cd -- "$key"\n'
         f'printf \'%s%s %s\\n\' {_quote(WORKSPACE_MARKER)} "$created" "$(pwd -P)"\n'
     )
+
+
+def record_base_script(raw_root: str, key: str, workspace: str) -> str:
+    """Record the new workspace's HEAD as its base on the host (none without git or a commit),
+    and print it after ``BASE_MARKER``."""
+    return (
+        f"root={remote_path(raw_root)}\n"
+        f"cd -- {_quote(workspace)} || exit 1\n"
+        + exports(host_git_env(workspace))
+        + f'record="$root"/{shlex.quote(BASES_DIR)}/{shlex.quote(key)}\n'
+        "head=\n"
+        "if [ -d .git ] && [ ! -L .git ] && command -v git >/dev/null 2>&1; then\n"
+        "  head=$(git rev-parse --verify --quiet 'HEAD^{commit}' 2>/dev/null || true)\n"
+        "fi\n"
+        'if [ -z "$head" ]; then rm -f -- "$record"; exit 0; fi\n'
+        'mkdir -p -- "$root"/' + shlex.quote(BASES_DIR) + " || exit 1\n"
+        'printf \'%s\\n\' "$head" >"$record.tmp" && mv -f -- "$record.tmp" "$record" || exit 1\n'
+        f"printf '%s%s\\n' {_quote(BASE_MARKER)} \"$head\"\n"
+    )
+
+
+def parse_base(output: str) -> str | None:
+    """The base commit a script printed after ``BASE_MARKER``; None when none or not an id."""
+    for line in output.splitlines():
+        if line.startswith(BASE_MARKER):
+            sha = line[len(BASE_MARKER) :].strip()
+            return sha if _SHA.match(sha) else None
+    return None
 
 
 def parse_prepared(output: str, target: SshTarget, key: str) -> tuple[bool, str]:

@@ -35,7 +35,7 @@ from symphony.observability.http.presenter import (
     present_handed_off,
     present_state,
 )
-from symphony.observability.http.review import ReviewApi
+from symphony.observability.http.review import ReviewApi, candidate_diff
 from symphony.observability.http.webhooks import PATH as WEBHOOK_PATH
 from symphony.observability.http.webhooks import WebhookEndpoint
 from symphony.runtime_view import RuntimeView
@@ -141,6 +141,15 @@ class Api:
                 404, "no_proof", f"Issue {identifier} has no proof of work (it never handed off)"
             )
         return Response(diff, media_type="text/x-diff; charset=utf-8", headers=NO_STORE)
+
+    async def candidate_diff(self, request: Request) -> Response:
+        identifier = request.path_params["identifier"]
+        if identifier in _RESERVED:
+            return error_response(404, "not_found", "Route not found")
+        found = await candidate_diff(self.view, identifier, request.path_params["name"])
+        if isinstance(found, Response):
+            return found
+        return Response(found.diff, media_type="text/x-diff; charset=utf-8", headers=NO_STORE)
 
     async def _proof(self, identifier: str) -> dict[str, Any] | Response | None:
         try:
@@ -269,6 +278,11 @@ def create_app(
         Route("/api/v1/requests", _guarded(human.requests), methods=["GET"]),
         Route("/api/v1/review", _guarded(review.queue), methods=["GET"]),
         Route("/api/v1/review/{identifier}/diff", _guarded(review.diff), methods=["GET"]),
+        Route(
+            "/api/v1/review/{identifier}/candidates/{name}/diff",
+            _guarded(review.candidate_diff),
+            methods=["GET"],
+        ),
         Route("/api/v1/board", _guarded(board.board), methods=["GET"]),
         Route("/api/v1/board/issues", _guarded(board.create), methods=["POST"]),
         Route("/api/v1/board/issues/{identifier}/move", _guarded(board.move), methods=["POST"]),
@@ -279,6 +293,11 @@ def create_app(
         ),
         Route("/api/v1/{identifier}", _guarded(api.issue), methods=["GET"]),
         Route("/api/v1/{identifier}/diff", _guarded(api.diff), methods=["GET"]),
+        Route(
+            "/api/v1/{identifier}/candidates/{name}/diff",
+            _guarded(api.candidate_diff),
+            methods=["GET"],
+        ),
         Route("/api/v1/{identifier}/logs/{index:int}", _guarded(api.log_file), methods=["GET"]),
         Route(
             "/api/v1/{identifier}/requests/{request_id}",

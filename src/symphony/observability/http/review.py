@@ -3,7 +3,10 @@
 ``GET /api/v1/review`` lists the issues waiting for a decision with their proof (200
 ``{issues}``; 502 ``tracker_error``), and ``GET /api/v1/review/<identifier>/diff`` is that proof's
 diff split per file and highlighted for the Review view (200 ``{issue_identifier, files,
-truncated}``; 404 ``no_proof``).
+truncated}``; 404 ``no_proof``). ``GET /api/v1/review/<identifier>/candidates/<name>/diff`` is
+the same for one best-of candidate, read from its workspace now (200 ``{issue_identifier,
+candidate, base, head, note, files, truncated}``; 404 ``no_such_candidate`` or ``no_workspace``);
+``candidate_diff`` serves the plain diff route too.
 
 202 ``{issue_identifier, decision, state, comment_posted}``; 400 ``invalid_review`` or
 ``comment_required``; 404 ``issue_not_found``; 409 ``not_in_review``; 501
@@ -21,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from symphony.logs import get_logger
 from symphony.observability.http.errors import NO_STORE, error_response
 from symphony.observability.http.human import json_body
-from symphony.review import CommentRequired, InvalidReview, parse_review
+from symphony.review import CandidateDiff, CommentRequired, InvalidReview, parse_review
 from symphony.runtime_view import RuntimeView
 from symphony.trackers.base import TrackerError
 
@@ -83,3 +86,32 @@ class ReviewApi:
         rendered = await asyncio.to_thread(render_diff, text)
         content = {"issue_identifier": identifier, **rendered}
         return JSONResponse(content, headers=NO_STORE)
+
+    async def candidate_diff(self, request: Request) -> Response:
+        identifier = request.path_params["identifier"]
+        name = request.path_params["name"]
+        found = await candidate_diff(self.view, identifier, name)
+        if isinstance(found, Response):
+            return found
+        from symphony.observability.diff_view import render_diff
+
+        rendered = await asyncio.to_thread(render_diff, found.diff)
+        content = {
+            "issue_identifier": identifier,
+            "candidate": name,
+            "base": found.base,
+            "head": found.head,
+            "note": found.note,
+            "files": rendered["files"],
+            # Cut when read (MAX_DIFF_BYTES) or here (the lines a page shows).
+            "truncated": rendered["truncated"] or found.truncated,
+        }
+        return JSONResponse(content, headers=NO_STORE)
+
+
+async def candidate_diff(view: RuntimeView, identifier: str, name: str) -> CandidateDiff | Response:
+    """The candidate's diff, or the 404 saying which candidate or workspace is missing."""
+    found = await view.candidate_diff(identifier, name)
+    if found.status != "ok":
+        return error_response(404, found.status, found.message)
+    return found

@@ -199,16 +199,23 @@ function proofBlock(item) {
 }
 
 async function loadDiff(item, box) {
-  const result = await callApi("GET", `/api/v1/review/${encodeURIComponent(item.issue_identifier)}/diff`);
+  const id = encodeURIComponent(item.issue_identifier);
+  const result = await callApi("GET", `/api/v1/review/${id}/diff`);
   if (!result.ok) {
     box.replaceChildren(el("p", { class: "empty" }, result.status === 404 ? "No diff recorded." : `Could not load the diff: ${failure(result)}`));
     return;
   }
-  const files = Array.isArray(result.data.files) ? result.data.files : [];
-  if (!files.length) { box.replaceChildren(el("p", { class: "empty" }, "The diff is empty.")); return; }
+  showDiff(box, result.data, "The diff is longer than the page shows; GET /api/v1/<identifier>/diff has all of it.");
+}
+
+// The files of a rendered diff (GET /api/v1/review/...), or a line saying there are none.
+function showDiff(box, data, truncatedText) {
+  const files = Array.isArray(data.files) ? data.files : [];
   const nodes = files.map((file, index) => diffFile(file, index < 8 && file.lines.length <= 600));
-  if (result.data.truncated) nodes.push(el("p", { class: "empty" }, "The diff is longer than the page shows; GET /api/v1/<identifier>/diff has all of it."));
+  if (!files.length) nodes.push(el("p", { class: "empty" }, data.note || "The diff is empty."));
+  if (data.truncated) nodes.push(el("p", { class: "diff-truncated", role: "note" }, truncatedText));
   box.replaceChildren(...nodes);
+  return files;
 }
 
 const STATUS_TEXT = { added: "added", deleted: "deleted", renamed: "renamed", modified: "" };
@@ -297,7 +304,7 @@ function reviewCard(item) {
   if (candidates.length) {
     // Best of K (docs/best-of.md): approving means picking one candidate.
     approve.hidden = true;
-    const grid = el("div", { class: "candidates" }, ...candidates.map((c) => {
+    const grid = el("div", { class: "candidates", role: "list", "aria-label": `Candidates of ${id}` }, ...candidateOrder(candidates).map((c) => {
       const pick = c.status === "handed_off"
         ? el("button", { type: "button", class: "button", "data-candidate": c.name }, `Approve ${c.name}`)
         : null;
@@ -305,7 +312,7 @@ function reviewCard(item) {
         picks.push(pick);
         pick.addEventListener("click", () => decide({ decision: "approve", candidate: c.name }));
       }
-      return candidateCard(c, pick);
+      return candidateColumn(id, c, pick);
     }));
     card.append(head, el("h4", {}, `Candidates (${candidates.length})`), grid);
   } else {
@@ -317,24 +324,71 @@ function reviewCard(item) {
   return card;
 }
 
-function candidateCard(c, pick) {
+// Best first when the judge ranked them, then by name (a, b, …, z, aa: shorter names first).
+export function candidateOrder(candidates) {
+  const rank = (c) => (Number.isFinite(Number(c.rank)) && c.rank != null ? Number(c.rank) : Infinity);
+  const byName = (x, y) => String(x.name).length - String(y.name).length || String(x.name).localeCompare(String(y.name));
+  return [...candidates].sort((x, y) => rank(x) - rank(y) || byName(x, y));
+}
+
+function candidateVerify(c) {
+  const badge = c.verify === "passed" ? el("span", { class: "badge badge-live verify", "data-verify": "passed" }, "verify passed")
+    : c.verify === "failed" ? el("span", { class: "badge badge-bad verify", "data-verify": "failed" }, "verify failed")
+      : el("span", { class: "badge badge-muted verify", "data-verify": "none" }, "verify: not run");
+  const output = c.verify_output
+    ? el("details", { class: "review-more verify-details", open: c.verify === "failed" ? true : null },
+      el("summary", {}, "Verify output"),
+      el("pre", { class: `mono verify-output${c.verify === "passed" ? " verify-output-ok" : ""}`, "aria-label": `Verify output of candidate ${c.name}` }, c.verify_output))
+    : null;
+  return [badge, output];
+}
+
+// One column of a best-of issue: everything about one candidate, its diff read from its
+// workspace on demand (GET /api/v1/review/<identifier>/candidates/<name>/diff).
+function candidateColumn(id, c, pick) {
   const cost = c.cost_usd != null && Number.isFinite(Number(c.cost_usd)) ? `$${Number(c.cost_usd).toFixed(2)}` : null;
-  const files = Array.isArray(c.files) ? c.files : [];
-  const verify = c.verify === "passed" ? el("span", { class: "badge badge-live verify" }, "verify passed")
-    : c.verify === "failed" ? el("span", { class: "badge badge-bad verify" }, "verify failed")
-      : el("span", { class: "badge badge-muted verify" }, "verify: not run");
-  return el("section", { class: "candidate", "data-candidate": c.name },
-    el("h5", {}, `Candidate ${c.name}`, c.rank != null ? el("span", { class: "badge state-badge rank" }, `rank ${c.rank}`) : null),
-    el("div", { class: "review-status" }, el("span", { class: "badge state-badge" }, String(c.status || "?").replaceAll("_", " ")), verify),
+  const names = Array.isArray(c.files) ? c.files : [];
+  const [verify, output] = candidateVerify(c);
+  const files = el("div", { class: "candidate-files" }, names.length
+    ? el("ul", { class: "review-items mono" }, ...names.map((name) => el("li", {}, name)))
+    : el("p", { class: "empty" }, c.status === "handed_off" ? "No file differs from the base." : "No files recorded."));
+  const diff = el("div", { class: "diff-box", "data-diff": `${id}.${c.name}` });
+  const label = `candidate-title-${id}-${c.name}`;
+  const column = el("section", { class: "candidate", role: "listitem", "data-candidate": c.name, "data-status": c.status, "aria-labelledby": label, tabindex: "0" },
+    el("header", { class: "candidate-head" },
+      el("h5", { id: label }, `Candidate ${c.name}`, c.rank != null ? el("span", { class: "badge state-badge rank" }, `rank ${c.rank}`) : null),
+      el("div", { class: "review-status" }, el("span", { class: `badge candidate-status ${c.status === "failed" ? "badge-bad" : "state-badge"}` }, String(c.status || "?").replaceAll("_", " ")), verify),
+      pick),
     c.reason ? el("p", { class: "review-note judge-reason" }, `Judge: ${c.reason}`) : null,
-    c.summary ? el("p", { class: "final-message" }, c.summary) : null,
-    c.error ? el("p", { class: "error-text" }, c.error) : null,
+    c.error ? el("p", { class: "error-text candidate-error", role: "note" }, `Failed: ${c.error}`) : null,
+    c.summary ? el("div", { class: "review-summary" }, el("h4", {}, "Summary"), el("p", { class: "final-message" }, c.summary)) : null,
+    output,
     el("dl", { class: "facts review-facts" },
-      ...fact("Files", files.length ? files.join(", ") : "none"),
       ...fact("Tokens", c.tokens != null ? fmtInt(c.tokens) : null),
       ...fact("Cost", cost),
       ...fact("Workspace", c.workspace)),
-    pick);
+    el("h4", {}, "Files"), files,
+    el("h4", {}, "Diff"), diff);
+  if (c.workspace) {
+    diff.append(el("p", { class: "empty" }, "Loading the diff…"));
+    loadCandidateDiff(id, c.name, diff, files);
+  } else {
+    diff.append(el("p", { class: "empty" }, "No workspace: this candidate never started."));
+  }
+  return column;
+}
+
+async function loadCandidateDiff(id, name, box, filesBox) {
+  const path = `/api/v1/review/${encodeURIComponent(id)}/candidates/${encodeURIComponent(name)}/diff`;
+  const result = await callApi("GET", path);
+  if (!result.ok) {
+    const error = result.data && result.data.error;
+    box.replaceChildren(el("p", { class: "empty" }, error && result.status === 404 ? `No diff: ${error.message}.` : `Could not load the diff: ${failure(result)}`));
+    return;
+  }
+  const files = showDiff(box, result.data, `Diff truncated: GET /api/v1/${id}/candidates/${name}/diff has what was read.`);
+  // The diff counts every file's lines: the plain list of names becomes a table.
+  if (files.length) filesBox.replaceChildren(filesTable(files));
 }
 
 export function startReview() {
