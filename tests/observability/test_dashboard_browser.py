@@ -469,3 +469,30 @@ async def test_dashboard_groups_agents_by_worker_host_with_load_and_health(
         view.publish(snapshot(now=now))
         await expect(panel).to_be_hidden()
         assert errors == []
+
+
+async def test_dashboard_shows_each_best_of_candidate_of_an_issue_as_its_own_row(
+    browser: Browser,
+) -> None:
+    now = datetime.now(UTC)
+    running = [
+        replace(running_row("MT-1", now=now), candidate="a"),
+        replace(running_row("MT-1", now=now), candidate="b", last_message="b is editing"),
+        running_row("MT-2", now=now),
+    ]
+    retrying = [replace(retry_row("MT-1", now=now), candidate="c")]
+    view = FakeView(snapshot(now=now, running=running, retrying=retrying))
+    async with start_server(view, keepalive_s=1) as server:
+        page = await browser.new_page(viewport={"width": 1440, "height": 900})
+        errors = await open_dashboard(page, server.url)
+        rows = page.locator("#running-table tbody tr")
+        await expect(rows).to_have_count(3)
+        keys = [await rows.nth(i).get_attribute("data-key") for i in range(3)]
+        assert keys == ["MT-1.a", "MT-1.b", "MT-2"]
+        await expect(rows.nth(1).locator(".candidate-badge")).to_have_text("b")
+        await expect(page.locator('#retry-table tbody tr[data-key="MT-1.c"]')).to_have_count(1)
+        # One candidate ending leaves the other's row in place.
+        view.publish(snapshot(now=now, running=running[1:]))
+        await expect(rows).to_have_count(2)
+        await expect(page.locator('#running-table tbody tr[data-key="MT-1.b"]')).to_have_count(1)
+        assert errors == []

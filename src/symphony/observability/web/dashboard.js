@@ -6,7 +6,7 @@ import {
   $, app, clockTime, dueSeconds, fmtDue, fmtDuration, fmtInt, parseTime, renderers, scheduleRender,
   secondsSince, serverNow, tokens, TPS_WINDOW_MS,
 } from "./model.js";
-import { cell, el, issueCell, setText, syncRows } from "./dom.js";
+import { cell, el, issueCell, runKey, setText, syncRows } from "./dom.js";
 import { closeDetail, mergeEvents, renderTimeline, route, scheduleDetailFetch } from "./detail.js";
 import { followSnapshot, startHuman } from "./requests.js";
 import { reviewOnSnapshot, showReview, startReview } from "./review.js";
@@ -92,7 +92,7 @@ function renderWorkers(s) {
   setText("workers-count", down ? `(${hosts.length}, ${down} down)` : `(${hosts.length})`);
   const running = Array.isArray(s.running) ? s.running : [];
   syncRows($("workers-table"), hosts, (h) => h.host, (h) => {
-    const agents = running.filter((r) => r.worker_host === h.host).map((r) => r.issue_identifier);
+    const agents = running.filter((r) => r.worker_host === h.host).map(runKey);
     const status = h.status === "down"
       ? [el("span", { class: "badge badge-bad" }, "down"),
          el("span", { class: "event-meta" }, [h.error, h.down_until ? `until ${clockTime(h.down_until)}` : null].filter(Boolean).join(" · "))]
@@ -119,14 +119,14 @@ function renderRunning(s) {
   setText("running-count", rows.length ? `(${rows.length})` : "");
   $("running-empty").hidden = rows.length > 0;
   $("running-table").hidden = rows.length === 0;
-  const live = new Set(rows.map((r) => r.issue_identifier));
+  const live = new Set(rows.map(runKey));
   for (const id of [...app.said.keys()]) if (!live.has(id)) app.said.delete(id);
-  syncRows($("running-table"), rows, (r) => r.issue_identifier || r.issue_id, (r) => {
+  syncRows($("running-table"), rows, runKey, (r) => {
     const t = tokens(r.tokens);
     // Streaming chatter carries no message; keep showing the last thing worth reading.
     let shown = { summary: r.summary, event: r.last_event, at: r.last_event_at };
-    if (r.last_message != null && r.last_message !== "") app.said.set(r.issue_identifier, shown);
-    else if (app.said.has(r.issue_identifier)) shown = app.said.get(r.issue_identifier);
+    if (r.last_message != null && r.last_message !== "") app.said.set(runKey(r), shown);
+    else if (app.said.has(runKey(r))) shown = app.said.get(runKey(r));
     const summary = shown.summary || (shown.event ? shown.event : "no agent event yet");
     return [
       issueCell(r),
@@ -144,7 +144,7 @@ function renderRunning(s) {
       ], { class: "event-cell", flash: true }),
     ];
   });
-  for (const tr of $("running-table").tBodies[0].rows) tr.classList.toggle("selected", tr.dataset.key === app.detailId);
+  for (const tr of $("running-table").tBodies[0].rows) tr.classList.toggle("selected", tr.dataset.key === app.detailId || tr.dataset.key.startsWith(`${app.detailId}.`));
 }
 
 
@@ -153,7 +153,7 @@ function renderRetrying(s) {
   setText("retry-count", rows.length ? `(${rows.length})` : "");
   $("retry-empty").hidden = rows.length > 0;
   $("retry-table").hidden = rows.length === 0;
-  syncRows($("retry-table"), rows, (r) => r.issue_identifier || r.issue_id, (r) => [
+  syncRows($("retry-table"), rows, runKey, (r) => [
     issueCell(r),
     cell(fmtInt(r.attempt || 0), { class: "num" }),
     cell(r.kind || "retry", { class: `kind-${r.kind || "failure"}` }),

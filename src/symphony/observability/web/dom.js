@@ -71,13 +71,20 @@ export const cell = (content, opts = {}) => {
   return { content: nodes, sig, class: opts.class, flash: opts.flash };
 };
 
+// One row per run: a best-of candidate's run (docs/best-of.md) is its issue's key plus its name.
+export function runKey(row) {
+  const id = row.issue_identifier || row.issue_id;
+  return row.candidate ? `${id}.${row.candidate}` : id;
+}
+
 export function issueCell(row) {
   const id = row.issue_identifier || row.issue_id || "?";
   const link = el("a", { class: "issue-link", href: `#/issues/${encodeURIComponent(id)}`, "aria-label": `Show details for ${id}` }, id);
   const parts = [link];
+  if (row.candidate) parts.push(el("span", { class: "badge candidate-badge", title: `best-of candidate ${row.candidate}` }, row.candidate));
   if (isHttpUrl(row.issue_url)) {
     parts.push(el("a", { class: "external", href: row.issue_url, target: "_blank", rel: "noopener noreferrer", title: "Open in tracker", "aria-label": `Open ${id} in the tracker` }, "↗"));
   }
   if (row.title) parts.push(el("span", { class: "issue-title", title: row.title }, row.title));
-  return cell(parts, { class: "issue-cell", sig: JSON.stringify([id, row.issue_url, row.title]) });
+  return cell(parts, { class: "issue-cell", sig: JSON.stringify([id, row.candidate, row.issue_url, row.title]) });
 }
