@@ -236,8 +236,7 @@ def _wait(
         name, status="pending", error=error, **_used(opened, entry)
     )
     waiting = opened.candidates.get(name)
-    token = state.next_retry_token
-    state.next_retry_token += 1
+    token = state.take_retry_token()
     opened.retries[name] = RetryEntry(
         issue_id=issue.id,
         identifier=issue.identifier,
@@ -410,8 +409,7 @@ def _publish_failed(
     # Not judged in the store yet: a restart judges the set again and moves it then.
     out.append(SaveCandidates(replace(event.candidates, judged=False)))
     delay = float(policy.failure_delay_ms(failures, state.config.max_retry_backoff_ms))
-    token = state.next_retry_token
-    state.next_retry_token += 1
+    token = state.take_retry_token()
     waiting = (
         f"moving to review failed ({error}); try {failures + 1} of {MAX_PUBLISH_FAILURES} "
         "follows, the judged candidates wait"

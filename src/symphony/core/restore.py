@@ -56,8 +56,7 @@ def restored(state: OrchestratorState, event: Restored, now: float, out: Effects
         if retry.issue_id in state.holds:
             out.append(ForgetRetry(retry.issue_id))  # a hold outranks a stored retry
             continue
-        token = state.next_retry_token
-        state.next_retry_token += 1
+        token = state.take_retry_token()
         entry = RetryEntry(
             issue_id=retry.issue_id,
             identifier=retry.identifier,

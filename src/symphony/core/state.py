@@ -408,6 +408,12 @@ class OrchestratorState:
     # Worker hosts that failed recently, by their worker.ssh_hosts entry (docs/workers.md).
     hosts: dict[str, HostHealth] = field(default_factory=dict)
 
+    def take_retry_token(self) -> int:
+        """A fresh token for a retry timer: a timer whose token is no longer current is stale."""
+        token = self.next_retry_token
+        self.next_retry_token += 1
+        return token
+
     @property
     def claimed(self) -> set[str]:
         return set(self.running) | set(self.retry_attempts) | set(self.candidate_sets)

@@ -231,8 +231,7 @@ def schedule_retry(
         delay = float(policy.CONTINUATION_DELAY_MS)
     else:
         delay = float(policy.failure_delay_ms(attempt, state.config.max_retry_backoff_ms))
-    token = state.next_retry_token
-    state.next_retry_token += 1
+    token = state.take_retry_token()
     entry = RetryEntry(
         issue_id=issue_id,
         identifier=identifier,
