@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from symphony.trackers.local.store import BoardStore
 from symphony.workspace.base import write_base
 from symphony.workspace.keys import workspace_key
 from tests.observability.fakes import FakeView
+from tests.support.git import git as _git
 
 DIFF = """\
 diff --git a/src/greet.py b/src/greet.py
@@ -80,18 +80,6 @@ def local_view(tmp_path: Path) -> tuple[FakeView, BoardStore]:
 
 def add(store: BoardStore, title: str, state: str = "Todo", **fields: Any) -> str:
     return store.create(NewIssue(title=title, state=state, **fields), actor="test").identifier
-
-
-def _git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    return done.stdout.strip()
 
 
 def candidate_workspaces(

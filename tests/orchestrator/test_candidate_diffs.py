@@ -4,7 +4,6 @@ candidates' diffs"): before the pick each its own, after it the workspaces are g
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.review import ReviewDecision
 from symphony.tools import ToolContext
 from symphony.workspace.base import write_base
+from tests.support.git import git
 from tests.support.memory_tracker import MemoryBoard
 from tests.support.waiting import wait_until
 
@@ -20,18 +20,6 @@ from .fakes import FakeAgents, FakeSession
 from .test_runtime import todo
 
 Make = Callable[..., OrchestratorRuntime]
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    return done.stdout.strip()
 
 
 def work_in(root: Path, key: str, name: str) -> None:

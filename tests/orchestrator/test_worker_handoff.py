@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from symphony.trackers.base import has_marker
 from symphony.usage import TokenUsage
 from symphony.workflow.config import HooksConfig
 from symphony.workflow.store import WorkflowStore
+from tests.support.git import git
 from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
 
 from .conftest import StoreFactory
@@ -44,17 +44,6 @@ class GitWorkspace:
     key: str
     created_now: bool
     base_commit: str | None
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip()
 
 
 class GitWorkspaces(FakeWorkspaces):
