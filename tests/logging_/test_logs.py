@@ -232,5 +232,3 @@ def test_redacting_joined_lines_is_redacting_each_line() -> None:
         joined = "\n".join(lines) + "\n"
         expected = "".join(redactor.redact(line) + "\n" for line in lines)
         assert redactor.redact_lines(joined) == expected, lines
-
-
