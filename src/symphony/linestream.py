@@ -10,11 +10,23 @@ in and reported as ``Oversized``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import os
+import select
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
 STDOUT = 1
 STDERR = 2
+READ_CHUNK = 1 << 16
+# The pump's pacing (see ``ReadPump``): after a round that found at least BUSY_FDS pipes with
+# data, it looks again only PACE_S later.
+PACE_S = 0.005
+BUSY_FDS = 8
+
+_log = logging.getLogger("symphony.linestream")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +108,25 @@ class LinePipes:
         self._sinks: dict[int, LineSink] = {}
         self._early: dict[int, list[Line]] = {STDOUT: [], STDERR: []}
         self._closed = {STDOUT: loop.create_future(), STDERR: loop.create_future()}
+        self._pump: ReadPump | None = None
+        self._fds: dict[int, int] = {}  # STDOUT/STDERR -> the pipe's descriptor in the pump
+
+    def read_by(self, pump: ReadPump, fds: dict[int, int]) -> None:
+        """The pump reads these pipes (``which -> descriptor``)."""
+        self._pump = pump
+        self._fds = dict(fds)
+        for which, fd in fds.items():
+            pump.add(fd, self, which)
+
+    def read_in_batches(self, batched: bool) -> None:
+        """Whether the child is streaming (its lines may wait a few milliseconds to be read
+        with other children's, see ``ReadPump``) or a reply is awaited (read at once, the
+        default)."""
+        if self._pump is None:
+            return
+        for which, fd in self._fds.items():
+            if not self._closed[which].done():
+                self._pump.batch(fd, batched)
 
     def attach(self, fd: int, sink: LineSink) -> None:
         early, self._early[fd] = self._early[fd], []
@@ -148,3 +179,121 @@ class _PipeReader(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._pipes.ended(self._fd)
+
+
+class ReadPump:
+    """Reads many children's pipes, most of them through one epoll descriptor the loop watches.
+
+    The loop pays a wake-up, a selector round and a callback per ready descriptor; a fleet of
+    agents that each write a line every few milliseconds makes that most of the cost of a line.
+    A pipe whose child is streaming (``LinePipes.read_in_batches``) moves into the pump's epoll
+    set, one descriptor for all of them: one wake-up reads every such pipe that has data. When
+    a round finds many pipes ready (``BUSY_FDS``), the service is under load and the pump looks
+    again only ``PACE_S`` later, so the next round finds several lines per pipe and the loop is
+    free in between; with few agents every line is read as soon as it arrives. Other pipes (a
+    child starting, a session waiting for a reply) are watched by the loop itself, each read
+    as soon as it has data. Level-triggered: a pipe with more than a chunk waiting is read
+    again next round.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._epoll = select.epoll()
+        self._pipes: dict[int, tuple[LinePipes, int]] = {}
+        self._batched: set[int] = set()
+        self._watching = False
+        self._resume: asyncio.TimerHandle | None = None
+        # A loop closed while children still write leaves their pipes here: closed with the pump.
+        weakref.finalize(self, _close_all, self._pipes, self._epoll)
+
+    def add(self, fd: int, pipes: LinePipes, which: int) -> None:
+        """Read ``fd`` (this pump owns and closes it) into ``pipes`` as ``which``."""
+        os.set_blocking(fd, False)
+        self._pipes[fd] = (pipes, which)
+        self._loop.add_reader(fd, self._read, fd)
+
+    def batch(self, fd: int, batched: bool) -> None:
+        """Read ``fd`` in the pump's rounds (True) or as soon as it has data (False)."""
+        if fd not in self._pipes or (fd in self._batched) == batched:
+            return
+        if batched:
+            self._loop.remove_reader(fd)
+            self._epoll.register(fd, select.EPOLLIN)
+            self._batched.add(fd)
+            if not self._watching and self._resume is None:
+                self._watch()
+        else:
+            self._epoll.unregister(fd)
+            self._batched.discard(fd)
+            self._loop.add_reader(fd, self._read, fd)
+
+    def _watch(self) -> None:
+        self._resume = None
+        if self._batched:
+            self._loop.add_reader(self._epoll.fileno(), self._drain)
+            self._watching = True
+
+    def _drain(self) -> None:
+        ready = self._epoll.poll(0)
+        for fd, _mask in ready:
+            self._read(fd)
+        if len(ready) >= BUSY_FDS or not self._batched:
+            self._loop.remove_reader(self._epoll.fileno())
+            self._watching = False
+            if self._batched:
+                self._resume = self._loop.call_later(PACE_S, self._watch)
+
+    def _read(self, fd: int) -> None:
+        entry = self._pipes.get(fd)
+        if entry is None:
+            return
+        try:
+            data = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""  # EIO and the like: the pipe is as good as closed
+        pipes, which = entry
+        try:
+            if data:
+                pipes.received(which, data)
+            else:
+                self._close(fd)
+                pipes.ended(which)
+        except Exception:
+            # A bug in one child's handler must not stop the others' lines.
+            _log.exception("pipe line handling failed")
+
+    def _close(self, fd: int) -> None:
+        del self._pipes[fd]
+        try:
+            if fd in self._batched:
+                self._batched.discard(fd)
+                self._epoll.unregister(fd)
+            else:
+                self._loop.remove_reader(fd)
+        finally:
+            os.close(fd)
+
+
+def _close_all(pipes: dict[int, tuple[LinePipes, int]], epoll: select.epoll) -> None:
+    for fd in pipes:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    pipes.clear()
+    epoll.close()
+
+
+_PUMPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadPump] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def read_pump(loop: asyncio.AbstractEventLoop) -> ReadPump | None:
+    """The loop's pump, made on first use; None where there is no epoll (not Linux)."""
+    if not hasattr(select, "epoll"):
+        return None
+    pump = _PUMPS.get(loop)
+    if pump is None:
+        pump = _PUMPS[loop] = ReadPump(loop)
+    return pump

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from symphony.linestream import STDERR, STDOUT, LinePipes
+from symphony.linestream import STDERR, STDOUT, LinePipes, read_pump
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # A shell word that assigns a variable for the command after it (``CODEX_HOME=/x codex ...``).
@@ -111,6 +111,10 @@ async def spawn_login_shell_lines(
         os.close(err_write)
     process = asyncio.subprocess.Process(transport, protocol, loop)
     pending = {STDOUT: out_read, STDERR: err_read}
+    pump = read_pump(loop)
+    if pump is not None:
+        pipes.read_by(pump, pending)
+        return process, pipes
     try:
         for fd in (STDOUT, STDERR):
             reader = functools.partial(pipes.reader, fd)

@@ -342,6 +342,7 @@ class AcpSession:
                 session_id=thread_id, prompt=[TextContentBlock(type="text", text=text)]
             )
         )
+        self._transport.streaming(True)
         try:
             response = await self._await_prompt(prompt_task)
         except AgentError as exc:
@@ -352,6 +353,7 @@ class AcpSession:
             )
             raise
         finally:
+            self._transport.streaming(False)
             self._prompting = False
             if not prompt_task.done():
                 prompt_task.cancel()

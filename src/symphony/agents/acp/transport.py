@@ -91,6 +91,10 @@ class LineTransport:
     def touch(self) -> None:
         self.last_activity = self._loop.time()
 
+    def streaming(self, on: bool) -> None:
+        """See ``StdioTransport.streaming``."""
+        self._pipes.read_in_batches(on)
+
     async def send(self, message: dict[str, Any]) -> None:
         line = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
         self.record("send", line)

@@ -394,6 +394,7 @@ class ClaudeCodeSession:
         started = self._loop.time()
         try:
             await self._transport.send(send.message)
+            self._transport.streaming(True)
             ended = await self._await_turn_end()
         except BaseException:
             if self._protocol.turn_active:
@@ -405,6 +406,7 @@ class ClaudeCodeSession:
                     )
             raise
         finally:
+            self._transport.streaming(False)
             self._turn_end = None
             self._cancel_human_requests()
         duration_ms = int((self._loop.time() - started) * 1000)

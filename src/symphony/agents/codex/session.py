@@ -391,12 +391,14 @@ class CodexSession:
             await self._call(request_id, send)
             starting.set_result(None)
             self._log(logging.INFO, "codex turn started", turn=self.turn_count)
+            self._transport.streaming(True)
             ended = await self._await_turn_end()
         except BaseException:
             # Whatever codex still says about this turn is stale; the next turn may start.
             self._protocol.abandon_turn()
             raise
         finally:
+            self._transport.streaming(False)
             self._turn_end = None
             self._turn_starting = None
             if not starting.done():

@@ -91,6 +91,11 @@ class StdioTransport:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 await stdin.drain()
 
+    def streaming(self, on: bool) -> None:
+        """During a turn the agent streams and lines may be read in batches with other agents'
+        (see ``symphony.linestream.ReadPump``); otherwise, a reply awaited, each at once."""
+        self._pipes.read_in_batches(on)
+
     def record(self, stream: TranscriptStream, line: str) -> None:
         if self._transcript is None:
             return
