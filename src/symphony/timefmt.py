@@ -6,7 +6,6 @@ timestamps the same way.
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from typing import Literal, overload
 
@@ -30,15 +29,11 @@ def format_timestamp(value: datetime | None, *, timespec: TimeSpec = "auto") -> 
     (``auto`` shows microseconds only when there are some)."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return _format(value, timespec)
-
-
-# Views render the same instants (a run's start, its last event) on every snapshot and request.
-@functools.lru_cache(maxsize=4096)
-def _format(value: datetime, timespec: TimeSpec) -> str:
-    return value.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+    if value.tzinfo is not UTC:
+        # Views and the core make UTC instants; others (and naive ones, taken as UTC) convert.
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    text = value.isoformat() if timespec == "auto" else value.isoformat(timespec=timespec)
+    return text[:-6] + "Z"  # "+00:00"
 
 
 class EpochStamps:
