@@ -45,15 +45,21 @@ class EpochStamps:
     def __init__(self) -> None:
         self._second = -1
         self._prefix = ""
+        self._millis = -1
+        self._text = ""
 
     def format(self, epoch_s: float) -> str:
-        second = int(epoch_s // 1)
+        millis = int(epoch_s * 1000)
+        if millis == self._millis:
+            return self._text  # lines read together share their millisecond
+        second, fraction = divmod(millis, 1000)
         if second != self._second:
             moment = datetime.fromtimestamp(second, UTC)
             self._prefix = moment.isoformat(timespec="seconds").removesuffix("+00:00")
             self._second = second
-        millis = min(int((epoch_s - second) * 1000), 999)  # float rounding never shows 1000
-        return self._prefix + self._MILLIS[millis]
+        self._millis = millis
+        self._text = self._prefix + self._MILLIS[fraction]
+        return self._text
 
 
 def parse_timestamp(value: object) -> datetime | None:

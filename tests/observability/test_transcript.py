@@ -237,8 +237,11 @@ def test_cached_stamps_match_the_one_formatter(millis: int, micros: int) -> None
     epoch_s = millis / 1000 + micros / 1_000_000
     stamps = EpochStamps()
     stamps.format(epoch_s - 1)  # a prefix cached for the second before
+    stamps.format(epoch_s - 0.001)  # and the text for the millisecond before
     moment = datetime.fromtimestamp(millis // 1000, UTC) + timedelta(milliseconds=millis % 1000)
-    assert stamps.format(epoch_s) == format_timestamp(moment, timespec="milliseconds")
+    expected = format_timestamp(moment, timespec="milliseconds")
+    assert stamps.format(epoch_s) == expected
+    assert stamps.format(epoch_s + 0.00005) == expected  # the same millisecond, from the cache
 
 
 async def test_a_batch_is_redacted_line_by_line_when_any_line_holds_a_secret(
