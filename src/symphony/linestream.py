@@ -284,9 +284,7 @@ def _close_all(pipes: dict[int, tuple[LinePipes, int]], epoll: select.epoll) -> 
     epoll.close()
 
 
-_PUMPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadPump] = (
-    weakref.WeakKeyDictionary()
-)
+_PUMPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadPump] = weakref.WeakKeyDictionary()
 
 
 def read_pump(loop: asyncio.AbstractEventLoop) -> ReadPump | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from tests.support.memory_tracker import (
 )
 
 from .conftest import StoreFactory
-from .fakes import FakeAgents, FakeSession, FakeWorkspaces
+from .fakes import FakeAgents, FakeSession, FakeWorkspace, FakeWorkspaces
 
 
 def todo(n: int = 1, **kw: Any) -> Issue:
@@ -442,6 +443,54 @@ async def test_the_prompt_carries_the_issue_comments_read_once_per_attempt(
         "Work on MT-1\nsymphony: Proof of work\nrita: Rework: the empty case crashes"
     ]
     assert [c for c in board.calls if c[0] == "comments"] == [("comments", ("id-1",))]
+
+
+class _Calls(list[tuple[str, Any]]):
+    """The board's call log; ``asked`` is set once the comments were asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = asyncio.Event()
+
+    def append(self, call: tuple[str, Any]) -> None:
+        super().append(call)
+        if call[0] == "comments":
+            self.asked.set()
+
+
+class _PrepareAfterComments(FakeWorkspaces):
+    """Prepares a workspace only once the comments were asked for."""
+
+    def __init__(self, calls: _Calls) -> None:
+        super().__init__()
+        self.board_calls = calls
+
+    async def prepare(self, issue: Issue, **kw: Any) -> FakeWorkspace:
+        # A read that started only after the workspace was ready would never come: time out.
+        await asyncio.wait_for(self.board_calls.asked.wait(), timeout=5)
+        return await super().prepare(issue, **kw)
+
+
+async def test_the_comments_are_read_while_the_issue_and_its_workspace_are_prepared(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    agents: FakeAgents,
+) -> None:
+    # A dispatch waits one tracker round trip less: the conversation is read alongside.
+    board.calls = calls = _Calls()
+    workspaces = _PrepareAfterComments(calls)
+    h = harness(make_store, board, workspaces, agents, body=CONVERSATION)
+    issue = board.put(todo())
+    board.threads[issue.id] = [IssueComment("rita", "Rework: the empty case crashes")]
+
+    async def finish(session: FakeSession, prompt: str, turn: int) -> None:
+        board.move(issue.id, "Human Review")
+
+    agents.scripts["MT-1"] = finish
+    result = await h.run(issue, conversation=True)
+    assert result.ok
+    assert agents.sessions[0].prompts == ["Work on MT-1\nrita: Rework: the empty case crashes"]
+    assert workspaces.calls[0] == ("prepare", "MT-1")
 
 
 async def test_a_failed_comment_read_fails_the_attempt_before_the_agent_starts(

@@ -27,7 +27,7 @@ from symphony.core.candidates import CandidateRef, candidate_key
 from symphony.core.events import AgentUpdate, Event, TurnMeasured, WorkerInfo
 from symphony.core.state import run_key
 from symphony.errors import SymphonyError
-from symphony.issue import Issue
+from symphony.issue import Issue, IssueComment
 from symphony.logs import get_logger
 from symphony.orchestrator.candidate_tools import CandidateTools, hand_off_spec
 from symphony.orchestrator.handoff import HandOff, HandOffServices, RunLedger
@@ -142,6 +142,19 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     every line logged here ``issue_id`` and ``issue_identifier``."""
     if spec.candidate is not None:
         spec = replace(spec, workflow=spec.workflow.for_candidate(spec.candidate.index))
+    # The issue's conversation is read while the issue is refreshed and its workspace prepared:
+    # only the prompt needs it, and a dispatch waits one tracker round trip less.
+    comments = _read_comments(spec, svc)
+    try:
+        return await _attempt(spec, svc, comments)
+    finally:
+        if comments is not None and not comments.done():
+            comments.cancel()
+
+
+async def _attempt(
+    spec: Attempt, svc: WorkerServices, comments: asyncio.Task[list[IssueComment]] | None
+) -> AttemptResult:
     config = spec.workflow.config
     started = time.monotonic()  # the run's wall time, for its proof of work
     strip = child_secret_names(spec.workflow, spec.adapter.secret_environment_names())
@@ -186,7 +199,7 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     )
     result: AttemptResult | None = None
     try:
-        result = await _run_in_workspace(spec, svc, workspace, transcript, strip, started)
+        result = await _run_in_workspace(spec, svc, workspace, transcript, strip, started, comments)
         return result
     finally:
         # The transcript says how the attempt ended, so a log with no protocol lines (a launch
@@ -244,6 +257,7 @@ async def _run_in_workspace(
     transcript: Any,
     strip: frozenset[str],
     started: float,
+    comments: asyncio.Task[list[IssueComment]] | None,
 ) -> AttemptResult:
     issue = spec.issue
     config = spec.workflow.config
@@ -257,7 +271,7 @@ async def _run_in_workspace(
             strip_env=strip,
         )
         stage = "issue comments error"
-        issue = await _with_comments(spec, svc, issue)
+        issue = await _with_comments(svc, issue, comments)
         stage = "prompt error"
         # Rendered before launching the agent: a template error costs no process (SPEC §12.4).
         prompt = spec.workflow.render_prompt(issue, spec.attempt, spec.candidate)
@@ -423,17 +437,27 @@ def _hand_off(
     )
 
 
-async def _with_comments(spec: Attempt, svc: WorkerServices, issue: Issue) -> Issue:
-    """``issue`` with its conversation (``issue.comments``) when the tracker offers one. Read
-    here, once per attempt, rather than with the issue: polls and refreshes never need it."""
+def _read_comments(spec: Attempt, svc: WorkerServices) -> asyncio.Task[list[IssueComment]] | None:
+    """Start reading the issue's conversation (``issue.comments``) when the tracker offers one.
+    Read once per attempt, rather than with the issue: polls and refreshes never need it."""
     adapter = spec.adapter
     if not isinstance(adapter, IssueConversation):
+        return None
+    read = adapter.fetch_issue_comments(spec.issue.id, spec.issue.identifier)
+    task = asyncio.ensure_future(asyncio.wait_for(read, timeout=svc.tracker_timeout_s))
+    # An attempt that ends before its prompt never looks at the result; nor should asyncio.
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return task
+
+
+async def _with_comments(
+    svc: WorkerServices, issue: Issue, comments: asyncio.Task[list[IssueComment]] | None
+) -> Issue:
+    """``issue`` with the conversation ``_read_comments`` read."""
+    if comments is None:
         return issue
     try:
-        comments = await asyncio.wait_for(
-            adapter.fetch_issue_comments(issue.id, issue.identifier),
-            timeout=svc.tracker_timeout_s,
-        )
+        read = await comments
     except TimeoutError:
         raise TrackerError(
             TRACKER_REQUEST,
@@ -441,7 +465,7 @@ async def _with_comments(spec: Attempt, svc: WorkerServices, issue: Issue) -> Is
             f"{svc.tracker_timeout_s:g} s",
             retryable=True,
         ) from None
-    return replace(issue, comments=tuple(comments))
+    return replace(issue, comments=tuple(read))
 
 
 async def _current_issue(
