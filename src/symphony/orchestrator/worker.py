@@ -142,19 +142,16 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     every line logged here ``issue_id`` and ``issue_identifier``."""
     if spec.candidate is not None:
         spec = replace(spec, workflow=spec.workflow.for_candidate(spec.candidate.index))
-    # The issue's conversation is read while the issue is refreshed and its workspace prepared:
-    # only the prompt needs it, and a dispatch waits one tracker round trip less.
-    comments = _read_comments(spec, svc)
+    comments = _Comments(spec.adapter, svc.tracker_timeout_s)
+    if not spec.issue.summary:
+        comments.start(spec.issue)
     try:
         return await _attempt(spec, svc, comments)
     finally:
-        if comments is not None and not comments.done():
-            comments.cancel()
+        comments.cancel()
 
 
-async def _attempt(
-    spec: Attempt, svc: WorkerServices, comments: asyncio.Task[list[IssueComment]] | None
-) -> AttemptResult:
+async def _attempt(spec: Attempt, svc: WorkerServices, comments: _Comments) -> AttemptResult:
     config = spec.workflow.config
     started = time.monotonic()  # the run's wall time, for its proof of work
     strip = child_secret_names(spec.workflow, spec.adapter.secret_environment_names())
@@ -173,6 +170,7 @@ async def _attempt(
             log.info("issue left the active states, not starting", state=current.state)
             return AttemptResult(True)
         spec = replace(spec, issue=current)
+        comments.start(current)
     issue = spec.workspace_issue
     try:
         if await _start_over(spec, svc, strip):
@@ -257,7 +255,7 @@ async def _run_in_workspace(
     transcript: Any,
     strip: frozenset[str],
     started: float,
-    comments: asyncio.Task[list[IssueComment]] | None,
+    comments: _Comments,
 ) -> AttemptResult:
     issue = spec.issue
     config = spec.workflow.config
@@ -271,7 +269,7 @@ async def _run_in_workspace(
             strip_env=strip,
         )
         stage = "issue comments error"
-        issue = await _with_comments(svc, issue, comments)
+        issue = await comments.attach(issue)
         stage = "prompt error"
         # Rendered before launching the agent: a template error costs no process (SPEC §12.4).
         prompt = spec.workflow.render_prompt(issue, spec.attempt, spec.candidate)
@@ -437,35 +435,45 @@ def _hand_off(
     )
 
 
-def _read_comments(spec: Attempt, svc: WorkerServices) -> asyncio.Task[list[IssueComment]] | None:
-    """Start reading the issue's conversation (``issue.comments``) when the tracker offers one.
-    Read once per attempt, rather than with the issue: polls and refreshes never need it."""
-    adapter = spec.adapter
-    if not isinstance(adapter, IssueConversation):
-        return None
-    read = adapter.fetch_issue_comments(spec.issue.id, spec.issue.identifier)
-    task = asyncio.ensure_future(asyncio.wait_for(read, timeout=svc.tracker_timeout_s))
-    # An attempt that ends before its prompt never looks at the result; nor should asyncio.
-    task.add_done_callback(lambda done: done.cancelled() or done.exception())
-    return task
+class _Comments:
+    """The issue's conversation (``issue.comments``) when the tracker offers one, read once per
+    attempt (polls and refreshes never need it). The read starts as soon as the whole issue is
+    known and runs while the workspace is prepared: only the prompt needs it, so a dispatch
+    waits one tracker round trip less. (Not before the refresh of a polled summary: a burst of
+    dispatches would queue a hundred such reads in front of the one batched refresh.)"""
 
+    def __init__(self, adapter: TrackerAdapter, timeout_s: float) -> None:
+        self._adapter = adapter if isinstance(adapter, IssueConversation) else None
+        self._timeout_s = timeout_s
+        self._task: asyncio.Task[list[IssueComment]] | None = None
 
-async def _with_comments(
-    svc: WorkerServices, issue: Issue, comments: asyncio.Task[list[IssueComment]] | None
-) -> Issue:
-    """``issue`` with the conversation ``_read_comments`` read."""
-    if comments is None:
-        return issue
-    try:
-        read = await comments
-    except TimeoutError:
-        raise TrackerError(
-            TRACKER_REQUEST,
-            f"the tracker did not return the comments of {issue.identifier} within "
-            f"{svc.tracker_timeout_s:g} s",
-            retryable=True,
-        ) from None
-    return replace(issue, comments=tuple(read))
+    def start(self, issue: Issue) -> None:
+        if self._adapter is None or self._task is not None:
+            return
+        read = self._adapter.fetch_issue_comments(issue.id, issue.identifier)
+        self._task = asyncio.ensure_future(asyncio.wait_for(read, timeout=self._timeout_s))
+        # An attempt that ends before its prompt never looks at the result; nor should asyncio.
+        self._task.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+    async def attach(self, issue: Issue) -> Issue:
+        """``issue`` with its conversation."""
+        self.start(issue)
+        if self._task is None:
+            return issue
+        try:
+            read = await self._task
+        except TimeoutError:
+            raise TrackerError(
+                TRACKER_REQUEST,
+                f"the tracker did not return the comments of {issue.identifier} within "
+                f"{self._timeout_s:g} s",
+                retryable=True,
+            ) from None
+        return replace(issue, comments=tuple(read))
+
+    def cancel(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
 
 
 async def _current_issue(
