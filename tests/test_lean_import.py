@@ -29,6 +29,8 @@ def test_without_hides_a_module_only_while_active(
 def test_a_headless_service_loads_no_terminal_or_highlighting_library() -> None:
     code = (
         "import sys, symphony.cli, symphony.service, symphony.logs\n"
+        # The HTTP trackers' client: httpx would load both for its own command line.
+        "import symphony.trackers.linear.adapter, symphony.trackers.github.adapter\n"
         "symphony.logs.get_logger('probe').info('hello')\n"
         "print(sorted(m for m in ('rich', 'pygments', 'greenlet') if m in sys.modules))\n"
     )

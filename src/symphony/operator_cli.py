@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import quote
 
-import httpx
 from pydantic import ValidationError
 
 from symphony.errors import SymphonyError
+from symphony.httpx_lean import httpx
 from symphony.workflow.config import ServerConfig
 from symphony.workflow.loader import load_workflow, resolve_workflow_path
 

@@ -11,9 +11,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpx
-
 from symphony import __version__
+from symphony.httpx_lean import httpx
 from symphony.issue import IssueComment
 from symphony.text import clip
 from symphony.timefmt import parse_timestamp

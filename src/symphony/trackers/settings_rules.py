@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from symphony.hosts import is_loopback
+from symphony.httpx_lean import httpx
 from symphony.trackers.base import TrackerConfigError
 
 

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-
+from symphony.httpx_lean import httpx
 from symphony.logs import get_logger, register_secrets
 from symphony.trackers.base import (
     INVALID_TRACKER_CONFIG,

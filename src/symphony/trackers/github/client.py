@@ -15,8 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import httpx
-
+from symphony.httpx_lean import httpx
 from symphony.logs import REDACTOR, get_logger
 from symphony.trackers.base import (
     MISSING_TRACKER_SECRET,

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import httpx
-
 from symphony.checks import Check
+from symphony.httpx_lean import httpx
 from symphony.issue import normalize_state
 from symphony.trackers.base import TrackerConfigError, TrackerError
 from symphony.trackers.doctor_rules import WorkflowStates, state_check

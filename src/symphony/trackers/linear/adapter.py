@@ -8,8 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
+from symphony.httpx_lean import httpx
 from symphony.issue import Issue, IssueComment
 from symphony.logs import get_logger, register_secrets
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool

@@ -14,8 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import httpx
-
+from symphony.httpx_lean import httpx
 from symphony.logs import get_logger
 from symphony.trackers.base import (
     MISSING_TRACKER_SECRET,

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
-
 from symphony.checks import Check
+from symphony.httpx_lean import httpx
 from symphony.trackers.base import TrackerConfigError, TrackerError
 from symphony.trackers.doctor_rules import WorkflowStates, state_check
 from symphony.trackers.graphql_http import error_messages

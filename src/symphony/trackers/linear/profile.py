@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import httpx
-
 from symphony.checks import Check
+from symphony.httpx_lean import httpx
 from symphony.logs import register_secrets
 from symphony.trackers.base import TrackerAdapter, TrackerProfile, WebhookSource
 from symphony.trackers.doctor_rules import WorkflowStates
