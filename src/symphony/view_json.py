@@ -180,8 +180,10 @@ def worker_host_json(row: WorkerHost) -> dict[str, Any]:
     }
 
 
-def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
-    """``GET /api/v1/state`` and the event stream's ``snapshot`` event (before display fields)."""
+def snapshot_json(snapshot: Snapshot, *, running: list[Any] | None = None) -> dict[str, Any]:
+    """``GET /api/v1/state`` and the event stream's ``snapshot`` event (before display fields).
+    ``running``: the running rows already rendered (see the HTTP presenter), instead of
+    ``running_row_json`` of each."""
     totals = snapshot.codex_totals
     workflow = snapshot.workflow
     tracker = snapshot.tracker
@@ -198,7 +200,9 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
             "max_concurrent_agents": snapshot.limits.max_concurrent_agents,
             "by_state": dict(snapshot.limits.by_state),
         },
-        "running": [running_row_json(row) for row in snapshot.running],
+        "running": (
+            running if running is not None else [running_row_json(r) for r in snapshot.running]
+        ),
         "retrying": [retry_row_json(row) for row in snapshot.retrying],
         "blocked": [blocked_row_json(row) for row in snapshot.blocked],
         "held": [held_row_json(row) for row in snapshot.held],

@@ -89,7 +89,8 @@ def running_row(entry: RunningEntry, now: Instant) -> view.RunningRow:
         pending_request_count=entry.pending_requests,
         agent_kind=entry.agent_kind,
         model=entry.model,
-        cost_usd=entry.cost_usd,
+        # To the millionth the API shows (``view_json.cost_json``), so a row needs no copy.
+        cost_usd=round(entry.cost_usd, 6) if entry.cost_usd is not None else None,
         worker_host=entry.worker_host,
         candidate=entry.candidate.name if entry.candidate is not None else None,
     )

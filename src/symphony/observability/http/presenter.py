@@ -9,24 +9,54 @@ files the server can stream.
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
+
+import orjson
 
 from symphony.observability.humanize import summarize_event
 from symphony.view import AgentActivity, IssueDetail, RunningRow, Snapshot, TimelineEvent
 from symphony.view_json import (
     agent_activity_json,
+    cost_json,
     issue_detail_json,
+    running_row_json,
     snapshot_json,
     timeline_event_json,
 )
 
 
 def present_state(snapshot: Snapshot) -> dict[str, Any]:
-    state = snapshot_json(snapshot)
-    for rendered, row in zip(state["running"], snapshot.running, strict=True):
-        rendered["summary"] = row_summary(row)
-    return state
+    """The state as JSON values, except that each running row is already encoded (an
+    ``orjson.Fragment``, see ``running_row_encoded``): encode the result with orjson."""
+    return snapshot_json(snapshot, running=[running_row_encoded(r) for r in snapshot.running])
+
+
+# orjson writes a view row itself, in C, as ``running_row_json`` would: its fields in order,
+# instants in UTC with ``Z`` and microseconds only when there are some. Rendering a hundred
+# rows in Python was most of the time of ``GET /api/v1/state``.
+_ROW_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+
+
+def running_row_encoded(row: RunningRow) -> orjson.Fragment | dict[str, Any]:
+    """``running_row_json(row)`` plus ``summary``, as encoded JSON; the dict itself for the
+    rare row orjson would write differently (an instant not in UTC, an unrounded cost)."""
+    summary = row_summary(row)
+    cost = row.cost_usd
+    if (
+        _utc(row.started_at)
+        and _utc(row.last_event_at)
+        and (cost is None or cost_json(cost) == cost)
+        and type(row) is RunningRow
+    ):
+        body = orjson.dumps(row, option=_ROW_OPTIONS)
+        return orjson.Fragment(b'%s,"summary":%s}' % (body[:-1], orjson.dumps(summary)))
+    return {**running_row_json(row), "summary": summary}
+
+
+def _utc(value: datetime | None) -> bool:
+    return value is None or value.tzinfo is None or value.tzinfo is UTC
 
 
 def present_detail(identifier: str, detail: IssueDetail) -> dict[str, Any]:
