@@ -21,10 +21,9 @@ from dataclasses import dataclass
 STDOUT = 1
 STDERR = 2
 READ_CHUNK = 1 << 16
-# The pump's pacing (see ``ReadPump``): after a round that found at least BUSY_FDS pipes with
-# data, it looks again only PACE_S later.
+# The pump's pacing (see ``ReadPump``): after a round that read anything it looks again only
+# PACE_S later.
 PACE_S = 0.005
-BUSY_FDS = 8
 
 _log = logging.getLogger("symphony.linestream")
 
@@ -187,13 +186,13 @@ class ReadPump:
     The loop pays a wake-up, a selector round and a callback per ready descriptor; a fleet of
     agents that each write a line every few milliseconds makes that most of the cost of a line.
     A pipe whose child is streaming (``LinePipes.read_in_batches``) moves into the pump's epoll
-    set, one descriptor for all of them: one wake-up reads every such pipe that has data. When
-    a round finds many pipes ready (``BUSY_FDS``), the service is under load and the pump looks
-    again only ``PACE_S`` later, so the next round finds several lines per pipe and the loop is
-    free in between; with few agents every line is read as soon as it arrives. Other pipes (a
-    child starting, a session waiting for a reply) are watched by the loop itself, each read
-    as soon as it has data. Level-triggered: a pipe with more than a chunk waiting is read
-    again next round.
+    set, one descriptor for all of them: one wake-up reads every such pipe that has data. After
+    a round that read anything the pump looks again only ``PACE_S`` later, so a busy fleet's
+    next round finds many pipes with lines (and several lines a pipe) and the loop is free in
+    between; a streaming agent's line waits at most that long, which no one watching can tell.
+    Other pipes (a child starting, a session waiting for a reply) are watched by the loop
+    itself, each read as soon as it has data. Level-triggered: a pipe with more than a chunk
+    waiting is read again next round.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -237,7 +236,7 @@ class ReadPump:
         ready = self._epoll.poll(0)
         for fd, _mask in ready:
             self._read(fd)
-        if len(ready) >= BUSY_FDS or not self._batched:
+        if ready or not self._batched:
             self._loop.remove_reader(self._epoll.fileno())
             self._watching = False
             if self._batched:
