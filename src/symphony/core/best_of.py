@@ -33,11 +33,10 @@ from symphony.core.effects import (
     PublishCandidates,
     RecordRunStarted,
     SaveCandidates,
-    SetRetryTimer,
     StartWorker,
 )
 from symphony.core.events import CandidatePicked, CandidatesJudged, RetryDue, WorkerExited
-from symphony.core.records import end_run
+from symphony.core.records import end_run, timed_retry
 from symphony.core.state import (
     Hold,
     OpenCandidates,
@@ -236,19 +235,20 @@ def _wait(
         name, status="pending", error=error, **_used(opened, entry)
     )
     waiting = opened.candidates.get(name)
-    token = state.take_retry_token()
-    opened.retries[name] = RetryEntry(
+    opened.retries[name] = timed_retry(
+        state,
+        run_key(issue.id, name),
         issue_id=issue.id,
         identifier=issue.identifier,
+        issue_url=issue.url,
         attempt=waiting.attempt if waiting is not None else 0,
         due_ms=now + delay,
-        token=token,
+        delay_ms=delay,
+        out=out,
         kind="failure",
         error=error,
-        issue_url=issue.url,
         candidate=name,
     )
-    out.append(SetRetryTimer(run_key(issue.id, name), token, delay))
     out.append(SaveCandidates(opened.candidates))
 
 
@@ -409,23 +409,24 @@ def _publish_failed(
     # Not judged in the store yet: a restart judges the set again and moves it then.
     out.append(SaveCandidates(replace(event.candidates, judged=False)))
     delay = float(policy.failure_delay_ms(failures, state.config.max_retry_backoff_ms))
-    token = state.take_retry_token()
     waiting = (
         f"moving to review failed ({error}); try {failures + 1} of {MAX_PUBLISH_FAILURES} "
         "follows, the judged candidates wait"
     )
-    opened.publish_retry = RetryEntry(
+    opened.publish_retry = timed_retry(
+        state,
+        _publish_key(issue.id),
         issue_id=issue.id,
         identifier=issue.identifier,
+        issue_url=issue.url,
         attempt=failures,
         due_ms=now + delay,
-        token=token,
+        delay_ms=delay,
+        out=out,
         kind="failure",
         error=waiting,
-        issue_url=issue.url,
         publish=True,
     )
-    out.append(SetRetryTimer(_publish_key(issue.id), token, delay))
     out.append(
         Log.error(
             "candidates judged, moving the issue to review failed; trying again",

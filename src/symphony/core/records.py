@@ -6,7 +6,9 @@ events) for ``issue_detail``; it is bounded so a long-lived service does not gro
 
 from __future__ import annotations
 
-from symphony.core.effects import Effect, RecordRunEnded
+from typing import Any
+
+from symphony.core.effects import Effect, RecordRunEnded, SetRetryTimer
 from symphony.core.state import (
     HISTORY_LIMIT,
     IssueRecord,
@@ -95,3 +97,33 @@ def remember_retry(state: OrchestratorState, entry: RetryEntry) -> None:
     record.issue_url = entry.issue_url or record.issue_url
     if entry.error is not None:
         record.last_error = entry.error
+
+
+def timed_retry(
+    state: OrchestratorState,
+    timer_key: str,
+    *,
+    issue_id: str,
+    identifier: str,
+    issue_url: str | None,
+    attempt: int,
+    due_ms: float,
+    delay_ms: float,
+    out: list[Effect],
+    **fields: Any,
+) -> RetryEntry:
+    """A retry entry due at ``due_ms`` with a fresh token, and the timer (``timer_key``) that
+    fires it ``delay_ms`` from now; the caller files the entry where its kind of retry lives.
+    ``fields``: the rest of ``RetryEntry`` (``kind``, ``error``, ``worker_host``,
+    ``candidate``, ``publish``)."""
+    token = state.take_retry_token()
+    out.append(SetRetryTimer(timer_key, token, delay_ms))
+    return RetryEntry(
+        issue_id=issue_id,
+        identifier=identifier,
+        attempt=attempt,
+        due_ms=due_ms,
+        token=token,
+        issue_url=issue_url,
+        **fields,
+    )

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from symphony.core import best_of, budgets
-from symphony.core.effects import CancelRetryTimer, ForgetResume, ForgetRetry, Log, SetRetryTimer
+from symphony.core.effects import CancelRetryTimer, ForgetResume, ForgetRetry, Log
 from symphony.core.events import Restored
-from symphony.core.records import record_for
-from symphony.core.state import OrchestratorState, RetryEntry, Spend
+from symphony.core.records import record_for, timed_retry
+from symphony.core.state import OrchestratorState, Spend
 from symphony.core.transitions import Effects
 from symphony.issue import Issue
 
@@ -56,21 +56,22 @@ def restored(state: OrchestratorState, event: Restored, now: float, out: Effects
         if retry.issue_id in state.holds:
             out.append(ForgetRetry(retry.issue_id))  # a hold outranks a stored retry
             continue
-        token = state.take_retry_token()
-        entry = RetryEntry(
+        delay = max(retry.due_ms - now, 0.0)
+        entry = timed_retry(
+            state,
+            retry.issue_id,
             issue_id=retry.issue_id,
             identifier=retry.identifier,
+            issue_url=retry.issue_url,
             attempt=retry.attempt,
             due_ms=retry.due_ms,
-            token=token,
+            delay_ms=delay,
+            out=out,
             kind=retry.kind,
             error=retry.error,
-            issue_url=retry.issue_url,
             worker_host=retry.worker_host,
         )
         state.retry_attempts[retry.issue_id] = entry
-        delay = max(retry.due_ms - now, 0.0)
-        out.append(SetRetryTimer(retry.issue_id, token, delay))
         out.append(
             Log.info(
                 "retry restored",

@@ -17,12 +17,11 @@ from symphony.core.effects import (
     Log,
     RecordRetry,
     RecordRunStarted,
-    SetRetryTimer,
     StartWorker,
     StopWorker,
 )
 from symphony.core.events import FetchError
-from symphony.core.records import end_run, remember_retry
+from symphony.core.records import end_run, remember_retry, timed_retry
 from symphony.core.state import (
     OrchestratorState,
     Problem,
@@ -231,21 +230,22 @@ def schedule_retry(
         delay = float(policy.CONTINUATION_DELAY_MS)
     else:
         delay = float(policy.failure_delay_ms(attempt, state.config.max_retry_backoff_ms))
-    token = state.take_retry_token()
-    entry = RetryEntry(
+    entry = timed_retry(
+        state,
+        issue_id,
         issue_id=issue_id,
         identifier=identifier,
+        issue_url=url,
         attempt=attempt,
         due_ms=now + delay,
-        token=token,
+        delay_ms=delay,
+        out=out,
         kind=kind,
         error=error,
-        issue_url=url,
         worker_host=worker_host,
     )
     state.retry_attempts[issue_id] = entry
     remember_retry(state, entry)
-    out.append(SetRetryTimer(issue_id, token, delay))
     out.append(
         RecordRetry(issue_id, identifier, url, attempt, entry.due_ms, kind, error, worker_host)
     )
