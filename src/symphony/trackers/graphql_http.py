@@ -4,6 +4,7 @@ one-line summary of a body for logs and errors."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -51,13 +52,34 @@ class Cooldown:
         return max(1, round(remaining * 1000))
 
 
+# Requests one tracker client has in flight at once; the rest wait their turn in order. A
+# burst (a poll dispatching hundreds of agents, each reading its issue's comments) otherwise
+# opens a hundred connections and queues the rest in httpx's pool, which rescans its whole
+# queue on every change: most of the service's CPU while a big fleet starts.
+MAX_IN_FLIGHT = 8
+
+
+class _BoundedClient(httpx.AsyncClient):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        # Without ``stream=True`` (never used here) the body is read before ``send`` returns:
+        # the slot covers the whole exchange.
+        async with self._slots:
+            return await super().send(request, **kwargs)
+
+
 def new_http_client(
     timeout_s: float, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
     """JSON in and out, no redirects (a GraphQL endpoint never redirects; following one could
-    send the credentials elsewhere)."""
-    return httpx.AsyncClient(
+    send the credentials elsewhere); at most ``MAX_IN_FLIGHT`` requests at a time, on as many
+    kept-alive connections."""
+    return _BoundedClient(
         timeout=httpx.Timeout(timeout_s),
+        limits=httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT),
         transport=transport,
         follow_redirects=False,
         headers={
