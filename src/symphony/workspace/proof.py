@@ -124,6 +124,14 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+def diff_text(raw: bytes, *, truncated: bool, max_diff_bytes: int) -> str:
+    """The diff a proof shows: ``raw`` as text, with the note that it was cut when it was."""
+    diff = _text(raw)
+    if truncated:
+        diff += f"\n[diff truncated at {max_diff_bytes} bytes]\n"
+    return diff
+
+
 def parse_numstat_z(output: bytes) -> list[ProofFile]:
     """``git diff --numstat -z`` output as records; renames carry ``old_path``.
 
@@ -599,9 +607,7 @@ async def _collect(
             break
         parts.append(piece)
         size += len(piece)
-    diff = _text(b"".join(parts))
-    if truncated:
-        diff += f"\n[diff truncated at {max_diff_bytes} bytes]\n"
+    diff = diff_text(b"".join(parts), truncated=truncated, max_diff_bytes=max_diff_bytes)
     return GitProof(
         git=True,
         base=base,

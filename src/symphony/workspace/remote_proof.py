@@ -31,6 +31,7 @@ from symphony.workspace.proof import (
     MAX_LISTING_BYTES,
     GitProof,
     ProofFile,
+    diff_text,
     merge_files,
     parse_log,
     parse_numstat_z,
@@ -159,9 +160,9 @@ def parse_proof_output(
     ]
     diff_bytes = parts["diff"]
     truncated = len(diff_bytes) > max_diff_bytes
-    diff = diff_bytes[:max_diff_bytes].decode("utf-8", errors="replace")
-    if truncated:
-        diff += f"\n[diff truncated at {max_diff_bytes} bytes]\n"
+    diff = diff_text(
+        diff_bytes[:max_diff_bytes], truncated=truncated, max_diff_bytes=max_diff_bytes
+    )
     return GitProof(
         git=True,
         base=base,
