@@ -17,6 +17,7 @@ from symphony.agents.transcript import Transcript
 from symphony.errors import SymphonyError
 from symphony.human import SteerDelivery
 from symphony.issue import Issue
+from symphony.tools import ToolContext
 from symphony.usage import TokenUsage
 from symphony.workflow.config import HooksConfig
 from symphony.workflow.store import Workflow
@@ -184,6 +185,15 @@ class FakeSession:
         self.resume_thread_id: str | None = None
         # The tools this session was started with (best-of candidates each have their own).
         self.tools: ToolRegistry | None = None
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        """Call one of the session's tools the way the agent would, for its current issue."""
+        assert self.tools is not None
+        return await self.tools.execute(name, arguments, ToolContext(issue=self.issue))
+
+    async def hand_off(self, summary: str) -> None:
+        """The candidate's ``symphony_hand_off`` (docs/best-of.md)."""
+        await self.call_tool("symphony_hand_off", {"summary": summary})
 
     def emit(self, event: str, **fields: Any) -> None:
         turn = len(self.prompts)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.review import ReviewDecision
-from symphony.tools import ToolContext
 from symphony.workspace.base import write_base
 from tests.support.git import git
 from tests.support.memory_tracker import MemoryBoard
@@ -44,9 +43,7 @@ async def test_each_candidate_diff_comes_from_its_workspace_until_one_is_picked(
     async def hand_off(session: FakeSession, prompt: str, turn: int) -> None:
         name = prompt.rsplit(" ", 1)[-1]
         await asyncio.to_thread(work_in, ws_root, f"MT-1.{name}", name)
-        assert session.tools is not None
-        context = ToolContext(issue=session.issue)
-        await session.tools.execute("symphony_hand_off", {"summary": "did it"}, context)
+        await session.hand_off("did it")
 
     agents.scripts["MT-1"] = hand_off
     store = make_store(

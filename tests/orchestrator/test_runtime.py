@@ -16,7 +16,6 @@ from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.review import ReviewDecision
 from symphony.runtime_view import RuntimeChange, RuntimeView
 from symphony.storage import StateStore
-from symphony.tools import ToolContext
 from symphony.trackers.base import TrackerError
 from symphony.view import AgentActivity, Counts, SnapshotChanged
 from symphony.workflow.store import Workflow
@@ -559,11 +558,9 @@ async def test_best_of_two_candidates_hand_off_and_the_issue_moves_once_with_one
     moves: list[str] = []
 
     async def hand_off(session: FakeSession, prompt: str, turn: int) -> None:
-        assert session.tools is not None
-        context = ToolContext(issue=session.issue)
-        refused = await session.tools.execute("memory_move", {"state": "Done"}, context)
+        refused = await session.call_tool("memory_move", {"state": "Done"})
         moves.append(str(refused.output))
-        await session.tools.execute("symphony_hand_off", {"summary": "did it"}, context)
+        await session.hand_off("did it")
 
     agents.scripts["MT-1"] = hand_off
     store = make_store(
@@ -622,9 +619,7 @@ async def test_best_of_with_a_judge_that_gives_no_ranking_still_goes_to_review(
 
     async def work(session: FakeSession, prompt: str, turn: int) -> None:
         prompts.append(prompt)
-        assert session.tools is not None
-        context = ToolContext(issue=session.issue)
-        await session.tools.execute("symphony_hand_off", {"summary": "did it"}, context)
+        await session.hand_off("did it")
 
     agents.scripts["MT-1"] = work
     store = make_store("agent:\n  best_of: 2\n  judge: true")
@@ -657,14 +652,12 @@ async def test_best_of_candidates_survive_a_restart_and_continue_their_threads(
     gate = asyncio.Event()
 
     async def a_finishes_b_waits(session: FakeSession, prompt: str, turn: int) -> None:
-        assert session.tools is not None
-        context = ToolContext(issue=session.issue)
         if "as a" in prompt:
-            await session.tools.execute("symphony_hand_off", {"summary": "a done"}, context)
+            await session.hand_off("a done")
         elif session.resume_thread_id is None:
             await asyncio.wait_for(gate.wait(), timeout=10)  # b is cut short by the stop
         else:
-            await session.tools.execute("symphony_hand_off", {"summary": "b done"}, context)
+            await session.hand_off("b done")
 
     agents.scripts["MT-1"] = a_finishes_b_waits
     workflow = ("agent:\n  best_of: 2", "{{ issue.identifier }} as {{ candidate.name }}")

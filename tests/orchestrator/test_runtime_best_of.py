@@ -11,7 +11,6 @@ from pathlib import Path
 from symphony.errors import SymphonyError
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.storage import StateStore
-from symphony.tools import ToolContext
 from symphony.view import RetryRow
 from tests.support.memory_tracker import MemoryBoard
 from tests.support.waiting import wait_until
@@ -31,12 +30,6 @@ def candidates(runtime: OrchestratorRuntime) -> dict[str, tuple[str, int]]:
     return {c["name"]: (c["status"], c["attempt"]) for c in detail.candidates}
 
 
-async def hand_off(session: FakeSession, summary: str) -> None:
-    assert session.tools is not None
-    context = ToolContext(issue=session.issue)
-    await session.tools.execute("symphony_hand_off", {"summary": summary}, context)
-
-
 async def test_a_failed_candidates_attempts_survive_a_restart(
     make_store: StoreFactory,
     make_runtime: Make,
@@ -52,7 +45,7 @@ async def test_a_failed_candidates_attempts_survive_a_restart(
             raise SymphonyError("the model refused", code="turn_failed")
         if not gate.is_set():
             await asyncio.wait_for(gate.wait(), timeout=10)
-        await hand_off(session, "b done")
+        await session.hand_off("b done")
 
     agents.scripts["MT-1"] = a_fails_b_waits
     workflow = ("agent:\n  best_of: 2\n  candidate_max_retries: 1", PROMPT)
@@ -97,7 +90,7 @@ async def test_every_candidate_failed_moves_nothing_comments_once_and_starts_a_n
         rounds.append(prompt)
         if len(rounds) <= 2:
             raise SymphonyError("the model refused", code="turn_failed")
-        await hand_off(session, "done")
+        await session.hand_off("done")
 
     agents.scripts["MT-1"] = fails_then_hands_off
     store = make_store("agent:\n  best_of: 2\n  candidate_max_retries: 0", PROMPT)
@@ -129,7 +122,7 @@ async def test_a_refused_move_to_review_is_tried_again_without_a_new_set(
 
     async def work(session: FakeSession, prompt: str, turn: int) -> None:
         started.append(prompt)
-        await hand_off(session, "done")
+        await session.hand_off("done")
 
     agents.scripts["MT-1"] = work
     states = board.states
