@@ -26,6 +26,7 @@ from symphony.agents import AgentError
 from symphony.workflow.store import load_workflow_file
 from tests.agents.test_codex_real import CODEX_BIN, ISSUE, PROMPT, REPO, Harness, harness
 from tests.support.fake_model import Reply
+from tests.support.git import git
 
 # The real-codex harness fixture, shared with test_codex_real.
 __all__ = ["harness"]
@@ -64,15 +65,7 @@ def run_after_create(workspace: Path) -> None:
 
 
 def git_log(workspace: Path) -> list[str]:
-    result = subprocess.run(
-        ["git", "log", "--format=%s"],
-        cwd=workspace,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    return result.stdout.splitlines()
+    return git(workspace, "log", "--format=%s").splitlines()
 
 
 def is_not_a_repository(workspace: Path) -> bool:
