@@ -28,7 +28,7 @@ from symphony.logs import get_logger
 from symphony.observability.http.auth import AccessGuard
 from symphony.observability.http.board import BoardApi
 from symphony.observability.http.errors import NO_STORE, error_response
-from symphony.observability.http.events import EventHub, encode_json
+from symphony.observability.http.events import EventHub, encode_json_bytes
 from symphony.observability.http.human import HumanApi
 from symphony.observability.http.presenter import (
     present_detail,
@@ -70,7 +70,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 class _JSON(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return encode_json(content).encode()
+        return encode_json_bytes(content)  # bytes as orjson made them: no decode and re-encode
 
 
 def _json(content: Any, status: int = 200) -> Response:

@@ -33,9 +33,13 @@ DEFAULT_SEND_TIMEOUT_S = 10.0
 RECONNECT_MS = 2000
 
 
-def encode_json(value: Any) -> str:
+def encode_json_bytes(value: Any) -> bytes:
     # default=str: an odd value from the runtime must degrade to text, not kill the stream.
-    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+
+
+def encode_json(value: Any) -> str:
+    return encode_json_bytes(value).decode()
 
 
 class Frame:
