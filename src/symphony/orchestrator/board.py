@@ -9,17 +9,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from symphony.board import BoardOutcome, NewBoardIssue
 from symphony.issue import Issue
 from symphony.timefmt import format_timestamp
 from symphony.trackers.base import TrackerAdapter, TrackerError, read_by_states
-from symphony.trackers.local.adapter import LocalAdapter
-from symphony.trackers.local.errors import BoardError, IssueNotFound
-from symphony.trackers.local.records import IssueRecord, NewIssue
-from symphony.trackers.local.settings import BoardSettings
+from symphony.trackers.local.settings import KIND as LOCAL_KIND
 from symphony.workflow.config import ReviewConfig
+
+if TYPE_CHECKING:
+    from symphony.trackers.local.adapter import LocalAdapter
+    from symphony.trackers.local.records import IssueRecord
+    from symphony.trackers.local.settings import BoardSettings
 
 # Who the board's history and comments name for what is done from the dashboard.
 DASHBOARD_AUTHOR = "dashboard"
@@ -102,15 +104,16 @@ class BoardDesk:
         return await self._run(self._read)
 
     async def create(self, new: NewBoardIssue) -> BoardOutcome:
-        issue = NewIssue(
-            title=new.title,
-            description=new.description,
-            priority=new.priority,
-            state=new.state,
-            labels=new.labels,
-        )
-
         def create(adapter: LocalAdapter) -> BoardOutcome:
+            from symphony.trackers.local.records import NewIssue
+
+            issue = NewIssue(
+                title=new.title,
+                description=new.description,
+                priority=new.priority,
+                state=new.state,
+                labels=new.labels,
+            )
             record = adapter.store.create(issue, actor=DASHBOARD_AUTHOR)
             body = {"issue": _card(record, adapter.settings)}
             return BoardOutcome("created", f"{record.identifier} created", body)
@@ -155,13 +158,17 @@ class BoardDesk:
         return BoardOutcome("ok", body=body)
 
     async def _run(self, call: Callable[[LocalAdapter], BoardOutcome]) -> BoardOutcome:
-        adapter = self.adapter
-        if not isinstance(adapter, LocalAdapter):
+        if self.adapter.kind != LOCAL_KIND:
             return BoardOutcome(
                 "unsupported",
                 f"the dashboard board works with tracker.kind: local only (this workflow uses "
-                f"{adapter.kind}); use the tracker itself",
+                f"{self.adapter.kind}); use the tracker itself",
             )
+        # Loaded here, not at the top: with any other tracker the board's modules (its SQLite
+        # store and the agent tools' pydantic models) would cost about 1 MB of resident memory.
+        from symphony.trackers.local.errors import BoardError, IssueNotFound
+
+        adapter = cast("LocalAdapter", self.adapter)
         try:
             return await asyncio.wait_for(asyncio.to_thread(call, adapter), self.timeout_s)
         except TimeoutError:
