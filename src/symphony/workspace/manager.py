@@ -67,8 +67,10 @@ class WorkspaceManager:
         self.strip_env = strip_env
         self._base_env = base_env
         self._kill_grace_s = kill_grace_s
-        # One lock per workspace path, so prepare and remove of one issue never interleave.
-        self._locks: weakref.WeakValueDictionary[Path, asyncio.Lock] = weakref.WeakValueDictionary()
+        # One lock per workspace key, so prepare and remove of one issue never interleave. By
+        # key rather than path: prepare takes it before the root is resolved (in the same
+        # thread call as the directory); the same key under two roots merely waits.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def prepare(
         self,
@@ -81,21 +83,26 @@ class WorkspaceManager:
     ) -> Workspace:
         """Create or reuse the issue's workspace; run ``after_create`` when it is new."""
         key = workspace_key(issue.identifier)
-        canonical_root = await asyncio.to_thread(fs.ensure_root, root)
-        path = canonical_root / key
-        async with self._lock_for(path):
-            ensured = await asyncio.to_thread(fs.ensure_directory, path, canonical_root)
+        async with self._lock_for(key):
+            # One thread call for the root, the directory and its base record: under load each
+            # call waits for the busy loop to come round again, and a dispatch waits for them.
+            script = hooks.after_create
+            opened = await asyncio.to_thread(_open, root, key, script is None)
+            canonical_root, ensured = opened.root, opened.ensured
             workspace = Workspace(path=ensured.path, key=key, created_now=ensured.created_now)
             log.info("workspace ready", workspace=workspace.path, created_now=workspace.created_now)
-            if not workspace.created_now:
-                base = await asyncio.to_thread(read_base, canonical_root, key)
-                return dataclasses.replace(workspace, base_commit=base)
-            if hooks.after_create is None:
-                return await self._record_base(workspace, canonical_root, strip_env)
+            if opened.base_error is not None:
+                log.warning(
+                    "could not record the workspace base",
+                    workspace=workspace.path,
+                    error=opened.base_error,
+                )
+            if opened.base_done or script is None:
+                return dataclasses.replace(workspace, base_commit=opened.base)
             context = HookContext(workspace.path, canonical_root, issue.identifier, issue, attempt)
             try:
                 result = await self._run(
-                    "after_create", hooks.after_create, context, hooks.timeout_ms, strip_env
+                    "after_create", script, context, hooks.timeout_ms, strip_env
                 )
             except asyncio.CancelledError:
                 await self._discard_new(workspace, issue)
@@ -277,7 +284,7 @@ class WorkspaceManager:
         issue: Issue | None,
         strip_env: frozenset[str] | None,
     ) -> bool:
-        async with self._lock_for(path):
+        async with self._lock_for(path.name):
             if not await asyncio.to_thread(os.path.lexists, path):
                 return False
             # Containment first: a symlinked workspace is refused before any hook runs.
@@ -317,7 +324,7 @@ class WorkspaceManager:
         canonical_root = await asyncio.to_thread(canonicalize, root, what="workspace root")
         source_key, target_key = workspace_key(from_identifier), workspace_key(to_identifier)
         source, target = canonical_root / source_key, canonical_root / target_key
-        async with self._lock_for(source), self._lock_for(target):
+        async with self._lock_for(source_key), self._lock_for(target_key):
             await asyncio.to_thread(validate_workspace_path, source, canonical_root)
             if await asyncio.to_thread(os.path.lexists, target):
                 raise WorkspaceError(
@@ -391,12 +398,43 @@ class WorkspaceManager:
             )
         return result
 
-    def _lock_for(self, path: Path) -> asyncio.Lock:
-        lock = self._locks.get(path)
+    def _lock_for(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
         if lock is None:
             lock = asyncio.Lock()
-            self._locks[path] = lock
+            self._locks[key] = lock
         return lock
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    root: Path  # canonical
+    ensured: fs.Ensured
+    base_done: bool  # the base record is settled: no hook or git read comes before it
+    base: str | None = None
+    base_error: str | None = None
+
+
+def _open(root: Path, key: str, hookless: bool) -> _Opened:
+    """The workspace's root and directory, created when missing (SPEC §9.2), and its base record
+    when nothing else has to run first.
+
+    A reused workspace keeps the base recorded when it was created. A new one without an
+    ``after_create`` hook is an empty directory, so no git repository and no base: a stale
+    record of an earlier workspace under this key must not be reused.
+    """
+    canonical_root = fs.ensure_root(root)
+    ensured = fs.ensure_directory(canonical_root / key, canonical_root)
+    if not ensured.created_now:
+        return _Opened(canonical_root, ensured, True, read_base(canonical_root, key))
+    if not hookless:
+        return _Opened(canonical_root, ensured, False)
+    try:
+        remove_base(canonical_root, key)
+    except OSError as exc:
+        # The workspace is usable without it; the review then reports "no base".
+        return _Opened(canonical_root, ensured, True, base_error=str(exc))
+    return _Opened(canonical_root, ensured, True)
 
 
 def _hook_error(result: HookResult, identifier: str, workspace: Path) -> WorkspaceError:
