@@ -6,10 +6,14 @@ import asyncio
 
 import pytest
 
-from symphony.issue import Issue
+from symphony.issue import Issue, IssueComment
 from symphony.orchestrator.issue_reads import IssueReads
 from symphony.trackers.base import TrackerError
-from tests.support.memory_tracker import MemoryAdapter, MemoryBoard
+from tests.support.memory_tracker import (
+    ConversationReadsMemoryAdapter,
+    MemoryAdapter,
+    MemoryBoard,
+)
 
 
 def issue(n: int) -> Issue:
@@ -42,3 +46,31 @@ async def test_a_failed_shared_request_fails_every_read_of_it() -> None:
     for waiter in (first, second):
         with pytest.raises(TrackerError):
             await asyncio.wait_for(waiter, 5)
+
+
+async def test_reads_with_comments_are_a_batch_of_their_own() -> None:
+    board = MemoryBoard()
+    for n in (1, 2):
+        board.put(issue(n))
+    board.threads["id-1"] = [IssueComment("rita", "Rework: the empty case crashes")]
+    adapter = ConversationReadsMemoryAdapter(board)
+    reads = IssueReads()
+    assert reads.reads_comments(adapter) and not reads.reads_comments(MemoryAdapter(board))
+    together = [reads.read(adapter, i, with_comments=True) for i in ("id-1", "id-2")]
+    plain = reads.read(adapter, "id-1")
+    first, second, alone = await asyncio.wait_for(asyncio.gather(*together, plain), 5)
+    assert first is not None and [c.body for c in first.comments] == [
+        "Rework: the empty case crashes"
+    ]
+    assert second is not None and second.comments == ()
+    assert alone is not None and alone.comments == ()
+    assert sorted(board.calls) == [("ids", ("id-1",)), ("ids+comments", ("id-1", "id-2"))]
+
+
+async def test_with_comments_falls_back_to_a_plain_read_where_the_tracker_cannot() -> None:
+    board = MemoryBoard()
+    board.put(issue(1))
+    reads = IssueReads()
+    read = reads.read(MemoryAdapter(board), "id-1", with_comments=True)
+    assert (await asyncio.wait_for(read, 5)) == board.issues["id-1"]
+    assert board.calls == [("ids", ("id-1",))]

@@ -27,6 +27,7 @@ from symphony.usage import TokenUsage
 from symphony.workflow.store import Workflow, WorkflowStore
 from tests.support.memory_tracker import (
     ConversationMemoryAdapter,
+    ConversationReadsMemoryAdapter,
     MemoryAdapter,
     MemoryBoard,
     SummaryMemoryAdapter,
@@ -97,6 +98,8 @@ class Harness:
         kind = SummaryMemoryAdapter if summaries else MemoryAdapter
         if conversation:
             kind = ConversationMemoryAdapter
+        if conversation and summaries:
+            kind = ConversationReadsMemoryAdapter
         adapter = kind(self.board, secret_env=self.secret_env)
         spec = Attempt(
             issue,
@@ -419,6 +422,18 @@ CONVERSATION = (
 )
 
 
+def _discussed(board: MemoryBoard, agents: FakeAgents, *thread: IssueComment) -> Issue:
+    """MT-1 with ``thread`` as its comments; its agent's first turn hands it to review."""
+    issue = board.put(todo())
+    board.threads[issue.id] = list(thread)
+
+    async def finish(session: FakeSession, prompt: str, turn: int) -> None:
+        board.move(issue.id, "Human Review")
+
+    agents.scripts["MT-1"] = finish
+    return issue
+
+
 async def test_the_prompt_carries_the_issue_comments_read_once_per_attempt(
     make_store: StoreFactory,
     board: MemoryBoard,
@@ -426,16 +441,12 @@ async def test_the_prompt_carries_the_issue_comments_read_once_per_attempt(
     agents: FakeAgents,
 ) -> None:
     h = harness(make_store, board, workspaces, agents, body=CONVERSATION)
-    issue = board.put(todo())
-    board.threads[issue.id] = [
+    issue = _discussed(
+        board,
+        agents,
         IssueComment("symphony", "Proof of work"),
         IssueComment("rita", "Rework: the empty case crashes"),
-    ]
-
-    async def finish(session: FakeSession, prompt: str, turn: int) -> None:
-        board.move(issue.id, "Human Review")
-
-    agents.scripts["MT-1"] = finish
+    )
     result = await h.run(issue, conversation=True)
     assert result.ok
     (session,) = agents.sessions
@@ -443,6 +454,55 @@ async def test_the_prompt_carries_the_issue_comments_read_once_per_attempt(
         "Work on MT-1\nsymphony: Proof of work\nrita: Rework: the empty case crashes"
     ]
     assert [c for c in board.calls if c[0] == "comments"] == [("comments", ("id-1",))]
+
+
+async def test_a_polled_summary_is_read_whole_with_its_comments_in_one_read(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents, body=CONVERSATION)
+    issue = _discussed(board, agents, IssueComment("rita", "Rework: the empty case crashes"))
+    summary = replace(issue, description=None, summary=True)
+    assert (await h.run(summary, summaries=True, conversation=True)).ok
+    assert agents.sessions[0].prompts == ["Work on MT-1\nrita: Rework: the empty case crashes"]
+    # The refresh brought the comments: no read of their own; the refreshes between turns
+    # need no comments.
+    assert board.calls[0] == ("ids+comments", ("id-1",))
+    assert [c for c in board.calls if c[0] == "comments"] == []
+    assert [c[0] for c in board.calls[1:]] == ["ids"] * (len(board.calls) - 1)
+
+
+async def test_a_whole_issue_gets_its_comments_from_a_shared_read_with_comments(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    # An issue that is whole already (a retry's, a webhook's, a tracker without summaries): the
+    # comments come from the read that dispatches starting together share.
+    h = harness(make_store, board, workspaces, agents, body=CONVERSATION)
+    issue = _discussed(board, agents, IssueComment("rita", "Rework: the empty case crashes"))
+    assert (await h.run(issue, summaries=True, conversation=True)).ok
+    assert agents.sessions[0].prompts == ["Work on MT-1\nrita: Rework: the empty case crashes"]
+    assert board.calls[0] == ("ids+comments", ("id-1",))
+    assert [c for c in board.calls if c[0] == "comments"] == []
+
+
+async def test_an_issue_gone_from_the_shared_read_fails_before_the_agent_starts(
+    make_store: StoreFactory,
+    board: MemoryBoard,
+    workspaces: FakeWorkspaces,
+    agents: FakeAgents,
+) -> None:
+    h = harness(make_store, board, workspaces, agents, body=CONVERSATION)
+    issue = board.put(todo())
+    board.issues.pop(issue.id)
+    result = await h.run(issue, summaries=True, conversation=True)
+    assert not result.ok and result.code == "tracker_issue_not_found"
+    assert result.error is not None and result.error.startswith("issue comments error")
+    assert agents.sessions == []
 
 
 class _Calls(list[tuple[str, Any]]):
@@ -480,13 +540,7 @@ async def test_the_comments_are_read_while_the_issue_and_its_workspace_are_prepa
     board.calls = calls = _Calls()
     workspaces = _PrepareAfterComments(calls)
     h = harness(make_store, board, workspaces, agents, body=CONVERSATION)
-    issue = board.put(todo())
-    board.threads[issue.id] = [IssueComment("rita", "Rework: the empty case crashes")]
-
-    async def finish(session: FakeSession, prompt: str, turn: int) -> None:
-        board.move(issue.id, "Human Review")
-
-    agents.scripts["MT-1"] = finish
+    issue = _discussed(board, agents, IssueComment("rita", "Rework: the empty case crashes"))
     result = await h.run(issue, conversation=True)
     assert result.ok
     assert agents.sessions[0].prompts == ["Work on MT-1\nrita: Rework: the empty case crashes"]

@@ -176,6 +176,21 @@ class ConversationMemoryAdapter(MemoryAdapter):
         return list(self.board.threads.get(issue_id, []))
 
 
+class ConversationReadsMemoryAdapter(SummaryMemoryAdapter, ConversationMemoryAdapter):
+    """Summaries, and whole issues read together with their comments (``ConversationReads``)."""
+
+    async def fetch_issues_with_comments(self, issue_ids: Sequence[str]) -> list[Issue]:
+        if not issue_ids:
+            return []
+        self.board.calls.append(("ids+comments", tuple(issue_ids)))
+        self.board._maybe_fail()
+        return [
+            replace(self.board.issues[i], comments=tuple(self.board.threads.get(i, [])))
+            for i in dict.fromkeys(issue_ids)
+            if i in self.board.issues
+        ]
+
+
 @dataclass
 class MemoryProfile:
     board: MemoryBoard = field(default_factory=MemoryBoard)

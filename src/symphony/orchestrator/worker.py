@@ -15,7 +15,7 @@ import contextlib
 import functools
 import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,7 +37,13 @@ from symphony.orchestrator.ports import AgentLogSource, BackendSelector, Workspa
 from symphony.orchestrator.progress import Progress, TrackerWrites
 from symphony.ssh import HOST_UNREACHABLE
 from symphony.ssh_exec import RemoteHost
-from symphony.trackers.base import TRACKER_REQUEST, IssueConversation, TrackerAdapter, TrackerError
+from symphony.trackers.base import (
+    TRACKER_ISSUE_NOT_FOUND,
+    TRACKER_REQUEST,
+    IssueConversation,
+    TrackerAdapter,
+    TrackerError,
+)
 from symphony.trackers.candidate_writes import state_change_check
 from symphony.workflow.store import Workflow
 
@@ -142,7 +148,7 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     every line logged here ``issue_id`` and ``issue_identifier``."""
     if spec.candidate is not None:
         spec = replace(spec, workflow=spec.workflow.for_candidate(spec.candidate.index))
-    comments = _Comments(spec.adapter, svc.tracker_timeout_s)
+    comments = _Comments(spec.adapter, svc.tracker_timeout_s, svc.issue_reads)
     if not spec.issue.summary:
         comments.start(spec.issue)
     try:
@@ -160,7 +166,9 @@ async def _attempt(spec: Attempt, svc: WorkerServices, comments: _Comments) -> A
         # The poll read a summary without description, branch name or updatedAt; the hooks,
         # the prompt and the agent get the whole issue, as the tracker has it now. An issue
         # from a read by id (a retry, a webhook) is whole already: no second request.
-        current = await _current_issue(spec, svc, spec.issue.id)
+        # Where the tracker can, the comments come in the same (shared) read.
+        together = comments.wanted and svc.issue_reads.reads_comments(spec.adapter)
+        current = await _current_issue(spec, svc, spec.issue.id, with_comments=together)
         if isinstance(current, AttemptResult):
             return current
         if current is None:
@@ -169,6 +177,9 @@ async def _attempt(spec: Attempt, svc: WorkerServices, comments: _Comments) -> A
         if not svc.still_wanted(current):
             log.info("issue left the active states, not starting", state=current.state)
             return AttemptResult(True)
+        if together:
+            comments.known(current.comments)
+            current = replace(current, comments=())
         spec = replace(spec, issue=current)
         comments.start(current)
     issue = spec.workspace_issue
@@ -437,23 +448,52 @@ def _hand_off(
 
 class _Comments:
     """The issue's conversation (``issue.comments``) when the tracker offers one, read once per
-    attempt (polls and refreshes never need it). The read starts as soon as the whole issue is
-    known and runs while the workspace is prepared: only the prompt needs it, so a dispatch
-    waits one tracker round trip less. (Not before the refresh of a polled summary: a burst of
-    dispatches would queue a hundred such reads in front of the one batched refresh.)"""
+    attempt (polls and refreshes never need it). The refresh of a polled summary brings it along
+    when the tracker can read both at once (``ConversationReads``). Otherwise the read starts as
+    soon as the whole issue is known and runs while the workspace is prepared: only the prompt
+    needs it, so a dispatch waits one tracker round trip less. Where the tracker can, that read
+    too is one shared read of issues with their comments, so a burst of dispatches makes a few
+    requests rather than one each. (Not before the refresh of a polled summary: a burst of
+    separate comment reads would queue in front of the one batched refresh.)"""
 
-    def __init__(self, adapter: TrackerAdapter, timeout_s: float) -> None:
+    def __init__(self, adapter: TrackerAdapter, timeout_s: float, reads: IssueReads) -> None:
         self._adapter = adapter if isinstance(adapter, IssueConversation) else None
         self._timeout_s = timeout_s
-        self._task: asyncio.Task[list[IssueComment]] | None = None
+        self._reads = reads
+        self._task: asyncio.Future[list[IssueComment]] | None = None
+
+    @property
+    def wanted(self) -> bool:
+        """Whether the prompt gets comments and they are not read yet."""
+        return self._adapter is not None and self._task is None
+
+    def known(self, comments: Sequence[IssueComment]) -> None:
+        """The comments, read along with the issue: no read of their own."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_future()
+            self._task.set_result(list(comments))
 
     def start(self, issue: Issue) -> None:
         if self._adapter is None or self._task is not None:
             return
-        read = self._adapter.fetch_issue_comments(issue.id, issue.identifier)
+        read = (
+            self._shared(issue)
+            if self._reads.reads_comments(self._adapter)
+            else self._adapter.fetch_issue_comments(issue.id, issue.identifier)
+        )
         self._task = asyncio.ensure_future(asyncio.wait_for(read, timeout=self._timeout_s))
         # An attempt that ends before its prompt never looks at the result; nor should asyncio.
         self._task.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+    async def _shared(self, issue: Issue) -> list[IssueComment]:
+        assert self._adapter is not None
+        found = await self._reads.read(self._adapter, issue.id, with_comments=True)
+        if found is None:
+            raise TrackerError(
+                TRACKER_ISSUE_NOT_FOUND,
+                f"the tracker no longer shows {issue.identifier}, so it has no comments to read",
+            )
+        return list(found.comments)
 
     async def attach(self, issue: Issue) -> Issue:
         """``issue`` with its conversation."""
@@ -477,12 +517,12 @@ class _Comments:
 
 
 async def _current_issue(
-    spec: Attempt, svc: WorkerServices, issue_id: str
+    spec: Attempt, svc: WorkerServices, issue_id: str, *, with_comments: bool = False
 ) -> Issue | AttemptResult | None:
     """The issue as the tracker has it now, None when it is no longer visible, or the failed
     attempt when the tracker could not say."""
     try:
-        read = svc.issue_reads.read(spec.adapter, issue_id)
+        read = svc.issue_reads.read(spec.adapter, issue_id, with_comments=with_comments)
         return await asyncio.wait_for(read, timeout=svc.tracker_timeout_s)
     except TimeoutError:
         return AttemptResult(

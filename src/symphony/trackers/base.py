@@ -208,6 +208,23 @@ MAX_PROMPT_COMMENTS = 50
 
 
 @runtime_checkable
+class ConversationReads(Protocol):
+    """Optional adapter capability, beside ``IssueConversation``: whole issues and their comments
+    for many issues in one request.
+
+    A worker that starts from a polled summary reads its issue whole, then its comments for the
+    prompt. With this capability the two are one read, shared by every dispatch that starts in
+    the same loop iteration: a burst of a hundred dispatches costs a few requests instead of a
+    hundred and one, and a single dispatch waits one tracker round trip less.
+    """
+
+    async def fetch_issues_with_comments(self, issue_ids: Sequence[str]) -> list[Issue]:
+        """``fetch_issues_by_ids``, each issue with ``comments`` as ``fetch_issue_comments``
+        gives them. Raises ``TrackerError``."""
+        ...
+
+
+@runtime_checkable
 class WebhookSource(Protocol):
     """Optional adapter capability: signed change notices the tracker pushes (webhooks).
 

@@ -24,6 +24,7 @@ from symphony.trackers.base import (
     MAX_PROMPT_COMMENTS,
     TRACKER_ISSUE_NOT_FOUND,
     TRACKER_UNKNOWN_STATE,
+    ConversationReads,
     IssueConversation,
     IssueSummaries,
     IssueWrites,
@@ -432,3 +433,23 @@ async def test_issue_comments_come_oldest_first_at_most_fifty(harness: TrackerHa
     # The read by id stays cheap: comments are the prompt's, not every refresh's.
     [whole] = await adapter.fetch_issues_by_ids([busy.id])
     assert whole.comments == ()
+
+
+async def test_issues_read_with_comments_are_the_issues_by_id_and_their_comments(
+    harness: TrackerHarness,
+) -> None:
+    adapter = harness.adapter()
+    if not isinstance(adapter, ConversationReads) or not isinstance(adapter, IssueConversation):
+        pytest.skip(f"{harness.name()} reads no issues with their comments")
+    quiet, busy = seed(harness, "No comments"), seed(harness, "A long thread")
+    for n in range(MAX_PROMPT_COMMENTS + 2):
+        harness.add_comment(busy, f"comment {n}")
+    ids = [busy.id, "no-such-issue", quiet.id, busy.id]
+    together = await adapter.fetch_issues_with_comments(ids)
+    assert together == await adapter.fetch_issues_by_ids(ids)
+    assert [i.id for i in together] == [busy.id, quiet.id]
+    for issue in together:
+        assert list(issue.comments) == await adapter.fetch_issue_comments(
+            issue.id, issue.identifier
+        )
+    assert len(together[0].comments) == MAX_PROMPT_COMMENTS and together[1].comments == ()

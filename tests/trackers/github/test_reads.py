@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from graphql import parse, validate
 from graphql.type import GraphQLSchema
 
-from symphony.trackers.base import TRACKER_RESPONSE, TrackerError
+from symphony.trackers.base import (
+    MAX_PROMPT_COMMENTS,
+    TRACKER_RESPONSE,
+    ConversationReads,
+    TrackerError,
+)
 from symphony.trackers.github import queries
+from symphony.trackers.github.writes import UNKNOWN_AUTHOR
 from symphony.workspace.keys import workspace_key
 from tests.support.fake_github import Failure, FakeGitHub
 from tests.trackers.github.conftest import MakeAdapter
@@ -187,3 +196,136 @@ async def test_polling_a_100_item_board_every_30_s_stays_under_600_points_an_hou
     per_poll = github.points_spent() - before
     assert per_poll == 2
     assert per_poll * 3600 // 30 < 600
+
+
+WITH_COMMENTS = queries.WITH_COMMENTS_OPERATION
+
+
+@pytest.mark.parametrize("board", [True, False], ids=["board", "labels"])
+async def test_issues_with_comments_are_the_issues_by_id_with_their_prompt_comments(
+    github: FakeGitHub, make_github_adapter: MakeAdapter, board: bool
+) -> None:
+    project = github.add_project("acme", 1, priority=["P0", "P1"]) if board else None
+    state = [] if board else ["status: Todo"]  # on a board, the board's status says it
+    talk = github.add_issue("Reworked", labels=["Bug", *state], assignees=["ana"])
+    github.add_comment(talk, "Proof of work", author=github.data.viewer)
+    github.add_comment(talk, "Rework: the empty case crashes", author="rita")
+    quiet = github.add_issue("No conversation", labels=state)
+    long = github.add_issue("A long thread", labels=state)
+    for n in range(MAX_PROMPT_COMMENTS + 7):
+        github.add_comment(long, f"Comment {n}", author="sam")
+    if project is not None:
+        for issue in (talk, quiet, long):
+            github.add_item(project, issue, status="Todo", priority="P1")
+    adapter = make_github_adapter(board=board, priority_field="Priority" if board else None)
+    assert isinstance(adapter, ConversationReads)
+    wanted = [talk.id, "I_nope", quiet.id, long.id, talk.id]
+
+    issues = await adapter.fetch_issues_with_comments(wanted)
+    [request] = [r for r in github.requests if r.operation == WITH_COMMENTS]
+    assert request.variables["ids"] == [talk.id, "I_nope", quiet.id, long.id]
+    assert request.variables["commentLast"] == MAX_PROMPT_COMMENTS
+    # The same issues as a read by id (Issue equality leaves comments out) ...
+    assert [i.id for i in issues] == [talk.id, quiet.id, long.id]
+    assert issues == await adapter.fetch_issues_by_ids(wanted)
+    assert [i.state for i in issues] == ["Todo"] * 3
+    assert issues[0].priority == (2 if board else None) and issues[0].labels == ("bug",)
+    # ... each with the comments its prompt read would give.
+    for issue in issues:
+        assert issue.comments == tuple(
+            await adapter.fetch_issue_comments(issue.id, issue.identifier)
+        )
+    assert [(c.author, c.body) for c in issues[0].comments] == [
+        (github.data.viewer, "Proof of work"),
+        ("rita", "Rework: the empty case crashes"),
+    ]
+    assert issues[1].comments == ()
+    # The newest 50, oldest first.
+    assert [c.body for c in issues[2].comments] == [
+        f"Comment {n}" for n in range(7, MAX_PROMPT_COMMENTS + 7)
+    ]
+
+
+def _first_node(rewrite: Callable[[dict[str, Any]], None]) -> Callable[[Any], Any]:
+    """A response rewrite applied to the first issue node of a ``nodes`` or ``node`` answer."""
+
+    def apply(body: Any) -> Any:
+        data = body["data"]
+        rewrite(data["nodes"][0] if "nodes" in data else data["node"])
+        return body
+
+    return apply
+
+
+async def test_issues_with_comments_name_a_deleted_author_as_the_prompt_read_does(
+    github: FakeGitHub, make_github_adapter: MakeAdapter
+) -> None:
+    issue = github.add_issue("Orphaned", labels=["status: Todo"])
+    github.add_comment(issue, "from an account since deleted", author="gone")
+    github.add_comment(issue, "still here", author="rita")
+
+    def ghost(node: dict[str, Any]) -> None:
+        node["comments"]["nodes"][0]["author"] = None
+
+    adapter = make_github_adapter()
+    for operation in (WITH_COMMENTS, queries.PROMPT_COMMENTS_OPERATION):
+        github.inject(Failure.rewritten(_first_node(ghost)), operation=operation)
+    [read] = await adapter.fetch_issues_with_comments([issue.id])
+    alone = await adapter.fetch_issue_comments(read.id, read.identifier)
+    assert read.comments == tuple(alone)
+    assert [c.author for c in read.comments] == [UNKNOWN_AUTHOR, "rita"]
+
+
+async def test_issues_with_comments_go_fifty_a_request(
+    github: FakeGitHub, make_github_adapter: MakeAdapter
+) -> None:
+    size = queries.WITH_COMMENTS_PAGE_SIZE
+    board = github.add_project("acme", 1, priority=["P0", "P1"])
+    created = [github.add_issue(f"Issue {n}") for n in range(2 * size + 1)]
+    for issue in created:
+        github.add_item(board, issue, status="Todo", priority="P0")
+        github.add_comment(issue, f"About {issue.number}")
+    adapter = make_github_adapter(board=True, priority_field="Priority")
+    issues = await adapter.fetch_issues_with_comments([c.id for c in created])
+    assert [i.id for i in issues] == [c.id for c in created]
+    assert [[c.body for c in i.comments] for i in issues] == [
+        [f"About {r.number}"] for r in created
+    ]
+    # Full batches with every optional part of the document are within GitHub's limits: the
+    # fixture fails the test on a request the fake refuses.
+    batches = [r for r in github.requests if r.operation == WITH_COMMENTS]
+    assert [len(r.variables["ids"]) for r in batches] == [size, size, 1]
+    assert all(r.variables["withItems"] and r.variables["withPriority"] for r in batches)
+    # A read by id without the comments still goes a hundred a request.
+    await adapter.fetch_issues_by_ids([c.id for c in created])
+    by_id = [r for r in github.requests if r.operation == queries.BY_IDS_OPERATION]
+    assert [len(r.variables["ids"]) for r in by_id] == [queries.PAGE_SIZE, 1]
+
+
+def _drop(node: dict[str, Any]) -> None:
+    del node["comments"]
+
+
+def _null(node: dict[str, Any]) -> None:
+    node["comments"] = None
+
+
+def _no_nodes(node: dict[str, Any]) -> None:
+    node["comments"] = {"nodes": None}
+
+
+@pytest.mark.parametrize("breakage", [_drop, _null, _no_nodes], ids=["missing", "null", "no-nodes"])
+async def test_issues_with_comments_fail_on_an_answer_without_comments(
+    github: FakeGitHub,
+    make_github_adapter: MakeAdapter,
+    breakage: Callable[[dict[str, Any]], None],
+) -> None:
+    issue = github.add_issue("Will lose its comments", labels=["status: Todo"])
+    github.add_comment(issue, "Please also handle the empty case")
+    github.inject(Failure.rewritten(_first_node(breakage)), operation=WITH_COMMENTS)
+    adapter = make_github_adapter()
+    with pytest.raises(TrackerError) as info:
+        await adapter.fetch_issues_with_comments([issue.id])
+    assert info.value.category == TRACKER_RESPONSE
+    assert f"app#{issue.number}" in info.value.message
+    assert "without comments" in info.value.message

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from symphony.trackers.base import TRACKER_RESPONSE, TrackerError
+from symphony.trackers.base import TRACKER_RESPONSE, ConversationReads, TrackerError
 from symphony.trackers.linear import adapter as adapter_module
 from symphony.trackers.linear import queries
 from symphony.trackers.linear.normalize import normalize_issue
@@ -18,6 +18,7 @@ from tests.trackers.linear.conftest import MakeAdapter
 
 CANDIDATES = queries.CANDIDATES_OPERATION
 BY_IDS = queries.BY_IDS_OPERATION
+WITH_COMMENTS = queries.WITH_COMMENTS_OPERATION
 
 
 async def test_empty_inputs_make_no_request(linear: FakeLinear, make_adapter: MakeAdapter) -> None:
@@ -254,3 +255,56 @@ async def test_pages_are_read_with_the_collector_paused_and_left_as_found(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_issues_with_comments_are_the_whole_issues_and_their_prompt_comments(
+    linear: FakeLinear, make_adapter: MakeAdapter
+) -> None:
+    rita = linear.add_user("Rita Reviewer")
+    reworked = linear.add_issue("Reworked", labels=["Team-A"])
+    linear.add_comment(reworked, "Proof of work", user=linear.viewer)
+    linear.add_comment(reworked, "Rework: the empty case crashes", user=rita)
+    quiet = linear.add_issue("No conversation")
+    long = linear.add_issue("A long thread")
+    for n in range(queries.PROMPT_COMMENT_COUNT + 7):
+        linear.add_comment(long, f"Comment {n}", user=rita)
+    adapter = make_adapter()
+    assert isinstance(adapter, ConversationReads)
+    wanted = [reworked.id, "no-such-id", quiet.id, long.id, reworked.id]
+    issues = await adapter.fetch_issues_with_comments(wanted)
+    [request] = [r for r in linear.requests if r.operation == WITH_COMMENTS]
+    assert request.variables["first"] == 4 and request.variables["commentFirst"] == 50
+    # The same issues as a refresh by id, each with the comments its prompt read would give.
+    assert issues == await adapter.fetch_issues_by_ids(wanted)
+    for issue in issues:
+        alone = await adapter.fetch_issue_comments(issue.id, issue.identifier)
+        assert issue.comments == tuple(alone)
+    assert [(c.author, c.body) for c in issues[0].comments] == [
+        (linear.viewer.name, "Proof of work"),
+        ("Rita Reviewer", "Rework: the empty case crashes"),
+    ]
+    assert issues[1].comments == ()
+    assert len(issues[2].comments) == queries.PROMPT_COMMENT_COUNT
+
+
+async def test_issues_with_comments_go_fifty_a_request(
+    linear: FakeLinear, make_adapter: MakeAdapter
+) -> None:
+    size = queries.WITH_COMMENTS_PAGE_SIZE
+    created = [linear.add_issue(f"Issue {n}") for n in range(size + 1)]
+    issues = await make_adapter().fetch_issues_with_comments([c.id for c in created])
+    assert [i.id for i in issues] == [c.id for c in created]
+    batches = [r.variables for r in linear.requests if r.operation == WITH_COMMENTS]
+    assert [len(b["ids"]) for b in batches] == [size, 1]
+
+
+async def test_issues_with_comments_fail_on_an_answer_without_comments(
+    linear: FakeLinear, make_adapter: MakeAdapter
+) -> None:
+    issue = linear.add_issue("Will lose its comments")
+    linear.inject(_break_first_node("comments", None), operation=WITH_COMMENTS)
+    with pytest.raises(TrackerError) as err:
+        await make_adapter().fetch_issues_with_comments([issue.id])
+    assert err.value.category == TRACKER_RESPONSE
+    assert issue.identifier in err.value.message
+    assert "without comments" in err.value.message

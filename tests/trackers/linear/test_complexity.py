@@ -33,6 +33,17 @@ DOCUMENTS = {
         {"ids": ["i"] * queries.PAGE_SIZE, "projectSlug": "p", "first": queries.PAGE_SIZE} | NESTED,
         8_226,
     ),
+    queries.WITH_COMMENTS_OPERATION: (
+        queries.WITH_COMMENTS_QUERY,
+        {
+            "ids": ["i"] * queries.WITH_COMMENTS_PAGE_SIZE,
+            "projectSlug": "p",
+            "first": queries.WITH_COMMENTS_PAGE_SIZE,
+            "commentFirst": queries.PROMPT_COMMENT_COUNT,
+        }
+        | NESTED,
+        7_446,
+    ),
     queries.LABELS_OPERATION: (queries.LABELS_QUERY, FOLLOW_UP, 577),
     queries.RELATIONS_OPERATION: (queries.RELATIONS_QUERY, FOLLOW_UP, 1_152),
     queries.VIEWER_OPERATION: (queries.VIEWER_QUERY, {}, 2),
@@ -182,6 +193,7 @@ async def test_every_request_of_a_read_scores_under_the_ceiling(
     await adapter.fetch_issue_summaries_by_states(["Todo", "Done"])
     await adapter.fetch_issues_by_states(["Todo"])
     await adapter.fetch_issues_by_ids([issue.id])
+    await adapter.fetch_issues_with_comments([issue.id])
     sent = {r.operation for r in linear.requests}
     assert sent == set(DOCUMENTS)
     assert all(r.complexity is not None and r.complexity <= CEILING for r in linear.requests)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from symphony.httpx_lean import httpx
@@ -19,6 +19,7 @@ from symphony.issue import Issue, IssueComment, normalize_state
 from symphony.logs import get_logger, register_secrets
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
 from symphony.trackers.base import (
+    MAX_PROMPT_COMMENTS,
     TRACKER_RATE_LIMITED,
     TRACKER_RESPONSE,
     LinkedPullRequest,
@@ -137,14 +138,23 @@ class GitHubAdapter:
         return list(issues.values())
 
     async def fetch_issues_by_ids(self, issue_ids: Sequence[str]) -> list[Issue]:
+        return await self._by_ids(issue_ids, with_comments=False)
+
+    async def fetch_issues_with_comments(self, issue_ids: Sequence[str]) -> list[Issue]:
+        """``ConversationReads``: the whole issues and the prompt's comments, 50 issues a
+        request (``queries.WITH_COMMENTS_QUERY`` says why)."""
+        return await self._by_ids(issue_ids, with_comments=True)
+
+    async def _by_ids(self, issue_ids: Sequence[str], *, with_comments: bool) -> list[Issue]:
         ids = list(dict.fromkeys(str(i) for i in issue_ids))
         if not ids:
             return []
         project = await self._project_info() if self.settings.uses_project else None
+        size = queries.WITH_COMMENTS_PAGE_SIZE if with_comments else queries.PAGE_SIZE
         found: dict[str, Issue] = {}
-        for start in range(0, len(ids), queries.PAGE_SIZE):
-            batch = ids[start : start + queries.PAGE_SIZE]
-            for candidate in await self._read_ids(batch, project):
+        for start in range(0, len(ids), size):
+            batch = ids[start : start + size]
+            for candidate in await self._read_ids(batch, project, with_comments=with_comments):
                 try:
                     issue = await self._normalize(candidate)
                 except MalformedIssue as exc:
@@ -154,6 +164,11 @@ class GitHubAdapter:
                         f"GitHub returned a malformed record for requested issue {exc.ref}: "
                         f"{exc.problem}",
                     ) from None
+                if with_comments:
+                    said = writes.conversation(
+                        candidate.node, queries.WITH_COMMENTS_OPERATION, issue.identifier
+                    )
+                    issue = replace(issue, comments=tuple(said))
                 found[issue.id] = issue
         return [found[i] for i in ids if i in found]
 
@@ -402,19 +417,22 @@ class GitHubAdapter:
         others = [n for n in names if not n.lower().startswith(prefix.lower())]
         return _Candidate(node, label_state(node, names, prefix), None, others)
 
-    async def _read_ids(self, batch: list[str], project: ProjectInfo | None) -> list[_Candidate]:
-        op = queries.BY_IDS_OPERATION
-        body = await self._client.graphql(
-            queries.BY_IDS_QUERY,
-            {
-                "ids": batch,
-                "withItems": project is not None,
-                "itemFirst": queries.ITEM_PAGE_SIZE,
-                **self._field_variables(),
-                **self._common_variables(),
-            },
-            operation=op,
-        )
+    async def _read_ids(
+        self, batch: list[str], project: ProjectInfo | None, *, with_comments: bool
+    ) -> list[_Candidate]:
+        variables: dict[str, Any] = {
+            "ids": batch,
+            "withItems": project is not None,
+            "itemFirst": queries.ITEM_PAGE_SIZE,
+            **self._field_variables(),
+            **self._common_variables(),
+        }
+        if with_comments:
+            query, op = queries.WITH_COMMENTS_QUERY, queries.WITH_COMMENTS_OPERATION
+            variables["commentLast"] = MAX_PROMPT_COMMENTS
+        else:
+            query, op = queries.BY_IDS_QUERY, queries.BY_IDS_OPERATION
+        body = await self._client.graphql(query, variables, operation=op)
         # An id GitHub cannot resolve is null with a NOT_FOUND error: it is simply gone. Any
         # other error (or one without a type) fails the read: a gap would mean "gone".
         kinds = error_types(body)

@@ -9,6 +9,7 @@ from symphony.checks import Check
 from symphony.httpx_lean import httpx
 from symphony.logs import register_secrets
 from symphony.trackers.base import (
+    ConversationReads,
     IssueConversation,
     IssueWrites,
     LinkedChanges,
@@ -89,5 +90,6 @@ _PROFILE_CONFORMS: TrackerProfile = PROFILE
 _ADAPTER_CONFORMS: type[TrackerAdapter] = GitHubAdapter
 _WRITES_CONFORM: type[IssueWrites] = GitHubAdapter
 _CONVERSATION_CONFORMS: type[IssueConversation] = GitHubAdapter
+_CONVERSATION_READS_CONFORM: type[ConversationReads] = GitHubAdapter
 _WEBHOOKS_CONFORM: type[WebhookSource] = GitHubAdapter
 _LINKED_CHANGES_CONFORM: type[LinkedChanges] = GitHubAdapter

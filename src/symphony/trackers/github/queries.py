@@ -6,6 +6,11 @@ Reads ask only for what scheduling needs. A board page of 100 items with the iss
 query by the connection requests it implies: 1 for the items, 100 for each nested connection).
 A nested ``labels(first: 100)`` would cost the same points but ask GitHub for up to 10,000 label
 nodes a page; a nested ``projectItems`` inside that would cost a hundred times more.
+
+GitHub also refuses a query that could ask for more than 500,000 nodes (the page sizes of the
+connections multiplied down each path, summed), and stops one that runs longer than 10 seconds;
+a stopped query still spends points. Bodies are what make a query slow and its answer big, so a
+document that asks for many (issues with their comments) asks for fewer issues a request.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ ASSIGNEE_PAGE_SIZE = 5
 # The boards an issue is on, searched for this adapter's board on a read by id.
 ITEM_PAGE_SIZE = 20
 MAX_PROMPT_COMMENTS = 50
+# Issues a ``SymphonyIssuesWithComments`` request asks for: see that document for why.
+WITH_COMMENTS_PAGE_SIZE = 50
 
 RATE_LIMIT = "rateLimit { cost remaining resetAt limit used }"
 
@@ -97,21 +104,8 @@ query SymphonyRepositoryIssues(
     + ISSUE_FIELDS
 )
 
-BY_IDS_OPERATION = "SymphonyIssuesById"
-BY_IDS_QUERY = (
-    """
-query SymphonyIssuesById(
-  $ids: [ID!]!, $withItems: Boolean!, $itemFirst: Int!,
-  $statusField: String!, $priorityField: String!, $withPriority: Boolean!,
-  $labelFirst: Int!, $assigneeFirst: Int!
-) {
-  """
-    + RATE_LIMIT
-    + """
-  nodes(ids: $ids) {
-    __typename
-    ...SymphonyIssue
-    ... on Issue {
+# A read by id in board mode finds this board's item among the issue's first ``ITEM_PAGE_SIZE``.
+_BOARD_ITEMS = """
       projectItems(first: $itemFirst) @include(if: $withItems) {
         nodes {
           isArchived
@@ -124,7 +118,66 @@ query SymphonyIssuesById(
             ... on ProjectV2ItemFieldNumberValue { number }
           }
         }
-      }
+      }"""
+_BY_IDS_VARIABLES = """
+  $ids: [ID!]!, $withItems: Boolean!, $itemFirst: Int!,
+  $statusField: String!, $priorityField: String!, $withPriority: Boolean!,
+  $labelFirst: Int!, $assigneeFirst: Int!"""
+# The prompt's comments of an issue: the read by ``PROMPT_COMMENTS_QUERY`` and the one with the
+# whole issues select the same, so a prompt reads the same either way.
+_PROMPT_COMMENT_NODES = "nodes { author { login } body createdAt }"
+
+BY_IDS_OPERATION = "SymphonyIssuesById"
+BY_IDS_QUERY = (
+    """
+query SymphonyIssuesById("""
+    + _BY_IDS_VARIABLES
+    + """
+) {
+  """
+    + RATE_LIMIT
+    + """
+  nodes(ids: $ids) {
+    __typename
+    ...SymphonyIssue
+    ... on Issue {"""
+    + _BOARD_ITEMS
+    + """
+    }
+  }
+}
+"""
+    + ISSUE_FIELDS
+)
+
+WITH_COMMENTS_OPERATION = "SymphonyIssuesWithComments"
+# ``ConversationReads``: the issues by id and the prompt's comments (the last
+# ``MAX_PROMPT_COMMENTS``) in one request, shared by the dispatches of a loop iteration. Per issue
+# it asks for 5 assignees + 20 labels + 20 board items + 50 comments = 95 nodes. Counting every id
+# as the parent of its four connections, a request of ``WITH_COMMENTS_PAGE_SIZE`` = 50 issues may
+# ask for 50 x 95 = 4,750 nodes (under 1 % of GitHub's 500,000) and implies 4 x 50 = 200
+# connection requests: 2 points (100 issues by id: 300 requests, 3 points). The node limit would
+# allow 100 issues too; what bounds the batch is the answer's size and time: 50 issues may bring
+# 2,500 comment bodies of up to 65,536 characters each, and GitHub stops a query after 10 seconds
+# (its points still spent). A burst of dispatches seldom reaches 50 anyway.
+WITH_COMMENTS_QUERY = (
+    """
+query SymphonyIssuesWithComments("""
+    + _BY_IDS_VARIABLES
+    + """, $commentLast: Int!
+) {
+  """
+    + RATE_LIMIT
+    + """
+  nodes(ids: $ids) {
+    __typename
+    ...SymphonyIssue
+    ... on Issue {"""
+    + _BOARD_ITEMS
+    + """
+      comments(last: $commentLast) { """
+    + _PROMPT_COMMENT_NODES
+    + """ }
     }
   }
 }
@@ -238,7 +291,9 @@ query SymphonyIssueComments($id: ID!, $last: Int!) {
     + """
   node(id: $id) {
     ... on Issue {
-      comments(last: $last) { nodes { author { login } body createdAt } }
+      comments(last: $last) { """
+    + _PROMPT_COMMENT_NODES
+    + """ }
     }
   }
 }
@@ -376,6 +431,7 @@ ALL = {
     BOARD_OPERATION: BOARD_QUERY,
     REPOSITORY_OPERATION: REPOSITORY_QUERY,
     BY_IDS_OPERATION: BY_IDS_QUERY,
+    WITH_COMMENTS_OPERATION: WITH_COMMENTS_QUERY,
     LABELS_OPERATION: LABELS_QUERY,
     PROJECT_OPERATION: PROJECT_QUERY,
     ISSUE_ITEMS_OPERATION: ISSUE_ITEMS_QUERY,

@@ -179,7 +179,12 @@ async def prompt_comments(
     body = await client.graphql(
         queries.PROMPT_COMMENTS_QUERY, {"id": issue_id, "last": MAX_PROMPT_COMMENTS}, operation=op
     )
-    issue = _issue(client, body, op, identifier)
+    return conversation(_issue(client, body, op, identifier), op, identifier)
+
+
+def conversation(issue: dict[str, Any], op: str, identifier: str) -> list[IssueComment]:
+    """The prompt's comments in an issue node answered to ``op``, oldest first. A node without
+    its comments raises ``tracker_response``: the prompt must not silently lose them."""
     nodes = _comment_nodes(issue, op, identifier)[0]
     return comments_from_nodes(nodes, author="author", name="login", unknown=UNKNOWN_AUTHOR)
 

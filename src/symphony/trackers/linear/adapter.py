@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from symphony.httpx_lean import httpx
@@ -13,6 +13,7 @@ from symphony.issue import Issue, IssueComment
 from symphony.logs import get_logger, register_secrets
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
 from symphony.trackers.base import TRACKER_RESPONSE, TrackerError
+from symphony.trackers.graphql_http import comments_from_nodes
 from symphony.trackers.linear import queries, writes
 from symphony.trackers.linear.client import LinearClient
 from symphony.trackers.linear.lists import complete_lists, is_cut_off
@@ -21,6 +22,7 @@ from symphony.trackers.linear.responses import error_messages, next_cursor, rais
 from symphony.trackers.linear.settings import ASSIGNEE_ME, KIND, LinearSettings
 from symphony.trackers.linear.tool import TOOL_NAME, TOOL_SPEC, run_linear_graphql
 from symphony.trackers.linear.webhook import PROVIDER, LinearWebhooks
+from symphony.trackers.linear.writes import UNKNOWN_AUTHOR
 from symphony.webhooks import WebhookDelivery, WebhookNotice, WebhookScope
 
 log = get_logger("symphony.trackers.linear")
@@ -31,6 +33,29 @@ class _Page:
     entries: list[Issue | dict[str, Any]]  # an issue, or a node waiting for its full lists
     malformed: list[MalformedIssue]
     page_info: Any
+
+
+def _conversations(body: dict[str, Any], op: str) -> dict[str, list[IssueComment]]:
+    """Each node's comments, by issue id. A node without a comments list is a malformed answer:
+    the prompt would silently lose the conversation."""
+    data = body.get("data")
+    connection = data.get("issues") if isinstance(data, dict) else None
+    nodes = connection.get("nodes") if isinstance(connection, dict) else None
+    found: dict[str, list[IssueComment]] = {}
+    for node in nodes if isinstance(nodes, list) else ():
+        if not isinstance(node, dict) or not isinstance(node.get("id"), str):
+            continue  # the issue's own normalization reports it
+        comments = node.get("comments")
+        listed = comments.get("nodes") if isinstance(comments, dict) else None
+        if not isinstance(listed, list):
+            name = node.get("identifier") or node["id"]
+            raise TrackerError(
+                TRACKER_RESPONSE, f"Linear answered {op} for {name} without comments"
+            )
+        found[node["id"]] = comments_from_nodes(
+            listed, author="user", name="name", unknown=UNKNOWN_AUTHOR
+        )
+    return found
 
 
 def _refuse_malformed(page: _Page) -> None:
@@ -72,31 +97,62 @@ class LinearAdapter:
         return await self._walk(state_names, queries.SUMMARIES_QUERY, queries.SUMMARIES_OPERATION)
 
     async def fetch_issues_by_ids(self, issue_ids: Sequence[str]) -> list[Issue]:
+        return await self._by_ids(issue_ids, with_comments=False)
+
+    async def fetch_issues_with_comments(self, issue_ids: Sequence[str]) -> list[Issue]:
+        """``ConversationReads``: the whole issues and the prompt's comments, 50 issues a
+        request (the comments' complexity)."""
+        return await self._by_ids(issue_ids, with_comments=True)
+
+    async def _by_ids(self, issue_ids: Sequence[str], *, with_comments: bool) -> list[Issue]:
         ids = list(dict.fromkeys(str(i) for i in issue_ids))
         if not ids:
             return []
         routing = await self._routing()
-        op = queries.BY_IDS_OPERATION
-        found: dict[str, Issue] = {}
-        for start in range(0, len(ids), queries.PAGE_SIZE):
-            batch = ids[start : start + queries.PAGE_SIZE]
-            page = await self._client.graphql_read(
+        if with_comments:
+            query, op = queries.WITH_COMMENTS_QUERY, queries.WITH_COMMENTS_OPERATION
+            size = queries.WITH_COMMENTS_PAGE_SIZE
+            extra = {"commentFirst": queries.PROMPT_COMMENT_COUNT}
+        else:
+            query, op, size, extra = (
                 queries.BY_IDS_QUERY,
+                queries.BY_IDS_OPERATION,
+                queries.PAGE_SIZE,
+                {},
+            )
+        found: dict[str, Issue] = {}
+        conversations: dict[str, list[IssueComment]] = {}
+
+        def read(body: dict[str, Any]) -> _Page:
+            if with_comments:
+                conversations.update(_conversations(body, op))
+            return self._read_page(body, op, routing, partial_ok=False)
+
+        for start in range(0, len(ids), size):
+            batch = ids[start : start + size]
+            page = await self._client.graphql_read(
+                query,
                 {
                     "ids": batch,
                     "projectSlug": self.settings.project_slug,
                     "first": len(batch),
                     "labelFirst": queries.LABEL_PAGE_SIZE,
                     "relationFirst": queries.RELATION_PAGE_SIZE,
+                    **extra,
                 },
                 operation=op,
-                read=lambda body: self._read_page(body, op, routing, partial_ok=False),
+                read=read,
             )
             _refuse_malformed(page)
             issues = await self._complete(page, routing, partial_ok=False)
             _refuse_malformed(page)
             wanted = set(batch)
-            found.update((issue.id, issue) for issue in issues if issue.id in wanted)
+            for issue in issues:
+                if issue.id in wanted:
+                    said = conversations.get(issue.id)
+                    found[issue.id] = (
+                        issue if said is None else replace(issue, comments=tuple(said))
+                    )
         return [found[i] for i in ids if i in found]
 
     # -- secrets and agent tools -----------------------------------------------------------

@@ -8,7 +8,12 @@ from pathlib import Path
 from symphony.checks import Check
 from symphony.httpx_lean import httpx
 from symphony.logs import register_secrets
-from symphony.trackers.base import TrackerAdapter, TrackerProfile, WebhookSource
+from symphony.trackers.base import (
+    ConversationReads,
+    TrackerAdapter,
+    TrackerProfile,
+    WebhookSource,
+)
 from symphony.trackers.doctor_rules import WorkflowStates
 from symphony.trackers.linear.adapter import LinearAdapter
 from symphony.trackers.linear.doctor import linear_checks
@@ -69,4 +74,5 @@ PROFILE = LinearProfile()
 # Static conformance checks (mypy): the registry and the orchestrator rely on these protocols.
 _PROFILE_CONFORMS: TrackerProfile = PROFILE
 _ADAPTER_CONFORMS: type[TrackerAdapter] = LinearAdapter
+_CONVERSATION_CONFORMS: type[ConversationReads] = LinearAdapter
 _WEBHOOKS_CONFORM: type[WebhookSource] = LinearAdapter

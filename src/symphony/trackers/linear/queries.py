@@ -14,7 +14,9 @@ high):
   objects, the page's pageInfo); a full issue 0.3 more (description, branchName, updatedAt);
 * so a page of 250 summaries costs 250 x (7 + 4 x 2.2 + 4 x 4.5) = 8,451 points, 250 full
   issues 8,526 (8,226 by id, without the page's pageInfo); a follow-up page of 250 labels 577,
-  of 250 relations 1,152.
+  of 250 relations 1,152;
+* the prompt's 50 comments cost 116 points an issue, so whole issues with their comments are
+  read 50 a request: 7,446 points.
 
 Every document stays at least 10 % under the limit, room for costs the published rules do not
 show; one more label or relation per issue would not. ``tests/trackers/linear/test_complexity.py``
@@ -119,6 +121,35 @@ query SymphonyIssuesById(
 ) {
   issues(filter: {id: {in: $ids}, project: {slugId: {eq: $projectSlug}}}, first: $first) {
     nodes { ...SymphonyIssueFields }
+  }
+}
+"""
+    + _FULL_FIELDS
+)
+
+WITH_COMMENTS_OPERATION = "SymphonyIssuesWithComments"
+# A worker's first read of polled summaries (``ConversationReads``): the whole issues and the
+# prompt's comments in one request. The comments cost 116 points an issue (50 x 2.3 and the
+# connection), 149 with the issue, so a request holds 50 issues.
+WITH_COMMENTS_PAGE_SIZE = 50
+PROMPT_COMMENT_COUNT = 50
+WITH_COMMENTS_QUERY = (
+    """
+query SymphonyIssuesWithComments(
+  $ids: [ID!]!
+  $projectSlug: String!
+  $first: Int!
+  $labelFirst: Int!
+  $relationFirst: Int!
+  $commentFirst: Int!
+) {
+  issues(filter: {id: {in: $ids}, project: {slugId: {eq: $projectSlug}}}, first: $first) {
+    nodes {
+      ...SymphonyIssueFields
+      comments(first: $commentFirst, orderBy: createdAt) {
+        nodes { body createdAt user { name } }
+      }
+    }
   }
 }
 """
