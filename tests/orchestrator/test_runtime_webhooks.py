@@ -33,6 +33,7 @@ KEY_ENV = "WEBHOOK_TEST_LINEAR_KEY"
 SECRET_ENV = "WEBHOOK_TEST_LINEAR_SECRET"
 URL = "/api/v1/webhooks/linear"
 BY_IDS = "SymphonyIssuesById"
+PROMPT = "Work on {{ issue.identifier }}.\n"
 
 
 async def hold(session: FakeSession, prompt: str, turn: int) -> None:
@@ -55,7 +56,9 @@ class Service:
         return len(self.linear.requests)
 
 
-def front_matter(tracker: str, linear: FakeLinear, *, secret: bool = True) -> str:
+def front_matter(
+    tracker: str, linear: FakeLinear, *, secret: bool = True, prompt: str = PROMPT
+) -> str:
     if tracker == "local":
         provider = ""
     else:
@@ -75,8 +78,7 @@ polling:
 workspace:
   root: workspaces
 ---
-Work on {{{{ issue.identifier }}}}.
-"""
+{prompt}"""
 
 
 @contextlib.asynccontextmanager
@@ -87,11 +89,14 @@ async def service(
     *,
     tracker: str = "linear",
     secret: bool = True,
+    prompt: str = PROMPT,
 ) -> AsyncIterator[Service]:
     monkeypatch.setenv(KEY_ENV, linear.api_key or "")
     monkeypatch.setenv(SECRET_ENV, SECRET)
     workflow = tmp_path / "WORKFLOW.md"
-    workflow.write_text(front_matter(tracker, linear, secret=secret), encoding="utf-8")
+    workflow.write_text(
+        front_matter(tracker, linear, secret=secret, prompt=prompt), encoding="utf-8"
+    )
     agents = FakeAgents()
     agents.default_script = hold
     store = WorkflowStore.open(workflow, resolver=resolve_tracker)

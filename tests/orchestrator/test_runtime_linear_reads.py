@@ -1,0 +1,46 @@
+"""What a poll's dispatches read from Linear: the real runtime and Linear adapter against the
+schema-checked fake Linear, fake agents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from symphony.trackers.linear import queries
+from tests.support.fake_linear import FakeLinear
+from tests.support.waiting import wait_until
+
+from .test_runtime_webhooks import service
+
+CONVERSATION = (
+    "Work on {{ issue.identifier }}: {{ issue.description }}"
+    "{% for c in issue.comments %}\n{{ c.author }}: {{ c.body }}{% endfor %}\n"
+)
+
+
+async def test_a_poll_that_starts_three_agents_reads_their_issues_and_comments_in_one_request(
+    tmp_path: Path, linear: FakeLinear, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rita = linear.add_user("Rita Reviewer")
+    issues = [linear.add_issue(f"Issue {n}", description=f"Details {n}") for n in range(3)]
+    linear.add_comment(issues[0], "Rework: the empty case crashes", user=rita)
+    async with service(tmp_path, linear, monkeypatch, prompt=CONVERSATION) as svc:
+        await wait_until(lambda: len(svc.agents.sessions) == 3, "three agents")
+        await wait_until(lambda: all(s.prompts for s in svc.agents.sessions), "three prompts")
+        prompts = {s.issue.identifier: s.prompts[0] for s in svc.agents.sessions}
+        operations = linear.operations()
+    # The poll read summaries; the three workers read their issues whole, with the comments
+    # for their prompts, in one shared request, and no comment read of their own.
+    assert operations.count(queries.SUMMARIES_OPERATION) >= 1
+    assert operations.count(queries.WITH_COMMENTS_OPERATION) == 1
+    assert queries.PROMPT_COMMENTS_OPERATION not in operations
+    assert queries.BY_IDS_OPERATION not in operations
+    [request] = [r for r in linear.requests if r.operation == queries.WITH_COMMENTS_OPERATION]
+    assert sorted(request.variables["ids"]) == sorted(i.id for i in issues)
+    first = issues[0].identifier
+    assert (
+        prompts[first]
+        == f"Work on {first}: Details 0\nRita Reviewer: Rework: the empty case crashes"
+    )
+    assert prompts[issues[1].identifier] == f"Work on {issues[1].identifier}: Details 1"
