@@ -127,28 +127,29 @@ _BY_IDS_VARIABLES = """
 # whole issues select the same, so a prompt reads the same either way.
 _PROMPT_COMMENT_NODES = "nodes { author { login } body createdAt }"
 
-BY_IDS_OPERATION = "SymphonyIssuesById"
-BY_IDS_QUERY = (
-    """
-query SymphonyIssuesById("""
-    + _BY_IDS_VARIABLES
-    + """
-) {
-  """
-    + RATE_LIMIT
-    + """
-  nodes(ids: $ids) {
+
+def _by_ids(operation: str, variables: str = "", selection: str = "") -> str:
+    """A read of issues by id (``nodes(ids:)``, with the board's items in board mode), with
+    ``variables`` declared beside the shared ones and ``selection`` under each issue."""
+    return (
+        f"""
+query {operation}({_BY_IDS_VARIABLES}{variables}
+) {{
+  {RATE_LIMIT}
+  nodes(ids: $ids) {{
     __typename
     ...SymphonyIssue
-    ... on Issue {"""
-    + _BOARD_ITEMS
-    + """
-    }
-  }
-}
+    ... on Issue {{{_BOARD_ITEMS}{selection}
+    }}
+  }}
+}}
 """
-    + ISSUE_FIELDS
-)
+        + ISSUE_FIELDS
+    )
+
+
+BY_IDS_OPERATION = "SymphonyIssuesById"
+BY_IDS_QUERY = _by_ids(BY_IDS_OPERATION)
 
 WITH_COMMENTS_OPERATION = "SymphonyIssuesWithComments"
 # ``ConversationReads``: the issues by id and the prompt's comments (the last
@@ -160,29 +161,10 @@ WITH_COMMENTS_OPERATION = "SymphonyIssuesWithComments"
 # allow 100 issues too; what bounds the batch is the answer's size and time: 50 issues may bring
 # 2,500 comment bodies of up to 65,536 characters each, and GitHub stops a query after 10 seconds
 # (its points still spent). A burst of dispatches seldom reaches 50 anyway.
-WITH_COMMENTS_QUERY = (
-    """
-query SymphonyIssuesWithComments("""
-    + _BY_IDS_VARIABLES
-    + """, $commentLast: Int!
-) {
-  """
-    + RATE_LIMIT
-    + """
-  nodes(ids: $ids) {
-    __typename
-    ...SymphonyIssue
-    ... on Issue {"""
-    + _BOARD_ITEMS
-    + """
-      comments(last: $commentLast) { """
-    + _PROMPT_COMMENT_NODES
-    + """ }
-    }
-  }
-}
-"""
-    + ISSUE_FIELDS
+WITH_COMMENTS_QUERY = _by_ids(
+    WITH_COMMENTS_OPERATION,
+    ", $commentLast: Int!",
+    f"\n      comments(last: $commentLast) {{ {_PROMPT_COMMENT_NODES} }}",
 )
 
 LABELS_OPERATION = "SymphonyIssueLabels"
