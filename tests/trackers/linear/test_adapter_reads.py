@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from symphony.trackers.base import TRACKER_RESPONSE, ConversationReads, TrackerError
+from symphony.trackers.base import (
+    MAX_PROMPT_COMMENTS,
+    TRACKER_RESPONSE,
+    ConversationReads,
+    TrackerError,
+)
 from symphony.trackers.linear import adapter as adapter_module
 from symphony.trackers.linear import queries
 from symphony.trackers.linear.normalize import normalize_issue
@@ -266,7 +271,7 @@ async def test_issues_with_comments_are_the_whole_issues_and_their_prompt_commen
     linear.add_comment(reworked, "Rework: the empty case crashes", user=rita)
     quiet = linear.add_issue("No conversation")
     long = linear.add_issue("A long thread")
-    for n in range(queries.PROMPT_COMMENT_COUNT + 7):
+    for n in range(MAX_PROMPT_COMMENTS + 7):
         linear.add_comment(long, f"Comment {n}", user=rita)
     adapter = make_adapter()
     assert isinstance(adapter, ConversationReads)
@@ -284,7 +289,7 @@ async def test_issues_with_comments_are_the_whole_issues_and_their_prompt_commen
         ("Rita Reviewer", "Rework: the empty case crashes"),
     ]
     assert issues[1].comments == ()
-    assert len(issues[2].comments) == queries.PROMPT_COMMENT_COUNT
+    assert len(issues[2].comments) == MAX_PROMPT_COMMENTS
 
 
 async def test_issues_with_comments_go_fifty_a_request(

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from graphql import GraphQLSchema, parse
 
+from symphony.trackers.base import MAX_PROMPT_COMMENTS
 from symphony.trackers.linear import queries
 from tests.support.fake_linear import FakeLinear
 from tests.support.linear_complexity import COMPLEXITY_LIMIT, ComplexityError, score
@@ -39,7 +40,7 @@ DOCUMENTS = {
             "ids": ["i"] * queries.WITH_COMMENTS_PAGE_SIZE,
             "projectSlug": "p",
             "first": queries.WITH_COMMENTS_PAGE_SIZE,
-            "commentFirst": queries.PROMPT_COMMENT_COUNT,
+            "commentFirst": MAX_PROMPT_COMMENTS,
         }
         | NESTED,
         7_446,

@@ -12,7 +12,7 @@ from symphony.httpx_lean import httpx
 from symphony.issue import Issue, IssueComment
 from symphony.logs import get_logger, register_secrets
 from symphony.tools import ToolContext, ToolResult, ToolSpec, unsupported_tool
-from symphony.trackers.base import TRACKER_RESPONSE, TrackerError
+from symphony.trackers.base import MAX_PROMPT_COMMENTS, TRACKER_RESPONSE, TrackerError
 from symphony.trackers.graphql_http import comments_from_nodes
 from symphony.trackers.linear import queries, writes
 from symphony.trackers.linear.client import LinearClient
@@ -112,7 +112,7 @@ class LinearAdapter:
         if with_comments:
             query, op = queries.WITH_COMMENTS_QUERY, queries.WITH_COMMENTS_OPERATION
             size = queries.WITH_COMMENTS_PAGE_SIZE
-            extra = {"commentFirst": queries.PROMPT_COMMENT_COUNT}
+            extra = {"commentFirst": MAX_PROMPT_COMMENTS}
         else:
             query, op, size, extra = (
                 queries.BY_IDS_QUERY,

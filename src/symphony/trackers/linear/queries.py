@@ -128,11 +128,10 @@ query SymphonyIssuesById(
 )
 
 WITH_COMMENTS_OPERATION = "SymphonyIssuesWithComments"
-# A worker's first read of polled summaries (``ConversationReads``): the whole issues and the
-# prompt's comments in one request. The comments cost 116 points an issue (50 x 2.3 and the
+# Workers' reads of their issues and the prompt's comments (``ConversationReads``), shared by
+# the dispatches of a loop iteration: the whole issues and their comments in one request. The comments cost 116 points an issue (50 x 2.3 and the
 # connection), 149 with the issue, so a request holds 50 issues.
 WITH_COMMENTS_PAGE_SIZE = 50
-PROMPT_COMMENT_COUNT = 50
 WITH_COMMENTS_QUERY = (
     """
 query SymphonyIssuesWithComments(
