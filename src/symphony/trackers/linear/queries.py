@@ -129,8 +129,9 @@ query SymphonyIssuesById(
 
 WITH_COMMENTS_OPERATION = "SymphonyIssuesWithComments"
 # Workers' reads of their issues and the prompt's comments (``ConversationReads``), shared by
-# the dispatches of a loop iteration: the whole issues and their comments in one request. The comments cost 116 points an issue (50 x 2.3 and the
-# connection), 149 with the issue, so a request holds 50 issues.
+# the dispatches of a loop iteration: the whole issues and their comments in one request. The
+# comments cost 116 points an issue (50 x 2.3 and the connection), 149 with the issue, so a
+# request holds 50 issues.
 WITH_COMMENTS_PAGE_SIZE = 50
 WITH_COMMENTS_QUERY = (
     """
