@@ -189,7 +189,8 @@ class ReadPump:
     set, one descriptor for all of them: one wake-up reads every such pipe that has data. After
     a round that read anything the pump looks again only ``PACE_S`` later, so a busy fleet's
     next round finds many pipes with lines (and several lines a pipe) and the loop is free in
-    between; a streaming agent's line waits at most that long, which no one watching can tell.
+    between (the loop does not even watch the pump's descriptor then: the next round comes by
+    timer); a streaming agent's line waits at most that long, which no one watching can tell.
     Other pipes (a child starting, a session waiting for a reply) are watched by the loop
     itself, each read as soon as it has data. Level-triggered: a pipe with more than a chunk
     waiting is read again next round.
@@ -220,27 +221,36 @@ class ReadPump:
             self._epoll.register(fd, select.EPOLLIN)
             self._batched.add(fd)
             if not self._watching and self._resume is None:
-                self._watch()
+                # Not read here: the caller is in the middle of its own work.
+                self._loop.add_reader(self._epoll.fileno(), self._drain)
+                self._watching = True
         else:
             self._epoll.unregister(fd)
             self._batched.discard(fd)
             self._loop.add_reader(fd, self._read, fd)
 
     def _watch(self) -> None:
+        # The pace is over: look at once. A busy fleet keeps the pump on its timer and the loop
+        # never watches the epoll descriptor (adding and removing it each round cost a selector
+        # change both ways and a loop iteration); only a round that finds nothing goes back to
+        # waiting for data.
         self._resume = None
-        if self._batched:
-            self._loop.add_reader(self._epoll.fileno(), self._drain)
-            self._watching = True
+        self._drain()
 
     def _drain(self) -> None:
         ready = self._epoll.poll(0)
         for fd, _mask in ready:
             self._read(fd)
-        if ready or not self._batched:
-            self._loop.remove_reader(self._epoll.fileno())
-            self._watching = False
-            if self._batched:
-                self._resume = self._loop.call_later(PACE_S, self._watch)
+        busy = bool(ready) and bool(self._batched)
+        waiting = bool(self._batched) and not busy
+        if waiting != self._watching:
+            if waiting:
+                self._loop.add_reader(self._epoll.fileno(), self._drain)
+            else:
+                self._loop.remove_reader(self._epoll.fileno())
+            self._watching = waiting
+        if busy and self._resume is None:
+            self._resume = self._loop.call_later(PACE_S, self._watch)
 
     def _read(self, fd: int) -> None:
         entry = self._pipes.get(fd)
