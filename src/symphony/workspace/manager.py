@@ -97,7 +97,8 @@ class WorkspaceManager:
                     workspace=workspace.path,
                     error=opened.base_error,
                 )
-            if opened.base_done or script is None:
+            if not workspace.created_now or script is None:
+                # The base record is settled already: no hook runs first.
                 return dataclasses.replace(workspace, base_commit=opened.base)
             context = HookContext(workspace.path, canonical_root, issue.identifier, issue, attempt)
             try:
@@ -410,7 +411,6 @@ class WorkspaceManager:
 class _Opened:
     root: Path  # canonical
     ensured: fs.Ensured
-    base_done: bool  # the base record is settled: no hook or git read comes before it
     base: str | None = None
     base_error: str | None = None
 
@@ -426,15 +426,15 @@ def _open(root: Path, key: str, hookless: bool) -> _Opened:
     canonical_root = fs.ensure_root(root)
     ensured = fs.ensure_directory(canonical_root / key, canonical_root)
     if not ensured.created_now:
-        return _Opened(canonical_root, ensured, True, read_base(canonical_root, key))
+        return _Opened(canonical_root, ensured, read_base(canonical_root, key))
     if not hookless:
-        return _Opened(canonical_root, ensured, False)
+        return _Opened(canonical_root, ensured)  # the hook runs, then the base is recorded
     try:
         remove_base(canonical_root, key)
     except OSError as exc:
         # The workspace is usable without it; the review then reports "no base".
-        return _Opened(canonical_root, ensured, True, base_error=str(exc))
-    return _Opened(canonical_root, ensured, True)
+        return _Opened(canonical_root, ensured, base_error=str(exc))
+    return _Opened(canonical_root, ensured)
 
 
 def _hook_error(result: HookResult, identifier: str, workspace: Path) -> WorkspaceError:
