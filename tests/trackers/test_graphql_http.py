@@ -1,11 +1,13 @@
-"""The trackers' HTTP client: a burst of requests is sent a few at a time, in order."""
+"""The trackers' HTTP client: a burst of requests is sent a few at a time, in order; TLS
+authorities are loaded once, and only for an ``https`` endpoint."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 from symphony.httpx_lean import httpx
-from symphony.trackers.graphql_http import MAX_IN_FLIGHT, new_http_client
+from symphony.trackers.graphql_http import MAX_IN_FLIGHT, new_http_client, tls_for
 
 
 async def test_a_burst_of_requests_keeps_at_most_max_in_flight_and_all_complete() -> None:
@@ -25,7 +27,7 @@ async def test_a_burst_of_requests_keeps_at_most_max_in_flight_and_all_complete(
         in_flight -= 1
         return httpx.Response(200, json={"n": request.url.params["n"]})
 
-    client = new_http_client(10.0, httpx.MockTransport(handler))
+    client = new_http_client(10.0, "http://127.0.0.1/graphql", httpx.MockTransport(handler))
     try:
         burst = [client.get("http://127.0.0.1/graphql", params={"n": n}) for n in range(60)]
         responses = await asyncio.wait_for(asyncio.gather(*burst), timeout=30)
@@ -33,3 +35,18 @@ async def test_a_burst_of_requests_keeps_at_most_max_in_flight_and_all_complete(
         await client.aclose()
     assert [r.json()["n"] for r in responses] == [str(n) for n in range(60)]
     assert peak == MAX_IN_FLIGHT
+
+
+def test_an_https_endpoint_verifies_with_one_shared_context() -> None:
+    linear = tls_for("https://api.linear.app/graphql")
+    assert tls_for(" https://api.github.com/graphql ") is linear
+    assert linear.verify_mode == ssl.CERT_REQUIRED and linear.check_hostname
+    assert linear.cert_store_stats()["x509_ca"] > 0
+
+
+def test_a_plain_http_endpoint_loads_no_authorities_and_would_refuse_any_tls() -> None:
+    plain = tls_for("HTTP://127.0.0.1:8080/graphql")
+    assert plain is not tls_for("https://api.linear.app/graphql")
+    assert plain.cert_store_stats()["x509_ca"] == 0
+    # Nothing is trusted, and nothing goes unverified.
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname

@@ -5,12 +5,15 @@ one-line summary of a body for logs and errors."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import re
+import ssl
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from symphony import __version__
 from symphony.httpx_lean import httpx
@@ -71,14 +74,36 @@ class _BoundedClient(httpx.AsyncClient):
             return await super().send(request, **kwargs)
 
 
+@functools.cache
+def _verified_tls() -> ssl.SSLContext:
+    # httpx's default (certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR), built once: each
+    # context parses the whole bundle again, about 1.2 MB per client.
+    return httpx.create_ssl_context()
+
+
+@functools.cache
+def _no_tls() -> ssl.SSLContext:
+    # Verifies like the default but trusts no authority: cheap, and any TLS handshake it were
+    # ever asked for would fail instead of going unverified.
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+def tls_for(endpoint: str) -> ssl.SSLContext:
+    """The TLS context for a client that only ever talks to URLs on ``endpoint``'s scheme:
+    one shared verifying context for ``https``, none loaded with authorities for plain HTTP (a
+    tracker on loopback, a test fake)."""
+    return _verified_tls() if urlsplit(endpoint.strip()).scheme != "http" else _no_tls()
+
+
 def new_http_client(
-    timeout_s: float, transport: httpx.AsyncBaseTransport | None = None
+    timeout_s: float, endpoint: str, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
     """JSON in and out, no redirects (a GraphQL endpoint never redirects; following one could
     send the credentials elsewhere); at most ``MAX_IN_FLIGHT`` requests at a time, on as many
-    kept-alive connections."""
+    kept-alive connections. Every request goes to a URL on ``endpoint``'s scheme."""
     return _BoundedClient(
         timeout=httpx.Timeout(timeout_s),
+        verify=tls_for(endpoint),
         limits=httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT),
         transport=transport,
         follow_redirects=False,

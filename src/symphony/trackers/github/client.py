@@ -258,7 +258,9 @@ class GitHubClient:
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = new_http_client(self._settings.request_timeout_s, self._transport)
+            self._http = new_http_client(
+                self._settings.request_timeout_s, self._settings.endpoint, self._transport
+            )
         return self._http
 
     async def aclose(self) -> None:
