@@ -124,9 +124,76 @@ class Issue:
         }
 
 
+# The slots of ``Issue``, set directly by ``new_issue``.
+_SLOT = {name: vars(Issue)[name].__set__ for name in Issue.__slots__}
+_NEW = object.__new__
+_ID = _SLOT["id"]
+_IDENTIFIER = _SLOT["identifier"]
+_TITLE = _SLOT["title"]
+_STATE = _SLOT["state"]
+_DISPATCHABLE = _SLOT["dispatchable"]
+_DESCRIPTION = _SLOT["description"]
+_PRIORITY = _SLOT["priority"]
+_BRANCH_NAME = _SLOT["branch_name"]
+_URL = _SLOT["url"]
+_ASSIGNEE_ID = _SLOT["assignee_id"]
+_LABELS = _SLOT["labels"]
+_BLOCKED_BY = _SLOT["blocked_by"]
+_CREATED_AT = _SLOT["created_at"]
+_UPDATED_AT = _SLOT["updated_at"]
+_NATIVE_REF = _SLOT["native_ref"]
+_SUMMARY = _SLOT["summary"]
+_COMMENTS = _SLOT["comments"]
+
+
+def new_issue(
+    id: str,
+    identifier: str,
+    title: str,
+    state: str,
+    dispatchable: bool,
+    description: str | None = None,
+    priority: int | None = None,
+    branch_name: str | None = None,
+    url: str | None = None,
+    assignee_id: str | None = None,
+    labels: tuple[str, ...] = (),
+    blocked_by: tuple[BlockerRef, ...] = (),
+    created_at: datetime | None = None,
+    updated_at: datetime | None = None,
+    native_ref: Mapping[str, Any] | None = None,
+    summary: bool = False,
+    comments: tuple[IssueComment, ...] = (),
+) -> Issue:
+    """``Issue(...)`` with the same fields and defaults, three times cheaper: a frozen
+    dataclass's ``__init__`` goes through ``object.__setattr__`` for each of its 17 fields, and a
+    poll of a big board builds tens of thousands of issues. This sets the slots directly."""
+    issue: Issue = _NEW(Issue)
+    _ID(issue, id)
+    _IDENTIFIER(issue, identifier)
+    _TITLE(issue, title)
+    _STATE(issue, state)
+    _DISPATCHABLE(issue, dispatchable)
+    _DESCRIPTION(issue, description)
+    _PRIORITY(issue, priority)
+    _BRANCH_NAME(issue, branch_name)
+    _URL(issue, url)
+    _ASSIGNEE_ID(issue, assignee_id)
+    _LABELS(issue, labels)
+    _BLOCKED_BY(issue, blocked_by)
+    _CREATED_AT(issue, created_at)
+    _UPDATED_AT(issue, updated_at)
+    _NATIVE_REF(issue, native_ref)
+    _SUMMARY(issue, summary)
+    _COMMENTS(issue, comments)
+    return issue
+
+
 def issue_routable(issue: Issue, required_labels: Sequence[str]) -> bool:
     """SPEC §8.2: adapter says dispatchable and every required label is present.
 
     A blank required label matches no issue (SPEC §5.3.1).
     """
+    if not required_labels:  # the usual case, for every issue of every poll
+        return issue.dispatchable
     return issue.dispatchable and not missing_labels(issue.labels, required_labels)

@@ -521,6 +521,8 @@ def refresh(state: OrchestratorState, fetched: Sequence[Issue], out: list[Effect
     """A poll's active issues: open sets with no candidate running take the issue as read
     now; one whose issue is no longer among them is dropped (its running candidates, if any,
     are reconciled like every run)."""
+    if not state.candidate_sets:
+        return
     by_id = {issue.id: issue for issue in fetched}
     busy = {e.issue.id for e in state.running.values() if e.candidate is not None}
     for issue_id in list(state.candidate_sets):

@@ -295,28 +295,27 @@ def _candidates_fetched(
         holds.release_absent(state, (i.id for i in ordered), out)
         blocked.replace_from_fetch(state, ordered, now, out)
         if state.config_error is None:
-            _dispatch_candidates(state, restore.resumable_first(state, ordered), now, out)
-            restore.drop_unwanted(
-                state, [i for i in ordered if policy.is_candidate(i, state.config)], out
-            )
+            # Decided once per issue: a big board's poll is mostly issues that are not.
+            eligible = [i for i in ordered if policy.is_candidate(i, state.config)]
+            best_of.refresh(state, ordered, out)
+            _dispatch_candidates(state, restore.resumable_first(state, eligible), now, out)
+            restore.drop_unwanted(state, eligible, out)
     _finish_tick(state, now, out)
 
 
 def _dispatch_candidates(
-    state: OrchestratorState, ordered: Sequence[Issue], now: float, out: Effects
+    state: OrchestratorState, eligible: Sequence[Issue], now: float, out: Effects
 ) -> None:
-    """``ordered`` is in dispatch order (SPEC §8.2); waiting best-of candidates come first."""
-    config = state.config
-    best_of.refresh(state, ordered, out)
+    """``eligible`` passed ``policy.is_candidate`` and is in dispatch order (SPEC §8.2);
+    waiting best-of candidates come first."""
     best_of.fill(state, now, out)
-    for issue in ordered:
+    for issue in eligible:
         if policy.global_slots(state) == 0 or not workers.has_room(state, now):
             break
         if (
             state.is_claimed(issue.id)
             or issue.id in state.holds
             or issue.id in state.moved_mid_poll
-            or not policy.is_candidate(issue, config)
         ):
             continue
         if policy.state_slot_free(state, issue):

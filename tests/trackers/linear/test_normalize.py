@@ -203,3 +203,19 @@ def test_assignee_routing(
     routing = Routing.build(("Done",), configured)
     issue = normalize_issue(node(assignee=assignee), routing)
     assert issue.dispatchable is dispatchable
+
+
+def test_a_blocker_shared_by_many_issues_is_one_object_and_follows_its_state() -> None:
+    first = normalize_issue(node(id="i-1", inverseRelations=relations(blocks("Todo"))), TERMINAL)
+    second = normalize_issue(node(id="i-2", inverseRelations=relations(blocks("Todo"))), TERMINAL)
+    moved = normalize_issue(node(id="i-3", inverseRelations=relations(blocks("Done"))), TERMINAL)
+    assert first.blocked_by[0] is second.blocked_by[0]
+    assert moved.blocked_by == (BlockerRef("b-1", "SYM-0", "Done"),)
+    assert (first.dispatchable, moved.dispatchable) == (False, True)
+
+
+def test_a_blocker_with_unusable_fields_is_kept_with_what_is_usable() -> None:
+    rels = relations(blocks("Todo", id=["b-1"], identifier={"x": 1}))
+    issue = normalize_issue(node(inverseRelations=rels), TERMINAL)
+    assert issue.blocked_by == (BlockerRef(None, None, "Todo"),)
+    assert issue.dispatchable is False

@@ -10,10 +10,11 @@ further request is sent until the time it asked us to wait has passed.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import orjson
 
 from symphony.httpx_lean import httpx
 from symphony.logs import REDACTOR, get_logger
@@ -112,7 +113,8 @@ class GitHubClient:
         response = await self.post(query, variables, operation=operation)
         text = response.text
         try:
-            payload: Any = json.loads(text)
+            # orjson, from the bytes: a big board's page decodes in about half the time.
+            payload: Any = orjson.loads(response.content)
         except ValueError:
             payload = None
         log.debug(

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from symphony.issue import Issue, normalize_labels
+from symphony.issue import Issue, new_issue, normalize_labels
 from symphony.timefmt import parse_timestamp
 from symphony.trackers.github.settings import BACKLOG_STATE, CLOSED_STATE, NO_STATUS_STATE
 
@@ -117,7 +117,7 @@ def normalize_issue(
     if title is None:
         raise MalformedIssue(identifier, "missing title")
     body = node.get("body")
-    return Issue(
+    return new_issue(
         id=issue_id,
         identifier=identifier,
         title=title,

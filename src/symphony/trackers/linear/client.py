@@ -8,11 +8,12 @@ limited, no further request is sent until the time it asked us to wait has passe
 from __future__ import annotations
 
 import gc
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+import orjson
 
 from symphony.httpx_lean import httpx
 from symphony.logs import get_logger
@@ -140,7 +141,8 @@ class LinearClient:
     def _decode(self, response: httpx.Response, label: str, started: float) -> RawResponse:
         text = response.text
         try:
-            payload, is_json = json.loads(text), True
+            # orjson, from the bytes: a big board's page decodes in about half the time.
+            payload, is_json = orjson.loads(response.content), True
         except ValueError:
             payload, is_json = None, False
         log.debug(

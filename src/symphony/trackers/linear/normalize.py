@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sys import intern
 from typing import Any
 
-from symphony.issue import BlockerRef, Issue, normalize_state
+from symphony.issue import BlockerRef, Issue, new_issue, normalize_state
 from symphony.timefmt import parse_timestamp
 
 BLOCKS_RELATION = "blocks"
@@ -21,6 +21,10 @@ _NUMBER = (int, float)
 # workspace with thousands of label names would reach.
 _NORMALIZED: dict[str, str] = {}
 _NORMALIZED_LIMIT = 4096
+# A relation's (id, identifier, state name), as sent -> its blocker; bounded the same way.
+_BLOCKERS: dict[tuple[Any, Any, Any], BlockerRef] = {}
+_BLOCKERS_LIMIT = 4096
+_UNKNOWN_BLOCKER = BlockerRef()
 # The blocker gate applies only before work starts (reference behaviour): an issue already In
 # Progress keeps its agent even if someone adds an open blocker.
 GATED_STATE = "todo"
@@ -78,7 +82,7 @@ def normalize_issue(node: Any, routing: Routing) -> Issue:
         state, blockers, blockers_complete, routing
     )
     description = get("description")
-    return Issue(
+    return new_issue(
         id=issue_id,
         identifier=identifier,
         title=title,
@@ -147,19 +151,35 @@ def _blockers(relations: Any) -> tuple[tuple[BlockerRef, ...], bool]:
             continue
         source = rel.get("issue")
         # A blocker we may not read still blocks: keep it with unknown fields.
-        if isinstance(source, dict):
-            # Interned: one blocker often blocks many issues of a board.
-            blocker = BlockerRef(
-                id=_interned(source.get("id")),
-                identifier=_interned(source.get("identifier")),
-                state=_name(source.get("state")),
-            )
-        else:
-            blocker = BlockerRef()
-        blockers.append(blocker)
+        blockers.append(_blocker(source) if isinstance(source, dict) else _UNKNOWN_BLOCKER)
     page_info = relations.get("pageInfo")
     has_more = page_info.get("hasNextPage") if isinstance(page_info, dict) else None
     return tuple(blockers), has_more is not True
+
+
+def _blocker(source: dict[str, Any]) -> BlockerRef:
+    """The blocker a relation names, shared: one blocker often blocks many issues of a board,
+    and a poll meets it once for each of them."""
+    state = source.get("state")
+    key = (
+        source.get("id"),
+        source.get("identifier"),
+        state.get("name") if isinstance(state, dict) else None,
+    )
+    try:
+        return _BLOCKERS[key]
+    except KeyError:
+        pass
+    except TypeError:  # a malformed field (a list, an object): not worth remembering
+        return BlockerRef(
+            id=_interned(key[0]), identifier=_interned(key[1]), state=_interned(key[2])
+        )
+    if len(_BLOCKERS) >= _BLOCKERS_LIMIT:
+        _BLOCKERS.clear()
+    blocker = _BLOCKERS[key] = BlockerRef(
+        id=_interned(key[0]), identifier=_interned(key[1]), state=_interned(key[2])
+    )
+    return blocker
 
 
 def _labels(labels: Any) -> tuple[str, ...]:
