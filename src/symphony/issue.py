@@ -16,7 +16,18 @@ from symphony.timefmt import format_timestamp
 
 def normalize_state(state: str) -> str:
     """States compare after trim + lowercase (SPEC §4.2)."""
-    return state.strip().lower()
+    # Remembered: a board has a handful of state names, and a poll asks this for each of its
+    # issues several times. Cleared past the limit, which no real workspace reaches.
+    found = _STATES.get(state)
+    if found is None:
+        if len(_STATES) >= _STATES_LIMIT:
+            _STATES.clear()
+        found = _STATES[state] = state.strip().lower()
+    return found
+
+
+_STATES: dict[str, str] = {}
+_STATES_LIMIT = 1024
 
 
 def normalize_label(label: str) -> str:
@@ -41,8 +52,11 @@ def missing_labels(labels: Iterable[object], required: Iterable[str]) -> list[st
 
     A blank required label matches no issue (SPEC §5.3.1), so it is always missing (as ``""``).
     """
+    wanted = [normalize_label(label) for label in required]
+    if isinstance(labels, tuple) and all(norm and norm in labels for norm in wanted):
+        return []  # the usual case: adapters hand over normalized labels
     have = set(normalize_labels(labels))
-    return [norm for norm in map(normalize_label, required) if not norm or norm not in have]
+    return [norm for norm in wanted if not norm or norm not in have]
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,10 @@ def _rank(issue: Issue, config: SchedulerConfig) -> int | None:
         return None
     if config.required_labels and missing_labels(issue.labels, config.required_labels):
         return 0
-    return 0 if any(not _closed(b, config) for b in issue.blocked_by) else 1
+    for blocker in issue.blocked_by:
+        if not _closed(blocker, config):
+            return 0
+    return 1
 
 
 def _explain(issue: Issue, config: SchedulerConfig) -> tuple[str, tuple[BlockerRef, ...]]:
