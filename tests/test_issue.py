@@ -1,4 +1,5 @@
-"""``new_issue``: the fast way to build an ``Issue`` builds exactly what ``Issue(...)`` does."""
+"""``new_issue`` builds exactly what ``Issue(...)`` does; the label and state rules (SPEC §8.2,
+§4.2) give the same answers on their fast paths as on the general one."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from symphony.issue import BlockerRef, Issue, IssueComment, new_issue
+from symphony.issue import (
+    BlockerRef,
+    Issue,
+    IssueComment,
+    missing_labels,
+    new_issue,
+    normalize_state,
+)
 
 FULL = {
     "id": "id-1",
@@ -56,3 +64,25 @@ def test_the_issue_it_builds_stays_frozen() -> None:
     issue = new_issue(**FULL)  # type: ignore[arg-type]
     with pytest.raises(dataclasses.FrozenInstanceError):
         issue.state = "Done"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("labels", "required", "missing"),
+    [
+        (("bug", "backend"), ["Bug "], []),  # normalized labels: found as they are
+        ((" Bug ", "BACKEND"), ["bug", "backend"], []),  # labels as a tracker might spell them
+        (["bug"], ["bug"], []),  # not a tuple: the general path
+        (("bug",), ["bug", "ui"], ["ui"]),
+        (("bug",), ["", "bug"], [""]),  # a blank required label matches nothing
+        ((), ["bug"], ["bug"]),
+        (("bug",), [], []),
+    ],
+)
+def test_missing_labels(labels: tuple[str, ...], required: list[str], missing: list[str]) -> None:
+    assert missing_labels(labels, required) == missing
+
+
+def test_state_names_normalize_the_same_every_time() -> None:
+    assert [normalize_state(s) for s in (" In Progress", "In Progress", " In Progress")] == [
+        "in progress"
+    ] * 3
