@@ -47,6 +47,8 @@ def test_same_parameters_and_defaults_as_the_dataclass() -> None:
         expected = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
         assert parameters[f.name].default == expected, f.name
     assert set(FULL) == {f.name for f in fields}
+    # new_issue sets the slots and runs nothing else: a __post_init__ would be skipped.
+    assert not hasattr(Issue, "__post_init__")
 
 
 @pytest.mark.parametrize("given", [FULL, {k: FULL[k] for k in list(FULL)[:5]}])
