@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from symphony.core.state import Phase
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.trackers.resolve import resolve_tracker
 from symphony.workflow.store import WorkflowStore
@@ -89,16 +90,20 @@ async def make_runtime(
     created: list[OrchestratorRuntime] = []
 
     def make(store: WorkflowStore, **kwargs: Any) -> OrchestratorRuntime:
+        clock = kwargs.pop("clock", following_clock)
         runtime = OrchestratorRuntime(
             store,
             workspaces=workspaces,
             agents=agents.select,
             adapter_factory=kwargs.pop("adapter_factory", lambda _wf: MemoryAdapter(board)),
             tracker_timeout_s=kwargs.pop("tracker_timeout_s", 5.0),
-            clock=kwargs.pop("clock", following_clock),
+            clock=clock,
             **kwargs,
         )
         created.append(runtime)
+        if clock is following_clock:
+            # Time waits while a poll is in flight (see FakeLoopClock.holds).
+            following_clock.holds.append(lambda: runtime.state.phase is not Phase.IDLE)
         return runtime
 
     yield make

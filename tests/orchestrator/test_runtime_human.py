@@ -10,7 +10,6 @@ from typing import Any
 from symphony.human import HumanAnswer, HumanRequest, RequestRecord, SteerRecord
 from symphony.orchestrator.runtime import OrchestratorRuntime
 from symphony.storage import StateStore
-from tests.support.loop_clock import FakeLoopClock
 from tests.support.memory_tracker import MemoryBoard
 from tests.support.waiting import wait_until
 
@@ -34,15 +33,8 @@ def asking(answers: list[HumanAnswer]) -> Any:
 
 
 async def test_a_parked_request_survives_the_stall_check_and_is_answered(
-    make_store: StoreFactory,
-    make_runtime: Make,
-    board: MemoryBoard,
-    agents: FakeAgents,
-    loop_clock: FakeLoopClock,
+    make_store: StoreFactory, make_runtime: Make, board: MemoryBoard, agents: FakeAgents
 ) -> None:
-    # A wait that polls in vain while a poll is in flight (no poll timer set) must not jump the
-    # clock to the request's one-hour timeout: time moves in steps of a poll interval at most.
-    loop_clock.max_jump = 0.05
     board.put(todo(1))
     answers: list[HumanAnswer] = []
     agents.scripts["MT-1"] = asking(answers)

@@ -5,8 +5,9 @@ runs them on its next turn, as it would anyway. Every later timer waits in this 
 ``advance``/``jump`` moves its time past the timer's due time, and then runs in due order, on
 the loop thread (the caller's). Installed with ``tests.support.waiting.advancing(clock.jump)``,
 the clock follows the test's waits: each wait that polled in vain moves it to the next timer.
-A test whose far timers must not fire while it waits (an hour-long human timeout, while a poll
-is in flight and no poll timer is set) bounds each jump with ``max_jump``.
+``jump`` does not move while any of ``holds`` says so: a runtime's poll in flight has no poll
+timer set, and a jump then would skip past the next poll to a far timer (a retry, a human
+request's timeout) that the test expects not to fire yet.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ class _Timer:
 class FakeLoopClock:
     """Implements ``symphony.orchestrator.clock.LoopClock``."""
 
-    def __init__(self, start: float = 1_000.0, max_jump: float | None = None) -> None:
+    def __init__(self, start: float = 1_000.0) -> None:
         self.now = start
-        self.max_jump = max_jump
+        self.holds: list[Callable[[], bool]] = []
         self._timers: list[_Timer] = []
         self._seq = itertools.count()
 
@@ -61,18 +62,14 @@ class FakeLoopClock:
         self._run_until(self.now + seconds)
 
     def jump(self) -> bool:
-        """Move time to the next pending timer and run it (and any due with it), or by
-        ``max_jump`` seconds when that is nearer.
+        """Move time to the next pending timer and run it (and any due with it).
 
-        False, and time stays, when no timer is pending.
+        False, and time stays, when no timer is pending or one of ``holds`` holds.
         """
         self._drop_cancelled()
-        if not self._timers:
+        if not self._timers or any(hold() for hold in self.holds):
             return False
-        target = self._timers[0].when
-        if self.max_jump is not None:
-            target = min(target, self.now + self.max_jump)
-        self._run_until(target)
+        self._run_until(self._timers[0].when)
         return True
 
     def _run_until(self, target: float) -> None:
