@@ -13,21 +13,31 @@ one walk of the whole board plus the by-id refresh of the three running issues),
 (minus the tiny board's), the poll's wall time and how much of it the fake Linear spent on CPU,
 the time from ``start()`` to the first dispatched issue, and the peak RSS.
 
-Run: ``.venv/bin/python bench/linear_board.py [--boards 10000 50000] [--polls 5]``.
+With ``--baseline REV``, REV's own copy of this script measures REV's tree (checked out in a
+temporary git worktree, with ``shared`` beside it as here), interleaved with this tree run for
+run, and the marginal CPU, first dispatch and peak RSS are also printed as ratios to it. REV
+must have this script (``a74c719`` or later). ``--runs`` repeats each measurement; the figures
+are medians over the runs.
+
+Run: ``.venv/bin/python bench/linear_board.py [--boards 10000 50000] [--polls 5]
+[--baseline REV] [--runs 3]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -193,39 +203,71 @@ Work on {{{{ issue.identifier }}}}: {{{{ issue.description }}}}
     }
 
 
-def measured(todo: int, polls: int) -> dict[str, Any]:
-    """One board, measured in a fresh process."""
+def measured(todo: int, polls: int, tree: Path | None = None) -> dict[str, Any]:
+    """One board, measured in a fresh process: by this script, or by ``tree``'s copy of it on
+    ``tree``'s sources."""
+    script, env = Path(__file__), None
+    if tree is not None:
+        script = tree / "bench" / "linear_board.py"
+        env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     out = subprocess.run(
-        [sys.executable, __file__, "--measure", str(todo), "--polls", str(polls)],
+        [sys.executable, str(script), "--measure", str(todo), "--polls", str(polls)],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if out.returncode != 0:
-        raise SystemExit(f"measuring {todo} issues failed:\n{out.stderr[-3000:]}")
+        raise SystemExit(f"measuring {todo} issues with {script} failed:\n{out.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--boards", type=int, nargs="+", default=[10_000, 50_000])
-    parser.add_argument("--polls", type=int, default=5)
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve is not None:
-        serve(args.serve)
-        return
-    if args.measure is not None:
-        print(json.dumps(measure(args.measure, args.polls)))
-        return
+@contextlib.contextmanager
+def baseline_tree(rev: str) -> Iterator[Path]:
+    """REV in a temporary git worktree, with ``shared`` beside it as this checkout has it (the
+    fake Linear reads Linear's schema from ``../shared``)."""
+    root = Path(__file__).resolve().parents[1]
+    found = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 0:
+        raise SystemExit(f"--baseline {rev}: not a commit of this repository")
+    base = Path(tempfile.mkdtemp(prefix="symphony-board-baseline-"))
+    tree = base / "main"
+    worktree = ["git", "-C", str(root), "worktree"]
+    try:
+        subprocess.run(
+            [*worktree, "add", "--detach", str(tree), found.stdout.strip()],
+            check=True,
+            capture_output=True,
+        )
+        (base / "shared").symlink_to(root.parent / "shared")
+        if not (tree / "bench" / "linear_board.py").exists():
+            raise SystemExit(f"--baseline {rev} has no bench/linear_board.py (a74c719 or later)")
+        yield tree
+    finally:
+        subprocess.run([*worktree, "remove", "--force", str(tree)], check=False)
+        shutil.rmtree(base, ignore_errors=True)
 
-    tiny = measured(TINY, args.polls)
-    rows = [tiny] + [measured(todo - 1, args.polls) for todo in args.boards]
+
+def median_row(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the runs of one board."""
+    row = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, float):
+            row[key] = statistics.median(r[key] for r in runs)
+    return row
+
+
+def print_table(label: str, rows: list[dict[str, Any]], polls: int, runs: int) -> None:
+    tiny = rows[0]
     print(
-        f"Linear boards: N active issues, all but {OPEN + 1} blocked; median of {args.polls} "
-        "polls; fake Linear in its own process"
+        f"{label}: N active issues, all but {OPEN + 1} blocked; median of {polls} polls"
+        f"{f' and {runs} runs' if runs > 1 else ''}; fake Linear in its own process"
     )
     print(
         "  active issues   blocked   CPU/poll (of it system)   marginal   poll wall"
@@ -241,6 +283,60 @@ def main() -> None:
         )
         if row["tracker_error"]:
             print(f"    tracker error: {row['tracker_error']}")
+
+
+def print_ratios(rev: str, base: list[dict[str, Any]], mine: list[dict[str, Any]]) -> None:
+    print(f"Current / baseline {rev}:")
+    for old, new in zip(base[1:], mine[1:], strict=True):
+        ratios = []
+        for name, key, tiny in (
+            ("marginal CPU", "poll_cpu_s", True),
+            ("first dispatch", "first_dispatch_s", False),
+            ("peak RSS", "peak_rss_mb", False),
+        ):
+            before, after = old[key], new[key]
+            if tiny:
+                before, after = before - base[0][key], after - mine[0][key]
+            ratios.append(f"{name} {after / before:.2f}" if before > 0 else f"{name} -")
+        print(f"  {new['issues']:>13,} issues: " + ", ".join(ratios))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--boards", type=int, nargs="+", default=[10_000, 50_000])
+    parser.add_argument("--polls", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=1, help="measurements per board and tree")
+    parser.add_argument("--baseline", metavar="REV", help="also measure REV, interleaved")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve is not None:
+        serve(args.serve)
+        return
+    if args.measure is not None:
+        print(json.dumps(measure(args.measure, args.polls)))
+        return
+
+    sizes = [TINY] + [todo - 1 for todo in args.boards]
+    with contextlib.ExitStack() as stack:
+        tree = stack.enter_context(baseline_tree(args.baseline)) if args.baseline else None
+        mine: list[dict[str, Any]] = []
+        base: list[dict[str, Any]] = []
+        for todo in sizes:
+            runs: list[dict[str, Any]] = []
+            base_runs: list[dict[str, Any]] = []
+            for _ in range(args.runs):  # interleaved: baseline, current, baseline, current
+                if tree is not None:
+                    base_runs.append(measured(todo, args.polls, tree))
+                runs.append(measured(todo, args.polls))
+            mine.append(median_row(runs))
+            if base_runs:
+                base.append(median_row(base_runs))
+    if base:
+        print_table(f"Baseline {args.baseline}", base, args.polls, args.runs)
+    print_table("Current", mine, args.polls, args.runs)
+    if base:
+        print_ratios(args.baseline, base, mine)
     print("  (targets: marginal CPU per poll for 10,000 issues <= 300 ms; the eligible issues")
     print("   of a 10,001-issue board with 9,998 blocked dispatched in the first poll)")
 
