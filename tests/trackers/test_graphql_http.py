@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Iterator
+
+import pytest
 
 from symphony.httpx_lean import httpx
+from symphony.trackers import graphql_http
 from symphony.trackers.graphql_http import MAX_IN_FLIGHT, new_http_client, tls_for
 
 
@@ -37,6 +41,18 @@ async def test_a_burst_of_requests_keeps_at_most_max_in_flight_and_all_complete(
     assert peak == MAX_IN_FLIGHT
 
 
+@pytest.fixture
+def certifi_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """httpx's default authorities (certifi's bundle), built afresh for the test: a capath
+    from SSL_CERT_DIR would load its certificates only on use."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    graphql_http._verified_tls.cache_clear()
+    yield
+    graphql_http._verified_tls.cache_clear()
+
+
+@pytest.mark.usefixtures("certifi_only")
 def test_an_https_endpoint_verifies_with_one_shared_context() -> None:
     linear = tls_for("https://api.linear.app/graphql")
     assert tls_for(" https://api.github.com/graphql ") is linear
