@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from sys import intern
 from typing import Any
 
 # Re-exported: modules outside this change still import the formatter from here.
@@ -16,23 +17,28 @@ from symphony.timefmt import format_timestamp
 
 def normalize_state(state: str) -> str:
     """States compare after trim + lowercase (SPEC §4.2)."""
-    # Remembered: a board has a handful of state names, and a poll asks this for each of its
-    # issues several times. Cleared past the limit, which no real workspace reaches.
-    found = _STATES.get(state)
-    if found is None:
-        if len(_STATES) >= _STATES_LIMIT:
-            _STATES.clear()
-        found = _STATES[state] = state.strip().lower()
-    return found
-
-
-_STATES: dict[str, str] = {}
-_STATES_LIMIT = 1024
+    return _trimmed_lower(state)
 
 
 def normalize_label(label: str) -> str:
     """Labels compare after trim + lowercase (SPEC §11.3)."""
-    return label.strip().lower()
+    return _trimmed_lower(label)
+
+
+# Names seen -> their normalized form, interned: a board has a handful of state and label names,
+# and a poll asks for each of its issues several times. Cleared past the limit, which only a
+# workspace with thousands of label names would reach.
+_NORMALIZED: dict[str, str] = {}
+_NORMALIZED_LIMIT = 4096
+
+
+def _trimmed_lower(name: str) -> str:
+    found = _NORMALIZED.get(name)
+    if found is None:
+        if len(_NORMALIZED) >= _NORMALIZED_LIMIT:
+            _NORMALIZED.clear()
+        found = _NORMALIZED[name] = intern(name.strip().lower())
+    return found
 
 
 def normalize_labels(labels: Iterable[object]) -> tuple[str, ...]:

@@ -12,16 +12,12 @@ from dataclasses import dataclass
 from sys import intern
 from typing import Any
 
-from symphony.issue import BlockerRef, Issue, new_issue, normalize_state
+from symphony.issue import BlockerRef, Issue, new_issue, normalize_label, normalize_state
 from symphony.timefmt import parse_timestamp
 
 BLOCKS_RELATION = "blocks"
 _NUMBER = (int, float)
-# Names seen -> their normalized form; cleared when it grows past the limit, which only a
-# workspace with thousands of label names would reach.
-_NORMALIZED: dict[str, str] = {}
-_NORMALIZED_LIMIT = 4096
-# A relation's (id, identifier, state name), as sent -> its blocker; bounded the same way.
+# A relation's (id, identifier, state name), as sent -> its blocker; cleared past the limit.
 _BLOCKERS: dict[tuple[Any, Any, Any], BlockerRef] = {}
 _BLOCKERS_LIMIT = 4096
 _UNKNOWN_BLOCKER = BlockerRef()
@@ -125,12 +121,12 @@ def _blocked_before_start(
     state: str, blockers: Sequence[BlockerRef], blockers_complete: bool, routing: Routing
 ) -> bool:
     """A Todo issue waits while any blocker is unknown or not in a terminal state."""
-    if _normalized(state) != GATED_STATE:
+    if normalize_state(state) != GATED_STATE:
         return False
     if not blockers_complete:
         return True
     for blocker in blockers:
-        if blocker.state is None or _normalized(blocker.state) not in routing.terminal_states:
+        if blocker.state is None or normalize_state(blocker.state) not in routing.terminal_states:
             return True
     return False
 
@@ -192,21 +188,10 @@ def _labels(labels: Any) -> tuple[str, ...]:
     for label in nodes:
         name = label.get("name") if isinstance(label, dict) else None
         if isinstance(name, str):
-            norm = _normalized(name)
+            norm = normalize_label(name)
             if norm:
                 seen[norm] = None
     return tuple(seen)
-
-
-def _normalized(name: str) -> str:
-    """``normalize_state`` / ``normalize_label`` (trim, lowercase; the same rule), interned and
-    remembered: a board has a handful of distinct state and label names."""
-    found = _NORMALIZED.get(name)
-    if found is None:
-        if len(_NORMALIZED) >= _NORMALIZED_LIMIT:
-            _NORMALIZED.clear()
-        found = _NORMALIZED[name] = intern(normalize_state(name))
-    return found
 
 
 def _name(value: Any) -> str | None:
