@@ -17,7 +17,7 @@ from symphony.trackers.base import (
 )
 from symphony.trackers.linear import adapter as adapter_module
 from symphony.trackers.linear import queries
-from symphony.trackers.linear.normalize import normalize_issue
+from symphony.trackers.linear.normalize import normalize_whole
 from tests.support.fake_linear import Failure, FakeLinear
 from tests.trackers.linear.conftest import MakeAdapter
 
@@ -242,9 +242,9 @@ async def test_pages_are_read_with_the_collector_paused_and_left_as_found(
 
     def noting(node: Any, routing: Any) -> Any:
         enabled_while_normalizing.append(gc.isenabled())
-        return normalize_issue(node, routing)
+        return normalize_whole(node, routing)
 
-    monkeypatch.setattr(adapter_module, "normalize_issue", noting)
+    monkeypatch.setattr(adapter_module, "normalize_whole", noting)
     adapter = make_adapter()
     assert gc.isenabled()
     assert len(await adapter.fetch_issue_summaries_by_states(["Todo"])) == 1

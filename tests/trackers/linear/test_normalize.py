@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from symphony.issue import BlockerRef
+from symphony.issue import BlockerRef, Issue
 from symphony.trackers.linear.normalize import (
     MalformedIssue,
     Routing,
     normalize_issue,
     normalize_priority,
+    normalize_whole,
 )
 
 TERMINAL = Routing.build(("Closed", "Cancelled", "Canceled", "Duplicate", "Done"), None)
@@ -51,19 +52,52 @@ def relations(*nodes: dict[str, Any], more: bool = False) -> dict[str, Any]:
 
 
 def test_full_record_normalizes_every_field() -> None:
-    issue = normalize_issue(node(), TERMINAL)
-    assert issue.id == "issue-1"
-    assert issue.identifier == "SYM-1"
-    assert issue.state == "Todo"
-    assert issue.labels == ("bug", "backend")
-    assert issue.priority == 2
-    assert issue.branch_name == "bot/sym-1-fix-login"
-    assert issue.assignee_id == "user-1"
-    assert issue.created_at == datetime(2026, 1, 5, 9, 1, tzinfo=UTC)
-    assert issue.updated_at == datetime(2026, 1, 6, 8, 0, 0, 123000, tzinfo=UTC)
-    assert issue.native_ref is None
-    assert issue.dispatchable is True
+    record = node(inverseRelations=relations(blocks("Done")))
+    issue = normalize_issue(record, TERMINAL)
+    # Every field, each from a distinct value: the normalizer builds issues positionally.
+    assert issue == Issue(
+        id="issue-1",
+        identifier="SYM-1",
+        title="Fix login",
+        state="Todo",
+        dispatchable=True,
+        description="Steps to reproduce",
+        priority=2,
+        branch_name="bot/sym-1-fix-login",
+        url="https://linear.app/acme/issue/SYM-1",
+        assignee_id="user-1",
+        labels=("bug", "backend"),
+        blocked_by=(BlockerRef(id="b-1", identifier="SYM-0", state="Done"),),
+        created_at=datetime(2026, 1, 5, 9, 1, tzinfo=UTC),
+        updated_at=datetime(2026, 1, 6, 8, 0, 0, 123000, tzinfo=UTC),
+    )
+    # Not compared by ``==``:
+    assert (issue.native_ref, issue.summary, issue.comments) == (None, False, ())
     assert issue.to_dict()["created_at"] == "2026-01-05T09:01:00Z"
+    del record["description"], record["branchName"], record["updatedAt"]
+    summary = normalize_issue(record, TERMINAL)
+    assert (summary.summary, summary.description, summary.branch_name, summary.updated_at) == (
+        True,
+        None,
+        None,
+        None,
+    )
+
+
+def test_whole_lists_or_none_when_the_page_cut_one_off() -> None:
+    assert normalize_whole(node(), TERMINAL) == normalize_issue(node(), TERMINAL)
+    cut_labels = {"nodes": [{"name": "bug"}], "pageInfo": {"hasNextPage": True}}
+    assert normalize_whole(node(labels=cut_labels), TERMINAL) is None
+    assert normalize_whole(node(inverseRelations=relations(more=True)), TERMINAL) is None
+    # normalize_issue keeps what the page held, and an issue whose blockers are not all known
+    # stays blocked.
+    partial = normalize_issue(
+        node(labels=cut_labels, inverseRelations=relations(more=True)), TERMINAL
+    )
+    assert (partial.labels, partial.dispatchable) == (("bug",), False)
+    # A malformed record is malformed whether or not its lists were cut off.
+    with pytest.raises(MalformedIssue):
+        normalize_whole(node(id=None, labels=cut_labels), TERMINAL)
 
 
 @pytest.mark.parametrize(
@@ -80,11 +114,16 @@ def test_full_record_normalizes_every_field() -> None:
         (True, None),
         (None, None),
         (float("nan"), None),
+        (float("inf"), None),
         (7, 7),
+        (7.0, 7),
+        (-1.0, -1),
     ],
 )
 def test_priority_accepts_linear_float(value: Any, expected: int | None) -> None:
     assert normalize_priority(value) == expected
+    # Through a whole node too: the normalizer looks Linear's own values up first.
+    assert normalize_issue(node(priority=value), TERMINAL).priority == expected
 
 
 def test_unusable_optional_fields_become_null_without_hiding_required_ones() -> None:

@@ -16,8 +16,13 @@ from symphony.trackers.base import MAX_PROMPT_COMMENTS, TRACKER_RESPONSE, Tracke
 from symphony.trackers.graphql_http import comments_from_nodes
 from symphony.trackers.linear import queries, writes
 from symphony.trackers.linear.client import LinearClient
-from symphony.trackers.linear.lists import complete_lists, is_cut_off
-from symphony.trackers.linear.normalize import MalformedIssue, Routing, normalize_issue
+from symphony.trackers.linear.lists import complete_lists
+from symphony.trackers.linear.normalize import (
+    MalformedIssue,
+    Routing,
+    normalize_issue,
+    normalize_whole,
+)
 from symphony.trackers.linear.responses import error_messages, next_cursor, raise_graphql_errors
 from symphony.trackers.linear.settings import ASSIGNEE_ME, KIND, LinearSettings
 from symphony.trackers.linear.tool import TOOL_NAME, TOOL_SPEC, run_linear_graphql
@@ -268,13 +273,12 @@ class LinearAdapter:
         entries: list[Issue | dict[str, Any]] = []
         malformed: list[MalformedIssue] = []
         for node in connection["nodes"]:
-            if is_cut_off(node):
-                entries.append(node)
-                continue
             try:
-                entries.append(normalize_issue(node, routing))
+                issue = normalize_whole(node, routing)
             except MalformedIssue as exc:
                 malformed.append(exc)
+                continue
+            entries.append(node if issue is None else issue)
         return _Page(entries, malformed, connection.get("pageInfo"))
 
     async def _complete(self, page: _Page, routing: Routing, *, partial_ok: bool) -> list[Issue]:

@@ -15,6 +15,7 @@ from symphony.logs import get_logger
 from symphony.trackers.base import TRACKER_RESPONSE, TrackerError
 from symphony.trackers.linear import queries
 from symphony.trackers.linear.client import LinearClient
+from symphony.trackers.linear.normalize import list_cut_off
 from symphony.trackers.linear.responses import error_messages, next_cursor, raise_graphql_errors
 
 log = get_logger("symphony.trackers.linear")
@@ -24,13 +25,6 @@ _LISTS = (
     ("labels", queries.LABELS_QUERY, queries.LABELS_OPERATION),
     ("inverseRelations", queries.RELATIONS_QUERY, queries.RELATIONS_OPERATION),
 )
-
-
-def is_cut_off(node: Any) -> bool:
-    """Whether any list of this issue node says there is more than the page held."""
-    if not isinstance(node, dict):
-        return False
-    return _cut_off(node.get("labels")) or _cut_off(node.get("inverseRelations"))
 
 
 async def complete_lists(client: LinearClient, node: dict[str, Any], *, partial_ok: bool) -> None:
@@ -45,7 +39,7 @@ async def complete_lists(client: LinearClient, node: dict[str, Any], *, partial_
     identifier = node.get("identifier")
     ref = identifier if isinstance(identifier, str) and identifier else issue_id
     for field, query, op in _LISTS:
-        if _cut_off(node.get(field)):
+        if list_cut_off(node.get(field)):
             # The page carries no cursor per list (it would cost every issue), so the whole list
             # is read again from its start.
             nodes = await _read_list(client, issue_id, ref, field, query, op, partial_ok)
@@ -97,10 +91,3 @@ async def _read_list(
         after = next_cursor(connection.get("pageInfo"), f"Linear {op} for {ref} page {page}", seen)
         if after is None:
             return nodes
-
-
-def _cut_off(connection: Any) -> bool:
-    if not isinstance(connection, dict):
-        return False
-    page_info = connection.get("pageInfo")
-    return isinstance(page_info, dict) and page_info.get("hasNextPage") is True
