@@ -40,12 +40,15 @@ def _rank(issue: Issue, config: SchedulerConfig) -> int | None:
         return None
     if not policy.has_required_fields(issue) or not policy.is_active(issue, config):
         return None
+    return 0 if _specific(issue, config) else 1
+
+
+def _specific(issue: Issue, config: SchedulerConfig) -> bool:
+    """Whether a held issue is held for a reason of its own: a missing label, an open
+    blocker."""
     if config.required_labels and missing_labels(issue.labels, config.required_labels):
-        return 0
-    for blocker in issue.blocked_by:
-        if not _closed(blocker, config):
-            return 0
-    return 1
+        return True
+    return any(not _closed(blocker, config) for blocker in issue.blocked_by)
 
 
 def _explain(issue: Issue, config: SchedulerConfig) -> tuple[str, tuple[BlockerRef, ...]]:
@@ -69,19 +72,23 @@ def display_key(row: BlockedIssue) -> tuple[int, tuple[int, int, float, str]]:
 
 
 def replace_from_fetch(
-    state: OrchestratorState, ordered: Sequence[Issue], now: float, out: list[Effect]
+    state: OrchestratorState,
+    held: Sequence[Issue],
+    fetched: Sequence[Issue],
+    now: float,
+    out: list[Effect],
 ) -> None:
-    """Rebuild the rows from a successful candidate fetch, given in dispatch order."""
+    """Rebuild the rows from a successful candidate fetch: ``held`` is what
+    ``policy.split_candidates`` held back, in dispatch order; ``fetched`` is every issue read."""
     config = state.config
     specific: list[Issue] = []
     generic: list[Issue] = []
     total = 0
-    for issue in ordered:
-        rank = _rank(issue, config)
-        if rank is None or state.is_claimed(issue.id):
+    for issue in held:
+        if state.is_claimed(issue.id):
             continue
         total += 1
-        bucket = specific if rank == 0 else generic
+        bucket = specific if _specific(issue, config) else generic
         if len(bucket) < BLOCKED_LIMIT:
             bucket.append(issue)
     previous = state.blocked
@@ -93,7 +100,7 @@ def replace_from_fetch(
         )
     gone = [old for issue_id, old in previous.items() if issue_id not in rows]
     if gone:
-        seen = {issue.id: issue for issue in ordered}
+        seen = {issue.id: issue for issue in fetched}
         for old in gone:
             fresh = seen.get(old.issue.id)
             if fresh is None:

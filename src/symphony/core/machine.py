@@ -293,10 +293,9 @@ def _candidates_fetched(
         state.last_poll_ms = now
         ordered = sorted(event.issues, key=policy.dispatch_sort_key)
         holds.release_absent(state, (i.id for i in ordered), out)
-        blocked.replace_from_fetch(state, ordered, now, out)
+        eligible, held = policy.split_candidates(ordered, state.config)
+        blocked.replace_from_fetch(state, held, ordered, now, out)
         if state.config_error is None:
-            # Decided once per issue: a big board's poll is mostly issues that are not.
-            eligible = [i for i in ordered if policy.is_candidate(i, state.config)]
             best_of.refresh(state, ordered, out)
             _dispatch_candidates(state, restore.resumable_first(state, eligible), now, out)
             restore.drop_unwanted(state, eligible, out)

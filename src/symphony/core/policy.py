@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from symphony.core.config import SchedulerConfig
@@ -63,6 +64,28 @@ def still_wanted(issue: Issue, config: SchedulerConfig) -> bool:
 def is_candidate(issue: Issue, config: SchedulerConfig) -> bool:
     """SPEC §8.2 issue-level rules (claims and slots are checked by the caller)."""
     return has_required_fields(issue) and still_wanted(issue, config)
+
+
+def split_candidates(
+    issues: Iterable[Issue], config: SchedulerConfig
+) -> tuple[list[Issue], list[Issue]]:
+    """``(candidates, held)`` of a poll, each in the order given: the issues that pass
+    ``is_candidate``, and the active ones with the required fields that fail only
+    ``is_routable`` (a blocker, another assignee, a missing label: ``core.blocked`` explains
+    them). Each issue is tested once; a big board's poll is mostly held issues."""
+    candidates: list[Issue] = []
+    held: list[Issue] = []
+    active = config.active_states
+    terminal = config.terminal_states
+    required = config.required_labels
+    for issue in issues:
+        if not has_required_fields(issue):
+            continue
+        state = normalize_state(issue.state)
+        if state not in active or state in terminal:
+            continue
+        (candidates if issue_routable(issue, required) else held).append(issue)
+    return candidates, held
 
 
 def global_slots(state: OrchestratorState) -> int:
