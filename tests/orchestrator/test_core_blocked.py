@@ -301,7 +301,8 @@ _labels = st.lists(st.sampled_from(["agent", "Agent ", "ui", "backend", ""]), ma
 
 
 @given(
-    state=st.sampled_from(["Todo", "In Progress", "Done", "Backlog"]),
+    state=st.sampled_from(["Todo", "In Progress", "Done", "Backlog", " todo "]),
+    title=st.sampled_from(["Fix it", ""]),
     dispatchable=st.booleans(),
     labels=_labels,
     required=_labels,
@@ -309,6 +310,7 @@ _labels = st.lists(st.sampled_from(["agent", "Agent ", "ui", "backend", ""]), ma
 )
 def test_blocked_exactly_when_active_and_not_eligible(
     state: str,
+    title: str,
     dispatchable: bool,
     labels: list[str],
     required: list[str],
@@ -316,13 +318,17 @@ def test_blocked_exactly_when_active_and_not_eligible(
 ) -> None:
     cfg = config(required_labels=tuple(required))
     candidate = replace(
-        issue(1, state=state, dispatchable=dispatchable, labels=labels),
+        issue(1, state=state, dispatchable=dispatchable, labels=labels, title=title),
         blocked_by=tuple(
             BlockerRef(identifier=f"B-{i}", state=s) for i, s in enumerate(blocker_states)
         ),
     )
     found = blocked.hold(candidate, cfg)
-    if not policy.is_active(candidate, cfg):
+    if not policy.is_active(candidate, cfg) or not title:
         assert found is None
     else:
         assert (found is None) == policy.is_candidate(candidate, cfg)
+    # A poll sorts issues out in one pass (policy.split_candidates) by the same rules.
+    candidates, held = policy.split_candidates([candidate], cfg)
+    assert candidates == ([candidate] if policy.is_candidate(candidate, cfg) else [])
+    assert held == ([] if found is None else [candidate])
