@@ -48,7 +48,11 @@ def _specific(issue: Issue, config: SchedulerConfig) -> bool:
     blocker."""
     if config.required_labels and missing_labels(issue.labels, config.required_labels):
         return True
-    return any(not _closed(blocker, config) for blocker in issue.blocked_by)
+    # A loop, not any() over a generator: this runs for every held issue of every poll.
+    for blocker in issue.blocked_by:  # noqa: SIM110
+        if not _closed(blocker, config):
+            return True
+    return False
 
 
 def _explain(issue: Issue, config: SchedulerConfig) -> tuple[str, tuple[BlockerRef, ...]]:
