@@ -111,7 +111,6 @@ class GitHubClient:
         """
         started = self._clock()
         response = await self.post(query, variables, operation=operation)
-        text = response.text
         try:
             # orjson, from the bytes: a big board's page decodes in about half the time.
             payload: Any = orjson.loads(response.content)
@@ -127,9 +126,10 @@ class GitHubClient:
         if limit is not None:
             raise rate_limit_error(limit, operation)
         if response.status_code != 200:
-            raise self._status_error(response.status_code, text, operation)
+            raise self._status_error(response.status_code, response.text, operation)
         if not isinstance(payload, dict):
-            summary = self.summarize(text)
+            # The body as text only here: pages decode from the bytes.
+            summary = self.summarize(response.text)
             log.warning("github response unreadable", operation=operation, body=summary)
             raise TrackerError(
                 TRACKER_RESPONSE,

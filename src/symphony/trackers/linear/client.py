@@ -42,11 +42,23 @@ T = TypeVar("T")
 class RawResponse:
     """One HTTP exchange with Linear, before GraphQL-level interpretation."""
 
-    status: int
-    headers: httpx.Headers
-    text: str
+    response: httpx.Response
     payload: Any  # the decoded JSON body, or None when the body is not JSON
     is_json: bool
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.response.headers
+
+    @property
+    def text(self) -> str:
+        # Decoded to text only for an error summary or the agent's tool: pages decode from the
+        # bytes, and a big board's page is about 140 KB.
+        return self.response.text
 
 
 class LinearClient:
@@ -139,7 +151,6 @@ class LinearClient:
         return response, label, started
 
     def _decode(self, response: httpx.Response, label: str, started: float) -> RawResponse:
-        text = response.text
         try:
             # orjson, from the bytes: a big board's page decodes in about half the time.
             payload, is_json = orjson.loads(response.content), True
@@ -151,7 +162,7 @@ class LinearClient:
             status=response.status_code,
             duration_ms=round((self._clock() - started) * 1000),
         )
-        return RawResponse(response.status_code, response.headers, text, payload, is_json)
+        return RawResponse(response, payload, is_json)
 
     def _body(self, raw: RawResponse, operation: str) -> dict[str, Any]:
         limit = self.note_rate_limit(raw)
