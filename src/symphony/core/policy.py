@@ -75,16 +75,10 @@ def split_candidates(
     them). Each issue is tested once; a big board's poll is mostly held issues."""
     candidates: list[Issue] = []
     held: list[Issue] = []
-    active = config.active_states
-    terminal = config.terminal_states
     required = config.required_labels
     for issue in issues:
-        if not has_required_fields(issue):
-            continue
-        state = normalize_state(issue.state)
-        if state not in active or state in terminal:
-            continue
-        (candidates if issue_routable(issue, required) else held).append(issue)
+        if has_required_fields(issue) and is_active(issue, config):
+            (candidates if issue_routable(issue, required) else held).append(issue)
     return candidates, held
 
 
