@@ -30,9 +30,10 @@ async def test_a_poll_that_starts_three_agents_reads_their_issues_and_comments_i
         await wait_until(lambda: all(s.prompts for s in svc.agents.sessions), "three prompts")
         prompts = {s.issue.identifier: s.prompts[0] for s in svc.agents.sessions}
         operations = linear.operations()
-    # The poll read summaries; the three workers read their issues whole, with the comments
-    # for their prompts, in one shared request, and no comment read of their own.
-    assert operations.count(queries.SUMMARIES_OPERATION) >= 1
+    # The poll read the board's one page whole; the three workers read the comments for their
+    # prompts in one shared request, and no issue or comment read of their own.
+    assert operations.count(queries.CANDIDATES_OPERATION) >= 1
+    assert queries.SUMMARIES_OPERATION not in operations
     assert operations.count(queries.WITH_COMMENTS_OPERATION) == 1
     assert queries.PROMPT_COMMENTS_OPERATION not in operations
     assert queries.BY_IDS_OPERATION not in operations
@@ -44,3 +45,34 @@ async def test_a_poll_that_starts_three_agents_reads_their_issues_and_comments_i
         == f"Work on {first}: Details 0\nRita Reviewer: Rework: the empty case crashes"
     )
     assert prompts[issues[1].identifier] == f"Work on {issues[1].identifier}: Details 1"
+
+
+async def test_issues_polled_as_summaries_are_read_whole_before_their_agents_start(
+    tmp_path: Path, linear: FakeLinear, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pages of one: the first issue comes whole with the poll's first page, the other two as
+    # summaries, which their workers read whole (with the comments) in one shared request.
+    monkeypatch.setattr(queries, "PAGE_SIZE", 1)
+    issues = [linear.add_issue(f"Issue {n}", description=f"Details {n}") for n in range(3)]
+    linear.add_comment(issues[2], "Mind the empty case")
+    async with service(tmp_path, linear, monkeypatch, prompt=CONVERSATION) as svc:
+        await wait_until(lambda: len(svc.agents.sessions) == 3, "three agents")
+        await wait_until(lambda: all(s.prompts for s in svc.agents.sessions), "three prompts")
+        prompts = {s.issue.identifier: s.prompts[0] for s in svc.agents.sessions}
+        operations = linear.operations()
+    assert queries.CANDIDATES_OPERATION in operations
+    assert queries.SUMMARIES_OPERATION in operations
+    assert queries.BY_IDS_OPERATION not in operations
+    read = {
+        issue_id
+        for r in linear.requests
+        if r.operation == queries.WITH_COMMENTS_OPERATION
+        for issue_id in r.variables["ids"]
+    }
+    assert read == {i.id for i in issues}
+    for n, issue in enumerate(issues[:2]):
+        assert prompts[issue.identifier] == f"Work on {issue.identifier}: Details {n}"
+    last = issues[2].identifier
+    assert prompts[last].startswith(f"Work on {last}: Details 2\n")
+    assert prompts[last].endswith(": Mind the empty case")
+

@@ -258,8 +258,10 @@ class IssueSummaries(Protocol):
     that ``description``, ``branch_name`` and ``updated_at`` may be null: no scheduling decision
     reads them, and leaving them out keeps the pages small and the memory of a board of tens of
     thousands of issues bounded. Every other field, ``labels`` and ``blocked_by`` included, is
-    complete, and each issue says ``summary=True``. The runtime polls with it, and a worker reads
-    such an issue by id before using it.
+    complete, and each such issue says ``summary=True``. An adapter may return some issues whole
+    (``summary=False``, as ``fetch_issues_by_states`` has them) where that costs little: Linear
+    reads its first page whole. The runtime polls with it, and a worker reads a summary by id
+    before using it; a whole issue it uses as is.
     """
 
     async def fetch_issue_summaries_by_states(self, state_names: Sequence[str]) -> list[Issue]: ...

@@ -22,6 +22,7 @@ from tests.support.fake_linear import Failure, FakeLinear
 from tests.trackers.linear.conftest import MakeAdapter
 
 CANDIDATES = queries.CANDIDATES_OPERATION
+SUMMARIES = queries.SUMMARIES_OPERATION
 BY_IDS = queries.BY_IDS_OPERATION
 WITH_COMMENTS = queries.WITH_COMMENTS_OPERATION
 
@@ -77,6 +78,27 @@ async def test_a_board_of_more_than_two_hundred_pages_is_read_to_the_end(
     assert [i.id for i in issues] == [c.id for c in created]
     pages = [r for r in linear.requests if r.operation == CANDIDATES]
     assert len(pages) == 203
+
+
+async def test_a_poll_reads_its_first_page_whole_and_the_rest_as_summaries(
+    linear: FakeLinear, make_adapter: MakeAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A board that fits on the first page needs no read by id before a dispatch; the pages
+    # after it stay small. Pages of two make three pages of five issues.
+    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    created = [linear.add_issue(f"Issue {n}", description=f"Body {n}") for n in range(5)]
+    issues = await make_adapter().fetch_issue_summaries_by_states(["Todo"])
+    assert [i.id for i in issues] == [c.id for c in created]
+    assert [r.operation for r in linear.requests] == [CANDIDATES, SUMMARIES, SUMMARIES]
+    first, second, third = linear.requests
+    assert first.variables["after"] is None
+    # The summaries go on from the whole page's cursor: every issue once, in order (above).
+    assert second.variables["after"] and third.variables["after"] != second.variables["after"]
+    assert [i.summary for i in issues] == [False, False, True, True, True]
+    assert [i.description for i in issues] == ["Body 0", "Body 1", None, None, None]
+    assert all(i.updated_at is not None for i in issues[:2])
+    whole = await make_adapter().fetch_issues_by_states(["Todo"])
+    assert issues[:2] == whole[:2]
 
 
 async def test_terminal_state_fetch_uses_the_same_scoped_query(

@@ -190,6 +190,8 @@ async def test_every_request_of_a_read_scores_under_the_ceiling(
     issue = linear.add_issue("Many of everything", labels=[f"L{n}" for n in range(9)])
     for n in range(queries.RELATION_PAGE_SIZE + 1):
         linear.add_blocker(issue, linear.add_issue(f"Blocker {n}", state="Done"))
+    for n in range(queries.PAGE_SIZE):
+        linear.add_issue(f"Filler {n}")  # a second page, which the poll reads as summaries
     adapter = make_adapter(assignee="me")
     await adapter.fetch_issue_summaries_by_states(["Todo", "Done"])
     await adapter.fetch_issues_by_states(["Todo"])

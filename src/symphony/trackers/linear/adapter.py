@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -31,6 +32,9 @@ from symphony.trackers.linear.writes import UNKNOWN_AUTHOR
 from symphony.webhooks import WebhookDelivery, WebhookNotice, WebhookScope
 
 log = get_logger("symphony.trackers.linear")
+
+# Pages of a poll read whole before it turns to summaries (``fetch_issue_summaries_by_states``).
+SUMMARY_WHOLE_PAGES = 1
 
 
 @dataclass(slots=True)
@@ -94,12 +98,16 @@ class LinearAdapter:
     # -- SPEC §11.1 reads ------------------------------------------------------------------
 
     async def fetch_issues_by_states(self, state_names: Sequence[str]) -> list[Issue]:
-        return await self._walk(state_names, queries.CANDIDATES_QUERY, queries.CANDIDATES_OPERATION)
+        return await self._walk(state_names, whole_pages=None)
 
     async def fetch_issue_summaries_by_states(self, state_names: Sequence[str]) -> list[Issue]:
-        """The poll's read (``IssueSummaries``): no description, branch name or updatedAt, which
-        keeps the pages small and the memory of a big board bounded."""
-        return await self._walk(state_names, queries.SUMMARIES_QUERY, queries.SUMMARIES_OPERATION)
+        """The poll's read (``IssueSummaries``). Its first page is read whole: a board that fits
+        on one page (most do) then needs no read by id before a dispatch, which saves each
+        dispatch a round trip to Linear. Later pages leave out description, branch name and
+        updatedAt, which keeps a big board's pages small and its memory bounded. A cursor marks
+        a place in the one ``issues`` connection whatever fields a page selected, so the walk
+        goes on from a whole page with summaries."""
+        return await self._walk(state_names, whole_pages=SUMMARY_WHOLE_PAGES)
 
     async def fetch_issues_by_ids(self, issue_ids: Sequence[str]) -> list[Issue]:
         return await self._by_ids(issue_ids, with_comments=False)
@@ -219,7 +227,9 @@ class LinearAdapter:
 
     # -- internals -------------------------------------------------------------------------
 
-    async def _walk(self, state_names: Sequence[str], query: str, op: str) -> list[Issue]:
+    async def _walk(self, state_names: Sequence[str], *, whole_pages: int | None) -> list[Issue]:
+        """Every issue in ``state_names``: the first ``whole_pages`` pages (all when None) whole,
+        the rest as summaries."""
         # Linear's `in` filter is case-sensitive: names go out exactly as configured.
         states = list(dict.fromkeys(str(s) for s in state_names))
         if not states:
@@ -235,6 +245,10 @@ class LinearAdapter:
         number = 0
         while True:
             number += 1
+            if whole_pages is None or number <= whole_pages:
+                query, op = queries.CANDIDATES_QUERY, queries.CANDIDATES_OPERATION
+            else:
+                query, op = queries.SUMMARIES_QUERY, queries.SUMMARIES_OPERATION
             page = await self._client.graphql_read(
                 query,
                 {
@@ -246,7 +260,7 @@ class LinearAdapter:
                     "relationFirst": queries.RELATION_PAGE_SIZE,
                 },
                 operation=op,
-                read=lambda body: self._read_page(body, op, routing, partial_ok=True),
+                read=functools.partial(self._read_page, op=op, routing=routing, partial_ok=True),
             )
             for issue in await self._complete(page, routing, partial_ok=True):
                 # An issue that moved while we paged can show up twice; the first copy wins.
