@@ -712,6 +712,8 @@ class _Handler(FakeHandler[FakeGitHub]):
 
     def do_POST(self) -> None:
         body = self.read_body()
+        if body is None:
+            return
         path = self.path.split("?")[0]
         if _TOKEN_PATH.match(path):
             # REST, not GraphQL: kept out of ``requests`` and of failure injection.

@@ -42,8 +42,16 @@ class FakeHandler(BaseHTTPRequestHandler, Generic[FakeT]):
     def log_message(self, format: str, *args: Any) -> None:
         return  # keep test output clean
 
-    def read_body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def read_body(self) -> bytes | None:
+        """The request's body; None when the connection closed before all of it arrived (a
+        client cancelled mid-request, as a stopping service does): no server would answer or
+        judge such a request, so the handler drops the connection instead."""
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        if len(body) < length:
+            self.close_connection = True
+            return None
+        return body
 
     def _send(
         self, status: int, payload: Any, content_type: str, headers: Mapping[str, str]

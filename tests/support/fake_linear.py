@@ -428,6 +428,8 @@ class _Handler(FakeHandler[FakeLinear]):
 
     def do_POST(self) -> None:
         body = self.read_body()
+        if body is None:
+            return
         record = RecordedRequest(
             path=self.path,
             headers={k.lower(): v for k, v in self.headers.items()},
