@@ -76,3 +76,20 @@ async def test_issues_polled_as_summaries_are_read_whole_before_their_agents_sta
     assert prompts[last].startswith(f"Work on {last}: Details 2\n")
     assert prompts[last].endswith(": Mind the empty case")
 
+
+async def test_a_prompt_without_comments_starts_its_agents_on_the_poll_alone(
+    tmp_path: Path, linear: FakeLinear, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The board fits on the poll's whole first page and the prompt never looks at the
+    # comments: between the poll and the agents there is no request to Linear at all.
+    issues = [linear.add_issue(f"Issue {n}", description=f"Details {n}") for n in range(3)]
+    linear.add_comment(issues[0], "Not for the prompt")
+    prompt = "Work on {{ issue.identifier }}: {{ issue.description }}"
+    async with service(tmp_path, linear, monkeypatch, prompt=prompt) as svc:
+        await wait_until(lambda: len(svc.agents.sessions) == 3, "three agents")
+        await wait_until(lambda: all(s.prompts for s in svc.agents.sessions), "three prompts")
+        prompts = {s.issue.identifier: s.prompts[0] for s in svc.agents.sessions}
+        operations = linear.operations()
+    assert set(operations) <= {queries.CANDIDATES_OPERATION, queries.VIEWER_OPERATION}
+    for n, issue in enumerate(issues):
+        assert prompts[issue.identifier] == f"Work on {issue.identifier}: Details {n}"

@@ -192,3 +192,46 @@ def test_candidate_is_nil_outside_a_best_of_run_and_set_inside_one() -> None:
 def test_a_render_error_names_the_candidate_variable() -> None:
     with pytest.raises(TemplateRenderError, match="candidate"):
         compile_("{{ nope }}").render(ISSUE, None)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% for c in issue.comments %}{{ c.author }}: {{ c.body }}{% endfor %}",
+        "{% if issue.comments.size > 0 %}See the comments.{% endif %}",
+        "{{ issue.comments | map: 'body' | join: ', ' }}",
+        "{% assign key = 'comments' %}{{ issue[key] }}",  # a key known only when rendering
+        "{% assign it = issue %}{{ it.comments.first.body }}",  # the whole issue, renamed
+        "{{ issue | size }}",
+        "{% for pair in issue %}{{ pair }}{% endfor %}",
+        "{% if attempt %}{% case issue.comments.size %}{% when 0 %}none{% endcase %}{% endif %}",
+        "{% liquid\n  for c in issue.comments\n    echo c.body\n  endfor\n%}",
+    ],
+)
+def test_a_prompt_that_may_look_at_the_comments_reads_them(source: str) -> None:
+    assert compile_(source).reads_comments
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "",  # the default prompt
+        "{{ issue.identifier }}: {{ issue.title }}\n{{ issue.description }}",
+        "{% for label in issue.labels %}{{ label }}{% endfor %}{{ attempt }}",
+        "{% assign comments = 'none' %}{{ comments }} {{ issue.blocked_by.first.identifier }}",
+    ],
+)
+def test_a_prompt_that_never_looks_at_the_comments_needs_none(source: str) -> None:
+    template = compile_(source)
+    assert not template.reads_comments
+    # What such a prompt renders does not depend on the comments.
+    with_comments = replace(ISSUE, comments=(IssueComment("rita", "Rework it", None),))
+    assert template.render(with_comments, None) == template.render(ISSUE, None)
+
+
+def test_the_reference_and_example_workflows_are_analyzed_as_they_read() -> None:
+    reference = load_workflow(SHARED / "fixtures" / "reference-WORKFLOW.md")
+    assert not compile_(reference.prompt_template).reads_comments
+    root = Path(__file__).resolve().parents[2]
+    example = load_workflow(root / "examples" / "linear" / "WORKFLOW.md")
+    assert compile_(example.prompt_template).reads_comments

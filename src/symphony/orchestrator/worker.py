@@ -148,7 +148,12 @@ async def run_attempt(spec: Attempt, svc: WorkerServices) -> AttemptResult:
     every line logged here ``issue_id`` and ``issue_identifier``."""
     if spec.candidate is not None:
         spec = replace(spec, workflow=spec.workflow.for_candidate(spec.candidate.index))
-    comments = _Comments(spec.adapter, svc.tracker_timeout_s, svc.issue_reads)
+    comments = _Comments(
+        spec.adapter,
+        svc.tracker_timeout_s,
+        svc.issue_reads,
+        for_prompt=spec.workflow.template.reads_comments,
+    )
     if not spec.issue.summary:
         comments.start(spec.issue)
     try:
@@ -456,8 +461,11 @@ class _Comments:
     requests rather than one each. (Not before the refresh of a polled summary: a burst of
     separate comment reads would queue in front of the one batched refresh.)"""
 
-    def __init__(self, adapter: TrackerAdapter, timeout_s: float, reads: IssueReads) -> None:
-        self._adapter = adapter if isinstance(adapter, IssueConversation) else None
+    def __init__(
+        self, adapter: TrackerAdapter, timeout_s: float, reads: IssueReads, *, for_prompt: bool
+    ) -> None:
+        # A prompt that never looks at the comments gets none: no request is made for them.
+        self._adapter = adapter if for_prompt and isinstance(adapter, IssueConversation) else None
         self._timeout_s = timeout_s
         self._reads = reads
         self._task: asyncio.Future[list[IssueComment]] | None = None

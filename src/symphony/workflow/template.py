@@ -29,6 +29,8 @@ class PromptTemplate:
     path: Path
     line_offset: int
     _compiled: Any
+    # Whether rendering may look at ``issue.comments``; when not, no worker reads them.
+    reads_comments: bool = True
 
     @classmethod
     def compile(cls, source: str, *, path: Path, line_offset: int = 0) -> PromptTemplate:
@@ -39,7 +41,13 @@ class PromptTemplate:
             raise TemplateParseError(
                 f"{_where(exc, path, line_offset)}: template syntax error: {_first_line(exc)}"
             ) from None
-        return cls(source=text, path=path, line_offset=line_offset, _compiled=compiled)
+        return cls(
+            source=text,
+            path=path,
+            line_offset=line_offset,
+            _compiled=compiled,
+            reads_comments=_reads_comments(compiled),
+        )
 
     def render(
         self, issue: Issue, attempt: int | None, candidate: CandidateRef | None = None
@@ -98,6 +106,22 @@ def sample_issue() -> Issue:
             ),
         ),
     )
+
+
+def _reads_comments(compiled: Any) -> bool:
+    """Whether a render may look at ``issue.comments``, by the template's static analysis: a
+    path through ``issue.comments``, a key of ``issue`` computed while rendering, or ``issue``
+    itself (printed, assigned, looped over, passed to a filter) all may. When in doubt, it may.
+    """
+    try:
+        found = compiled.analyze().variables.get("issue", ())
+    except Exception:  # an analysis this version cannot do: assume the comments are read
+        return True
+    for variable in found:
+        segments = variable.segments
+        if len(segments) < 2 or segments[1] == "comments" or not isinstance(segments[1], str):
+            return True
+    return False
 
 
 def _first_line(exc: LiquidError) -> str:
