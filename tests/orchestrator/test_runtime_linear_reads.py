@@ -19,17 +19,25 @@ CONVERSATION = (
 )
 
 
+async def first_prompts(
+    tmp_path: Path, linear: FakeLinear, monkeypatch: pytest.MonkeyPatch, prompt: str, *, agents: int
+) -> tuple[dict[str, str], list[str | None]]:
+    """Each agent's first prompt by issue identifier, once ``agents`` have one, and the
+    operations Linear was sent until then."""
+    async with service(tmp_path, linear, monkeypatch, prompt=prompt) as svc:
+        await wait_until(lambda: len(svc.agents.sessions) == agents, f"{agents} agents")
+        await wait_until(lambda: all(s.prompts for s in svc.agents.sessions), "their prompts")
+        prompts = {s.issue.identifier: s.prompts[0] for s in svc.agents.sessions}
+        return prompts, linear.operations()
+
+
 async def test_a_poll_that_starts_three_agents_reads_their_issues_and_comments_in_one_request(
     tmp_path: Path, linear: FakeLinear, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rita = linear.add_user("Rita Reviewer")
     issues = [linear.add_issue(f"Issue {n}", description=f"Details {n}") for n in range(3)]
     linear.add_comment(issues[0], "Rework: the empty case crashes", user=rita)
-    async with service(tmp_path, linear, monkeypatch, prompt=CONVERSATION) as svc:
-        await wait_until(lambda: len(svc.agents.sessions) == 3, "three agents")
-        await wait_until(lambda: all(s.prompts for s in svc.agents.sessions), "three prompts")
-        prompts = {s.issue.identifier: s.prompts[0] for s in svc.agents.sessions}
-        operations = linear.operations()
+    prompts, operations = await first_prompts(tmp_path, linear, monkeypatch, CONVERSATION, agents=3)
     # The poll read the board's one page whole; the three workers read the comments for their
     # prompts in one shared request, and no issue or comment read of their own.
     assert operations.count(queries.CANDIDATES_OPERATION) >= 1
@@ -55,11 +63,7 @@ async def test_issues_polled_as_summaries_are_read_whole_before_their_agents_sta
     monkeypatch.setattr(queries, "PAGE_SIZE", 1)
     issues = [linear.add_issue(f"Issue {n}", description=f"Details {n}") for n in range(3)]
     linear.add_comment(issues[2], "Mind the empty case")
-    async with service(tmp_path, linear, monkeypatch, prompt=CONVERSATION) as svc:
-        await wait_until(lambda: len(svc.agents.sessions) == 3, "three agents")
-        await wait_until(lambda: all(s.prompts for s in svc.agents.sessions), "three prompts")
-        prompts = {s.issue.identifier: s.prompts[0] for s in svc.agents.sessions}
-        operations = linear.operations()
+    prompts, operations = await first_prompts(tmp_path, linear, monkeypatch, CONVERSATION, agents=3)
     assert queries.CANDIDATES_OPERATION in operations
     assert queries.SUMMARIES_OPERATION in operations
     assert queries.BY_IDS_OPERATION not in operations
@@ -85,11 +89,7 @@ async def test_a_prompt_without_comments_starts_its_agents_on_the_poll_alone(
     issues = [linear.add_issue(f"Issue {n}", description=f"Details {n}") for n in range(3)]
     linear.add_comment(issues[0], "Not for the prompt")
     prompt = "Work on {{ issue.identifier }}: {{ issue.description }}"
-    async with service(tmp_path, linear, monkeypatch, prompt=prompt) as svc:
-        await wait_until(lambda: len(svc.agents.sessions) == 3, "three agents")
-        await wait_until(lambda: all(s.prompts for s in svc.agents.sessions), "three prompts")
-        prompts = {s.issue.identifier: s.prompts[0] for s in svc.agents.sessions}
-        operations = linear.operations()
+    prompts, operations = await first_prompts(tmp_path, linear, monkeypatch, prompt, agents=3)
     assert set(operations) <= {queries.CANDIDATES_OPERATION, queries.VIEWER_OPERATION}
     for n, issue in enumerate(issues):
         assert prompts[issue.identifier] == f"Work on {issue.identifier}: Details {n}"
