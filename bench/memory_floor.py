@@ -57,9 +57,8 @@ LAYERS = (
     Layer("PyYAML + orjson", "import yaml, orjson\n"),
     Layer("httpx (without its CLI extras)", "import symphony.httpx_lean\n"),
     Layer(
-        "starlette + sse-starlette",
-        "import starlette.applications, starlette.routing, starlette.responses\n"
-        "import sse_starlette\n",
+        "starlette",
+        "import starlette.applications, starlette.routing, starlette.responses\n",
     ),
     Layer(
         "uvicorn + httptools",
