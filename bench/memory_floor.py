@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -114,6 +115,8 @@ def child_code(layers: tuple[Layer, ...]) -> str:
 def measure(layers: tuple[Layer, ...]) -> list[tuple[str, float, int]]:
     done = subprocess.run(
         [sys.executable, "-c", child_code(layers)],
+        # PYTHONTRACEMALLOC, PYTHONDEVMODE and the like would change what is measured.
+        env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
         capture_output=True,
         text=True,
         timeout=120,
